@@ -1,0 +1,441 @@
+"""The application service: runs commands against aggregates, exactly once each.
+
+``execute`` is the one entry point for writes. It
+1. returns the stored result if the command id was already executed (idempotency),
+2. loads the aggregates, lets them validate and trigger events,
+3. saves every touched aggregate *and* the command receipt in one transaction
+   (atomic multi-aggregate save), and
+4. turns a lost optimistic-concurrency race into a retryable ``ConcurrencyConflict``.
+
+Persistence is reached only through the library's recorder and the ``CommandLog``
+protocol below, which the infrastructure's recorders implement (ADR 0002).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any, Protocol, TypeVar, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain import commands as c
+from domain.authority import Authority
+from domain.child import Child
+from domain.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    NotFound,
+    ValidationError,
+)
+from domain.identifiers import authority_id, check_local_id, child_id, worker_id
+from domain.provenance import Provenance
+from domain.rules import PersonalRecordHoldsNoServiceUserInformation
+from domain.subject import Subject
+from domain.values import SmartAction
+from domain.worker import PERSONAL_RECORD_TEXT_FIELDS, Worker
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class CommandReceipt:
+    """Written in the same transaction as a command's events; its key is unique."""
+
+    authority_code: str
+    command_id: str
+    command_name: str
+    fingerprint: str
+    last_originator_id: UUID | None
+    last_originator_version: int | None
+    aggregate_ids: tuple[UUID, ...]
+
+
+@runtime_checkable
+class CommandLog(Protocol):
+    """What the recorder must offer beyond the library's ApplicationRecorder."""
+
+    def select_command_receipt(
+        self, authority_code: str, command_id: str
+    ) -> CommandReceipt | None: ...
+
+    def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did. ``position`` is the notification id of its last event, for
+    read-your-writes; ``replayed`` is true when the command id had already been run."""
+
+    command_id: str
+    position: int | None
+    aggregate_ids: tuple[UUID, ...]
+    replayed: bool
+
+
+# -- transcodings for the value objects stored in events --------------------------------
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class ProvenanceAsDict(Transcoding):
+    type = Provenance
+    name = "provenance"
+
+    def encode(self, obj: Provenance) -> dict[str, Any]:
+        return {
+            "occurred_at": obj.occurred_at,
+            "actor_id": obj.actor_id,
+            "actor_role": obj.actor_role,
+            "command_id": obj.command_id,
+            "imported": obj.imported,
+        }
+
+    def decode(self, data: dict[str, Any]) -> Provenance:
+        return Provenance(**data)
+
+
+class SmartActionAsDict(Transcoding):
+    type = SmartAction
+    name = "smart_action"
+
+    def encode(self, obj: SmartAction) -> dict[str, Any]:
+        return {
+            "action_id": obj.action_id,
+            "description": obj.description,
+            "owner": obj.owner,
+            "due_on": obj.due_on,
+        }
+
+    def decode(self, data: dict[str, Any]) -> SmartAction:
+        return SmartAction(**data)
+
+
+Handler = Callable[["OversightApplication", Any], list[Aggregate]]
+_HANDLERS: dict[type[c.Command], Handler] = {}
+
+
+def handles(*command_types: type[c.Command]) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        for command_type in command_types:
+            _HANDLERS[command_type] = func
+        return func
+
+    return register
+
+
+class OversightApplication(Application[UUID]):
+    """Case oversight: Authority, Worker and Child aggregates in one event store."""
+
+    name = "oversight"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(ProvenanceAsDict())
+        transcoder.register(SmartActionAsDict())
+
+    @property
+    def command_log(self) -> CommandLog:
+        if not isinstance(self.recorder, CommandLog):
+            msg = (
+                f"{type(self.recorder).__name__} does not keep command receipts; configure "
+                "the oversight recorders (see oversight.settings)"
+            )
+            raise TypeError(msg)
+        return self.recorder
+
+    # -- writes ------------------------------------------------------------------------
+
+    def execute(self, command: c.Command) -> CommandResult:
+        """Run a command exactly once. A retry with the same command id returns the
+        original result; the same id with a different command is refused."""
+        authority = command.actor.authority_id
+        fingerprint = command.fingerprint()
+        earlier = self._earlier_result(authority, command, fingerprint)
+        if earlier is not None:
+            return earlier
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            raise ValidationError(f"unknown command {type(command).__name__}", field="command")
+        aggregates = handler(self, command)
+        pending = [(a.id, e.originator_version) for a in aggregates for e in a.pending_events]
+        last = pending[-1] if pending else (None, None)
+        receipt = CommandReceipt(
+            authority_code=authority,
+            command_id=command.command_id,
+            command_name=type(command).__name__,
+            fingerprint=fingerprint,
+            last_originator_id=last[0],
+            last_originator_version=last[1],
+            aggregate_ids=tuple(dict.fromkeys(a.id for a in aggregates)),
+        )
+        try:
+            recordings = self.save(*aggregates, command_receipt=receipt)
+        except IntegrityError:
+            earlier = self._earlier_result(authority, command, fingerprint)
+            if earlier is not None:
+                return earlier  # a concurrent retry of this very command won the race
+            if isinstance(command, (c.RegisterWorker, c.RegisterChild, c.RegisterAuthority)):
+                raise AlreadyExists(
+                    "already registered in this authority", field=_registration_field(command)
+                ) from None
+            raise ConcurrencyConflict(
+                "another command changed this record first; reload and retry",
+                field="command_id",
+            ) from None
+        position = max((r.notification.id for r in recordings), default=None)
+        return CommandResult(command.command_id, position, receipt.aggregate_ids, replayed=False)
+
+    def _earlier_result(
+        self, authority: str, command: c.Command, fingerprint: str
+    ) -> CommandResult | None:
+        receipt = self.command_log.select_command_receipt(authority, command.command_id)
+        if receipt is None:
+            return None
+        if receipt.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                f"command id {command.command_id!r} was already used for a different "
+                f"{receipt.command_name} command",
+                field="command_id",
+            )
+        position = None
+        if receipt.last_originator_id is not None and receipt.last_originator_version:
+            position = self.command_log.notification_id_of(
+                receipt.last_originator_id, receipt.last_originator_version
+            )
+        return CommandResult(command.command_id, position, receipt.aggregate_ids, replayed=True)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get_authority(self, authority_code: str) -> Authority:
+        return self._load(Authority, authority_id(authority_code), authority_code,
+                          field="authority_code", what="authority")
+
+    def get_worker(self, authority_code: str, staff_id: str, *, version: int | None = None
+                   ) -> Worker:
+        check_local_id(staff_id, field="staff_id")
+        return self._load(Worker, worker_id(authority_code, staff_id), authority_code,
+                          field="staff_id", what="worker", version=version)
+
+    def get_child(self, authority_code: str, local_child_id: str, *,
+                  version: int | None = None) -> Child:
+        check_local_id(local_child_id, field="child_id")
+        return self._load(Child, child_id(authority_code, local_child_id), authority_code,
+                          field="child_id", what="child", version=version)
+
+    def _load(self, cls: type[A], aggregate_id: UUID, authority_code: str, *, field: str,
+              what: str, version: int | None = None) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {what} with that id in this authority", field=field) from None
+        if not isinstance(aggregate, cls) or (
+            isinstance(aggregate, Subject) and aggregate.authority_code != authority_code
+        ):
+            raise NotFound(f"no {what} with that id in this authority", field=field)
+        return aggregate
+
+    def child_exists(self, authority_code: str, local_child_id: str) -> bool:
+        try:
+            return child_id(authority_code, local_child_id) in self.repository
+        except ValidationError:
+            return False
+
+
+def _registration_field(command: c.Command) -> str:
+    if isinstance(command, c.RegisterWorker):
+        return "staff_id"
+    if isinstance(command, c.RegisterChild):
+        return "child_id"
+    return "authority_code"
+
+
+def _subject_of(app: OversightApplication, command: c.SubjectCommand) -> Subject:
+    authority = command.actor.authority_id
+    if (command.staff_id is None) == (command.child_id is None):
+        raise ValidationError("give exactly one of staff_id or child_id", field="staff_id")
+    if command.staff_id is not None:
+        return app.get_worker(authority, command.staff_id)
+    assert command.child_id is not None
+    return app.get_child(authority, command.child_id)
+
+
+# -- handlers ----------------------------------------------------------------------------
+
+
+@handles(c.RegisterAuthority)
+def _register_authority(app: OversightApplication, cmd: c.RegisterAuthority) -> list[Aggregate]:
+    if cmd.authority_code != cmd.actor.authority_id:
+        raise ValidationError("an actor registers their own authority", field="authority_code")
+    return [Authority.register(provenance=cmd.provenance(), authority_code=cmd.authority_code,
+                               name=cmd.name, policy_pack=cmd.policy_pack)]
+
+
+@handles(c.AddClosureDay)
+def _add_closure_day(app: OversightApplication, cmd: c.AddClosureDay) -> list[Aggregate]:
+    authority = app.get_authority(cmd.actor.authority_id)
+    authority.add_closure_day(cmd.provenance(), day=cmd.day, reason=cmd.reason)
+    return [authority]
+
+
+@handles(c.RegisterWorker)
+def _register_worker(app: OversightApplication, cmd: c.RegisterWorker) -> list[Aggregate]:
+    app.get_authority(cmd.actor.authority_id)
+    return [Worker.register(provenance=cmd.provenance(), authority_code=cmd.actor.authority_id,
+                            **cmd.arguments())]
+
+
+@handles(c.RegisterChild)
+def _register_child(app: OversightApplication, cmd: c.RegisterChild) -> list[Aggregate]:
+    app.get_authority(cmd.actor.authority_id)
+    arguments = cmd.arguments("child_id")
+    return [Child.register(provenance=cmd.provenance(), authority_code=cmd.actor.authority_id,
+                           local_child_id=cmd.child_id, **arguments)]
+
+
+@handles(
+    c.ChangeRole, c.ChangeTeam, c.ChangeLineManager, c.ChangeWorkingPattern, c.LeaveEmployment,
+    c.SignSupervisionAgreement, c.ReviewSupervisionAgreement, c.ApproveFrequencyException,
+    c.ScheduleSupervisionSession, c.CancelSupervisionSession, c.RescheduleSupervisionSession,
+    c.SignPersonalSupervisionRecord, c.StartAbsence, c.EndAbsence, c.AttendGroupSupervision,
+    c.RecordDirectObservation, c.SignDirectObservation, c.HoldAppraisal,
+)
+def _worker_command(app: OversightApplication, cmd: c.WorkerCommand) -> list[Aggregate]:
+    worker = app.get_worker(cmd.actor.authority_id, cmd.staff_id)
+    getattr(worker, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id"))
+    return [worker]
+
+
+@handles(
+    c.AllocateTeam, c.ChangeCaseType, c.ChangeThreshold, c.ChangeRiskLevel, c.ChangeLegalStatus,
+    c.RecordCameIntoCare, c.ChangePlacement, c.RecordReturnedHome, c.CloseCase,
+    c.RecordCaseSupervision, c.TriggerOversight, c.RecordManagementOversight,
+    c.RecordManagementDecision, c.SetAction, c.CompleteAction, c.CarryForwardAction,
+    c.RecordGroupDiscussion,
+)
+def _child_command(app: OversightApplication, cmd: c.ChildCommand) -> list[Aggregate]:
+    child = app.get_child(cmd.actor.authority_id, cmd.child_id)
+    getattr(child, cmd.method)(cmd.provenance(), **cmd.arguments("child_id"))
+    return [child]
+
+
+@handles(c.CorrectEntry, c.RaiseDisagreement, c.EscalateDisagreement, c.ResolveDisagreement,
+         c.PlaceLegalHold, c.LiftLegalHold)
+def _subject_command(app: OversightApplication, cmd: c.SubjectCommand) -> list[Aggregate]:
+    subject = _subject_of(app, cmd)
+    getattr(subject, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id", "child_id"))
+    return [subject]
+
+
+@handles(c.AllocateWorker)
+def _allocate_worker(app: OversightApplication, cmd: c.AllocateWorker) -> list[Aggregate]:
+    """Child, new worker and previous worker change together or not at all."""
+    authority = cmd.actor.authority_id
+    provenance = cmd.provenance()
+    child = app.get_child(authority, cmd.child_id)
+    previous_id = child.allocated_worker_id
+    new_worker = app.get_worker(authority, cmd.worker_id)
+    if not new_worker.employment.case_holding:
+        raise ValidationError("the worker does not hold cases", field="worker_id")
+    child.allocate_worker(provenance, worker_id=cmd.worker_id, reason=cmd.reason, team=cmd.team)
+    touched: list[Aggregate] = [child, new_worker]
+    new_worker.take_on_child(provenance, cmd.child_id)
+    if previous_id is not None:
+        previous = app.get_worker(authority, previous_id)
+        previous.hand_over_child(provenance, cmd.child_id)
+        touched.append(previous)
+    return touched
+
+
+@handles(c.HoldSupervisionSession)
+def _hold_session(app: OversightApplication, cmd: c.HoldSupervisionSession) -> list[Aggregate]:
+    """The session on the worker and a case supervision on each child, in one save."""
+    authority = cmd.actor.authority_id
+    provenance = cmd.provenance()
+    worker = app.get_worker(authority, cmd.staff_id)
+    worker.hold_session(
+        provenance, session_id=cmd.session_id, supervisor_id=cmd.supervisor_id,
+        duration_minutes=cmd.duration_minutes, functions_covered=list(cmd.functions_covered),
+        wellbeing_discussed=cmd.wellbeing_discussed,
+        equality_and_diversity_discussed=cmd.equality_and_diversity_discussed,
+        children_discussed=[d.child_id for d in cmd.case_discussions],
+    )
+    touched: list[Aggregate] = [worker]
+    for index, discussion in enumerate(cmd.case_discussions):
+        try:
+            child = app.get_child(authority, discussion.child_id)
+            arguments = asdict(discussion)
+            del arguments["child_id"]
+            child.record_case_supervision(
+                provenance, worker_id=cmd.staff_id, supervisor_id=cmd.supervisor_id,
+                session_id=cmd.session_id, **arguments,
+            )
+        except (ValidationError, NotFound) as error:
+            error.field = f"case_discussions[{index}].{error.field}"
+            raise
+        touched.append(child)
+    return touched
+
+
+@handles(c.WritePersonalSupervisionRecord)
+def _write_personal_record(
+    app: OversightApplication, cmd: c.WritePersonalSupervisionRecord
+) -> list[Aggregate]:
+    """POR-6.2b: the record may not name a child of the authority, by id or by name."""
+    authority = cmd.actor.authority_id
+    worker = app.get_worker(authority, cmd.staff_id)
+    texts: dict[str, str | None] = {name: getattr(cmd, name) for name in PERSONAL_RECORD_TEXT_FIELDS}
+    for index, action in enumerate(cmd.agreed_actions):
+        if isinstance(action, dict):
+            texts[f"agreed_actions[{index}].description"] = action.get("description")
+    candidates = PersonalRecordHoldsNoServiceUserInformation.candidate_identifiers(texts.values())
+    child_ids = [token for token in candidates if app.child_exists(authority, token)]
+    names = _caseload_names(app, authority, worker.caseload)
+    PersonalRecordHoldsNoServiceUserInformation.check(texts, child_ids, names)
+    worker.write_personal_record(cmd.provenance(), **cmd.arguments("staff_id"))
+    return [worker]
+
+
+def _caseload_names(app: OversightApplication, authority: str, caseload: Iterable[str]) -> list[str]:
+    names: list[str] = []
+    for local_id in caseload:
+        name = app.get_child(authority, local_id).name
+        if name:
+            names.append(name)
+            names.extend(part for part in name.split() if len(part) >= 3)
+    return names
+
+
+@handles(c.RemoveComment)
+def _remove_comment(app: OversightApplication, cmd: c.RemoveComment) -> list[Aggregate]:
+    """DUR-4.8b: only the manager of the supervisor who wrote the record."""
+    authority = cmd.actor.authority_id
+    worker = app.get_worker(authority, cmd.staff_id)
+    record = worker.records.get(cmd.record_id)
+    manager_id: str | None = None
+    if record is not None:
+        try:
+            manager_id = app.get_worker(authority, record.supervisor_id).line_manager_id
+        except NotFound:
+            manager_id = None
+    worker.remove_comment(cmd.provenance(), record_id=cmd.record_id, field_name=cmd.field_name,
+                          reason=cmd.reason, original_supervisors_manager_id=manager_id)
+    return [worker]
+
+
+__all__ = ["CommandLog", "CommandReceipt", "CommandResult", "OversightApplication"]

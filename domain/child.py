@@ -1,0 +1,617 @@
+"""The Child aggregate: a child's case, its supervision, oversight and decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.errors import NotFound, ValidationError
+from domain.identifiers import check_local_id, child_id
+from domain.provenance import Provenance, optional_text, require_text
+from domain.rules import (
+    CarriedForwardActionHasARationale,
+    OccurredAtIsNotInTheFuture,
+    OversightAnswersOpenTriggers,
+    OversightRecordHasEveryHeading,
+    SignificantIncidentHasItsDates,
+    require,
+)
+from domain.subject import Subject
+from domain.values import SmartAction
+from domain.vocabulary import (
+    AUTOMATIC_TRIGGERS,
+    RAG,
+    ActorRole,
+    AllocationChangeReason,
+    CaseClosureKind,
+    CaseType,
+    DisagreementSubject,
+    OversightTriggerKind,
+    RiskLevel,
+    parse_enum,
+)
+from domain.worker import parse_actions
+
+
+@dataclass(frozen=True)
+class Trigger:
+    trigger_id: str
+    kind: OversightTriggerKind
+    raised_at: datetime
+    automatic: bool
+    answered_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionState:
+    action: SmartAction
+    source_entry_id: str
+    due_on: date
+    completed_on: date | None = None
+    carried_forward: int = 0
+
+
+class Child(Subject):
+    """A child known to the authority, from referral (or pre-birth) to closure."""
+
+    DISAGREEMENT_SUBJECTS: ClassVar[frozenset[DisagreementSubject]] = frozenset(
+        {DisagreementSubject.DECISION_ON_CHILD}
+    )
+    CORRECTABLE: ClassVar[dict[str, frozenset[str]]] = {
+        "case_supervision": frozenset(
+            {"current_situation", "child_last_seen_on", "childs_views", "reflection",
+             "analysis", "decision", "rationale", "previous_actions_reviewed"}
+        ),
+        "management_oversight": frozenset(
+            {"reason", "current_situation", "decision", "rationale"}
+        ),
+        "management_decision": frozenset({"decision", "rationale"}),
+        "group_discussion": frozenset({"summary"}),
+    }
+
+    @staticmethod
+    def create_id(authority_code: str, local_child_id: str) -> UUID:
+        return child_id(authority_code, local_child_id)
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        provenance: Provenance,
+        authority_code: str,
+        local_child_id: str,
+        date_of_birth: date | None,
+        expected_date_of_birth: date | None,
+        case_type: str,
+        risk_level: str,
+        rag: str | None = None,
+        name: str | None = None,
+    ) -> Child:
+        """Register a child (or an unborn child, by expected date)."""
+        OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
+        check_local_id(local_child_id, field="child_id")
+        require((date_of_birth is None) != (expected_date_of_birth is None),
+                "give exactly one of date_of_birth or expected_date_of_birth (unborn child)",
+                field="date_of_birth")
+        if date_of_birth is not None:
+            require(date_of_birth <= provenance.occurred_at.date(),
+                    "date_of_birth is in the future; use expected_date_of_birth for an unborn child",
+                    field="date_of_birth")
+        parse_enum(CaseType, case_type, field="case_type")
+        parse_enum(RiskLevel, risk_level, field="risk_level")
+        if rag is not None:
+            parse_enum(RAG, rag, field="rag")
+        optional_text(name, field="name", max_length=200)
+        return cls(
+            provenance=provenance,
+            authority_code=authority_code,
+            local_child_id=local_child_id,
+            date_of_birth=date_of_birth,
+            expected_date_of_birth=expected_date_of_birth,
+            case_type=case_type,
+            risk_level=risk_level,
+            rag=rag,
+            name=name,
+        )
+
+    @event("ChildRegistered")
+    def __init__(
+        self,
+        *,
+        provenance: Provenance,
+        authority_code: str,
+        local_child_id: str,
+        date_of_birth: date | None,
+        expected_date_of_birth: date | None,
+        case_type: str,
+        risk_level: str,
+        rag: str | None,
+        name: str | None,
+    ) -> None:
+        self._init_subject(authority_code, provenance)
+        self.local_child_id = local_child_id
+        self.name = name
+        self.date_of_birth = date_of_birth
+        self.expected_date_of_birth = expected_date_of_birth
+        self.case_type = CaseType(case_type)
+        self.risk_level = RiskLevel(risk_level)
+        self.rag = RAG(rag) if rag else None
+        self.threshold: str | None = None
+        self.legal_status: str | None = None
+        self.in_care = False
+        self.placement: str | None = None
+        self.allocated_worker_id: str | None = None
+        self.team: str | None = None
+        self.closed: CaseClosureKind | None = None
+        self.triggers: dict[str, Trigger] = {}
+        self.actions: dict[str, ActionState] = {}
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _check_open(self, provenance: Provenance) -> None:
+        self.check_provenance(provenance)
+        if self.closed is not None:
+            raise ValidationError(f"the case is {self.closed.value}", field="child_id")
+
+    def _raise_automatic(self, provenance: Provenance, kind: OversightTriggerKind) -> None:
+        """Key points that are themselves events raise their trigger at once [DEV-6]."""
+        trigger_id = f"{provenance.command_id}:{kind.value}"
+        self._oversight_triggered(provenance, trigger_id, kind.value, True, None, [])
+
+    @property
+    def open_triggers(self) -> list[Trigger]:
+        return [t for t in self.triggers.values() if t.answered_by is None]
+
+    # -- allocation --------------------------------------------------------------------
+
+    def allocate_worker(
+        self, provenance: Provenance, *, worker_id: str, reason: str, team: str
+    ) -> None:
+        """Allocate or reallocate; a new practitioner raises DEV-6 (1)."""
+        self._check_open(provenance)
+        check_local_id(worker_id, field="worker_id")
+        code = parse_enum(AllocationChangeReason, reason, field="reason")
+        require_text(team, field="team", max_length=200)
+        require(worker_id != self.allocated_worker_id, "the child is already allocated to them",
+                field="worker_id")
+        if self.allocated_worker_id is None:
+            require(code is AllocationChangeReason.NEW,
+                    "a first allocation has reason NEW", field="reason")
+        else:
+            require(code is not AllocationChangeReason.NEW,
+                    "a reallocation gives an SSDA903 change reason code", field="reason")
+        self._worker_allocated(provenance, worker_id, code.value, team)
+        self._raise_automatic(provenance, OversightTriggerKind.ALLOCATION_TO_NEW_PRACTITIONER)
+
+    @event("WorkerAllocated")
+    def _worker_allocated(
+        self, provenance: Provenance, worker_id: str, reason: str, team: str
+    ) -> None:
+        self.allocated_worker_id = worker_id
+        self.team = team
+
+    def allocate_team(self, provenance: Provenance, *, team: str) -> None:
+        self._check_open(provenance)
+        require_text(team, field="team", max_length=200)
+        require(team != self.team, "the child is already with that team", field="team")
+        self._team_allocated(provenance, team)
+
+    @event("TeamAllocated")
+    def _team_allocated(self, provenance: Provenance, team: str) -> None:
+        self.team = team
+
+    # -- case changes ------------------------------------------------------------------
+
+    def change_case_type(self, provenance: Provenance, *, case_type: str) -> None:
+        self._check_open(provenance)
+        new = parse_enum(CaseType, case_type, field="case_type")
+        require(new is not self.case_type, "the case already has that type", field="case_type")
+        self._case_type_changed(provenance, new.value)
+
+    @event("CaseTypeChanged")
+    def _case_type_changed(self, provenance: Provenance, case_type: str) -> None:
+        self.case_type = CaseType(case_type)
+
+    def change_threshold(self, provenance: Provenance, *, threshold: str) -> None:
+        """A change in threshold raises DEV-6 (9)."""
+        self._check_open(provenance)
+        require_text(threshold, field="threshold", max_length=100)
+        require(threshold != self.threshold, "the case is already at that threshold",
+                field="threshold")
+        self._threshold_changed(provenance, threshold)
+        self._raise_automatic(provenance, OversightTriggerKind.THRESHOLD_CHANGE)
+
+    @event("ThresholdChanged")
+    def _threshold_changed(self, provenance: Provenance, threshold: str) -> None:
+        self.threshold = threshold
+
+    def change_risk_level(self, provenance: Provenance, *, risk_level: str,
+                          rag: str | None = None) -> None:
+        self._check_open(provenance)
+        level = parse_enum(RiskLevel, risk_level, field="risk_level")
+        rating = parse_enum(RAG, rag, field="rag") if rag is not None else None
+        require(level is not self.risk_level or rating is not self.rag,
+                "nothing changes", field="risk_level")
+        self._risk_level_changed(provenance, level.value, rating.value if rating else None)
+
+    @event("RiskLevelChanged")
+    def _risk_level_changed(self, provenance: Provenance, risk_level: str,
+                            rag: str | None) -> None:
+        self.risk_level = RiskLevel(risk_level)
+        if rag is not None:
+            self.rag = RAG(rag)
+
+    def change_legal_status(self, provenance: Provenance, *, legal_status: str) -> None:
+        """SSDA903 legal status codes (C1, C2, V2, E1...) are free text here."""
+        self._check_open(provenance)
+        require_text(legal_status, field="legal_status", max_length=20)
+        require(legal_status != self.legal_status, "already that legal status",
+                field="legal_status")
+        self._legal_status_changed(provenance, legal_status)
+
+    @event("LegalStatusChanged")
+    def _legal_status_changed(self, provenance: Provenance, legal_status: str) -> None:
+        self.legal_status = legal_status
+
+    def come_into_care(self, provenance: Provenance, *, legal_status: str,
+                       placement: str) -> None:
+        """Raises DEV-6 (4)."""
+        self._check_open(provenance)
+        require(not self.in_care, "the child is already in care", field="child_id")
+        require_text(legal_status, field="legal_status", max_length=20)
+        require_text(placement, field="placement", max_length=20)
+        self._came_into_care(provenance, legal_status, placement)
+        self._raise_automatic(provenance, OversightTriggerKind.CAME_INTO_CARE)
+
+    @event("ChildCameIntoCare")
+    def _came_into_care(self, provenance: Provenance, legal_status: str, placement: str) -> None:
+        self.in_care = True
+        self.legal_status = legal_status
+        self.placement = placement
+
+    def change_placement(self, provenance: Provenance, *, placement: str, reason: str) -> None:
+        self._check_open(provenance)
+        require(self.in_care, "only a child in care has a placement", field="placement")
+        require_text(placement, field="placement", max_length=20)
+        require_text(reason, field="reason", max_length=500)
+        self._placement_changed(provenance, placement, reason)
+
+    @event("PlacementChanged")
+    def _placement_changed(self, provenance: Provenance, placement: str, reason: str) -> None:
+        self.placement = placement
+
+    def return_home(self, provenance: Provenance, *, reason: str) -> None:
+        """Raises DEV-6 (7)."""
+        self._check_open(provenance)
+        require(self.in_care, "the child is not in care", field="child_id")
+        require_text(reason, field="reason", max_length=500)
+        self._returned_home(provenance, reason)
+        self._raise_automatic(provenance, OversightTriggerKind.RETURNED_HOME)
+
+    @event("ChildReturnedHome")
+    def _returned_home(self, provenance: Provenance, reason: str) -> None:
+        self.in_care = False
+        self.placement = None
+
+    def close_case(self, provenance: Provenance, *, kind: str, reason: str) -> None:
+        """Closed, transferred, or stepped across to early help: raises DEV-6 (13)."""
+        self._check_open(provenance)
+        closure = parse_enum(CaseClosureKind, kind, field="kind")
+        require_text(reason, field="reason", max_length=2000)
+        self._raise_automatic(provenance, OversightTriggerKind.CLOSURE_OR_TRANSFER)
+        self._case_closed(provenance, closure.value, reason)
+
+    @event("CaseClosed")
+    def _case_closed(self, provenance: Provenance, kind: str, reason: str) -> None:
+        self.closed = CaseClosureKind(kind)
+
+    # -- case supervision [DEV-5.3, POR-6.1, SHR-5.6, DUR-4.7b] --------------------------
+
+    def record_case_supervision(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        worker_id: str,
+        supervisor_id: str,
+        session_id: str | None,
+        current_situation: str,
+        child_last_seen_on: date,
+        childs_views: str,
+        reflection: str,
+        analysis: str,
+        decision: str,
+        rationale: str,
+        actions: list[dict[str, Any]],
+        previous_actions_reviewed: str | None,
+    ) -> None:
+        self.check_provenance(provenance)
+        self.require_new_entry_id(entry_id)
+        check_local_id(worker_id, field="worker_id")
+        check_local_id(supervisor_id, field="supervisor_id")
+        if session_id is not None:
+            require_text(session_id, field="session_id", max_length=200)
+        for name, text in (("current_situation", current_situation),
+                           ("childs_views", childs_views), ("reflection", reflection),
+                           ("analysis", analysis), ("decision", decision),
+                           ("rationale", rationale)):
+            require_text(text, field=name)
+        require(child_last_seen_on <= provenance.occurred_at.date(),
+                "the child cannot have been last seen after the supervision",
+                field="child_last_seen_on")
+        parsed = parse_actions(actions)
+        self._require_new_action_ids(parsed)
+        if self._actions_outstanding():
+            # Each subsequent supervision tracks the previous actions [DEV-5.3, POR-6.1].
+            require_text(previous_actions_reviewed, field="previous_actions_reviewed")
+        self._case_supervision_recorded(
+            provenance, entry_id, worker_id, supervisor_id, session_id, current_situation,
+            child_last_seen_on, childs_views, reflection, analysis, decision, rationale,
+            parsed, previous_actions_reviewed,
+        )
+
+    @event("CaseSupervisionRecorded")
+    def _case_supervision_recorded(
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        worker_id: str,
+        supervisor_id: str,
+        session_id: str | None,
+        current_situation: str,
+        child_last_seen_on: date,
+        childs_views: str,
+        reflection: str,
+        analysis: str,
+        decision: str,
+        rationale: str,
+        actions: list[SmartAction],
+        previous_actions_reviewed: str | None,
+    ) -> None:
+        self._add_entry(entry_id, "case_supervision", provenance, {
+            "worker_id": worker_id,
+            "supervisor_id": supervisor_id,
+            "session_id": session_id,
+            "current_situation": current_situation,
+            "child_last_seen_on": child_last_seen_on,
+            "childs_views": childs_views,
+            "reflection": reflection,
+            "analysis": analysis,
+            "decision": decision,
+            "rationale": rationale,
+            "previous_actions_reviewed": previous_actions_reviewed,
+        })
+        self._track_actions(entry_id, actions)
+
+    # -- management oversight [DEV-6, DEV-6g, DUR-4.6d] --------------------------------
+
+    def trigger_oversight(
+        self,
+        provenance: Provenance,
+        *,
+        trigger_id: str,
+        kind: str,
+        detail: str,
+        incident_dates: list[date] | None = None,
+    ) -> None:
+        """Raise by hand a key point that is not itself an event [DEV-6]."""
+        self._check_open(provenance)
+        require_text(trigger_id, field="trigger_id", max_length=200)
+        require(trigger_id not in self.triggers, "trigger id already used", field="trigger_id")
+        trigger_kind = parse_enum(OversightTriggerKind, kind, field="kind")
+        require(trigger_kind not in AUTOMATIC_TRIGGERS,
+                f"{trigger_kind.value} is raised automatically by its own event",
+                field="kind")
+        require_text(detail, field="detail")
+        dates = list(incident_dates or [])
+        if trigger_kind is OversightTriggerKind.SIGNIFICANT_INCIDENT:
+            SignificantIncidentHasItsDates.check(dates)
+        for d in dates:
+            require(d <= provenance.occurred_at.date(), "an incident date cannot be in the future",
+                    field="incident_dates")
+        self._oversight_triggered(provenance, trigger_id, trigger_kind.value, False, detail, dates)
+
+    @event("OversightTriggered")
+    def _oversight_triggered(
+        self,
+        provenance: Provenance,
+        trigger_id: str,
+        kind: str,
+        automatic: bool,
+        detail: str | None,
+        incident_dates: list[date],
+    ) -> None:
+        self.triggers[trigger_id] = Trigger(
+            trigger_id=trigger_id, kind=OversightTriggerKind(kind),
+            raised_at=provenance.occurred_at, automatic=automatic,
+        )
+
+    def record_management_oversight(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        answers_trigger_ids: list[str],
+        reason: str,
+        current_situation: str,
+        decision: str,
+        rationale: str,
+        actions: list[dict[str, Any]],
+        decision_maker_id: str,
+        decision_maker_role: str,
+    ) -> None:
+        """A Manager's Oversight/Review/Decision record with every heading [DEV-6g]."""
+        self.check_provenance(provenance)
+        self.require_new_entry_id(entry_id)
+        OversightRecordHasEveryHeading.check(
+            {"reason": reason, "current_situation": current_situation, "decision": decision,
+             "rationale": rationale, "decision_maker_id": decision_maker_id,
+             "decision_maker_role": decision_maker_role},
+            actions,
+        )
+        parse_enum(ActorRole, decision_maker_role, field="decision_maker_role")
+        check_local_id(decision_maker_id, field="decision_maker_id")
+        OversightAnswersOpenTriggers.check(
+            answers_trigger_ids, [t.trigger_id for t in self.open_triggers]
+        )
+        require(len(set(answers_trigger_ids)) == len(answers_trigger_ids),
+                "each trigger is answered once", field="answers_trigger_ids")
+        parsed = parse_actions(actions)
+        self._require_new_action_ids(parsed)
+        self._management_oversight_recorded(
+            provenance, entry_id, list(answers_trigger_ids), reason, current_situation,
+            decision, rationale, parsed, decision_maker_id, decision_maker_role,
+        )
+
+    @event("ManagementOversightRecorded")
+    def _management_oversight_recorded(
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        answers_trigger_ids: list[str],
+        reason: str,
+        current_situation: str,
+        decision: str,
+        rationale: str,
+        actions: list[SmartAction],
+        decision_maker_id: str,
+        decision_maker_role: str,
+    ) -> None:
+        self._add_entry(entry_id, "management_oversight", provenance, {
+            "answers_trigger_ids": answers_trigger_ids,
+            "reason": reason,
+            "current_situation": current_situation,
+            "decision": decision,
+            "rationale": rationale,
+            "decision_maker_id": decision_maker_id,
+            "decision_maker_role": decision_maker_role,
+        })
+        for trigger_id in answers_trigger_ids:
+            self.triggers[trigger_id] = replace(self.triggers[trigger_id], answered_by=entry_id)
+        self._track_actions(entry_id, actions)
+
+    def record_management_decision(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        decision: str,
+        rationale: str,
+        consulted_by: str,
+        recorded_by_instruction_of: str,
+    ) -> None:
+        """An ad hoc decision as a Management Advice/Guidance record [POR-3.3, BUR-AH]."""
+        self.check_provenance(provenance)
+        self.require_new_entry_id(entry_id)
+        require_text(decision, field="decision")
+        require_text(rationale, field="rationale")
+        check_local_id(consulted_by, field="consulted_by")
+        check_local_id(recorded_by_instruction_of, field="recorded_by_instruction_of")
+        self._management_decision_recorded(
+            provenance, entry_id, decision, rationale, consulted_by, recorded_by_instruction_of
+        )
+
+    @event("ManagementDecisionRecorded")
+    def _management_decision_recorded(
+        self, provenance: Provenance, entry_id: str, decision: str, rationale: str,
+        consulted_by: str, recorded_by_instruction_of: str,
+    ) -> None:
+        self._add_entry(entry_id, "management_decision", provenance, {
+            "decision": decision, "rationale": rationale, "consulted_by": consulted_by,
+            "recorded_by_instruction_of": recorded_by_instruction_of,
+        })
+
+    # -- actions [POR-6.1] ---------------------------------------------------------------
+
+    def _actions_outstanding(self) -> bool:
+        return any(a.completed_on is None for a in self.actions.values())
+
+    def _require_new_action_ids(self, actions: list[SmartAction]) -> None:
+        for action in actions:
+            require(action.action_id not in self.actions,
+                    f"action id {action.action_id!r} is already used on this child",
+                    field="actions")
+
+    def _track_actions(self, entry_id: str, actions: list[SmartAction]) -> None:
+        for action in actions:
+            self.actions[action.action_id] = ActionState(
+                action=action, source_entry_id=entry_id, due_on=action.due_on
+            )
+
+    def set_action(self, provenance: Provenance, *, action: dict[str, Any]) -> None:
+        """An action set outside a supervision or oversight record."""
+        self._check_open(provenance)
+        parsed = parse_actions([action])
+        self._require_new_action_ids(parsed)
+        self._action_set(provenance, parsed[0])
+
+    @event("ActionSet")
+    def _action_set(self, provenance: Provenance, action: SmartAction) -> None:
+        self._track_actions(f"action:{action.action_id}", [action])
+
+    def _open_action(self, action_id: str) -> ActionState:
+        state = self.actions.get(action_id)
+        if state is None:
+            raise NotFound(f"no action {action_id!r} on this child", field="action_id")
+        if state.completed_on is not None:
+            raise ValidationError("the action is already completed", field="action_id")
+        return state
+
+    def complete_action(self, provenance: Provenance, *, action_id: str, note: str) -> None:
+        self.check_provenance(provenance)
+        self._open_action(action_id)
+        require_text(note, field="note")
+        self._action_completed(provenance, action_id, note)
+
+    @event("ActionCompleted")
+    def _action_completed(self, provenance: Provenance, action_id: str, note: str) -> None:
+        self.actions[action_id] = replace(
+            self.actions[action_id], completed_on=provenance.occurred_at.date()
+        )
+
+    def carry_forward_action(
+        self, provenance: Provenance, *, action_id: str, rationale: str, new_due_on: date
+    ) -> None:
+        """Outstanding actions get a rationale and a reset timescale, to avoid drift [POR-6.1]."""
+        self.check_provenance(provenance)
+        state = self._open_action(action_id)
+        CarriedForwardActionHasARationale.check(rationale, new_due_on, state.due_on)
+        self._action_carried_forward(provenance, action_id, rationale, new_due_on)
+
+    @event("ActionCarriedForward")
+    def _action_carried_forward(
+        self, provenance: Provenance, action_id: str, rationale: str, new_due_on: date
+    ) -> None:
+        state = self.actions[action_id]
+        self.actions[action_id] = replace(
+            state, due_on=new_due_on, carried_forward=state.carried_forward + 1
+        )
+
+    # -- group supervision [DEV-7, DUR-5] ----------------------------------------------
+
+    def record_group_discussion(
+        self, provenance: Provenance, *, entry_id: str, group_session_id: str,
+        facilitator_id: str, summary: str,
+    ) -> None:
+        self.check_provenance(provenance)
+        self.require_new_entry_id(entry_id)
+        require_text(group_session_id, field="group_session_id", max_length=200)
+        check_local_id(facilitator_id, field="facilitator_id")
+        require_text(summary, field="summary")
+        self._group_discussion_recorded(
+            provenance, entry_id, group_session_id, facilitator_id, summary
+        )
+
+    @event("GroupSupervisionDiscussionRecorded")
+    def _group_discussion_recorded(
+        self, provenance: Provenance, entry_id: str, group_session_id: str,
+        facilitator_id: str, summary: str,
+    ) -> None:
+        self._add_entry(entry_id, "group_discussion", provenance, {
+            "group_session_id": group_session_id, "facilitator_id": facilitator_id,
+            "summary": summary,
+        })

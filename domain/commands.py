@@ -1,0 +1,522 @@
+"""Commands: what a caller asks for, as plain data. Each carries its idempotency key.
+
+Adapters (GraphQL, CLI, importers) build these from primitives; the application runs
+them. A ``WorkerCommand`` or ``ChildCommand`` names the aggregate method it invokes, and
+its own fields (beyond the common ones) are that method's arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from domain.provenance import Actor, Provenance
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """Common to every command: the idempotency key, the actor and the valid time."""
+
+    command_id: str
+    actor: Actor
+    occurred_at: datetime
+    #: Declared historic import: may predate the subject [OccurredAtIsNotBeforeTheSubjectExisted].
+    imported: bool = False
+
+    COMMON: ClassVar[frozenset[str]] = frozenset({"command_id", "actor", "occurred_at", "imported"})
+
+    def provenance(self) -> Provenance:
+        return Provenance(
+            occurred_at=self.occurred_at,
+            actor_id=self.actor.id,
+            actor_role=self.actor.role.value,
+            command_id=self.command_id,
+            imported=self.imported,
+        )
+
+    def fingerprint(self) -> str:
+        """Stable hash of the whole command, to tell a retry from a reused key."""
+        payload = {"command": type(self).__name__, **asdict(self)}
+        canonical = json.dumps(payload, sort_keys=True, default=_canonical, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def arguments(self, *exclude: str) -> dict[str, Any]:
+        """This command's own fields, as keyword arguments for its aggregate method."""
+        skip = self.COMMON | set(exclude)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return str(value)
+
+
+# -- authority ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterAuthority(Command):
+    authority_code: str
+    name: str
+    policy_pack: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddClosureDay(Command):
+    day: date
+    reason: str
+
+
+# -- worker ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterWorker(Command):
+    staff_id: str
+    display_name: str
+    role: str
+    team: str
+    line_manager_id: str | None
+    employment_pattern: str
+    fte: Decimal
+    engagement: str
+    start_date: date
+    case_holding: bool
+    nqsw_asye_start: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerCommand(Command):
+    """A command on one worker, dispatched to ``Worker.<method>``."""
+
+    method: ClassVar[str]
+    staff_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeRole(WorkerCommand):
+    method = "change_role"
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeTeam(WorkerCommand):
+    method = "change_team"
+    team: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeLineManager(WorkerCommand):
+    method = "change_line_manager"
+    line_manager_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeWorkingPattern(WorkerCommand):
+    method = "change_working_pattern"
+    employment_pattern: str
+    fte: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaveEmployment(WorkerCommand):
+    method = "leave_employment"
+    last_day: date
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignSupervisionAgreement(WorkerCommand):
+    method = "sign_supervision_agreement"
+    agreement_id: str
+    supervisor_id: str
+    frequency: str
+    supervision_format: str
+    review_due_on: date
+    escalation_manager_id: str
+    supervisor_signed_on: date
+    supervisee_signed_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewSupervisionAgreement(WorkerCommand):
+    method = "review_supervision_agreement"
+    agreement_id: str
+    next_review_due_on: date
+    supervisee_feedback: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApproveFrequencyException(WorkerCommand):
+    method = "approve_frequency_exception"
+    agreement_id: str
+    frequency: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleSupervisionSession(WorkerCommand):
+    method = "schedule_session"
+    session_id: str
+    supervisor_id: str
+    scheduled_for: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelSupervisionSession(WorkerCommand):
+    method = "cancel_session"
+    session_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescheduleSupervisionSession(WorkerCommand):
+    method = "reschedule_session"
+    session_id: str
+    new_scheduled_for: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseDiscussion:
+    """One child's case supervision, recorded in the same save as the session."""
+
+    child_id: str
+    entry_id: str
+    current_situation: str
+    child_last_seen_on: date
+    childs_views: str
+    reflection: str
+    analysis: str
+    decision: str
+    rationale: str
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    previous_actions_reviewed: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldSupervisionSession(WorkerCommand):
+    """A held session, with the case supervision of each child discussed (atomic)."""
+
+    method = "hold_session"
+    session_id: str
+    supervisor_id: str
+    duration_minutes: int
+    functions_covered: list[str]
+    wellbeing_discussed: bool
+    equality_and_diversity_discussed: bool
+    case_discussions: list[CaseDiscussion] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WritePersonalSupervisionRecord(WorkerCommand):
+    method = "write_personal_record"
+    record_id: str
+    session_id: str
+    actions_reviewed: str
+    wellbeing: str
+    workload: str
+    development: str
+    disagreements: str | None
+    agreed_actions: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignPersonalSupervisionRecord(WorkerCommand):
+    method = "sign_personal_record"
+    record_id: str
+    signatory: str
+    confirmed: bool = True
+    differing_view: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveComment(WorkerCommand):
+    method = "remove_comment"
+    record_id: str
+    field_name: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartAbsence(WorkerCommand):
+    method = "start_absence"
+    absence_id: str
+    kind: str
+    started_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndAbsence(WorkerCommand):
+    method = "end_absence"
+    absence_id: str
+    returned_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttendGroupSupervision(WorkerCommand):
+    method = "attend_group_supervision"
+    group_session_id: str
+    facilitator_id: str
+    topic: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDirectObservation(WorkerCommand):
+    method = "record_direct_observation"
+    observation_id: str
+    observer_id: str
+    summary: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignDirectObservation(WorkerCommand):
+    method = "sign_direct_observation"
+    observation_id: str
+    signatory: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldAppraisal(WorkerCommand):
+    method = "hold_appraisal"
+    appraisal_id: str
+    kind: str
+
+
+# -- child -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterChild(Command):
+    child_id: str
+    date_of_birth: date | None
+    expected_date_of_birth: date | None = None
+    case_type: str
+    risk_level: str
+    rag: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildCommand(Command):
+    """A command on one child, dispatched to ``Child.<method>``."""
+
+    method: ClassVar[str]
+    child_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocateWorker(ChildCommand):
+    """Allocation or reallocation: the child and both workers' caseloads, in one save."""
+
+    method = "allocate_worker"
+    worker_id: str
+    reason: str
+    team: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocateTeam(ChildCommand):
+    method = "allocate_team"
+    team: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeCaseType(ChildCommand):
+    method = "change_case_type"
+    case_type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeThreshold(ChildCommand):
+    method = "change_threshold"
+    threshold: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeRiskLevel(ChildCommand):
+    method = "change_risk_level"
+    risk_level: str
+    rag: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeLegalStatus(ChildCommand):
+    method = "change_legal_status"
+    legal_status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordCameIntoCare(ChildCommand):
+    method = "come_into_care"
+    legal_status: str
+    placement: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangePlacement(ChildCommand):
+    method = "change_placement"
+    placement: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordReturnedHome(ChildCommand):
+    method = "return_home"
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseCase(ChildCommand):
+    method = "close_case"
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordCaseSupervision(ChildCommand):
+    """Case supervision outside a held session (or linked to one by ``session_id``)."""
+
+    method = "record_case_supervision"
+    entry_id: str
+    worker_id: str
+    supervisor_id: str
+    session_id: str | None = None
+    current_situation: str
+    child_last_seen_on: date
+    childs_views: str
+    reflection: str
+    analysis: str
+    decision: str
+    rationale: str
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    previous_actions_reviewed: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerOversight(ChildCommand):
+    method = "trigger_oversight"
+    trigger_id: str
+    kind: str
+    detail: str
+    incident_dates: list[date] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordManagementOversight(ChildCommand):
+    method = "record_management_oversight"
+    entry_id: str
+    answers_trigger_ids: list[str]
+    reason: str
+    current_situation: str
+    decision: str
+    rationale: str
+    actions: list[dict[str, Any]]
+    decision_maker_id: str
+    decision_maker_role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordManagementDecision(ChildCommand):
+    method = "record_management_decision"
+    entry_id: str
+    decision: str
+    rationale: str
+    consulted_by: str
+    recorded_by_instruction_of: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetAction(ChildCommand):
+    method = "set_action"
+    action: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteAction(ChildCommand):
+    method = "complete_action"
+    action_id: str
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CarryForwardAction(ChildCommand):
+    method = "carry_forward_action"
+    action_id: str
+    rationale: str
+    new_due_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordGroupDiscussion(ChildCommand):
+    method = "record_group_discussion"
+    entry_id: str
+    group_session_id: str
+    facilitator_id: str
+    summary: str
+
+
+# -- either subject: corrections, disagreements, legal holds --------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubjectCommand(Command):
+    """A command on a worker (``staff_id``) or a child (``child_id``): give exactly one."""
+
+    method: ClassVar[str]
+    staff_id: str | None = None
+    child_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectEntry(SubjectCommand):
+    method = "correct_entry"
+    entry_id: str
+    changes: dict[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RaiseDisagreement(SubjectCommand):
+    method = "raise_disagreement"
+    disagreement_id: str
+    subject: str
+    about: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalateDisagreement(SubjectCommand):
+    method = "escalate_disagreement"
+    disagreement_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveDisagreement(SubjectCommand):
+    method = "resolve_disagreement"
+    disagreement_id: str
+    resolution: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceLegalHold(SubjectCommand):
+    method = "place_legal_hold"
+    hold_id: str
+    kind: str
+    reference: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiftLegalHold(SubjectCommand):
+    method = "lift_legal_hold"
+    hold_id: str
+    reason: str

@@ -1,0 +1,357 @@
+"""Named invariants. Each is a small class whose ``check`` raises ``RuleViolation``.
+
+A rule cites its policy rule ID (RULES.md) where one exists; the name is the invariant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from domain.errors import RuleViolation, ValidationError
+from domain.vocabulary import ESCALATION_CHAIN, EscalationLevel, Signatory
+
+#: Clock skew tolerated between a client's "now" and ours before occurred_at is "future".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Rule:
+    """Base class: ``name`` is the invariant; ``policy_ids`` the clauses it enforces."""
+
+    name: ClassVar[str]
+    policy_ids: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def violation(cls, message: str, *, field: str | None = None) -> RuleViolation:
+        cited = " ".join([cls.name, *cls.policy_ids])
+        return RuleViolation(message, field=field, rule=cited)
+
+
+class OccurredAtIsNotInTheFuture(Rule):
+    name = "OccurredAtIsNotInTheFuture"
+
+    @classmethod
+    def check(cls, occurred_at: datetime, *, now: datetime | None = None) -> None:
+        now = now or datetime.now(timezone.utc)
+        if occurred_at > now + CLOCK_SKEW:
+            raise cls.violation(
+                f"occurred_at {occurred_at.isoformat()} is in the future", field="occurred_at"
+            )
+
+
+class OccurredAtIsNotBeforeTheSubjectExisted(Rule):
+    """Events cannot predate the subject, except in declared historic imports."""
+
+    name = "OccurredAtIsNotBeforeTheSubjectExisted"
+
+    @classmethod
+    def check(cls, occurred_at: datetime, existed_from: datetime, *, imported: bool) -> None:
+        if not imported and occurred_at < existed_from:
+            raise cls.violation(
+                f"occurred_at {occurred_at.isoformat()} is before the subject existed "
+                f"({existed_from.isoformat()}); only a declared historic import may do that",
+                field="occurred_at",
+            )
+
+
+class EachPartySignsOnce(Rule):
+    name = "EachPartySignsOnce"
+    policy_ids = ("POR-6.2a", "DUR-4.7a", "DUR-6")
+
+    @classmethod
+    def check(cls, already_signed: Collection[str], signatory: Signatory) -> None:
+        if signatory.value in already_signed:
+            raise cls.violation(f"the {signatory.value} has already signed", field="signatory")
+
+
+class SupervisorSignsBeforeSuperviseeConfirms(Rule):
+    """The supervisor completes and shares the record; then the supervisee confirms."""
+
+    name = "SupervisorSignsBeforeSuperviseeConfirms"
+    policy_ids = ("POR-6.2b",)
+
+    @classmethod
+    def check(cls, already_signed: Collection[str], signatory: Signatory) -> None:
+        if signatory is Signatory.SUPERVISEE and Signatory.SUPERVISOR.value not in already_signed:
+            raise cls.violation(
+                "the supervisor must sign and share the record before the supervisee confirms",
+                field="signatory",
+            )
+
+
+class DisputedSignatureStatesTheDifferingView(Rule):
+    name = "DisputedSignatureStatesTheDifferingView"
+    policy_ids = ("POR-6.2a", "DUR-4.10")
+
+    @classmethod
+    def check(cls, *, confirmed: bool, differing_view: str | None) -> None:
+        if not confirmed and not (differing_view and differing_view.strip()):
+            raise cls.violation(
+                "a supervisee who disputes the record must state their differing view",
+                field="differing_view",
+            )
+        if confirmed and differing_view:
+            raise cls.violation(
+                "a differing view is recorded only when the record is disputed",
+                field="differing_view",
+            )
+
+
+class SignedRecordIsNeverEdited(Rule):
+    """Once anyone has signed, content changes only by a correction event with a reason."""
+
+    name = "SignedRecordIsNeverEdited"
+    policy_ids = ("DUR-4.7a",)
+
+    @classmethod
+    def check(cls, signed_by: Collection[str]) -> None:
+        if signed_by:
+            raise cls.violation(
+                "the record has been signed; record a correction with a reason instead",
+                field="record_id",
+            )
+
+
+class CorrectionGivesAReason(Rule):
+    name = "CorrectionGivesAReason"
+
+    @classmethod
+    def check(cls, reason: str | None) -> None:
+        if not reason or not reason.strip():
+            raise cls.violation("a correction must give its reason", field="reason")
+
+
+class CorrectionChangesOnlyCorrectableFields(Rule):
+    name = "CorrectionChangesOnlyCorrectableFields"
+
+    @classmethod
+    def check(cls, changes: Mapping[str, Any], correctable: Collection[str]) -> None:
+        if not changes:
+            raise cls.violation("a correction must change at least one field", field="changes")
+        unknown = sorted(set(changes) - set(correctable))
+        if unknown:
+            raise cls.violation(
+                f"these fields cannot be corrected on this entry: {', '.join(unknown)}; "
+                f"correctable: {', '.join(sorted(correctable))}",
+                field="changes",
+            )
+
+
+class DisagreementEscalatesWithinItsChain(Rule):
+    name = "DisagreementEscalatesWithinItsChain"
+    policy_ids = ("DUR-4.10", "SHR-APP1d", "POR-3.1a")
+
+    @classmethod
+    def next_level(cls, current: EscalationLevel | None) -> EscalationLevel:
+        if current is None:
+            return ESCALATION_CHAIN[0]
+        index = ESCALATION_CHAIN.index(current)
+        if index + 1 >= len(ESCALATION_CHAIN):
+            raise cls.violation(
+                f"already escalated to {current.value}, the top of the chain",
+                field="disagreement_id",
+            )
+        return ESCALATION_CHAIN[index + 1]
+
+
+class DisagreementIsResolvedOnce(Rule):
+    name = "DisagreementIsResolvedOnce"
+    policy_ids = ("DUR-4.10", "SHR-APP1d")
+
+    @classmethod
+    def check(cls, *, resolved: bool) -> None:
+        if resolved:
+            raise cls.violation("the disagreement is already resolved", field="disagreement_id")
+
+
+class OversightRecordHasEveryHeading(Rule):
+    name = "OversightRecordHasEveryHeading"
+    policy_ids = ("DEV-6g",)
+    HEADINGS: ClassVar[tuple[str, ...]] = (
+        "reason",
+        "current_situation",
+        "decision",
+        "rationale",
+        "decision_maker_id",
+        "decision_maker_role",
+    )
+
+    @classmethod
+    def check(cls, headings: Mapping[str, str | None], actions: Collection[object]) -> None:
+        for heading in cls.HEADINGS:
+            value = headings.get(heading)
+            if value is None or not str(value).strip():
+                raise cls.violation(
+                    f"a management oversight record needs the heading '{heading}'",
+                    field=heading,
+                )
+        if not actions:
+            raise cls.violation(
+                "a management oversight record needs SMART actions", field="actions"
+            )
+
+
+class SignificantIncidentHasItsDates(Rule):
+    name = "SignificantIncidentHasItsDates"
+    policy_ids = ("DEV-6g",)
+
+    @classmethod
+    def check(cls, incident_dates: Collection[date]) -> None:
+        if not incident_dates:
+            raise cls.violation(
+                "a significant incident trigger must include the incident dates",
+                field="incident_dates",
+            )
+
+
+class ActionHasAnOwnerAndADueDate(Rule):
+    name = "ActionHasAnOwnerAndADueDate"
+    policy_ids = ("POR-6.1", "DEV-6g")
+
+    @classmethod
+    def check(cls, index: int, owner: str | None, due_on: date | None) -> None:
+        if not owner or not owner.strip():
+            raise cls.violation("an action needs an owner", field=f"actions[{index}].owner")
+        if due_on is None:
+            raise cls.violation("an action needs a due date", field=f"actions[{index}].due_on")
+
+
+class CarriedForwardActionHasARationale(Rule):
+    name = "CarriedForwardActionHasARationale"
+    policy_ids = ("POR-6.1",)
+
+    @classmethod
+    def check(cls, rationale: str | None, new_due_on: date, old_due_on: date) -> None:
+        if not rationale or not rationale.strip():
+            raise cls.violation(
+                "an outstanding action carried forward needs a rationale", field="rationale"
+            )
+        if new_due_on <= old_due_on:
+            raise cls.violation(
+                "a carried-forward action needs a reset due date after the old one",
+                field="new_due_on",
+            )
+
+
+class OversightAnswersOpenTriggers(Rule):
+    name = "OversightAnswersOpenTriggers"
+    policy_ids = ("DEV-6",)
+
+    @classmethod
+    def check(cls, answered: Collection[str], open_triggers: Collection[str]) -> None:
+        if not answered:
+            raise cls.violation(
+                "management oversight must answer at least one open trigger",
+                field="answers_trigger_ids",
+            )
+        unknown = sorted(set(answered) - set(open_triggers))
+        if unknown:
+            raise cls.violation(
+                f"not open triggers on this child: {', '.join(unknown)}",
+                field="answers_trigger_ids",
+            )
+
+
+class FrequencyExceptionNeedsHeadOfService(Rule):
+    name = "FrequencyExceptionNeedsHeadOfService"
+    policy_ids = ("POR-3.1a",)
+
+    @classmethod
+    def check(cls, approver_role: str) -> None:
+        if approver_role != "head_of_service":
+            raise cls.violation(
+                "only a Head of Service may approve supervision less often than the "
+                "standard frequency",
+                field="actor.role",
+            )
+
+
+class RescheduleAgreesANewDate(Rule):
+    name = "RescheduleAgreesANewDate"
+    policy_ids = ("DUR-4.4",)
+
+    @classmethod
+    def check(cls, new_date: datetime | None) -> None:
+        if new_date is None:
+            raise cls.violation(
+                "a rescheduled session must have its new date agreed at the time",
+                field="new_scheduled_for",
+            )
+
+
+class CancellationGivesAReason(Rule):
+    name = "CancellationGivesAReason"
+    policy_ids = ("DUR-4.4", "BUR-ER")
+
+    @classmethod
+    def check(cls, reason: str | None) -> None:
+        if not reason or not reason.strip():
+            raise cls.violation("a cancelled session needs a reason", field="reason")
+
+
+class CommentRemovedOnlyByTheOriginalSupervisorsManager(Rule):
+    name = "CommentRemovedOnlyByTheOriginalSupervisorsManager"
+    policy_ids = ("DUR-4.8b",)
+
+    @classmethod
+    def check(cls, actor_id: str, original_supervisors_manager_id: str | None) -> None:
+        if original_supervisors_manager_id is None or actor_id != original_supervisors_manager_id:
+            raise cls.violation(
+                "only the line manager of the supervisor who wrote the record may remove "
+                "a comment from it",
+                field="actor.id",
+            )
+
+
+class PersonalRecordHoldsNoServiceUserInformation(Rule):
+    """A personal supervision record must not identify a child [POR-6.2b]."""
+
+    name = "PersonalRecordHoldsNoServiceUserInformation"
+    policy_ids = ("POR-6.2b",)
+    TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-/]{2,}")
+
+    @classmethod
+    def candidate_identifiers(cls, texts: Iterable[str | None]) -> set[str]:
+        """Tokens in free text that could be a child's local identifier."""
+        found: set[str] = set()
+        for text in texts:
+            if text:
+                found.update(t for t in cls.TOKEN.findall(text) if any(c.isdigit() for c in t))
+        return found
+
+    @classmethod
+    def check(
+        cls,
+        texts: Mapping[str, str | None],
+        child_ids: Collection[str],
+        child_names: Collection[str],
+    ) -> None:
+        for field, text in texts.items():
+            if not text:
+                continue
+            tokens = set(cls.TOKEN.findall(text))
+            named_ids = sorted(tokens & set(child_ids))
+            if named_ids:
+                raise cls.violation(
+                    "a personal supervision record must not contain service-user "
+                    f"information: it names child id {named_ids[0]}",
+                    field=field,
+                )
+            folded = text.casefold()
+            for name in child_names:
+                if name and len(name) >= 3 and re.search(
+                    r"\b" + re.escape(name.casefold()) + r"\b", folded
+                ):
+                    raise cls.violation(
+                        "a personal supervision record must not contain service-user "
+                        "information: it names a child of the authority",
+                        field=field,
+                    )
+
+
+def require(condition: bool, message: str, *, field: str) -> None:
+    """Shape checks that are not policy rules."""
+    if not condition:
+        raise ValidationError(message, field=field)

@@ -1,0 +1,321 @@
+"""What Worker and Child share: tenancy, provenance checks, corrections, disagreements
+and legal holds. Each command validates first and triggers its event last, so a refused
+command leaves no pending event behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import NotFound, ValidationError
+from domain.provenance import Provenance, optional_text, require_text
+from domain.rules import (
+    CorrectionChangesOnlyCorrectableFields,
+    CorrectionGivesAReason,
+    DisagreementEscalatesWithinItsChain,
+    DisagreementIsResolvedOnce,
+    OccurredAtIsNotBeforeTheSubjectExisted,
+    OccurredAtIsNotInTheFuture,
+)
+from domain.vocabulary import (
+    DisagreementSubject,
+    EscalationLevel,
+    LegalHoldKind,
+    parse_enum,
+)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A superseding change to an entry, recorded with its reason. The original stays."""
+
+    corrected_at: datetime  # recorded_at of the correction event
+    occurred_at: datetime
+    changes: dict[str, Any]
+    reason: str
+    actor_id: str
+
+
+@dataclass
+class Entry:
+    """A recorded entry (session, record, supervision, oversight...) that can be corrected."""
+
+    entry_id: str
+    kind: str
+    recorded_at: datetime
+    occurred_at: datetime
+    fields: dict[str, Any]
+    corrections: list[Correction] = field(default_factory=list)
+
+    def current(self) -> dict[str, Any]:
+        """The entry as it now reads, every correction applied in recorded order."""
+        values = dict(self.fields)
+        for correction in self.corrections:
+            values.update(correction.changes)
+        return values
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    disagreement_id: str
+    subject: DisagreementSubject
+    about: str
+    raised_by: str
+    raised_at: datetime
+    escalations: tuple[EscalationLevel, ...] = ()
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+
+    @property
+    def level(self) -> EscalationLevel | None:
+        return self.escalations[-1] if self.escalations else None
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolution is not None
+
+
+@dataclass(frozen=True)
+class LegalHold:
+    hold_id: str
+    kind: LegalHoldKind
+    reference: str
+    placed_at: datetime
+    lifted_at: datetime | None = None
+
+
+class Subject(Aggregate):
+    """Base for the Worker and Child aggregates."""
+
+    class Event(Aggregate.Event):
+        """Lets an applying body read its own event's timestamp (``recorded_at``)."""
+
+        def mutate(self, aggregate: Any) -> Any:
+            if aggregate is not None:
+                aggregate._applying_timestamp = self.timestamp
+            return super().mutate(aggregate)
+
+    #: Entry kinds and the fields a correction may change on each.
+    CORRECTABLE: ClassVar[dict[str, frozenset[str]]] = {}
+    #: Which disagreement subjects belong on this aggregate kind.
+    DISAGREEMENT_SUBJECTS: ClassVar[frozenset[DisagreementSubject]] = frozenset()
+
+    # Attributes are declared where they are first set, not as class annotations: the
+    # library turns class annotations on an aggregate into constructor arguments.
+    def _init_subject(self, authority_code: str, provenance: Provenance) -> None:
+        self.authority_code: str = authority_code
+        self.existed_from: datetime = provenance.occurred_at
+        self.entries: dict[str, Entry] = {}
+        self.disagreements: dict[str, Disagreement] = {}
+        self.legal_holds: dict[str, LegalHold] = {}
+        self._applying_timestamp: datetime = provenance.occurred_at
+
+    # -- provenance --------------------------------------------------------------------
+
+    def check_provenance(self, provenance: Provenance) -> None:
+        """The time rules every command obeys."""
+        OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
+        OccurredAtIsNotBeforeTheSubjectExisted.check(
+            provenance.occurred_at, self.existed_from, imported=provenance.imported
+        )
+
+    def _add_entry(
+        self, entry_id: str, kind: str, provenance: Provenance, fields: dict[str, Any]
+    ) -> None:
+        self.entries[entry_id] = Entry(
+            entry_id=entry_id,
+            kind=kind,
+            recorded_at=self.modified_on_next,
+            occurred_at=provenance.occurred_at,
+            fields=fields,
+        )
+
+    @property
+    def modified_on_next(self) -> datetime:
+        # While an event applies, the library has not yet moved modified_on forward;
+        # handlers read the applying event's timestamp from here instead.
+        return self._applying_timestamp
+
+    def entry(self, entry_id: str, *, kind: str | None = None, field: str = "entry_id") -> Entry:
+        found = self.entries.get(entry_id)
+        if found is None or (kind is not None and found.kind != kind):
+            what = kind or "entry"
+            raise NotFound(f"no {what} {entry_id!r} on this subject", field=field)
+        return found
+
+    def require_new_entry_id(self, entry_id: str, *, field: str = "entry_id") -> None:
+        require_text(entry_id, field=field, max_length=200)
+        if entry_id in self.entries:
+            raise ValidationError(f"entry id {entry_id!r} is already used", field=field)
+
+    # -- corrections -------------------------------------------------------------------
+
+    def correct_entry(
+        self, provenance: Provenance, entry_id: str, changes: dict[str, Any], reason: str
+    ) -> None:
+        """Supersede fields of an entry from now on; the original stays on record."""
+        self.check_provenance(provenance)
+        entry = self.entry(entry_id)
+        CorrectionGivesAReason.check(reason)
+        CorrectionChangesOnlyCorrectableFields.check(
+            changes, self.CORRECTABLE.get(entry.kind, frozenset())
+        )
+        for name, value in changes.items():
+            if isinstance(value, str):
+                require_text(value, field=f"changes.{name}")
+        self._entry_corrected(provenance, entry_id, dict(changes), reason)
+
+    @event("EntryCorrected")
+    def _entry_corrected(
+        self, provenance: Provenance, entry_id: str, changes: dict[str, Any], reason: str
+    ) -> None:
+        entry = self.entries[entry_id]
+        entry.corrections.append(
+            Correction(
+                corrected_at=self.modified_on_next,
+                occurred_at=provenance.occurred_at,
+                changes=changes,
+                reason=reason,
+                actor_id=provenance.actor_id,
+            )
+        )
+
+    # -- disagreements [SHR-APP1d, DUR-4.10, POR-6.2a, POR-3.1a] -------------------------
+
+    def raise_disagreement(
+        self, provenance: Provenance, disagreement_id: str, subject: str, about: str
+    ) -> None:
+        self.check_provenance(provenance)
+        require_text(disagreement_id, field="disagreement_id", max_length=200)
+        if disagreement_id in self.disagreements:
+            raise ValidationError("disagreement id already used", field="disagreement_id")
+        kind = parse_enum(DisagreementSubject, subject, field="subject")
+        if kind not in self.DISAGREEMENT_SUBJECTS:
+            allowed = ", ".join(sorted(s.value for s in self.DISAGREEMENT_SUBJECTS))
+            raise ValidationError(
+                f"a disagreement about {kind.value} is not raised on a {type(self).__name__}; "
+                f"here: {allowed}",
+                field="subject",
+            )
+        require_text(about, field="about")
+        self._disagreement_raised(provenance, disagreement_id, kind.value, about)
+
+    @event("DisagreementRaised")
+    def _disagreement_raised(
+        self, provenance: Provenance, disagreement_id: str, subject: str, about: str
+    ) -> None:
+        self.disagreements[disagreement_id] = Disagreement(
+            disagreement_id=disagreement_id,
+            subject=DisagreementSubject(subject),
+            about=about,
+            raised_by=provenance.actor_id,
+            raised_at=provenance.occurred_at,
+        )
+
+    def _disagreement(self, disagreement_id: str) -> Disagreement:
+        found = self.disagreements.get(disagreement_id)
+        if found is None:
+            raise NotFound(f"no disagreement {disagreement_id!r}", field="disagreement_id")
+        return found
+
+    def escalate_disagreement(
+        self, provenance: Provenance, disagreement_id: str, reason: str
+    ) -> None:
+        self.check_provenance(provenance)
+        found = self._disagreement(disagreement_id)
+        DisagreementIsResolvedOnce.check(resolved=found.resolved)
+        level = DisagreementEscalatesWithinItsChain.next_level(found.level)
+        require_text(reason, field="reason")
+        self._disagreement_escalated(provenance, disagreement_id, level.value, reason)
+
+    @event("DisagreementEscalated")
+    def _disagreement_escalated(
+        self, provenance: Provenance, disagreement_id: str, level: str, reason: str
+    ) -> None:
+        found = self.disagreements[disagreement_id]
+        self.disagreements[disagreement_id] = replace(
+            found, escalations=(*found.escalations, EscalationLevel(level))
+        )
+
+    def resolve_disagreement(
+        self, provenance: Provenance, disagreement_id: str, resolution: str
+    ) -> None:
+        self.check_provenance(provenance)
+        found = self._disagreement(disagreement_id)
+        DisagreementIsResolvedOnce.check(resolved=found.resolved)
+        require_text(resolution, field="resolution")
+        self._disagreement_resolved(provenance, disagreement_id, resolution)
+
+    @event("DisagreementResolved")
+    def _disagreement_resolved(
+        self, provenance: Provenance, disagreement_id: str, resolution: str
+    ) -> None:
+        found = self.disagreements[disagreement_id]
+        self.disagreements[disagreement_id] = replace(
+            found, resolution=resolution, resolved_at=provenance.occurred_at
+        )
+
+    # -- legal holds -------------------------------------------------------------------
+
+    def place_legal_hold(
+        self, provenance: Provenance, hold_id: str, kind: str, reference: str
+    ) -> None:
+        self.check_provenance(provenance)
+        require_text(hold_id, field="hold_id", max_length=200)
+        if hold_id in self.legal_holds:
+            raise ValidationError("legal hold id already used", field="hold_id")
+        hold_kind = parse_enum(LegalHoldKind, kind, field="kind")
+        require_text(reference, field="reference", max_length=500)
+        self._legal_hold_placed(provenance, hold_id, hold_kind.value, reference)
+
+    @event("LegalHoldPlaced")
+    def _legal_hold_placed(
+        self, provenance: Provenance, hold_id: str, kind: str, reference: str
+    ) -> None:
+        self.legal_holds[hold_id] = LegalHold(
+            hold_id=hold_id,
+            kind=LegalHoldKind(kind),
+            reference=reference,
+            placed_at=provenance.occurred_at,
+        )
+
+    def lift_legal_hold(self, provenance: Provenance, hold_id: str, reason: str) -> None:
+        self.check_provenance(provenance)
+        hold = self.legal_holds.get(hold_id)
+        if hold is None:
+            raise NotFound(f"no legal hold {hold_id!r}", field="hold_id")
+        if hold.lifted_at is not None:
+            raise ValidationError("the legal hold is already lifted", field="hold_id")
+        require_text(reason, field="reason")
+        self._legal_hold_lifted(provenance, hold_id, reason)
+
+    @event("LegalHoldLifted")
+    def _legal_hold_lifted(self, provenance: Provenance, hold_id: str, reason: str) -> None:
+        self.legal_holds[hold_id] = replace(
+            self.legal_holds[hold_id], lifted_at=provenance.occurred_at
+        )
+
+    @property
+    def under_legal_hold(self) -> bool:
+        return any(h.lifted_at is None for h in self.legal_holds.values())
+
+
+def as_date(value: date | datetime | None) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+def aggregate_uuid(value: UUID | str, *, field: str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise ValidationError("not a valid identifier", field=field) from None
+
+
+__all__ = ["Correction", "Disagreement", "Entry", "LegalHold", "Subject", "optional_text"]

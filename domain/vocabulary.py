@@ -1,0 +1,237 @@
+"""The policies' own vocabulary, as closed sets of values.
+
+Values are stored in events as their string value, so renaming a Python member never
+changes what is on disk. Glossary: ../shared/policies/RULES.md.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from domain.errors import ValidationError
+
+
+class PolicyPack(StrEnum):
+    """The authority policy packs (RULES.md header table)."""
+
+    POR = "POR"
+    DEV = "DEV"
+    DUR = "DUR"
+    SHR = "SHR"
+    BUR = "BUR"
+
+
+class StaffRole(StrEnum):
+    """Roles a worker holds [SHR-3.6c]."""
+
+    DIRECTOR = "director"
+    HEAD_OF_SERVICE = "head_of_service"
+    SERVICE_MANAGER = "service_manager"
+    OPERATIONS_MANAGER = "operations_manager"
+    TEAM_MANAGER = "team_manager"
+    PRACTICE_SUPERVISOR = "practice_supervisor"
+    SOCIAL_WORKER = "social_worker"
+    NQSW = "nqsw"
+    FAMILY_SUPPORT_WORKER = "family_support_worker"
+    TARGETED_YOUTH_WORKER = "targeted_youth_worker"
+    SUPPORT_STAFF = "support_staff"
+    INFORMATION_COORDINATOR = "information_coordinator"
+
+
+class ActorRole(StrEnum):
+    """The role in which someone records an event (carried on every event)."""
+
+    SUPERVISOR = "supervisor"
+    SUPERVISEE = "supervisee"
+    TEAM_MANAGER = "team_manager"
+    SERVICE_MANAGER = "service_manager"
+    HEAD_OF_SERVICE = "head_of_service"
+    PRACTITIONER = "practitioner"
+    IRO = "iro"
+    CP_CHAIR = "cp_chair"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
+    AUDITOR = "auditor"
+    ADMINISTRATOR = "administrator"
+    SYSTEM = "system"
+    IMPORTER = "importer"
+
+
+class EmploymentPattern(StrEnum):
+    """Full-time or part-time [DEV-4.1b, DUR-4.2]."""
+
+    FULL_TIME = "full_time"
+    PART_TIME = "part_time"
+
+
+class EngagementType(StrEnum):
+    """Permanent, agency or temporary [DEV-4.1b]."""
+
+    PERMANENT = "permanent"
+    AGENCY = "agency"
+    TEMPORARY = "temporary"
+
+
+class SupervisionFormat(StrEnum):
+    """How supervision is delivered [SHR-APP1, SHR-3.6c]."""
+
+    INDIVIDUAL = "individual"
+    GROUP = "group"
+    ALTERNATING_GROUP_AND_INDIVIDUAL = "alternating_group_and_individual"
+
+
+class SupervisionFunction(StrEnum):
+    """The four functions of supervision (Morrison's model, used by every source policy)."""
+
+    MANAGEMENT = "management"
+    DEVELOPMENT = "development"
+    SUPPORT = "support"
+    MEDIATION = "mediation"
+
+
+class CaseType(StrEnum):
+    """Case types with their own case-supervision frequency [DEV-5.1b]."""
+
+    FEH = "feh"
+    ASSESSMENT = "assessment"
+    CIN = "cin"
+    CP = "cp"
+    CLA = "cla"
+    CARE_LEAVER = "care_leaver"
+    YOS = "yos"
+    DISABILITY = "disability"
+    FOSTER_CARER_HOUSEHOLD = "foster_carer_household"
+
+
+class RiskLevel(StrEnum):
+    """Risk or concern level [DEV-5.1b, DUR-4.6a]."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class RAG(StrEnum):
+    """Red/amber/green rating of an allocated child [DEV-5.1c]."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+class AllocationChangeReason(StrEnum):
+    """SSDA903 social-worker change reason codes."""
+
+    MANAGE = "MANAGE"
+    FCONTA = "FCONTA"
+    LEFTRL = "LEFTRL"
+    ORGRST = "ORGRST"
+    TSPROC = "TSPROC"
+    ABSENC = "ABSENC"
+    CHCHAN = "CHCHAN"
+    PCCHAN = "PCCHAN"
+    SWDIED = "SWDIED"
+    OTHERS = "OTHERS"
+    NEW = "NEW"  # first allocation: no change reason applies
+
+
+class OversightTriggerKind(StrEnum):
+    """The 15 key points that require a manager's oversight record [DEV-6]."""
+
+    ALLOCATION_TO_NEW_PRACTITIONER = "allocation_to_new_practitioner"  # (1)
+    SIGNIFICANT_INCIDENT = "significant_incident"  # (2)
+    CHANGE_OF_CARE_PLAN = "change_of_care_plan"  # (3)
+    CAME_INTO_CARE = "came_into_care"  # (4)
+    COURT_DIRECTION = "court_direction"  # (5)
+    PROFESSIONAL_ESCALATION = "professional_escalation"  # (6) e.g. IRO / CP chair
+    RETURNED_HOME = "returned_home"  # (7)
+    CASE_DISCUSSION_OUTSIDE_SUPERVISION = "case_discussion_outside_supervision"  # (8)
+    THRESHOLD_CHANGE = "threshold_change"  # (9)
+    CUMULATIVE_HARM_REASSESSMENT = "cumulative_harm_reassessment"  # (10)
+    ENDING_CP_PLAN_AT_FIRST_REVIEW = "ending_cp_plan_at_first_review"  # (11)
+    PROFESSIONAL_OPINION = "professional_opinion"  # (12)
+    CLOSURE_OR_TRANSFER = "closure_or_transfer"  # (13) incl. step across to early help
+    DRIFT_OR_DELAY = "drift_or_delay"  # (14)
+    PERFORMANCE_GAP = "performance_gap"  # (15)
+
+
+#: Key points raised by the events that are those points, not by hand [DEV-6].
+AUTOMATIC_TRIGGERS = frozenset(
+    {
+        OversightTriggerKind.ALLOCATION_TO_NEW_PRACTITIONER,
+        OversightTriggerKind.CAME_INTO_CARE,
+        OversightTriggerKind.RETURNED_HOME,
+        OversightTriggerKind.THRESHOLD_CHANGE,
+        OversightTriggerKind.CLOSURE_OR_TRANSFER,
+    }
+)
+
+
+class CaseClosureKind(StrEnum):
+    """How a case leaves the allocated team [DEV-6 (13)]."""
+
+    CLOSED = "closed"
+    TRANSFERRED = "transferred"
+    STEPPED_ACROSS_TO_EARLY_HELP = "stepped_across_to_early_help"
+
+
+class DisagreementSubject(StrEnum):
+    """What a disagreement is about [SHR-APP1d, DUR-4.10, POR-6.2a, POR-3.1a]."""
+
+    DECISION_ON_CHILD = "decision_on_child"  # child aggregate
+    RECORD_CONTENT = "record_content"  # worker aggregate
+    SUPERVISION_FREQUENCY = "supervision_frequency"  # worker aggregate
+    SUPERVISION_PRACTICE = "supervision_practice"  # worker aggregate
+
+
+class EscalationLevel(StrEnum):
+    """The escalation chain, in order [DUR-4.10, SHR-APP1d, POR-3.1a]."""
+
+    SUPERVISORS_LINE_MANAGER = "supervisors_line_manager"
+    SERVICE_MANAGER = "service_manager"
+    HEAD_OF_SERVICE = "head_of_service"
+
+
+ESCALATION_CHAIN: tuple[EscalationLevel, ...] = tuple(EscalationLevel)
+
+
+class Signatory(StrEnum):
+    """Parties who sign a record [POR-6.2a, DUR-4.7a, DUR-6]."""
+
+    SUPERVISOR = "supervisor"
+    SUPERVISEE = "supervisee"
+    OBSERVER = "observer"
+    LINE_MANAGER = "line_manager"
+
+
+class LegalHoldKind(StrEnum):
+    """Reasons a legal hold blocks purge (retention)."""
+
+    LEARNING_REVIEW = "learning_review"  # incl. Child Safeguarding Practice Review
+    LITIGATION = "litigation"
+    SUBJECT_ACCESS_REQUEST = "subject_access_request"
+    INQUIRY = "inquiry"
+    POLICE_INVESTIGATION = "police_investigation"
+
+
+class AbsenceKind(StrEnum):
+    """Absences that change what supervision is due [POR-3.1e, DUR-4.4, DUR-4.5, SHR-3.6b]."""
+
+    SICKNESS = "sickness"
+    PLANNED = "planned"
+    UNPLANNED = "unplanned"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_enum(enum: type[E], value: str, *, field: str) -> E:
+    """Turn a primitive into a member, or name the field and the allowed values."""
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ValidationError(
+            f"{value!r} is not a valid {enum.__name__}; expected one of: {allowed}",
+            field=field,
+        ) from None

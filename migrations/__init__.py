@@ -1,0 +1,1 @@
+"""Alembic migrations: the only way the production schema is created or changed."""

@@ -1,0 +1,160 @@
+"""The library's SQLite and PostgreSQL application recorders, plus command receipts.
+
+A command's receipt is inserted in the same transaction as its events (through the
+library's ``_insert_events`` hook, the one it uses for tracking records), so a command is
+either wholly recorded with its receipt or not at all. The receipt's primary key is
+(authority_code, command_id): a second insert of the same key fails the whole
+transaction, which is what makes a retried command write nothing twice (ADR 0002).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from domain.application import CommandReceipt
+
+RECEIPTS_TABLE = "command_receipts"
+
+
+def _receipt_row(receipt: CommandReceipt) -> tuple[Any, ...]:
+    return (
+        receipt.authority_code,
+        receipt.command_id,
+        receipt.command_name,
+        receipt.fingerprint,
+        receipt.last_originator_id.hex if receipt.last_originator_id else None,
+        receipt.last_originator_version,
+        json.dumps([a.hex for a in receipt.aggregate_ids]),
+    )
+
+
+def _receipt_from_row(row: Sequence[Any]) -> CommandReceipt:
+    authority, command_id, name, fingerprint, last_id, last_version, aggregate_ids = row
+    return CommandReceipt(
+        authority_code=authority,
+        command_id=command_id,
+        command_name=name,
+        fingerprint=fingerprint,
+        last_originator_id=UUID(str(last_id)) if last_id else None,
+        last_originator_version=last_version,
+        aggregate_ids=tuple(UUID(a) for a in json.loads(aggregate_ids)),
+    )
+
+
+_COLUMNS = (
+    "authority_code, command_id, command_name, fingerprint, "
+    "last_originator_id, last_originator_version, aggregate_ids"
+)
+
+
+class SQLiteOversightRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, writing command receipts atomically with events."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {RECEIPTS_TABLE} ("
+            "authority_code TEXT NOT NULL, command_id TEXT NOT NULL, "
+            "command_name TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+            "last_originator_id TEXT, last_originator_version INTEGER, "
+            "aggregate_ids TEXT NOT NULL, "
+            "recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), "
+            "PRIMARY KEY (authority_code, command_id))",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        receipt: CommandReceipt | None = kwargs.get("command_receipt")
+        if receipt is not None:
+            c.execute(
+                f"INSERT INTO {RECEIPTS_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _receipt_row(receipt),
+            )
+        return super()._insert_events(c, stored_events, **kwargs)
+
+    def select_command_receipt(self, authority_code: str, command_id: str) -> CommandReceipt | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT {_COLUMNS} FROM {RECEIPTS_TABLE} "
+                "WHERE authority_code = ? AND command_id = ?",
+                (authority_code, command_id),
+            )
+            row = c.fetchone()
+        return _receipt_from_row(tuple(row)) if row else None
+
+    def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid FROM {self.events_table_name} "
+                "WHERE originator_id = ? AND originator_version = ?",
+                (originator_id.hex, originator_version),
+            )
+            row = c.fetchone()
+        return int(row[0]) if row else None
+
+
+class PostgresOversightRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, writing command receipts atomically with events."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(RECEIPTS_TABLE)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "authority_code text NOT NULL, command_id text NOT NULL, "
+                "command_name text NOT NULL, fingerprint text NOT NULL, "
+                "last_originator_id uuid, last_originator_version bigint, "
+                "aggregate_ids text NOT NULL, "
+                "recorded_at timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (authority_code, command_id))"
+            ).format(schema=schema, table=table)
+        )
+        self._insert_receipt = SQL(
+            "INSERT INTO {schema}.{table} (" + _COLUMNS + ") VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        ).format(schema=schema, table=table)
+        self._select_receipt = SQL(
+            "SELECT " + _COLUMNS + " FROM {schema}.{table} "
+            "WHERE authority_code = %s AND command_id = %s"
+        ).format(schema=schema, table=table)
+        self._select_notification_id = SQL(
+            "SELECT notification_id FROM {schema}.{events} "
+            "WHERE originator_id = %s AND originator_version = %s"
+        ).format(schema=schema, events=Identifier(self.events_table_name))
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        receipt: CommandReceipt | None = kwargs.get("command_receipt")
+        if receipt is not None:
+            curs.execute(self._insert_receipt, _receipt_row(receipt), prepare=True)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def select_command_receipt(self, authority_code: str, command_id: str) -> CommandReceipt | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_receipt, (authority_code, command_id), prepare=True)
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return _receipt_from_row(tuple(row.values()))
+
+    def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_notification_id, (originator_id, originator_version))
+            row = curs.fetchone()
+        return int(row["notification_id"]) if row else None

@@ -1,0 +1,130 @@
+"""Settings from the environment. One setting chooses the store: ``OVERSIGHT_DATABASE_URL``.
+
+- ``sqlite:///oversight.sqlite3`` (the embedded default; a relative path is relative to
+  the working directory) or ``sqlite:////absolute/path.sqlite3``
+- ``postgresql://user:password@host:5432/dbname`` (production; psycopg 3)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///oversight.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    backend: str  # "sqlite" | "postgresql"
+    sqlite_path: str | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    dbname: str | None = None
+    schema: str = "public"
+    pool_size: int = 5
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 5) -> DatabaseSettings:
+        parts = urlsplit(url)
+        scheme = parts.scheme.split("+", 1)[0]
+        if scheme == "sqlite":
+            path = url.split("://", 1)[1]
+            if not path.startswith("/"):
+                raise SettingsError(
+                    "OVERSIGHT_DATABASE_URL: a SQLite URL is sqlite:///relative/path or "
+                    "sqlite:////absolute/path"
+                )
+            path = path[1:]
+            if not path or path == ":memory:":
+                raise SettingsError(
+                    "OVERSIGHT_DATABASE_URL: give a SQLite file; an in-memory database "
+                    "cannot be shared with the migration step"
+                )
+            return cls(url=url, backend="sqlite", sqlite_path=str(Path(path)))
+        if scheme in ("postgresql", "postgres"):
+            if not parts.hostname or not parts.path.strip("/"):
+                raise SettingsError(
+                    "OVERSIGHT_DATABASE_URL: a PostgreSQL URL needs a host and a database "
+                    "name: postgresql://user:password@host:5432/dbname"
+                )
+            if parse_qs(parts.query):
+                raise SettingsError(
+                    "OVERSIGHT_DATABASE_URL: query parameters are not supported; the "
+                    "schema is always 'public' (one database per deployment or authority)"
+                )
+            return cls(
+                url=url,
+                backend="postgresql",
+                host=parts.hostname,
+                port=parts.port or 5432,
+                user=unquote(parts.username or "postgres"),
+                password=unquote(parts.password or ""),
+                dbname=parts.path.strip("/"),
+                pool_size=pool_size,
+            )
+        raise SettingsError(
+            f"OVERSIGHT_DATABASE_URL: unsupported scheme {parts.scheme!r}; "
+            "use sqlite:/// or postgresql://"
+        )
+
+    def sqlalchemy_url(self) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.sqlite_path}"
+        auth = self.user or "postgres"
+        if self.password:
+            from urllib.parse import quote
+
+            auth += ":" + quote(self.password, safe="")
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The library's environment for this store. Tables come from migrations only."""
+        env = {"CREATE_TABLE": "false", "IS_SNAPSHOTTING_ENABLED": "false"}
+        if self.backend == "sqlite":
+            assert self.sqlite_path is not None
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=self.sqlite_path,
+                SQLITE_LOCK_TIMEOUT="30",
+                APPLICATION_RECORDER_TOPIC="oversight.eventstore:SQLiteOversightRecorder",
+            )
+        else:
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.postgres",
+                POSTGRES_HOST=self.host or "",
+                POSTGRES_PORT=str(self.port),
+                POSTGRES_USER=self.user or "",
+                POSTGRES_PASSWORD=self.password or "",
+                POSTGRES_DBNAME=self.dbname or "",
+                POSTGRES_SCHEMA=self.schema,
+                POSTGRES_POOL_SIZE=str(self.pool_size),
+                POSTGRES_MAX_OVERFLOW="10",
+                POSTGRES_CONNECT_TIMEOUT="10",
+                POSTGRES_LOCK_TIMEOUT="10",
+                POSTGRES_PRE_PING="y",
+                APPLICATION_RECORDER_TOPIC="oversight.eventstore:PostgresOversightRecorder",
+            )
+        return env
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        url = env.get("OVERSIGHT_DATABASE_URL", DEFAULT_DATABASE_URL)
+        pool = env.get("OVERSIGHT_DB_POOL_SIZE", "5")
+        if not pool.isdigit() or int(pool) < 1:
+            raise SettingsError("OVERSIGHT_DB_POOL_SIZE must be a positive integer")
+        return cls(database=DatabaseSettings.from_url(url, pool_size=int(pool)))
