@@ -1,0 +1,38 @@
+# Two entry points (README Quick start): `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= sqlite:///oversight.sqlite3
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-sqlite lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Seed the deterministic demo authority into a SQLite file and print its summary.
+demo: install
+	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight db upgrade
+	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo seed
+	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo summary
+
+## The whole suite on SQLite and on a throwaway PostgreSQL 15 cluster, plus lint and types.
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) lint
+
+lint: install
+	$(BIN)/ruff check domain projections graphql_api oversight migrations tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.event_store_choice
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3*

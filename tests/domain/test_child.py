@@ -1,0 +1,222 @@
+"""Child commands: allocation, care episodes, case supervision, oversight, actions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from domain.child import Child
+from domain.errors import NotFound, RuleViolation, ValidationError
+from domain.vocabulary import OversightTriggerKind
+from tests.domain.aggregates import NOW, START, child, prov, replay
+
+
+def names(ch: Child) -> list[str]:
+    return [type(e).__name__ for e in ch.pending_events]
+
+
+def oversight_args(trigger_ids: list[str], **overrides: object) -> dict[str, object]:
+    args: dict[str, object] = {
+        "entry_id": "MO1", "answers_trigger_ids": trigger_ids, "reason": "New allocation",
+        "current_situation": "Safe at home", "decision": "Visit weekly",
+        "rationale": "Risk is medium", "decision_maker_id": "TM1",
+        "decision_maker_role": "team_manager",
+        "actions": [{"action_id": "A1", "description": "Visit", "owner": "SW1",
+                     "due_on": (NOW + timedelta(days=7)).date()}],
+    }
+    args.update(overrides)
+    return args
+
+
+def test_registration_needs_exactly_one_birth_date() -> None:
+    with pytest.raises(ValidationError) as caught:
+        child(date_of_birth=None)
+    assert caught.value.field == "date_of_birth"
+    unborn = child(date_of_birth=None, expected_date_of_birth=(NOW + timedelta(days=60)).date())
+    assert unborn.expected_date_of_birth is not None
+    with pytest.raises(ValidationError) as caught:
+        child(date_of_birth=(NOW + timedelta(days=5)).date())
+    assert caught.value.field == "date_of_birth"
+    with pytest.raises(ValidationError) as caught:
+        child(case_type="ordinary")
+    assert caught.value.field == "case_type"
+
+
+def test_allocation_raises_dev_6_point_1() -> None:
+    ch = child()
+    ch.allocate_worker(prov(), worker_id="SW1", reason="NEW", team="Team A")
+    assert names(ch)[1:] == ["WorkerAllocated", "OversightTriggered"]
+    [trigger] = ch.open_triggers
+    assert trigger.kind is OversightTriggerKind.ALLOCATION_TO_NEW_PRACTITIONER
+    assert trigger.automatic
+    with pytest.raises(ValidationError) as caught:
+        ch.allocate_worker(prov(), worker_id="SW2", reason="NEW", team="Team A")
+    assert caught.value.field == "reason"
+    with pytest.raises(ValidationError):
+        ch.allocate_worker(prov(), worker_id="SW2", reason="NOTACODE", team="Team A")
+    ch.allocate_worker(prov(), worker_id="SW2", reason="LEFTRL", team="Team A")
+    assert ch.allocated_worker_id == "SW2"
+    assert len(ch.open_triggers) == 2
+
+
+@pytest.mark.parametrize(
+    ("command", "kwargs", "event", "kind"),
+    [
+        ("change_threshold", {"threshold": "level 4"}, "ThresholdChanged",
+         OversightTriggerKind.THRESHOLD_CHANGE),
+        ("come_into_care", {"legal_status": "C2", "placement": "U1"}, "ChildCameIntoCare",
+         OversightTriggerKind.CAME_INTO_CARE),
+        ("close_case", {"kind": "stepped_across_to_early_help", "reason": "Needs met"},
+         "CaseClosed", OversightTriggerKind.CLOSURE_OR_TRANSFER),
+    ],
+)
+def test_key_point_events_raise_their_trigger(command: str, kwargs: dict[str, object],
+                                              event: str, kind: OversightTriggerKind) -> None:
+    ch = child()
+    getattr(ch, command)(prov(), **kwargs)
+    assert event in names(ch)
+    assert "OversightTriggered" in names(ch)
+    assert [t.kind for t in ch.open_triggers] == [kind]
+
+
+def test_care_episode_and_return_home() -> None:
+    ch = child(case_type="cla")
+    with pytest.raises(ValidationError):
+        ch.return_home(prov(), reason="x")
+    ch.come_into_care(prov(), legal_status="C2", placement="U1")
+    ch.change_placement(prov(), placement="U3", reason="Carer retired")
+    ch.return_home(prov(), reason="Plan met")
+    assert not ch.in_care
+    assert [t.kind for t in ch.open_triggers] == [OversightTriggerKind.CAME_INTO_CARE,
+                                                  OversightTriggerKind.RETURNED_HOME]
+
+
+def test_closed_case_refuses_further_changes() -> None:
+    ch = child()
+    ch.close_case(prov(), kind="closed", reason="No further action")
+    with pytest.raises(ValidationError) as caught:
+        ch.change_risk_level(prov(), risk_level="high")
+    assert caught.value.field == "child_id"
+
+
+def test_manual_triggers_and_significant_incident_dates_dev_6g() -> None:
+    ch = child()
+    with pytest.raises(RuleViolation) as caught:
+        ch.trigger_oversight(prov(), trigger_id="T1", kind="significant_incident",
+                             detail="Injury", incident_dates=[])
+    assert "DEV-6g" in str(caught.value.rule)
+    with pytest.raises(ValidationError) as bad:
+        ch.trigger_oversight(prov(), trigger_id="T1", kind="came_into_care", detail="x")
+    assert bad.value.field == "kind"
+    ch.trigger_oversight(prov(), trigger_id="T1", kind="significant_incident", detail="Injury",
+                         incident_dates=[(NOW - timedelta(days=1)).date()])
+    ch.trigger_oversight(prov(), trigger_id="T2", kind="court_direction", detail="ICO")
+    assert {t.trigger_id for t in ch.open_triggers} == {"T1", "T2"}
+
+
+@pytest.mark.parametrize("heading", ["reason", "current_situation", "decision", "rationale",
+                                     "decision_maker_id", "decision_maker_role"])
+def test_oversight_record_has_every_heading_dev_6g(heading: str) -> None:
+    ch = child()
+    ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
+    with pytest.raises(RuleViolation) as caught:
+        ch.record_management_oversight(prov(), **oversight_args(["T1"], **{heading: " "}))
+    assert caught.value.field == heading
+    assert str(caught.value.rule).startswith("OversightRecordHasEveryHeading DEV-6g")
+
+
+def test_oversight_needs_smart_actions() -> None:
+    ch = child()
+    ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
+    with pytest.raises(RuleViolation) as caught:
+        ch.record_management_oversight(prov(), **oversight_args(["T1"], actions=[]))
+    assert caught.value.field == "actions"
+
+
+def test_oversight_answers_open_triggers() -> None:
+    ch = child()
+    ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
+    with pytest.raises(RuleViolation):
+        ch.record_management_oversight(prov(), **oversight_args([]))
+    with pytest.raises(RuleViolation):
+        ch.record_management_oversight(prov(), **oversight_args(["T9"]))
+    ch.record_management_oversight(prov(), **oversight_args(["T1"]))
+    assert ch.open_triggers == []
+    assert ch.triggers["T1"].answered_by == "MO1"
+    with pytest.raises(RuleViolation):  # already answered
+        ch.record_management_oversight(prov(), **oversight_args(["T1"], entry_id="MO2"))
+
+
+def test_case_supervision_tracks_previous_actions_dev_5_3() -> None:
+    ch = child()
+    args: dict[str, object] = {
+        "entry_id": "CS1", "worker_id": "SW1", "supervisor_id": "TM1", "session_id": None,
+        "current_situation": "x", "child_last_seen_on": NOW.date(), "childs_views": "x",
+        "reflection": "x", "analysis": "x", "decision": "x", "rationale": "x",
+        "actions": [{"action_id": "A1", "description": "Visit", "owner": "SW1",
+                     "due_on": (NOW + timedelta(days=7)).date()}],
+        "previous_actions_reviewed": None,
+    }
+    ch.record_case_supervision(prov(), **args)
+    with pytest.raises(ValidationError) as caught:
+        ch.record_case_supervision(prov(), **{**args, "entry_id": "CS2", "actions": []})
+    assert caught.value.field == "previous_actions_reviewed"
+    ch.record_case_supervision(prov(), **{**args, "entry_id": "CS2", "actions": [],
+                                          "previous_actions_reviewed": "A1 done"})
+    with pytest.raises(ValidationError) as seen:
+        ch.record_case_supervision(prov(), **{**args, "entry_id": "CS3", "actions": [],
+                                              "child_last_seen_on": NOW.date() + timedelta(days=2),
+                                              "previous_actions_reviewed": "ok"})
+    assert seen.value.field == "child_last_seen_on"
+
+
+def test_actions_carried_forward_with_rationale_por_6_1() -> None:
+    ch = child()
+    due = (NOW + timedelta(days=7)).date()
+    ch.set_action(prov(), action={"action_id": "A1", "description": "Visit", "owner": "SW1",
+                                  "due_on": due})
+    with pytest.raises(RuleViolation) as caught:
+        ch.carry_forward_action(prov(), action_id="A1", rationale="", new_due_on=due)
+    assert "POR-6.1" in str(caught.value.rule)
+    with pytest.raises(RuleViolation) as caught:
+        ch.carry_forward_action(prov(), action_id="A1", rationale="Family away", new_due_on=due)
+    assert caught.value.field == "new_due_on"
+    ch.carry_forward_action(prov(), action_id="A1", rationale="Family away",
+                            new_due_on=due + timedelta(days=7))
+    ch.complete_action(prov(), action_id="A1", note="Visited")
+    state = ch.actions["A1"]
+    assert (state.carried_forward, state.completed_on) == (1, NOW.date())
+    with pytest.raises(ValidationError):
+        ch.complete_action(prov(), action_id="A1", note="again")
+    with pytest.raises(NotFound):
+        ch.complete_action(prov(), action_id="A9", note="x")
+
+
+def test_ad_hoc_decision_and_group_discussion() -> None:
+    ch = child()
+    ch.record_management_decision(prov(), entry_id="MD1", decision="Strategy meeting",
+                                  rationale="New disclosure", consulted_by="SW1",
+                                  recorded_by_instruction_of="TM1")
+    ch.record_group_discussion(prov(), entry_id="GD1", group_session_id="G1",
+                               facilitator_id="PS1", summary="Discussed neglect indicators")
+    assert names(ch)[1:] == ["ManagementDecisionRecorded", "GroupSupervisionDiscussionRecorded"]
+
+
+def test_child_replay_reproduces_state() -> None:
+    ch = child()
+    ch.allocate_worker(prov(), worker_id="SW1", reason="NEW", team="Team A")
+    trigger_id = ch.open_triggers[0].trigger_id
+    ch.record_management_oversight(prov(), **oversight_args([trigger_id]))
+    ch.raise_disagreement(prov(), "D1", "decision_on_child", "No strategy meeting")
+    ch.escalate_disagreement(prov(), "D1", "Unresolved")
+    rebuilt = replay(ch)
+    assert rebuilt.triggers == ch.triggers
+    assert rebuilt.actions == ch.actions
+    assert rebuilt.disagreements == ch.disagreements
+    assert rebuilt.entries == ch.entries
+
+
+def test_unborn_child_registered_before_birth() -> None:
+    ch = child(date_of_birth=None, expected_date_of_birth=date.today() + timedelta(days=90))
+    assert ch.existed_from == START

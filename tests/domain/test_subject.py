@@ -1,0 +1,121 @@
+"""Rules every subject shares: time, disagreements, legal holds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.errors import NotFound, RuleViolation, ValidationError
+from domain.provenance import Provenance
+from domain.vocabulary import ESCALATION_CHAIN
+from tests.domain.aggregates import NOW, START, child, prov, worker
+
+
+def test_occurred_at_is_not_in_the_future() -> None:
+    w = worker()
+    with pytest.raises(RuleViolation) as caught:
+        w.change_team(prov(NOW + timedelta(days=1)), "Team B")
+    assert caught.value.rule == "OccurredAtIsNotInTheFuture"
+    assert caught.value.field == "occurred_at"
+    with pytest.raises(RuleViolation):
+        worker(provenance=prov(NOW + timedelta(hours=1)))
+
+
+def test_occurred_at_is_not_before_the_subject_existed_except_imports() -> None:
+    w = worker()
+    early = START - timedelta(days=30)
+    with pytest.raises(RuleViolation) as caught:
+        w.change_team(prov(early), "Team B")
+    assert caught.value.rule == "OccurredAtIsNotBeforeTheSubjectExisted"
+    w.change_team(prov(early, imported=True), "Team B")
+    assert w.pending_events[-1].provenance.imported is True  # type: ignore[attr-defined]
+
+
+def test_occurred_at_needs_a_time_zone() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Provenance(occurred_at=NOW.replace(tzinfo=None), actor_id="a", actor_role="r",
+                   command_id="c")
+    assert caught.value.field == "occurred_at"
+
+
+def test_disagreement_cannot_escalate_past_the_top_of_its_chain() -> None:
+    ch = child()
+    ch.raise_disagreement(prov(), "D1", "decision_on_child", "Threshold decision")
+    for _ in ESCALATION_CHAIN:
+        ch.escalate_disagreement(prov(), "D1", "Still unresolved")
+    assert ch.disagreements["D1"].escalations == ESCALATION_CHAIN
+    with pytest.raises(RuleViolation) as caught:
+        ch.escalate_disagreement(prov(), "D1", "Again")
+    assert str(caught.value.rule).startswith("DisagreementEscalatesWithinItsChain")
+
+
+def test_disagreement_is_resolved_once() -> None:
+    ch = child()
+    ch.raise_disagreement(prov(), "D1", "decision_on_child", "Threshold decision")
+    ch.resolve_disagreement(prov(), "D1", "Agreed to convene a strategy meeting")
+    with pytest.raises(RuleViolation) as caught:
+        ch.resolve_disagreement(prov(), "D1", "Again")
+    assert str(caught.value.rule).startswith("DisagreementIsResolvedOnce")
+    with pytest.raises(RuleViolation):
+        ch.escalate_disagreement(prov(), "D1", "After resolution")
+    with pytest.raises(NotFound):
+        ch.resolve_disagreement(prov(), "D9", "x")
+
+
+@given(st.lists(st.sampled_from(["escalate", "resolve"]), max_size=8))
+def test_disagreement_chain_property(steps: list[str]) -> None:
+    """Whatever is attempted, escalations never pass the chain and resolution is final."""
+    ch = child()
+    ch.raise_disagreement(prov(), "D1", "decision_on_child", "x")
+    accepted = 0
+    resolved = False
+    for step in steps:
+        try:
+            if step == "escalate":
+                ch.escalate_disagreement(prov(), "D1", "r")
+            else:
+                ch.resolve_disagreement(prov(), "D1", "r")
+        except RuleViolation:
+            continue
+        accepted += 1
+        if step == "resolve":
+            resolved = True
+    found = ch.disagreements["D1"]
+    assert len(found.escalations) <= len(ESCALATION_CHAIN)
+    assert found.resolved == resolved
+    assert len(ch.pending_events) == 2 + accepted  # registered + raised + accepted steps
+    expected_escalations = 0
+    done = False
+    for step in steps:
+        if done:
+            break
+        if step == "resolve":
+            done = True
+        elif expected_escalations < len(ESCALATION_CHAIN):
+            expected_escalations += 1
+    assert len(found.escalations) == expected_escalations
+
+
+def test_legal_holds() -> None:
+    ch = child()
+    ch.place_legal_hold(prov(), "H1", "learning_review", "CSPR 2026/14")
+    assert ch.under_legal_hold
+    with pytest.raises(ValidationError) as caught:
+        ch.place_legal_hold(prov(), "H2", "curiosity", "x")
+    assert caught.value.field == "kind"
+    ch.lift_legal_hold(prov(), "H1", "Review published")
+    assert not ch.under_legal_hold
+    with pytest.raises(ValidationError):
+        ch.lift_legal_hold(prov(), "H1", "again")
+
+
+def test_text_limits_are_enforced() -> None:
+    ch = child()
+    with pytest.raises(ValidationError) as caught:
+        ch.raise_disagreement(prov(), "D1", "decision_on_child", "x" * 20_001)
+    assert caught.value.field == "about"
+    with pytest.raises(ValidationError):
+        ch.raise_disagreement(prov(), "D1", "decision_on_child", "nul\x00byte")
