@@ -223,25 +223,52 @@ class OversightApplication(Application[UUID]):
     # -- reads -------------------------------------------------------------------------
 
     def get_authority(self, authority_code: str) -> Authority:
-        return self._load(Authority, authority_id(authority_code), authority_code,
-                          field="authority_code", what="authority")
+        return self._load(
+            Authority,
+            authority_id(authority_code),
+            authority_code,
+            field="authority_code",
+            what="authority",
+        )
 
-    def get_worker(self, authority_code: str, staff_id: str, *, version: int | None = None
-                   ) -> Worker:
+    def get_worker(
+        self, authority_code: str, staff_id: str, *, version: int | None = None
+    ) -> Worker:
         check_local_id(staff_id, field="staff_id")
-        return self._load(Worker, worker_id(authority_code, staff_id), authority_code,
-                          field="staff_id", what="worker", version=version)
+        return self._load(
+            Worker,
+            worker_id(authority_code, staff_id),
+            authority_code,
+            field="staff_id",
+            what="worker",
+            version=version,
+        )
 
-    def get_child(self, authority_code: str, local_child_id: str, *,
-                  version: int | None = None) -> Child:
+    def get_child(
+        self, authority_code: str, local_child_id: str, *, version: int | None = None
+    ) -> Child:
         check_local_id(local_child_id, field="child_id")
-        return self._load(Child, child_id(authority_code, local_child_id), authority_code,
-                          field="child_id", what="child", version=version)
+        return self._load(
+            Child,
+            child_id(authority_code, local_child_id),
+            authority_code,
+            field="child_id",
+            what="child",
+            version=version,
+        )
 
-    def _load(self, cls: type[A], aggregate_id: UUID, authority_code: str, *, field: str,
-              what: str, version: int | None = None) -> A:
+    def _load(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        authority_code: str,
+        *,
+        field: str,
+        what: str,
+        version: int | None = None,
+    ) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise NotFound(f"no {what} with that id in this authority", field=field) from None
         if not isinstance(aggregate, cls) or (
@@ -282,8 +309,14 @@ def _subject_of(app: OversightApplication, command: c.SubjectCommand) -> Subject
 def _register_authority(app: OversightApplication, cmd: c.RegisterAuthority) -> list[Aggregate]:
     if cmd.authority_code != cmd.actor.authority_id:
         raise ValidationError("an actor registers their own authority", field="authority_code")
-    return [Authority.register(provenance=cmd.provenance(), authority_code=cmd.authority_code,
-                               name=cmd.name, policy_pack=cmd.policy_pack)]
+    return [
+        Authority.register(
+            provenance=cmd.provenance(),
+            authority_code=cmd.authority_code,
+            name=cmd.name,
+            policy_pack=cmd.policy_pack,
+        )
+    ]
 
 
 @handles(c.AddClosureDay)
@@ -296,24 +329,46 @@ def _add_closure_day(app: OversightApplication, cmd: c.AddClosureDay) -> list[Ag
 @handles(c.RegisterWorker)
 def _register_worker(app: OversightApplication, cmd: c.RegisterWorker) -> list[Aggregate]:
     app.get_authority(cmd.actor.authority_id)
-    return [Worker.register(provenance=cmd.provenance(), authority_code=cmd.actor.authority_id,
-                            **cmd.arguments())]
+    return [
+        Worker.register(
+            provenance=cmd.provenance(), authority_code=cmd.actor.authority_id, **cmd.arguments()
+        )
+    ]
 
 
 @handles(c.RegisterChild)
 def _register_child(app: OversightApplication, cmd: c.RegisterChild) -> list[Aggregate]:
     app.get_authority(cmd.actor.authority_id)
     arguments = cmd.arguments("child_id")
-    return [Child.register(provenance=cmd.provenance(), authority_code=cmd.actor.authority_id,
-                           local_child_id=cmd.child_id, **arguments)]
+    return [
+        Child.register(
+            provenance=cmd.provenance(),
+            authority_code=cmd.actor.authority_id,
+            local_child_id=cmd.child_id,
+            **arguments,
+        )
+    ]
 
 
 @handles(
-    c.ChangeRole, c.ChangeTeam, c.ChangeLineManager, c.ChangeWorkingPattern, c.LeaveEmployment,
-    c.SignSupervisionAgreement, c.ReviewSupervisionAgreement, c.ApproveFrequencyException,
-    c.ScheduleSupervisionSession, c.CancelSupervisionSession, c.RescheduleSupervisionSession,
-    c.SignPersonalSupervisionRecord, c.StartAbsence, c.EndAbsence, c.AttendGroupSupervision,
-    c.RecordDirectObservation, c.SignDirectObservation, c.HoldAppraisal,
+    c.ChangeRole,
+    c.ChangeTeam,
+    c.ChangeLineManager,
+    c.ChangeWorkingPattern,
+    c.LeaveEmployment,
+    c.SignSupervisionAgreement,
+    c.ReviewSupervisionAgreement,
+    c.ApproveFrequencyException,
+    c.ScheduleSupervisionSession,
+    c.CancelSupervisionSession,
+    c.RescheduleSupervisionSession,
+    c.SignPersonalSupervisionRecord,
+    c.StartAbsence,
+    c.EndAbsence,
+    c.AttendGroupSupervision,
+    c.RecordDirectObservation,
+    c.SignDirectObservation,
+    c.HoldAppraisal,
 )
 def _worker_command(app: OversightApplication, cmd: c.WorkerCommand) -> list[Aggregate]:
     worker = app.get_worker(cmd.actor.authority_id, cmd.staff_id)
@@ -322,10 +377,22 @@ def _worker_command(app: OversightApplication, cmd: c.WorkerCommand) -> list[Agg
 
 
 @handles(
-    c.AllocateTeam, c.ChangeCaseType, c.ChangeThreshold, c.ChangeRiskLevel, c.ChangeLegalStatus,
-    c.RecordCameIntoCare, c.ChangePlacement, c.RecordReturnedHome, c.CloseCase,
-    c.RecordCaseSupervision, c.TriggerOversight, c.RecordManagementOversight,
-    c.RecordManagementDecision, c.SetAction, c.CompleteAction, c.CarryForwardAction,
+    c.AllocateTeam,
+    c.ChangeCaseType,
+    c.ChangeThreshold,
+    c.ChangeRiskLevel,
+    c.ChangeLegalStatus,
+    c.RecordCameIntoCare,
+    c.ChangePlacement,
+    c.RecordReturnedHome,
+    c.CloseCase,
+    c.RecordCaseSupervision,
+    c.TriggerOversight,
+    c.RecordManagementOversight,
+    c.RecordManagementDecision,
+    c.SetAction,
+    c.CompleteAction,
+    c.CarryForwardAction,
     c.RecordGroupDiscussion,
 )
 def _child_command(app: OversightApplication, cmd: c.ChildCommand) -> list[Aggregate]:
@@ -334,8 +401,14 @@ def _child_command(app: OversightApplication, cmd: c.ChildCommand) -> list[Aggre
     return [child]
 
 
-@handles(c.CorrectEntry, c.RaiseDisagreement, c.EscalateDisagreement, c.ResolveDisagreement,
-         c.PlaceLegalHold, c.LiftLegalHold)
+@handles(
+    c.CorrectEntry,
+    c.RaiseDisagreement,
+    c.EscalateDisagreement,
+    c.ResolveDisagreement,
+    c.PlaceLegalHold,
+    c.LiftLegalHold,
+)
 def _subject_command(app: OversightApplication, cmd: c.SubjectCommand) -> list[Aggregate]:
     subject = _subject_of(app, cmd)
     getattr(subject, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id", "child_id"))
@@ -369,8 +442,11 @@ def _hold_session(app: OversightApplication, cmd: c.HoldSupervisionSession) -> l
     provenance = cmd.provenance()
     worker = app.get_worker(authority, cmd.staff_id)
     worker.hold_session(
-        provenance, session_id=cmd.session_id, supervisor_id=cmd.supervisor_id,
-        duration_minutes=cmd.duration_minutes, functions_covered=list(cmd.functions_covered),
+        provenance,
+        session_id=cmd.session_id,
+        supervisor_id=cmd.supervisor_id,
+        duration_minutes=cmd.duration_minutes,
+        functions_covered=list(cmd.functions_covered),
         wellbeing_discussed=cmd.wellbeing_discussed,
         equality_and_diversity_discussed=cmd.equality_and_diversity_discussed,
         children_discussed=[d.child_id for d in cmd.case_discussions],
@@ -382,8 +458,11 @@ def _hold_session(app: OversightApplication, cmd: c.HoldSupervisionSession) -> l
             arguments = asdict(discussion)
             del arguments["child_id"]
             child.record_case_supervision(
-                provenance, worker_id=cmd.staff_id, supervisor_id=cmd.supervisor_id,
-                session_id=cmd.session_id, **arguments,
+                provenance,
+                worker_id=cmd.staff_id,
+                supervisor_id=cmd.supervisor_id,
+                session_id=cmd.session_id,
+                **arguments,
             )
         except (ValidationError, NotFound) as error:
             error.field = f"case_discussions[{index}].{error.field}"
@@ -399,7 +478,9 @@ def _write_personal_record(
     """POR-6.2b: the record may not name a child of the authority, by id or by name."""
     authority = cmd.actor.authority_id
     worker = app.get_worker(authority, cmd.staff_id)
-    texts: dict[str, str | None] = {name: getattr(cmd, name) for name in PERSONAL_RECORD_TEXT_FIELDS}
+    texts: dict[str, str | None] = {
+        name: getattr(cmd, name) for name in PERSONAL_RECORD_TEXT_FIELDS
+    }
     for index, action in enumerate(cmd.agreed_actions):
         if isinstance(action, dict):
             texts[f"agreed_actions[{index}].description"] = action.get("description")
@@ -411,7 +492,9 @@ def _write_personal_record(
     return [worker]
 
 
-def _caseload_names(app: OversightApplication, authority: str, caseload: Iterable[str]) -> list[str]:
+def _caseload_names(
+    app: OversightApplication, authority: str, caseload: Iterable[str]
+) -> list[str]:
     names: list[str] = []
     for local_id in caseload:
         name = app.get_child(authority, local_id).name
@@ -433,8 +516,13 @@ def _remove_comment(app: OversightApplication, cmd: c.RemoveComment) -> list[Agg
             manager_id = app.get_worker(authority, record.supervisor_id).line_manager_id
         except NotFound:
             manager_id = None
-    worker.remove_comment(cmd.provenance(), record_id=cmd.record_id, field_name=cmd.field_name,
-                          reason=cmd.reason, original_supervisors_manager_id=manager_id)
+    worker.remove_comment(
+        cmd.provenance(),
+        record_id=cmd.record_id,
+        field_name=cmd.field_name,
+        reason=cmd.reason,
+        original_supervisors_manager_id=manager_id,
+    )
     return [worker]
 
 

@@ -30,7 +30,9 @@ class Authority(Subject):
         require_text(name, field="name", max_length=200)
         pack = parse_enum(PolicyPack, policy_pack, field="policy_pack")
         return cls(
-            provenance=provenance, authority_code=authority_code, name=name,
+            provenance=provenance,
+            authority_code=authority_code,
+            name=name,
             policy_pack=pack.value,
         )
 
@@ -46,8 +48,11 @@ class Authority(Subject):
     def adopt_policy_pack(self, provenance: Provenance, *, policy_pack: str) -> None:
         self.check_provenance(provenance)
         pack = parse_enum(PolicyPack, policy_pack, field="policy_pack")
-        require(pack is not self.policy_pack, "the authority already uses that pack",
-                field="policy_pack")
+        require(
+            pack is not self.policy_pack,
+            "the authority already uses that pack",
+            field="policy_pack",
+        )
         self._policy_pack_adopted(provenance, pack.value)
 
     @event("PolicyPackAdopted")

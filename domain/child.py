@@ -63,12 +63,18 @@ class Child(Subject):
     )
     CORRECTABLE: ClassVar[dict[str, frozenset[str]]] = {
         "case_supervision": frozenset(
-            {"current_situation", "child_last_seen_on", "childs_views", "reflection",
-             "analysis", "decision", "rationale", "previous_actions_reviewed"}
+            {
+                "current_situation",
+                "child_last_seen_on",
+                "childs_views",
+                "reflection",
+                "analysis",
+                "decision",
+                "rationale",
+                "previous_actions_reviewed",
+            }
         ),
-        "management_oversight": frozenset(
-            {"reason", "current_situation", "decision", "rationale"}
-        ),
+        "management_oversight": frozenset({"reason", "current_situation", "decision", "rationale"}),
         "management_decision": frozenset({"decision", "rationale"}),
         "group_discussion": frozenset({"summary"}),
     }
@@ -94,13 +100,17 @@ class Child(Subject):
         """Register a child (or an unborn child, by expected date)."""
         OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
         check_local_id(local_child_id, field="child_id")
-        require((date_of_birth is None) != (expected_date_of_birth is None),
-                "give exactly one of date_of_birth or expected_date_of_birth (unborn child)",
-                field="date_of_birth")
+        require(
+            (date_of_birth is None) != (expected_date_of_birth is None),
+            "give exactly one of date_of_birth or expected_date_of_birth (unborn child)",
+            field="date_of_birth",
+        )
         if date_of_birth is not None:
-            require(date_of_birth <= provenance.occurred_at.date(),
-                    "date_of_birth is in the future; use expected_date_of_birth for an unborn child",
-                    field="date_of_birth")
+            require(
+                date_of_birth <= provenance.occurred_at.date(),
+                "date_of_birth is in the future; use expected_date_of_birth for an unborn child",
+                field="date_of_birth",
+            )
         parse_enum(CaseType, case_type, field="case_type")
         parse_enum(RiskLevel, risk_level, field="risk_level")
         if rag is not None:
@@ -176,14 +186,23 @@ class Child(Subject):
         check_local_id(worker_id, field="worker_id")
         code = parse_enum(AllocationChangeReason, reason, field="reason")
         require_text(team, field="team", max_length=200)
-        require(worker_id != self.allocated_worker_id, "the child is already allocated to them",
-                field="worker_id")
+        require(
+            worker_id != self.allocated_worker_id,
+            "the child is already allocated to them",
+            field="worker_id",
+        )
         if self.allocated_worker_id is None:
-            require(code is AllocationChangeReason.NEW,
-                    "a first allocation has reason NEW", field="reason")
+            require(
+                code is AllocationChangeReason.NEW,
+                "a first allocation has reason NEW",
+                field="reason",
+            )
         else:
-            require(code is not AllocationChangeReason.NEW,
-                    "a reallocation gives an SSDA903 change reason code", field="reason")
+            require(
+                code is not AllocationChangeReason.NEW,
+                "a reallocation gives an SSDA903 change reason code",
+                field="reason",
+            )
         self._worker_allocated(provenance, worker_id, code.value, team)
         self._raise_automatic(provenance, OversightTriggerKind.ALLOCATION_TO_NEW_PRACTITIONER)
 
@@ -220,8 +239,9 @@ class Child(Subject):
         """A change in threshold raises DEV-6 (9)."""
         self._check_open(provenance)
         require_text(threshold, field="threshold", max_length=100)
-        require(threshold != self.threshold, "the case is already at that threshold",
-                field="threshold")
+        require(
+            threshold != self.threshold, "the case is already at that threshold", field="threshold"
+        )
         self._threshold_changed(provenance, threshold)
         self._raise_automatic(provenance, OversightTriggerKind.THRESHOLD_CHANGE)
 
@@ -229,18 +249,21 @@ class Child(Subject):
     def _threshold_changed(self, provenance: Provenance, threshold: str) -> None:
         self.threshold = threshold
 
-    def change_risk_level(self, provenance: Provenance, *, risk_level: str,
-                          rag: str | None = None) -> None:
+    def change_risk_level(
+        self, provenance: Provenance, *, risk_level: str, rag: str | None = None
+    ) -> None:
         self._check_open(provenance)
         level = parse_enum(RiskLevel, risk_level, field="risk_level")
         rating = parse_enum(RAG, rag, field="rag") if rag is not None else None
-        require(level is not self.risk_level or rating is not self.rag,
-                "nothing changes", field="risk_level")
+        require(
+            level is not self.risk_level or rating is not self.rag,
+            "nothing changes",
+            field="risk_level",
+        )
         self._risk_level_changed(provenance, level.value, rating.value if rating else None)
 
     @event("RiskLevelChanged")
-    def _risk_level_changed(self, provenance: Provenance, risk_level: str,
-                            rag: str | None) -> None:
+    def _risk_level_changed(self, provenance: Provenance, risk_level: str, rag: str | None) -> None:
         self.risk_level = RiskLevel(risk_level)
         if rag is not None:
             self.rag = RAG(rag)
@@ -249,16 +272,16 @@ class Child(Subject):
         """SSDA903 legal status codes (C1, C2, V2, E1...) are free text here."""
         self._check_open(provenance)
         require_text(legal_status, field="legal_status", max_length=20)
-        require(legal_status != self.legal_status, "already that legal status",
-                field="legal_status")
+        require(
+            legal_status != self.legal_status, "already that legal status", field="legal_status"
+        )
         self._legal_status_changed(provenance, legal_status)
 
     @event("LegalStatusChanged")
     def _legal_status_changed(self, provenance: Provenance, legal_status: str) -> None:
         self.legal_status = legal_status
 
-    def come_into_care(self, provenance: Provenance, *, legal_status: str,
-                       placement: str) -> None:
+    def come_into_care(self, provenance: Provenance, *, legal_status: str, placement: str) -> None:
         """Raises DEV-6 (4)."""
         self._check_open(provenance)
         require(not self.in_care, "the child is already in care", field="child_id")
@@ -335,23 +358,40 @@ class Child(Subject):
         check_local_id(supervisor_id, field="supervisor_id")
         if session_id is not None:
             require_text(session_id, field="session_id", max_length=200)
-        for name, text in (("current_situation", current_situation),
-                           ("childs_views", childs_views), ("reflection", reflection),
-                           ("analysis", analysis), ("decision", decision),
-                           ("rationale", rationale)):
+        for name, text in (
+            ("current_situation", current_situation),
+            ("childs_views", childs_views),
+            ("reflection", reflection),
+            ("analysis", analysis),
+            ("decision", decision),
+            ("rationale", rationale),
+        ):
             require_text(text, field=name)
-        require(child_last_seen_on <= provenance.occurred_at.date(),
-                "the child cannot have been last seen after the supervision",
-                field="child_last_seen_on")
+        require(
+            child_last_seen_on <= provenance.occurred_at.date(),
+            "the child cannot have been last seen after the supervision",
+            field="child_last_seen_on",
+        )
         parsed = parse_actions(actions)
         self._require_new_action_ids(parsed)
         if self._actions_outstanding():
             # Each subsequent supervision tracks the previous actions [DEV-5.3, POR-6.1].
             require_text(previous_actions_reviewed, field="previous_actions_reviewed")
         self._case_supervision_recorded(
-            provenance, entry_id, worker_id, supervisor_id, session_id, current_situation,
-            child_last_seen_on, childs_views, reflection, analysis, decision, rationale,
-            parsed, previous_actions_reviewed,
+            provenance,
+            entry_id,
+            worker_id,
+            supervisor_id,
+            session_id,
+            current_situation,
+            child_last_seen_on,
+            childs_views,
+            reflection,
+            analysis,
+            decision,
+            rationale,
+            parsed,
+            previous_actions_reviewed,
         )
 
     @event("CaseSupervisionRecorded")
@@ -372,19 +412,24 @@ class Child(Subject):
         actions: list[SmartAction],
         previous_actions_reviewed: str | None,
     ) -> None:
-        self._add_entry(entry_id, "case_supervision", provenance, {
-            "worker_id": worker_id,
-            "supervisor_id": supervisor_id,
-            "session_id": session_id,
-            "current_situation": current_situation,
-            "child_last_seen_on": child_last_seen_on,
-            "childs_views": childs_views,
-            "reflection": reflection,
-            "analysis": analysis,
-            "decision": decision,
-            "rationale": rationale,
-            "previous_actions_reviewed": previous_actions_reviewed,
-        })
+        self._add_entry(
+            entry_id,
+            "case_supervision",
+            provenance,
+            {
+                "worker_id": worker_id,
+                "supervisor_id": supervisor_id,
+                "session_id": session_id,
+                "current_situation": current_situation,
+                "child_last_seen_on": child_last_seen_on,
+                "childs_views": childs_views,
+                "reflection": reflection,
+                "analysis": analysis,
+                "decision": decision,
+                "rationale": rationale,
+                "previous_actions_reviewed": previous_actions_reviewed,
+            },
+        )
         self._track_actions(entry_id, actions)
 
     # -- management oversight [DEV-6, DEV-6g, DUR-4.6d] --------------------------------
@@ -403,16 +448,21 @@ class Child(Subject):
         require_text(trigger_id, field="trigger_id", max_length=200)
         require(trigger_id not in self.triggers, "trigger id already used", field="trigger_id")
         trigger_kind = parse_enum(OversightTriggerKind, kind, field="kind")
-        require(trigger_kind not in AUTOMATIC_TRIGGERS,
-                f"{trigger_kind.value} is raised automatically by its own event",
-                field="kind")
+        require(
+            trigger_kind not in AUTOMATIC_TRIGGERS,
+            f"{trigger_kind.value} is raised automatically by its own event",
+            field="kind",
+        )
         require_text(detail, field="detail")
         dates = list(incident_dates or [])
         if trigger_kind is OversightTriggerKind.SIGNIFICANT_INCIDENT:
             SignificantIncidentHasItsDates.check(dates)
         for d in dates:
-            require(d <= provenance.occurred_at.date(), "an incident date cannot be in the future",
-                    field="incident_dates")
+            require(
+                d <= provenance.occurred_at.date(),
+                "an incident date cannot be in the future",
+                field="incident_dates",
+            )
         self._oversight_triggered(provenance, trigger_id, trigger_kind.value, False, detail, dates)
 
     @event("OversightTriggered")
@@ -426,8 +476,10 @@ class Child(Subject):
         incident_dates: list[date],
     ) -> None:
         self.triggers[trigger_id] = Trigger(
-            trigger_id=trigger_id, kind=OversightTriggerKind(kind),
-            raised_at=provenance.occurred_at, automatic=automatic,
+            trigger_id=trigger_id,
+            kind=OversightTriggerKind(kind),
+            raised_at=provenance.occurred_at,
+            automatic=automatic,
         )
 
     def record_management_oversight(
@@ -448,9 +500,14 @@ class Child(Subject):
         self.check_provenance(provenance)
         self.require_new_entry_id(entry_id)
         OversightRecordHasEveryHeading.check(
-            {"reason": reason, "current_situation": current_situation, "decision": decision,
-             "rationale": rationale, "decision_maker_id": decision_maker_id,
-             "decision_maker_role": decision_maker_role},
+            {
+                "reason": reason,
+                "current_situation": current_situation,
+                "decision": decision,
+                "rationale": rationale,
+                "decision_maker_id": decision_maker_id,
+                "decision_maker_role": decision_maker_role,
+            },
             actions,
         )
         parse_enum(ActorRole, decision_maker_role, field="decision_maker_role")
@@ -458,13 +515,24 @@ class Child(Subject):
         OversightAnswersOpenTriggers.check(
             answers_trigger_ids, [t.trigger_id for t in self.open_triggers]
         )
-        require(len(set(answers_trigger_ids)) == len(answers_trigger_ids),
-                "each trigger is answered once", field="answers_trigger_ids")
+        require(
+            len(set(answers_trigger_ids)) == len(answers_trigger_ids),
+            "each trigger is answered once",
+            field="answers_trigger_ids",
+        )
         parsed = parse_actions(actions)
         self._require_new_action_ids(parsed)
         self._management_oversight_recorded(
-            provenance, entry_id, list(answers_trigger_ids), reason, current_situation,
-            decision, rationale, parsed, decision_maker_id, decision_maker_role,
+            provenance,
+            entry_id,
+            list(answers_trigger_ids),
+            reason,
+            current_situation,
+            decision,
+            rationale,
+            parsed,
+            decision_maker_id,
+            decision_maker_role,
         )
 
     @event("ManagementOversightRecorded")
@@ -481,15 +549,20 @@ class Child(Subject):
         decision_maker_id: str,
         decision_maker_role: str,
     ) -> None:
-        self._add_entry(entry_id, "management_oversight", provenance, {
-            "answers_trigger_ids": answers_trigger_ids,
-            "reason": reason,
-            "current_situation": current_situation,
-            "decision": decision,
-            "rationale": rationale,
-            "decision_maker_id": decision_maker_id,
-            "decision_maker_role": decision_maker_role,
-        })
+        self._add_entry(
+            entry_id,
+            "management_oversight",
+            provenance,
+            {
+                "answers_trigger_ids": answers_trigger_ids,
+                "reason": reason,
+                "current_situation": current_situation,
+                "decision": decision,
+                "rationale": rationale,
+                "decision_maker_id": decision_maker_id,
+                "decision_maker_role": decision_maker_role,
+            },
+        )
         for trigger_id in answers_trigger_ids:
             self.triggers[trigger_id] = replace(self.triggers[trigger_id], answered_by=entry_id)
         self._track_actions(entry_id, actions)
@@ -517,13 +590,25 @@ class Child(Subject):
 
     @event("ManagementDecisionRecorded")
     def _management_decision_recorded(
-        self, provenance: Provenance, entry_id: str, decision: str, rationale: str,
-        consulted_by: str, recorded_by_instruction_of: str,
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        decision: str,
+        rationale: str,
+        consulted_by: str,
+        recorded_by_instruction_of: str,
     ) -> None:
-        self._add_entry(entry_id, "management_decision", provenance, {
-            "decision": decision, "rationale": rationale, "consulted_by": consulted_by,
-            "recorded_by_instruction_of": recorded_by_instruction_of,
-        })
+        self._add_entry(
+            entry_id,
+            "management_decision",
+            provenance,
+            {
+                "decision": decision,
+                "rationale": rationale,
+                "consulted_by": consulted_by,
+                "recorded_by_instruction_of": recorded_by_instruction_of,
+            },
+        )
 
     # -- actions [POR-6.1] ---------------------------------------------------------------
 
@@ -532,9 +617,11 @@ class Child(Subject):
 
     def _require_new_action_ids(self, actions: list[SmartAction]) -> None:
         for action in actions:
-            require(action.action_id not in self.actions,
-                    f"action id {action.action_id!r} is already used on this child",
-                    field="actions")
+            require(
+                action.action_id not in self.actions,
+                f"action id {action.action_id!r} is already used on this child",
+                field="actions",
+            )
 
     def _track_actions(self, entry_id: str, actions: list[SmartAction]) -> None:
         for action in actions:
@@ -594,8 +681,13 @@ class Child(Subject):
     # -- group supervision [DEV-7, DUR-5] ----------------------------------------------
 
     def record_group_discussion(
-        self, provenance: Provenance, *, entry_id: str, group_session_id: str,
-        facilitator_id: str, summary: str,
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        group_session_id: str,
+        facilitator_id: str,
+        summary: str,
     ) -> None:
         self.check_provenance(provenance)
         self.require_new_entry_id(entry_id)
@@ -608,10 +700,20 @@ class Child(Subject):
 
     @event("GroupSupervisionDiscussionRecorded")
     def _group_discussion_recorded(
-        self, provenance: Provenance, entry_id: str, group_session_id: str,
-        facilitator_id: str, summary: str,
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        group_session_id: str,
+        facilitator_id: str,
+        summary: str,
     ) -> None:
-        self._add_entry(entry_id, "group_discussion", provenance, {
-            "group_session_id": group_session_id, "facilitator_id": facilitator_id,
-            "summary": summary,
-        })
+        self._add_entry(
+            entry_id,
+            "group_discussion",
+            provenance,
+            {
+                "group_session_id": group_session_id,
+                "facilitator_id": facilitator_id,
+                "summary": summary,
+            },
+        )

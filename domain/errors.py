@@ -13,7 +13,7 @@ class DomainError(Exception):
     code: str = "DOMAIN_ERROR"
     retryable: bool = False
 
-    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field

@@ -45,7 +45,9 @@ def authority_id(code: str) -> UUID:
 
 def worker_id(authority_code: str, staff_id: str) -> UUID:
     check_authority_code(authority_code)
-    return uuid5(OVERSIGHT_NAMESPACE, f"{authority_code}/worker/{check_local_id(staff_id, field='staff_id')}")
+    return uuid5(
+        OVERSIGHT_NAMESPACE, f"{authority_code}/worker/{check_local_id(staff_id, field='staff_id')}"
+    )
 
 
 def child_id(authority_code: str, local_child_id: str) -> UUID:

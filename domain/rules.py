@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from domain.errors import RuleViolation, ValidationError
@@ -34,7 +34,7 @@ class OccurredAtIsNotInTheFuture(Rule):
 
     @classmethod
     def check(cls, occurred_at: datetime, *, now: datetime | None = None) -> None:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         if occurred_at > now + CLOCK_SKEW:
             raise cls.violation(
                 f"occurred_at {occurred_at.isoformat()} is in the future", field="occurred_at"
@@ -341,8 +341,10 @@ class PersonalRecordHoldsNoServiceUserInformation(Rule):
                 )
             folded = text.casefold()
             for name in child_names:
-                if name and len(name) >= 3 and re.search(
-                    r"\b" + re.escape(name.casefold()) + r"\b", folded
+                if (
+                    name
+                    and len(name) >= 3
+                    and re.search(r"\b" + re.escape(name.casefold()) + r"\b", folded)
                 ):
                     raise cls.violation(
                         "a personal supervision record must not contain service-user "

@@ -95,7 +95,7 @@ class Absence:
 
 
 def parse_actions(raw: list[dict[str, Any]] | None) -> list[SmartAction]:
-    """Primitive action dicts to SmartActions, naming the bad field [ActionHasAnOwnerAndADueDate]."""
+    """Primitive action dicts to SmartActions [ActionHasAnOwnerAndADueDate]."""
     actions: list[SmartAction] = []
     for index, item in enumerate(raw or []):
         if not isinstance(item, dict):
@@ -139,8 +139,13 @@ class Worker(Subject):
     )
     CORRECTABLE: ClassVar[dict[str, frozenset[str]]] = {
         "supervision_session": frozenset(
-            {"held_on", "duration_minutes", "functions_covered", "wellbeing_discussed",
-             "equality_and_diversity_discussed"}
+            {
+                "held_on",
+                "duration_minutes",
+                "functions_covered",
+                "wellbeing_discussed",
+                "equality_and_diversity_discussed",
+            }
         ),
         "personal_record": frozenset(PERSONAL_RECORD_TEXT_FIELDS),
         "direct_observation": frozenset({"observed_on", "summary"}),
@@ -180,18 +185,26 @@ class Worker(Subject):
         require_text(team, field="team", max_length=200)
         if line_manager_id is not None:
             check_local_id(line_manager_id, field="line_manager_id")
-            require(line_manager_id != staff_id, "a worker is not their own line manager",
-                    field="line_manager_id")
+            require(
+                line_manager_id != staff_id,
+                "a worker is not their own line manager",
+                field="line_manager_id",
+            )
         pattern = parse_enum(EmploymentPattern, employment_pattern, field="employment_pattern")
         fte_value = _parse_fte(fte, pattern)
         parse_enum(EngagementType, engagement, field="engagement")
         require(isinstance(start_date, date), "start_date must be a date", field="start_date")
-        require(isinstance(case_holding, bool), "case_holding must be true or false",
-                field="case_holding")
+        require(
+            isinstance(case_holding, bool),
+            "case_holding must be true or false",
+            field="case_holding",
+        )
         if nqsw_asye_start is not None:
-            require(nqsw_asye_start >= start_date,
-                    "the NQSW/ASYE start cannot precede the employment start",
-                    field="nqsw_asye_start")
+            require(
+                nqsw_asye_start >= start_date,
+                "the NQSW/ASYE start cannot precede the employment start",
+                field="nqsw_asye_start",
+            )
         return cls(
             provenance=provenance,
             authority_code=authority_code,
@@ -273,10 +286,16 @@ class Worker(Subject):
     def change_line_manager(self, provenance: Provenance, line_manager_id: str) -> None:
         self._check_employed(provenance)
         check_local_id(line_manager_id, field="line_manager_id")
-        require(line_manager_id != self.staff_id, "a worker is not their own line manager",
-                field="line_manager_id")
-        require(line_manager_id != self.employment.line_manager_id,
-                "that is already the line manager", field="line_manager_id")
+        require(
+            line_manager_id != self.staff_id,
+            "a worker is not their own line manager",
+            field="line_manager_id",
+        )
+        require(
+            line_manager_id != self.employment.line_manager_id,
+            "that is already the line manager",
+            field="line_manager_id",
+        )
         self._line_manager_changed(provenance, line_manager_id)
 
     @event("LineManagerChanged")
@@ -301,8 +320,11 @@ class Worker(Subject):
 
     def leave_employment(self, provenance: Provenance, last_day: date, reason: str) -> None:
         self._check_employed(provenance)
-        require(last_day >= self.employment.start_date,
-                "the last day cannot precede the start date", field="last_day")
+        require(
+            last_day >= self.employment.start_date,
+            "the last day cannot precede the start date",
+            field="last_day",
+        )
         require_text(reason, field="reason", max_length=500)
         self._left_employment(provenance, last_day, reason)
 
@@ -337,21 +359,36 @@ class Worker(Subject):
         self._check_employed(provenance)
         self.require_new_entry_id(agreement_id, field="agreement_id")
         check_local_id(supervisor_id, field="supervisor_id")
-        require(frequency in AGREEMENT_FREQUENCIES,
-                f"frequency must be one of {', '.join(sorted(AGREEMENT_FREQUENCIES))}",
-                field="frequency")
+        require(
+            frequency in AGREEMENT_FREQUENCIES,
+            f"frequency must be one of {', '.join(sorted(AGREEMENT_FREQUENCIES))}",
+            field="frequency",
+        )
         parse_enum(SupervisionFormat, supervision_format, field="supervision_format")
         check_local_id(escalation_manager_id, field="escalation_manager_id")
         signed = provenance.occurred_at.date()
-        require(review_due_on > signed, "the review date must be after signing",
-                field="review_due_on")
-        for name, value in (("supervisor_signed_on", supervisor_signed_on),
-                            ("supervisee_signed_on", supervisee_signed_on)):
-            require(value <= signed, "a signature date cannot be after the agreement is recorded",
-                    field=name)
+        require(
+            review_due_on > signed, "the review date must be after signing", field="review_due_on"
+        )
+        for name, value in (
+            ("supervisor_signed_on", supervisor_signed_on),
+            ("supervisee_signed_on", supervisee_signed_on),
+        ):
+            require(
+                value <= signed,
+                "a signature date cannot be after the agreement is recorded",
+                field=name,
+            )
         self._agreement_signed(
-            provenance, agreement_id, supervisor_id, frequency, supervision_format,
-            review_due_on, escalation_manager_id, supervisor_signed_on, supervisee_signed_on,
+            provenance,
+            agreement_id,
+            supervisor_id,
+            frequency,
+            supervision_format,
+            review_due_on,
+            escalation_manager_id,
+            supervisor_signed_on,
+            supervisee_signed_on,
         )
 
     @event("SupervisionAgreementSigned")
@@ -378,21 +415,30 @@ class Worker(Subject):
         self.agreements[agreement_id] = dict(fields, reviewed=[])
 
     def review_supervision_agreement(
-        self, provenance: Provenance, *, agreement_id: str, next_review_due_on: date,
+        self,
+        provenance: Provenance,
+        *,
+        agreement_id: str,
+        next_review_due_on: date,
         supervisee_feedback: str | None = None,
     ) -> None:
         """Reviewed at least yearly [POR-5.1, DEV-4.0, DUR-4.1]; 6-monthly in DUR-4.11."""
         self._check_employed(provenance)
         self.entry(agreement_id, kind="supervision_agreement", field="agreement_id")
-        require(next_review_due_on > provenance.occurred_at.date(),
-                "the next review date must be in the future of the review",
-                field="next_review_due_on")
+        require(
+            next_review_due_on > provenance.occurred_at.date(),
+            "the next review date must be in the future of the review",
+            field="next_review_due_on",
+        )
         optional_text(supervisee_feedback, field="supervisee_feedback")
         self._agreement_reviewed(provenance, agreement_id, next_review_due_on, supervisee_feedback)
 
     @event("SupervisionAgreementReviewed")
     def _agreement_reviewed(
-        self, provenance: Provenance, agreement_id: str, next_review_due_on: date,
+        self,
+        provenance: Provenance,
+        agreement_id: str,
+        next_review_due_on: date,
         supervisee_feedback: str | None,
     ) -> None:
         self.agreements[agreement_id]["review_due_on"] = next_review_due_on
@@ -405,9 +451,11 @@ class Worker(Subject):
         self._check_employed(provenance)
         FrequencyExceptionNeedsHeadOfService.check(provenance.actor_role)
         self.entry(agreement_id, kind="supervision_agreement", field="agreement_id")
-        require(frequency in AGREEMENT_FREQUENCIES,
-                f"frequency must be one of {', '.join(sorted(AGREEMENT_FREQUENCIES))}",
-                field="frequency")
+        require(
+            frequency in AGREEMENT_FREQUENCIES,
+            f"frequency must be one of {', '.join(sorted(AGREEMENT_FREQUENCIES))}",
+            field="frequency",
+        )
         require_text(reason, field="reason")
         self._frequency_exception_approved(provenance, frequency, reason, agreement_id)
 
@@ -424,27 +472,43 @@ class Worker(Subject):
     # -- supervision sessions [DUR-4.4] -------------------------------------------------
 
     def schedule_session(
-        self, provenance: Provenance, *, session_id: str, supervisor_id: str,
+        self,
+        provenance: Provenance,
+        *,
+        session_id: str,
+        supervisor_id: str,
         scheduled_for: datetime,
     ) -> None:
         self._check_employed(provenance)
         self.require_new_entry_id(session_id, field="session_id")
         check_local_id(supervisor_id, field="supervisor_id")
-        require(supervisor_id != self.staff_id, "a worker does not supervise themselves",
-                field="supervisor_id")
+        require(
+            supervisor_id != self.staff_id,
+            "a worker does not supervise themselves",
+            field="supervisor_id",
+        )
         _require_aware(scheduled_for, "scheduled_for")
         self._session_scheduled(provenance, session_id, supervisor_id, scheduled_for)
 
     @event("SupervisionSessionScheduled")
     def _session_scheduled(
-        self, provenance: Provenance, session_id: str, supervisor_id: str,
+        self,
+        provenance: Provenance,
+        session_id: str,
+        supervisor_id: str,
         scheduled_for: datetime,
     ) -> None:
-        self._add_entry(session_id, "supervision_session", provenance,
-                        {"supervisor_id": supervisor_id, "scheduled_for": scheduled_for})
+        self._add_entry(
+            session_id,
+            "supervision_session",
+            provenance,
+            {"supervisor_id": supervisor_id, "scheduled_for": scheduled_for},
+        )
         self.sessions[session_id] = SupervisionSession(
-            session_id=session_id, supervisor_id=supervisor_id,
-            scheduled_for=scheduled_for, status="scheduled",
+            session_id=session_id,
+            supervisor_id=supervisor_id,
+            scheduled_for=scheduled_for,
+            status="scheduled",
         )
 
     def _open_session(self, session_id: str) -> SupervisionSession:
@@ -470,7 +534,11 @@ class Worker(Subject):
         )
 
     def reschedule_session(
-        self, provenance: Provenance, *, session_id: str, new_scheduled_for: datetime | None,
+        self,
+        provenance: Provenance,
+        *,
+        session_id: str,
+        new_scheduled_for: datetime | None,
         reason: str,
     ) -> None:
         """A new date is agreed at the time of rescheduling [DUR-4.4]."""
@@ -511,19 +579,39 @@ class Worker(Subject):
         else:
             require_text(session_id, field="session_id", max_length=200)
         check_local_id(supervisor_id, field="supervisor_id")
-        require(supervisor_id != self.staff_id, "a worker does not supervise themselves",
-                field="supervisor_id")
-        require(isinstance(duration_minutes, int) and 1 <= duration_minutes <= 480,
-                "duration_minutes must be between 1 and 480", field="duration_minutes")
-        covered = [parse_enum(SupervisionFunction, f, field="functions_covered").value
-                   for f in functions_covered]
-        require(len(set(covered)) == len(covered), "functions are listed once",
-                field="functions_covered")
-        require(len(set(children_discussed)) == len(children_discussed),
-                "children are listed once", field="children_discussed")
+        require(
+            supervisor_id != self.staff_id,
+            "a worker does not supervise themselves",
+            field="supervisor_id",
+        )
+        require(
+            isinstance(duration_minutes, int) and 1 <= duration_minutes <= 480,
+            "duration_minutes must be between 1 and 480",
+            field="duration_minutes",
+        )
+        covered = [
+            parse_enum(SupervisionFunction, f, field="functions_covered").value
+            for f in functions_covered
+        ]
+        require(
+            len(set(covered)) == len(covered),
+            "functions are listed once",
+            field="functions_covered",
+        )
+        require(
+            len(set(children_discussed)) == len(children_discussed),
+            "children are listed once",
+            field="children_discussed",
+        )
         self._session_held(
-            provenance, session_id, supervisor_id, duration_minutes, covered,
-            wellbeing_discussed, equality_and_diversity_discussed, list(children_discussed),
+            provenance,
+            session_id,
+            supervisor_id,
+            duration_minutes,
+            covered,
+            wellbeing_discussed,
+            equality_and_diversity_discussed,
+            list(children_discussed),
         )
 
     @event("SupervisionSessionHeld")
@@ -581,8 +669,9 @@ class Worker(Subject):
         session = self.sessions.get(session_id)
         if session is None:
             raise NotFound(f"no supervision session {session_id!r}", field="session_id")
-        require(session.status == "held", "a record is written for a held session",
-                field="session_id")
+        require(
+            session.status == "held", "a record is written for a held session", field="session_id"
+        )
         for existing in self.records.values():
             if existing.session_id == session_id:
                 SignedRecordIsNeverEdited.check(existing.signed_by)
@@ -602,8 +691,16 @@ class Worker(Subject):
         optional_text(disagreements, field="disagreements")
         actions = parse_actions(agreed_actions)
         self._personal_record_written(
-            provenance, record_id, session_id, session.supervisor_id, actions_reviewed,
-            wellbeing, workload, development, disagreements, actions,
+            provenance,
+            record_id,
+            session_id,
+            session.supervisor_id,
+            actions_reviewed,
+            wellbeing,
+            workload,
+            development,
+            disagreements,
+            actions,
         )
 
     @event("PersonalSupervisionRecordWritten")
@@ -620,15 +717,20 @@ class Worker(Subject):
         disagreements: str | None,
         agreed_actions: list[SmartAction],
     ) -> None:
-        self._add_entry(record_id, "personal_record", provenance, {
-            "session_id": session_id,
-            "actions_reviewed": actions_reviewed,
-            "wellbeing": wellbeing,
-            "workload": workload,
-            "development": development,
-            "disagreements": disagreements,
-            "agreed_actions": list(agreed_actions),
-        })
+        self._add_entry(
+            record_id,
+            "personal_record",
+            provenance,
+            {
+                "session_id": session_id,
+                "actions_reviewed": actions_reviewed,
+                "wellbeing": wellbeing,
+                "workload": workload,
+                "development": development,
+                "disagreements": disagreements,
+                "agreed_actions": list(agreed_actions),
+            },
+        )
         self.records[record_id] = PersonalRecord(
             record_id=record_id, session_id=session_id, supervisor_id=supervisor_id
         )
@@ -648,14 +750,19 @@ class Worker(Subject):
         if record is None:
             raise NotFound(f"no personal record {record_id!r}", field="record_id")
         party = parse_enum(Signatory, signatory, field="signatory")
-        require(party in (Signatory.SUPERVISOR, Signatory.SUPERVISEE),
-                "a personal record is signed by the supervisor and the supervisee",
-                field="signatory")
+        require(
+            party in (Signatory.SUPERVISOR, Signatory.SUPERVISEE),
+            "a personal record is signed by the supervisor and the supervisee",
+            field="signatory",
+        )
         EachPartySignsOnce.check(record.signed_by, party)
         SupervisorSignsBeforeSuperviseeConfirms.check(record.signed_by, party)
         if party is Signatory.SUPERVISOR:
-            require(confirmed and differing_view is None,
-                    "the supervisor signs the record they wrote", field="confirmed")
+            require(
+                confirmed and differing_view is None,
+                "the supervisor signs the record they wrote",
+                field="confirmed",
+            )
         DisputedSignatureStatesTheDifferingView.check(
             confirmed=confirmed, differing_view=differing_view
         )
@@ -663,20 +770,30 @@ class Worker(Subject):
 
     @event("PersonalSupervisionRecordSigned")
     def _personal_record_signed(
-        self, provenance: Provenance, record_id: str, signatory: str, confirmed: bool,
+        self,
+        provenance: Provenance,
+        record_id: str,
+        signatory: str,
+        confirmed: bool,
         differing_view: str | None,
     ) -> None:
         record = self.records[record_id]
         self.records[record_id] = replace(
-            record, signed_by=(*record.signed_by, signatory),
+            record,
+            signed_by=(*record.signed_by, signatory),
             disputed=record.disputed or not confirmed,
         )
 
     def remove_comment(
-        self, provenance: Provenance, *, record_id: str, field_name: str, reason: str,
+        self,
+        provenance: Provenance,
+        *,
+        record_id: str,
+        field_name: str,
+        reason: str,
         original_supervisors_manager_id: str | None,
     ) -> None:
-        """Remove a damaging comment on change of line manager [DUR-4.8b]. Recorded, never silent."""
+        """Remove a damaging comment on change of manager [DUR-4.8b]; the removal is recorded."""
         self._check_employed(provenance)
         record = self.records.get(record_id)
         if record is None:
@@ -684,9 +801,11 @@ class Worker(Subject):
         CommentRemovedOnlyByTheOriginalSupervisorsManager.check(
             provenance.actor_id, original_supervisors_manager_id
         )
-        require(field_name in PERSONAL_RECORD_TEXT_FIELDS,
-                f"field_name must be one of {', '.join(PERSONAL_RECORD_TEXT_FIELDS)}",
-                field="field_name")
+        require(
+            field_name in PERSONAL_RECORD_TEXT_FIELDS,
+            f"field_name must be one of {', '.join(PERSONAL_RECORD_TEXT_FIELDS)}",
+            field="field_name",
+        )
         require_text(reason, field="reason")
         self._comment_removed(provenance, record_id, field_name, reason)
 
@@ -716,10 +835,16 @@ class Worker(Subject):
         require_text(absence_id, field="absence_id", max_length=200)
         require(absence_id not in self.absences, "absence id already used", field="absence_id")
         absence_kind = parse_enum(AbsenceKind, kind, field="kind")
-        require(all(a.ended_on is not None for a in self.absences.values()),
-                "an absence is already open; end it first", field="absence_id")
-        require(started_on <= provenance.occurred_at.date(),
-                "an absence cannot start after it is recorded", field="started_on")
+        require(
+            all(a.ended_on is not None for a in self.absences.values()),
+            "an absence is already open; end it first",
+            field="absence_id",
+        )
+        require(
+            started_on <= provenance.occurred_at.date(),
+            "an absence cannot start after it is recorded",
+            field="started_on",
+        )
         self._absence_started(provenance, absence_id, absence_kind.value, started_on)
 
     @event("AbsenceStarted")
@@ -735,8 +860,11 @@ class Worker(Subject):
         if absence is None:
             raise NotFound(f"no absence {absence_id!r}", field="absence_id")
         require(absence.ended_on is None, "the absence has already ended", field="absence_id")
-        require(returned_on >= absence.started_on, "return precedes the start of the absence",
-                field="returned_on")
+        require(
+            returned_on >= absence.started_on,
+            "return precedes the start of the absence",
+            field="returned_on",
+        )
         self._absence_ended(provenance, absence_id, returned_on)
 
     @event("AbsenceEnded")
@@ -758,10 +886,16 @@ class Worker(Subject):
     def _group_supervision_attended(
         self, provenance: Provenance, group_session_id: str, facilitator_id: str, topic: str
     ) -> None:
-        self._add_entry(group_session_id, "group_supervision", provenance, {
-            "attended_on": provenance.occurred_at, "facilitator_id": facilitator_id,
-            "topic": topic,
-        })
+        self._add_entry(
+            group_session_id,
+            "group_supervision",
+            provenance,
+            {
+                "attended_on": provenance.occurred_at,
+                "facilitator_id": facilitator_id,
+                "topic": topic,
+            },
+        )
 
     def record_direct_observation(
         self, provenance: Provenance, *, observation_id: str, observer_id: str, summary: str
@@ -776,10 +910,16 @@ class Worker(Subject):
     def _direct_observation_recorded(
         self, provenance: Provenance, observation_id: str, observer_id: str, summary: str
     ) -> None:
-        self._add_entry(observation_id, "direct_observation", provenance, {
-            "observed_on": provenance.occurred_at, "observer_id": observer_id,
-            "summary": summary,
-        })
+        self._add_entry(
+            observation_id,
+            "direct_observation",
+            provenance,
+            {
+                "observed_on": provenance.occurred_at,
+                "observer_id": observer_id,
+                "summary": summary,
+            },
+        )
         self.observations[observation_id] = ()
 
     def sign_direct_observation(
@@ -790,9 +930,11 @@ class Worker(Subject):
         if observation_id not in self.observations:
             raise NotFound(f"no direct observation {observation_id!r}", field="observation_id")
         party = parse_enum(Signatory, signatory, field="signatory")
-        require(party in (Signatory.SUPERVISEE, Signatory.OBSERVER, Signatory.LINE_MANAGER),
-                "a direct observation is signed by supervisee, observer and line manager",
-                field="signatory")
+        require(
+            party in (Signatory.SUPERVISEE, Signatory.OBSERVER, Signatory.LINE_MANAGER),
+            "a direct observation is signed by supervisee, observer and line manager",
+            field="signatory",
+        )
         EachPartySignsOnce.check(self.observations[observation_id], party)
         self._direct_observation_signed(provenance, observation_id, party.value)
 
@@ -805,21 +947,26 @@ class Worker(Subject):
     def hold_appraisal(self, provenance: Provenance, *, appraisal_id: str, kind: str) -> None:
         self._check_employed(provenance)
         self.require_new_entry_id(appraisal_id, field="appraisal_id")
-        require(kind in ("appraisal", "pdr", "six_month_review"),
-                "kind is appraisal, pdr or six_month_review", field="kind")
+        require(
+            kind in ("appraisal", "pdr", "six_month_review"),
+            "kind is appraisal, pdr or six_month_review",
+            field="kind",
+        )
         self._appraisal_held(provenance, appraisal_id, kind)
 
     @event("AppraisalHeld")
     def _appraisal_held(self, provenance: Provenance, appraisal_id: str, kind: str) -> None:
-        self._add_entry(appraisal_id, "appraisal", provenance,
-                        {"held_on": provenance.occurred_at, "kind": kind})
+        self._add_entry(
+            appraisal_id, "appraisal", provenance, {"held_on": provenance.occurred_at, "kind": kind}
+        )
 
     # -- caseload (kept in step with the Child's allocation, in the same save) -----------
 
     def take_on_child(self, provenance: Provenance, child_id: str) -> None:
         self._check_employed(provenance)
-        require(child_id not in self.caseload, "the child is already on this caseload",
-                field="child_id")
+        require(
+            child_id not in self.caseload, "the child is already on this caseload", field="child_id"
+        )
         self._child_taken_on(provenance, child_id)
 
     @event("ChildAddedToCaseload")

@@ -9,6 +9,7 @@ from datetime import date
 
 import click
 
+from domain.application import OversightApplication
 from oversight import demo as demo_module
 from oversight import schema
 from oversight.settings import Settings, SettingsError
@@ -59,7 +60,7 @@ def demo() -> None:
     """The deterministic demo authority."""
 
 
-def _open() -> demo_module.OversightApplication:
+def _open() -> OversightApplication:
     try:
         return open_application(_settings())
     except schema.SchemaOutOfDate as error:
@@ -68,14 +69,19 @@ def _open() -> demo_module.OversightApplication:
 
 @demo.command("seed")
 @click.option("--seed", "seed_value", default=7, show_default=True, help="Random seed.")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Last day of the two-year history (default: today, UTC).")
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the two-year history (default: today, UTC).",
+)
 def demo_seed(seed_value: int, until: object) -> None:
     """Seed the demo authority (about 30 workers, 300 children, two years). Idempotent."""
     app = _open()
     last_day = until.date() if until is not None else None  # type: ignore[attr-defined]
     started = time.perf_counter()
     with click.progressbar(length=1, label="seeding demo authority") as bar:
+
         def progress(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)

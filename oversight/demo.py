@@ -16,9 +16,11 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+
+from eventsourcing.domain import Aggregate
 
 from domain import commands as c
 from domain.application import OversightApplication
@@ -62,7 +64,7 @@ class SeedReport:
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=timezone.utc)
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
 def build_plan(seed: int, until: date) -> Plan:
@@ -71,44 +73,116 @@ def build_plan(seed: int, until: date) -> Plan:
     start = until - timedelta(days=HISTORY_DAYS)
     admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, DEMO_AUTHORITY)
 
-    plan.add(at(start, 8), c.RegisterAuthority(
-        command_id=plan.cid("authority"), actor=admin, occurred_at=at(start, 8),
-        authority_code=DEMO_AUTHORITY, name="Demo Borough Council", policy_pack="DUR"))
+    plan.add(
+        at(start, 8),
+        c.RegisterAuthority(
+            command_id=plan.cid("authority"),
+            actor=admin,
+            occurred_at=at(start, 8),
+            authority_code=DEMO_AUTHORITY,
+            name="Demo Borough Council",
+            policy_pack="DUR",
+        ),
+    )
 
     # -- staff: 1 head of service, 2 service managers, 5 team managers, 22 practitioners
     staff: list[dict[str, Any]] = [
-        {"staff_id": "HOS01", "role": "head_of_service", "team": "Leadership",
-         "line_manager_id": None, "case_holding": False},
+        {
+            "staff_id": "HOS01",
+            "role": "head_of_service",
+            "team": "Leadership",
+            "line_manager_id": None,
+            "case_holding": False,
+        },
     ]
-    staff += [{"staff_id": f"SM0{i}", "role": "service_manager", "team": "Leadership",
-               "line_manager_id": "HOS01", "case_holding": False} for i in (1, 2)]
-    staff += [{"staff_id": f"TM0{i}", "role": "team_manager", "team": f"Team {i}",
-               "line_manager_id": "SM01" if i <= 3 else "SM02", "case_holding": False}
-              for i in range(1, 6)]
+    staff += [
+        {
+            "staff_id": f"SM0{i}",
+            "role": "service_manager",
+            "team": "Leadership",
+            "line_manager_id": "HOS01",
+            "case_holding": False,
+        }
+        for i in (1, 2)
+    ]
+    staff += [
+        {
+            "staff_id": f"TM0{i}",
+            "role": "team_manager",
+            "team": f"Team {i}",
+            "line_manager_id": "SM01" if i <= 3 else "SM02",
+            "case_holding": False,
+        }
+        for i in range(1, 6)
+    ]
     for n in range(1, 23):
         team = (n - 1) % 5 + 1
-        staff.append({"staff_id": f"SW{n:03d}", "role": "nqsw" if n in (5, 12, 19) else
-                      "social_worker", "team": f"Team {team}", "line_manager_id": f"TM0{team}",
-                      "case_holding": True})
-    first_names = ["Alex", "Bea", "Cal", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo",
-                   "Kit", "Lou", "Max", "Ned", "Oli", "Pam", "Quin", "Ros", "Sid", "Tess",
-                   "Uma", "Vic", "Wyn", "Xan", "Yas", "Zed", "Ari", "Bo", "Cy", "Di"]
+        staff.append(
+            {
+                "staff_id": f"SW{n:03d}",
+                "role": "nqsw" if n in (5, 12, 19) else "social_worker",
+                "team": f"Team {team}",
+                "line_manager_id": f"TM0{team}",
+                "case_holding": True,
+            }
+        )
+    first_names = [
+        "Alex",
+        "Bea",
+        "Cal",
+        "Dee",
+        "Eli",
+        "Fay",
+        "Gus",
+        "Hal",
+        "Ivy",
+        "Jo",
+        "Kit",
+        "Lou",
+        "Max",
+        "Ned",
+        "Oli",
+        "Pam",
+        "Quin",
+        "Ros",
+        "Sid",
+        "Tess",
+        "Uma",
+        "Vic",
+        "Wyn",
+        "Xan",
+        "Yas",
+        "Zed",
+        "Ari",
+        "Bo",
+        "Cy",
+        "Di",
+    ]
     for index, member in enumerate(staff):
         part_time = member["staff_id"] in ("SW004", "SW009", "SW015", "SW021")
         agency = member["staff_id"] in ("SW007", "SW018")
         joined = start + timedelta(days=rng.randint(0, 20))
         member["joined"] = joined
         member["part_time"] = part_time
-        plan.add(at(joined, 9), c.RegisterWorker(
-            command_id=plan.cid(f"register-{member['staff_id']}"), actor=admin,
-            occurred_at=at(joined, 9), staff_id=member["staff_id"],
-            display_name=f"{first_names[index]} Demo{index:02d}", role=member["role"],
-            team=member["team"], line_manager_id=member["line_manager_id"],
-            employment_pattern="part_time" if part_time else "full_time",
-            fte=Decimal("0.5") if part_time else Decimal("1"),
-            engagement="agency" if agency else "permanent", start_date=joined,
-            case_holding=member["case_holding"],
-            nqsw_asye_start=joined if member["role"] == "nqsw" else None))
+        plan.add(
+            at(joined, 9),
+            c.RegisterWorker(
+                command_id=plan.cid(f"register-{member['staff_id']}"),
+                actor=admin,
+                occurred_at=at(joined, 9),
+                staff_id=member["staff_id"],
+                display_name=f"{first_names[index]} Demo{index:02d}",
+                role=member["role"],
+                team=member["team"],
+                line_manager_id=member["line_manager_id"],
+                employment_pattern="part_time" if part_time else "full_time",
+                fte=Decimal("0.5") if part_time else Decimal("1"),
+                engagement="agency" if agency else "permanent",
+                start_date=joined,
+                case_holding=member["case_holding"],
+                nqsw_asye_start=joined if member["role"] == "nqsw" else None,
+            ),
+        )
 
     practitioners = [m for m in staff if m["case_holding"]]
     supervisees = [m for m in staff if m["line_manager_id"]]
@@ -120,28 +194,54 @@ def build_plan(seed: int, until: date) -> Plan:
     child_plans: list[dict[str, Any]] = []
     for n in range(1, 301):
         child = f"C{n:04d}"
-        opened = start + timedelta(days=30 + rng.randint(0, HISTORY_DAYS - 120)) if n > 150 \
+        opened = (
+            start + timedelta(days=30 + rng.randint(0, HISTORY_DAYS - 120))
+            if n > 150
             else start + timedelta(days=21 + rng.randint(0, 20))
+        )
         case_type = rng.choices(case_types, weights)[0]
         risk = rng.choices(["low", "medium", "high"], [3, 5, 2])[0]
         worker = min(practitioners, key=lambda m: (len(caseload[m["staff_id"]]), rng.random()))
         caseload[worker["staff_id"]].append((child, opened))
-        child_plans.append({"child": child, "opened": opened, "case_type": case_type,
-                            "risk": risk, "worker": worker})
+        child_plans.append(
+            {
+                "child": child,
+                "opened": opened,
+                "case_type": case_type,
+                "risk": risk,
+                "worker": worker,
+            }
+        )
         unborn = rng.random() < 0.03
         dob = opened - timedelta(days=rng.randint(30, 17 * 365))
-        plan.add(at(opened, 10), c.RegisterChild(
-            command_id=plan.cid(f"register-{child}"), actor=admin, occurred_at=at(opened, 10),
-            child_id=child, date_of_birth=None if unborn else dob,
-            expected_date_of_birth=opened + timedelta(days=60) if unborn else None,
-            case_type=case_type, risk_level=risk,
-            rag={"low": "green", "medium": "amber", "high": "red"}[risk]))
+        plan.add(
+            at(opened, 10),
+            c.RegisterChild(
+                command_id=plan.cid(f"register-{child}"),
+                actor=admin,
+                occurred_at=at(opened, 10),
+                child_id=child,
+                date_of_birth=None if unborn else dob,
+                expected_date_of_birth=opened + timedelta(days=60) if unborn else None,
+                case_type=case_type,
+                risk_level=risk,
+                rag={"low": "green", "medium": "amber", "high": "red"}[risk],
+            ),
+        )
         manager = Actor(worker["line_manager_id"], ActorRole.TEAM_MANAGER, DEMO_AUTHORITY)
         alloc_at = at(opened, 11)
-        plan.add(alloc_at, c.AllocateWorker(
-            command_id=plan.cid(f"allocate-{child}"), actor=manager, occurred_at=alloc_at,
-            child_id=child, worker_id=worker["staff_id"], reason="NEW",
-            team=worker["team"]))
+        plan.add(
+            alloc_at,
+            c.AllocateWorker(
+                command_id=plan.cid(f"allocate-{child}"),
+                actor=manager,
+                occurred_at=alloc_at,
+                child_id=child,
+                worker_id=worker["staff_id"],
+                reason="NEW",
+                team=worker["team"],
+            ),
+        )
         _child_history(plan, rng, child, opened, until, case_type, worker, manager)
 
     # -- personal supervision: monthly per supervisee, with the usual slippage
@@ -155,84 +255,176 @@ def build_plan(seed: int, until: date) -> Plan:
     for index, (child, _) in enumerate(list(caseload["SW011"])):
         manager = Actor(leaver["line_manager_id"], ActorRole.TEAM_MANAGER, DEMO_AUTHORITY)
         when = at(leave_day - timedelta(days=7), 9, index % 50)
-        plan.add(when, c.AllocateWorker(
-            command_id=plan.cid(f"reallocate-{child}"), actor=manager, occurred_at=when,
-            child_id=child, worker_id=successor["staff_id"], reason="LEFTRL",
-            team=successor["team"]))
-    plan.add(at(leave_day, 17), c.LeaveEmployment(
-        command_id=plan.cid("leave-SW011"), actor=admin, occurred_at=at(leave_day, 17),
-        staff_id="SW011", last_day=leave_day, reason="resigned"))
+        plan.add(
+            when,
+            c.AllocateWorker(
+                command_id=plan.cid(f"reallocate-{child}"),
+                actor=manager,
+                occurred_at=when,
+                child_id=child,
+                worker_id=successor["staff_id"],
+                reason="LEFTRL",
+                team=successor["team"],
+            ),
+        )
+    plan.add(
+        at(leave_day, 17),
+        c.LeaveEmployment(
+            command_id=plan.cid("leave-SW011"),
+            actor=admin,
+            occurred_at=at(leave_day, 17),
+            staff_id="SW011",
+            last_day=leave_day,
+            reason="resigned",
+        ),
+    )
     return plan
 
 
-def _child_history(plan: Plan, rng: random.Random, child: str, opened: date, until: date,
-                   case_type: str, worker: dict[str, Any], manager: Actor) -> None:
+def _child_history(
+    plan: Plan,
+    rng: random.Random,
+    child: str,
+    opened: date,
+    until: date,
+    case_type: str,
+    worker: dict[str, Any],
+    manager: Actor,
+) -> None:
     practitioner = Actor(worker["staff_id"], ActorRole.PRACTITIONER, DEMO_AUTHORITY)
     # Oversight of the allocation trigger [DEV-6 (1)]: usually within days, sometimes never.
     trigger_id = f"{plan.commands[-1][2].command_id}:allocation_to_new_practitioner"
     if rng.random() < 0.88:
         day = opened + timedelta(days=rng.randint(1, 12))
         if day < until:
-            plan.add(at(day, 15), c.RecordManagementOversight(
-                command_id=plan.cid(f"oversight-{child}"), actor=manager,
-                occurred_at=at(day, 15), child_id=child, entry_id=f"{child}-MO-1",
-                answers_trigger_ids=[trigger_id], reason="Allocation to a new practitioner",
-                current_situation="Assessment under way; family engaging.",
-                decision="Allocate and visit within 5 working days.",
-                rationale="Level of need requires a qualified social worker.",
-                actions=[{"action_id": f"{child}-A1", "description": "Visit the child at home",
-                          "owner": worker["staff_id"], "due_on": day + timedelta(days=7)}],
-                decision_maker_id=manager.id, decision_maker_role="team_manager"))
+            plan.add(
+                at(day, 15),
+                c.RecordManagementOversight(
+                    command_id=plan.cid(f"oversight-{child}"),
+                    actor=manager,
+                    occurred_at=at(day, 15),
+                    child_id=child,
+                    entry_id=f"{child}-MO-1",
+                    answers_trigger_ids=[trigger_id],
+                    reason="Allocation to a new practitioner",
+                    current_situation="Assessment under way; family engaging.",
+                    decision="Allocate and visit within 5 working days.",
+                    rationale="Level of need requires a qualified social worker.",
+                    actions=[
+                        {
+                            "action_id": f"{child}-A1",
+                            "description": "Visit the child at home",
+                            "owner": worker["staff_id"],
+                            "due_on": day + timedelta(days=7),
+                        }
+                    ],
+                    decision_maker_id=manager.id,
+                    decision_maker_role="team_manager",
+                ),
+            )
     if case_type == "cla" and rng.random() < 0.5:
         day = opened + timedelta(days=rng.randint(20, 200))
         if day < until:
-            plan.add(at(day, 13), c.RecordCameIntoCare(
-                command_id=plan.cid(f"care-{child}"), actor=practitioner,
-                occurred_at=at(day, 13), child_id=child, legal_status="C2", placement="U1"))
+            plan.add(
+                at(day, 13),
+                c.RecordCameIntoCare(
+                    command_id=plan.cid(f"care-{child}"),
+                    actor=practitioner,
+                    occurred_at=at(day, 13),
+                    child_id=child,
+                    legal_status="C2",
+                    placement="U1",
+                ),
+            )
             if rng.random() < 0.3 and day + timedelta(days=150) < until:
                 back = day + timedelta(days=rng.randint(60, 150))
-                plan.add(at(back, 13), c.RecordReturnedHome(
-                    command_id=plan.cid(f"home-{child}"), actor=practitioner,
-                    occurred_at=at(back, 13), child_id=child, reason="Reunification plan met"))
+                plan.add(
+                    at(back, 13),
+                    c.RecordReturnedHome(
+                        command_id=plan.cid(f"home-{child}"),
+                        actor=practitioner,
+                        occurred_at=at(back, 13),
+                        child_id=child,
+                        reason="Reunification plan met",
+                    ),
+                )
     if rng.random() < 0.12:
         day = opened + timedelta(days=rng.randint(15, 300))
         if day < until:
-            plan.add(at(day, 16), c.TriggerOversight(
-                command_id=plan.cid(f"incident-{child}"), actor=practitioner,
-                occurred_at=at(day, 16), child_id=child, trigger_id=f"{child}-SI",
-                kind="significant_incident", detail="Child missing overnight; returned safe.",
-                incident_dates=[day - timedelta(days=1)]))
+            plan.add(
+                at(day, 16),
+                c.TriggerOversight(
+                    command_id=plan.cid(f"incident-{child}"),
+                    actor=practitioner,
+                    occurred_at=at(day, 16),
+                    child_id=child,
+                    trigger_id=f"{child}-SI",
+                    kind="significant_incident",
+                    detail="Child missing overnight; returned safe.",
+                    incident_dates=[day - timedelta(days=1)],
+                ),
+            )
     if rng.random() < 0.05:
         day = opened + timedelta(days=rng.randint(30, 300))
         if day < until:
-            plan.add(at(day, 12), c.RaiseDisagreement(
-                command_id=plan.cid(f"disagree-{child}"), actor=practitioner,
-                occurred_at=at(day, 12), child_id=child, disagreement_id=f"{child}-D1",
-                subject="decision_on_child", about="Decision not to convene a strategy meeting"))
+            plan.add(
+                at(day, 12),
+                c.RaiseDisagreement(
+                    command_id=plan.cid(f"disagree-{child}"),
+                    actor=practitioner,
+                    occurred_at=at(day, 12),
+                    child_id=child,
+                    disagreement_id=f"{child}-D1",
+                    subject="decision_on_child",
+                    about="Decision not to convene a strategy meeting",
+                ),
+            )
             for level in range(rng.randint(0, 2)):
                 later = day + timedelta(days=7 * (level + 1))
                 if later < until:
-                    plan.add(at(later, 12), c.EscalateDisagreement(
-                        command_id=plan.cid(f"escalate-{child}-{level}"), actor=practitioner,
-                        occurred_at=at(later, 12), child_id=child,
-                        disagreement_id=f"{child}-D1", reason="Not resolved in supervision"))
+                    plan.add(
+                        at(later, 12),
+                        c.EscalateDisagreement(
+                            command_id=plan.cid(f"escalate-{child}-{level}"),
+                            actor=practitioner,
+                            occurred_at=at(later, 12),
+                            child_id=child,
+                            disagreement_id=f"{child}-D1",
+                            reason="Not resolved in supervision",
+                        ),
+                    )
 
 
-def _supervision_history(plan: Plan, rng: random.Random, member: dict[str, Any], until: date,
-                         children: list[tuple[str, date]]) -> None:
+def _supervision_history(
+    plan: Plan,
+    rng: random.Random,
+    member: dict[str, Any],
+    until: date,
+    children: list[tuple[str, date]],
+) -> None:
     staff_id = member["staff_id"]
     supervisor = member["line_manager_id"]
     sup = Actor(supervisor, ActorRole.SUPERVISOR, DEMO_AUTHORITY)
     me = Actor(staff_id, ActorRole.SUPERVISEE, DEMO_AUTHORITY)
     joined: date = member["joined"]
     agreement_day = joined + timedelta(days=3)
-    plan.add(at(agreement_day, 14), c.SignSupervisionAgreement(
-        command_id=plan.cid(f"agreement-{staff_id}"), actor=sup,
-        occurred_at=at(agreement_day, 14), staff_id=staff_id, agreement_id=f"{staff_id}-SA1",
-        supervisor_id=supervisor, frequency="P1M", supervision_format="individual",
-        review_due_on=agreement_day + timedelta(days=365), escalation_manager_id="HOS01"
-        if supervisor.startswith("SM") else "SM01", supervisor_signed_on=agreement_day,
-        supervisee_signed_on=agreement_day))
+    plan.add(
+        at(agreement_day, 14),
+        c.SignSupervisionAgreement(
+            command_id=plan.cid(f"agreement-{staff_id}"),
+            actor=sup,
+            occurred_at=at(agreement_day, 14),
+            staff_id=staff_id,
+            agreement_id=f"{staff_id}-SA1",
+            supervisor_id=supervisor,
+            frequency="P1M",
+            supervision_format="individual",
+            review_due_on=agreement_day + timedelta(days=365),
+            escalation_manager_id="HOS01" if supervisor.startswith("SM") else "SM01",
+            supervisor_signed_on=agreement_day,
+            supervisee_signed_on=agreement_day,
+        ),
+    )
     month = 1
     day = joined + timedelta(days=28)
     discussed_index = 0
@@ -241,110 +433,201 @@ def _supervision_history(plan: Plan, rng: random.Random, member: dict[str, Any],
             break
         session_id = f"{staff_id}-S{month:02d}"
         scheduled = at(day - timedelta(days=14), 9)
-        plan.add(scheduled, c.ScheduleSupervisionSession(
-            command_id=plan.cid(f"schedule-{session_id}"), actor=sup, occurred_at=scheduled,
-            staff_id=staff_id, session_id=session_id, supervisor_id=supervisor,
-            scheduled_for=at(day, 10)))
+        plan.add(
+            scheduled,
+            c.ScheduleSupervisionSession(
+                command_id=plan.cid(f"schedule-{session_id}"),
+                actor=sup,
+                occurred_at=scheduled,
+                staff_id=staff_id,
+                session_id=session_id,
+                supervisor_id=supervisor,
+                scheduled_for=at(day, 10),
+            ),
+        )
         roll = rng.random()
         held_day = day
         if roll < 0.07:
-            plan.add(at(day - timedelta(days=1), 16), c.CancelSupervisionSession(
-                command_id=plan.cid(f"cancel-{session_id}"), actor=sup,
-                occurred_at=at(day - timedelta(days=1), 16), staff_id=staff_id,
-                session_id=session_id, reason="Court hearing took priority"))
+            plan.add(
+                at(day - timedelta(days=1), 16),
+                c.CancelSupervisionSession(
+                    command_id=plan.cid(f"cancel-{session_id}"),
+                    actor=sup,
+                    occurred_at=at(day - timedelta(days=1), 16),
+                    staff_id=staff_id,
+                    session_id=session_id,
+                    reason="Court hearing took priority",
+                ),
+            )
         elif roll < 0.10:
             pass  # missed: scheduled, never held nor cancelled
         else:
             if roll < 0.22:
                 held_day = day + timedelta(days=rng.randint(2, 9))
-                plan.add(at(day - timedelta(days=1), 17), c.RescheduleSupervisionSession(
-                    command_id=plan.cid(f"reschedule-{session_id}"), actor=sup,
-                    occurred_at=at(day - timedelta(days=1), 17), staff_id=staff_id,
-                    session_id=session_id, new_scheduled_for=at(held_day, 10),
-                    reason="Supervisor on duty"))
+                plan.add(
+                    at(day - timedelta(days=1), 17),
+                    c.RescheduleSupervisionSession(
+                        command_id=plan.cid(f"reschedule-{session_id}"),
+                        actor=sup,
+                        occurred_at=at(day - timedelta(days=1), 17),
+                        staff_id=staff_id,
+                        session_id=session_id,
+                        new_scheduled_for=at(held_day, 10),
+                        reason="Supervisor on duty",
+                    ),
+                )
             if held_day >= until:
                 break
             discussions: list[c.CaseDiscussion] = []
             live = [ch for ch, opened in children if opened < held_day - timedelta(days=1)]
-            for ch in live[discussed_index:discussed_index + max(1, len(live) // 3)]:
-                discussions.append(c.CaseDiscussion(
-                    child_id=ch, entry_id=f"{session_id}-{ch}",
-                    current_situation="Plan progressing; school attendance improved.",
-                    child_last_seen_on=held_day - timedelta(days=rng.randint(1, 20)),
-                    childs_views="Wants to stay at current school.",
-                    reflection="Worker reflected on engagement with father.",
-                    analysis="Risks reducing; protective factors stronger.",
-                    decision="Continue plan; review in 4 weeks.",
-                    rationale="Evidence of sustained change.",
-                    previous_actions_reviewed="Previous actions reviewed in session."))
+            for ch in live[discussed_index : discussed_index + max(1, len(live) // 3)]:
+                discussions.append(
+                    c.CaseDiscussion(
+                        child_id=ch,
+                        entry_id=f"{session_id}-{ch}",
+                        current_situation="Plan progressing; school attendance improved.",
+                        child_last_seen_on=held_day - timedelta(days=rng.randint(1, 20)),
+                        childs_views="Wants to stay at current school.",
+                        reflection="Worker reflected on engagement with father.",
+                        analysis="Risks reducing; protective factors stronger.",
+                        decision="Continue plan; review in 4 weeks.",
+                        rationale="Evidence of sustained change.",
+                        previous_actions_reviewed="Previous actions reviewed in session.",
+                    )
+                )
             if live:
                 discussed_index = (discussed_index + max(1, len(live) // 3)) % max(1, len(live))
             held_at = at(held_day, 10)
-            plan.add(held_at, c.HoldSupervisionSession(
-                command_id=plan.cid(f"hold-{session_id}"), actor=sup, occurred_at=held_at,
-                staff_id=staff_id, session_id=session_id, supervisor_id=supervisor,
-                duration_minutes=rng.choice([60, 75, 90, 90, 90, 100]),
-                functions_covered=rng.sample(
-                    ["management", "development", "support", "mediation"], rng.randint(2, 4)),
-                wellbeing_discussed=rng.random() < 0.9,
-                equality_and_diversity_discussed=rng.random() < 0.6,
-                case_discussions=discussions))
+            plan.add(
+                held_at,
+                c.HoldSupervisionSession(
+                    command_id=plan.cid(f"hold-{session_id}"),
+                    actor=sup,
+                    occurred_at=held_at,
+                    staff_id=staff_id,
+                    session_id=session_id,
+                    supervisor_id=supervisor,
+                    duration_minutes=rng.choice([60, 75, 90, 90, 90, 100]),
+                    functions_covered=rng.sample(
+                        ["management", "development", "support", "mediation"], rng.randint(2, 4)
+                    ),
+                    wellbeing_discussed=rng.random() < 0.9,
+                    equality_and_diversity_discussed=rng.random() < 0.6,
+                    case_discussions=discussions,
+                ),
+            )
             delay = rng.choices([2, 5, 9, 14, 25], [30, 35, 20, 10, 5])[0]
             written = at(held_day + timedelta(days=delay), 15)
             if written.date() < until:
                 record_id = f"{session_id}-R"
-                plan.add(written, c.WritePersonalSupervisionRecord(
-                    command_id=plan.cid(f"record-{session_id}"), actor=sup, occurred_at=written,
-                    staff_id=staff_id, record_id=record_id, session_id=session_id,
-                    actions_reviewed="All actions from last session reviewed.",
-                    wellbeing="Managing workload; took leave last month.",
-                    workload="Caseload within agreed range.",
-                    development="Attending court skills training.",
-                    disagreements=None,
-                    agreed_actions=[{"action_id": f"{record_id}-A1",
-                                     "description": "Book reflective supervision slot",
-                                     "owner": staff_id,
-                                     "due_on": held_day + timedelta(days=30)}]))
+                plan.add(
+                    written,
+                    c.WritePersonalSupervisionRecord(
+                        command_id=plan.cid(f"record-{session_id}"),
+                        actor=sup,
+                        occurred_at=written,
+                        staff_id=staff_id,
+                        record_id=record_id,
+                        session_id=session_id,
+                        actions_reviewed="All actions from last session reviewed.",
+                        wellbeing="Managing workload; took leave last month.",
+                        workload="Caseload within agreed range.",
+                        development="Attending court skills training.",
+                        disagreements=None,
+                        agreed_actions=[
+                            {
+                                "action_id": f"{record_id}-A1",
+                                "description": "Book reflective supervision slot",
+                                "owner": staff_id,
+                                "due_on": held_day + timedelta(days=30),
+                            }
+                        ],
+                    ),
+                )
                 signed = at(held_day + timedelta(days=delay + 1), 16)
                 if signed.date() < until:
-                    plan.add(signed, c.SignPersonalSupervisionRecord(
-                        command_id=plan.cid(f"sign-sup-{session_id}"), actor=sup,
-                        occurred_at=signed, staff_id=staff_id, record_id=record_id,
-                        signatory="supervisor"))
+                    plan.add(
+                        signed,
+                        c.SignPersonalSupervisionRecord(
+                            command_id=plan.cid(f"sign-sup-{session_id}"),
+                            actor=sup,
+                            occurred_at=signed,
+                            staff_id=staff_id,
+                            record_id=record_id,
+                            signatory="supervisor",
+                        ),
+                    )
                     confirmed_at = signed + timedelta(days=rng.randint(0, 12))
                     if rng.random() < 0.9 and confirmed_at.date() < until:
                         disputed = rng.random() < 0.05
-                        plan.add(confirmed_at, c.SignPersonalSupervisionRecord(
-                            command_id=plan.cid(f"sign-me-{session_id}"), actor=me,
-                            occurred_at=confirmed_at, staff_id=staff_id, record_id=record_id,
-                            signatory="supervisee", confirmed=not disputed,
-                            differing_view="Workload is higher than recorded." if disputed
-                            else None))
+                        plan.add(
+                            confirmed_at,
+                            c.SignPersonalSupervisionRecord(
+                                command_id=plan.cid(f"sign-me-{session_id}"),
+                                actor=me,
+                                occurred_at=confirmed_at,
+                                staff_id=staff_id,
+                                record_id=record_id,
+                                signatory="supervisee",
+                                confirmed=not disputed,
+                                differing_view="Workload is higher than recorded."
+                                if disputed
+                                else None,
+                            ),
+                        )
                         if disputed:
-                            plan.add(confirmed_at + timedelta(minutes=5), c.RaiseDisagreement(
-                                command_id=plan.cid(f"dispute-{session_id}"), actor=me,
-                                occurred_at=confirmed_at + timedelta(minutes=5),
-                                staff_id=staff_id, disagreement_id=f"{record_id}-D",
-                                subject="record_content",
-                                about="Workload recorded lower than it is"))
+                            plan.add(
+                                confirmed_at + timedelta(minutes=5),
+                                c.RaiseDisagreement(
+                                    command_id=plan.cid(f"dispute-{session_id}"),
+                                    actor=me,
+                                    occurred_at=confirmed_at + timedelta(minutes=5),
+                                    staff_id=staff_id,
+                                    disagreement_id=f"{record_id}-D",
+                                    subject="record_content",
+                                    about="Workload recorded lower than it is",
+                                ),
+                            )
         month += 1
         day = day + timedelta(days=rng.choice([28, 30, 31, 33]))
     if member["staff_id"] in ("SW003", "SW016"):
         off = until - timedelta(days=200)
-        plan.add(at(off, 8), c.StartAbsence(
-            command_id=plan.cid(f"sick-{staff_id}"), actor=sup, occurred_at=at(off, 8),
-            staff_id=staff_id, absence_id=f"{staff_id}-ABS1", kind="sickness", started_on=off))
+        plan.add(
+            at(off, 8),
+            c.StartAbsence(
+                command_id=plan.cid(f"sick-{staff_id}"),
+                actor=sup,
+                occurred_at=at(off, 8),
+                staff_id=staff_id,
+                absence_id=f"{staff_id}-ABS1",
+                kind="sickness",
+                started_on=off,
+            ),
+        )
         back = off + timedelta(days=18)
-        plan.add(at(back, 8), c.EndAbsence(
-            command_id=plan.cid(f"back-{staff_id}"), actor=sup, occurred_at=at(back, 8),
-            staff_id=staff_id, absence_id=f"{staff_id}-ABS1", returned_on=back))
+        plan.add(
+            at(back, 8),
+            c.EndAbsence(
+                command_id=plan.cid(f"back-{staff_id}"),
+                actor=sup,
+                occurred_at=at(back, 8),
+                staff_id=staff_id,
+                absence_id=f"{staff_id}-ABS1",
+                returned_on=back,
+            ),
+        )
 
 
-def seed(app: OversightApplication, *, seed: int = 7, until: date | None = None,
-         progress: Callable[[int, int], None] | None = None) -> SeedReport:
+def seed(
+    app: OversightApplication,
+    *,
+    seed: int = 7,
+    until: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SeedReport:
     """Run the demo plan. Commands the domain refuses (for example a case supervision for
     a child closed meanwhile) are counted, never half-written."""
-    plan = build_plan(seed, until or datetime.now(timezone.utc).date())
+    plan = build_plan(seed, until or datetime.now(UTC).date())
     commands = list(plan.ordered())
     executed = replayed = refused = 0
     refusals: Counter[str] = Counter()
@@ -373,7 +656,7 @@ def summary(app: OversightApplication, authority_code: str = DEMO_AUTHORITY) -> 
         name = notification.topic.rsplit(".", 1)[-1]
         events[name] += 1
         if name in ("WorkerRegistered", "ChildRegistered"):
-            aggregate = app.repository.get(notification.originator_id)
+            aggregate: Aggregate = app.repository.get(notification.originator_id)
             if getattr(aggregate, "authority_code", None) != authority_code:
                 continue
             if isinstance(aggregate, Worker):
@@ -397,12 +680,15 @@ def summary(app: OversightApplication, authority_code: str = DEMO_AUTHORITY) -> 
         "records_fully_signed": sum(1 for r in records if len(r.signed_by) == 2),
         "records_disputed": sum(1 for r in records if r.disputed),
         "case_supervisions": sum(
-            1 for ch in children for e in ch.entries.values() if e.kind == "case_supervision"),
+            1 for ch in children for e in ch.entries.values() if e.kind == "case_supervision"
+        ),
         "oversight_records": sum(
-            1 for ch in children for e in ch.entries.values() if e.kind == "management_oversight"),
+            1 for ch in children for e in ch.entries.values() if e.kind == "management_oversight"
+        ),
         "open_oversight_triggers": sum(len(ch.open_triggers) for ch in children),
         "open_disagreements": sum(
-            1 for s in [*workers, *children] for d in s.disagreements.values() if not d.resolved),
+            1 for s in [*workers, *children] for d in s.disagreements.values() if not d.resolved
+        ),
         "event_counts": dict(sorted(events.items())),
     }
 

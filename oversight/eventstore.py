@@ -60,7 +60,9 @@ _COLUMNS = (
 class SQLiteOversightRecorder(SQLiteApplicationRecorder):
     """The library's SQLite recorder, writing command receipts atomically with events."""
 
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+    def __init__(
+        self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
+    ) -> None:
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -110,7 +112,9 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
 class PostgresOversightRecorder(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, writing command receipts atomically with events."""
 
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(self.datastore.schema)
         table = Identifier(RECEIPTS_TABLE)

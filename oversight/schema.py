@@ -54,8 +54,10 @@ def check_schema(database: DatabaseSettings) -> None:
     head = head_revision()
     if current == head:
         return
-    where = database.sqlite_path if database.backend == "sqlite" else (
-        f"{database.host}:{database.port}/{database.dbname}"
+    where = (
+        database.sqlite_path
+        if database.backend == "sqlite"
+        else (f"{database.host}:{database.port}/{database.dbname}")
     )
     if current is None:
         raise SchemaOutOfDate(

@@ -78,8 +78,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest
-             ) -> Iterator[DatabaseSettings]:
+def database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[DatabaseSettings]:
     """A migrated, empty database on the parametrized backend."""
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")

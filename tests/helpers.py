@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,12 +13,13 @@ from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 
 AUTHORITY = "TEST-LA"
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(days=365)
 
 
-def actor(actor_id: str = "ADMIN", role: ActorRole = ActorRole.ADMINISTRATOR,
-          authority: str = AUTHORITY) -> Actor:
+def actor(
+    actor_id: str = "ADMIN", role: ActorRole = ActorRole.ADMINISTRATOR, authority: str = AUTHORITY
+) -> Actor:
     return Actor(actor_id, role, authority)
 
 
@@ -26,25 +27,38 @@ def cid() -> str:
     return uuid.uuid4().hex
 
 
-def common(when: datetime | None = None, who: Actor | None = None, **extra: Any
-           ) -> dict[str, Any]:
+def common(when: datetime | None = None, who: Actor | None = None, **extra: Any) -> dict[str, Any]:
     return {"command_id": cid(), "actor": who or actor(), "occurred_at": when or NOW, **extra}
 
 
-def setup_authority(app: OversightApplication, code: str = AUTHORITY, pack: str = "DUR"
-                    ) -> CommandResult:
-    return app.execute(c.RegisterAuthority(
-        **common(START - timedelta(days=1), actor(authority=code)), authority_code=code,
-        name=f"{code} Council", policy_pack=pack))
+def setup_authority(
+    app: OversightApplication, code: str = AUTHORITY, pack: str = "DUR"
+) -> CommandResult:
+    return app.execute(
+        c.RegisterAuthority(
+            **common(START - timedelta(days=1), actor(authority=code)),
+            authority_code=code,
+            name=f"{code} Council",
+            policy_pack=pack,
+        )
+    )
 
 
-def register_worker(app: OversightApplication, staff_id: str = "SW1", **overrides: Any
-                    ) -> CommandResult:
+def register_worker(
+    app: OversightApplication, staff_id: str = "SW1", **overrides: Any
+) -> CommandResult:
     fields: dict[str, Any] = {
-        "staff_id": staff_id, "display_name": f"Worker {staff_id}", "role": "social_worker",
-        "team": "Team A", "line_manager_id": "TM1", "employment_pattern": "full_time",
-        "fte": Decimal(1), "engagement": "permanent", "start_date": START.date(),
-        "case_holding": True, "nqsw_asye_start": None,
+        "staff_id": staff_id,
+        "display_name": f"Worker {staff_id}",
+        "role": "social_worker",
+        "team": "Team A",
+        "line_manager_id": "TM1",
+        "employment_pattern": "full_time",
+        "fte": Decimal(1),
+        "engagement": "permanent",
+        "start_date": START.date(),
+        "case_holding": True,
+        "nqsw_asye_start": None,
     }
     when = overrides.pop("when", START)
     who = overrides.pop("who", None)
@@ -52,11 +66,16 @@ def register_worker(app: OversightApplication, staff_id: str = "SW1", **override
     return app.execute(c.RegisterWorker(**common(when, who), **fields))
 
 
-def register_child(app: OversightApplication, child_id: str = "C1", **overrides: Any
-                   ) -> CommandResult:
+def register_child(
+    app: OversightApplication, child_id: str = "C1", **overrides: Any
+) -> CommandResult:
     fields: dict[str, Any] = {
-        "child_id": child_id, "date_of_birth": date(2015, 5, 1),
-        "case_type": "cin", "risk_level": "medium", "rag": "amber", "name": None,
+        "child_id": child_id,
+        "date_of_birth": date(2015, 5, 1),
+        "case_type": "cin",
+        "risk_level": "medium",
+        "rag": "amber",
+        "name": None,
     }
     when = overrides.pop("when", START)
     fields.update(overrides)
@@ -65,10 +84,16 @@ def register_child(app: OversightApplication, child_id: str = "C1", **overrides:
 
 def case_discussion(child_id: str, entry_id: str, **overrides: Any) -> c.CaseDiscussion:
     fields: dict[str, Any] = {
-        "child_id": child_id, "entry_id": entry_id, "current_situation": "Stable at home.",
-        "child_last_seen_on": (NOW - timedelta(days=3)).date(), "childs_views": "Happy at school.",
-        "reflection": "Good engagement.", "analysis": "Risk reducing.",
-        "decision": "Continue the plan.", "rationale": "Sustained change.", "actions": [],
+        "child_id": child_id,
+        "entry_id": entry_id,
+        "current_situation": "Stable at home.",
+        "child_last_seen_on": (NOW - timedelta(days=3)).date(),
+        "childs_views": "Happy at school.",
+        "reflection": "Good engagement.",
+        "analysis": "Risk reducing.",
+        "decision": "Continue the plan.",
+        "rationale": "Sustained change.",
+        "actions": [],
         "previous_actions_reviewed": "Reviewed.",
     }
     fields.update(overrides)
@@ -76,11 +101,17 @@ def case_discussion(child_id: str, entry_id: str, **overrides: Any) -> c.CaseDis
 
 
 def action(action_id: str, due: date | None = None, owner: str = "SW1") -> dict[str, Any]:
-    return {"action_id": action_id, "description": "Visit the child", "owner": owner,
-            "due_on": due or (NOW + timedelta(days=14)).date()}
+    return {
+        "action_id": action_id,
+        "description": "Visit the child",
+        "owner": owner,
+        "due_on": due or (NOW + timedelta(days=14)).date(),
+    }
 
 
 def topics(app: OversightApplication) -> list[str]:
     """Event class names in the order recorded."""
-    return [n.topic.rsplit(".", 1)[-1]
-            for n in app.recorder.select_notifications(start=1, limit=100_000)]
+    return [
+        n.topic.rsplit(".", 1)[-1]
+        for n in app.recorder.select_notifications(start=1, limit=100_000)
+    ]

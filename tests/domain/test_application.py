@@ -49,142 +49,350 @@ def test_every_command_records_its_events(app: OversightApplication) -> None:
         seen.add(type(command))
 
     t = NOW - timedelta(days=30)
-    run(c.RegisterAuthority(**common(START - timedelta(days=1)), authority_code=AUTHORITY,
-                            name="Test Council", policy_pack="DUR"), "AuthorityRegistered")
-    run(c.AddClosureDay(**common(START), day=START.date(), reason="Council closure"),
-        "ClosureDayAdded")
+    run(
+        c.RegisterAuthority(
+            **common(START - timedelta(days=1)),
+            authority_code=AUTHORITY,
+            name="Test Council",
+            policy_pack="DUR",
+        ),
+        "AuthorityRegistered",
+    )
+    run(
+        c.AddClosureDay(**common(START), day=START.date(), reason="Council closure"),
+        "ClosureDayAdded",
+    )
     for staff_id in ("TM1", "SM1", "SW1", "SW2"):
         before = len(topics(app))
-        register_worker(app, staff_id, line_manager_id="SM1" if staff_id == "TM1" else
-                        ("HOS1" if staff_id == "SM1" else "TM1"))
+        register_worker(
+            app,
+            staff_id,
+            line_manager_id="SM1"
+            if staff_id == "TM1"
+            else ("HOS1" if staff_id == "SM1" else "TM1"),
+        )
         assert topics(app)[before:] == ["WorkerRegistered"]
     seen.add(c.RegisterWorker)
-    run(c.RegisterChild(**common(START), child_id="C1", date_of_birth=START.date().replace(
-        year=2016), case_type="cla", risk_level="high"), "ChildRegistered")
+    run(
+        c.RegisterChild(
+            **common(START),
+            child_id="C1",
+            date_of_birth=START.date().replace(year=2016),
+            case_type="cla",
+            risk_level="high",
+        ),
+        "ChildRegistered",
+    )
     w = {"staff_id": "SW1"}
     ch = {"child_id": "C1"}
     run(c.ChangeRole(**common(t), **w, role="nqsw"), "WorkerRoleChanged")
     run(c.ChangeTeam(**common(t), **w, team="Team B"), "WorkerTeamChanged")
     run(c.ChangeLineManager(**common(t), **w, line_manager_id="SM1"), "LineManagerChanged")
     run(c.ChangeLineManager(**common(t), **w, line_manager_id="TM1"), "LineManagerChanged")
-    run(c.ChangeWorkingPattern(**common(t), **w, employment_pattern="part_time",
-                               fte="0.8"), "WorkingPatternChanged")  # type: ignore[arg-type]
-    run(c.SignSupervisionAgreement(
-        **common(t, SUP), **w, agreement_id="SA1", supervisor_id="TM1", frequency="P4W",
-        supervision_format="individual", review_due_on=(NOW + timedelta(days=300)).date(),
-        escalation_manager_id="SM1", supervisor_signed_on=t.date(), supervisee_signed_on=t.date(),
-    ), "SupervisionAgreementSigned")
-    run(c.ReviewSupervisionAgreement(**common(t, SUP), **w, agreement_id="SA1",
-                                     next_review_due_on=(NOW + timedelta(days=180)).date()),
-        "SupervisionAgreementReviewed")
-    run(c.ApproveFrequencyException(**common(t, actor("HOS1", ActorRole.HEAD_OF_SERVICE)), **w,
-                                    agreement_id="SA1", frequency="P6W", reason="Experienced"),
-        "SupervisionFrequencyExceptionApproved")
-    run(c.AllocateWorker(**common(t, SUP), **ch, worker_id="SW1", reason="NEW", team="Team B"),
-        "WorkerAllocated", "OversightTriggered", "ChildAddedToCaseload")
-    run(c.AllocateWorker(**common(t, SUP), **ch, worker_id="SW2", reason="CHCHAN",
-                         team="Team A"),
-        "WorkerAllocated", "OversightTriggered", "ChildAddedToCaseload",
-        "ChildRemovedFromCaseload")
-    run(c.ScheduleSupervisionSession(**common(t, SUP), **w, session_id="S1", supervisor_id="TM1",
-                                     scheduled_for=t + timedelta(days=2)),
-        "SupervisionSessionScheduled")
-    run(c.RescheduleSupervisionSession(**common(t, SUP), **w, session_id="S1",
-                                       new_scheduled_for=t + timedelta(days=3), reason="Court"),
-        "SupervisionSessionRescheduled")
-    run(c.ScheduleSupervisionSession(**common(t, SUP), **w, session_id="S0", supervisor_id="TM1",
-                                     scheduled_for=t + timedelta(days=1)),
-        "SupervisionSessionScheduled")
-    run(c.CancelSupervisionSession(**common(t, SUP), **w, session_id="S0", reason="Illness"),
-        "SupervisionSessionCancelled")
+    run(
+        c.ChangeWorkingPattern(**common(t), **w, employment_pattern="part_time", fte="0.8"),
+        "WorkingPatternChanged",
+    )  # type: ignore[arg-type]
+    run(
+        c.SignSupervisionAgreement(
+            **common(t, SUP),
+            **w,
+            agreement_id="SA1",
+            supervisor_id="TM1",
+            frequency="P4W",
+            supervision_format="individual",
+            review_due_on=(NOW + timedelta(days=300)).date(),
+            escalation_manager_id="SM1",
+            supervisor_signed_on=t.date(),
+            supervisee_signed_on=t.date(),
+        ),
+        "SupervisionAgreementSigned",
+    )
+    run(
+        c.ReviewSupervisionAgreement(
+            **common(t, SUP),
+            **w,
+            agreement_id="SA1",
+            next_review_due_on=(NOW + timedelta(days=180)).date(),
+        ),
+        "SupervisionAgreementReviewed",
+    )
+    run(
+        c.ApproveFrequencyException(
+            **common(t, actor("HOS1", ActorRole.HEAD_OF_SERVICE)),
+            **w,
+            agreement_id="SA1",
+            frequency="P6W",
+            reason="Experienced",
+        ),
+        "SupervisionFrequencyExceptionApproved",
+    )
+    run(
+        c.AllocateWorker(**common(t, SUP), **ch, worker_id="SW1", reason="NEW", team="Team B"),
+        "WorkerAllocated",
+        "OversightTriggered",
+        "ChildAddedToCaseload",
+    )
+    run(
+        c.AllocateWorker(**common(t, SUP), **ch, worker_id="SW2", reason="CHCHAN", team="Team A"),
+        "WorkerAllocated",
+        "OversightTriggered",
+        "ChildAddedToCaseload",
+        "ChildRemovedFromCaseload",
+    )
+    run(
+        c.ScheduleSupervisionSession(
+            **common(t, SUP),
+            **w,
+            session_id="S1",
+            supervisor_id="TM1",
+            scheduled_for=t + timedelta(days=2),
+        ),
+        "SupervisionSessionScheduled",
+    )
+    run(
+        c.RescheduleSupervisionSession(
+            **common(t, SUP),
+            **w,
+            session_id="S1",
+            new_scheduled_for=t + timedelta(days=3),
+            reason="Court",
+        ),
+        "SupervisionSessionRescheduled",
+    )
+    run(
+        c.ScheduleSupervisionSession(
+            **common(t, SUP),
+            **w,
+            session_id="S0",
+            supervisor_id="TM1",
+            scheduled_for=t + timedelta(days=1),
+        ),
+        "SupervisionSessionScheduled",
+    )
+    run(
+        c.CancelSupervisionSession(**common(t, SUP), **w, session_id="S0", reason="Illness"),
+        "SupervisionSessionCancelled",
+    )
     held = t + timedelta(days=3)
-    run(c.HoldSupervisionSession(
-        **common(held, SUP), **w, session_id="S1", supervisor_id="TM1", duration_minutes=90,
-        functions_covered=["management", "support", "development", "mediation"],
-        wellbeing_discussed=True, equality_and_diversity_discussed=True,
-        case_discussions=[case_discussion("C1", "CS1", actions=[action("A1")],
-                                         child_last_seen_on=held.date())],
-    ), "SupervisionSessionHeld", "CaseSupervisionRecorded")
-    run(c.WritePersonalSupervisionRecord(
-        **common(held + timedelta(days=1), SUP), **w, record_id="R1", session_id="S1",
-        actions_reviewed="Reviewed", wellbeing="Well", workload="High", development="Court skills",
-        disagreements=None, agreed_actions=[action("PA1")]),
-        "PersonalSupervisionRecordWritten")
-    run(c.SignPersonalSupervisionRecord(**common(held + timedelta(days=1), SUP), **w,
-                                        record_id="R1", signatory="supervisor"),
-        "PersonalSupervisionRecordSigned")
-    run(c.SignPersonalSupervisionRecord(
-        **common(held + timedelta(days=2), actor("SW1", ActorRole.SUPERVISEE)), **w,
-        record_id="R1", signatory="supervisee", confirmed=False, differing_view="Workload worse"),
-        "PersonalSupervisionRecordSigned")
-    run(c.RemoveComment(**common(held + timedelta(days=3), actor("SM1", ActorRole.SERVICE_MANAGER)),
-                        **w, record_id="R1", field_name="workload", reason="Damaging"),
-        "PersonalRecordCommentRemoved")
-    run(c.StartAbsence(**common(t, SUP), **w, absence_id="AB1", kind="sickness",
-                       started_on=t.date()), "AbsenceStarted")
-    run(c.EndAbsence(**common(t, SUP), **w, absence_id="AB1", returned_on=t.date()),
-        "AbsenceEnded")
-    run(c.AttendGroupSupervision(**common(t), **w, group_session_id="G1", facilitator_id="TM1",
-                                 topic="Neglect"), "GroupSupervisionAttended")
-    run(c.RecordDirectObservation(**common(t), **w, observation_id="OB1", observer_id="TM1",
-                                  summary="Home visit"), "DirectObservationRecorded")
-    run(c.SignDirectObservation(**common(t), **w, observation_id="OB1", signatory="observer"),
-        "DirectObservationSigned")
+    run(
+        c.HoldSupervisionSession(
+            **common(held, SUP),
+            **w,
+            session_id="S1",
+            supervisor_id="TM1",
+            duration_minutes=90,
+            functions_covered=["management", "support", "development", "mediation"],
+            wellbeing_discussed=True,
+            equality_and_diversity_discussed=True,
+            case_discussions=[
+                case_discussion("C1", "CS1", actions=[action("A1")], child_last_seen_on=held.date())
+            ],
+        ),
+        "SupervisionSessionHeld",
+        "CaseSupervisionRecorded",
+    )
+    run(
+        c.WritePersonalSupervisionRecord(
+            **common(held + timedelta(days=1), SUP),
+            **w,
+            record_id="R1",
+            session_id="S1",
+            actions_reviewed="Reviewed",
+            wellbeing="Well",
+            workload="High",
+            development="Court skills",
+            disagreements=None,
+            agreed_actions=[action("PA1")],
+        ),
+        "PersonalSupervisionRecordWritten",
+    )
+    run(
+        c.SignPersonalSupervisionRecord(
+            **common(held + timedelta(days=1), SUP), **w, record_id="R1", signatory="supervisor"
+        ),
+        "PersonalSupervisionRecordSigned",
+    )
+    run(
+        c.SignPersonalSupervisionRecord(
+            **common(held + timedelta(days=2), actor("SW1", ActorRole.SUPERVISEE)),
+            **w,
+            record_id="R1",
+            signatory="supervisee",
+            confirmed=False,
+            differing_view="Workload worse",
+        ),
+        "PersonalSupervisionRecordSigned",
+    )
+    run(
+        c.RemoveComment(
+            **common(held + timedelta(days=3), actor("SM1", ActorRole.SERVICE_MANAGER)),
+            **w,
+            record_id="R1",
+            field_name="workload",
+            reason="Damaging",
+        ),
+        "PersonalRecordCommentRemoved",
+    )
+    run(
+        c.StartAbsence(
+            **common(t, SUP), **w, absence_id="AB1", kind="sickness", started_on=t.date()
+        ),
+        "AbsenceStarted",
+    )
+    run(c.EndAbsence(**common(t, SUP), **w, absence_id="AB1", returned_on=t.date()), "AbsenceEnded")
+    run(
+        c.AttendGroupSupervision(
+            **common(t), **w, group_session_id="G1", facilitator_id="TM1", topic="Neglect"
+        ),
+        "GroupSupervisionAttended",
+    )
+    run(
+        c.RecordDirectObservation(
+            **common(t), **w, observation_id="OB1", observer_id="TM1", summary="Home visit"
+        ),
+        "DirectObservationRecorded",
+    )
+    run(
+        c.SignDirectObservation(**common(t), **w, observation_id="OB1", signatory="observer"),
+        "DirectObservationSigned",
+    )
     run(c.HoldAppraisal(**common(t), **w, appraisal_id="AP1", kind="pdr"), "AppraisalHeld")
     run(c.AllocateTeam(**common(t), **ch, team="Team C"), "TeamAllocated")
     run(c.ChangeCaseType(**common(t), **ch, case_type="cp"), "CaseTypeChanged")
-    run(c.ChangeThreshold(**common(t), **ch, threshold="Level 4"), "ThresholdChanged",
-        "OversightTriggered")
-    run(c.ChangeRiskLevel(**common(t), **ch, risk_level="medium", rag="amber"),
-        "RiskLevelChanged")
+    run(
+        c.ChangeThreshold(**common(t), **ch, threshold="Level 4"),
+        "ThresholdChanged",
+        "OversightTriggered",
+    )
+    run(c.ChangeRiskLevel(**common(t), **ch, risk_level="medium", rag="amber"), "RiskLevelChanged")
     run(c.ChangeLegalStatus(**common(t), **ch, legal_status="V2"), "LegalStatusChanged")
-    run(c.RecordCameIntoCare(**common(t), **ch, legal_status="C2", placement="U1"),
-        "ChildCameIntoCare", "OversightTriggered")
-    run(c.ChangePlacement(**common(t), **ch, placement="U3", reason="Carer retired"),
-        "PlacementChanged")
-    run(c.RecordReturnedHome(**common(t), **ch, reason="Plan met"), "ChildReturnedHome",
-        "OversightTriggered")
-    run(c.RecordCaseSupervision(
-        **common(t, SUP), **ch, entry_id="CS2", worker_id="SW2", supervisor_id="TM1",
-        current_situation="x", child_last_seen_on=t.date(), childs_views="x", reflection="x",
-        analysis="x", decision="x", rationale="x", previous_actions_reviewed="A1 done"),
-        "CaseSupervisionRecorded")
-    run(c.TriggerOversight(**common(t), **ch, trigger_id="T1", kind="court_direction",
-                           detail="ICO granted"), "OversightTriggered")
-    run(c.RecordManagementOversight(
-        **common(t, SUP), **ch, entry_id="MO1", answers_trigger_ids=["T1"], reason="Court",
-        current_situation="Placed", decision="Comply", rationale="Order", actions=[action("A2")],
-        decision_maker_id="TM1", decision_maker_role="team_manager"),
-        "ManagementOversightRecorded")
-    run(c.RecordManagementDecision(**common(t, SUP), **ch, entry_id="MD1", decision="Visit",
-                                   rationale="Disclosure", consulted_by="SW2",
-                                   recorded_by_instruction_of="TM1"),
-        "ManagementDecisionRecorded")
+    run(
+        c.RecordCameIntoCare(**common(t), **ch, legal_status="C2", placement="U1"),
+        "ChildCameIntoCare",
+        "OversightTriggered",
+    )
+    run(
+        c.ChangePlacement(**common(t), **ch, placement="U3", reason="Carer retired"),
+        "PlacementChanged",
+    )
+    run(
+        c.RecordReturnedHome(**common(t), **ch, reason="Plan met"),
+        "ChildReturnedHome",
+        "OversightTriggered",
+    )
+    run(
+        c.RecordCaseSupervision(
+            **common(t, SUP),
+            **ch,
+            entry_id="CS2",
+            worker_id="SW2",
+            supervisor_id="TM1",
+            current_situation="x",
+            child_last_seen_on=t.date(),
+            childs_views="x",
+            reflection="x",
+            analysis="x",
+            decision="x",
+            rationale="x",
+            previous_actions_reviewed="A1 done",
+        ),
+        "CaseSupervisionRecorded",
+    )
+    run(
+        c.TriggerOversight(
+            **common(t), **ch, trigger_id="T1", kind="court_direction", detail="ICO granted"
+        ),
+        "OversightTriggered",
+    )
+    run(
+        c.RecordManagementOversight(
+            **common(t, SUP),
+            **ch,
+            entry_id="MO1",
+            answers_trigger_ids=["T1"],
+            reason="Court",
+            current_situation="Placed",
+            decision="Comply",
+            rationale="Order",
+            actions=[action("A2")],
+            decision_maker_id="TM1",
+            decision_maker_role="team_manager",
+        ),
+        "ManagementOversightRecorded",
+    )
+    run(
+        c.RecordManagementDecision(
+            **common(t, SUP),
+            **ch,
+            entry_id="MD1",
+            decision="Visit",
+            rationale="Disclosure",
+            consulted_by="SW2",
+            recorded_by_instruction_of="TM1",
+        ),
+        "ManagementDecisionRecorded",
+    )
     run(c.SetAction(**common(t), **ch, action=action("A3")), "ActionSet")
-    run(c.CarryForwardAction(**common(t), **ch, action_id="A3", rationale="Away",
-                             new_due_on=(NOW + timedelta(days=40)).date()),
-        "ActionCarriedForward")
+    run(
+        c.CarryForwardAction(
+            **common(t),
+            **ch,
+            action_id="A3",
+            rationale="Away",
+            new_due_on=(NOW + timedelta(days=40)).date(),
+        ),
+        "ActionCarriedForward",
+    )
     run(c.CompleteAction(**common(t), **ch, action_id="A3", note="Done"), "ActionCompleted")
-    run(c.RecordGroupDiscussion(**common(t), **ch, entry_id="GD1", group_session_id="G1",
-                                facilitator_id="TM1", summary="Discussed"),
-        "GroupSupervisionDiscussionRecorded")
-    run(c.CorrectEntry(**common(t), **ch, entry_id="CS2", changes={"decision": "y"},
-                       reason="Typo"), "EntryCorrected")
-    run(c.RaiseDisagreement(**common(t), **ch, disagreement_id="D1",
-                            subject="decision_on_child", about="Placement"),
-        "DisagreementRaised")
-    run(c.EscalateDisagreement(**common(t), **ch, disagreement_id="D1", reason="Unresolved"),
-        "DisagreementEscalated")
-    run(c.ResolveDisagreement(**common(t), **ch, disagreement_id="D1", resolution="Agreed"),
-        "DisagreementResolved")
-    run(c.PlaceLegalHold(**common(t), staff_id="SW1", hold_id="H1", kind="litigation",
-                         reference="Claim 12"), "LegalHoldPlaced")
-    run(c.LiftLegalHold(**common(t), staff_id="SW1", hold_id="H1", reason="Settled"),
-        "LegalHoldLifted")
-    run(c.CloseCase(**common(t), **ch, kind="transferred", reason="Moved area"),
-        "OversightTriggered", "CaseClosed")
-    run(c.LeaveEmployment(**common(t), **w, last_day=t.date(), reason="Resigned"),
-        "WorkerLeftEmployment")
+    run(
+        c.RecordGroupDiscussion(
+            **common(t),
+            **ch,
+            entry_id="GD1",
+            group_session_id="G1",
+            facilitator_id="TM1",
+            summary="Discussed",
+        ),
+        "GroupSupervisionDiscussionRecorded",
+    )
+    run(
+        c.CorrectEntry(**common(t), **ch, entry_id="CS2", changes={"decision": "y"}, reason="Typo"),
+        "EntryCorrected",
+    )
+    run(
+        c.RaiseDisagreement(
+            **common(t), **ch, disagreement_id="D1", subject="decision_on_child", about="Placement"
+        ),
+        "DisagreementRaised",
+    )
+    run(
+        c.EscalateDisagreement(**common(t), **ch, disagreement_id="D1", reason="Unresolved"),
+        "DisagreementEscalated",
+    )
+    run(
+        c.ResolveDisagreement(**common(t), **ch, disagreement_id="D1", resolution="Agreed"),
+        "DisagreementResolved",
+    )
+    run(
+        c.PlaceLegalHold(
+            **common(t), staff_id="SW1", hold_id="H1", kind="litigation", reference="Claim 12"
+        ),
+        "LegalHoldPlaced",
+    )
+    run(
+        c.LiftLegalHold(**common(t), staff_id="SW1", hold_id="H1", reason="Settled"),
+        "LegalHoldLifted",
+    )
+    run(
+        c.CloseCase(**common(t), **ch, kind="transferred", reason="Moved area"),
+        "OversightTriggered",
+        "CaseClosed",
+    )
+    run(
+        c.LeaveEmployment(**common(t), **w, last_day=t.date(), reason="Resigned"),
+        "WorkerLeftEmployment",
+    )
     missing = {m for m in _HANDLERS if m.__module__ == "domain.commands"} - seen
     assert not missing, f"commands without a test: {sorted(m.__name__ for m in missing)}"
     # The stored events carry provenance, and reload into the same state.
@@ -195,8 +403,13 @@ def test_every_command_records_its_events(app: OversightApplication) -> None:
 
 def test_retried_command_never_writes_twice(app: OversightApplication) -> None:
     setup_authority(app)
-    command = c.RegisterChild(**common(START), child_id="C1", date_of_birth=START.date(),
-                              case_type="cin", risk_level="low")
+    command = c.RegisterChild(
+        **common(START),
+        child_id="C1",
+        date_of_birth=START.date(),
+        case_type="cin",
+        risk_level="low",
+    )
     first = app.execute(command)
     count = len(topics(app))
     again = app.execute(command)
@@ -208,8 +421,13 @@ def test_retried_command_never_writes_twice(app: OversightApplication) -> None:
 
 def test_reused_command_id_for_another_command_is_refused(app: OversightApplication) -> None:
     setup_authority(app)
-    command = c.RegisterChild(**common(START), child_id="C1", date_of_birth=START.date(),
-                              case_type="cin", risk_level="low")
+    command = c.RegisterChild(
+        **common(START),
+        child_id="C1",
+        date_of_birth=START.date(),
+        case_type="cin",
+        risk_level="low",
+    )
     app.execute(command)
     count = len(topics(app))
     with pytest.raises(IdempotencyKeyReused) as caught:
@@ -221,8 +439,13 @@ def test_reused_command_id_for_another_command_is_refused(app: OversightApplicat
 def test_command_ids_are_scoped_to_the_authority(app: OversightApplication) -> None:
     setup_authority(app)
     setup_authority(app, "OTHER-LA")
-    one = c.RegisterChild(**common(START), child_id="C1", date_of_birth=START.date(),
-                          case_type="cin", risk_level="low")
+    one = c.RegisterChild(
+        **common(START),
+        child_id="C1",
+        date_of_birth=START.date(),
+        case_type="cin",
+        risk_level="low",
+    )
     other = replace(one, actor=actor(authority="OTHER-LA"))
     assert not app.execute(one).replayed
     assert not app.execute(other).replayed
@@ -267,9 +490,15 @@ def test_bad_input_writes_nothing(app: OversightApplication) -> None:
     register_worker(app, "SW1")
     count = len(topics(app))
     with pytest.raises(ValidationError) as caught:
-        app.execute(c.ScheduleSupervisionSession(**common(), staff_id="SW1", session_id="S1",
-                                                 supervisor_id="TM1",
-                                                 scheduled_for=NOW.replace(tzinfo=None)))
+        app.execute(
+            c.ScheduleSupervisionSession(
+                **common(),
+                staff_id="SW1",
+                session_id="S1",
+                supervisor_id="TM1",
+                scheduled_for=NOW.replace(tzinfo=None),
+            )
+        )
     assert caught.value.field == "scheduled_for"
     with pytest.raises(RuleViolation):
         app.execute(c.ChangeTeam(**common(NOW + timedelta(days=2)), staff_id="SW1", team="B"))
@@ -278,10 +507,16 @@ def test_bad_input_writes_nothing(app: OversightApplication) -> None:
 
 def _hold_with(children: list[c.CaseDiscussion]) -> c.HoldSupervisionSession:
     return c.HoldSupervisionSession(
-        **common(NOW - timedelta(days=1), SUP), staff_id="SW1", session_id="S1",
-        supervisor_id="TM1", duration_minutes=90, functions_covered=["management"],
-        wellbeing_discussed=True, equality_and_diversity_discussed=False,
-        case_discussions=children)
+        **common(NOW - timedelta(days=1), SUP),
+        staff_id="SW1",
+        session_id="S1",
+        supervisor_id="TM1",
+        duration_minutes=90,
+        functions_covered=["management"],
+        wellbeing_discussed=True,
+        equality_and_diversity_discussed=False,
+        case_discussions=children,
+    )
 
 
 def test_session_and_case_supervisions_save_atomically(app: OversightApplication) -> None:
@@ -290,8 +525,13 @@ def test_session_and_case_supervisions_save_atomically(app: OversightApplication
     for child in ("C1", "C2", "C3"):
         register_child(app, child)
     count = len(topics(app))
-    bad = _hold_with([case_discussion("C1", "E1"), case_discussion("C2", "E2"),
-                      case_discussion("C3", "E3", reflection="")])
+    bad = _hold_with(
+        [
+            case_discussion("C1", "E1"),
+            case_discussion("C2", "E2"),
+            case_discussion("C3", "E3", reflection=""),
+        ]
+    )
     with pytest.raises(ValidationError) as caught:
         app.execute(bad)
     assert caught.value.field == "case_discussions[2].reflection"
@@ -309,18 +549,35 @@ def test_personal_record_may_not_name_a_child_por_6_2b(app: OversightApplication
     register_worker(app, "TM1", case_holding=False, line_manager_id="SM1")
     register_worker(app, "SW1")
     register_child(app, "C1234", name="Ezekiel Moonbeam")
-    app.execute(c.AllocateWorker(**common(NOW - timedelta(days=5), SUP), child_id="C1234",
-                                 worker_id="SW1", reason="NEW", team="Team A"))
+    app.execute(
+        c.AllocateWorker(
+            **common(NOW - timedelta(days=5), SUP),
+            child_id="C1234",
+            worker_id="SW1",
+            reason="NEW",
+            team="Team A",
+        )
+    )
     app.execute(_hold_with([]))
     count = len(topics(app))
 
     def record(**texts: str) -> c.WritePersonalSupervisionRecord:
-        fields = {"actions_reviewed": "Reviewed", "wellbeing": "Well", "workload": "High",
-                  "development": "Training"}
+        fields = {
+            "actions_reviewed": "Reviewed",
+            "wellbeing": "Well",
+            "workload": "High",
+            "development": "Training",
+        }
         fields.update(texts)
         return c.WritePersonalSupervisionRecord(
-            **common(NOW, SUP), staff_id="SW1", record_id="R1", session_id="S1",
-            disagreements=None, agreed_actions=[], **fields)
+            **common(NOW, SUP),
+            staff_id="SW1",
+            record_id="R1",
+            session_id="S1",
+            disagreements=None,
+            agreed_actions=[],
+            **fields,
+        )
 
     with pytest.raises(RuleViolation) as caught:
         app.execute(record(workload="Worried about C1234 at home"))
@@ -396,10 +653,13 @@ def _race(app: OversightApplication, commands: list[c.Command]) -> list[object]:
 def test_concurrent_writes_conflict_and_never_lose_an_update(app: OversightApplication) -> None:
     setup_authority(app)
     register_worker(app, "SW1")
-    outcomes = _race(app, [
-        _SlowTeamChange(**common(), staff_id="SW1", child_id=None, team=f"Team {n}")
-        for n in range(2)
-    ])
+    outcomes = _race(
+        app,
+        [
+            _SlowTeamChange(**common(), staff_id="SW1", child_id=None, team=f"Team {n}")
+            for n in range(2)
+        ],
+    )
     conflicts = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
     successes = [o for o in outcomes if not isinstance(o, Exception)]
     assert len(conflicts) == 1 and len(successes) == 1, outcomes
@@ -414,10 +674,13 @@ def test_multi_aggregate_save_is_all_or_nothing_under_a_race(app: OversightAppli
     register_worker(app, "SW1")
     register_worker(app, "SW2")
     register_child(app, "C1")
-    outcomes = _race(app, [
-        _SlowTeamChange(**common(), staff_id="SW1", child_id="C1", team="Team X"),
-        _SlowTeamChange(**common(), staff_id="SW2", child_id="C1", team="Team Y"),
-    ])
+    outcomes = _race(
+        app,
+        [
+            _SlowTeamChange(**common(), staff_id="SW1", child_id="C1", team="Team X"),
+            _SlowTeamChange(**common(), staff_id="SW2", child_id="C1", team="Team Y"),
+        ],
+    )
     winners = [i for i, o in enumerate(outcomes) if not isinstance(o, Exception)]
     assert len(winners) == 1, outcomes
     loser = 1 - winners[0]

@@ -18,12 +18,22 @@ def names(ch: Child) -> list[str]:
 
 def oversight_args(trigger_ids: list[str], **overrides: object) -> dict[str, object]:
     args: dict[str, object] = {
-        "entry_id": "MO1", "answers_trigger_ids": trigger_ids, "reason": "New allocation",
-        "current_situation": "Safe at home", "decision": "Visit weekly",
-        "rationale": "Risk is medium", "decision_maker_id": "TM1",
+        "entry_id": "MO1",
+        "answers_trigger_ids": trigger_ids,
+        "reason": "New allocation",
+        "current_situation": "Safe at home",
+        "decision": "Visit weekly",
+        "rationale": "Risk is medium",
+        "decision_maker_id": "TM1",
         "decision_maker_role": "team_manager",
-        "actions": [{"action_id": "A1", "description": "Visit", "owner": "SW1",
-                     "due_on": (NOW + timedelta(days=7)).date()}],
+        "actions": [
+            {
+                "action_id": "A1",
+                "description": "Visit",
+                "owner": "SW1",
+                "due_on": (NOW + timedelta(days=7)).date(),
+            }
+        ],
     }
     args.update(overrides)
     return args
@@ -63,16 +73,29 @@ def test_allocation_raises_dev_6_point_1() -> None:
 @pytest.mark.parametrize(
     ("command", "kwargs", "event", "kind"),
     [
-        ("change_threshold", {"threshold": "level 4"}, "ThresholdChanged",
-         OversightTriggerKind.THRESHOLD_CHANGE),
-        ("come_into_care", {"legal_status": "C2", "placement": "U1"}, "ChildCameIntoCare",
-         OversightTriggerKind.CAME_INTO_CARE),
-        ("close_case", {"kind": "stepped_across_to_early_help", "reason": "Needs met"},
-         "CaseClosed", OversightTriggerKind.CLOSURE_OR_TRANSFER),
+        (
+            "change_threshold",
+            {"threshold": "level 4"},
+            "ThresholdChanged",
+            OversightTriggerKind.THRESHOLD_CHANGE,
+        ),
+        (
+            "come_into_care",
+            {"legal_status": "C2", "placement": "U1"},
+            "ChildCameIntoCare",
+            OversightTriggerKind.CAME_INTO_CARE,
+        ),
+        (
+            "close_case",
+            {"kind": "stepped_across_to_early_help", "reason": "Needs met"},
+            "CaseClosed",
+            OversightTriggerKind.CLOSURE_OR_TRANSFER,
+        ),
     ],
 )
-def test_key_point_events_raise_their_trigger(command: str, kwargs: dict[str, object],
-                                              event: str, kind: OversightTriggerKind) -> None:
+def test_key_point_events_raise_their_trigger(
+    command: str, kwargs: dict[str, object], event: str, kind: OversightTriggerKind
+) -> None:
     ch = child()
     getattr(ch, command)(prov(), **kwargs)
     assert event in names(ch)
@@ -88,8 +111,10 @@ def test_care_episode_and_return_home() -> None:
     ch.change_placement(prov(), placement="U3", reason="Carer retired")
     ch.return_home(prov(), reason="Plan met")
     assert not ch.in_care
-    assert [t.kind for t in ch.open_triggers] == [OversightTriggerKind.CAME_INTO_CARE,
-                                                  OversightTriggerKind.RETURNED_HOME]
+    assert [t.kind for t in ch.open_triggers] == [
+        OversightTriggerKind.CAME_INTO_CARE,
+        OversightTriggerKind.RETURNED_HOME,
+    ]
 
 
 def test_closed_case_refuses_further_changes() -> None:
@@ -103,20 +128,35 @@ def test_closed_case_refuses_further_changes() -> None:
 def test_manual_triggers_and_significant_incident_dates_dev_6g() -> None:
     ch = child()
     with pytest.raises(RuleViolation) as caught:
-        ch.trigger_oversight(prov(), trigger_id="T1", kind="significant_incident",
-                             detail="Injury", incident_dates=[])
+        ch.trigger_oversight(
+            prov(), trigger_id="T1", kind="significant_incident", detail="Injury", incident_dates=[]
+        )
     assert "DEV-6g" in str(caught.value.rule)
     with pytest.raises(ValidationError) as bad:
         ch.trigger_oversight(prov(), trigger_id="T1", kind="came_into_care", detail="x")
     assert bad.value.field == "kind"
-    ch.trigger_oversight(prov(), trigger_id="T1", kind="significant_incident", detail="Injury",
-                         incident_dates=[(NOW - timedelta(days=1)).date()])
+    ch.trigger_oversight(
+        prov(),
+        trigger_id="T1",
+        kind="significant_incident",
+        detail="Injury",
+        incident_dates=[(NOW - timedelta(days=1)).date()],
+    )
     ch.trigger_oversight(prov(), trigger_id="T2", kind="court_direction", detail="ICO")
     assert {t.trigger_id for t in ch.open_triggers} == {"T1", "T2"}
 
 
-@pytest.mark.parametrize("heading", ["reason", "current_situation", "decision", "rationale",
-                                     "decision_maker_id", "decision_maker_role"])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "reason",
+        "current_situation",
+        "decision",
+        "rationale",
+        "decision_maker_id",
+        "decision_maker_role",
+    ],
+)
 def test_oversight_record_has_every_heading_dev_6g(heading: str) -> None:
     ch = child()
     ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
@@ -151,39 +191,63 @@ def test_oversight_answers_open_triggers() -> None:
 def test_case_supervision_tracks_previous_actions_dev_5_3() -> None:
     ch = child()
     args: dict[str, object] = {
-        "entry_id": "CS1", "worker_id": "SW1", "supervisor_id": "TM1", "session_id": None,
-        "current_situation": "x", "child_last_seen_on": NOW.date(), "childs_views": "x",
-        "reflection": "x", "analysis": "x", "decision": "x", "rationale": "x",
-        "actions": [{"action_id": "A1", "description": "Visit", "owner": "SW1",
-                     "due_on": (NOW + timedelta(days=7)).date()}],
+        "entry_id": "CS1",
+        "worker_id": "SW1",
+        "supervisor_id": "TM1",
+        "session_id": None,
+        "current_situation": "x",
+        "child_last_seen_on": NOW.date(),
+        "childs_views": "x",
+        "reflection": "x",
+        "analysis": "x",
+        "decision": "x",
+        "rationale": "x",
+        "actions": [
+            {
+                "action_id": "A1",
+                "description": "Visit",
+                "owner": "SW1",
+                "due_on": (NOW + timedelta(days=7)).date(),
+            }
+        ],
         "previous_actions_reviewed": None,
     }
     ch.record_case_supervision(prov(), **args)
     with pytest.raises(ValidationError) as caught:
         ch.record_case_supervision(prov(), **{**args, "entry_id": "CS2", "actions": []})
     assert caught.value.field == "previous_actions_reviewed"
-    ch.record_case_supervision(prov(), **{**args, "entry_id": "CS2", "actions": [],
-                                          "previous_actions_reviewed": "A1 done"})
+    ch.record_case_supervision(
+        prov(), **{**args, "entry_id": "CS2", "actions": [], "previous_actions_reviewed": "A1 done"}
+    )
     with pytest.raises(ValidationError) as seen:
-        ch.record_case_supervision(prov(), **{**args, "entry_id": "CS3", "actions": [],
-                                              "child_last_seen_on": NOW.date() + timedelta(days=2),
-                                              "previous_actions_reviewed": "ok"})
+        ch.record_case_supervision(
+            prov(),
+            **{
+                **args,
+                "entry_id": "CS3",
+                "actions": [],
+                "child_last_seen_on": NOW.date() + timedelta(days=2),
+                "previous_actions_reviewed": "ok",
+            },
+        )
     assert seen.value.field == "child_last_seen_on"
 
 
 def test_actions_carried_forward_with_rationale_por_6_1() -> None:
     ch = child()
     due = (NOW + timedelta(days=7)).date()
-    ch.set_action(prov(), action={"action_id": "A1", "description": "Visit", "owner": "SW1",
-                                  "due_on": due})
+    ch.set_action(
+        prov(), action={"action_id": "A1", "description": "Visit", "owner": "SW1", "due_on": due}
+    )
     with pytest.raises(RuleViolation) as caught:
         ch.carry_forward_action(prov(), action_id="A1", rationale="", new_due_on=due)
     assert "POR-6.1" in str(caught.value.rule)
     with pytest.raises(RuleViolation) as caught:
         ch.carry_forward_action(prov(), action_id="A1", rationale="Family away", new_due_on=due)
     assert caught.value.field == "new_due_on"
-    ch.carry_forward_action(prov(), action_id="A1", rationale="Family away",
-                            new_due_on=due + timedelta(days=7))
+    ch.carry_forward_action(
+        prov(), action_id="A1", rationale="Family away", new_due_on=due + timedelta(days=7)
+    )
     ch.complete_action(prov(), action_id="A1", note="Visited")
     state = ch.actions["A1"]
     assert (state.carried_forward, state.completed_on) == (1, NOW.date())
@@ -195,11 +259,21 @@ def test_actions_carried_forward_with_rationale_por_6_1() -> None:
 
 def test_ad_hoc_decision_and_group_discussion() -> None:
     ch = child()
-    ch.record_management_decision(prov(), entry_id="MD1", decision="Strategy meeting",
-                                  rationale="New disclosure", consulted_by="SW1",
-                                  recorded_by_instruction_of="TM1")
-    ch.record_group_discussion(prov(), entry_id="GD1", group_session_id="G1",
-                               facilitator_id="PS1", summary="Discussed neglect indicators")
+    ch.record_management_decision(
+        prov(),
+        entry_id="MD1",
+        decision="Strategy meeting",
+        rationale="New disclosure",
+        consulted_by="SW1",
+        recorded_by_instruction_of="TM1",
+    )
+    ch.record_group_discussion(
+        prov(),
+        entry_id="GD1",
+        group_session_id="G1",
+        facilitator_id="PS1",
+        summary="Discussed neglect indicators",
+    )
     assert names(ch)[1:] == ["ManagementDecisionRecorded", "GroupSupervisionDiscussionRecorded"]
 
 

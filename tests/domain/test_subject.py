@@ -36,8 +36,9 @@ def test_occurred_at_is_not_before_the_subject_existed_except_imports() -> None:
 
 def test_occurred_at_needs_a_time_zone() -> None:
     with pytest.raises(ValidationError) as caught:
-        Provenance(occurred_at=NOW.replace(tzinfo=None), actor_id="a", actor_role="r",
-                   command_id="c")
+        Provenance(
+            occurred_at=NOW.replace(tzinfo=None), actor_id="a", actor_role="r", command_id="c"
+        )
     assert caught.value.field == "occurred_at"
 
 

@@ -39,8 +39,9 @@ def test_registration_records_employment() -> None:
         ({"nqsw_asye_start": date(2000, 1, 1)}, "nqsw_asye_start"),
     ],
 )
-def test_registration_rejects_bad_input_naming_the_field(overrides: dict[str, object],
-                                                         field: str) -> None:
+def test_registration_rejects_bad_input_naming_the_field(
+    overrides: dict[str, object], field: str
+) -> None:
     with pytest.raises(ValidationError) as caught:
         worker(**overrides)
     assert caught.value.field == field
@@ -53,8 +54,13 @@ def test_employment_changes_are_events() -> None:
     w.change_line_manager(prov(), "SM1")
     w.change_working_pattern(prov(), "part_time", "0.6")
     w.leave_employment(prov(), NOW.date(), "retired")
-    assert event_names(w)[1:] == ["WorkerRoleChanged", "WorkerTeamChanged", "LineManagerChanged",
-                                  "WorkingPatternChanged", "WorkerLeftEmployment"]
+    assert event_names(w)[1:] == [
+        "WorkerRoleChanged",
+        "WorkerTeamChanged",
+        "LineManagerChanged",
+        "WorkingPatternChanged",
+        "WorkerLeftEmployment",
+    ]
     assert w.employment.left_on == NOW.date()
     with pytest.raises(ValidationError) as caught:
         w.change_team(prov(), "Team C")
@@ -63,13 +69,24 @@ def test_employment_changes_are_events() -> None:
 
 def test_session_lifecycle() -> None:
     w = worker()
-    w.schedule_session(prov(NOW - timedelta(days=20)), session_id="S1", supervisor_id="TM1",
-                       scheduled_for=NOW - timedelta(days=10))
-    w.reschedule_session(prov(NOW - timedelta(days=11)), session_id="S1",
-                         new_scheduled_for=NOW - timedelta(days=5), reason="Court")
+    w.schedule_session(
+        prov(NOW - timedelta(days=20)),
+        session_id="S1",
+        supervisor_id="TM1",
+        scheduled_for=NOW - timedelta(days=10),
+    )
+    w.reschedule_session(
+        prov(NOW - timedelta(days=11)),
+        session_id="S1",
+        new_scheduled_for=NOW - timedelta(days=5),
+        reason="Court",
+    )
     held_session(w, "S1", NOW - timedelta(days=5))
-    assert event_names(w)[1:] == ["SupervisionSessionScheduled", "SupervisionSessionRescheduled",
-                                  "SupervisionSessionHeld"]
+    assert event_names(w)[1:] == [
+        "SupervisionSessionScheduled",
+        "SupervisionSessionRescheduled",
+        "SupervisionSessionHeld",
+    ]
     session = w.sessions["S1"]
     assert (session.status, session.reschedules) == ("held", 1)
     with pytest.raises(ValidationError):
@@ -96,19 +113,40 @@ def test_cancellation_needs_a_reason() -> None:
 def test_held_session_validates_functions_and_duration() -> None:
     w = worker()
     with pytest.raises(ValidationError) as caught:
-        w.hold_session(prov(), session_id="S1", supervisor_id="TM1", duration_minutes=0,
-                       functions_covered=[], wellbeing_discussed=True,
-                       equality_and_diversity_discussed=True, children_discussed=[])
+        w.hold_session(
+            prov(),
+            session_id="S1",
+            supervisor_id="TM1",
+            duration_minutes=0,
+            functions_covered=[],
+            wellbeing_discussed=True,
+            equality_and_diversity_discussed=True,
+            children_discussed=[],
+        )
     assert caught.value.field == "duration_minutes"
     with pytest.raises(ValidationError) as caught:
-        w.hold_session(prov(), session_id="S1", supervisor_id="TM1", duration_minutes=90,
-                       functions_covered=["gossip"], wellbeing_discussed=True,
-                       equality_and_diversity_discussed=True, children_discussed=[])
+        w.hold_session(
+            prov(),
+            session_id="S1",
+            supervisor_id="TM1",
+            duration_minutes=90,
+            functions_covered=["gossip"],
+            wellbeing_discussed=True,
+            equality_and_diversity_discussed=True,
+            children_discussed=[],
+        )
     assert caught.value.field == "functions_covered"
     with pytest.raises(ValidationError) as caught:
-        w.hold_session(prov(), session_id="S1", supervisor_id="SW1", duration_minutes=90,
-                       functions_covered=[], wellbeing_discussed=True,
-                       equality_and_diversity_discussed=True, children_discussed=[])
+        w.hold_session(
+            prov(),
+            session_id="S1",
+            supervisor_id="SW1",
+            duration_minutes=90,
+            functions_covered=[],
+            wellbeing_discussed=True,
+            equality_and_diversity_discussed=True,
+            children_discussed=[],
+        )
     assert caught.value.field == "supervisor_id"
 
 
@@ -119,9 +157,13 @@ def test_record_signing_supervisor_then_supervisee() -> None:
         w.sign_personal_record(prov(), record_id="R1", signatory="supervisee")
     assert "SupervisorSignsBeforeSuperviseeConfirms" in str(caught.value.rule)
     w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
-    w.sign_personal_record(prov(actor="SW1", role="supervisee"), record_id="R1",
-                           signatory="supervisee", confirmed=False,
-                           differing_view="Workload is higher than recorded.")
+    w.sign_personal_record(
+        prov(actor="SW1", role="supervisee"),
+        record_id="R1",
+        signatory="supervisee",
+        confirmed=False,
+        differing_view="Workload is higher than recorded.",
+    )
     record = w.records["R1"]
     assert record.signed_by == ("supervisor", "supervisee")
     assert record.disputed is True
@@ -153,9 +195,17 @@ def test_signed_record_is_never_edited_only_corrected() -> None:
     written_record(w)
     w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
     with pytest.raises(RuleViolation) as caught:
-        w.write_personal_record(prov(), record_id="R2", session_id="S1", actions_reviewed="x",
-                                wellbeing="x", workload="x", development="x", disagreements=None,
-                                agreed_actions=[])
+        w.write_personal_record(
+            prov(),
+            record_id="R2",
+            session_id="S1",
+            actions_reviewed="x",
+            wellbeing="x",
+            workload="x",
+            development="x",
+            disagreements=None,
+            agreed_actions=[],
+        )
     assert str(caught.value.rule).startswith("SignedRecordIsNeverEdited")
     w.correct_entry(prov(), "R1", {"workload": "High: 24 children."}, "Typo in caseload count")
     entry = w.entries["R1"]
@@ -182,49 +232,87 @@ def test_agreed_actions_need_owner_and_due_date() -> None:
     w = worker()
     held_session(w)
     with pytest.raises(RuleViolation) as caught:
-        w.write_personal_record(prov(), record_id="R1", session_id="S1", actions_reviewed="x",
-                                wellbeing="x", workload="x", development="x", disagreements=None,
-                                agreed_actions=[{"action_id": "A1", "description": "d",
-                                                 "owner": "", "due_on": "2030-01-01"}])
+        w.write_personal_record(
+            prov(),
+            record_id="R1",
+            session_id="S1",
+            actions_reviewed="x",
+            wellbeing="x",
+            workload="x",
+            development="x",
+            disagreements=None,
+            agreed_actions=[
+                {"action_id": "A1", "description": "d", "owner": "", "due_on": "2030-01-01"}
+            ],
+        )
     assert caught.value.field == "actions[0].owner"
     with pytest.raises(RuleViolation) as caught:
-        w.write_personal_record(prov(), record_id="R1", session_id="S1", actions_reviewed="x",
-                                wellbeing="x", workload="x", development="x", disagreements=None,
-                                agreed_actions=[{"action_id": "A1", "description": "d",
-                                                 "owner": "SW1"}])
+        w.write_personal_record(
+            prov(),
+            record_id="R1",
+            session_id="S1",
+            actions_reviewed="x",
+            wellbeing="x",
+            workload="x",
+            development="x",
+            disagreements=None,
+            agreed_actions=[{"action_id": "A1", "description": "d", "owner": "SW1"}],
+        )
     assert caught.value.field == "actions[0].due_on"
 
 
 def test_agreement_and_frequency_exception_por_3_1a() -> None:
     w = worker()
     w.sign_supervision_agreement(
-        prov(), agreement_id="SA1", supervisor_id="TM1", frequency="P4W",
-        supervision_format="individual", review_due_on=(NOW + timedelta(days=365)).date(),
-        escalation_manager_id="SM1", supervisor_signed_on=NOW.date(),
-        supervisee_signed_on=NOW.date())
-    w.review_supervision_agreement(prov(), agreement_id="SA1",
-                                   next_review_due_on=(NOW + timedelta(days=180)).date())
+        prov(),
+        agreement_id="SA1",
+        supervisor_id="TM1",
+        frequency="P4W",
+        supervision_format="individual",
+        review_due_on=(NOW + timedelta(days=365)).date(),
+        escalation_manager_id="SM1",
+        supervisor_signed_on=NOW.date(),
+        supervisee_signed_on=NOW.date(),
+    )
+    w.review_supervision_agreement(
+        prov(), agreement_id="SA1", next_review_due_on=(NOW + timedelta(days=180)).date()
+    )
     with pytest.raises(RuleViolation) as caught:
-        w.approve_frequency_exception(prov(role="team_manager"), frequency="P2M",
-                                      reason="Experienced", agreement_id="SA1")
+        w.approve_frequency_exception(
+            prov(role="team_manager"), frequency="P2M", reason="Experienced", agreement_id="SA1"
+        )
     assert "POR-3.1a" in str(caught.value.rule)
-    w.approve_frequency_exception(prov(actor="HOS1", role="head_of_service"), frequency="P2M",
-                                  reason="Experienced, low caseload", agreement_id="SA1")
-    assert w.frequency_exception == {"frequency": "P2M", "approved_by": "HOS1",
-                                     "agreement_id": "SA1"}
+    w.approve_frequency_exception(
+        prov(actor="HOS1", role="head_of_service"),
+        frequency="P2M",
+        reason="Experienced, low caseload",
+        agreement_id="SA1",
+    )
+    assert w.frequency_exception == {
+        "frequency": "P2M",
+        "approved_by": "HOS1",
+        "agreement_id": "SA1",
+    }
     with pytest.raises(ValidationError) as bad:
         w.sign_supervision_agreement(
-            prov(), agreement_id="SA2", supervisor_id="TM1", frequency="sometimes",
-            supervision_format="individual", review_due_on=(NOW + timedelta(days=365)).date(),
-            escalation_manager_id="SM1", supervisor_signed_on=NOW.date(),
-            supervisee_signed_on=NOW.date())
+            prov(),
+            agreement_id="SA2",
+            supervisor_id="TM1",
+            frequency="sometimes",
+            supervision_format="individual",
+            review_due_on=(NOW + timedelta(days=365)).date(),
+            escalation_manager_id="SM1",
+            supervisor_signed_on=NOW.date(),
+            supervisee_signed_on=NOW.date(),
+        )
     assert bad.value.field == "frequency"
 
 
 def test_absences_dur_4_4() -> None:
     w = worker()
-    w.start_absence(prov(), absence_id="AB1", kind="sickness",
-                    started_on=(NOW - timedelta(days=10)).date())
+    w.start_absence(
+        prov(), absence_id="AB1", kind="sickness", started_on=(NOW - timedelta(days=10)).date()
+    )
     with pytest.raises(ValidationError):
         w.start_absence(prov(), absence_id="AB2", kind="planned", started_on=NOW.date())
     w.end_absence(prov(), absence_id="AB1", returned_on=NOW.date())
@@ -235,8 +323,9 @@ def test_absences_dur_4_4() -> None:
 
 def test_direct_observation_signed_by_three_parties_dur_6() -> None:
     w = worker()
-    w.record_direct_observation(prov(), observation_id="OB1", observer_id="PS1",
-                                summary="Home visit, good rapport")
+    w.record_direct_observation(
+        prov(), observation_id="OB1", observer_id="PS1", summary="Home visit, good rapport"
+    )
     for party in ("supervisee", "observer", "line_manager"):
         w.sign_direct_observation(prov(), observation_id="OB1", signatory=party)
     assert w.observations["OB1"] == ("supervisee", "observer", "line_manager")
@@ -248,8 +337,7 @@ def test_direct_observation_signed_by_three_parties_dur_6() -> None:
 
 def test_group_supervision_and_appraisal() -> None:
     w = worker()
-    w.attend_group_supervision(prov(), group_session_id="G1", facilitator_id="PS1",
-                               topic="Neglect")
+    w.attend_group_supervision(prov(), group_session_id="G1", facilitator_id="PS1", topic="Neglect")
     w.hold_appraisal(prov(), appraisal_id="AP1", kind="pdr")
     assert event_names(w)[1:] == ["GroupSupervisionAttended", "AppraisalHeld"]
     with pytest.raises(ValidationError):
@@ -260,12 +348,21 @@ def test_comment_removed_only_by_original_supervisors_manager_dur_4_8b() -> None
     w = worker()
     written_record(w)
     with pytest.raises(RuleViolation) as caught:
-        w.remove_comment(prov(actor="TM2"), record_id="R1", field_name="wellbeing",
-                         reason="Damaging", original_supervisors_manager_id="SM1")
+        w.remove_comment(
+            prov(actor="TM2"),
+            record_id="R1",
+            field_name="wellbeing",
+            reason="Damaging",
+            original_supervisors_manager_id="SM1",
+        )
     assert "DUR-4.8b" in str(caught.value.rule)
-    w.remove_comment(prov(actor="SM1", role="service_manager"), record_id="R1",
-                     field_name="wellbeing", reason="Damaging to the new relationship",
-                     original_supervisors_manager_id="SM1")
+    w.remove_comment(
+        prov(actor="SM1", role="service_manager"),
+        record_id="R1",
+        field_name="wellbeing",
+        reason="Damaging to the new relationship",
+        original_supervisors_manager_id="SM1",
+    )
     entry = w.entries["R1"]
     assert entry.fields["wellbeing"] == "Well."
     assert entry.current()["wellbeing"] is None

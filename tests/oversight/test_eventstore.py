@@ -1,0 +1,149 @@
+"""The eventsourcing library's own recorder contract tests, run against our recorders on
+tables created by our migrations (not by the library), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+from unittest import TestCase
+from uuid import uuid4
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.tests.persistence import (
+    ApplicationRecorderTestCase,
+    NonInterleavingNotificationIDsBaseCase,
+)
+
+from domain.application import CommandReceipt
+from oversight.eventstore import PostgresOversightRecorder, SQLiteOversightRecorder
+from oversight.schema import upgrade
+from oversight.settings import DatabaseSettings
+from tests.conftest import drop_postgres_database, new_postgres_database
+
+
+def _join_stray_threads() -> None:
+    """The library's concurrency test stops its reader threads without joining them;
+    closing a connection under a live reader crashes sqlite3, so wait for them first."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(timeout=10)
+
+
+class _SQLiteStore:
+    datastore: SQLiteDatastore
+
+    def setUp(self) -> None:
+        self.directory = tempfile.mkdtemp()
+        path = Path(self.directory) / "recorder.sqlite3"
+        upgrade(DatabaseSettings.from_url(f"sqlite:///{path}"))
+        self.datastore = SQLiteDatastore(str(path), lock_timeout=30)
+        super().setUp()  # type: ignore[misc]
+
+    def tearDown(self) -> None:
+        super().tearDown()  # type: ignore[misc]
+        _join_stray_threads()
+        self.datastore.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def create_recorder(self) -> SQLiteOversightRecorder:
+        return SQLiteOversightRecorder(self.datastore)
+
+
+class _PostgresStore:
+    datastore: PostgresDatastore
+
+    def setUp(self) -> None:
+        self.url = new_postgres_database()
+        settings = DatabaseSettings.from_url(self.url)
+        upgrade(settings)
+        self.datastore = PostgresDatastore(
+            dbname=settings.dbname or "",
+            host=settings.host or "",
+            port=str(settings.port),
+            user=settings.user or "",
+            password=settings.password or "",
+            pool_size=12,
+            max_overflow=12,
+        )
+        super().setUp()  # type: ignore[misc]
+
+    def tearDown(self) -> None:
+        super().tearDown()  # type: ignore[misc]
+        _join_stray_threads()
+        self.datastore.close()
+        drop_postgres_database(self.url)
+
+    def create_recorder(self) -> PostgresOversightRecorder:
+        return PostgresOversightRecorder(self.datastore, events_table_name="oversight_events")
+
+
+class TestSQLiteApplicationRecorder(_SQLiteStore, ApplicationRecorderTestCase):
+    pass
+
+
+class TestPostgresApplicationRecorder(_PostgresStore, ApplicationRecorderTestCase):
+    pass
+
+
+class TestPostgresNonInterleavingNotificationIDs(
+    _PostgresStore, NonInterleavingNotificationIDsBaseCase
+):
+    pass
+
+
+class _ReceiptContract:
+    """Our addition to the contract: a receipt is written with its events, or neither is."""
+
+    def create_recorder(self) -> Any:
+        raise NotImplementedError
+
+    def _receipt(self, command_id: str, last: StoredEvent | None) -> CommandReceipt:
+        return CommandReceipt(
+            authority_code="LA",
+            command_id=command_id,
+            command_name="Test",
+            fingerprint="f" * 64,
+            last_originator_id=last.originator_id if last else None,  # type: ignore[arg-type]
+            last_originator_version=last.originator_version if last else None,
+            aggregate_ids=(last.originator_id,) if last else (),  # type: ignore[arg-type]
+        )
+
+    def test_receipt_is_atomic_with_events(self) -> None:
+        recorder = self.create_recorder()
+        first = StoredEvent(uuid4(), 1, "topic", b"{}")
+        ids = recorder.insert_events([first], command_receipt=self._receipt("c1", first))
+        receipt = recorder.select_command_receipt("LA", "c1")
+        assert receipt is not None and receipt.last_originator_version == 1
+        assert recorder.notification_id_of(first.originator_id, 1) == ids[0]
+        # Same command id again: nothing of the second batch is written.
+        second = StoredEvent(uuid4(), 1, "topic", b"{}")
+        try:
+            recorder.insert_events([second], command_receipt=self._receipt("c1", second))
+        except IntegrityError:
+            pass
+        else:
+            raise AssertionError("a duplicate command id must fail the transaction")
+        assert recorder.select_events(second.originator_id) == []
+        # A conflicting event: the receipt of that command is not written either.
+        clash = StoredEvent(first.originator_id, 1, "topic", b"{}")
+        try:
+            recorder.insert_events([clash], command_receipt=self._receipt("c2", clash))
+        except IntegrityError:
+            pass
+        else:
+            raise AssertionError("a version clash must fail the transaction")
+        assert recorder.select_command_receipt("LA", "c2") is None
+        assert recorder.select_command_receipt("OTHER", "c1") is None
+
+
+class TestSQLiteReceipts(_SQLiteStore, _ReceiptContract, TestCase):
+    pass
+
+
+class TestPostgresReceipts(_PostgresStore, _ReceiptContract, TestCase):
+    pass
