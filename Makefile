@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.event_store_choice
+	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.event_store_choice
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3*

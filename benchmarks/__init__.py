@@ -1,0 +1,1 @@
+"""Benchmarks: every figure is reported beside a reference measured in the same run."""
