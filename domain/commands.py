@@ -92,6 +92,7 @@ class RegisterWorker(Command):
     start_date: date
     case_holding: bool
     nqsw_asye_start: date | None = None
+    weekly_hours: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +126,7 @@ class ChangeWorkingPattern(WorkerCommand):
     method = "change_working_pattern"
     employment_pattern: str
     fte: Decimal
+    weekly_hours: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +178,7 @@ class CancelSupervisionSession(WorkerCommand):
     method = "cancel_session"
     session_id: str
     reason: str
+    cancelled_by: str
 
 
 @dataclass(frozen=True, kw_only=True)

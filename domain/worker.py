@@ -59,6 +59,7 @@ class Employment:
     line_manager_id: str | None
     pattern: EmploymentPattern
     fte: Decimal
+    weekly_hours: Decimal | None
     engagement: EngagementType
     start_date: date
     case_holding: bool
@@ -174,6 +175,7 @@ class Worker(Subject):
         start_date: date,
         case_holding: bool,
         nqsw_asye_start: date | None = None,
+        weekly_hours: Decimal | str | float | None = None,
     ) -> Worker:
         """Register a member of staff (validates everything before any event exists)."""
         from domain.rules import OccurredAtIsNotInTheFuture
@@ -192,6 +194,7 @@ class Worker(Subject):
             )
         pattern = parse_enum(EmploymentPattern, employment_pattern, field="employment_pattern")
         fte_value = _parse_fte(fte, pattern)
+        hours = _parse_weekly_hours(weekly_hours)
         parse_enum(EngagementType, engagement, field="engagement")
         require(isinstance(start_date, date), "start_date must be a date", field="start_date")
         require(
@@ -215,6 +218,7 @@ class Worker(Subject):
             line_manager_id=line_manager_id,
             employment_pattern=pattern.value,
             fte=fte_value,
+            weekly_hours=hours,
             engagement=engagement,
             start_date=start_date,
             case_holding=case_holding,
@@ -234,6 +238,7 @@ class Worker(Subject):
         line_manager_id: str | None,
         employment_pattern: str,
         fte: Decimal,
+        weekly_hours: Decimal | None,
         engagement: str,
         start_date: date,
         case_holding: bool,
@@ -248,6 +253,7 @@ class Worker(Subject):
             line_manager_id=line_manager_id,
             pattern=EmploymentPattern(employment_pattern),
             fte=fte,
+            weekly_hours=weekly_hours,
             engagement=EngagementType(engagement),
             start_date=start_date,
             case_holding=case_holding,
@@ -303,19 +309,32 @@ class Worker(Subject):
         self.employment = replace(self.employment, line_manager_id=line_manager_id)
 
     def change_working_pattern(
-        self, provenance: Provenance, employment_pattern: str, fte: Decimal | str | float
+        self,
+        provenance: Provenance,
+        employment_pattern: str,
+        fte: Decimal | str | float,
+        weekly_hours: Decimal | str | float | None = None,
     ) -> None:
+        """Full-time or part-time, with FTE and contracted hours [DEV-4.1b, DUR-4.2]."""
         self._check_employed(provenance)
         pattern = parse_enum(EmploymentPattern, employment_pattern, field="employment_pattern")
         value = _parse_fte(fte, pattern)
-        self._working_pattern_changed(provenance, pattern.value, value)
+        hours = _parse_weekly_hours(weekly_hours)
+        self._working_pattern_changed(provenance, pattern.value, value, hours)
 
     @event("WorkingPatternChanged")
     def _working_pattern_changed(
-        self, provenance: Provenance, employment_pattern: str, fte: Decimal
+        self,
+        provenance: Provenance,
+        employment_pattern: str,
+        fte: Decimal,
+        weekly_hours: Decimal | None,
     ) -> None:
         self.employment = replace(
-            self.employment, pattern=EmploymentPattern(employment_pattern), fte=fte
+            self.employment,
+            pattern=EmploymentPattern(employment_pattern),
+            fte=fte,
+            weekly_hours=weekly_hours,
         )
 
     def leave_employment(self, provenance: Provenance, last_day: date, reason: str) -> None:
@@ -519,16 +538,26 @@ class Worker(Subject):
             raise ValidationError(f"the session is already {session.status}", field="session_id")
         return session
 
-    def cancel_session(self, provenance: Provenance, *, session_id: str, reason: str) -> None:
+    def cancel_session(
+        self, provenance: Provenance, *, session_id: str, reason: str, cancelled_by: str
+    ) -> None:
         """Cancelled only in exceptional circumstances, with a reason and by whom [DUR-4.4]."""
         self._check_employed(provenance)
         self._open_session(session_id)
         CancellationGivesAReason.check(reason)
         require_text(reason, field="reason")
-        self._session_cancelled(provenance, session_id, reason)
+        party = parse_enum(Signatory, cancelled_by, field="cancelled_by")
+        require(
+            party in (Signatory.SUPERVISOR, Signatory.SUPERVISEE),
+            "a session is cancelled by the supervisor or the supervisee",
+            field="cancelled_by",
+        )
+        self._session_cancelled(provenance, session_id, reason, party.value)
 
     @event("SupervisionSessionCancelled")
-    def _session_cancelled(self, provenance: Provenance, session_id: str, reason: str) -> None:
+    def _session_cancelled(
+        self, provenance: Provenance, session_id: str, reason: str, cancelled_by: str
+    ) -> None:
         self.sessions[session_id] = replace(
             self.sessions[session_id], status="cancelled", cancellation_reason=reason
         )
@@ -999,6 +1028,18 @@ def _parse_fte(value: Decimal | str | float, pattern: EmploymentPattern) -> Deci
     if pattern is EmploymentPattern.PART_TIME and fte == Decimal("1"):
         raise ValidationError("a part-time worker has fte below 1", field="fte")
     return fte
+
+
+def _parse_weekly_hours(value: Decimal | str | float | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        hours = Decimal(str(value))
+    except ArithmeticError:
+        raise ValidationError("weekly_hours must be a number", field="weekly_hours") from None
+    if not (Decimal("0.5") <= hours <= Decimal("60")):
+        raise ValidationError("weekly_hours must be between 0.5 and 60", field="weekly_hours")
+    return hours
 
 
 def _require_aware(value: datetime, field: str) -> None:

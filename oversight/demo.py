@@ -177,6 +177,7 @@ def build_plan(seed: int, until: date) -> Plan:
                 line_manager_id=member["line_manager_id"],
                 employment_pattern="part_time" if part_time else "full_time",
                 fte=Decimal("0.5") if part_time else Decimal("1"),
+                weekly_hours=Decimal("18.5") if part_time else Decimal("37"),
                 engagement="agency" if agency else "permanent",
                 start_date=joined,
                 case_holding=member["case_holding"],
@@ -457,6 +458,7 @@ def _supervision_history(
                     staff_id=staff_id,
                     session_id=session_id,
                     reason="Court hearing took priority",
+                    cancelled_by="supervisee",
                 ),
             )
         elif roll < 0.10:

@@ -171,7 +171,9 @@ def test_every_command_records_its_events(app: OversightApplication) -> None:
         "SupervisionSessionScheduled",
     )
     run(
-        c.CancelSupervisionSession(**common(t, SUP), **w, session_id="S0", reason="Illness"),
+        c.CancelSupervisionSession(
+            **common(t, SUP), **w, session_id="S0", reason="Illness", cancelled_by="supervisor"
+        ),
         "SupervisionSessionCancelled",
     )
     held = t + timedelta(days=3)
@@ -698,3 +700,39 @@ def test_concurrent_retries_of_one_command_write_once(app: OversightApplication)
     assert all(not isinstance(o, Exception) for o in outcomes), outcomes
     assert sum(1 for o in outcomes if not o.replayed) == 1  # type: ignore[attr-defined]
     assert app.get_worker(AUTHORITY, "SW1").version == 2
+
+
+def test_a_command_without_an_idempotency_key_is_refused(app: OversightApplication) -> None:
+    setup_authority(app)
+    register_worker(app, "SW1")
+    count = len(topics(app))
+    for key in ("", "   "):
+        with pytest.raises(ValidationError) as caught:
+            app.execute(c.ChangeTeam(**{**common(), "command_id": key}, staff_id="SW1", team="B"))
+        assert caught.value.field == "command_id"
+    assert len(topics(app)) == count
+
+
+def test_payloads_pass_through_one_mapper_seam(database: object) -> None:
+    """Configuring a cipher on the library's mapper encrypts every stored payload, with
+    no change to the domain: the seam retention will use for per-record keys."""
+    from eventsourcing.cipher import AESCipher
+
+    from oversight.settings import DatabaseSettings
+
+    assert isinstance(database, DatabaseSettings)
+    env = {
+        **database.eventsourcing_env(),
+        "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+        "CIPHER_KEY": AESCipher.create_key(num_bytes=32),
+    }
+    encrypted = OversightApplication(env=env)
+    try:
+        setup_authority(encrypted)
+        register_worker(encrypted, "SW1", display_name="Plaintext Person")
+        states = [n.state for n in encrypted.recorder.select_notifications(start=1, limit=10)]
+        assert len(states) == 2
+        assert all(b"Plaintext Person" not in s and b"TEST-LA" not in s for s in states)
+        assert encrypted.get_worker(AUTHORITY, "SW1").display_name == "Plaintext Person"
+    finally:
+        encrypted.close()

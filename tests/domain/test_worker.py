@@ -17,7 +17,13 @@ def event_names(w: Worker) -> list[str]:
 
 
 def test_registration_records_employment() -> None:
-    w = worker(employment_pattern="part_time", fte="0.5", nqsw_asye_start=START.date())
+    w = worker(
+        employment_pattern="part_time",
+        fte="0.5",
+        weekly_hours="18.5",
+        nqsw_asye_start=START.date(),
+    )
+    assert w.employment.weekly_hours == Decimal("18.5")
     assert event_names(w) == ["WorkerRegistered"]
     assert w.employment.fte == Decimal("0.5")
     assert w.employment.nqsw_asye_start == START.date()
@@ -33,6 +39,8 @@ def test_registration_records_employment() -> None:
         ({"employment_pattern": "full_time", "fte": "0.5"}, "fte"),
         ({"employment_pattern": "part_time", "fte": "1"}, "fte"),
         ({"fte": "lots"}, "fte"),
+        ({"weekly_hours": "0"}, "weekly_hours"),
+        ({"weekly_hours": "many"}, "weekly_hours"),
         ({"display_name": "  "}, "display_name"),
         ({"line_manager_id": "SW1"}, "line_manager_id"),
         ({"engagement": "freelance"}, "engagement"),
@@ -90,7 +98,7 @@ def test_session_lifecycle() -> None:
     session = w.sessions["S1"]
     assert (session.status, session.reschedules) == ("held", 1)
     with pytest.raises(ValidationError):
-        w.cancel_session(prov(), session_id="S1", reason="too late")
+        w.cancel_session(prov(), session_id="S1", reason="too late", cancelled_by="supervisor")
 
 
 def test_reschedule_needs_a_new_date_dur_4_4() -> None:
@@ -105,9 +113,13 @@ def test_cancellation_needs_a_reason() -> None:
     w = worker()
     w.schedule_session(prov(), session_id="S1", supervisor_id="TM1", scheduled_for=NOW)
     with pytest.raises(RuleViolation):
-        w.cancel_session(prov(), session_id="S1", reason=" ")
-    w.cancel_session(prov(), session_id="S1", reason="Bereavement leave")
+        w.cancel_session(prov(), session_id="S1", reason=" ", cancelled_by="supervisor")
+    w.cancel_session(prov(), session_id="S1", reason="Bereavement leave", cancelled_by="supervisee")
     assert w.sessions["S1"].cancellation_reason == "Bereavement leave"
+    w.schedule_session(prov(), session_id="S2", supervisor_id="TM1", scheduled_for=NOW)
+    with pytest.raises(ValidationError) as caught:
+        w.cancel_session(prov(), session_id="S2", reason="x", cancelled_by="observer")
+    assert caught.value.field == "cancelled_by"
 
 
 def test_held_session_validates_functions_and_duration() -> None:
