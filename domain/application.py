@@ -24,6 +24,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from domain import commands as c
+from domain.access import AccessLog
 from domain.authority import Authority
 from domain.child import Child
 from domain.errors import (
@@ -161,9 +162,19 @@ class OversightApplication(Application[UUID]):
 
     # -- writes ------------------------------------------------------------------------
 
-    def execute(self, command: c.Command) -> CommandResult:
+    def execute(self, command: c.Command, *, retries: int = 0) -> CommandResult:
         """Run a command exactly once. A retry with the same command id returns the
-        original result; the same id with a different command is refused."""
+        original result; the same id with a different command is refused. With
+        ``retries``, a lost concurrency race is retried on freshly loaded aggregates."""
+        for attempt in range(retries + 1):
+            try:
+                return self._execute_once(command)
+            except ConcurrencyConflict:
+                if attempt == retries:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _execute_once(self, command: c.Command) -> CommandResult:
         authority = command.actor.authority_id
         fingerprint = command.fingerprint()
         earlier = self._earlier_result(authority, command, fingerprint)
@@ -413,6 +424,20 @@ def _subject_command(app: OversightApplication, cmd: c.SubjectCommand) -> list[A
     subject = _subject_of(app, cmd)
     getattr(subject, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id", "child_id"))
     return [subject]
+
+
+@handles(c.RecordAccess)
+def _record_access(app: OversightApplication, cmd: c.RecordAccess) -> list[Aggregate]:
+    """The subject must be visible to the reader's authority; the read goes on its log."""
+    subject = _subject_of(app, cmd)
+    log_id = AccessLog.create_id(subject.id)
+    try:
+        log: AccessLog = app.repository.get(log_id)
+    except AggregateNotFoundError:
+        log = AccessLog(subject_id=subject.id, authority_code=subject.authority_code)
+    kind = "personal_file" if isinstance(subject, Worker) else "child_record"
+    log.record_read(cmd.provenance(), what=cmd.what, purpose=cmd.purpose, kind=kind)
+    return [log]
 
 
 @handles(c.AllocateWorker)

@@ -523,3 +523,15 @@ class LiftLegalHold(SubjectCommand):
     method = "lift_legal_hold"
     hold_id: str
     reason: str
+
+
+# -- access ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordAccess(SubjectCommand):
+    """A read of a child's record or a worker's personal file, for the audit trail."""
+
+    method = "record_read"
+    what: str
+    purpose: str

@@ -461,6 +461,7 @@ class Worker(Subject):
         supervisee_feedback: str | None,
     ) -> None:
         self.agreements[agreement_id]["review_due_on"] = next_review_due_on
+        self.entries[agreement_id].fields["review_due_on"] = next_review_due_on
         self.agreements[agreement_id]["reviewed"].append(provenance.occurred_at)
 
     def approve_frequency_exception(
@@ -587,6 +588,7 @@ class Worker(Subject):
         self.sessions[session_id] = replace(
             session, scheduled_for=new_scheduled_for, reschedules=session.reschedules + 1
         )
+        self.entries[session_id].fields["scheduled_for"] = new_scheduled_for
 
     def hold_session(
         self,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from datetime import date
 
@@ -12,7 +15,10 @@ import click
 from domain.application import OversightApplication
 from oversight import demo as demo_module
 from oversight import schema
+from oversight.projecting import read_engine, runner_for, source_for
 from oversight.settings import Settings, SettingsError
+from projections.engine import status
+from projections.registry import all_projections, by_name
 from oversight.wiring import open_application
 
 
@@ -112,6 +118,87 @@ def demo_summary(as_json: bool) -> None:
     click.echo("events by kind:")
     for name, count in counts.items():
         click.echo(f"  {name:<40} {count}")
+
+
+@main.group()
+def projections() -> None:
+    """Read models: run them, see their lag, rebuild them."""
+
+
+@projections.command("run")
+@click.option("--once", is_flag=True, help="Catch up once and exit (if this runner leads).")
+@click.option("--name", "names", multiple=True, help="Only these projections (repeatable).")
+@click.option("--poll", default=1.0, show_default=True, help="Polling fallback, seconds.")
+@click.option("--batch-size", default=500, show_default=True, help="Events per transaction.")
+def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size: int) -> None:
+    """Keep projections up to date. Start several: one leads, the others stand by."""
+    database = _settings().database
+    app = _open()
+    engine = read_engine(database)
+    chosen = [by_name(n) for n in names] if names else all_projections()
+    runners = [runner_for(database, app, p, engine, poll_interval=poll) for p in chosen]
+    for runner in runners:
+        runner.batch_size = batch_size
+    if once:
+        for runner in runners:
+            runner.run_forever(once=True)
+        return
+    stop = threading.Event()
+
+    def _stop(*_: object) -> None:
+        stop.set()
+        for runner in runners:
+            runner.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    threads = [threading.Thread(target=r.run_forever, daemon=True) for r in runners]
+    for thread in threads:
+        thread.start()
+    click.echo(f"running {', '.join(p.name for p in chosen)} (pid {os.getpid()})")
+    while not stop.wait(0.5):
+        pass
+    for thread in threads:
+        thread.join(10)
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Position and lag, in events and seconds, per projection."""
+    database = _settings().database
+    app = _open()
+    rows = status(read_engine(database), source_for(app), all_projections())
+    click.echo(f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
+               f"{'lag events':>11} {'lag s':>8}")
+    for row in rows:
+        click.echo(f"{row.name:<18} {row.generation:>4} {row.position:>10} {row.head:>10} "
+                   f"{row.lag_events:>11} {row.lag_seconds:>8.1f}")
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+@click.option("--all", "rebuild_all", is_flag=True, help="Rebuild every projection.")
+def projections_rebuild(name: str | None, rebuild_all: bool) -> None:
+    """Rebuild NAME (or --all) into new tables; readers switch over once caught up."""
+    if bool(name) == rebuild_all:
+        raise click.UsageError("give a projection NAME or --all")
+    database = _settings().database
+    app = _open()
+    engine = read_engine(database)
+    try:
+        chosen = all_projections() if rebuild_all else [by_name(name or "")]
+    except KeyError as error:
+        raise click.BadParameter(str(error.args[0]), param_hint="NAME") from None
+    for projection in chosen:
+        head = app.recorder.max_notification_id() or 0
+        with click.progressbar(length=max(head, 1), label=f"rebuilding {projection.name}") as bar:
+
+            def progress(reached: int, _head: int) -> None:
+                bar.update(reached - bar.pos)
+
+            runner = runner_for(database, app, projection, engine, on_progress=progress)
+            applied = runner.rebuild()
+        click.echo(f"{projection.name}: {applied} events applied; switched to the new tables")
 
 
 def today() -> date:

@@ -128,3 +128,13 @@ class Settings:
         if not pool.isdigit() or int(pool) < 1:
             raise SettingsError("OVERSIGHT_DB_POOL_SIZE must be a positive integer")
         return cls(database=DatabaseSettings.from_url(url, pool_size=int(pool)))
+
+
+def psycopg_conninfo(database: DatabaseSettings) -> str:
+    """A libpq connection string for LISTEN and advisory locks (PostgreSQL only)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(
+        host=database.host, port=database.port, user=database.user,
+        password=database.password or None, dbname=database.dbname,
+    )

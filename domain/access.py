@@ -1,0 +1,43 @@
+"""Who read a child's record or a worker's personal file [DUR-4.8a, DUR-4.8c, POR-6.2c].
+
+Reads are recorded as events on a per-subject ``AccessLog`` aggregate, not on the subject
+itself, so that reading never conflicts with writing and never bumps the subject's version.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.provenance import Provenance, require_text
+from domain.rules import OccurredAtIsNotInTheFuture, require
+
+ACCESS_KINDS = frozenset({"child_record", "personal_file"})
+
+
+class AccessLog(Aggregate):
+    """Every read of one subject's record, in order."""
+
+    @staticmethod
+    def create_id(subject_id: UUID) -> UUID:
+        return uuid5(subject_id, "access-log")
+
+    @event("AccessLogOpened")
+    def __init__(self, *, subject_id: UUID, authority_code: str) -> None:
+        self.subject_id = subject_id
+        self.authority_code = authority_code
+        self.reads = 0
+
+    def record_read(self, provenance: Provenance, *, what: str, purpose: str, kind: str) -> None:
+        OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
+        require(kind in ACCESS_KINDS, f"kind is one of {sorted(ACCESS_KINDS)}", field="kind")
+        require_text(what, field="what", max_length=500)
+        require_text(purpose, field="purpose", max_length=500)
+        self._record_read(provenance, self.subject_id, kind, what, purpose)
+
+    @event("RecordAccessed")
+    def _record_read(
+        self, provenance: Provenance, subject_id: UUID, kind: str, what: str, purpose: str
+    ) -> None:
+        self.reads += 1

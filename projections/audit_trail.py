@@ -1,0 +1,491 @@
+"""Audit trail: one entry per event per subject, in plain words, with links.
+
+Tables (each a view over the active generation, see ``projections.engine``):
+
+- ``audit_trail``: what happened, ``occurred_at`` and ``recorded_at``, the actor and role,
+  the rule or trigger involved, and the entry it concerns;
+- ``audit_refs``: every entry id an audit row refers to. Rows that share a ref on one
+  subject are linked: a trigger and the oversight that answered it, a disagreement and
+  its escalations and resolution, a record and its sign-offs and corrections;
+- ``audit_subjects``: each subject's kind, authority and local id (for tenancy filters).
+
+Reads of a child's record or a worker's personal file (``RecordAccessed``) appear on the
+subject's trail beside the changes.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import Notification
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    select,
+)
+
+from domain.vocabulary import OversightTriggerKind
+from projections.engine import Insert, Operation, generation_table_name, utc
+
+RULES_BY_EVENT: dict[str, str] = {
+    "SupervisionFrequencyExceptionApproved": "POR-3.1a",
+    "SupervisionAgreementSigned": "POR-5.1 DEV-4.0 DUR-4.1 SHR-APP1",
+    "SupervisionAgreementReviewed": "POR-5.1 DEV-4.0 DUR-4.1 DUR-4.11 BUR-SA",
+    "SupervisionSessionCancelled": "DUR-4.4",
+    "SupervisionSessionRescheduled": "DUR-4.4",
+    "PersonalSupervisionRecordWritten": "POR-6.2b DUR-4.7a BUR-RC",
+    "PersonalSupervisionRecordSigned": "POR-6.2a DUR-4.7a",
+    "PersonalRecordCommentRemoved": "DUR-4.8b",
+    "DirectObservationRecorded": "DUR-6",
+    "DirectObservationSigned": "DUR-6",
+    "GroupSupervisionAttended": "DEV-7 DUR-5",
+    "AppraisalHeld": "DEV-8 DUR-7 POR-4 BUR-ER",
+    "CaseSupervisionRecorded": "DEV-5.3 POR-6.1 SHR-5.6 DUR-4.7b",
+    "OversightTriggered": "DEV-6",
+    "ManagementOversightRecorded": "DEV-6g",
+    "ManagementDecisionRecorded": "POR-3.3 BUR-AH",
+    "ActionCarriedForward": "POR-6.1",
+    "DisagreementRaised": "DUR-4.10 SHR-APP1d",
+    "DisagreementEscalated": "DUR-4.10 SHR-APP1d",
+    "DisagreementResolved": "DUR-4.10 SHR-APP1d",
+    "GroupSupervisionDiscussionRecorded": "DEV-7 DUR-5",
+    "RecordAccessed": "DUR-4.8a DUR-4.8c",
+}
+
+TRIGGER_POINT = {kind: index for index, kind in enumerate(OversightTriggerKind, start=1)}
+
+
+@dataclass(frozen=True)
+class Described:
+    kind: str
+    summary: str
+    entry_ref: str | None = None
+    refs: tuple[str, ...] = ()
+    subject_id: str | None = None  # when the subject is not the event's aggregate
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _functions(e: Any) -> str:
+    return ", ".join(e.functions_covered) or "none recorded"
+
+
+def _trigger(e: Any) -> Described:
+    point = TRIGGER_POINT.get(OversightTriggerKind(e.kind))
+    how = "automatically" if e.automatic else "by hand"
+    text = f"Management oversight triggered {how}: {_words(e.kind)} (DEV-6 key point {point})"
+    if e.incident_dates:
+        text += "; incident dates " + ", ".join(d.isoformat() for d in e.incident_dates)
+    return Described("oversight_trigger", text, e.trigger_id)
+
+
+def _signed(e: Any) -> Described:
+    if e.signatory == "supervisee" and not e.confirmed:
+        text = f"Personal record {e.record_id} disputed by the supervisee: {e.differing_view}"
+    elif e.signatory == "supervisee":
+        text = f"Personal record {e.record_id} confirmed by the supervisee"
+    else:
+        text = f"Personal record {e.record_id} signed by the {e.signatory}"
+    return Described("sign_off", text, e.record_id)
+
+
+DESCRIBERS: dict[str, Callable[[Any], Described]] = {
+    "AuthorityRegistered": lambda e: Described(
+        "registration", f"Authority {e.authority_code} registered on the {e.policy_pack} pack"),
+    "PolicyPackAdopted": lambda e: Described("policy", f"Policy pack {e.policy_pack} adopted"),
+    "ClosureDayAdded": lambda e: Described(
+        "policy", f"Closure day {e.day.isoformat()} added: {e.reason}"),
+    "WorkerRegistered": lambda e: Described(
+        "registration",
+        f"Worker {e.staff_id} registered: {_words(e.role)} in {e.team}, "
+        f"{_words(e.employment_pattern)} (FTE {e.fte}), {e.engagement}, "
+        f"{'case-holding' if e.case_holding else 'not case-holding'}"),
+    "WorkerRoleChanged": lambda e: Described("employment", f"Role changed to {_words(e.role)}"),
+    "WorkerTeamChanged": lambda e: Described("employment", f"Team changed to {e.team}"),
+    "LineManagerChanged": lambda e: Described(
+        "employment", f"Line manager changed to {e.line_manager_id}"),
+    "WorkingPatternChanged": lambda e: Described(
+        "employment", f"Working pattern changed to {_words(e.employment_pattern)} (FTE {e.fte})"),
+    "WorkerLeftEmployment": lambda e: Described(
+        "employment", f"Left employment on {e.last_day.isoformat()}: {e.reason}"),
+    "SupervisionAgreementSigned": lambda e: Described(
+        "supervision_agreement",
+        f"Supervision agreement {e.agreement_id} signed by both with {e.supervisor_id}: "
+        f"{e.frequency}, {_words(e.supervision_format)}, review due "
+        f"{e.review_due_on.isoformat()}, escalation to {e.escalation_manager_id}",
+        e.agreement_id),
+    "SupervisionAgreementReviewed": lambda e: Described(
+        "supervision_agreement",
+        f"Supervision agreement {e.agreement_id} reviewed; next review "
+        f"{e.next_review_due_on.isoformat()}", e.agreement_id),
+    "SupervisionFrequencyExceptionApproved": lambda e: Described(
+        "supervision_agreement",
+        f"Supervision every {e.frequency} approved by the Head of Service: {e.reason}",
+        e.agreement_id),
+    "SupervisionSessionScheduled": lambda e: Described(
+        "supervision_session",
+        f"Supervision session {e.session_id} scheduled with {e.supervisor_id} for "
+        f"{e.scheduled_for.isoformat()}", e.session_id),
+    "SupervisionSessionCancelled": lambda e: Described(
+        "supervision_session",
+        f"Supervision session {e.session_id} cancelled by the {e.cancelled_by}: {e.reason}",
+        e.session_id),
+    "SupervisionSessionRescheduled": lambda e: Described(
+        "supervision_session",
+        f"Supervision session {e.session_id} rescheduled to "
+        f"{e.new_scheduled_for.isoformat()}: {e.reason}", e.session_id),
+    "SupervisionSessionHeld": lambda e: Described(
+        "supervision_session",
+        f"Supervision session {e.session_id} held with {e.supervisor_id} for "
+        f"{e.duration_minutes} minutes; functions: {_functions(e)}; wellbeing "
+        f"{'discussed' if e.wellbeing_discussed else 'not discussed'}; equality and "
+        f"diversity {'discussed' if e.equality_and_diversity_discussed else 'not discussed'}"
+        + (f"; children discussed: {len(e.children_discussed)}" if e.children_discussed
+           else ""),
+        e.session_id),
+    "PersonalSupervisionRecordWritten": lambda e: Described(
+        "personal_record",
+        f"Personal supervision record {e.record_id} written for session {e.session_id} "
+        f"with {len(e.agreed_actions)} agreed action(s)",
+        e.record_id, (e.session_id,)),
+    "PersonalSupervisionRecordSigned": _signed,
+    "PersonalRecordCommentRemoved": lambda e: Described(
+        "correction",
+        f"Comment removed from {_words(e.field_name)} of personal record {e.record_id}: "
+        f"{e.reason}", e.record_id),
+    "AbsenceStarted": lambda e: Described(
+        "absence", f"{_words(e.kind).capitalize()} absence started on "
+        f"{e.started_on.isoformat()}", e.absence_id),
+    "AbsenceEnded": lambda e: Described(
+        "absence", f"Absence ended; returned on {e.returned_on.isoformat()}", e.absence_id),
+    "GroupSupervisionAttended": lambda e: Described(
+        "group_supervision", f"Attended group supervision {e.group_session_id}: {e.topic}",
+        e.group_session_id),
+    "DirectObservationRecorded": lambda e: Described(
+        "direct_observation", f"Direct observation {e.observation_id} by {e.observer_id}",
+        e.observation_id),
+    "DirectObservationSigned": lambda e: Described(
+        "sign_off", f"Direct observation {e.observation_id} signed by the "
+        f"{_words(e.signatory)}", e.observation_id),
+    "AppraisalHeld": lambda e: Described(
+        "appraisal", f"{_words(e.kind).capitalize()} {e.appraisal_id} held", e.appraisal_id),
+    "ChildAddedToCaseload": lambda e: Described(
+        "caseload", f"Child {e.child_id} added to the caseload", e.child_id),
+    "ChildRemovedFromCaseload": lambda e: Described(
+        "caseload", f"Child {e.child_id} removed from the caseload", e.child_id),
+    "ChildRegistered": lambda e: Described(
+        "registration",
+        f"Child {e.local_child_id} registered: {_words(e.case_type)}, {e.risk_level} risk"
+        + (", unborn" if e.expected_date_of_birth else "")),
+    "WorkerAllocated": lambda e: Described(
+        "allocation", f"Allocated to {e.worker_id} in {e.team} (reason {e.reason})"),
+    "TeamAllocated": lambda e: Described("allocation", f"Team allocated: {e.team}"),
+    "CaseTypeChanged": lambda e: Described(
+        "case_change", f"Case type changed to {_words(e.case_type)}"),
+    "ThresholdChanged": lambda e: Described(
+        "case_change", f"Threshold changed to {e.threshold}"),
+    "RiskLevelChanged": lambda e: Described(
+        "case_change", f"Risk level changed to {e.risk_level}"
+        + (f", RAG {e.rag}" if e.rag else "")),
+    "LegalStatusChanged": lambda e: Described(
+        "case_change", f"Legal status changed to {e.legal_status}"),
+    "ChildCameIntoCare": lambda e: Described(
+        "care", f"Came into care: legal status {e.legal_status}, placement {e.placement}"),
+    "PlacementChanged": lambda e: Described(
+        "care", f"Placement changed to {e.placement}: {e.reason}"),
+    "ChildReturnedHome": lambda e: Described("care", f"Returned home: {e.reason}"),
+    "CaseClosed": lambda e: Described("closure", f"Case {_words(e.kind)}: {e.reason}"),
+    "CaseSupervisionRecorded": lambda e: Described(
+        "case_supervision",
+        f"Case supervision {e.entry_id} by {e.supervisor_id} with {e.worker_id}: decision "
+        f"'{e.decision}'; child last seen {e.child_last_seen_on.isoformat()}; "
+        f"{len(e.actions)} action(s)",
+        e.entry_id, ((e.session_id,) if e.session_id else ()) + tuple(
+            a.action_id for a in e.actions)),
+    "OversightTriggered": _trigger,
+    "ManagementOversightRecorded": lambda e: Described(
+        "management_oversight",
+        f"Management oversight {e.entry_id} by {e.decision_maker_id} "
+        f"({_words(e.decision_maker_role)}): decision '{e.decision}'; answers "
+        f"{', '.join(e.answers_trigger_ids)}",
+        e.entry_id, tuple(e.answers_trigger_ids) + tuple(a.action_id for a in e.actions)),
+    "ManagementDecisionRecorded": lambda e: Described(
+        "management_decision", f"Management decision {e.entry_id}: '{e.decision}'",
+        e.entry_id),
+    "ActionSet": lambda e: Described(
+        "action", f"Action {e.action.action_id} set for {e.action.owner}, due "
+        f"{e.action.due_on.isoformat()}", e.action.action_id),
+    "ActionCompleted": lambda e: Described(
+        "action", f"Action {e.action_id} completed: {e.note}", e.action_id),
+    "ActionCarriedForward": lambda e: Described(
+        "action", f"Action {e.action_id} carried forward to {e.new_due_on.isoformat()}: "
+        f"{e.rationale}", e.action_id),
+    "GroupSupervisionDiscussionRecorded": lambda e: Described(
+        "group_supervision", f"Discussed in group supervision {e.group_session_id}",
+        e.entry_id, (e.group_session_id,)),
+    "EntryCorrected": lambda e: Described(
+        "correction", f"Entry {e.entry_id} corrected ({', '.join(sorted(e.changes))}): "
+        f"{e.reason}", e.entry_id),
+    "DisagreementRaised": lambda e: Described(
+        "disagreement", f"Disagreement {e.disagreement_id} raised about "
+        f"{_words(e.subject)}: {e.about}", e.disagreement_id),
+    "DisagreementEscalated": lambda e: Described(
+        "disagreement", f"Disagreement {e.disagreement_id} escalated to the "
+        f"{_words(e.level)}: {e.reason}", e.disagreement_id),
+    "DisagreementResolved": lambda e: Described(
+        "disagreement", f"Disagreement {e.disagreement_id} resolved: {e.resolution}",
+        e.disagreement_id),
+    "LegalHoldPlaced": lambda e: Described(
+        "legal_hold", f"Legal hold {e.hold_id} placed ({_words(e.kind)}): {e.reference}",
+        e.hold_id),
+    "LegalHoldLifted": lambda e: Described(
+        "legal_hold", f"Legal hold {e.hold_id} lifted: {e.reason}", e.hold_id),
+    "RecordAccessed": lambda e: Described(
+        "access", f"{_words(e.kind).capitalize()} read: {e.what} (purpose: {e.purpose})",
+        subject_id=str(e.subject_id)),
+}
+
+#: Events that carry no information for the trail (bookkeeping only).
+IGNORED = frozenset({"AccessLogOpened"})
+
+
+@dataclass
+class AuditTrail:
+    """The audit trail projection."""
+
+    name: ClassVar[str] = "audit_trail"
+    table_names: ClassVar[tuple[str, ...]] = ("audit_trail", "audit_refs", "audit_subjects")
+    _defined: dict[int, dict[str, Table]] = field(default_factory=dict)
+
+    def define_tables(self, metadata: MetaData, generation: int) -> dict[str, Table]:
+        trail_name = generation_table_name("audit_trail", generation)
+        refs_name = generation_table_name("audit_refs", generation)
+        subjects_name = generation_table_name("audit_subjects", generation)
+        trail = Table(
+            trail_name, metadata,
+            Column("position", BigInteger, primary_key=True, autoincrement=False),
+            Column("subject_id", String(36), nullable=False),
+            Column("event_type", String(80), nullable=False),
+            Column("kind", String(40), nullable=False),
+            Column("summary", Text, nullable=False),
+            Column("occurred_at", DateTime(timezone=True), nullable=False),
+            Column("recorded_at", DateTime(timezone=True), nullable=False),
+            Column("actor_id", String(200), nullable=False),
+            Column("actor_role", String(50), nullable=False),
+            Column("command_id", String(200), nullable=False),
+            Column("rule_ids", String(200), nullable=True),
+            Column("entry_ref", String(200), nullable=True),
+            Column("imported", Boolean, nullable=False),
+            Index(f"{trail_name}_subject", "subject_id", "position"),
+        )
+        refs = Table(
+            refs_name, metadata,
+            Column("subject_id", String(36), primary_key=True),
+            Column("ref", String(200), primary_key=True),
+            Column("position", BigInteger, primary_key=True, autoincrement=False),
+        )
+        subjects = Table(
+            subjects_name, metadata,
+            Column("subject_id", String(36), primary_key=True),
+            Column("subject_kind", String(20), nullable=False),
+            Column("authority_code", String(32), nullable=False),
+            Column("local_id", String(64), nullable=False),
+            Index(f"{subjects_name}_local", "authority_code", "subject_kind", "local_id"),
+        )
+        return {"audit_trail": trail, "audit_refs": refs, "audit_subjects": subjects}
+
+    def handle(self, event: Any, notification: Notification) -> Sequence[Operation]:
+        name = type(event).__name__
+        if name in IGNORED:
+            return []
+        describe = DESCRIBERS.get(name)
+        if describe is None:
+            described = Described("other", _words(name))
+        else:
+            described = describe(event)
+        subject_id = described.subject_id or str(event.originator_id)
+        provenance = event.provenance
+        operations: list[Operation] = []
+        registered = _registration(name, event)
+        if registered is not None:
+            operations.append(Insert("audit_subjects", {"subject_id": subject_id, **registered}))
+        operations.append(Insert("audit_trail", {
+            "position": notification.id,
+            "subject_id": subject_id,
+            "event_type": name,
+            "kind": described.kind,
+            "summary": described.summary,
+            "occurred_at": utc(provenance.occurred_at),
+            "recorded_at": utc(event.timestamp),
+            "actor_id": provenance.actor_id,
+            "actor_role": provenance.actor_role,
+            "command_id": provenance.command_id,
+            "rule_ids": RULES_BY_EVENT.get(name),
+            "entry_ref": described.entry_ref,
+            "imported": provenance.imported,
+        }))
+        refs = dict.fromkeys(r for r in (described.entry_ref, *described.refs) if r)
+        for ref in refs:
+            operations.append(Insert("audit_refs", {
+                "subject_id": subject_id, "ref": ref, "position": notification.id}))
+        return operations
+
+
+def _registration(name: str, event: Any) -> dict[str, str] | None:
+    if name == "WorkerRegistered":
+        return {"subject_kind": "worker", "authority_code": event.authority_code,
+                "local_id": event.staff_id}
+    if name == "ChildRegistered":
+        return {"subject_kind": "child", "authority_code": event.authority_code,
+                "local_id": event.local_child_id}
+    if name == "AuthorityRegistered":
+        return {"subject_kind": "authority", "authority_code": event.authority_code,
+                "local_id": event.authority_code}
+    return None
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    position: int
+    subject_id: str
+    event_type: str
+    kind: str
+    summary: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor_id: str
+    actor_role: str
+    command_id: str
+    rule_ids: str | None
+    entry_ref: str | None
+    imported: bool
+    related: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that this API did not issue."""
+
+    field = "after"
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"audit:{position}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "audit":
+            raise ValueError(prefix)
+        position = int(value)
+        if position < 0:
+            raise ValueError(value)
+        return position
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidCursor("not a valid audit trail cursor") from error
+
+
+_views = MetaData()
+trail_view = Table(
+    "audit_trail", _views,
+    *[Column(c.name, c.type) for c in AuditTrail().define_tables(MetaData(), 0)[
+        "audit_trail"].columns],
+)
+refs_view = Table("audit_refs", _views, Column("subject_id", String(36)),
+                  Column("ref", String(200)), Column("position", BigInteger))
+subjects_view = Table("audit_subjects", _views, Column("subject_id", String(36)),
+                      Column("subject_kind", String(20)), Column("authority_code", String(32)),
+                      Column("local_id", String(64)))
+
+
+def subject_trail(
+    engine: Engine,
+    *,
+    authority_code: str,
+    subject_kind: str,
+    local_id: str,
+    first: int = 50,
+    after: str | None = None,
+    kinds: Sequence[str] = (),
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+    actor_id: str | None = None,
+) -> Page:
+    """A subject's trail, oldest first, by keyset pagination on position."""
+    if not 1 <= first <= 500:
+        raise ValueError("first must be between 1 and 500")
+    after_position = decode_cursor(after) if after is not None else None
+    with engine.connect() as conn:
+        subject_id = conn.execute(select(subjects_view.c.subject_id).where(
+            subjects_view.c.authority_code == authority_code,
+            subjects_view.c.subject_kind == subject_kind,
+            subjects_view.c.local_id == local_id,
+        )).scalar_one_or_none()
+        if subject_id is None:
+            return Page([], None)
+        conditions = [trail_view.c.subject_id == subject_id]
+        if after_position is not None:
+            conditions.append(trail_view.c.position > after_position)
+        if kinds:
+            conditions.append(trail_view.c.kind.in_(list(kinds)))
+        if occurred_from is not None:
+            conditions.append(trail_view.c.occurred_at >= utc(occurred_from))
+        if occurred_to is not None:
+            conditions.append(trail_view.c.occurred_at < utc(occurred_to))
+        if actor_id is not None:
+            conditions.append(trail_view.c.actor_id == actor_id)
+        rows = conn.execute(
+            select(trail_view).where(and_(*conditions))
+            .order_by(trail_view.c.position).limit(first + 1)
+        ).mappings().all()
+        page = rows[:first]
+        related = _related(conn, str(subject_id), [int(r["position"]) for r in page])
+    entries = [
+        AuditEntry(**{k: (utc(r[k]) if k in ("occurred_at", "recorded_at") else r[k])
+                      for k in r}, related=related.get(int(r["position"]), ()))
+        for r in page
+    ]
+    return Page(entries, encode_cursor(entries[-1].position) if len(rows) > first else None)
+
+
+def _related(conn: Any, subject_id: str, positions: list[int]) -> dict[int, tuple[int, ...]]:
+    """For each position, the other positions on this subject that share a ref with it."""
+    if not positions:
+        return {}
+    mine = refs_view.alias("mine")
+    theirs = refs_view.alias("theirs")
+    rows = conn.execute(
+        select(mine.c.position, theirs.c.position)
+        .join(theirs, and_(theirs.c.subject_id == mine.c.subject_id, theirs.c.ref == mine.c.ref,
+                           theirs.c.position != mine.c.position))
+        .where(mine.c.subject_id == subject_id, mine.c.position.in_(positions))
+    ).all()
+    linked: dict[int, set[int]] = {}
+    for own, other in rows:
+        linked.setdefault(int(own), set()).add(int(other))
+    return {k: tuple(sorted(v)) for k, v in linked.items()}

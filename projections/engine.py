@@ -1,0 +1,579 @@
+"""The projection engine: exactly-once read models over the event store's notification log.
+
+A projection is a module with its tables, the events it handles and pure handler
+functions that turn one event into row operations. The runner here:
+
+- reads the notification log in order from the position the projection reached;
+- applies a batch of row operations and moves the position forward **in the same
+  database transaction**, with a compare-and-set on the old position, so a crash at any
+  point neither skips nor repeats an event, and a second runner can never apply twice;
+- treats notification ids as ordered, not contiguous, so gaps are harmless (ADR 0006);
+- holds a leader lock per projection (a PostgreSQL advisory lock, or an exclusive file
+  lock beside a SQLite file): other runners stand by and take over when it dies;
+- wakes on PostgreSQL NOTIFY (the event store's own channel) and polls as a fallback.
+
+Read models live in generations (``<table>__g<N>``) behind stable views (``<table>``).
+A rebuild fills generation N+1 from position 0 while readers keep the old one, then
+switches the views over in one transaction once caught up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import psycopg
+from eventsourcing.persistence import Mapper, Notification
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+# -- what a projection module provides ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Insert one row into the projection's table ``table``."""
+
+    table: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Update:
+    """Update the rows of ``table`` matching every ``where`` column."""
+
+    table: str
+    where: Mapping[str, Any]
+    values: Mapping[str, Any]
+
+
+Operation = Insert | Update
+
+
+class Projection(Protocol):
+    """A read model: its tables, the events it handles, and a pure handler."""
+
+    name: ClassVar[str]
+    #: Stable names readers use; each is a view over the active generation's table.
+    table_names: ClassVar[tuple[str, ...]]
+
+    def define_tables(self, metadata: MetaData, generation: int) -> dict[str, Table]:
+        """This generation's tables, keyed by stable name."""
+        ...
+
+    def handle(self, event: Any, notification: Notification) -> Sequence[Operation]:
+        """The row operations for one event (none for events it ignores). Pure."""
+        ...
+
+
+def generation_table_name(name: str, generation: int) -> str:
+    return f"{name}__g{generation}"
+
+
+# -- the engine's own bookkeeping ----------------------------------------------------------
+
+metadata = MetaData()
+
+#: One row per projection generation. ``active`` marks the one behind the views.
+projection_state = Table(
+    "projection_state",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+)
+
+
+class ProjectionLagging(TimeoutError):
+    """A read asked to wait for a position the projection has not reached in time."""
+
+    code = "PROJECTION_LAGGING"
+    retryable = True
+
+    def __init__(self, projection: str, wanted: int, reached: int) -> None:
+        super().__init__(
+            f"projection {projection!r} has reached position {reached}, not yet {wanted}; "
+            "retry shortly"
+        )
+        self.projection = projection
+        self.wanted = wanted
+        self.reached = reached
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    generation: int
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+
+
+def make_engine(sqlalchemy_url: str) -> Engine:
+    """A SQLAlchemy engine on the event store's own database (read models live beside it)."""
+    if sqlalchemy_url.startswith("sqlite"):
+        engine = create_engine(
+            sqlalchemy_url, poolclass=NullPool, connect_args={"timeout": 30}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+            # pysqlite's own transaction handling does not BEGIN before SELECTs; take
+            # control so that a read-then-write batch is one serialisable transaction.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(sqlalchemy_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+# -- generations, views and state ----------------------------------------------------------
+
+
+def create_generation(conn: Connection, projection: Projection, generation: int) -> None:
+    """Create a generation's tables and its state row (position 0, inactive)."""
+    md = MetaData()
+    tables = projection.define_tables(md, generation)
+    md.create_all(conn, tables=list(tables.values()))
+    conn.execute(
+        insert(projection_state).values(
+            name=projection.name, generation=generation, position=0, active=False,
+            updated_at=_now(),
+        )
+    )
+
+
+def activate_generation(conn: Connection, projection: Projection, generation: int) -> None:
+    """Point the stable views at ``generation`` and mark it active, in the caller's
+    transaction; drop the generations it replaces."""
+    old = conn.execute(
+        select(projection_state.c.generation).where(
+            projection_state.c.name == projection.name,
+            projection_state.c.generation != generation,
+        )
+    ).scalars().all()
+    for view in projection.table_names:
+        conn.execute(text(f'DROP VIEW IF EXISTS "{view}"'))
+        conn.execute(
+            text(
+                f'CREATE VIEW "{view}" AS SELECT * FROM '
+                f'"{generation_table_name(view, generation)}"'
+            )
+        )
+    conn.execute(
+        update(projection_state)
+        .where(projection_state.c.name == projection.name)
+        .values(active=projection_state.c.generation == generation, updated_at=_now())
+    )
+    for old_generation in old:
+        for view in projection.table_names:
+            conn.execute(
+                text(f'DROP TABLE IF EXISTS "{generation_table_name(view, old_generation)}"')
+            )
+        conn.execute(
+            projection_state.delete().where(
+                projection_state.c.name == projection.name,
+                projection_state.c.generation == old_generation,
+            )
+        )
+
+
+def install(conn: Connection, projection: Projection) -> None:
+    """First generation of a projection (used by migrations)."""
+    create_generation(conn, projection, 1)
+    activate_generation(conn, projection, 1)
+
+
+def active_generation(conn: Connection, name: str) -> tuple[int, int]:
+    row = conn.execute(
+        select(projection_state.c.generation, projection_state.c.position).where(
+            projection_state.c.name == name, projection_state.c.active.is_(True)
+        )
+    ).one_or_none()
+    if row is None:
+        msg = f"projection {name!r} is not installed; run: oversight db upgrade"
+        raise LookupError(msg)
+    return int(row[0]), int(row[1])
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def utc(value: datetime) -> datetime:
+    """Read models store UTC; SQLite hands times back naive, so they are UTC by contract."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+# -- leader election --------------------------------------------------------------------
+
+
+class LeaderLock(Protocol):
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+def _lock_key(name: str) -> int:
+    digest = hashlib.sha256(f"oversight.projection.{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class PostgresAdvisoryLock:
+    """A session advisory lock, held on a dedicated connection; released by PostgreSQL
+    itself when the holder's connection ends, however the process died."""
+
+    def __init__(self, conninfo: str, name: str) -> None:
+        self.conninfo = conninfo
+        self.key = _lock_key(name)
+        self.conn: psycopg.Connection[Any] | None = None
+
+    def try_acquire(self) -> bool:
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(self.conninfo, autocommit=True)
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        return bool(row and row[0])
+
+    def release(self) -> None:
+        if self.conn is not None and not self.conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+            self.conn.close()
+        self.conn = None
+
+
+class FileLock:
+    """An exclusive ``flock`` beside the SQLite file; the kernel releases it when the
+    holding process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+# -- the runner ------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """Where events come from: the application's recorder and mapper."""
+
+    select_notifications: Callable[[int, int], Sequence[Notification]]
+    max_notification_id: Callable[[], int | None]
+    mapper: Mapper[Any]
+
+
+@dataclass
+class Runner:
+    """Keeps one projection up to date. Start several: one leads, the others stand by."""
+
+    projection: Projection
+    engine: Engine
+    source: Source
+    lock: LeaderLock
+    listen_conninfo: str | None = None  # PostgreSQL: LISTEN on the event store channel
+    channel: str = "oversight_events"
+    batch_size: int = 500
+    poll_interval: float = 1.0
+    on_progress: Callable[[int, int], None] | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _tables: dict[int, dict[str, Table]] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- applying ------------------------------------------------------------------------
+
+    def tables(self, generation: int) -> dict[str, Table]:
+        if generation not in self._tables:
+            self._tables[generation] = self.projection.define_tables(MetaData(), generation)
+        return self._tables[generation]
+
+    def apply_batch(self, generation: int, limit: int | None = None) -> int:
+        """Apply the next batch to ``generation``; return how many events were read."""
+        with self.engine.connect() as conn:
+            position = self._position(conn, generation)
+        notifications = self.source.select_notifications(position + 1, limit or self.batch_size)
+        if not notifications:
+            return 0
+        operations: list[Operation] = []
+        for notification in notifications:
+            domain_event = self.source.mapper.to_domain_event(notification)
+            operations.extend(self.projection.handle(domain_event, notification))
+        tables = self.tables(generation)
+        with self.engine.begin() as conn:
+            _execute(conn, tables, operations)
+            moved = conn.execute(
+                update(projection_state)
+                .where(
+                    and_(
+                        projection_state.c.name == self.projection.name,
+                        projection_state.c.generation == generation,
+                        projection_state.c.position == position,
+                    )
+                )
+                .values(position=notifications[-1].id, updated_at=_now())
+            ).rowcount
+            if moved != 1:
+                # Another runner moved this generation on: roll back, apply nothing.
+                raise _PositionMoved
+        return len(notifications)
+
+    def _position(self, conn: Connection, generation: int) -> int:
+        row = conn.execute(
+            select(projection_state.c.position).where(
+                projection_state.c.name == self.projection.name,
+                projection_state.c.generation == generation,
+            )
+        ).one_or_none()
+        if row is None:
+            msg = f"projection {self.projection.name!r} has no generation {generation}"
+            raise LookupError(msg)
+        return int(row[0])
+
+    def catch_up(self, generation: int | None = None) -> int:
+        """Apply batches until the log is exhausted; return events applied."""
+        applied = 0
+        while not self._stop.is_set():
+            if generation is None:
+                with self.engine.connect() as conn:
+                    current, _ = active_generation(conn, self.projection.name)
+            else:
+                current = generation
+            try:
+                count = self.apply_batch(current)
+            except (_PositionMoved, IntegrityError):
+                # Another applier got there first (its rows or its position won): our
+                # transaction rolled back whole, so reread the position and go on.
+                continue
+            if count == 0:
+                break
+            applied += count
+            if self.on_progress is not None:
+                with self.engine.connect() as conn:
+                    reached = self._position(conn, current)
+                self.on_progress(reached, self.source.max_notification_id() or 0)
+        return applied
+
+    # -- leading and standing by -----------------------------------------------------------
+
+    def run_forever(self, *, once: bool = False) -> None:
+        """Lead when the lock is free, otherwise stand by and retry. A failure while
+        leading (the database restarting, say) releases the lock and tries again."""
+        while not self._stop.is_set():
+            try:
+                acquired = self.lock.try_acquire()
+            except Exception:
+                log.exception("projection %s: cannot reach the lock", self.projection.name)
+                acquired = False
+            if not acquired:
+                if once:
+                    return
+                self._stop.wait(self.poll_interval)
+                continue
+            try:
+                self._lead(once=once)
+            except Exception:
+                log.exception("projection %s: runner failed; retrying", self.projection.name)
+                self._stop.wait(self.poll_interval)
+            finally:
+                with contextlib.suppress(Exception):
+                    self.lock.release()
+            if once:
+                return
+
+    def _lead(self, *, once: bool) -> None:
+        with self._listener() as wait:
+            while not self._stop.is_set():
+                self.catch_up()
+                if once:
+                    return
+                wait(self.poll_interval)
+
+    @contextlib.contextmanager
+    def _listener(self) -> Iterator[Callable[[float], None]]:
+        if self.listen_conninfo is None:
+            yield self._stop.wait
+            return
+        conn = psycopg.connect(self.listen_conninfo, autocommit=True)
+        try:
+            conn.execute(f'LISTEN "{self.channel}"')
+
+            def wait(timeout: float) -> None:
+                # Returns on the first NOTIFY, or after ``timeout`` (the polling fallback).
+                for _ in conn.notifies(timeout=timeout, stop_after=1):
+                    break
+
+            yield wait
+        finally:
+            conn.close()
+
+    # -- rebuilding ----------------------------------------------------------------------
+
+    def rebuild(self) -> int:
+        """Fill a new generation from the start and switch the views to it once caught up.
+        Holds the leader lock throughout, so the live runner stands by meanwhile."""
+        while not self.lock.try_acquire():
+            if self._stop.wait(self.poll_interval):
+                return 0
+        try:
+            with self.engine.begin() as conn:
+                current, _ = active_generation(conn, self.projection.name)
+                stale = conn.execute(
+                    select(projection_state.c.generation).where(
+                        projection_state.c.name == self.projection.name,
+                        projection_state.c.active.is_(False),
+                    )
+                ).scalars().all()
+                for generation in stale:  # an interrupted earlier rebuild
+                    for view in self.projection.table_names:
+                        conn.execute(text(
+                            f'DROP TABLE IF EXISTS "{generation_table_name(view, generation)}"'
+                        ))
+                    conn.execute(projection_state.delete().where(
+                        projection_state.c.name == self.projection.name,
+                        projection_state.c.generation == generation,
+                    ))
+                new = max([current, *stale]) + 1
+                create_generation(conn, self.projection, new)
+            # Holding the lock keeps the live runner out. Events recorded after this
+            # catch-up are applied by the live runner, to the new generation.
+            applied = self.catch_up(new)
+            if self._stop.is_set():
+                return applied  # never switch to a half-built generation
+            with self.engine.begin() as conn:
+                activate_generation(conn, self.projection, new)
+            self._tables.clear()
+            return applied
+        finally:
+            self.lock.release()
+
+
+class _PositionMoved(Exception):
+    """Compare-and-set on the position failed; the batch was rolled back."""
+
+
+def _execute(conn: Connection, tables: Mapping[str, Table], operations: Sequence[Operation]
+             ) -> None:
+    """Run operations in order, batching consecutive inserts into one table."""
+    pending: list[Mapping[str, Any]] = []
+    pending_table: str | None = None
+
+    def flush() -> None:
+        nonlocal pending, pending_table
+        if pending_table is not None and pending:
+            conn.execute(insert(tables[pending_table]), pending)
+        pending, pending_table = [], None
+
+    for operation in operations:
+        if isinstance(operation, Insert):
+            if pending_table not in (None, operation.table):
+                flush()
+            pending_table = operation.table
+            pending.append(operation.values)
+            continue
+        flush()
+        table = tables[operation.table]
+        conditions = [table.c[column] == value for column, value in operation.where.items()]
+        conn.execute(update(table).where(and_(*conditions)).values(**operation.values))
+    flush()
+
+
+# -- reading state -----------------------------------------------------------------------
+
+
+def status(engine: Engine, source: Source, projections: Sequence[Projection]) -> list[Status]:
+    head = source.max_notification_id() or 0
+    result: list[Status] = []
+    with engine.connect() as conn:
+        for projection in projections:
+            generation, position = active_generation(conn, projection.name)
+            lag_seconds = 0.0
+            if position < head:
+                oldest = source.select_notifications(position + 1, 1)
+                if oldest:
+                    recorded = source.mapper.to_domain_event(oldest[0]).timestamp
+                    lag_seconds = max(0.0, (_now() - recorded).total_seconds())
+            result.append(Status(projection.name, generation, position, head, head - position,
+                                 lag_seconds))
+    return result
+
+
+def wait_for(engine: Engine, name: str, position: int | None, timeout: float = 5.0) -> None:
+    """Read-your-writes: return once ``name`` has applied ``position``; raise
+    ``ProjectionLagging`` after ``timeout`` seconds (bounded)."""
+    if position is None:
+        return
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        with engine.connect() as conn:
+            _, reached = active_generation(conn, name)
+        if reached >= position:
+            return
+        if time.monotonic() >= deadline:
+            raise ProjectionLagging(name, position, reached)
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 0.2)
+
+
+def sqlite_lock_path(sqlite_path: str, name: str) -> Path:
+    return Path(f"{sqlite_path}.projection-{name}.lock")
