@@ -17,9 +17,9 @@ from oversight import demo as demo_module
 from oversight import schema
 from oversight.projecting import read_engine, runner_for, source_for
 from oversight.settings import Settings, SettingsError
+from oversight.wiring import open_application
 from projections.engine import status
 from projections.registry import all_projections, by_name
-from oversight.wiring import open_application
 
 
 def _settings() -> Settings:
@@ -168,11 +168,15 @@ def projections_status() -> None:
     database = _settings().database
     app = _open()
     rows = status(read_engine(database), source_for(app), all_projections())
-    click.echo(f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
-               f"{'lag events':>11} {'lag s':>8}")
+    click.echo(
+        f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
+        f"{'lag events':>11} {'lag s':>8}"
+    )
     for row in rows:
-        click.echo(f"{row.name:<18} {row.generation:>4} {row.position:>10} {row.head:>10} "
-                   f"{row.lag_events:>11} {row.lag_seconds:>8.1f}")
+        click.echo(
+            f"{row.name:<18} {row.generation:>4} {row.position:>10} {row.head:>10} "
+            f"{row.lag_events:>11} {row.lag_seconds:>8.1f}"
+        )
 
 
 @projections.command("rebuild")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from domain.application import OversightApplication
+from oversight.settings import DatabaseSettings, psycopg_conninfo
 from projections.engine import (
     FileLock,
     LeaderLock,
@@ -20,7 +21,6 @@ from projections.engine import (
     sqlite_lock_path,
 )
 from projections.registry import all_projections
-from oversight.settings import DatabaseSettings, psycopg_conninfo
 
 
 def source_for(app: OversightApplication) -> Source:
@@ -81,10 +81,12 @@ class InProcessProjections:
 
     def start(self) -> None:
         for projection in self.projections:
-            runner = runner_for(self.database, self.app, projection, self.engine,
-                                poll_interval=self.poll_interval)
-            thread = threading.Thread(target=runner.run_forever, name=f"projection-{projection.name}",
-                                      daemon=True)
+            runner = runner_for(
+                self.database, self.app, projection, self.engine, poll_interval=self.poll_interval
+            )
+            thread = threading.Thread(
+                target=runner.run_forever, name=f"projection-{projection.name}", daemon=True
+            )
             self.runners.append(runner)
             self.threads.append(thread)
             thread.start()

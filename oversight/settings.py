@@ -135,6 +135,9 @@ def psycopg_conninfo(database: DatabaseSettings) -> str:
     from psycopg.conninfo import make_conninfo
 
     return make_conninfo(
-        host=database.host, port=database.port, user=database.user,
-        password=database.password or None, dbname=database.dbname,
+        host=database.host,
+        port=database.port,
+        user=database.user,
+        password=database.password or None,
+        dbname=database.dbname,
     )

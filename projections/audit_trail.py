@@ -106,108 +106,143 @@ def _signed(e: Any) -> Described:
 
 DESCRIBERS: dict[str, Callable[[Any], Described]] = {
     "AuthorityRegistered": lambda e: Described(
-        "registration", f"Authority {e.authority_code} registered on the {e.policy_pack} pack"),
+        "registration", f"Authority {e.authority_code} registered on the {e.policy_pack} pack"
+    ),
     "PolicyPackAdopted": lambda e: Described("policy", f"Policy pack {e.policy_pack} adopted"),
     "ClosureDayAdded": lambda e: Described(
-        "policy", f"Closure day {e.day.isoformat()} added: {e.reason}"),
+        "policy", f"Closure day {e.day.isoformat()} added: {e.reason}"
+    ),
     "WorkerRegistered": lambda e: Described(
         "registration",
         f"Worker {e.staff_id} registered: {_words(e.role)} in {e.team}, "
         f"{_words(e.employment_pattern)} (FTE {e.fte}), {e.engagement}, "
-        f"{'case-holding' if e.case_holding else 'not case-holding'}"),
+        f"{'case-holding' if e.case_holding else 'not case-holding'}",
+    ),
     "WorkerRoleChanged": lambda e: Described("employment", f"Role changed to {_words(e.role)}"),
     "WorkerTeamChanged": lambda e: Described("employment", f"Team changed to {e.team}"),
     "LineManagerChanged": lambda e: Described(
-        "employment", f"Line manager changed to {e.line_manager_id}"),
+        "employment", f"Line manager changed to {e.line_manager_id}"
+    ),
     "WorkingPatternChanged": lambda e: Described(
-        "employment", f"Working pattern changed to {_words(e.employment_pattern)} (FTE {e.fte})"),
+        "employment", f"Working pattern changed to {_words(e.employment_pattern)} (FTE {e.fte})"
+    ),
     "WorkerLeftEmployment": lambda e: Described(
-        "employment", f"Left employment on {e.last_day.isoformat()}: {e.reason}"),
+        "employment", f"Left employment on {e.last_day.isoformat()}: {e.reason}"
+    ),
     "SupervisionAgreementSigned": lambda e: Described(
         "supervision_agreement",
         f"Supervision agreement {e.agreement_id} signed by both with {e.supervisor_id}: "
         f"{e.frequency}, {_words(e.supervision_format)}, review due "
         f"{e.review_due_on.isoformat()}, escalation to {e.escalation_manager_id}",
-        e.agreement_id),
+        e.agreement_id,
+    ),
     "SupervisionAgreementReviewed": lambda e: Described(
         "supervision_agreement",
         f"Supervision agreement {e.agreement_id} reviewed; next review "
-        f"{e.next_review_due_on.isoformat()}", e.agreement_id),
+        f"{e.next_review_due_on.isoformat()}",
+        e.agreement_id,
+    ),
     "SupervisionFrequencyExceptionApproved": lambda e: Described(
         "supervision_agreement",
         f"Supervision every {e.frequency} approved by the Head of Service: {e.reason}",
-        e.agreement_id),
+        e.agreement_id,
+    ),
     "SupervisionSessionScheduled": lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} scheduled with {e.supervisor_id} for "
-        f"{e.scheduled_for.isoformat()}", e.session_id),
+        f"{e.scheduled_for.isoformat()}",
+        e.session_id,
+    ),
     "SupervisionSessionCancelled": lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} cancelled by the {e.cancelled_by}: {e.reason}",
-        e.session_id),
+        e.session_id,
+    ),
     "SupervisionSessionRescheduled": lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} rescheduled to "
-        f"{e.new_scheduled_for.isoformat()}: {e.reason}", e.session_id),
+        f"{e.new_scheduled_for.isoformat()}: {e.reason}",
+        e.session_id,
+    ),
     "SupervisionSessionHeld": lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} held with {e.supervisor_id} for "
         f"{e.duration_minutes} minutes; functions: {_functions(e)}; wellbeing "
         f"{'discussed' if e.wellbeing_discussed else 'not discussed'}; equality and "
         f"diversity {'discussed' if e.equality_and_diversity_discussed else 'not discussed'}"
-        + (f"; children discussed: {len(e.children_discussed)}" if e.children_discussed
-           else ""),
-        e.session_id),
+        + (f"; children discussed: {len(e.children_discussed)}" if e.children_discussed else ""),
+        e.session_id,
+    ),
     "PersonalSupervisionRecordWritten": lambda e: Described(
         "personal_record",
         f"Personal supervision record {e.record_id} written for session {e.session_id} "
         f"with {len(e.agreed_actions)} agreed action(s)",
-        e.record_id, (e.session_id,)),
+        e.record_id,
+        (e.session_id,),
+    ),
     "PersonalSupervisionRecordSigned": _signed,
     "PersonalRecordCommentRemoved": lambda e: Described(
         "correction",
-        f"Comment removed from {_words(e.field_name)} of personal record {e.record_id}: "
-        f"{e.reason}", e.record_id),
+        f"Comment removed from {_words(e.field_name)} of personal record {e.record_id}: {e.reason}",
+        e.record_id,
+    ),
     "AbsenceStarted": lambda e: Described(
-        "absence", f"{_words(e.kind).capitalize()} absence started on "
-        f"{e.started_on.isoformat()}", e.absence_id),
+        "absence",
+        f"{_words(e.kind).capitalize()} absence started on {e.started_on.isoformat()}",
+        e.absence_id,
+    ),
     "AbsenceEnded": lambda e: Described(
-        "absence", f"Absence ended; returned on {e.returned_on.isoformat()}", e.absence_id),
+        "absence", f"Absence ended; returned on {e.returned_on.isoformat()}", e.absence_id
+    ),
     "GroupSupervisionAttended": lambda e: Described(
-        "group_supervision", f"Attended group supervision {e.group_session_id}: {e.topic}",
-        e.group_session_id),
+        "group_supervision",
+        f"Attended group supervision {e.group_session_id}: {e.topic}",
+        e.group_session_id,
+    ),
     "DirectObservationRecorded": lambda e: Described(
-        "direct_observation", f"Direct observation {e.observation_id} by {e.observer_id}",
-        e.observation_id),
+        "direct_observation",
+        f"Direct observation {e.observation_id} by {e.observer_id}",
+        e.observation_id,
+    ),
     "DirectObservationSigned": lambda e: Described(
-        "sign_off", f"Direct observation {e.observation_id} signed by the "
-        f"{_words(e.signatory)}", e.observation_id),
+        "sign_off",
+        f"Direct observation {e.observation_id} signed by the {_words(e.signatory)}",
+        e.observation_id,
+    ),
     "AppraisalHeld": lambda e: Described(
-        "appraisal", f"{_words(e.kind).capitalize()} {e.appraisal_id} held", e.appraisal_id),
+        "appraisal", f"{_words(e.kind).capitalize()} {e.appraisal_id} held", e.appraisal_id
+    ),
     "ChildAddedToCaseload": lambda e: Described(
-        "caseload", f"Child {e.child_id} added to the caseload", e.child_id),
+        "caseload", f"Child {e.child_id} added to the caseload", e.child_id
+    ),
     "ChildRemovedFromCaseload": lambda e: Described(
-        "caseload", f"Child {e.child_id} removed from the caseload", e.child_id),
+        "caseload", f"Child {e.child_id} removed from the caseload", e.child_id
+    ),
     "ChildRegistered": lambda e: Described(
         "registration",
         f"Child {e.local_child_id} registered: {_words(e.case_type)}, {e.risk_level} risk"
-        + (", unborn" if e.expected_date_of_birth else "")),
+        + (", unborn" if e.expected_date_of_birth else ""),
+    ),
     "WorkerAllocated": lambda e: Described(
-        "allocation", f"Allocated to {e.worker_id} in {e.team} (reason {e.reason})"),
+        "allocation", f"Allocated to {e.worker_id} in {e.team} (reason {e.reason})"
+    ),
     "TeamAllocated": lambda e: Described("allocation", f"Team allocated: {e.team}"),
     "CaseTypeChanged": lambda e: Described(
-        "case_change", f"Case type changed to {_words(e.case_type)}"),
-    "ThresholdChanged": lambda e: Described(
-        "case_change", f"Threshold changed to {e.threshold}"),
+        "case_change", f"Case type changed to {_words(e.case_type)}"
+    ),
+    "ThresholdChanged": lambda e: Described("case_change", f"Threshold changed to {e.threshold}"),
     "RiskLevelChanged": lambda e: Described(
-        "case_change", f"Risk level changed to {e.risk_level}"
-        + (f", RAG {e.rag}" if e.rag else "")),
+        "case_change", f"Risk level changed to {e.risk_level}" + (f", RAG {e.rag}" if e.rag else "")
+    ),
     "LegalStatusChanged": lambda e: Described(
-        "case_change", f"Legal status changed to {e.legal_status}"),
+        "case_change", f"Legal status changed to {e.legal_status}"
+    ),
     "ChildCameIntoCare": lambda e: Described(
-        "care", f"Came into care: legal status {e.legal_status}, placement {e.placement}"),
+        "care", f"Came into care: legal status {e.legal_status}, placement {e.placement}"
+    ),
     "PlacementChanged": lambda e: Described(
-        "care", f"Placement changed to {e.placement}: {e.reason}"),
+        "care", f"Placement changed to {e.placement}: {e.reason}"
+    ),
     "ChildReturnedHome": lambda e: Described("care", f"Returned home: {e.reason}"),
     "CaseClosed": lambda e: Described("closure", f"Case {_words(e.kind)}: {e.reason}"),
     "CaseSupervisionRecorded": lambda e: Described(
@@ -215,49 +250,71 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
         f"Case supervision {e.entry_id} by {e.supervisor_id} with {e.worker_id}: decision "
         f"'{e.decision}'; child last seen {e.child_last_seen_on.isoformat()}; "
         f"{len(e.actions)} action(s)",
-        e.entry_id, ((e.session_id,) if e.session_id else ()) + tuple(
-            a.action_id for a in e.actions)),
+        e.entry_id,
+        ((e.session_id,) if e.session_id else ()) + tuple(a.action_id for a in e.actions),
+    ),
     "OversightTriggered": _trigger,
     "ManagementOversightRecorded": lambda e: Described(
         "management_oversight",
         f"Management oversight {e.entry_id} by {e.decision_maker_id} "
         f"({_words(e.decision_maker_role)}): decision '{e.decision}'; answers "
         f"{', '.join(e.answers_trigger_ids)}",
-        e.entry_id, tuple(e.answers_trigger_ids) + tuple(a.action_id for a in e.actions)),
+        e.entry_id,
+        tuple(e.answers_trigger_ids) + tuple(a.action_id for a in e.actions),
+    ),
     "ManagementDecisionRecorded": lambda e: Described(
-        "management_decision", f"Management decision {e.entry_id}: '{e.decision}'",
-        e.entry_id),
+        "management_decision", f"Management decision {e.entry_id}: '{e.decision}'", e.entry_id
+    ),
     "ActionSet": lambda e: Described(
-        "action", f"Action {e.action.action_id} set for {e.action.owner}, due "
-        f"{e.action.due_on.isoformat()}", e.action.action_id),
+        "action",
+        f"Action {e.action.action_id} set for {e.action.owner}, due {e.action.due_on.isoformat()}",
+        e.action.action_id,
+    ),
     "ActionCompleted": lambda e: Described(
-        "action", f"Action {e.action_id} completed: {e.note}", e.action_id),
+        "action", f"Action {e.action_id} completed: {e.note}", e.action_id
+    ),
     "ActionCarriedForward": lambda e: Described(
-        "action", f"Action {e.action_id} carried forward to {e.new_due_on.isoformat()}: "
-        f"{e.rationale}", e.action_id),
+        "action",
+        f"Action {e.action_id} carried forward to {e.new_due_on.isoformat()}: {e.rationale}",
+        e.action_id,
+    ),
     "GroupSupervisionDiscussionRecorded": lambda e: Described(
-        "group_supervision", f"Discussed in group supervision {e.group_session_id}",
-        e.entry_id, (e.group_session_id,)),
+        "group_supervision",
+        f"Discussed in group supervision {e.group_session_id}",
+        e.entry_id,
+        (e.group_session_id,),
+    ),
     "EntryCorrected": lambda e: Described(
-        "correction", f"Entry {e.entry_id} corrected ({', '.join(sorted(e.changes))}): "
-        f"{e.reason}", e.entry_id),
+        "correction",
+        f"Entry {e.entry_id} corrected ({', '.join(sorted(e.changes))}): {e.reason}",
+        e.entry_id,
+    ),
     "DisagreementRaised": lambda e: Described(
-        "disagreement", f"Disagreement {e.disagreement_id} raised about "
-        f"{_words(e.subject)}: {e.about}", e.disagreement_id),
+        "disagreement",
+        f"Disagreement {e.disagreement_id} raised about {_words(e.subject)}: {e.about}",
+        e.disagreement_id,
+    ),
     "DisagreementEscalated": lambda e: Described(
-        "disagreement", f"Disagreement {e.disagreement_id} escalated to the "
-        f"{_words(e.level)}: {e.reason}", e.disagreement_id),
+        "disagreement",
+        f"Disagreement {e.disagreement_id} escalated to the {_words(e.level)}: {e.reason}",
+        e.disagreement_id,
+    ),
     "DisagreementResolved": lambda e: Described(
-        "disagreement", f"Disagreement {e.disagreement_id} resolved: {e.resolution}",
-        e.disagreement_id),
+        "disagreement",
+        f"Disagreement {e.disagreement_id} resolved: {e.resolution}",
+        e.disagreement_id,
+    ),
     "LegalHoldPlaced": lambda e: Described(
-        "legal_hold", f"Legal hold {e.hold_id} placed ({_words(e.kind)}): {e.reference}",
-        e.hold_id),
+        "legal_hold", f"Legal hold {e.hold_id} placed ({_words(e.kind)}): {e.reference}", e.hold_id
+    ),
     "LegalHoldLifted": lambda e: Described(
-        "legal_hold", f"Legal hold {e.hold_id} lifted: {e.reason}", e.hold_id),
+        "legal_hold", f"Legal hold {e.hold_id} lifted: {e.reason}", e.hold_id
+    ),
     "RecordAccessed": lambda e: Described(
-        "access", f"{_words(e.kind).capitalize()} read: {e.what} (purpose: {e.purpose})",
-        subject_id=str(e.subject_id)),
+        "access",
+        f"{_words(e.kind).capitalize()} read: {e.what} (purpose: {e.purpose})",
+        subject_id=str(e.subject_id),
+    ),
 }
 
 #: Events that carry no information for the trail (bookkeeping only).
@@ -277,7 +334,8 @@ class AuditTrail:
         refs_name = generation_table_name("audit_refs", generation)
         subjects_name = generation_table_name("audit_subjects", generation)
         trail = Table(
-            trail_name, metadata,
+            trail_name,
+            metadata,
             Column("position", BigInteger, primary_key=True, autoincrement=False),
             Column("subject_id", String(36), nullable=False),
             Column("event_type", String(80), nullable=False),
@@ -294,13 +352,15 @@ class AuditTrail:
             Index(f"{trail_name}_subject", "subject_id", "position"),
         )
         refs = Table(
-            refs_name, metadata,
+            refs_name,
+            metadata,
             Column("subject_id", String(36), primary_key=True),
             Column("ref", String(200), primary_key=True),
             Column("position", BigInteger, primary_key=True, autoincrement=False),
         )
         subjects = Table(
-            subjects_name, metadata,
+            subjects_name,
+            metadata,
             Column("subject_id", String(36), primary_key=True),
             Column("subject_kind", String(20), nullable=False),
             Column("authority_code", String(32), nullable=False),
@@ -314,48 +374,63 @@ class AuditTrail:
         if name in IGNORED:
             return []
         describe = DESCRIBERS.get(name)
-        if describe is None:
-            described = Described("other", _words(name))
-        else:
-            described = describe(event)
+        described = Described("other", _words(name)) if describe is None else describe(event)
         subject_id = described.subject_id or str(event.originator_id)
         provenance = event.provenance
         operations: list[Operation] = []
         registered = _registration(name, event)
         if registered is not None:
             operations.append(Insert("audit_subjects", {"subject_id": subject_id, **registered}))
-        operations.append(Insert("audit_trail", {
-            "position": notification.id,
-            "subject_id": subject_id,
-            "event_type": name,
-            "kind": described.kind,
-            "summary": described.summary,
-            "occurred_at": utc(provenance.occurred_at),
-            "recorded_at": utc(event.timestamp),
-            "actor_id": provenance.actor_id,
-            "actor_role": provenance.actor_role,
-            "command_id": provenance.command_id,
-            "rule_ids": RULES_BY_EVENT.get(name),
-            "entry_ref": described.entry_ref,
-            "imported": provenance.imported,
-        }))
+        operations.append(
+            Insert(
+                "audit_trail",
+                {
+                    "position": notification.id,
+                    "subject_id": subject_id,
+                    "event_type": name,
+                    "kind": described.kind,
+                    "summary": described.summary,
+                    "occurred_at": utc(provenance.occurred_at),
+                    "recorded_at": utc(event.timestamp),
+                    "actor_id": provenance.actor_id,
+                    "actor_role": provenance.actor_role,
+                    "command_id": provenance.command_id,
+                    "rule_ids": RULES_BY_EVENT.get(name),
+                    "entry_ref": described.entry_ref,
+                    "imported": provenance.imported,
+                },
+            )
+        )
         refs = dict.fromkeys(r for r in (described.entry_ref, *described.refs) if r)
         for ref in refs:
-            operations.append(Insert("audit_refs", {
-                "subject_id": subject_id, "ref": ref, "position": notification.id}))
+            operations.append(
+                Insert(
+                    "audit_refs",
+                    {"subject_id": subject_id, "ref": ref, "position": notification.id},
+                )
+            )
         return operations
 
 
 def _registration(name: str, event: Any) -> dict[str, str] | None:
     if name == "WorkerRegistered":
-        return {"subject_kind": "worker", "authority_code": event.authority_code,
-                "local_id": event.staff_id}
+        return {
+            "subject_kind": "worker",
+            "authority_code": event.authority_code,
+            "local_id": event.staff_id,
+        }
     if name == "ChildRegistered":
-        return {"subject_kind": "child", "authority_code": event.authority_code,
-                "local_id": event.local_child_id}
+        return {
+            "subject_kind": "child",
+            "authority_code": event.authority_code,
+            "local_id": event.local_child_id,
+        }
     if name == "AuthorityRegistered":
-        return {"subject_kind": "authority", "authority_code": event.authority_code,
-                "local_id": event.authority_code}
+        return {
+            "subject_kind": "authority",
+            "authority_code": event.authority_code,
+            "local_id": event.authority_code,
+        }
     return None
 
 
@@ -412,15 +487,28 @@ def decode_cursor(cursor: str) -> int:
 
 _views = MetaData()
 trail_view = Table(
-    "audit_trail", _views,
-    *[Column(c.name, c.type) for c in AuditTrail().define_tables(MetaData(), 0)[
-        "audit_trail"].columns],
+    "audit_trail",
+    _views,
+    *[
+        Column(c.name, c.type)
+        for c in AuditTrail().define_tables(MetaData(), 0)["audit_trail"].columns
+    ],
 )
-refs_view = Table("audit_refs", _views, Column("subject_id", String(36)),
-                  Column("ref", String(200)), Column("position", BigInteger))
-subjects_view = Table("audit_subjects", _views, Column("subject_id", String(36)),
-                      Column("subject_kind", String(20)), Column("authority_code", String(32)),
-                      Column("local_id", String(64)))
+refs_view = Table(
+    "audit_refs",
+    _views,
+    Column("subject_id", String(36)),
+    Column("ref", String(200)),
+    Column("position", BigInteger),
+)
+subjects_view = Table(
+    "audit_subjects",
+    _views,
+    Column("subject_id", String(36)),
+    Column("subject_kind", String(20)),
+    Column("authority_code", String(32)),
+    Column("local_id", String(64)),
+)
 
 
 def subject_trail(
@@ -441,11 +529,13 @@ def subject_trail(
         raise ValueError("first must be between 1 and 500")
     after_position = decode_cursor(after) if after is not None else None
     with engine.connect() as conn:
-        subject_id = conn.execute(select(subjects_view.c.subject_id).where(
-            subjects_view.c.authority_code == authority_code,
-            subjects_view.c.subject_kind == subject_kind,
-            subjects_view.c.local_id == local_id,
-        )).scalar_one_or_none()
+        subject_id = conn.execute(
+            select(subjects_view.c.subject_id).where(
+                subjects_view.c.authority_code == authority_code,
+                subjects_view.c.subject_kind == subject_kind,
+                subjects_view.c.local_id == local_id,
+            )
+        ).scalar_one_or_none()
         if subject_id is None:
             return Page([], None)
         conditions = [trail_view.c.subject_id == subject_id]
@@ -459,18 +549,39 @@ def subject_trail(
             conditions.append(trail_view.c.occurred_at < utc(occurred_to))
         if actor_id is not None:
             conditions.append(trail_view.c.actor_id == actor_id)
-        rows = conn.execute(
-            select(trail_view).where(and_(*conditions))
-            .order_by(trail_view.c.position).limit(first + 1)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(trail_view)
+                .where(and_(*conditions))
+                .order_by(trail_view.c.position)
+                .limit(first + 1)
+            )
+            .mappings()
+            .all()
+        )
         page = rows[:first]
         related = _related(conn, str(subject_id), [int(r["position"]) for r in page])
-    entries = [
-        AuditEntry(**{k: (utc(r[k]) if k in ("occurred_at", "recorded_at") else r[k])
-                      for k in r}, related=related.get(int(r["position"]), ()))
-        for r in page
-    ]
+    entries = [_entry(r, related.get(int(r["position"]), ())) for r in page]
     return Page(entries, encode_cursor(entries[-1].position) if len(rows) > first else None)
+
+
+def _entry(row: Any, related: tuple[int, ...]) -> AuditEntry:
+    return AuditEntry(
+        position=int(row["position"]),
+        subject_id=str(row["subject_id"]),
+        event_type=str(row["event_type"]),
+        kind=str(row["kind"]),
+        summary=str(row["summary"]),
+        occurred_at=utc(row["occurred_at"]),
+        recorded_at=utc(row["recorded_at"]),
+        actor_id=str(row["actor_id"]),
+        actor_role=str(row["actor_role"]),
+        command_id=str(row["command_id"]),
+        rule_ids=row["rule_ids"],
+        entry_ref=row["entry_ref"],
+        imported=bool(row["imported"]),
+        related=related,
+    )
 
 
 def _related(conn: Any, subject_id: str, positions: list[int]) -> dict[int, tuple[int, ...]]:
@@ -481,8 +592,14 @@ def _related(conn: Any, subject_id: str, positions: list[int]) -> dict[int, tupl
     theirs = refs_view.alias("theirs")
     rows = conn.execute(
         select(mine.c.position, theirs.c.position)
-        .join(theirs, and_(theirs.c.subject_id == mine.c.subject_id, theirs.c.ref == mine.c.ref,
-                           theirs.c.position != mine.c.position))
+        .join(
+            theirs,
+            and_(
+                theirs.c.subject_id == mine.c.subject_id,
+                theirs.c.ref == mine.c.ref,
+                theirs.c.position != mine.c.position,
+            ),
+        )
         .where(mine.c.subject_id == subject_id, mine.c.position.in_(positions))
     ).all()
     linked: dict[int, set[int]] = {}

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -146,9 +146,7 @@ class Status:
 def make_engine(sqlalchemy_url: str) -> Engine:
     """A SQLAlchemy engine on the event store's own database (read models live beside it)."""
     if sqlalchemy_url.startswith("sqlite"):
-        engine = create_engine(
-            sqlalchemy_url, poolclass=NullPool, connect_args={"timeout": 30}
-        )
+        engine = create_engine(sqlalchemy_url, poolclass=NullPool, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -178,7 +176,10 @@ def create_generation(conn: Connection, projection: Projection, generation: int)
     md.create_all(conn, tables=list(tables.values()))
     conn.execute(
         insert(projection_state).values(
-            name=projection.name, generation=generation, position=0, active=False,
+            name=projection.name,
+            generation=generation,
+            position=0,
+            active=False,
             updated_at=_now(),
         )
     )
@@ -187,18 +188,21 @@ def create_generation(conn: Connection, projection: Projection, generation: int)
 def activate_generation(conn: Connection, projection: Projection, generation: int) -> None:
     """Point the stable views at ``generation`` and mark it active, in the caller's
     transaction; drop the generations it replaces."""
-    old = conn.execute(
-        select(projection_state.c.generation).where(
-            projection_state.c.name == projection.name,
-            projection_state.c.generation != generation,
+    old = (
+        conn.execute(
+            select(projection_state.c.generation).where(
+                projection_state.c.name == projection.name,
+                projection_state.c.generation != generation,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for view in projection.table_names:
         conn.execute(text(f'DROP VIEW IF EXISTS "{view}"'))
         conn.execute(
             text(
-                f'CREATE VIEW "{view}" AS SELECT * FROM '
-                f'"{generation_table_name(view, generation)}"'
+                f'CREATE VIEW "{view}" AS SELECT * FROM "{generation_table_name(view, generation)}"'
             )
         )
     conn.execute(
@@ -238,14 +242,14 @@ def active_generation(conn: Connection, name: str) -> tuple[int, int]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def utc(value: datetime) -> datetime:
     """Read models store UTC; SQLite hands times back naive, so they are UTC by contract."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 # -- leader election --------------------------------------------------------------------
@@ -359,6 +363,25 @@ class Runner:
             domain_event = self.source.mapper.to_domain_event(notification)
             operations.extend(self.projection.handle(domain_event, notification))
         tables = self.tables(generation)
+        try:
+            self._commit(generation, position, notifications[-1].id, tables, operations)
+        except IntegrityError:
+            # Rows already there: legitimate only if another applier moved the position
+            # past them (its transaction won). Otherwise the model is inconsistent: stop.
+            with self.engine.connect() as conn:
+                if self._position(conn, generation) != position:
+                    raise _PositionMoved from None
+            raise
+        return len(notifications)
+
+    def _commit(
+        self,
+        generation: int,
+        position: int,
+        reached: int,
+        tables: Mapping[str, Table],
+        operations: Sequence[Operation],
+    ) -> None:
         with self.engine.begin() as conn:
             _execute(conn, tables, operations)
             moved = conn.execute(
@@ -370,12 +393,11 @@ class Runner:
                         projection_state.c.position == position,
                     )
                 )
-                .values(position=notifications[-1].id, updated_at=_now())
+                .values(position=reached, updated_at=_now())
             ).rowcount
             if moved != 1:
                 # Another runner moved this generation on: roll back, apply nothing.
                 raise _PositionMoved
-        return len(notifications)
 
     def _position(self, conn: Connection, generation: int) -> int:
         row = conn.execute(
@@ -400,9 +422,9 @@ class Runner:
                 current = generation
             try:
                 count = self.apply_batch(current)
-            except (_PositionMoved, IntegrityError):
-                # Another applier got there first (its rows or its position won): our
-                # transaction rolled back whole, so reread the position and go on.
+            except _PositionMoved:
+                # Another applier got there first: our transaction rolled back whole, so
+                # reread the position and go on.
                 continue
             if count == 0:
                 break
@@ -451,7 +473,11 @@ class Runner:
     @contextlib.contextmanager
     def _listener(self) -> Iterator[Callable[[float], None]]:
         if self.listen_conninfo is None:
-            yield self._stop.wait
+
+            def sleep(timeout: float) -> None:
+                self._stop.wait(timeout)
+
+            yield sleep
             return
         conn = psycopg.connect(self.listen_conninfo, autocommit=True)
         try:
@@ -477,21 +503,29 @@ class Runner:
         try:
             with self.engine.begin() as conn:
                 current, _ = active_generation(conn, self.projection.name)
-                stale = conn.execute(
-                    select(projection_state.c.generation).where(
-                        projection_state.c.name == self.projection.name,
-                        projection_state.c.active.is_(False),
+                stale = (
+                    conn.execute(
+                        select(projection_state.c.generation).where(
+                            projection_state.c.name == self.projection.name,
+                            projection_state.c.active.is_(False),
+                        )
                     )
-                ).scalars().all()
+                    .scalars()
+                    .all()
+                )
                 for generation in stale:  # an interrupted earlier rebuild
                     for view in self.projection.table_names:
-                        conn.execute(text(
-                            f'DROP TABLE IF EXISTS "{generation_table_name(view, generation)}"'
-                        ))
-                    conn.execute(projection_state.delete().where(
-                        projection_state.c.name == self.projection.name,
-                        projection_state.c.generation == generation,
-                    ))
+                        conn.execute(
+                            text(
+                                f'DROP TABLE IF EXISTS "{generation_table_name(view, generation)}"'
+                            )
+                        )
+                    conn.execute(
+                        projection_state.delete().where(
+                            projection_state.c.name == self.projection.name,
+                            projection_state.c.generation == generation,
+                        )
+                    )
                 new = max([current, *stale]) + 1
                 create_generation(conn, self.projection, new)
             # Holding the lock keeps the live runner out. Events recorded after this
@@ -511,8 +545,9 @@ class _PositionMoved(Exception):
     """Compare-and-set on the position failed; the batch was rolled back."""
 
 
-def _execute(conn: Connection, tables: Mapping[str, Table], operations: Sequence[Operation]
-             ) -> None:
+def _execute(
+    conn: Connection, tables: Mapping[str, Table], operations: Sequence[Operation]
+) -> None:
     """Run operations in order, batching consecutive inserts into one table."""
     pending: list[Mapping[str, Any]] = []
     pending_table: str | None = None
@@ -550,10 +585,13 @@ def status(engine: Engine, source: Source, projections: Sequence[Projection]) ->
             if position < head:
                 oldest = source.select_notifications(position + 1, 1)
                 if oldest:
-                    recorded = source.mapper.to_domain_event(oldest[0]).timestamp
+                    recorded: datetime = getattr(
+                        source.mapper.to_domain_event(oldest[0]), "timestamp", _now()
+                    )
                     lag_seconds = max(0.0, (_now() - recorded).total_seconds())
-            result.append(Status(projection.name, generation, position, head, head - position,
-                                 lag_seconds))
+            result.append(
+                Status(projection.name, generation, position, head, head - position, lag_seconds)
+            )
     return result
 
 

@@ -25,8 +25,13 @@ def engine(database: DatabaseSettings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def make_runner(database: DatabaseSettings, app: OversightApplication, engine: Engine,
-                projection: Projection, **overrides: object) -> Runner:
+def make_runner(
+    database: DatabaseSettings,
+    app: OversightApplication,
+    engine: Engine,
+    projection: Projection,
+    **overrides: object,
+) -> Runner:
     runner = runner_for(database, app, projection, engine, poll_interval=0.05)
     for key, value in overrides.items():
         setattr(runner, key, value)

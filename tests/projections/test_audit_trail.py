@@ -33,42 +33,89 @@ def _child_story(app: OversightApplication) -> None:
     register_worker(app, "TM1", case_holding=False, line_manager_id="SM1")
     register_worker(app, "SW1")
     register_child(app, "C1")
-    app.execute(c.AllocateWorker(**common(T, TM), child_id="C1", worker_id="SW1",
-                                 reason="NEW", team="Team A"))
+    app.execute(
+        c.AllocateWorker(
+            **common(T, TM), child_id="C1", worker_id="SW1", reason="NEW", team="Team A"
+        )
+    )
     trigger_id = app.get_child(AUTHORITY, "C1").open_triggers[0].trigger_id
-    app.execute(c.RecordManagementOversight(
-        **common(T + timedelta(hours=2), TM), child_id="C1", entry_id="MO1",
-        answers_trigger_ids=[trigger_id], reason="Allocation", current_situation="Safe",
-        decision="Visit weekly", rationale="Medium risk", actions=[action("A1")],
-        decision_maker_id="TM1", decision_maker_role="team_manager"))
-    app.execute(c.RaiseDisagreement(**common(T + timedelta(days=1), actor("SW1")),
-                                    child_id="C1", disagreement_id="D1",
-                                    subject="decision_on_child", about="Visit frequency"))
-    app.execute(c.EscalateDisagreement(**common(T + timedelta(days=2)), child_id="C1",
-                                       disagreement_id="D1", reason="Unresolved"))
-    app.execute(c.ResolveDisagreement(**common(T + timedelta(days=3)), child_id="C1",
-                                      disagreement_id="D1", resolution="Fortnightly visits"))
-    app.execute(c.RecordAccess(**common(T + timedelta(days=4), actor("AUD1", ActorRole.AUDITOR)),
-                               child_id="C1", what="audit trail", purpose="QA dip sample"))
+    app.execute(
+        c.RecordManagementOversight(
+            **common(T + timedelta(hours=2), TM),
+            child_id="C1",
+            entry_id="MO1",
+            answers_trigger_ids=[trigger_id],
+            reason="Allocation",
+            current_situation="Safe",
+            decision="Visit weekly",
+            rationale="Medium risk",
+            actions=[action("A1")],
+            decision_maker_id="TM1",
+            decision_maker_role="team_manager",
+        )
+    )
+    app.execute(
+        c.RaiseDisagreement(
+            **common(T + timedelta(days=1), actor("SW1")),
+            child_id="C1",
+            disagreement_id="D1",
+            subject="decision_on_child",
+            about="Visit frequency",
+        )
+    )
+    app.execute(
+        c.EscalateDisagreement(
+            **common(T + timedelta(days=2)),
+            child_id="C1",
+            disagreement_id="D1",
+            reason="Unresolved",
+        )
+    )
+    app.execute(
+        c.ResolveDisagreement(
+            **common(T + timedelta(days=3)),
+            child_id="C1",
+            disagreement_id="D1",
+            resolution="Fortnightly visits",
+        )
+    )
+    app.execute(
+        c.RecordAccess(
+            **common(T + timedelta(days=4), actor("AUD1", ActorRole.AUDITOR)),
+            child_id="C1",
+            what="audit trail",
+            purpose="QA dip sample",
+        )
+    )
 
 
 def _trail(engine: Engine, **filters: object) -> list[AuditEntry]:
-    return subject_trail(engine, authority_code=AUTHORITY, subject_kind="child", local_id="C1",
-                         first=100, **filters).entries  # type: ignore[arg-type]
+    return subject_trail(
+        engine, authority_code=AUTHORITY, subject_kind="child", local_id="C1", first=100, **filters
+    ).entries  # type: ignore[arg-type]
 
 
-def test_one_entry_per_event_in_plain_words(database: DatabaseSettings,
-                                            app: OversightApplication, engine: Engine) -> None:
+def test_one_entry_per_event_in_plain_words(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _child_story(app)
     catch_up_all(database, app, engine)
     trail = _trail(engine)
     assert [e.event_type for e in trail] == [
-        "ChildRegistered", "WorkerAllocated", "OversightTriggered",
-        "ManagementOversightRecorded", "DisagreementRaised", "DisagreementEscalated",
-        "DisagreementResolved", "RecordAccessed"]
+        "ChildRegistered",
+        "WorkerAllocated",
+        "OversightTriggered",
+        "ManagementOversightRecorded",
+        "DisagreementRaised",
+        "DisagreementEscalated",
+        "DisagreementResolved",
+        "RecordAccessed",
+    ]
     trigger, oversight = trail[2], trail[3]
-    assert trigger.summary.startswith("Management oversight triggered automatically: "
-                                      "allocation to new practitioner (DEV-6 key point 1)")
+    assert trigger.summary.startswith(
+        "Management oversight triggered automatically: "
+        "allocation to new practitioner (DEV-6 key point 1)"
+    )
     assert trigger.rule_ids == "DEV-6"
     assert oversight.rule_ids == "DEV-6g"
     assert oversight.actor_id == "TM1" and oversight.actor_role == "team_manager"
@@ -80,8 +127,9 @@ def test_one_entry_per_event_in_plain_words(database: DatabaseSettings,
     assert access.summary == "Child record read: audit trail (purpose: QA dip sample)"
 
 
-def test_links_between_related_entries(database: DatabaseSettings, app: OversightApplication,
-                                       engine: Engine) -> None:
+def test_links_between_related_entries(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _child_story(app)
     catch_up_all(database, app, engine)
     by_type = {e.event_type: e for e in _trail(engine)}
@@ -90,74 +138,122 @@ def test_links_between_related_entries(database: DatabaseSettings, app: Oversigh
     assert trigger.related == (oversight.position,)
     assert trigger.position in oversight.related
     raised = by_type["DisagreementRaised"]
-    assert set(raised.related) == {by_type["DisagreementEscalated"].position,
-                                   by_type["DisagreementResolved"].position}
+    assert set(raised.related) == {
+        by_type["DisagreementEscalated"].position,
+        by_type["DisagreementResolved"].position,
+    }
 
 
-def test_record_links_to_its_sign_offs_and_corrections(database: DatabaseSettings,
-                                                       app: OversightApplication,
-                                                       engine: Engine) -> None:
+def test_record_links_to_its_sign_offs_and_corrections(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     setup_authority(app)
     register_worker(app, "SW1")
     sup = actor("TM1", ActorRole.SUPERVISOR)
-    app.execute(c.HoldSupervisionSession(
-        **common(T, sup), staff_id="SW1", session_id="S1", supervisor_id="TM1",
-        duration_minutes=90, functions_covered=["support"], wellbeing_discussed=True,
-        equality_and_diversity_discussed=True))
-    app.execute(c.WritePersonalSupervisionRecord(
-        **common(T + timedelta(days=1), sup), staff_id="SW1", record_id="R1", session_id="S1",
-        actions_reviewed="x", wellbeing="x", workload="x", development="x", disagreements=None,
-        agreed_actions=[]))
-    app.execute(c.SignPersonalSupervisionRecord(**common(T + timedelta(days=1), sup),
-                                                staff_id="SW1", record_id="R1",
-                                                signatory="supervisor"))
-    app.execute(c.CorrectEntry(**common(T + timedelta(days=2)), staff_id="SW1", entry_id="R1",
-                               changes={"workload": "High"}, reason="Typo"))
+    app.execute(
+        c.HoldSupervisionSession(
+            **common(T, sup),
+            staff_id="SW1",
+            session_id="S1",
+            supervisor_id="TM1",
+            duration_minutes=90,
+            functions_covered=["support"],
+            wellbeing_discussed=True,
+            equality_and_diversity_discussed=True,
+        )
+    )
+    app.execute(
+        c.WritePersonalSupervisionRecord(
+            **common(T + timedelta(days=1), sup),
+            staff_id="SW1",
+            record_id="R1",
+            session_id="S1",
+            actions_reviewed="x",
+            wellbeing="x",
+            workload="x",
+            development="x",
+            disagreements=None,
+            agreed_actions=[],
+        )
+    )
+    app.execute(
+        c.SignPersonalSupervisionRecord(
+            **common(T + timedelta(days=1), sup),
+            staff_id="SW1",
+            record_id="R1",
+            signatory="supervisor",
+        )
+    )
+    app.execute(
+        c.CorrectEntry(
+            **common(T + timedelta(days=2)),
+            staff_id="SW1",
+            entry_id="R1",
+            changes={"workload": "High"},
+            reason="Typo",
+        )
+    )
     catch_up_all(database, app, engine)
-    trail = subject_trail(engine, authority_code=AUTHORITY, subject_kind="worker",
-                          local_id="SW1").entries
+    trail = subject_trail(
+        engine, authority_code=AUTHORITY, subject_kind="worker", local_id="SW1"
+    ).entries
     by_type = {e.event_type: e for e in trail}
     written = by_type["PersonalSupervisionRecordWritten"]
-    assert set(written.related) == {by_type["SupervisionSessionHeld"].position,
-                                    by_type["PersonalSupervisionRecordSigned"].position,
-                                    by_type["EntryCorrected"].position}
+    assert set(written.related) == {
+        by_type["SupervisionSessionHeld"].position,
+        by_type["PersonalSupervisionRecordSigned"].position,
+        by_type["EntryCorrected"].position,
+    }
     assert by_type["EntryCorrected"].summary == "Entry R1 corrected (workload): Typo"
 
 
-def test_keyset_pagination_and_filters(database: DatabaseSettings, app: OversightApplication,
-                                       engine: Engine) -> None:
+def test_keyset_pagination_and_filters(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _child_story(app)
     catch_up_all(database, app, engine)
     everything = _trail(engine)
     seen: list[int] = []
     cursor = None
     while True:
-        page = subject_trail(engine, authority_code=AUTHORITY, subject_kind="child",
-                             local_id="C1", first=3, after=cursor)
+        page = subject_trail(
+            engine,
+            authority_code=AUTHORITY,
+            subject_kind="child",
+            local_id="C1",
+            first=3,
+            after=cursor,
+        )
         seen.extend(e.position for e in page.entries)
         cursor = page.next_cursor
         if cursor is None:
             break
     assert seen == [e.position for e in everything]
     assert [e.event_type for e in _trail(engine, kinds=["disagreement"])] == [
-        "DisagreementRaised", "DisagreementEscalated", "DisagreementResolved"]
+        "DisagreementRaised",
+        "DisagreementEscalated",
+        "DisagreementResolved",
+    ]
     assert [e.actor_id for e in _trail(engine, actor_id="TM1")] == ["TM1", "TM1", "TM1"]
-    window = _trail(engine, occurred_from=T + timedelta(days=1),
-                    occurred_to=T + timedelta(days=3))
+    window = _trail(engine, occurred_from=T + timedelta(days=1), occurred_to=T + timedelta(days=3))
     assert [e.event_type for e in window] == ["DisagreementRaised", "DisagreementEscalated"]
 
 
-@pytest.mark.parametrize("cursor", ["", "not-base64!", encode_cursor(5)[:-2], "YXVkaXQ6LTE=",
-                                    "b3RoZXI6NQ=="])
-def test_invalid_cursors_are_refused(database: DatabaseSettings, app: OversightApplication,
-                                     engine: Engine, cursor: str) -> None:
+@pytest.mark.parametrize(
+    "cursor", ["", "not-base64!", encode_cursor(5)[:-2], "YXVkaXQ6LTE=", "b3RoZXI6NQ=="]
+)
+def test_invalid_cursors_are_refused(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine, cursor: str
+) -> None:
     with pytest.raises(InvalidCursor):
-        subject_trail(engine, authority_code=AUTHORITY, subject_kind="child", local_id="C1",
-                      after=cursor)
+        subject_trail(
+            engine, authority_code=AUTHORITY, subject_kind="child", local_id="C1", after=cursor
+        )
 
 
-def test_another_authority_sees_nothing(database: DatabaseSettings, app: OversightApplication,
-                                        engine: Engine) -> None:
+def test_another_authority_sees_nothing(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _child_story(app)
     catch_up_all(database, app, engine)
     page = subject_trail(engine, authority_code="OTHER-LA", subject_kind="child", local_id="C1")

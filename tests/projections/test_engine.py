@@ -31,8 +31,9 @@ def _count(engine: Engine, view: str) -> int:
         return int(conn.execute(text(f'SELECT COUNT(*) FROM "{view}"')).scalar_one())
 
 
-def test_applies_each_event_exactly_once(database: DatabaseSettings, app: OversightApplication,
-                                         engine: Engine) -> None:
+def test_applies_each_event_exactly_once(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _seed(app)
     runner = make_runner(database, app, engine, AuditTrail(), batch_size=3)
     assert runner.catch_up() == 8
@@ -53,8 +54,13 @@ class _GappySource:
     def __post_init__(self) -> None:
         originals = self.real.select_notifications(1, 100)
         self.stored = [
-            Notification(id=new_id, originator_id=n.originator_id,
-                         originator_version=n.originator_version, topic=n.topic, state=n.state)
+            Notification(
+                id=new_id,
+                originator_id=n.originator_id,
+                originator_version=n.originator_version,
+                topic=n.topic,
+                state=n.state,
+            )
             for new_id, n in zip(self.ids, originals, strict=False)
         ]
 
@@ -65,21 +71,24 @@ class _GappySource:
         return Source(self.select, lambda: self.stored[-1].id, self.real.mapper)
 
 
-def test_copes_with_gaps_in_notification_ids(database: DatabaseSettings,
-                                             app: OversightApplication, engine: Engine) -> None:
+def test_copes_with_gaps_in_notification_ids(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _seed(app, children=3)
     runner = make_runner(database, app, engine, AuditTrail(), batch_size=2)
     gappy = _GappySource(runner.source, [3, 4, 10, 11, 25])
     runner.source = gappy.source()
     assert runner.catch_up() == 5
     with engine.connect() as conn:
-        positions = [r[0] for r in conn.execute(text(
-            'SELECT position FROM "audit_trail" ORDER BY position'))]
+        positions = [
+            r[0] for r in conn.execute(text('SELECT position FROM "audit_trail" ORDER BY position'))
+        ]
     assert positions == [3, 4, 10, 11, 25]
 
 
-def test_competing_appliers_never_apply_twice(database: DatabaseSettings,
-                                              app: OversightApplication, engine: Engine) -> None:
+def test_competing_appliers_never_apply_twice(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     """Without the leader lock, four appliers race; the position compare-and-set and the
     single transaction still give exactly-once."""
     _seed(app, children=40)
@@ -103,9 +112,9 @@ def test_competing_appliers_never_apply_twice(database: DatabaseSettings,
     assert checksum(engine, AuditTrail()) == reference
 
 
-def test_rebuild_switches_over_only_when_caught_up(database: DatabaseSettings,
-                                                   app: OversightApplication,
-                                                   engine: Engine) -> None:
+def test_rebuild_switches_over_only_when_caught_up(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _seed(app, children=20)
     catch_up_all(database, app, engine)
     before = checksum(engine, AuditTrail())
@@ -115,22 +124,26 @@ def test_rebuild_switches_over_only_when_caught_up(database: DatabaseSettings,
         # Readers see the old, complete model while the new one fills.
         seen_during.append(_count(engine, "audit_trail"))
 
-    rebuilder = make_runner(database, app, engine, AuditTrail(), batch_size=5,
-                            on_progress=progress)
+    rebuilder = make_runner(database, app, engine, AuditTrail(), batch_size=5, on_progress=progress)
     assert rebuilder.rebuild() == 22
     assert seen_during and all(n == 22 for n in seen_during)
     assert checksum(engine, AuditTrail()) == before
     with engine.connect() as conn:
         assert active_generation(conn, "audit_trail") == (2, 22)
-        tables = {r[0] for r in conn.execute(text(
-            "SELECT table_name FROM information_schema.tables") if engine.dialect.name ==
-            "postgresql" else text("SELECT name FROM sqlite_master WHERE type='table'"))}
+        tables = {
+            r[0]
+            for r in conn.execute(
+                text("SELECT table_name FROM information_schema.tables")
+                if engine.dialect.name == "postgresql"
+                else text("SELECT name FROM sqlite_master WHERE type='table'")
+            )
+        }
     assert "audit_trail__g1" not in tables and "audit_trail__g2" in tables
 
 
-def test_status_reports_lag_in_events_and_seconds(database: DatabaseSettings,
-                                                  app: OversightApplication,
-                                                  engine: Engine) -> None:
+def test_status_reports_lag_in_events_and_seconds(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _seed(app, children=2)
     runner = make_runner(database, app, engine, AuditTrail())
     [before] = status(engine, runner.source, [AuditTrail()])
@@ -141,8 +154,9 @@ def test_status_reports_lag_in_events_and_seconds(database: DatabaseSettings,
     assert (after.lag_events, after.lag_seconds) == (0, 0.0)
 
 
-def test_read_your_writes_waits_boundedly(database: DatabaseSettings, app: OversightApplication,
-                                          engine: Engine) -> None:
+def test_read_your_writes_waits_boundedly(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
     _seed(app, children=1)
     result = app.execute(c.ChangeTeam(**common(), staff_id="SW1", team="Team B"))
     with pytest.raises(ProjectionLagging) as caught:

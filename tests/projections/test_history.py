@@ -1,0 +1,296 @@
+"""Point-in-time history: as of (valid time) and as known at (system time), checked
+against the event store and against a naive oracle."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import Notification
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from domain import commands as c
+from domain.application import OversightApplication
+from domain.child import Child
+from domain.provenance import Provenance
+from domain.subject import Subject
+from oversight.settings import DatabaseSettings
+from projections.engine import Insert, _execute
+from projections.history import SubjectHistory, state, verify
+from tests.helpers import AUTHORITY, NOW, START, common, register_child, setup_authority
+from tests.projections.conftest import catch_up_all, make_runner
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _story(app: OversightApplication) -> list[datetime]:
+    """A child's case with changes, supervision and corrections; returns recorded times."""
+    setup_authority(app)
+    register_child(app, "C1", when=START)
+    t = NOW - timedelta(days=20)
+    app.execute(c.ChangeRiskLevel(**common(t), child_id="C1", risk_level="high", rag="red"))
+    app.execute(
+        c.RecordCaseSupervision(
+            **common(t + timedelta(days=1)),
+            child_id="C1",
+            entry_id="CS1",
+            worker_id="SW1",
+            supervisor_id="TM1",
+            current_situation="Unsettled",
+            child_last_seen_on=t.date(),
+            childs_views="Wants to go home",
+            reflection="r",
+            analysis="a",
+            decision="Visit twice",
+            rationale="Risk",
+        )
+    )
+    app.execute(
+        c.CorrectEntry(
+            **common(t + timedelta(days=2)),
+            child_id="C1",
+            entry_id="CS1",
+            changes={"decision": "Visit weekly"},
+            reason="Misrecorded",
+        )
+    )
+    app.execute(c.ChangeCaseType(**common(t + timedelta(days=3)), child_id="C1", case_type="cp"))
+    app.execute(
+        c.CorrectEntry(
+            **common(t + timedelta(days=4)),
+            child_id="C1",
+            entry_id="CS1",
+            changes={"childs_views": "Wants to see dad"},
+            reason="Added",
+        )
+    )
+    child = app.get_child(AUTHORITY, "C1")
+    return [e.timestamp for e in app.events.get(child.id)]
+
+
+def test_projection_equals_replay_of_the_store_at_every_known_at(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    recorded = _story(app)
+    catch_up_all(database, app, engine)
+    child_id = app.get_child(AUTHORITY, "C1").id
+    instants = [
+        recorded[0] - timedelta(seconds=1),
+        *recorded,
+        *(a + (b - a) / 2 for a, b in itertools.pairwise(recorded)),
+    ]
+    for known_at in instants:
+        problems = verify(
+            engine,
+            child_id,
+            known_at,
+            lambda i: list(app.events.get(i)),
+            lambda i, v: app.repository.get(i, version=v),
+        )
+        assert problems == [], (known_at, problems)
+
+
+def test_before_a_correction_was_recorded_the_original_stands(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    recorded = _story(app)
+    catch_up_all(database, app, engine)
+    child_id = app.get_child(AUTHORITY, "C1").id
+    before = state(engine, child_id, known_at=recorded[3] - timedelta(microseconds=1))
+    after = state(engine, child_id, known_at=recorded[3])
+    assert before.entries["CS1"]["decision"] == "Visit twice"
+    assert after.entries["CS1"]["decision"] == "Visit weekly"
+    # As of the supervision's own day, known now: the corrected content, because the
+    # correction is about what happened that day.
+    as_of = state(engine, child_id, as_of=NOW - timedelta(days=19))
+    assert as_of.entries["CS1"]["decision"] == "Visit weekly"
+    assert as_of.attributes["case_type"] == "cin"  # changed later in valid time
+    assert state(engine, child_id).attributes["case_type"] == "cp"
+    # As of before the supervision happened, it is not there at all.
+    assert "CS1" not in state(engine, child_id, as_of=NOW - timedelta(days=19, hours=1)).entries
+
+
+def test_subject_that_did_not_exist_yet(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    recorded = _story(app)
+    catch_up_all(database, app, engine)
+    child_id = app.get_child(AUTHORITY, "C1").id
+    assert not state(engine, child_id, known_at=recorded[0] - timedelta(seconds=1)).exists
+    assert not state(engine, child_id, as_of=START - timedelta(days=1)).exists
+
+
+# -- the property: projection == naive oracle, for random histories and random instants ----
+
+_positions = itertools.count(10_000_000)
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("risk"), st.integers(0, 60), st.sampled_from(["low", "medium", "high"])),
+        st.tuples(st.just("supervise"), st.integers(0, 60), st.sampled_from(["A", "B", "C"])),
+        st.tuples(st.just("correct"), st.integers(0, 60), st.sampled_from(["X", "Y", "Z"])),
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+def _events(ops: list[tuple[str, int, str]], gaps: list[int]) -> list[Any]:
+    """Domain events with chosen valid times and strictly increasing recorded times."""
+    subject = uuid.uuid4()
+    recorded = T0
+    events: list[Any] = []
+
+    def prov(day: int) -> Provenance:
+        return Provenance(
+            occurred_at=T0 + timedelta(days=day),
+            actor_id="A",
+            actor_role="r",
+            command_id=uuid.uuid4().hex,
+        )
+
+    def add(cls: Any, day: int, **fields: Any) -> None:
+        nonlocal recorded
+        recorded += timedelta(minutes=1 + gaps[len(events) % len(gaps)])
+        events.append(
+            cls(
+                originator_id=subject,
+                originator_version=len(events) + 1,
+                timestamp=recorded,
+                provenance=prov(day),
+                **fields,
+            )
+        )
+
+    add(
+        Child.ChildRegistered,
+        0,
+        originator_topic="domain.child:Child",
+        authority_code="LA",
+        local_child_id="C1",
+        date_of_birth=date(2015, 1, 1),
+        expected_date_of_birth=None,
+        case_type="cin",
+        risk_level="low",
+        rag=None,
+        name=None,
+    )
+    supervisions: list[str] = []
+    for kind, day, value in ops:
+        if kind == "risk":
+            add(Child.RiskLevelChanged, day, risk_level=value, rag=None)
+        elif kind == "supervise":
+            entry = f"E{len(events)}"
+            supervisions.append(entry)
+            add(
+                Child.CaseSupervisionRecorded,
+                day,
+                entry_id=entry,
+                worker_id="SW1",
+                supervisor_id="TM1",
+                session_id=None,
+                current_situation="s",
+                child_last_seen_on=date(2025, 1, 1),
+                childs_views="v",
+                reflection="r",
+                analysis="a",
+                decision=value,
+                rationale="why",
+                actions=[],
+                previous_actions_reviewed=None,
+            )
+        elif supervisions:
+            target = supervisions[day % len(supervisions)]
+            add(
+                Subject.EntryCorrected,
+                day,
+                entry_id=target,
+                changes={"decision": value},
+                reason="fix",
+            )
+    return events
+
+
+def _oracle(events: list[Any], as_of: datetime, known_at: datetime) -> tuple[str, dict[str, str]]:
+    """The naive answer: filter, then apply in the obvious order."""
+    known = [e for e in events if e.timestamp <= known_at]
+    happened = [e for e in known if e.provenance.occurred_at <= as_of]
+    risk = "none"
+    best: tuple[datetime, int] | None = None
+    decisions: dict[str, str] = {}
+    for e in happened:
+        name = type(e).__name__
+        if name in ("ChildRegistered", "RiskLevelChanged"):
+            key = (e.provenance.occurred_at, e.originator_version)
+            if best is None or key > best:
+                best, risk = key, e.risk_level
+        elif name == "CaseSupervisionRecorded":
+            decisions[e.entry_id] = e.decision
+    for e in known:
+        if type(e).__name__ == "EntryCorrected" and e.entry_id in decisions:
+            decisions[e.entry_id] = e.changes["decision"]
+    return risk, decisions
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    operations,
+    st.lists(st.integers(0, 5), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(-1, 62), st.integers(0, 40)), min_size=1, max_size=6),
+)
+def test_projection_matches_a_naive_oracle(
+    app: OversightApplication,
+    engine: Engine,
+    ops: list[tuple[str, int, str]],
+    gaps: list[int],
+    instants: list[tuple[int, int]],
+) -> None:
+    events = _events(ops, gaps)
+    # Through the real mapper (as stored) and the real projection and tables.
+    projection = SubjectHistory()
+    runner_tables = make_runner_tables(engine)
+    for domain_event in events:
+        stored = app.mapper.to_stored_event(domain_event)
+        decoded = app.mapper.to_domain_event(stored)
+        notification = Notification(
+            id=next(_positions),
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            topic=stored.topic,
+            state=stored.state,
+        )
+        operations_ = projection.handle(decoded, notification)
+        assert all(isinstance(o, Insert) for o in operations_)
+        with engine.begin() as conn:
+            _execute(conn, runner_tables, operations_)
+    subject = events[0].originator_id
+    for as_of_day, known_minutes in instants:
+        as_of = T0 + timedelta(days=as_of_day)
+        known_at = T0 + timedelta(minutes=known_minutes)
+        answer = state(engine, subject, as_of=as_of, known_at=known_at)
+        risk, decisions = _oracle(events, as_of, known_at)
+        assert answer.attributes.get("risk_level", "none") == risk
+        assert {k: v["decision"] for k, v in answer.entries.items()} == decisions
+
+
+def make_runner_tables(engine: Engine) -> Any:
+    from sqlalchemy import MetaData
+
+    return SubjectHistory().define_tables(MetaData(), 1)
+
+
+def test_runner_fills_history(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    _story(app)
+    make_runner(database, app, engine, SubjectHistory()).catch_up()
+    child_id = app.get_child(AUTHORITY, "C1").id
+    assert state(engine, child_id).attributes["risk_level"] == "high"
