@@ -24,7 +24,7 @@ class AccessLog(Aggregate):
         return uuid5(subject_id, "access-log")
 
     @event("AccessLogOpened")
-    def __init__(self, *, subject_id: UUID, authority_code: str) -> None:
+    def __init__(self, *, subject_id: UUID, authority_code: str, provenance: Provenance) -> None:
         self.subject_id = subject_id
         self.authority_code = authority_code
         self.reads = 0

@@ -434,7 +434,11 @@ def _record_access(app: OversightApplication, cmd: c.RecordAccess) -> list[Aggre
     try:
         log: AccessLog = app.repository.get(log_id)
     except AggregateNotFoundError:
-        log = AccessLog(subject_id=subject.id, authority_code=subject.authority_code)
+        log = AccessLog(
+            subject_id=subject.id,
+            authority_code=subject.authority_code,
+            provenance=cmd.provenance(),
+        )
     kind = "personal_file" if isinstance(subject, Worker) else "child_record"
     log.record_read(cmd.provenance(), what=cmd.what, purpose=cmd.purpose, kind=kind)
     return [log]

@@ -387,6 +387,18 @@ def test_every_command_records_its_events(app: OversightApplication) -> None:
         "LegalHoldLifted",
     )
     run(
+        c.RecordAccess(**common(t, actor("AUD1", ActorRole.AUDITOR)), **ch, what="case file",
+                       purpose="Ofsted inspection"),
+        "AccessLogOpened",
+        "RecordAccessed",
+    )
+    run(
+        c.RecordAccess(**common(t, actor("AUD1", ActorRole.AUDITOR)), **w, what="personal file",
+                       purpose="Annual audit [DUR-7]"),
+        "AccessLogOpened",
+        "RecordAccessed",
+    )
+    run(
         c.CloseCase(**common(t), **ch, kind="transferred", reason="Moved area"),
         "OversightTriggered",
         "CaseClosed",

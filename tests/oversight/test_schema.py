@@ -74,7 +74,7 @@ def _postgres_schema(url: str) -> dict[str, list[tuple[object, ...]]]:
 
 def test_migrations_match_the_library_ddl_sqlite(tmp_path: Path) -> None:
     migrated = tmp_path / "migrated.sqlite3"
-    upgrade(DatabaseSettings.from_url(f"sqlite:///{migrated}"))
+    upgrade(DatabaseSettings.from_url(f"sqlite:///{migrated}"), "0001")  # the event store
     library = tmp_path / "library.sqlite3"
     datastore = SQLiteDatastore(str(library))
     SQLiteOversightRecorder(datastore).create_table()
@@ -86,7 +86,7 @@ def test_migrations_match_the_library_ddl_sqlite(tmp_path: Path) -> None:
 def test_migrations_match_the_library_ddl_postgres() -> None:
     migrated, library = new_postgres_database(), new_postgres_database()
     try:
-        upgrade(DatabaseSettings.from_url(migrated))
+        upgrade(DatabaseSettings.from_url(migrated), "0001")  # the event store
         settings = DatabaseSettings.from_url(library)
         datastore = PostgresDatastore(
             dbname=settings.dbname or "",
