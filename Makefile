@@ -20,6 +20,8 @@ demo: install
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight db upgrade
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo seed
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo summary
+	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections run --once
+	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections status
 
 ## The whole suite on SQLite and on a throwaway PostgreSQL 15 cluster, plus lint and types.
 test: install
@@ -33,6 +35,7 @@ lint: install
 
 bench: install
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.event_store_choice
+	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.projection_rebuild
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3*

@@ -107,7 +107,12 @@ class ProvenanceAsDict(Transcoding):
         }
 
     def decode(self, data: dict[str, Any]) -> Provenance:
-        return Provenance(**data)
+        # Stored provenance was validated when recorded; rebuilding a projection decodes
+        # millions of these, so skip re-validation (measured: 7% of a rebuild).
+        provenance = object.__new__(Provenance)
+        for name, value in data.items():
+            object.__setattr__(provenance, name, value)
+        return provenance
 
 
 class SmartActionAsDict(Transcoding):

@@ -8,17 +8,25 @@ import signal
 import sys
 import threading
 import time
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 import click
+from sqlalchemy import Engine
 
 from domain.application import OversightApplication
+from domain.errors import DomainError
+from domain.subject import Subject
 from oversight import demo as demo_module
 from oversight import schema
 from oversight.projecting import read_engine, runner_for, source_for
-from oversight.settings import Settings, SettingsError
+from oversight.settings import DatabaseSettings, Settings, SettingsError
 from oversight.wiring import open_application
+from projections.audit_trail import InvalidCursor, subject_trail
 from projections.engine import status
+from projections.history import history as history_rows
+from projections.history import state as history_state
+from projections.history import verify as history_verify_fn
 from projections.registry import all_projections, by_name
 
 
@@ -67,10 +75,19 @@ def demo() -> None:
 
 
 def _open() -> OversightApplication:
+    """The application, closed when the command ends (connections are not left to GC)."""
     try:
-        return open_application(_settings())
+        app = open_application(_settings())
     except schema.SchemaOutOfDate as error:
         raise click.ClickException(str(error)) from None
+    click.get_current_context().call_on_close(app.close)
+    return app
+
+
+def _engine(database: DatabaseSettings) -> Engine:
+    engine = read_engine(database)
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
 
 
 @demo.command("seed")
@@ -81,10 +98,10 @@ def _open() -> OversightApplication:
     default=None,
     help="Last day of the two-year history (default: today, UTC).",
 )
-def demo_seed(seed_value: int, until: object) -> None:
+def demo_seed(seed_value: int, until: datetime | None) -> None:
     """Seed the demo authority (about 30 workers, 300 children, two years). Idempotent."""
     app = _open()
-    last_day = until.date() if until is not None else None  # type: ignore[attr-defined]
+    last_day = until.date() if until is not None else None
     started = time.perf_counter()
     with click.progressbar(length=1, label="seeding demo authority") as bar:
 
@@ -134,7 +151,7 @@ def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size:
     """Keep projections up to date. Start several: one leads, the others stand by."""
     database = _settings().database
     app = _open()
-    engine = read_engine(database)
+    engine = _engine(database)
     chosen = [by_name(n) for n in names] if names else all_projections()
     runners = [runner_for(database, app, p, engine, poll_interval=poll) for p in chosen]
     for runner in runners:
@@ -167,7 +184,7 @@ def projections_status() -> None:
     """Position and lag, in events and seconds, per projection."""
     database = _settings().database
     app = _open()
-    rows = status(read_engine(database), source_for(app), all_projections())
+    rows = status(_engine(database), source_for(app), all_projections())
     click.echo(
         f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
         f"{'lag events':>11} {'lag s':>8}"
@@ -188,7 +205,7 @@ def projections_rebuild(name: str | None, rebuild_all: bool) -> None:
         raise click.UsageError("give a projection NAME or --all")
     database = _settings().database
     app = _open()
-    engine = read_engine(database)
+    engine = _engine(database)
     try:
         chosen = all_projections() if rebuild_all else [by_name(name or "")]
     except KeyError as error:
@@ -203,6 +220,175 @@ def projections_rebuild(name: str | None, rebuild_all: bool) -> None:
             runner = runner_for(database, app, projection, engine, on_progress=progress)
             applied = runner.rebuild()
         click.echo(f"{projection.name}: {applied} events applied; switched to the new tables")
+
+
+def _subject(
+    app: OversightApplication, authority: str, child: str | None, worker: str | None
+) -> tuple[str, str, Subject]:
+    if bool(child) == bool(worker):
+        raise click.UsageError("give exactly one of --child or --worker")
+    try:
+        if child:
+            return "child", child, app.get_child(authority, child)
+        assert worker is not None
+        return "worker", worker, app.get_worker(authority, worker)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _instant(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            "an ISO 8601 date-time with an offset", param_hint=option
+        ) from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter(
+            "give a time zone offset, e.g. 2026-01-31T17:00:00+00:00", param_hint=option
+        )
+    return parsed
+
+
+subject_options = [
+    click.option("--authority", default="DEMO", show_default=True),
+    click.option("--child", default=None, help="The authority's child id."),
+    click.option("--worker", default=None, help="The authority's staff id."),
+]
+
+
+def _with_subject(func: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(subject_options):
+        func = option(func)
+    return func
+
+
+@main.group()
+def history() -> None:
+    """Point-in-time history: as of a valid time, as known at a system time."""
+
+
+@history.command("show")
+@_with_subject
+@click.option("--as-of", default=None, help="Valid time (ISO 8601 with offset).")
+@click.option("--known-at", default=None, help="System time (ISO 8601 with offset).")
+@click.option("--json", "as_json", is_flag=True)
+def history_show(
+    authority: str,
+    child: str | None,
+    worker: str | None,
+    as_of: str | None,
+    known_at: str | None,
+    as_json: bool,
+) -> None:
+    """A subject's state and history as of / as known at."""
+    database = _settings().database
+    app = _open()
+    _, _, subject = _subject(app, authority, child, worker)
+    engine = _engine(database)
+    valid, system = _instant(as_of, "--as-of"), _instant(known_at, "--known-at")
+    answer = history_state(engine, subject.id, as_of=valid, known_at=system)
+    rows = history_rows(engine, subject.id, as_of=valid, known_at=system)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "attributes": answer.attributes,
+                    "entries": answer.entries,
+                    "events": [
+                        {
+                            "event": r.event_type,
+                            "occurred_at": r.occurred_at,
+                            "recorded_at": r.recorded_at,
+                            "entry": r.entry_ref,
+                        }
+                        for r in rows
+                    ],
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    for key, value in answer.attributes.items():
+        click.echo(f"{key:<24} {value}")
+    click.echo(f"entries: {len(answer.entries)}; events: {len(rows)}")
+    for row in rows:
+        occurred = row.occurred_at.strftime("%Y-%m-%d %H:%M")
+        recorded = row.recorded_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(f"  {occurred}  (recorded {recorded})  {row.event_type}  {row.entry_ref or ''}")
+
+
+@history.command("verify")
+@_with_subject
+@click.option("--known-at", default=None, help="System time (default: now).")
+def history_verify(
+    authority: str, child: str | None, worker: str | None, known_at: str | None
+) -> None:
+    """Check the projection's answer against a replay of the event store."""
+    database = _settings().database
+    app = _open()
+    _, _, subject = _subject(app, authority, child, worker)
+    instant = _instant(known_at, "--known-at") or datetime.now(UTC)
+    problems = history_verify_fn(
+        _engine(database),
+        subject.id,
+        instant,
+        lambda i: list(app.events.get(i)),
+        lambda i, v: app.repository.get(i, version=v),
+    )
+    if problems:
+        for problem in problems:
+            click.echo(problem)
+        sys.exit(1)
+    click.echo(f"the projection agrees with the event store known at {instant.isoformat()}")
+
+
+@main.group()
+def audit() -> None:
+    """Audit trails."""
+
+
+@audit.command("trail")
+@_with_subject
+@click.option("--first", default=50, show_default=True)
+@click.option("--after", default=None, help="Cursor from the previous page.")
+@click.option("--kind", "kinds", multiple=True, help="Only these kinds (repeatable).")
+def audit_trail(
+    authority: str,
+    child: str | None,
+    worker: str | None,
+    first: int,
+    after: str | None,
+    kinds: tuple[str, ...],
+) -> None:
+    """A subject's audit trail, oldest first."""
+    database = _settings().database
+    app = _open()
+    kind, local_id, _ = _subject(app, authority, child, worker)
+    try:
+        page = subject_trail(
+            _engine(database),
+            authority_code=authority,
+            subject_kind=kind,
+            local_id=local_id,
+            first=first,
+            after=after,
+            kinds=kinds,
+        )
+    except (InvalidCursor, ValueError) as error:
+        raise click.BadParameter(str(error)) from None
+    for entry in page.entries:
+        links = f"  -> {', '.join(map(str, entry.related))}" if entry.related else ""
+        click.echo(
+            f"{entry.position:>8} {entry.occurred_at:%Y-%m-%d %H:%M} "
+            f"{entry.actor_id}({entry.actor_role}) [{entry.rule_ids or '-'}] "
+            f"{entry.summary}{links}"
+        )
+    if page.next_cursor:
+        click.echo(f"next page: --after {page.next_cursor}")
 
 
 def today() -> date:

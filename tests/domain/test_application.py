@@ -387,14 +387,22 @@ def test_every_command_records_its_events(app: OversightApplication) -> None:
         "LegalHoldLifted",
     )
     run(
-        c.RecordAccess(**common(t, actor("AUD1", ActorRole.AUDITOR)), **ch, what="case file",
-                       purpose="Ofsted inspection"),
+        c.RecordAccess(
+            **common(t, actor("AUD1", ActorRole.AUDITOR)),
+            **ch,
+            what="case file",
+            purpose="Ofsted inspection",
+        ),
         "AccessLogOpened",
         "RecordAccessed",
     )
     run(
-        c.RecordAccess(**common(t, actor("AUD1", ActorRole.AUDITOR)), **w, what="personal file",
-                       purpose="Annual audit [DUR-7]"),
+        c.RecordAccess(
+            **common(t, actor("AUD1", ActorRole.AUDITOR)),
+            **w,
+            what="personal file",
+            purpose="Annual audit [DUR-7]",
+        ),
         "AccessLogOpened",
         "RecordAccessed",
     )

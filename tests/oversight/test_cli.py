@@ -61,6 +61,31 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert "commands executed: 0" in output
     again = json.loads(_run(fresh_url, "demo", "summary", "--json")[1])
     assert again == summary
+    # Projections: lagging, then caught up, then rebuilt into generation 2.
+    code, output = _run(fresh_url, "projections", "status")
+    assert code == 0 and f"{summary['events']:>11}" in output
+    assert _run(fresh_url, "projections", "run", "--once")[0] == 0
+    code, output = _run(fresh_url, "projections", "status")
+    assert output.count(f"{0:>11}") == 2, output
+    code, output = _run(fresh_url, "projections", "rebuild", "audit_trail")
+    assert code == 0 and "switched to the new tables" in output
+    assert "audit_trail           2" in _run(fresh_url, "projections", "status")[1]
+    code, output = _run(fresh_url, "audit", "trail", "--child", "C0001", "--first", "3")
+    assert code == 0 and "Child C0001 registered" in output and "next page: --after" in output
+    code, output = _run(fresh_url, "history", "verify", "--worker", "SW001")
+    assert code == 0 and "agrees with the event store" in output
+    code, output = _run(fresh_url, "history", "show", "--child", "C0001", "--json")
+    assert json.loads(output)["attributes"]["local_child_id"] == "C0001"
+    # Bad input: a clear message and a non-zero exit, never a traceback.
+    for args in (
+        ["history", "show", "--child", "C0001", "--as-of", "2026-01-01T00:00"],
+        ["audit", "trail", "--child", "C0001", "--after", "bogus"],
+        ["audit", "trail", "--child", "C0001", "--worker", "SW001"],
+        ["audit", "trail", "--child", "NOPE"],
+        ["projections", "rebuild", "nonsense"],
+    ):
+        code, output = _run(fresh_url, *args)
+        assert code != 0 and "Traceback" not in output, (args, output)
 
 
 def test_same_seed_gives_the_same_history() -> None:
