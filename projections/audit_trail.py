@@ -354,9 +354,12 @@ class AuditTrail:
         refs = Table(
             refs_name,
             metadata,
-            Column("subject_id", String(36), primary_key=True),
-            Column("ref", String(200), primary_key=True),
+            # Keyed by position first: appends stay cheap, and the subject lookup has
+            # its own index (built after a bulk rebuild, ADR 0006).
             Column("position", BigInteger, primary_key=True, autoincrement=False),
+            Column("ref", String(200), primary_key=True),
+            Column("subject_id", String(36), nullable=False),
+            Index(f"{refs_name}_subject_ref", "subject_id", "ref"),
         )
         subjects = Table(
             subjects_name,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import logging
 import os
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import psycopg
 from eventsourcing.persistence import Mapper, Notification
@@ -55,22 +56,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import CreateTable
 
 log = logging.getLogger(__name__)
 
 # -- what a projection module provides ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Insert:
-    """Insert one row into the projection's table ``table``."""
+class Insert(NamedTuple):
+    """Insert one row into the projection's table ``table``. (A named tuple: handlers
+    make millions of these during a rebuild, and a frozen dataclass costs 4x as much.)"""
 
     table: str
     values: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
     """Update the rows of ``table`` matching every ``where`` column."""
 
     table: str
@@ -169,11 +170,18 @@ def make_engine(sqlalchemy_url: str) -> Engine:
 # -- generations, views and state ----------------------------------------------------------
 
 
-def create_generation(conn: Connection, projection: Projection, generation: int) -> None:
-    """Create a generation's tables and its state row (position 0, inactive)."""
+def create_generation(
+    conn: Connection, projection: Projection, generation: int, *, defer_indexes: bool = False
+) -> None:
+    """Create a generation's tables and its state row (position 0, inactive). With
+    ``defer_indexes`` the secondary indexes wait for ``create_indexes`` (bulk loading)."""
     md = MetaData()
     tables = projection.define_tables(md, generation)
-    md.create_all(conn, tables=list(tables.values()))
+    for table in tables.values():
+        conn.execute(CreateTable(table))
+        if not defer_indexes:
+            for index in table.indexes:
+                index.create(conn)
     conn.execute(
         insert(projection_state).values(
             name=projection.name,
@@ -183,6 +191,12 @@ def create_generation(conn: Connection, projection: Projection, generation: int)
             updated_at=_now(),
         )
     )
+
+
+def create_indexes(conn: Connection, projection: Projection, generation: int) -> None:
+    for table in projection.define_tables(MetaData(), generation).values():
+        for index in table.indexes:
+            index.create(conn)
 
 
 def activate_generation(conn: Connection, projection: Projection, generation: int) -> None:
@@ -359,9 +373,17 @@ class Runner:
         if not notifications:
             return 0
         operations: list[Operation] = []
-        for notification in notifications:
-            domain_event = self.source.mapper.to_domain_event(notification)
-            operations.extend(self.projection.handle(domain_event, notification))
+        # Decoding and handling a batch allocates many short-lived, acyclic objects; the
+        # cyclic collector only slows that down (measured: handle 15.7 -> 8.0 us/event).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for notification in notifications:
+                domain_event = self.source.mapper.to_domain_event(notification)
+                operations.extend(self.projection.handle(domain_event, notification))
+        finally:
+            if collecting:
+                gc.enable()
         tables = self.tables(generation)
         try:
             self._commit(generation, position, notifications[-1].id, tables, operations)
@@ -527,11 +549,11 @@ class Runner:
                         )
                     )
                 new = max([current, *stale]) + 1
-                create_generation(conn, self.projection, new)
+                create_generation(conn, self.projection, new, defer_indexes=True)
             # Holding the lock keeps the live runner out. Events recorded after this
             # catch-up are applied by the live runner, to the new generation.
-            # Large batches while rebuilding: nobody reads this generation yet.
-            # Large batches while rebuilding: nobody reads this generation yet.
+            # Large batches, and secondary indexes built once at the end (ADR 0006):
+            # nobody reads this generation yet.
             live_batch, self.batch_size = self.batch_size, max(self.batch_size, 2000)
             try:
                 applied = self.catch_up(new)
@@ -539,6 +561,8 @@ class Runner:
                 self.batch_size = live_batch
             if self._stop.is_set():
                 return applied  # never switch to a half-built generation
+            with self.engine.begin() as conn:
+                create_indexes(conn, self.projection, new)
             with self.engine.begin() as conn:
                 activate_generation(conn, self.projection, new)
             self._tables.clear()
@@ -558,12 +582,25 @@ def _copy_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
     driver = conn.connection.driver_connection
     assert driver is not None
     names = ", ".join(f'"{c}"' for c in columns)
+    types = [_PG_TYPES[type(c.type).__name__] for c in table.columns]
     with (
         driver.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as stream,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as stream,
     ):
+        stream.set_types(types)
         for row in rows:
             stream.write_row([row.get(c) for c in columns])
+
+
+#: SQLAlchemy column types to the PostgreSQL types binary COPY needs declared.
+_PG_TYPES = {
+    "BigInteger": "int8",
+    "Integer": "int4",
+    "String": "text",
+    "Text": "text",
+    "DateTime": "timestamptz",
+    "Boolean": "bool",
+}
 
 
 def _execute(
