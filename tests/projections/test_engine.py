@@ -178,3 +178,22 @@ def test_projections_are_installed_by_migrations(engine: Engine) -> None:
     with engine.connect() as conn:
         for projection in all_projections():
             assert active_generation(conn, projection.name) == (1, 0)
+
+
+def test_in_process_projections_for_the_embedded_default(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    """One process: commands write, background threads project, reads wait for them."""
+    from oversight.projecting import InProcessProjections
+
+    _seed(app, children=1)
+    background = InProcessProjections(database, app, engine, poll_interval=0.05)
+    background.start()
+    try:
+        result = app.execute(c.ChangeTeam(**common(), staff_id="SW1", team="Team C"))
+        for projection in all_projections():
+            wait_for(engine, projection.name, result.position, timeout=10)
+    finally:
+        background.stop()
+    assert all(not thread.is_alive() for thread in background.threads)
+    assert _count(engine, "audit_trail") == 4  # authority, worker, child, team change
