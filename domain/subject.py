@@ -6,14 +6,13 @@ command leaves no pending event behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, ClassVar
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import NotFound, ValidationError
-from domain.provenance import Provenance, optional_text, require_text
+from domain.provenance import Provenance, require_text
 from domain.rules import (
     CorrectionChangesOnlyCorrectableFields,
     CorrectionGivesAReason,
@@ -305,17 +304,4 @@ class Subject(Aggregate):
         return any(h.lifted_at is None for h in self.legal_holds.values())
 
 
-def as_date(value: date | datetime | None) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    return value
-
-
-def aggregate_uuid(value: UUID | str, *, field: str) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except ValueError:
-        raise ValidationError("not a valid identifier", field=field) from None
-
-
-__all__ = ["Correction", "Disagreement", "Entry", "LegalHold", "Subject", "optional_text"]
+__all__ = ["Correction", "Disagreement", "Entry", "LegalHold", "Subject"]

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import Engine
@@ -389,10 +389,6 @@ def audit_trail(
         )
     if page.next_cursor:
         click.echo(f"next page: --after {page.next_cursor}")
-
-
-def today() -> date:
-    return date.today()
 
 
 if __name__ == "__main__":
