@@ -37,33 +37,9 @@ from sqlalchemy import (
     select,
 )
 
+from domain.rules import RULES_CITED_BY_EVENT
 from domain.vocabulary import OversightTriggerKind
 from projections.engine import Insert, Operation, generation_table_name, utc
-
-RULES_BY_EVENT: dict[str, str] = {
-    "SupervisionFrequencyExceptionApproved": "POR-3.1a",
-    "SupervisionAgreementSigned": "POR-5.1 DEV-4.0 DUR-4.1 SHR-APP1",
-    "SupervisionAgreementReviewed": "POR-5.1 DEV-4.0 DUR-4.1 DUR-4.11 BUR-SA",
-    "SupervisionSessionCancelled": "DUR-4.4",
-    "SupervisionSessionRescheduled": "DUR-4.4",
-    "PersonalSupervisionRecordWritten": "POR-6.2b DUR-4.7a BUR-RC",
-    "PersonalSupervisionRecordSigned": "POR-6.2a DUR-4.7a",
-    "PersonalRecordCommentRemoved": "DUR-4.8b",
-    "DirectObservationRecorded": "DUR-6",
-    "DirectObservationSigned": "DUR-6",
-    "GroupSupervisionAttended": "DEV-7 DUR-5",
-    "AppraisalHeld": "DEV-8 DUR-7 POR-4 BUR-ER",
-    "CaseSupervisionRecorded": "DEV-5.3 POR-6.1 SHR-5.6 DUR-4.7b",
-    "OversightTriggered": "DEV-6",
-    "ManagementOversightRecorded": "DEV-6g",
-    "ManagementDecisionRecorded": "POR-3.3 BUR-AH",
-    "ActionCarriedForward": "POR-6.1",
-    "DisagreementRaised": "DUR-4.10 SHR-APP1d",
-    "DisagreementEscalated": "DUR-4.10 SHR-APP1d",
-    "DisagreementResolved": "DUR-4.10 SHR-APP1d",
-    "GroupSupervisionDiscussionRecorded": "DEV-7 DUR-5",
-    "RecordAccessed": "DUR-4.8a DUR-4.8c",
-}
 
 TRIGGER_POINT = {kind: index for index, kind in enumerate(OversightTriggerKind, start=1)}
 
@@ -398,7 +374,7 @@ class AuditTrail:
                     "actor_id": provenance.actor_id,
                     "actor_role": provenance.actor_role,
                     "command_id": provenance.command_id,
-                    "rule_ids": RULES_BY_EVENT.get(name),
+                    "rule_ids": RULES_CITED_BY_EVENT.get(name),
                     "entry_ref": described.entry_ref,
                     "imported": provenance.imported,
                 },

@@ -225,16 +225,19 @@ def activate_generation(conn: Connection, projection: Projection, generation: in
         .values(active=projection_state.c.generation == generation, updated_at=_now())
     )
     for old_generation in old:
-        for view in projection.table_names:
-            conn.execute(
-                text(f'DROP TABLE IF EXISTS "{generation_table_name(view, old_generation)}"')
-            )
-        conn.execute(
-            projection_state.delete().where(
-                projection_state.c.name == projection.name,
-                projection_state.c.generation == old_generation,
-            )
+        drop_generation(conn, projection, old_generation)
+
+
+def drop_generation(conn: Connection, projection: Projection, generation: int) -> None:
+    """Drop a generation's tables and its state row (a replaced or abandoned one)."""
+    for view in projection.table_names:
+        conn.execute(text(f'DROP TABLE IF EXISTS "{generation_table_name(view, generation)}"'))
+    conn.execute(
+        projection_state.delete().where(
+            projection_state.c.name == projection.name,
+            projection_state.c.generation == generation,
         )
+    )
 
 
 def install(conn: Connection, projection: Projection) -> None:
@@ -536,18 +539,7 @@ class Runner:
                     .all()
                 )
                 for generation in stale:  # an interrupted earlier rebuild
-                    for view in self.projection.table_names:
-                        conn.execute(
-                            text(
-                                f'DROP TABLE IF EXISTS "{generation_table_name(view, generation)}"'
-                            )
-                        )
-                    conn.execute(
-                        projection_state.delete().where(
-                            projection_state.c.name == self.projection.name,
-                            projection_state.c.generation == generation,
-                        )
-                    )
+                    drop_generation(conn, self.projection, generation)
                 new = max([current, *stale]) + 1
                 create_generation(conn, self.projection, new, defer_indexes=True)
             # Holding the lock keeps the live runner out. Events recorded after this

@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy import text
 
 from projections.audit_trail import AuditTrail
-from projections.engine import generation_table_name, install, metadata, projection_state
+from projections.engine import drop_generation, install, metadata, projection_state
 from projections.history import SubjectHistory
 
 revision = "0002"
@@ -36,13 +36,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    generations = bind.execute(text("SELECT name, generation FROM projection_state")).all()
     for projection in PROJECTIONS:
         for view in projection.table_names:
             bind.execute(text(f'DROP VIEW IF EXISTS "{view}"'))
-        for name, generation in generations:
-            if name == projection.name:
-                for view in projection.table_names:
-                    table = generation_table_name(view, generation)
-                    bind.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+        generations = (
+            bind.execute(
+                text("SELECT generation FROM projection_state WHERE name = :name"),
+                {"name": projection.name},
+            )
+            .scalars()
+            .all()
+        )
+        for generation in generations:
+            drop_generation(bind, projection, generation)
     projection_state.drop(bind)

@@ -138,3 +138,15 @@ def test_upgrade_is_idempotent(empty_database: DatabaseSettings) -> None:
         assert app.recorder.max_notification_id() in (None, 0)
     finally:
         app.close()
+
+
+def test_migrations_downgrade_and_upgrade_again(empty_database: DatabaseSettings) -> None:
+    from alembic import command
+
+    from oversight.schema import alembic_config
+
+    upgrade(empty_database)
+    command.downgrade(alembic_config(empty_database), "base")
+    assert current_revision(empty_database) is None
+    upgrade(empty_database)
+    check_schema(empty_database)
