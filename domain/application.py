@@ -21,7 +21,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+import orjson
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder, Transcoding
 
 from domain import commands as c
 from domain.access import AccessLog
@@ -131,6 +132,42 @@ class SmartActionAsDict(Transcoding):
         return SmartAction(**data)
 
 
+class FastJSONTranscoder(JSONTranscoder):
+    """The library's JSON format, decoded by orjson.
+
+    Encoding is the library's own, so what is on disk never changes. Decoding parses
+    with orjson and then rebuilds the registered types (``{"_type_", "_data_"}``
+    objects) in one walk, as the library's ``object_hook`` would, innermost first.
+    Measured on 20,000 stored events: 5.5 us against 6.5 us per event (ADR 0006).
+    Anything orjson refuses (integers beyond 64 bits, say) falls back to the library.
+    """
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().decode(data)
+        return self._revive(parsed)
+
+    def _revive(self, value: Any) -> Any:
+        # Hot in rebuilds (about six objects per event): type checks are inlined and
+        # only a two-key object can be a registered type.
+        kind = type(value)
+        if kind is dict:
+            for key, item in value.items():
+                if type(item) is dict or type(item) is list:
+                    value[key] = self._revive(item)
+            if len(value) == 2 and "_type_" in value and "_data_" in value:
+                return self._decode_obj(value)
+            return value
+        if kind is list:
+            return [
+                self._revive(item) if type(item) is dict or type(item) is list else item
+                for item in value
+            ]
+        return value
+
+
 Handler = Callable[["OversightApplication", Any], list[Aggregate]]
 _HANDLERS: dict[type[c.Command], Handler] = {}
 
@@ -148,6 +185,11 @@ class OversightApplication(Application[UUID]):
     """Case oversight: Authority, Worker and Child aggregates in one event store."""
 
     name = "oversight"
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
