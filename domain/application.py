@@ -19,9 +19,9 @@ from datetime import date
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-import orjson
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder, Transcoding
 
 from domain import commands as c
