@@ -664,7 +664,7 @@ def _copy_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     ):
         stream.set_types(types)
         for row in rows:
-            stream.write_row(row if type(row) is tuple else [row.get(c) for c in columns])
+            stream.write_row(row if isinstance(row, tuple) else [row.get(c) for c in columns])
 
 
 #: SQLAlchemy column types to the PostgreSQL types binary COPY needs declared.
@@ -694,10 +694,10 @@ def _execute(
                 _copy_rows(conn, table, rows)
             else:
                 columns = [c.name for c in table.columns]
-                conn.execute(
-                    insert(table),
-                    [dict(zip(columns, r, strict=True)) if type(r) is tuple else r for r in rows],
-                )
+                named = [
+                    dict(zip(columns, r, strict=True)) if isinstance(r, tuple) else r for r in rows
+                ]
+                conn.execute(insert(table), named)
         pending.clear()
 
     for operation in operations:
