@@ -158,7 +158,10 @@ class FastJSONTranscoder(JSONTranscoder):
                 if type(item) is dict or type(item) is list:
                     value[key] = self._revive(item)
             if len(value) == 2 and "_type_" in value and "_data_" in value:
-                return self._decode_obj(value)
+                transcoding = self.names.get(value["_type_"])
+                if transcoding is None:
+                    return self._decode_obj(value)  # the library's own error
+                return transcoding.decode(value["_data_"])
             return value
         if kind is list:
             return [

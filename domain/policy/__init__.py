@@ -1,0 +1,1 @@
+"""Policy as data: each authority's supervision rules (packs), and the calendar they count in."""
