@@ -25,7 +25,7 @@ from typing import Any
 from domain.errors import ValidationError
 from domain.policy.calendar import Period
 
-BUILT_IN = Path(__file__).resolve().parent / "packs"
+BUILT_IN = Path(__file__).resolve().parent / "data"
 PACK_ID = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
 RULE_ID = re.compile(r"^[A-Z]+-[A-Za-z0-9.]+$")
 

@@ -1,0 +1,714 @@
+"""Compliance: a worker's or child's recorded facts against its authority's pack (ADR 0010).
+
+Evaluation has two steps, so that it can be incremental and bitemporal:
+
+1. ``obligations(facts, pack, calendar)``: every obligation the rules create over the
+   subject's life, each with the day it arises, its due day and the day it was met (if
+   it was), and the positions of the events it rests on. This depends only on what was
+   recorded (the facts given), not on the date asked about: the compliance projection
+   keeps it per subject, and recomputes it only for subjects a new event touches. For a
+   *known-at* question the caller passes only the facts recorded by then.
+2. ``finding(obligation, as_of)``: its status on any as-of day: met, due soon, overdue,
+   breached, or not applicable, with a sentence a manager can read that cites the rule.
+
+Days are local days in England (Europe/London): an event at 00:30 BST on 1 June counts
+on 1 June.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.policy.calendar import Period, WorkingCalendar
+from domain.policy.packs import Pack, Rule
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+class Status(StrEnum):
+    MET = "met"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    BREACHED = "breached"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One recorded event on the subject, its fields as stored (JSON values)."""
+
+    position: int
+    event_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    data: Mapping[str, Any]
+
+    @property
+    def day(self) -> date:
+        return local_day(self.occurred_at)
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """Something a rule requires of the subject, and whether and when it was done."""
+
+    rule_key: str
+    rule_id: str
+    kind: str
+    arises_on: date
+    due_on: date | None  # None: not applicable (e.g. absent, or no longer covered)
+    satisfied_on: date | None
+    evidence: tuple[int, ...]
+    #: What the sentence needs: what was due ("formal supervision"), the last time it
+    #: happened, counts, working days taken.
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    rule_key: str
+    status: Status
+    due_on: date | None
+    evidence: tuple[int, ...]
+    sentence: str
+
+
+# -- facts -------------------------------------------------------------------------------
+
+#: The field naming the entry each correctable event records.
+ENTRY_FIELD = {
+    "SupervisionSessionHeld": "session_id",
+    "CaseSupervisionRecorded": "entry_id",
+    "ManagementOversightRecorded": "entry_id",
+    "DirectObservationRecorded": "observation_id",
+    "GroupSupervisionAttended": "group_session_id",
+    "AppraisalHeld": "appraisal_id",
+    "GroupSupervisionDiscussionRecorded": "entry_id",
+}
+
+#: Corrected fields that move when the entry happened.
+WHEN_FIELDS = frozenset({"held_on", "observed_on", "attended_on"})
+
+
+def known_facts(facts: Iterable[Fact], known_at: datetime | None = None) -> list[Fact]:
+    """The facts recorded by ``known_at`` (all, if None), corrections applied in
+    recorded order, in valid-time order. Before a correction was recorded, the original
+    stands (ADR 0007)."""
+    known = sorted(
+        (f for f in facts if known_at is None or f.recorded_at <= known_at),
+        key=lambda f: f.position,
+    )
+    by_entry: dict[str, int] = {}
+    result: list[Fact] = []
+    for fact in known:
+        if fact.event_type == "EntryCorrected":
+            index = by_entry.get(str(fact.data.get("entry_id")))
+            if index is None:
+                continue
+            original = result[index]
+            changes = dict(fact.data.get("changes", {}))
+            occurred = original.occurred_at
+            for name in WHEN_FIELDS & changes.keys():
+                occurred = _datetime(changes[name])
+            result[index] = replace(
+                original, occurred_at=occurred, data={**original.data, **changes}
+            )
+            continue
+        entry_field = ENTRY_FIELD.get(fact.event_type)
+        if entry_field is not None:
+            by_entry[str(fact.data.get(entry_field))] = len(result)
+        result.append(fact)
+    return sorted(result, key=lambda f: (f.occurred_at, f.position))
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return local_day(value)
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+# -- the subject over time -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    day: date
+    attributes: Mapping[str, Any]
+
+
+@dataclass
+class Life:
+    """A subject's attributes over time, and when it began and ended."""
+
+    start: date
+    end: date | None
+    changes: list[Change]
+    asye_start: date | None = None
+    born: date | None = None  # a child's date of birth (expected, if unborn)
+
+    def at(self, day: date) -> Mapping[str, Any]:
+        current: dict[str, Any] = {}
+        for change in self.changes:
+            if change.day > day:
+                break
+            current.update(change.attributes)
+        return current
+
+
+ATTRIBUTE_EVENTS: dict[str, tuple[str, ...]] = {
+    "WorkerRegistered": ("role", "case_holding", "employment_pattern", "engagement"),
+    "WorkerRoleChanged": ("role",),
+    "WorkingPatternChanged": ("employment_pattern",),
+    "ChildRegistered": ("case_type", "risk_level", "rag"),
+    "CaseTypeChanged": ("case_type",),
+    "RiskLevelChanged": ("risk_level", "rag"),
+}
+
+
+def life_of(facts: Sequence[Fact]) -> Life | None:
+    registration = next(
+        (f for f in facts if f.event_type in ("WorkerRegistered", "ChildRegistered")), None
+    )
+    if registration is None:
+        return None
+    data = registration.data
+    worker = registration.event_type == "WorkerRegistered"
+    start = _date(data["start_date"]) if worker else registration.day
+    life = Life(start=start, end=None, changes=[])
+    if worker:
+        life.asye_start = _date(data["nqsw_asye_start"]) if data.get("nqsw_asye_start") else None
+    else:
+        born = data.get("date_of_birth") or data.get("expected_date_of_birth")
+        life.born = _date(born) if born else None
+    for fact in facts:
+        names = ATTRIBUTE_EVENTS.get(fact.event_type)
+        if names is not None:
+            attributes = {n: fact.data.get(n) for n in names if fact.data.get(n) is not None}
+            if "case_holding" in attributes:
+                attributes["case_holding"] = str(bool(attributes["case_holding"])).lower()
+            day = start if fact is registration else fact.day
+            life.changes.append(Change(day, attributes))
+        elif fact.event_type == "WorkerLeftEmployment":
+            life.end = _date(fact.data["last_day"])
+        elif fact.event_type == "CaseClosed":
+            life.end = fact.day
+    life.changes.sort(key=lambda c: c.day)
+    return life
+
+
+_CONDITION_ATTRIBUTE = {
+    "roles": "role",
+    "case_holding": "case_holding",
+    "employment_patterns": "employment_pattern",
+    "engagements": "engagement",
+    "case_types": "case_type",
+    "risk_levels": "risk_level",
+    "rags": "rag",
+}
+
+
+def _applies(rule: Rule, life: Life, day: date) -> bool:
+    attributes = life.at(day)
+    for condition, allowed in rule.when.items():
+        if str(attributes.get(_CONDITION_ATTRIBUTE[condition])) not in allowed:
+            return False
+    if rule.window is not None:
+        anchor = life.asye_start if rule.window.anchor == "asye_start" else life.start
+        if anchor is None:
+            return False
+        if rule.window.start is not None and day < rule.window.start.after(anchor):
+            return False
+        if rule.window.end is not None and day >= rule.window.end.after(anchor):
+            return False
+    under_age = rule.under_age
+    return under_age is None or (life.born is not None and day < under_age.after(life.born))
+
+
+def _boundaries(rule: Rule, life: Life, horizon: date) -> list[date]:
+    days = {life.start, *(c.day for c in life.changes)}
+    if rule.window is not None:
+        anchor = life.asye_start if rule.window.anchor == "asye_start" else life.start
+        if anchor is not None:
+            for period in (rule.window.start, rule.window.end):
+                if period is not None:
+                    days.add(period.after(anchor))
+    if rule.under_age is not None and life.born is not None:
+        days.add(rule.under_age.after(life.born))
+    last = min(horizon, life.end) if life.end else horizon
+    return sorted(d for d in days if life.start <= d <= last)
+
+
+def segments(rule: Rule, life: Life, horizon: date) -> list[tuple[date, date | None]]:
+    """The spans [start, end) of the subject's life in which the rule applies; the last
+    may be open (None) when it still applies at the horizon."""
+    spans: list[tuple[date, date | None]] = []
+    open_from: date | None = None
+    for day in _boundaries(rule, life, horizon):
+        applies = _applies(rule, life, day)
+        if applies and open_from is None:
+            open_from = day
+        elif not applies and open_from is not None:
+            spans.append((open_from, day))
+            open_from = None
+    if open_from is not None:
+        end = life.end + timedelta(days=1) if life.end else None
+        spans.append((open_from, end))
+    return spans
+
+
+# -- what each kind of rule requires -------------------------------------------------------
+
+NOUNS = {
+    "SupervisionSessionHeld": "formal supervision",
+    "SupervisionAgreementSigned": "supervision agreement review",
+    "SupervisionAgreementReviewed": "supervision agreement review",
+    "GroupSupervisionAttended": "group supervision",
+    "DirectObservationRecorded": "direct observation",
+    "AppraisalHeld": "appraisal",
+    "CaseSupervisionRecorded": "case supervision",
+    "GroupSupervisionDiscussionRecorded": "case supervision",
+}
+
+
+def _occasions(rule: Rule, facts: Sequence[Fact]) -> list[Fact]:
+    chosen = []
+    for fact in facts:
+        if fact.event_type not in rule.events:
+            continue
+        minimum = rule.min_duration_minutes
+        if (
+            minimum is not None
+            and fact.event_type == "SupervisionSessionHeld"
+            and int(fact.data.get("duration_minutes", 0)) < minimum
+        ):
+            continue
+        chosen.append(fact)
+    return chosen
+
+
+@dataclass(frozen=True)
+class _Absence:
+    start: date
+    end: date | None
+    kind: str
+
+
+def _absences(facts: Sequence[Fact]) -> list[_Absence]:
+    started: dict[str, Fact] = {}
+    ended: dict[str, date] = {}
+    for fact in facts:
+        if fact.event_type == "AbsenceStarted":
+            started[str(fact.data["absence_id"])] = fact
+        elif fact.event_type == "AbsenceEnded":
+            ended[str(fact.data["absence_id"])] = _date(fact.data["returned_on"])
+    return [
+        _Absence(_date(f.data["started_on"]), ended.get(i), str(f.data["kind"]))
+        for i, f in started.items()
+    ]
+
+
+def _agreed_interval(facts: Sequence[Fact], day: date) -> Period | None:
+    """The frequency in force on ``day``: an approved exception, else the agreement's."""
+    agreed: Period | None = None
+    exception: Period | None = None
+    for fact in facts:
+        if fact.day > day:
+            break
+        if fact.event_type == "SupervisionAgreementSigned":
+            agreed = Period.parse(str(fact.data["frequency"]))
+        elif fact.event_type == "SupervisionFrequencyExceptionApproved":
+            exception = Period.parse(str(fact.data["frequency"]))
+    return exception or agreed
+
+
+def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> list[Obligation]:
+    assert rule.interval is not None
+    occasions = _occasions(rule, facts)
+    absences = _absences(facts) if rule.subject == "worker" else []
+    noun = NOUNS[rule.events[0]]
+    found: list[Obligation] = []
+    for start, end in segments(rule, life, horizon):
+        last_day, last_position = start, None
+        later = [o for o in occasions if o.day >= start]
+        while True:
+            interval = rule.interval
+            if rule.interval_from_agreement:
+                interval = _agreed_interval(facts, last_day) or rule.interval
+            due: date | None = interval.after(last_day)
+            if end is not None and due is not None and due >= end:
+                break  # the rule stops applying before this falls due
+            # While the supervisee is absent nothing can be held: due on their return.
+            for absence in absences:
+                if (
+                    due is not None
+                    and absence.start <= due
+                    and (absence.end is None or due < absence.end)
+                ):
+                    due = absence.end
+            nxt = next((o for o in later if o.day > last_day or last_position is None), None)
+            if nxt is not None and end is not None and nxt.day >= end:
+                nxt = None
+            found.append(
+                Obligation(
+                    rule_key=rule.key,
+                    rule_id=rule.rule_id,
+                    kind=rule.kind,
+                    arises_on=last_day,
+                    due_on=due,
+                    satisfied_on=nxt.day if nxt else None,
+                    evidence=tuple(
+                        p for p in (last_position, nxt.position if nxt else None) if p is not None
+                    ),
+                    detail={
+                        "noun": noun,
+                        "since": last_day.isoformat(),
+                        "since_occasion": last_position is not None,
+                        "interval": interval.code,
+                    },
+                )
+            )
+            if nxt is None or due is None:
+                break
+            later = [o for o in later if o.position != nxt.position]
+            last_day, last_position = nxt.day, nxt.position
+    return found
+
+
+def _minimum_count(
+    rule: Rule, facts: Sequence[Fact], life: Life, horizon: date
+) -> list[Obligation]:
+    assert rule.period is not None
+    occasions = _occasions(rule, facts)
+    noun = NOUNS[rule.events[0]]
+    found: list[Obligation] = []
+    window_start = life.start
+    while window_start <= horizon:
+        window_end = rule.period.after(window_start)  # exclusive
+        last_day = window_end - timedelta(days=1)
+        if life.end is not None and life.end < last_day:
+            break  # left part-way: a part-year is not held to a full year's count
+        if _applies(rule, life, window_start):
+            pattern = str(life.at(window_start).get("employment_pattern", "*"))
+            required = rule.count.get(pattern, rule.count.get("*"))
+            if required is not None:
+                inside = [o for o in occasions if window_start <= o.day < window_end]
+                reached = inside[required - 1] if len(inside) >= required else None
+                found.append(
+                    Obligation(
+                        rule_key=rule.key,
+                        rule_id=rule.rule_id,
+                        kind=rule.kind,
+                        arises_on=window_start,
+                        due_on=last_day,
+                        satisfied_on=reached.day if reached else None,
+                        evidence=tuple(o.position for o in inside),
+                        detail={
+                            "noun": noun,
+                            "required": required,
+                            "counted": [o.day.isoformat() for o in inside],
+                            "period": rule.period.code,
+                        },
+                    )
+                )
+        window_start = window_end
+    return found
+
+
+def _deadline_clocks(
+    rule: Rule, facts: Sequence[Fact]
+) -> Iterable[tuple[Fact, date, Fact | None, str]]:
+    """(the event that starts the clock, its day, the event that stops it, what is due)."""
+    clock = rule.clock
+    if clock == "return_from_sickness":
+        kinds = {
+            str(f.data["absence_id"]): f.data["kind"]
+            for f in facts
+            if f.event_type == "AbsenceStarted"
+        }
+        sessions = [f for f in facts if f.event_type == "SupervisionSessionHeld"]
+        for fact in facts:
+            if (
+                fact.event_type == "AbsenceEnded"
+                and kinds.get(str(fact.data["absence_id"])) == "sickness"
+            ):
+                back = _date(fact.data["returned_on"])
+                done = next((s for s in sessions if s.day >= back), None)
+                yield fact, back, done, "a supervision session after return from sickness"
+    elif clock in ("record_shared", "record_signed"):
+        written = {
+            str(f.data["session_id"]): f
+            for f in facts
+            if f.event_type == "PersonalSupervisionRecordWritten"
+        }
+        signatures: dict[str, dict[str, Fact]] = {}
+        for f in facts:
+            if f.event_type == "PersonalSupervisionRecordSigned":
+                signatures.setdefault(str(f.data["record_id"]), {})[str(f.data["signatory"])] = f
+        for fact in facts:
+            if fact.event_type != "SupervisionSessionHeld":
+                continue
+            record = written.get(str(fact.data["session_id"]))
+            if clock == "record_shared":
+                yield fact, fact.day, record, "the personal supervision record"
+                continue
+            signed = signatures.get(str(record.data["record_id"]), {}) if record else {}
+            both = [signed[p] for p in ("supervisor", "supervisee") if p in signed]
+            done = max(both, key=lambda f: f.occurred_at) if len(both) == 2 else None
+            yield fact, fact.day, done, "the record signed by both"
+    elif clock == "disagreement_resolved":
+        resolved = {
+            str(f.data["disagreement_id"]): f
+            for f in facts
+            if f.event_type == "DisagreementResolved"
+        }
+        for fact in facts:
+            if fact.event_type == "DisagreementRaised":
+                done = resolved.get(str(fact.data["disagreement_id"]))
+                yield fact, fact.day, done, "resolution of the disagreement"
+    elif clock == "case_record_entered":
+        for fact in facts:
+            if fact.event_type == "CaseSupervisionRecorded":
+                # Entered on the child's record when it was recorded in the system.
+                entered = replace(fact, occurred_at=fact.recorded_at)
+                yield fact, fact.day, entered, "the case supervision entered on the child's record"
+    elif clock == "trigger_answered":
+        answers: dict[str, Fact] = {}
+        for f in facts:
+            if f.event_type == "ManagementOversightRecorded":
+                for trigger_id in f.data.get("answers_trigger_ids", []):
+                    answers.setdefault(str(trigger_id), f)
+        for fact in facts:
+            if fact.event_type == "OversightTriggered":
+                done = answers.get(str(fact.data["trigger_id"]))
+                kind = str(fact.data["kind"]).replace("_", " ")
+                yield fact, fact.day, done, f"a manager's oversight record ({kind})"
+    elif clock == "oversight_actions_reviewed":
+        supervisions = [f for f in facts if f.event_type == "CaseSupervisionRecorded"]
+        for fact in facts:
+            if fact.event_type == "ManagementOversightRecorded" and fact.data.get("actions"):
+                done = next((s for s in supervisions if s.occurred_at > fact.occurred_at), None)
+                yield fact, fact.day, done, "the oversight's actions reviewed at case supervision"
+
+
+def _actions(rule: Rule, facts: Sequence[Fact]) -> list[Obligation]:
+    """Each action is due on its own due date; carrying it forward with a rationale
+    resets that date [POR-6.1]; late completion or none is drift."""
+    found: dict[str, dict[str, Any]] = {}
+    for fact in facts:
+        listed: list[Any] = []
+        if fact.event_type in ("CaseSupervisionRecorded", "ManagementOversightRecorded"):
+            listed = list(fact.data.get("actions", []))
+        elif fact.event_type == "ActionSet":
+            listed = [fact.data["action"]]
+        for action in listed:
+            found[str(action["action_id"])] = {
+                "set": fact,
+                "due": _date(action["due_on"]),
+                "done": None,
+                "evidence": [fact.position],
+                "owner": action.get("owner"),
+            }
+        if fact.event_type == "ActionCarriedForward" and str(fact.data["action_id"]) in found:
+            item = found[str(fact.data["action_id"])]
+            item["due"] = _date(fact.data["new_due_on"])
+            item["evidence"].append(fact.position)
+        elif fact.event_type == "ActionCompleted" and str(fact.data["action_id"]) in found:
+            item = found[str(fact.data["action_id"])]
+            item["done"] = fact.day
+            item["evidence"].append(fact.position)
+    return [
+        Obligation(
+            rule_key=rule.key,
+            rule_id=rule.rule_id,
+            kind=rule.kind,
+            arises_on=item["set"].day,
+            due_on=item["due"],
+            satisfied_on=item["done"],
+            evidence=tuple(item["evidence"]),
+            detail={"noun": f"action {action_id}", "clock": "action_due"},
+        )
+        for action_id, item in found.items()
+    ]
+
+
+def _deadline(
+    rule: Rule, facts: Sequence[Fact], life: Life, calendar: WorkingCalendar
+) -> list[Obligation]:
+    if rule.clock == "action_due":
+        return [o for o in _actions(rule, facts) if _applies(rule, life, o.arises_on)]
+    assert rule.within is not None
+    found: list[Obligation] = []
+    for start, day, done, what in _deadline_clocks(rule, facts):
+        if not _applies(rule, life, day):
+            continue
+        due = rule.within.after(day, calendar)
+        satisfied = done.day if done is not None else None
+        taken = (
+            calendar.working_days_between(day, satisfied)
+            if satisfied is not None and rule.within.working_days
+            else ((satisfied - day).days if satisfied is not None else None)
+        )
+        found.append(
+            Obligation(
+                rule_key=rule.key,
+                rule_id=rule.rule_id,
+                kind=rule.kind,
+                arises_on=day,
+                due_on=due,
+                satisfied_on=satisfied,
+                evidence=tuple(p for p in (start.position, done.position if done else None) if p),
+                detail={
+                    "noun": what,
+                    "clock": rule.clock,
+                    "within": rule.within.code,
+                    "taken": taken,
+                },
+            )
+        )
+    return found
+
+
+def obligations(
+    facts: Sequence[Fact], pack: Pack, calendar: WorkingCalendar, horizon: date
+) -> list[Obligation]:
+    """Every obligation the pack's rules create over the subject's life up to
+    ``horizon`` (facts as given: pass ``known_facts`` for a known-at question)."""
+    ordered = sorted(facts, key=lambda f: (f.occurred_at, f.position))
+    life = life_of(ordered)
+    if life is None:
+        return []
+    subject = "worker" if any(f.event_type == "WorkerRegistered" for f in ordered) else "child"
+    found: list[Obligation] = []
+    for rule in pack.rules_for(subject):
+        if rule.kind == "recurring":
+            found.extend(_recurring(rule, ordered, life, horizon))
+        elif rule.kind == "minimum_count":
+            found.extend(_minimum_count(rule, ordered, life, horizon))
+        else:
+            found.extend(_deadline(rule, ordered, life, calendar))
+    return found
+
+
+# -- status on a day, in words ----------------------------------------------------------------
+
+
+def status_at(obligation: Obligation, as_of: date, due_soon: Period) -> Status:
+    if obligation.satisfied_on is not None and obligation.satisfied_on <= as_of:
+        if obligation.due_on is None or obligation.satisfied_on <= obligation.due_on:
+            return Status.MET
+        return Status.BREACHED
+    if obligation.due_on is None:
+        return Status.NOT_APPLICABLE
+    if as_of > obligation.due_on:
+        return Status.OVERDUE
+    if due_soon.after(as_of) >= obligation.due_on:
+        return Status.DUE_SOON
+    return Status.MET
+
+
+def finding(obligation: Obligation, as_of: date, due_soon: Period) -> Finding:
+    status = status_at(obligation, as_of, due_soon)
+    return Finding(
+        rule_id=obligation.rule_id,
+        rule_key=obligation.rule_key,
+        status=status,
+        due_on=obligation.due_on,
+        evidence=obligation.evidence,
+        sentence=sentence(obligation, status, as_of),
+    )
+
+
+def findings(found: Iterable[Obligation], as_of: date, due_soon: Period) -> list[Finding]:
+    """The findings on ``as_of``: every obligation that had arisen by then."""
+    return [finding(o, as_of, due_soon) for o in found if o.arises_on <= as_of]
+
+
+def sentence(obligation: Obligation, status: Status, as_of: date) -> str:
+    d = obligation.detail
+    rule = obligation.rule_id
+    noun = str(d.get("noun", "it"))
+    done = obligation.satisfied_on if status in (Status.MET, Status.BREACHED) else None
+    if obligation.kind == "recurring":
+        allowed = Period.parse(str(d["interval"])).words()
+        since = date.fromisoformat(str(d["since"]))
+        origin = (
+            f"since {since.isoformat()}"
+            if d.get("since_occasion")
+            else (f"since the rule applied on {since.isoformat()}")
+        )
+        if status is Status.NOT_APPLICABLE:
+            return f"No {noun} due while absent; {rule} applies again on return."
+        if done is not None:
+            gap = (done - since).days
+            verdict = "within" if status is Status.MET else "beyond"
+            return (
+                f"{noun.capitalize()} on {done.isoformat()}, {gap} days {origin}: "
+                f"{verdict} the {allowed} {rule} allows."
+            )
+        gap = (as_of - since).days
+        if status is Status.OVERDUE:
+            return f"No {noun} for {gap} days ({origin}); {rule} allows at most {allowed}."
+        return f"Next {noun} due by {obligation.due_on}; {rule} allows at most {allowed}."
+    if obligation.kind == "minimum_count":
+        counted = len(d.get("counted", []))
+        required = int(d["required"])
+        period = Period.parse(str(d["period"])).words()
+        span = f"{obligation.arises_on.isoformat()} to {obligation.due_on}"
+        if status is Status.MET and done is not None:
+            return (
+                f"{required} {noun} sessions reached on {done} ({span}); "
+                f"{rule} requires {required}."
+            )
+        return (
+            f"{counted} of {required} {noun} sessions in the {period} {span}; "
+            f"{rule} requires at least {required}."
+        )
+    # deadlines
+    within = d.get("within")
+    limit = Period.parse(str(within)).words() if within else f"until {obligation.due_on}"
+    start = obligation.arises_on.isoformat()
+    if d.get("clock") == "action_due":
+        if done is not None:
+            assert obligation.due_on is not None
+            days_late = (done - obligation.due_on).days
+            late = "" if status is Status.MET else f", {days_late} days late"
+            return (
+                f"{noun.capitalize()} completed on {done}{late} (due {obligation.due_on}; {rule})."
+            )
+        if status is Status.OVERDUE:
+            assert obligation.due_on is not None
+            overdue = (as_of - obligation.due_on).days
+            return (
+                f"{noun.capitalize()} overdue by {overdue} days "
+                f"(due {obligation.due_on}): drift; {rule}."
+            )
+        return f"{noun.capitalize()} due {obligation.due_on} ({rule})."
+    if done is not None:
+        taken = d.get("taken")
+        unit = "working days" if within and str(within).endswith("WD") else "days"
+        verdict = "within" if status is Status.MET else "beyond"
+        return (
+            f"{noun.capitalize()} on {done}, {taken} {unit} after {start}: "
+            f"{verdict} the {limit} {rule} allows."
+        )
+    if status is Status.OVERDUE:
+        return f"Overdue since {obligation.due_on}: {noun}, {limit} after {start} under {rule}."
+    return f"{noun.capitalize()} due by {obligation.due_on} ({limit} after {start}; {rule})."

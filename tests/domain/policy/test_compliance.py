@@ -1,0 +1,200 @@
+"""Compliance rules at their boundaries: the day before, of and after each deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from domain.policy.calendar import WorkingCalendar
+from domain.policy.compliance import Fact, Status, finding, known_facts, obligations
+from domain.policy.packs import BUILT_IN, PackLibrary
+
+LIBRARY = PackLibrary.load([BUILT_IN])
+ENGLAND = WorkingCalendar()
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+class Facts:
+    def __init__(self) -> None:
+        self.items: list[Fact] = []
+
+    def add(self, event_type: str, day: date, recorded: date | None = None, **data) -> Fact:
+        fact = Fact(len(self.items) + 1, event_type, at(day), at(recorded or day, 18), data)
+        self.items.append(fact)
+        return fact
+
+
+def worker(start: date, **extra) -> Facts:
+    facts = Facts()
+    facts.add(
+        "WorkerRegistered",
+        start,
+        role="social_worker",
+        case_holding=True,
+        employment_pattern="full_time",
+        engagement="permanent",
+        start_date=start.isoformat(),
+        nqsw_asye_start=extra.get("asye"),
+    )
+    return facts
+
+
+def by_rule(facts: Facts, pack: str, key: str, horizon: date):
+    found = obligations(known_facts(facts.items), LIBRARY.get(pack), ENGLAND, horizon)
+    return [o for o in found if o.rule_key == key]
+
+
+@pytest.mark.parametrize(
+    ("held", "expected"),
+    [
+        (date(2026, 3, 14), Status.MET),  # the day before two months
+        (date(2026, 3, 15), Status.MET),  # the day of: two calendar months
+        (date(2026, 3, 16), Status.BREACHED),  # the day after
+    ],
+)
+def test_por_3_1b_never_more_than_two_months(held, expected):
+    facts = worker(date(2025, 1, 1))
+    facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
+    facts.add("SupervisionSessionHeld", held, session_id="S2", duration_minutes=90)
+    gap = by_rule(facts, "POR", "POR-3.1b", date(2026, 6, 1))[1]
+    assert gap.due_on == date(2026, 3, 15)
+    result = finding(gap, date(2026, 6, 1), LIBRARY.get("POR").due_soon)
+    assert result.status is expected
+    assert "POR-3.1b" in result.sentence and "2 months" in result.sentence
+
+
+def test_por_3_1b_open_gap_is_due_soon_then_overdue_with_a_readable_sentence():
+    facts = worker(date(2025, 1, 1))
+    facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
+    gap = by_rule(facts, "POR", "POR-3.1b", date(2026, 6, 1))[-1]
+    due_soon = LIBRARY.get("POR").due_soon
+    assert finding(gap, date(2026, 3, 1), due_soon).status is Status.MET
+    assert finding(gap, date(2026, 3, 10), due_soon).status is Status.DUE_SOON
+    assert finding(gap, date(2026, 3, 15), due_soon).status is Status.DUE_SOON
+    late = finding(gap, date(2026, 3, 23), due_soon)
+    assert late.status is Status.OVERDUE
+    assert late.sentence == (
+        "No formal supervision for 67 days (since 2026-01-15); POR-3.1b allows at most 2 months."
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (date(2027, 1, 11), Status.MET),  # 9th working day
+        (date(2027, 1, 12), Status.MET),  # 10th working day after 24 Dec, across Christmas
+        (date(2027, 1, 13), Status.BREACHED),
+    ],
+)
+def test_dur_4_7a_record_shared_within_ten_working_days_over_christmas(written, expected):
+    facts = worker(date(2025, 1, 1))
+    facts.add("SupervisionSessionHeld", date(2026, 12, 24), session_id="S1", duration_minutes=90)
+    facts.add("PersonalSupervisionRecordWritten", written, session_id="S1", record_id="R1")
+    shared = by_rule(facts, "DUR", "DUR-4.7a/shared", date(2027, 2, 1))
+    assert [o.due_on for o in shared] == [date(2027, 1, 12)]
+    assert finding(shared[0], date(2027, 2, 1), LIBRARY.get("DUR").due_soon).status is expected
+
+
+@pytest.mark.parametrize(
+    ("session", "expected"),
+    [
+        (date(2026, 4, 10), Status.MET),
+        (date(2026, 4, 13), Status.MET),
+        (date(2026, 4, 14), Status.BREACHED),
+    ],
+)
+def test_dur_4_4_session_within_five_working_days_of_return_over_easter(session, expected):
+    facts = worker(date(2025, 1, 1))
+    facts.add(
+        "AbsenceStarted",
+        date(2026, 3, 2),
+        absence_id="A1",
+        kind="sickness",
+        started_on="2026-03-02",
+    )
+    facts.add("AbsenceEnded", date(2026, 4, 2), absence_id="A1", returned_on="2026-04-02")
+    facts.add("SupervisionSessionHeld", session, session_id="S1", duration_minutes=90)
+    [after] = by_rule(facts, "DUR", "DUR-4.4", date(2026, 5, 1))
+    assert after.due_on == date(2026, 4, 13)
+    assert finding(after, date(2026, 5, 1), LIBRARY.get("DUR").due_soon).status is expected
+
+
+def test_dur_4_2_annual_minimum_by_working_pattern():
+    facts = worker(date(2025, 1, 1))
+    for month in range(1, 9):  # eight sessions: one short of the full-time minimum
+        facts.add(
+            "SupervisionSessionHeld",
+            date(2025, month, 10),
+            session_id=f"S{month}",
+            duration_minutes=90,
+        )
+    year, next_year = by_rule(facts, "DUR", "DUR-4.2/annual-minimum", date(2026, 1, 5))
+    assert next_year.arises_on == date(2026, 1, 1)
+    assert (year.arises_on, year.due_on) == (date(2025, 1, 1), date(2025, 12, 31))
+    result = finding(year, date(2026, 1, 5), LIBRARY.get("DUR").due_soon)
+    assert result.status is Status.OVERDUE
+    assert result.sentence.startswith("8 of 9 formal supervision sessions")
+
+
+def test_dev_5_3_case_record_counts_from_when_it_was_recorded():
+    facts = Facts()
+    facts.add("ChildRegistered", date(2026, 1, 5), case_type="cp", risk_level="high")
+    day = date(2026, 2, 2)  # a Monday: three working days -> Thursday 5 February
+    facts.add("CaseSupervisionRecorded", day, recorded=date(2026, 2, 5), entry_id="E1", actions=[])
+    facts.add(
+        "CaseSupervisionRecorded",
+        day + timedelta(days=7),
+        recorded=date(2026, 2, 13),
+        entry_id="E2",
+        actions=[],
+    )
+    on_time, late = by_rule(facts, "DEV", "DEV-5.3", date(2026, 3, 1))
+    due_soon = LIBRARY.get("DEV").due_soon
+    assert finding(on_time, date(2026, 3, 1), due_soon).status is Status.MET
+    assert finding(late, date(2026, 3, 1), due_soon).status is Status.BREACHED
+    assert "4 working days" in finding(late, date(2026, 3, 1), due_soon).sentence
+
+
+def test_known_at_sees_the_original_before_a_correction_was_recorded():
+    facts = worker(date(2025, 1, 1))
+    facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
+    facts.add("SupervisionSessionHeld", date(2026, 3, 20), session_id="S2", duration_minutes=90)
+    # Recorded on 1 April: the second session was really held on 10 March.
+    facts.add(
+        "EntryCorrected",
+        date(2026, 4, 1),
+        entry_id="S2",
+        changes={"held_on": "2026-03-10T10:00:00+00:00"},
+    )
+    pack = LIBRARY.get("POR")
+    before = obligations(
+        known_facts(facts.items, at(date(2026, 3, 31))), pack, ENGLAND, date(2026, 6, 1)
+    )
+    after = obligations(known_facts(facts.items), pack, ENGLAND, date(2026, 6, 1))
+    def gap(found):
+        return next(
+            o for o in found if o.rule_key == "POR-3.1b" and o.arises_on == date(2026, 1, 15)
+        )
+    assert gap(before).satisfied_on == date(2026, 3, 20)
+    assert finding(gap(before), date(2026, 6, 1), pack.due_soon).status is Status.BREACHED
+    assert gap(after).satisfied_on == date(2026, 3, 10)
+    assert finding(gap(after), date(2026, 6, 1), pack.due_soon).status is Status.MET
+
+
+def test_dur_4_6a_unborn_and_under_one_monthly_then_eight_weekly():
+    facts = Facts()
+    facts.add(
+        "ChildRegistered",
+        date(2026, 1, 5),
+        case_type="cin",
+        risk_level="low",
+        expected_date_of_birth="2026-03-01",
+    )
+    monthly = by_rule(facts, "DUR", "DUR-4.6a/under-one", date(2027, 6, 1))
+    assert monthly and monthly[0].due_on == date(2026, 2, 5)
+    # The rule stops at the first birthday: nothing under it falls due after 1 March 2027.
+    assert all(o.due_on is None or o.due_on < date(2027, 3, 1) for o in monthly)
