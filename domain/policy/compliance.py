@@ -158,6 +158,7 @@ class Change:
 class Life:
     """A subject's attributes over time, and when it began and ended."""
 
+    subject: str  # worker or child
     start: date
     end: date | None
     changes: list[Change]
@@ -192,7 +193,7 @@ def life_of(facts: Sequence[Fact]) -> Life | None:
     data = registration.data
     worker = registration.event_type == "WorkerRegistered"
     start = _date(data["start_date"]) if worker else registration.day
-    life = Life(start=start, end=None, changes=[])
+    life = Life(subject="worker" if worker else "child", start=start, end=None, changes=[])
     if worker:
         life.asye_start = _date(data["nqsw_asye_start"]) if data.get("nqsw_asye_start") else None
     else:
@@ -276,6 +277,27 @@ def segments(rule: Rule, life: Life, horizon: date) -> list[tuple[date, date | N
 
 # -- what each kind of rule requires -------------------------------------------------------
 
+
+def _obligation(
+    rule: Rule,
+    arises_on: date,
+    due_on: date | None,
+    satisfied_on: date | None,
+    evidence: Iterable[int | None],
+    detail: Mapping[str, Any],
+) -> Obligation:
+    return Obligation(
+        rule_key=rule.key,
+        rule_id=rule.rule_id,
+        kind=rule.kind,
+        arises_on=arises_on,
+        due_on=due_on,
+        satisfied_on=satisfied_on,
+        evidence=tuple(p for p in evidence if p is not None),
+        detail=detail,
+    )
+
+
 NOUNS = {
     "SupervisionSessionHeld": "formal supervision",
     "SupervisionAgreementSigned": "supervision agreement review",
@@ -347,7 +369,7 @@ def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> 
     found: list[Obligation] = []
     for start, end in segments(rule, life, horizon):
         last_day, last_position = start, None
-        later = [o for o in occasions if o.day >= start]
+        later = iter([o for o in occasions if o.day >= start])  # in valid-time order
         while True:
             interval = rule.interval
             if rule.interval_from_agreement:
@@ -363,21 +385,18 @@ def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> 
                     and (absence.end is None or due < absence.end)
                 ):
                     due = absence.end
-            nxt = next((o for o in later if o.day > last_day or last_position is None), None)
+            # The segment's first occasion, then the first on a later day than the last.
+            nxt = next((o for o in later if last_position is None or o.day > last_day), None)
             if nxt is not None and end is not None and nxt.day >= end:
                 nxt = None
             found.append(
-                Obligation(
-                    rule_key=rule.key,
-                    rule_id=rule.rule_id,
-                    kind=rule.kind,
-                    arises_on=last_day,
-                    due_on=due,
-                    satisfied_on=nxt.day if nxt else None,
-                    evidence=tuple(
-                        p for p in (last_position, nxt.position if nxt else None) if p is not None
-                    ),
-                    detail={
+                _obligation(
+                    rule,
+                    last_day,
+                    due,
+                    nxt.day if nxt else None,
+                    (last_position, nxt.position if nxt else None),
+                    {
                         "noun": noun,
                         "since": last_day.isoformat(),
                         "since_occasion": last_position is not None,
@@ -387,7 +406,6 @@ def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> 
             )
             if nxt is None or due is None:
                 break
-            later = [o for o in later if o.position != nxt.position]
             last_day, last_position = nxt.day, nxt.position
     return found
 
@@ -412,15 +430,13 @@ def _minimum_count(
                 inside = [o for o in occasions if window_start <= o.day < window_end]
                 reached = inside[required - 1] if len(inside) >= required else None
                 found.append(
-                    Obligation(
-                        rule_key=rule.key,
-                        rule_id=rule.rule_id,
-                        kind=rule.kind,
-                        arises_on=window_start,
-                        due_on=last_day,
-                        satisfied_on=reached.day if reached else None,
-                        evidence=tuple(o.position for o in inside),
-                        detail={
+                    _obligation(
+                        rule,
+                        window_start,
+                        last_day,
+                        reached.day if reached else None,
+                        (o.position for o in inside),
+                        {
                             "noun": noun,
                             "required": required,
                             "counted": [o.day.isoformat() for o in inside],
@@ -535,15 +551,13 @@ def _actions(rule: Rule, facts: Sequence[Fact]) -> list[Obligation]:
             item["done"] = fact.day
             item["evidence"].append(fact.position)
     return [
-        Obligation(
-            rule_key=rule.key,
-            rule_id=rule.rule_id,
-            kind=rule.kind,
-            arises_on=item["set"].day,
-            due_on=item["due"],
-            satisfied_on=item["done"],
-            evidence=tuple(item["evidence"]),
-            detail={"noun": f"action {action_id}", "clock": "action_due"},
+        _obligation(
+            rule,
+            item["set"].day,
+            item["due"],
+            item["done"],
+            item["evidence"],
+            {"noun": f"action {action_id}", "clock": "action_due"},
         )
         for action_id, item in found.items()
     ]
@@ -567,15 +581,13 @@ def _deadline(
             else ((satisfied - day).days if satisfied is not None else None)
         )
         found.append(
-            Obligation(
-                rule_key=rule.key,
-                rule_id=rule.rule_id,
-                kind=rule.kind,
-                arises_on=day,
-                due_on=due,
-                satisfied_on=satisfied,
-                evidence=tuple(p for p in (start.position, done.position if done else None) if p),
-                detail={
+            _obligation(
+                rule,
+                day,
+                due,
+                satisfied,
+                (start.position, done.position if done else None),
+                {
                     "noun": what,
                     "clock": rule.clock,
                     "within": rule.within.code,
@@ -595,9 +607,8 @@ def obligations(
     life = life_of(ordered)
     if life is None:
         return []
-    subject = "worker" if any(f.event_type == "WorkerRegistered" for f in ordered) else "child"
     found: list[Obligation] = []
-    for rule in pack.rules_for(subject):
+    for rule in pack.rules_for(life.subject):
         if rule.kind == "recurring":
             found.extend(_recurring(rule, ordered, life, horizon))
         elif rule.kind == "minimum_count":
