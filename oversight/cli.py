@@ -9,16 +9,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import click
 from sqlalchemy import Engine
 
 from domain.application import OversightApplication
 from domain.errors import DomainError
+from domain.policy.packs import PackLibrary
 from domain.subject import Subject
 from oversight import demo as demo_module
 from oversight import schema
+from oversight.compliance_cli import compliance, policy
 from oversight.projecting import read_engine, runner_for, source_for
 from oversight.settings import DatabaseSettings, Settings, SettingsError
 from oversight.wiring import open_application
@@ -120,21 +123,64 @@ def demo_seed(seed_value: int, until: datetime | None) -> None:
 
 
 @demo.command("summary")
+@click.option("--authority", "codes", multiple=True, help="Only this demo authority.")
+@click.option("--as-of", default=None, help="Day for compliance, YYYY-MM-DD (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def demo_summary(as_json: bool) -> None:
-    """Print the demo authority's summary."""
+def demo_summary(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> None:
+    """Each demo authority: counts from the aggregates, and its compliance findings under
+    its own pack (from the compliance projection)."""
+    settings = _settings()
     app = _open()
-    data = demo_module.summary(app)
+    engine = _engine(settings.database)
+    library = PackLibrary.load()
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+    except ValueError:
+        raise click.BadParameter("a date, YYYY-MM-DD", param_hint="--as-of") from None
+    head = app.recorder.max_notification_id() or 0
+    chosen = codes or tuple(d.code for d in demo_module.DEMO_AUTHORITIES)
+    data: dict[str, Any] = {}
+    for code in chosen:
+        try:
+            data[code] = demo_module.summary(app, code)
+        except DomainError as error:
+            raise click.ClickException(f"{code}: {error}; run: oversight demo seed") from None
+        data[code]["compliance"] = demo_module.compliance_overview(engine, library, code, day, head)
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    counts = data.pop("event_counts")
-    width = max(len(k) for k in data)
-    for key, value in data.items():
-        click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
-    click.echo("events by kind:")
-    for name, count in counts.items():
-        click.echo(f"  {name:<40} {count}")
+    for code, item in data.items():
+        item = dict(item)
+        counts = item.pop("event_counts")
+        compliance = item.pop("compliance")
+        click.echo(f"== {code}")
+        width = max(len(k) for k in item)
+        for key, value in item.items():
+            click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+        click.echo(f"events by kind: {', '.join(f'{k} {v}' for k, v in counts.items())}")
+        if compliance["projection_lag_events"]:
+            click.echo(
+                f"compliance: the projection is {compliance['projection_lag_events']} events "
+                "behind; run: oversight projections run --once"
+            )
+        rate = compliance["rate"]
+        click.echo(
+            f"compliance under {item['policy_pack']}, {compliance['since']} to "
+            f"{compliance['as_of']}: {compliance['fell_due']} fell due, "
+            f"{compliance['on_time']} on time, {compliance['late']} late, "
+            f"{compliance['missed']} missed"
+            + (f" ({rate:.0%} on time)" if rate is not None else "")
+            + f"; {compliance['due_soon']} due soon"
+        )
+        for rule, tally in compliance["by_rule"].items():
+            click.echo(
+                f"  {rule:<12} due {tally['fell_due']:>5}  on time {tally['on_time']:>5}  "
+                f"late {tally['late']:>5}  missed {tally['missed']:>5}  soon {tally['due_soon']:>3}"
+            )
+        click.echo(
+            "open: "
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in compliance["open"].items())
+        )
 
 
 @main.group()
@@ -390,6 +436,9 @@ def audit_trail(
     if page.next_cursor:
         click.echo(f"next page: --after {page.next_cursor}")
 
+
+main.add_command(compliance)
+main.add_command(policy)
 
 if __name__ == "__main__":
     main()

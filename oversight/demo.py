@@ -1,4 +1,8 @@
-"""A small, deterministic demo authority with two years of realistic history.
+"""Small, deterministic demo authorities with two years of realistic history.
+
+One authority per policy pack (``DEMO_AUTHORITIES``): the full-size ``DEMO`` under the
+Durham pack, and a smaller one under each of Portsmouth, Devon, Shropshire and Bury, so
+that every pack has findings to show (``oversight demo summary``).
 
 The shape follows the policy rules: monthly personal supervision with some sessions
 cancelled, rescheduled or missed [DUR-4.2, DUR-4.4]; records written late and disputed
@@ -14,23 +18,52 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from sqlalchemy import Engine
 
 from domain import commands as c
 from domain.application import OversightApplication
 from domain.child import Child
 from domain.errors import DomainError
+from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from domain.worker import Worker
+from projections.compliance import register_items
+from projections.compliance import summary as compliance_summary
+from projections.engine import active_generation
 
 DEMO_AUTHORITY = "DEMO"
+
+
+@dataclass(frozen=True)
+class DemoAuthority:
+    """One demo authority: its code, the pack it adopts, and its size."""
+
+    code: str
+    name: str
+    pack: str
+    teams: int = 5
+    practitioners: int = 22
+    children: int = 300
+
+
+#: One demo authority per pack [issue 4]: the full-size DEMO holds the Durham pack,
+#: and a smaller one holds each of the others, so every pack produces findings.
+DEMO_AUTHORITIES = (
+    DemoAuthority(DEMO_AUTHORITY, "Demo Borough Council", "DUR"),
+    DemoAuthority("DEMO-POR", "Demo Harbour City Council", "POR", 2, 8, 50),
+    DemoAuthority("DEMO-DEV", "Demo Moorland County Council", "DEV", 2, 8, 50),
+    DemoAuthority("DEMO-SHR", "Demo Marches Council", "SHR", 2, 8, 50),
+    DemoAuthority("DEMO-BUR", "Demo Millstone Borough Council", "BUR", 2, 8, 50),
+)
 HISTORY_DAYS = 730
 
 
@@ -40,6 +73,7 @@ class Plan:
 
     seed: int
     until: date
+    authority: str = DEMO_AUTHORITY
     commands: list[tuple[datetime, int, c.Command]] = field(default_factory=list)
     counter: int = 0
 
@@ -48,7 +82,8 @@ class Plan:
         self.commands.append((at, self.counter, command))
 
     def cid(self, label: str) -> str:
-        return f"demo-{self.seed}-{self.counter + 1}-{label}"
+        prefix = "" if self.authority == DEMO_AUTHORITY else f"{self.authority}-"
+        return f"demo-{prefix}{self.seed}-{self.counter + 1}-{label}"
 
     def ordered(self) -> Iterator[c.Command]:
         for _, _, command in sorted(self.commands, key=lambda item: (item[0], item[1])):
@@ -67,11 +102,11 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def build_plan(seed: int, until: date) -> Plan:
-    rng = random.Random(seed)
-    plan = Plan(seed=seed, until=until)
+def build_plan(seed: int, until: date, demo: DemoAuthority = DEMO_AUTHORITIES[0]) -> Plan:
+    rng = random.Random(seed if demo.code == DEMO_AUTHORITY else f"{seed}/{demo.code}")
+    plan = Plan(seed=seed, until=until, authority=demo.code)
     start = until - timedelta(days=HISTORY_DAYS)
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, DEMO_AUTHORITY)
+    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, demo.code)
 
     plan.add(
         at(start, 8),
@@ -79,9 +114,9 @@ def build_plan(seed: int, until: date) -> Plan:
             command_id=plan.cid("authority"),
             actor=admin,
             occurred_at=at(start, 8),
-            authority_code=DEMO_AUTHORITY,
-            name="Demo Borough Council",
-            policy_pack="DUR",
+            authority_code=demo.code,
+            name=demo.name,
+            policy_pack=demo.pack,
         ),
     )
 
@@ -110,13 +145,13 @@ def build_plan(seed: int, until: date) -> Plan:
             "staff_id": f"TM0{i}",
             "role": "team_manager",
             "team": f"Team {i}",
-            "line_manager_id": "SM01" if i <= 3 else "SM02",
+            "line_manager_id": "SM01" if i <= 3 or demo.teams < 3 else "SM02",
             "case_holding": False,
         }
-        for i in range(1, 6)
+        for i in range(1, demo.teams + 1)
     ]
-    for n in range(1, 23):
-        team = (n - 1) % 5 + 1
+    for n in range(1, demo.practitioners + 1):
+        team = (n - 1) % demo.teams + 1
         staff.append(
             {
                 "staff_id": f"SW{n:03d}",
@@ -193,11 +228,11 @@ def build_plan(seed: int, until: date) -> Plan:
     weights = [30, 20, 20, 8, 12, 6, 4]
     caseload: dict[str, list[tuple[str, date]]] = {m["staff_id"]: [] for m in practitioners}
     child_plans: list[dict[str, Any]] = []
-    for n in range(1, 301):
+    for n in range(1, demo.children + 1):
         child = f"C{n:04d}"
         opened = (
             start + timedelta(days=30 + rng.randint(0, HISTORY_DAYS - 120))
-            if n > 150
+            if n > demo.children // 2
             else start + timedelta(days=21 + rng.randint(0, 20))
         )
         case_type = rng.choices(case_types, weights)[0]
@@ -229,7 +264,7 @@ def build_plan(seed: int, until: date) -> Plan:
                 rag={"low": "green", "medium": "amber", "high": "red"}[risk],
             ),
         )
-        manager = Actor(worker["line_manager_id"], ActorRole.TEAM_MANAGER, DEMO_AUTHORITY)
+        manager = Actor(worker["line_manager_id"], ActorRole.TEAM_MANAGER, demo.code)
         alloc_at = at(opened, 11)
         plan.add(
             alloc_at,
@@ -245,16 +280,19 @@ def build_plan(seed: int, until: date) -> Plan:
         )
         _child_history(plan, rng, child, opened, until, case_type, worker, manager)
 
+    # One practitioner leaves four months before the end; their cases are reallocated.
+    leaver = practitioners[10] if len(practitioners) > 11 else practitioners[-2]
+    leaver["leaves"] = True
+
     # -- personal supervision: monthly per supervisee, with the usual slippage
     for member in supervisees:
         _supervision_history(plan, rng, member, until, caseload.get(member["staff_id"], []))
 
     # -- reallocations when a worker leaves [SSDA903 LEFTRL]
-    leaver = next(m for m in practitioners if m["staff_id"] == "SW011")
     leave_day = until - timedelta(days=120)
-    successor = next(m for m in practitioners if m["staff_id"] == "SW012")
-    for index, (child, _) in enumerate(list(caseload["SW011"])):
-        manager = Actor(leaver["line_manager_id"], ActorRole.TEAM_MANAGER, DEMO_AUTHORITY)
+    successor = practitioners[practitioners.index(leaver) + 1]
+    for index, (child, _) in enumerate(list(caseload[leaver["staff_id"]])):
+        manager = Actor(leaver["line_manager_id"], ActorRole.TEAM_MANAGER, demo.code)
         when = at(leave_day - timedelta(days=7), 9, index % 50)
         plan.add(
             when,
@@ -271,10 +309,10 @@ def build_plan(seed: int, until: date) -> Plan:
     plan.add(
         at(leave_day, 17),
         c.LeaveEmployment(
-            command_id=plan.cid("leave-SW011"),
+            command_id=plan.cid(f"leave-{leaver['staff_id']}"),
             actor=admin,
             occurred_at=at(leave_day, 17),
-            staff_id="SW011",
+            staff_id=leaver["staff_id"],
             last_day=leave_day,
             reason="resigned",
         ),
@@ -292,7 +330,7 @@ def _child_history(
     worker: dict[str, Any],
     manager: Actor,
 ) -> None:
-    practitioner = Actor(worker["staff_id"], ActorRole.PRACTITIONER, DEMO_AUTHORITY)
+    practitioner = Actor(worker["staff_id"], ActorRole.PRACTITIONER, plan.authority)
     # Oversight of the allocation trigger [DEV-6 (1)]: usually within days, sometimes never.
     trigger_id = f"{plan.commands[-1][2].command_id}:allocation_to_new_practitioner"
     if rng.random() < 0.88:
@@ -405,8 +443,8 @@ def _supervision_history(
 ) -> None:
     staff_id = member["staff_id"]
     supervisor = member["line_manager_id"]
-    sup = Actor(supervisor, ActorRole.SUPERVISOR, DEMO_AUTHORITY)
-    me = Actor(staff_id, ActorRole.SUPERVISEE, DEMO_AUTHORITY)
+    sup = Actor(supervisor, ActorRole.SUPERVISOR, plan.authority)
+    me = Actor(staff_id, ActorRole.SUPERVISEE, plan.authority)
     joined: date = member["joined"]
     agreement_day = joined + timedelta(days=3)
     plan.add(
@@ -430,7 +468,7 @@ def _supervision_history(
     day = joined + timedelta(days=28)
     discussed_index = 0
     while day < until - timedelta(days=3):
-        if staff_id == "SW011" and day > until - timedelta(days=125):
+        if member.get("leaves") and day > until - timedelta(days=175):
             break
         session_id = f"{staff_id}-S{month:02d}"
         scheduled = at(day - timedelta(days=14), 9)
@@ -626,11 +664,15 @@ def seed(
     seed: int = 7,
     until: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    authorities: Sequence[DemoAuthority] = DEMO_AUTHORITIES,
 ) -> SeedReport:
-    """Run the demo plan. Commands the domain refuses (for example a case supervision for
-    a child closed meanwhile) are counted, never half-written."""
-    plan = build_plan(seed, until or datetime.now(UTC).date())
-    commands = list(plan.ordered())
+    """Run the demo plans, one authority after another. Commands the domain refuses
+    (for example a case supervision for a child closed meanwhile) are counted, never
+    half-written."""
+    last_day = until or datetime.now(UTC).date()
+    commands = [
+        command for demo in authorities for command in build_plan(seed, last_day, demo).ordered()
+    ]
     executed = replayed = refused = 0
     refusals: Counter[str] = Counter()
     for index, command in enumerate(commands):
@@ -654,17 +696,19 @@ def summary(app: OversightApplication, authority_code: str = DEMO_AUTHORITY) -> 
     events: Counter[str] = Counter()
     workers: list[Worker] = []
     children: list[Child] = []
+    authority_of: dict[UUID, str | None] = {}
     for notification in _all_notifications(app):
-        name = notification.topic.rsplit(".", 1)[-1]
-        events[name] += 1
-        if name in ("WorkerRegistered", "ChildRegistered"):
-            aggregate: Aggregate = app.repository.get(notification.originator_id)
-            if getattr(aggregate, "authority_code", None) != authority_code:
-                continue
-            if isinstance(aggregate, Worker):
-                workers.append(aggregate)
-            elif isinstance(aggregate, Child):
-                children.append(aggregate)
+        originator = notification.originator_id
+        if originator not in authority_of:
+            aggregate: Aggregate = app.repository.get(originator)
+            authority_of[originator] = getattr(aggregate, "authority_code", None)
+            if authority_of[originator] == authority_code:
+                if isinstance(aggregate, Worker):
+                    workers.append(aggregate)
+                elif isinstance(aggregate, Child):
+                    children.append(aggregate)
+        if authority_of[originator] == authority_code:
+            events[notification.topic.rsplit(".", 1)[-1]] += 1
     sessions = Counter(s.status for w in workers for s in w.sessions.values())
     records = [r for w in workers for r in w.records.values()]
     return {
@@ -703,3 +747,40 @@ def _all_notifications(app: OversightApplication) -> Iterator[Any]:
             return
         yield from batch
         start = batch[-1].id + 1
+
+
+def compliance_overview(
+    engine: Engine, library: PackLibrary, authority_code: str, as_of: date, head: int
+) -> dict[str, Any]:
+    """The authority's compliance on ``as_of`` from the compliance projection: rates by
+    rule for the year to then, and its open queues and registers."""
+    with engine.connect() as conn:
+        _, position = active_generation(conn, "compliance")
+    result = compliance_summary(engine, library, authority_code, as_of=as_of)
+    overall = result.overall()
+    return {
+        "as_of": as_of.isoformat(),
+        "since": result.since.isoformat(),
+        "projection_position": position,
+        "projection_lag_events": max(0, head - position),
+        "fell_due": overall.fell_due,
+        "on_time": overall.on_time,
+        "late": overall.late,
+        "missed": overall.missed,
+        "due_soon": overall.due_soon,
+        "rate": None if overall.rate is None else round(overall.rate, 3),
+        "by_rule": {
+            rule: {
+                "fell_due": t.fell_due,
+                "on_time": t.on_time,
+                "late": t.late,
+                "missed": t.missed,
+                "due_soon": t.due_soon,
+            }
+            for rule, t in result.by_rule().items()
+        },
+        "open": {
+            name: len(register_items(engine, authority_code, name, as_of=as_of, limit=100_000))
+            for name in ("oversight_trigger", "action", "sign_off", "disagreement")
+        },
+    }

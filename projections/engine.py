@@ -104,6 +104,23 @@ class Projection(Protocol):
         ...
 
 
+class Settling(Protocol):
+    """A projection with derived rows that depend on many events at once (compliance
+    obligations): its handlers insert facts and mark subjects dirty in the batch's
+    transaction; ``settle`` recomputes some dirty subjects from the stored facts and
+    clears their marks, in one transaction of its own. Recomputing is a pure function of
+    the facts, so a crash between the two loses nothing: the marks are still there."""
+
+    def settle(self, conn: Connection, tables: Mapping[str, Table], limit: int) -> int:
+        """Recompute up to ``limit`` dirty subjects; return how many (0: none left)."""
+        ...
+
+
+def settler(projection: Projection) -> Settling | None:
+    settle = getattr(projection, "settle", None)
+    return projection if callable(settle) else None  # type: ignore[return-value]
+
+
 def generation_table_name(name: str, generation: int) -> str:
     return f"{name}__g{generation}"
 
@@ -167,7 +184,11 @@ def make_engine(sqlalchemy_url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A transaction that reads before it writes takes the write lock up front
+            # (``immediate``): upgrading a read snapshot that another writer has moved
+            # past fails at once with SQLITE_BUSY, whatever the busy timeout.
+            immediate = connection.get_execution_options().get("immediate", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(sqlalchemy_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
@@ -461,7 +482,29 @@ class Runner:
             raise LookupError(msg)
         return int(row[0])
 
-    def catch_up(self, generation: int | None = None) -> int:
+    def settle(self, generation: int | None = None, chunk: int = 200) -> int:
+        """Recompute every dirty subject of a settling projection, ``chunk`` at a time,
+        each chunk in its own transaction; return how many."""
+        projection = settler(self.projection)
+        if projection is None:
+            return 0
+        if generation is None:
+            with self.engine.connect() as conn:
+                generation, _ = active_generation(conn, self.projection.name)
+        tables = self.tables(generation)
+        total = 0
+        while not self._stop.is_set():
+            with (
+                self.engine.connect().execution_options(immediate=True) as conn,
+                conn.begin(),
+            ):
+                done = projection.settle(conn, tables, chunk)
+            total += done
+            if done == 0:
+                break
+        return total
+
+    def catch_up(self, generation: int | None = None, *, settle: bool = True) -> int:
         """Apply batches until the log is exhausted; return events applied.
 
         Three stages overlap (ADR 0006): while batch N is decoded and handled on this
@@ -508,7 +551,7 @@ class Runner:
                     operations = self._operations(notifications) if notifications else []
                     if writing is not None:
                         try:
-                            applied += self._settle(writing)
+                            applied += self._await_commit(writing)
                         except _PositionMoved:
                             # Another applier got there first: that batch rolled back
                             # whole, and this one was to start where it would have ended.
@@ -524,7 +567,9 @@ class Runner:
                 if writing is not None:
                     last_write, writing = writing, None
                     with contextlib.suppress(_PositionMoved):
-                        applied += self._settle(last_write)
+                        applied += self._await_commit(last_write)
+                if settle and not self._stop.is_set():
+                    self.settle(current)
             finally:
                 # Leaving on an error: never leave a commit running behind our back.
                 if ahead is not None:
@@ -533,7 +578,7 @@ class Runner:
                     wait([writing.commit])
         return applied
 
-    def _settle(self, writing: _Writing) -> int:
+    def _await_commit(self, writing: _Writing) -> int:
         """Wait for a batch's commit; report progress; return its event count."""
         writing.commit.result()
         if self.on_progress is not None:
@@ -628,13 +673,16 @@ class Runner:
             # nobody reads this generation yet.
             live_batch, self.batch_size = self.batch_size, max(self.batch_size, 2000)
             try:
-                applied = self.catch_up(new)
+                applied = self.catch_up(new, settle=False)
             finally:
                 self.batch_size = live_batch
             if self._stop.is_set():
                 return applied  # never switch to a half-built generation
             with self.engine.begin() as conn:
                 create_indexes(conn, self.projection, new)
+            self.settle(new)  # derived rows once, from every fact (indexes first)
+            if self._stop.is_set():
+                return applied
             with self.engine.begin() as conn:
                 activate_generation(conn, self.projection, new)
             self._tables.clear()

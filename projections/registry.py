@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from projections.audit_trail import AuditTrail
+from projections.compliance import Compliance
 from projections.engine import Projection
 from projections.history import SubjectHistory
 
 
 def all_projections() -> list[Projection]:
-    return [AuditTrail(), SubjectHistory()]
+    return [AuditTrail(), SubjectHistory(), Compliance()]
 
 
 def by_name(name: str) -> Projection:

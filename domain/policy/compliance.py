@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -347,7 +347,7 @@ def _absences(facts: Sequence[Fact]) -> list[_Absence]:
     ]
 
 
-def _agreed_interval(facts: Sequence[Fact], day: date) -> Period | None:
+def agreed_interval(facts: Sequence[Fact], day: date) -> Period | None:
     """The frequency in force on ``day``: an approved exception, else the agreement's."""
     agreed: Period | None = None
     exception: Period | None = None
@@ -373,7 +373,7 @@ def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> 
         while True:
             interval = rule.interval
             if rule.interval_from_agreement:
-                interval = _agreed_interval(facts, last_day) or rule.interval
+                interval = agreed_interval(facts, last_day) or rule.interval
             due: date | None = interval.after(last_day)
             if end is not None and due is not None and due >= end:
                 break  # the rule stops applying before this falls due
@@ -448,10 +448,65 @@ def _minimum_count(
     return found
 
 
+def supervisor_on(facts: Sequence[Fact], day: date) -> str | None:
+    """A worker's supervisor on ``day``: the one their latest agreement names, else their
+    line manager (staff ids; facts in valid-time order)."""
+    manager: str | None = None
+    agreed: str | None = None
+    for fact in facts:
+        if fact.day > day:
+            break
+        if fact.event_type in ("WorkerRegistered", "LineManagerChanged"):
+            manager = fact.data.get("line_manager_id")
+        elif fact.event_type == "SupervisionAgreementSigned":
+            agreed = str(fact.data["supervisor_id"])
+    return agreed or manager
+
+
+def _supervisor_absences(
+    facts: Sequence[Fact], related: Mapping[str, Sequence[Fact]], after: Period
+) -> Iterable[tuple[str, _Absence, Fact]]:
+    """Absences of the worker's supervisor that lasted longer than ``after``: (the
+    supervisor, the absence, the fact that started it)."""
+    for staff_id, their_facts in sorted(related.items()):
+        starts = {
+            str(f.data["absence_id"]): f for f in their_facts if f.event_type == "AbsenceStarted"
+        }
+        for absence in _absences(their_facts):
+            if supervisor_on(facts, absence.start) != staff_id:
+                continue
+            threshold = after.after(absence.start)
+            if absence.end is not None and absence.end <= threshold:
+                continue  # back within the period: nothing to arrange
+            started = next(
+                f for f in starts.values() if _date(f.data["started_on"]) == absence.start
+            )
+            yield staff_id, absence, started
+
+
+def related_return(facts: Sequence[Fact], absence: _Absence) -> Fact | None:
+    """The fact ending ``absence``, dated the day its subject came back."""
+    if absence.end is None:
+        return None
+    ended = next(
+        (
+            f
+            for f in facts
+            if f.event_type == "AbsenceEnded" and _date(f.data["returned_on"]) == absence.end
+        ),
+        None,
+    )
+    if ended is None:
+        return None
+    back = datetime.combine(absence.end, time(12), tzinfo=LONDON)
+    return replace(ended, occurred_at=back)
+
+
 def _deadline_clocks(
-    rule: Rule, facts: Sequence[Fact]
-) -> Iterable[tuple[Fact, date, Fact | None, str]]:
-    """(the event that starts the clock, its day, the event that stops it, what is due)."""
+    rule: Rule, facts: Sequence[Fact], related: Mapping[str, Sequence[Fact]]
+) -> Iterable[tuple[Fact, date, Fact | None, str, str]]:
+    """(the event that starts the clock, its day, the event that stops it, what is due,
+    the id of the item it concerns)."""
     clock = rule.clock
     if clock == "return_from_sickness":
         kinds = {
@@ -467,7 +522,13 @@ def _deadline_clocks(
             ):
                 back = _date(fact.data["returned_on"])
                 done = next((s for s in sessions if s.day >= back), None)
-                yield fact, back, done, "a supervision session after return from sickness"
+                yield (
+                    fact,
+                    back,
+                    done,
+                    "a supervision session after return from sickness",
+                    str(fact.data["absence_id"]),
+                )
     elif clock in ("record_shared", "record_signed"):
         written = {
             str(f.data["session_id"]): f
@@ -481,14 +542,15 @@ def _deadline_clocks(
         for fact in facts:
             if fact.event_type != "SupervisionSessionHeld":
                 continue
-            record = written.get(str(fact.data["session_id"]))
+            session_id = str(fact.data["session_id"])
+            record = written.get(session_id)
             if clock == "record_shared":
-                yield fact, fact.day, record, "the personal supervision record"
+                yield fact, fact.day, record, "the personal supervision record", session_id
                 continue
             signed = signatures.get(str(record.data["record_id"]), {}) if record else {}
             both = [signed[p] for p in ("supervisor", "supervisee") if p in signed]
             done = max(both, key=lambda f: f.occurred_at) if len(both) == 2 else None
-            yield fact, fact.day, done, "the record signed by both"
+            yield fact, fact.day, done, "the record signed by both", session_id
     elif clock == "disagreement_resolved":
         resolved = {
             str(f.data["disagreement_id"]): f
@@ -497,14 +559,20 @@ def _deadline_clocks(
         }
         for fact in facts:
             if fact.event_type == "DisagreementRaised":
-                done = resolved.get(str(fact.data["disagreement_id"]))
-                yield fact, fact.day, done, "resolution of the disagreement"
+                item = str(fact.data["disagreement_id"])
+                yield fact, fact.day, resolved.get(item), "resolution of the disagreement", item
     elif clock == "case_record_entered":
         for fact in facts:
             if fact.event_type == "CaseSupervisionRecorded":
                 # Entered on the child's record when it was recorded in the system.
                 entered = replace(fact, occurred_at=fact.recorded_at)
-                yield fact, fact.day, entered, "the case supervision entered on the child's record"
+                yield (
+                    fact,
+                    fact.day,
+                    entered,
+                    "the case supervision entered on the child's record",
+                    str(fact.data["entry_id"]),
+                )
     elif clock == "trigger_answered":
         answers: dict[str, Fact] = {}
         for f in facts:
@@ -513,21 +581,60 @@ def _deadline_clocks(
                     answers.setdefault(str(trigger_id), f)
         for fact in facts:
             if fact.event_type == "OversightTriggered":
-                done = answers.get(str(fact.data["trigger_id"]))
+                item = str(fact.data["trigger_id"])
                 kind = str(fact.data["kind"]).replace("_", " ")
-                yield fact, fact.day, done, f"a manager's oversight record ({kind})"
+                yield (
+                    fact,
+                    fact.day,
+                    answers.get(item),
+                    f"a manager's oversight record ({kind})",
+                    item,
+                )
+    elif clock == "supervisor_absent":
+        assert rule.after is not None
+        for staff_id, absence, started in _supervisor_absences(facts, related, rule.after):
+            arranged = next(
+                (
+                    f
+                    for f in facts
+                    if f.event_type in ("SupervisionSessionHeld", "SupervisionAgreementSigned")
+                    and f.day >= absence.start
+                    and str(f.data["supervisor_id"]) != staff_id
+                ),
+                None,
+            )
+            returned = related_return(related[staff_id], absence)
+            if returned is not None and (arranged is None or arranged.day > returned.day):
+                arranged = returned  # the supervisor came back first: nothing left to arrange
+            what = f"supervision by someone other than {staff_id}, absent from {absence.start}"
+            yield started, rule.after.after(absence.start), arranged, what, staff_id
     elif clock == "oversight_actions_reviewed":
         supervisions = [f for f in facts if f.event_type == "CaseSupervisionRecorded"]
         for fact in facts:
             if fact.event_type == "ManagementOversightRecorded" and fact.data.get("actions"):
                 done = next((s for s in supervisions if s.occurred_at > fact.occurred_at), None)
-                yield fact, fact.day, done, "the oversight's actions reviewed at case supervision"
+                what = "the oversight's actions reviewed at case supervision"
+                yield fact, fact.day, done, what, str(fact.data["entry_id"])
 
 
-def _actions(rule: Rule, facts: Sequence[Fact]) -> list[Obligation]:
-    """Each action is due on its own due date; carrying it forward with a rationale
-    resets that date [POR-6.1]; late completion or none is drift."""
-    found: dict[str, dict[str, Any]] = {}
+@dataclass
+class ActionItem:
+    """An agreed action on a child's case, as the actions register shows it."""
+
+    action_id: str
+    description: str
+    owner: str | None
+    set_on: date
+    due_on: date
+    completed_on: date | None = None
+    carried_forward: int = 0
+    evidence: list[int] = field(default_factory=list)
+
+
+def action_items(facts: Sequence[Fact]) -> list[ActionItem]:
+    """Every action set on the subject, with its current due date: carrying it forward
+    with a rationale resets that date [POR-6.1]."""
+    found: dict[str, ActionItem] = {}
     for fact in facts:
         listed: list[Any] = []
         if fact.event_type in ("CaseSupervisionRecorded", "ManagementOversightRecorded"):
@@ -535,42 +642,54 @@ def _actions(rule: Rule, facts: Sequence[Fact]) -> list[Obligation]:
         elif fact.event_type == "ActionSet":
             listed = [fact.data["action"]]
         for action in listed:
-            found[str(action["action_id"])] = {
-                "set": fact,
-                "due": _date(action["due_on"]),
-                "done": None,
-                "evidence": [fact.position],
-                "owner": action.get("owner"),
-            }
-        if fact.event_type == "ActionCarriedForward" and str(fact.data["action_id"]) in found:
-            item = found[str(fact.data["action_id"])]
-            item["due"] = _date(fact.data["new_due_on"])
-            item["evidence"].append(fact.position)
-        elif fact.event_type == "ActionCompleted" and str(fact.data["action_id"]) in found:
-            item = found[str(fact.data["action_id"])]
-            item["done"] = fact.day
-            item["evidence"].append(fact.position)
+            found[str(action["action_id"])] = ActionItem(
+                action_id=str(action["action_id"]),
+                description=str(action.get("description", "")),
+                owner=action.get("owner"),
+                set_on=fact.day,
+                due_on=_date(action["due_on"]),
+                evidence=[fact.position],
+            )
+        item = found.get(str(fact.data.get("action_id")))
+        if item is None:
+            continue
+        if fact.event_type == "ActionCarriedForward":
+            item.due_on = _date(fact.data["new_due_on"])
+            item.carried_forward += 1
+            item.evidence.append(fact.position)
+        elif fact.event_type == "ActionCompleted":
+            item.completed_on = fact.day
+            item.evidence.append(fact.position)
+    return list(found.values())
+
+
+def _actions(rule: Rule, facts: Sequence[Fact]) -> list[Obligation]:
+    """Each action is due on its own due date; late completion or none is drift."""
     return [
         _obligation(
             rule,
-            item["set"].day,
-            item["due"],
-            item["done"],
-            item["evidence"],
-            {"noun": f"action {action_id}", "clock": "action_due"},
+            item.set_on,
+            item.due_on,
+            item.completed_on,
+            item.evidence,
+            {"noun": f"action {item.action_id}", "clock": "action_due", "item": item.action_id},
         )
-        for action_id, item in found.items()
+        for item in action_items(facts)
     ]
 
 
 def _deadline(
-    rule: Rule, facts: Sequence[Fact], life: Life, calendar: WorkingCalendar
+    rule: Rule,
+    facts: Sequence[Fact],
+    life: Life,
+    calendar: WorkingCalendar,
+    related: Mapping[str, Sequence[Fact]],
 ) -> list[Obligation]:
     if rule.clock == "action_due":
         return [o for o in _actions(rule, facts) if _applies(rule, life, o.arises_on)]
     assert rule.within is not None
     found: list[Obligation] = []
-    for start, day, done, what in _deadline_clocks(rule, facts):
+    for start, day, done, what, item in _deadline_clocks(rule, facts, related):
         if not _applies(rule, life, day):
             continue
         due = rule.within.after(day, calendar)
@@ -590,6 +709,7 @@ def _deadline(
                 {
                     "noun": what,
                     "clock": rule.clock,
+                    "item": item,
                     "within": rule.within.code,
                     "taken": taken,
                 },
@@ -599,10 +719,16 @@ def _deadline(
 
 
 def obligations(
-    facts: Sequence[Fact], pack: Pack, calendar: WorkingCalendar, horizon: date
+    facts: Sequence[Fact],
+    pack: Pack,
+    calendar: WorkingCalendar,
+    horizon: date,
+    related: Mapping[str, Sequence[Fact]] | None = None,
 ) -> list[Obligation]:
     """Every obligation the pack's rules create over the subject's life up to
-    ``horizon`` (facts as given: pass ``known_facts`` for a known-at question)."""
+    ``horizon`` (facts as given: pass ``known_facts`` for a known-at question).
+    ``related``: other workers' facts a rule needs, by staff id (a worker's supervisors,
+    for their absences)."""
     ordered = sorted(facts, key=lambda f: (f.occurred_at, f.position))
     life = life_of(ordered)
     if life is None:
@@ -614,7 +740,7 @@ def obligations(
         elif rule.kind == "minimum_count":
             found.extend(_minimum_count(rule, ordered, life, horizon))
         else:
-            found.extend(_deadline(rule, ordered, life, calendar))
+            found.extend(_deadline(rule, ordered, life, calendar, related or {}))
     return found
 
 

@@ -42,6 +42,9 @@ CLOCKS: dict[str, str] = {
     "trigger_answered": "child",  # key point -> manager's oversight record [DEV-6]
     "oversight_actions_reviewed": "child",  # oversight actions -> next case supervision
     "action_due": "child",  # an action's own due date -> completed [POR-6.1]
+    # the supervisor absent longer than ``after`` -> supervision by someone else
+    # [POR-3.1e, DUR-4.5, SHR-3.6b]; the supervisor's absences are another aggregate's
+    "supervisor_absent": "worker",
 }
 
 #: Events that can satisfy a recurring or counted rule, by subject.
@@ -118,6 +121,7 @@ class Rule:
     # deadline
     clock: str | None = None
     within: Period | None = None
+    after: Period | None = None  # supervisor_absent: how long before the clock starts
     # applicability
     when: Mapping[str, frozenset[str]] = field(default_factory=dict)
     window: Window | None = None
@@ -189,8 +193,8 @@ def _rule(raw: Mapping[str, Any], where: str) -> Rule:
         raise _err(where, "title (the rule in words) is required", "title")
     known = {
         "id", "variant", "kind", "subject", "title", "events", "min_duration_minutes",
-        "interval", "interval_from_agreement", "period", "count", "clock", "within", "when",
-        "window", "under_age", "source",
+        "interval", "interval_from_agreement", "period", "count", "clock", "within", "after",
+        "when", "window", "under_age", "source",
     }  # fmt: skip
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -236,6 +240,10 @@ def _rule(raw: Mapping[str, Any], where: str) -> Rule:
         args["clock"] = clock
         if clock != "action_due":
             args["within"] = _period(raw.get("within"), where, "within")
+        if clock == "supervisor_absent":
+            args["after"] = _period(raw.get("after"), where, "after")
+        elif "after" in raw:
+            raise _err(where, "after is a parameter of the supervisor_absent clock", "after")
     when = raw.get("when", {})
     if not isinstance(when, dict):
         raise _err(where, "when must be a table", "when")

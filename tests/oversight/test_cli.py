@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from oversight.cli import main
-from oversight.demo import build_plan
+from oversight.demo import DEMO_AUTHORITIES, build_plan
 from oversight.schema import head_revision
+from projections.registry import all_projections
 from tests.conftest import drop_postgres_database, new_postgres_database
 
 
@@ -43,8 +44,10 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     code, output = _run(fresh_url, "demo", "seed", "--seed", "7", "--until", "2026-10-31")
     assert code == 0, output
     assert "refused by a rule: 0" in output
-    code, output = _run(fresh_url, "demo", "summary", "--json")
-    summary = json.loads(output)
+    code, output = _run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")
+    everything = json.loads(output)
+    assert sorted(everything) == sorted(d.code for d in DEMO_AUTHORITIES)
+    summary = everything["DEMO"]
     assert summary["workers"] == 30
     assert summary["children"] == 300
     assert summary["policy_pack"] == "DUR"
@@ -59,14 +62,48 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     # Seeding again replays every command from its receipt: nothing new is written.
     code, output = _run(fresh_url, "demo", "seed", "--seed", "7", "--until", "2026-10-31")
     assert "commands executed: 0" in output
-    again = json.loads(_run(fresh_url, "demo", "summary", "--json")[1])
-    assert again == summary
+    again = json.loads(_run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")[1])
+    assert again == everything
     # Projections: lagging, then caught up, then rebuilt into generation 2.
+    total = sum(item["events"] for item in everything.values())
     code, output = _run(fresh_url, "projections", "status")
-    assert code == 0 and f"{summary['events']:>11}" in output
+    assert code == 0 and f"{total:>11}" in output
+    assert summary["compliance"]["projection_lag_events"] == total
     assert _run(fresh_url, "projections", "run", "--once")[0] == 0
     code, output = _run(fresh_url, "projections", "status")
-    assert output.count(f"{0:>11}") == 2, output
+    assert output.count(f"{0:>11}") == len(all_projections()), output
+    # Every demo authority has findings under its own pack [issue 4].
+    code, output = _run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")
+    for demo in DEMO_AUTHORITIES:
+        compliance = json.loads(output)[demo.code]["compliance"]
+        assert compliance["projection_lag_events"] == 0
+        assert compliance["fell_due"] > 0 and compliance["on_time"] > 0, demo.code
+        assert compliance["late"] + compliance["missed"] > 0, demo.code
+        assert any(rule.startswith(f"{demo.pack}-") for rule in compliance["by_rule"]), demo.code
+    code, output = _run(fresh_url, "demo", "summary", "--as-of", "2026-10-31")
+    assert code == 0 and "compliance under SHR" in output and "SHR-3.6e" in output
+    code, output = _run(
+        fresh_url, "compliance", "show", "--worker", "SW001", "--as-of", "2026-10-31"
+    )
+    assert code == 0 and "DUR-4.2" in output and "pack DUR" in output
+    code, output = _run(
+        fresh_url, "compliance", "summary", "--authority", "DEMO-POR", "--as-of", "2026-10-31"
+    )
+    assert code == 0 and "POR-3.1b" in output
+    code, output = _run(
+        fresh_url, "compliance", "register", "disagreement", "--as-of", "2026-10-31"
+    )
+    assert code == 0 and "DUR-4.10" in output
+    code, output = _run(
+        fresh_url, "compliance", "sheet", "--authority", "DEMO-SHR", "--worker", "SW001",
+        "--as-of", "2026-10-31",
+    )  # fmt: skip
+    assert code == 0 and "sessions" in output
+    code, output = _run(
+        fresh_url, "compliance", "tracker", "--authority", "DEMO-SHR", "--worker", "SW001",
+        "--from", "2026-05-01", "--to", "2026-10-31",
+    )  # fmt: skip
+    assert code == 0 and "twice/6m" in output
     code, output = _run(fresh_url, "projections", "rebuild", "audit_trail")
     assert code == 0 and "switched to the new tables" in output
     assert "audit_trail           2" in _run(fresh_url, "projections", "status")[1]
@@ -83,6 +120,23 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
         ["audit", "trail", "--child", "C0001", "--worker", "SW001"],
         ["audit", "trail", "--child", "NOPE"],
         ["projections", "rebuild", "nonsense"],
+        ["compliance", "show", "--worker", "SW001", "--as-of", "31/10/2026"],
+        ["compliance", "show", "--worker", "NOBODY"],
+        ["compliance", "show", "--worker", "SW001", "--known-at", "2026-10-01"],
+        ["compliance", "summary", "--authority", "lower-case"],
+        ["compliance", "register", "complaints"],
+        [
+            "compliance",
+            "tracker",
+            "--worker",
+            "SW001",
+            "--from",
+            "2026-05-01",
+            "--to",
+            "2026-01-01",
+        ],
+        ["compliance", "sheet", "--worker", "../etc"],
+        ["demo", "summary", "--as-of", "yesterday"],
     ):
         code, output = _run(fresh_url, *args)
         assert code != 0 and "Traceback" not in output, (args, output)

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from domain.application import OversightApplication
 from oversight.demo import build_plan
@@ -48,10 +48,16 @@ def _positions(engine: Engine) -> list[int]:
         return [active_generation(conn, p.name)[1] for p in all_projections()]
 
 
+def _unsettled(engine: Engine) -> int:
+    """Subjects the compliance projection has marked but not yet recomputed."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM compliance_dirty")).scalar_one())
+
+
 def _wait_caught_up(engine: Engine, head: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(p >= head for p in _positions(engine)):
+        if all(p >= head for p in _positions(engine)) and _unsettled(engine) == 0:
             return
         time.sleep(0.05)
     raise AssertionError(f"projections at {_positions(engine)}, head {head}")

@@ -175,10 +175,12 @@ def test_known_at_sees_the_original_before_a_correction_was_recorded():
         known_facts(facts.items, at(date(2026, 3, 31))), pack, ENGLAND, date(2026, 6, 1)
     )
     after = obligations(known_facts(facts.items), pack, ENGLAND, date(2026, 6, 1))
+
     def gap(found):
         return next(
             o for o in found if o.rule_key == "POR-3.1b" and o.arises_on == date(2026, 1, 15)
         )
+
     assert gap(before).satisfied_on == date(2026, 3, 20)
     assert finding(gap(before), date(2026, 6, 1), pack.due_soon).status is Status.BREACHED
     assert gap(after).satisfied_on == date(2026, 3, 10)

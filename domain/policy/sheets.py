@@ -1,0 +1,253 @@
+"""Tracking sheets, as the authorities' own forms lay them out.
+
+- ``supervision_sheet``: a worker's personal supervision tracking sheet. Each session's
+  date, the gap since the one before, the gap against the frequency agreed in the
+  supervision agreement, with the comment SHR-APP2 asks for when the gap exceeds it,
+  and sessions counted per rolling year [DUR-4.2, SHR-3.6a].
+- ``case_tracker``: Shropshire's "Case Supervision - Tracking" sheet for one worker.
+  Rows are the children allocated to them during the period, columns their supervision
+  sessions, a tick where the child was discussed, and the check that every case was
+  discussed at least twice in the six months [SHR-3.6e]. Per child, the last case
+  supervision and the next one due under the child's pack.
+
+Pure functions of facts (``domain.policy.compliance.Fact``), like the rest of the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from domain.policy.calendar import Period, add_months
+from domain.policy.compliance import Fact, Obligation, agreed_interval
+from domain.policy.registers import Allocation, Profile
+
+ROLLING_YEAR = Period.parse("P1Y")
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session_id: str
+    held_on: date
+    supervisor_id: str
+    duration_minutes: int
+    previous_on: date | None
+    gap_days: int | None
+    agreed_frequency: str | None  # a period code, e.g. P1M
+    expected_by: date | None
+    over_by_days: int | None
+    comment: str | None  # required when the gap exceeds the agreed frequency [SHR-APP2]
+    sessions_in_rolling_year: int
+    record_signed_by_both: bool
+    evidence: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class YearCount:
+    start: date
+    end: date  # inclusive
+    sessions: int
+
+
+@dataclass(frozen=True)
+class SupervisionSheet:
+    staff_id: str
+    display: str
+    as_of: date
+    sessions: list[SessionRow]
+    rolling_years: list[YearCount]
+
+
+def supervision_sheet(
+    who: Profile,
+    facts: Sequence[Fact],
+    as_of: date,
+    default_frequency: Period | None = None,
+    comment_rule: str | None = None,
+) -> SupervisionSheet:
+    """``facts``: the worker's, corrections applied, in valid-time order;
+    ``default_frequency``: when no agreement sets one; ``comment_rule``: the pack's rule
+    that asks for a comment on a gap beyond the agreed frequency (SHR-APP2)."""
+    signatures: dict[str, set[str]] = {}
+    record_of: dict[str, str] = {}
+    for fact in facts:
+        if fact.day > as_of:
+            continue
+        if fact.event_type == "PersonalSupervisionRecordWritten":
+            record_of[str(fact.data["session_id"])] = str(fact.data["record_id"])
+        elif fact.event_type == "PersonalSupervisionRecordSigned":
+            signatures.setdefault(str(fact.data["record_id"]), set()).add(
+                str(fact.data["signatory"])
+            )
+    held = [f for f in facts if f.event_type == "SupervisionSessionHeld" and f.day <= as_of]
+    rows: list[SessionRow] = []
+    previous: Fact | None = None
+    for fact in held:
+        agreed = agreed_interval(facts, previous.day if previous else fact.day)
+        agreed = agreed or default_frequency
+        expected = agreed.after(previous.day) if agreed and previous else None
+        over = (fact.day - expected).days if expected and fact.day > expected else None
+        gap = (fact.day - previous.day).days if previous else None
+        comment = None
+        if over is not None and agreed is not None:
+            asks = f"{comment_rule} asks for" if comment_rule else "the record needs"
+            comment = (
+                f"Gap of {gap} days since {previous.day if previous else ''} exceeds the "
+                f"agreed frequency ({agreed.words()}) by {over} days; {asks} a comment."
+            )
+        window_start = add_months(fact.day, -12) + timedelta(days=1)
+        in_year = sum(1 for f in held if window_start <= f.day <= fact.day)
+        session_id = str(fact.data["session_id"])
+        record = record_of.get(session_id)
+        rows.append(
+            SessionRow(
+                session_id=session_id,
+                held_on=fact.day,
+                supervisor_id=str(fact.data["supervisor_id"]),
+                duration_minutes=int(fact.data.get("duration_minutes", 0)),
+                previous_on=previous.day if previous else None,
+                gap_days=gap,
+                agreed_frequency=agreed.code if agreed else None,
+                expected_by=expected,
+                over_by_days=over,
+                comment=comment,
+                sessions_in_rolling_year=in_year,
+                record_signed_by_both=record is not None
+                and {"supervisor", "supervisee"} <= signatures.get(record, set()),
+                evidence=(fact.position,),
+            )
+        )
+        previous = fact
+    years: list[YearCount] = []
+    end = as_of
+    first = held[0].day if held else as_of
+    while end >= first and len(years) < 10:
+        start = add_months(end, -12) + timedelta(days=1)
+        years.append(YearCount(start, end, sum(1 for f in held if start <= f.day <= end)))
+        end = start - timedelta(days=1)
+    return SupervisionSheet(who.local_id, who.display, as_of, rows, years)
+
+
+@dataclass(frozen=True)
+class TrackerColumn:
+    session_id: str
+    held_on: date
+
+
+@dataclass(frozen=True)
+class TrackerRow:
+    child_id: str
+    local_child_id: str
+    allocated: list[tuple[date, date | None]]
+    #: Sessions (column ids) at which the child was discussed.
+    discussed_at: list[str]
+    #: Case supervisions of this child by this worker in the period outside a session.
+    discussed_outside_sessions: int
+    discussed_in_last_six_months: int
+    twice_in_six_months: bool  # [SHR-3.6e]
+    last_case_supervision: date | None
+    next_due: date | None
+    next_due_rule: str | None
+
+
+@dataclass(frozen=True)
+class CaseTracker:
+    staff_id: str
+    start: date
+    end: date
+    columns: list[TrackerColumn]
+    rows: list[TrackerRow]
+
+
+@dataclass(frozen=True)
+class ChildOnTracker:
+    child_id: str
+    profile: Profile
+    facts: Sequence[Fact]  # corrections applied, valid-time order
+    obligations: Sequence[Obligation]
+    allocations: Sequence[Allocation]
+
+
+CASE_SUPERVISION = frozenset({"CaseSupervisionRecorded", "GroupSupervisionDiscussionRecorded"})
+
+
+def case_tracker(
+    staff_id: str,
+    worker_facts: Sequence[Fact],
+    children: Sequence[ChildOnTracker],
+    start: date,
+    end: date,
+) -> CaseTracker:
+    """The tracker for ``[start, end]`` (inclusive)."""
+    sessions = [
+        f
+        for f in worker_facts
+        if f.event_type == "SupervisionSessionHeld" and start <= f.day <= end
+    ]
+    columns = [TrackerColumn(str(f.data["session_id"]), f.day) for f in sessions]
+    by_id = {c.session_id for c in columns}
+    by_day = {c.held_on: c.session_id for c in columns}
+    six_months_from = add_months(end, -6) + timedelta(days=1)
+    rows: list[TrackerRow] = []
+    for child in children:
+        spans = [
+            (a.start, a.end)
+            for a in child.allocations
+            if a.worker_id == staff_id and a.start <= end and (a.end is None or a.end >= start)
+        ]
+        if not spans:
+            continue
+        discussed: list[str] = []
+        outside = 0
+        recent = 0
+        last: date | None = None
+        for fact in child.facts:
+            if fact.event_type not in CASE_SUPERVISION or fact.day > end:
+                continue
+            last = fact.day if last is None or fact.day > last else last
+            if fact.day >= six_months_from:
+                recent += 1
+            if fact.day < start:
+                continue
+            session = fact.data.get("session_id")
+            column = str(session) if session in by_id else by_day.get(fact.day)
+            if column is not None:
+                if column not in discussed:
+                    discussed.append(column)
+            elif fact.data.get("worker_id") in (staff_id, None):
+                outside += 1
+        nxt = _next_due(child.obligations, end)
+        rows.append(
+            TrackerRow(
+                child_id=child.child_id,
+                local_child_id=child.profile.local_id,
+                allocated=spans,
+                discussed_at=discussed,
+                discussed_outside_sessions=outside,
+                discussed_in_last_six_months=recent,
+                twice_in_six_months=recent >= 2,
+                last_case_supervision=last,
+                next_due=nxt.due_on if nxt else None,
+                next_due_rule=nxt.rule_id if nxt else None,
+            )
+        )
+    rows.sort(key=lambda r: r.local_child_id)
+    return CaseTracker(staff_id, start, end, columns, rows)
+
+
+def _next_due(found: Sequence[Obligation], as_of: date) -> Obligation | None:
+    """The case supervision the child's pack requires next: of each recurring rule's
+    current cycle (the last to arise by ``as_of``), the earliest still open."""
+    current: dict[str, Obligation] = {}
+    for o in found:
+        if o.kind != "recurring" or o.arises_on > as_of:
+            continue
+        if o.rule_key not in current or o.arises_on >= current[o.rule_key].arises_on:
+            current[o.rule_key] = o
+    open_ones = [
+        o
+        for o in current.values()
+        if o.due_on is not None and (o.satisfied_on is None or o.satisfied_on > as_of)
+    ]
+    return min(open_ones, key=lambda o: o.due_on or date.max, default=None)

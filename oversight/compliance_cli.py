@@ -1,0 +1,353 @@
+"""``oversight compliance ...`` and ``oversight policy ...``: findings, summaries,
+registers and tracking sheets from the compliance projection, and the policy packs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from domain.errors import DomainError
+from domain.identifiers import child_id, worker_id
+from domain.policy.compliance import Status
+from domain.policy.coverage import coverage_markdown, digest_rule_ids
+from domain.policy.packs import PackLibrary
+from domain.policy.registers import REGISTERS
+from oversight.projecting import read_engine
+from oversight.settings import Settings, SettingsError
+from projections.compliance import (
+    case_tracker_for,
+    evaluate,
+    register_items,
+    summary,
+    supervision_sheet_for,
+)
+
+
+def _engine() -> Engine:
+    try:
+        database = Settings.from_env().database
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    engine = read_engine(database)
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
+
+
+def _library() -> PackLibrary:
+    try:
+        return PackLibrary.load()
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _day(value: str | None, option: str) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("a date, YYYY-MM-DD", param_hint=option) from None
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("an ISO 8601 date-time", param_hint="--known-at") from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("give a time zone offset", param_hint="--known-at")
+    return parsed
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def _check_code(authority: str) -> None:
+    try:
+        worker_id(authority, "X")
+    except DomainError as error:
+        raise click.BadParameter(str(error), param_hint="--authority") from None
+
+
+def _check_staff(authority: str, staff_id: str) -> None:
+    try:
+        worker_id(authority, staff_id)
+    except DomainError as error:
+        raise click.BadParameter(str(error), param_hint="--worker") from None
+
+
+@click.group()
+def compliance() -> None:
+    """Compliance with each authority's policy pack: findings, summaries, registers and
+    tracking sheets (the compliance projection; run `oversight projections run`)."""
+
+
+@compliance.command("show")
+@click.option("--authority", default="DEMO", show_default=True)
+@click.option("--child", default=None, help="The authority's child id.")
+@click.option("--worker", default=None, help="The authority's staff id.")
+@click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
+@click.option("--known-at", default=None, help="System time, ISO 8601 with offset.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in Status]),
+    help="Only findings with this status (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def compliance_show(
+    authority: str,
+    child: str | None,
+    worker: str | None,
+    as_of: str | None,
+    known_at: str | None,
+    statuses: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """A worker's or child's findings on a day, each citing its rule."""
+    if bool(child) == bool(worker):
+        raise click.UsageError("give exactly one of --child or --worker")
+    try:
+        subject = child_id(authority, child) if child else worker_id(authority, str(worker))
+    except DomainError as error:
+        raise click.BadParameter(str(error)) from None
+    day = _day(as_of, "--as-of")
+    result = evaluate(_engine(), _library(), str(subject), as_of=day, known_at=_instant(known_at))
+    if result is None:
+        raise click.ClickException(f"no such {'child' if child else 'worker'} in {authority}")
+    shown = [f for f in result.findings if not statuses or f.status.value in statuses]
+    if as_json:
+        _echo_json(
+            {
+                "subject": result.profile.local_id,
+                "pack": result.pack_id,
+                "as_of": result.as_of,
+                "known_at": result.known_at,
+                "source": result.source,
+                "findings": [asdict(f) for f in shown],
+            }
+        )
+        return
+    click.echo(
+        f"{result.profile.subject} {result.profile.local_id} ({result.profile.display}), "
+        f"team {result.profile.team or '-'}, pack {result.pack_id or '-'}, as of {day}"
+        + (f", as known at {result.known_at}" if result.known_at else "")
+    )
+    for item in shown:
+        click.echo(f"  {item.status.value:<15} {item.rule_id:<12} {item.sentence}")
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+@compliance.command("summary")
+@click.option("--authority", default="DEMO", show_default=True)
+@click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
+@click.option("--since", default=None, help="Window start (default: a year before).")
+@click.option("--team", default=None)
+@click.option("--by", type=click.Choice(["rule", "team"]), default="rule", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def compliance_summary(
+    authority: str,
+    as_of: str | None,
+    since: str | None,
+    team: str | None,
+    by: str,
+    as_json: bool,
+) -> None:
+    """Rates by rule or by team: what fell due in the window, done on time, late or not
+    at all, and what falls due soon (quality-assurance dip sampling [POR-7, SHR-5.8])."""
+    _check_code(authority)
+    day = _day(as_of, "--as-of")
+    start = _day(since, "--since") if since else None
+    result = summary(_engine(), _library(), authority, as_of=day, since=start, team=team)
+    groups: dict[Any, Any] = result.by_rule() if by == "rule" else result.by_team()
+    if as_json:
+        _echo_json(
+            {
+                "authority": authority,
+                "pack": result.pack_id,
+                "as_of": result.as_of,
+                "since": result.since,
+                "by": by,
+                "rows": [
+                    {by: key, **asdict(tally), "fell_due": tally.fell_due, "rate": tally.rate}
+                    for key, tally in groups.items()
+                ],
+                "overall": {**asdict(result.overall()), "rate": result.overall().rate},
+            }
+        )
+        return
+    click.echo(
+        f"{authority} (pack {result.pack_id or '-'}): what fell due {result.since} to "
+        f"{result.as_of}"
+    )
+    click.echo(f"  {by:<16} {'due':>6} {'on time':>8} {'late':>6} {'missed':>7} {'soon':>6}  rate")
+    for key, tally in groups.items():
+        click.echo(
+            f"  {key!s:<16} {tally.fell_due:>6} {tally.on_time:>8} {tally.late:>6} "
+            f"{tally.missed:>7} {tally.due_soon:>6}  {_rate(tally.rate)}"
+        )
+    total = result.overall()
+    click.echo(
+        f"  {'all':<16} {total.fell_due:>6} {total.on_time:>8} {total.late:>6} "
+        f"{total.missed:>7} {total.due_soon:>6}  {_rate(total.rate)}"
+    )
+
+
+@compliance.command("register")
+@click.argument("name", type=click.Choice(list(REGISTERS)))
+@click.option("--authority", default="DEMO", show_default=True)
+@click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
+@click.option("--all", "show_all", is_flag=True, help="Closed items too.")
+@click.option("--team", default=None)
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def compliance_register(
+    name: str,
+    authority: str,
+    as_of: str | None,
+    show_all: bool,
+    team: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """A queue or register: oversight_trigger, action (drift), sign_off, disagreement."""
+    _check_code(authority)
+    day = _day(as_of, "--as-of")
+    rows = register_items(
+        _engine(), authority, name, as_of=day, open_only=not show_all, team=team, limit=limit
+    )
+    if as_json:
+        _echo_json(
+            [
+                {
+                    **asdict(r),
+                    "open": r.open,
+                    "age_days": r.age_days,
+                    "overdue_days": r.overdue_days,
+                    "days_since_escalation": r.days_since_escalation,
+                }
+                for r in rows
+            ]
+        )
+        return
+    for r in rows:
+        rule = f" ({r.rule_id})" if r.rule_id else ""
+        due = f"due {r.due_on}{rule}" if r.due_on else "no deadline"
+        late = f", {r.overdue_days} days overdue" if r.overdue_days else ""
+        closed = f", closed {r.closed_on}" if not r.open else ""
+        level = f", at {r.detail.get('level')}" if r.detail.get("level") else ""
+        click.echo(
+            f"  {r.local_id:<10} {r.item_id:<24} opened {r.opened_on}, {due}, "
+            f"{r.age_days} days old{late}{level}{closed}  [{r.team or '-'}]"
+        )
+    click.echo(f"{len(rows)} item(s)")
+
+
+@compliance.command("sheet")
+@click.option("--authority", default="DEMO", show_default=True)
+@click.option("--worker", required=True, help="The authority's staff id.")
+@click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
+@click.option("--json", "as_json", is_flag=True)
+def compliance_sheet(authority: str, worker: str, as_of: str | None, as_json: bool) -> None:
+    """A worker's supervision tracking sheet: gaps against the agreed frequency, with
+    the comment SHR-APP2 asks for, and sessions per rolling year."""
+    _check_code(authority)
+    _check_staff(authority, worker)
+    sheet = supervision_sheet_for(
+        _engine(), _library(), authority, worker, as_of=_day(as_of, "--as-of")
+    )
+    if sheet is None:
+        raise click.ClickException(f"no worker {worker} in {authority}")
+    if as_json:
+        _echo_json(asdict(sheet))
+        return
+    click.echo(f"{sheet.staff_id} {sheet.display}: supervision to {sheet.as_of}")
+    for row in sheet.sessions:
+        gap = f"{row.gap_days:>4}d" if row.gap_days is not None else "   -"
+        click.echo(
+            f"  {row.held_on}  gap {gap}  agreed {row.agreed_frequency or '-':<4} "
+            f"year {row.sessions_in_rolling_year:>2}  "
+            f"{'signed' if row.record_signed_by_both else 'UNSIGNED'}  {row.comment or ''}"
+        )
+    for year in sheet.rolling_years:
+        click.echo(f"  {year.start} to {year.end}: {year.sessions} sessions")
+
+
+@compliance.command("tracker")
+@click.option("--authority", default="DEMO", show_default=True)
+@click.option("--worker", required=True, help="The authority's staff id.")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", default=None, help="Last day (default: today).")
+@click.option("--json", "as_json", is_flag=True)
+def compliance_tracker(
+    authority: str, worker: str, start: str, end: str | None, as_json: bool
+) -> None:
+    """Case supervision tracker for a worker (children by sessions) [SHR-3.6e]."""
+    _check_code(authority)
+    _check_staff(authority, worker)
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if last < first:
+        raise click.BadParameter("must not be before --from", param_hint="--to")
+    tracker = case_tracker_for(_engine(), _library(), authority, worker, start=first, end=last)
+    if tracker is None:
+        raise click.ClickException(f"no worker {worker} in {authority}")
+    if as_json:
+        _echo_json(asdict(tracker))
+        return
+    heads = " ".join(c.held_on.strftime("%d/%m") for c in tracker.columns)
+    click.echo(f"{'child':<10} {heads}  twice/6m  last       next due")
+    for row in tracker.rows:
+        ticks = " ".join(
+            f"{'  x  ' if c.session_id in row.discussed_at else '  .  '}" for c in tracker.columns
+        )
+        click.echo(
+            f"{row.local_child_id:<10} {ticks}  {'yes' if row.twice_in_six_months else 'NO ':<8}"
+            f"  {row.last_case_supervision or '-'}  {row.next_due or '-'} {row.next_due_rule or ''}"
+        )
+
+
+@click.group()
+def policy() -> None:
+    """Policy packs: list, check, and the coverage table."""
+
+
+@policy.command("packs")
+def policy_packs() -> None:
+    """The packs loaded (built in, and from OVERSIGHT_POLICY_PACKS), validated."""
+    library = _library()
+    for pack in library.packs.values():
+        extends = f", extends {pack.extends}" if pack.extends else ""
+        click.echo(f"{pack.pack_id:<8} {pack.name} ({len(pack.rules)} rules{extends})")
+
+
+@policy.command("coverage")
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="RULES.md, to list every digest rule ID and check none is missing.",
+)
+@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def policy_coverage(rules_path: Path | None, out: Path | None) -> None:
+    """The coverage table (docs/policy-coverage.md), generated from the packs."""
+    digest = digest_rule_ids(rules_path.read_text(encoding="utf-8")) if rules_path else None
+    text = coverage_markdown(_library(), digest)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")

@@ -1,0 +1,1011 @@
+"""Compliance, registers and allocations, kept up to date incrementally (ADR 0010).
+
+The handler stores each worker, child and authority event as a *fact* and marks its
+subject dirty, in the batch's transaction. ``settle`` then recomputes each dirty subject
+from its facts alone (``domain.policy``): its profile, every obligation its authority's
+pack creates, its register items and (for a child) its allocations, and replaces the
+subject's rows, clearing its mark in the same transaction. An authority's event (a new
+pack, a closure day) marks the authority, and settling it recomputes all its subjects.
+
+So a query never rescans history: findings on any as-of day are the stored obligations
+with a status worked out for that day. Two cases compute from the stored facts instead,
+for one subject at a time: a *known-at* question (only the facts recorded by then), and
+a subject not yet settled or asked about beyond the horizon its obligations were
+computed to (``valid_until``: two years past its latest fact).
+
+Tables: ``compliance_fact``, ``compliance_dirty``, ``compliance_subject``,
+``compliance_obligation``, ``oversight_register``, ``case_allocation``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar
+
+import orjson
+from eventsourcing.persistence import Notification
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
+
+from domain.identifiers import authority_id, worker_id
+from domain.policy.calendar import Period, WorkingCalendar
+from domain.policy.compliance import (
+    LONDON,
+    Fact,
+    Finding,
+    Obligation,
+    findings,
+    known_facts,
+    local_day,
+    obligations,
+)
+from domain.policy.packs import Pack, PackLibrary
+from domain.policy.registers import (
+    Allocation,
+    Profile,
+    RegisterItem,
+    allocations,
+    profile,
+    registers,
+)
+from domain.policy.sheets import (
+    CaseTracker,
+    ChildOnTracker,
+    SupervisionSheet,
+    case_tracker,
+    supervision_sheet,
+)
+from projections.engine import Insert, Operation, generation_table_name, utc
+from projections.history import SKIPPED_FIELDS, dumps
+
+log = logging.getLogger(__name__)
+
+#: Events defined on these classes are facts (``Subject``: corrections, disagreements
+#: and holds, which workers and children share); access logs are not.
+AGGREGATES = frozenset({"Worker", "Child", "Authority", "Subject"})
+AUTHORITY_EVENTS = frozenset({"AuthorityRegistered", "PolicyPackAdopted", "ClosureDayAdded"})
+#: Obligations are computed this far past a subject's latest fact (ADR 0010).
+HORIZON = timedelta(days=730)
+
+TABLES = (
+    "compliance_fact",
+    "compliance_link",
+    "compliance_dirty",
+    "compliance_subject",
+    "compliance_obligation",
+    "oversight_register",
+    "case_allocation",
+)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@dataclass
+class Compliance:
+    """The compliance projection; ``library`` holds the packs subjects are held to."""
+
+    library: PackLibrary = field(default_factory=PackLibrary.load)
+    name: ClassVar[str] = "compliance"
+    table_names: ClassVar[tuple[str, ...]] = TABLES
+
+    def define_tables(self, metadata: MetaData, generation: int) -> dict[str, Table]:
+        def named(stable: str) -> str:
+            return generation_table_name(stable, generation)
+
+        fact = Table(
+            named("compliance_fact"),
+            metadata,
+            Column("position", BigInteger, primary_key=True, autoincrement=False),
+            Column("subject_id", String(36), nullable=False),
+            Column("event_type", String(80), nullable=False),
+            Column("occurred_at", DateTime(timezone=True), nullable=False),
+            Column("recorded_at", DateTime(timezone=True), nullable=False),
+            Column("data", Text, nullable=False),
+            Index(f"{named('compliance_fact')}_subject", "subject_id", "position"),
+        )
+        dirty = Table(
+            named("compliance_dirty"),
+            metadata,
+            Column("position", BigInteger, primary_key=True, autoincrement=False),
+            Column("subject_id", String(36), nullable=False),
+        )
+        link = Table(
+            named("compliance_link"),
+            metadata,
+            Column("subject_id", String(36), primary_key=True),
+            Column("depends_on", String(36), primary_key=True),
+            Index(f"{named('compliance_link')}_depends_on", "depends_on"),
+        )
+        subject = Table(
+            named("compliance_subject"),
+            metadata,
+            Column("subject_id", String(36), primary_key=True),
+            Column("authority_code", String(32), nullable=False),
+            Column("subject_kind", String(10), nullable=False),
+            Column("local_id", String(64), nullable=False),
+            Column("display", String(200), nullable=False),
+            Column("team", String(200), nullable=True),
+            Column("manager_id", String(64), nullable=True),
+            Column("worker_id", String(64), nullable=True),
+            Column("supervisors", Text, nullable=False),
+            Column("ended_on", Date, nullable=True),
+            Column("pack_id", String(32), nullable=True),
+            Column("valid_until", Date, nullable=False),
+            Column("through_position", BigInteger, nullable=False),
+            Index(f"{named('compliance_subject')}_authority", "authority_code", "subject_kind"),
+        )
+        obligation = Table(
+            named("compliance_obligation"),
+            metadata,
+            Column("subject_id", String(36), primary_key=True),
+            Column("seq", Integer, primary_key=True, autoincrement=False),
+            Column("authority_code", String(32), nullable=False),
+            Column("team", String(200), nullable=True),
+            Column("rule_key", String(100), nullable=False),
+            Column("rule_id", String(40), nullable=False),
+            Column("kind", String(20), nullable=False),
+            Column("arises_on", Date, nullable=False),
+            Column("due_on", Date, nullable=True),
+            Column("satisfied_on", Date, nullable=True),
+            Column("evidence", Text, nullable=False),
+            Column("detail", Text, nullable=False),
+            Index(f"{named('compliance_obligation')}_authority", "authority_code", "team"),
+        )
+        register = Table(
+            named("oversight_register"),
+            metadata,
+            Column("subject_id", String(36), primary_key=True),
+            Column("register", String(20), primary_key=True),
+            Column("item_id", String(200), primary_key=True),
+            Column("authority_code", String(32), nullable=False),
+            Column("team", String(200), nullable=True),
+            Column("owner", String(64), nullable=True),
+            Column("opened_on", Date, nullable=False),
+            Column("due_on", Date, nullable=True),
+            Column("closed_on", Date, nullable=True),
+            Column("rule_id", String(40), nullable=True),
+            Column("evidence", Text, nullable=False),
+            Column("detail", Text, nullable=False),
+            Index(f"{named('oversight_register')}_open", "authority_code", "register", "closed_on"),
+        )
+        allocation = Table(
+            named("case_allocation"),
+            metadata,
+            Column("child_id", String(36), primary_key=True),
+            Column("seq", Integer, primary_key=True, autoincrement=False),
+            Column("authority_code", String(32), nullable=False),
+            Column("worker_id", String(64), nullable=False),
+            Column("team", String(200), nullable=True),
+            Column("start_on", Date, nullable=False),
+            Column("end_on", Date, nullable=True),
+            Index(f"{named('case_allocation')}_worker", "authority_code", "worker_id"),
+        )
+        return {
+            "compliance_fact": fact,
+            "compliance_link": link,
+            "compliance_dirty": dirty,
+            "compliance_subject": subject,
+            "compliance_obligation": obligation,
+            "oversight_register": register,
+            "case_allocation": allocation,
+        }
+
+    def handle(self, event: Any, notification: Notification) -> Sequence[Operation]:
+        if type(event).__qualname__.split(".", 1)[0] not in AGGREGATES:
+            return []
+        provenance = getattr(event, "provenance", None)
+        if provenance is None:
+            return []
+        subject_id = str(event.originator_id)
+        data = {k: v for k, v in vars(event).items() if k not in SKIPPED_FIELDS}
+        return [
+            Insert(
+                "compliance_fact",
+                (
+                    notification.id,
+                    subject_id,
+                    type(event).__name__,
+                    utc(provenance.occurred_at),
+                    utc(event.timestamp),
+                    dumps(data),
+                ),
+            ),
+            Insert("compliance_dirty", (notification.id, subject_id)),
+        ]
+
+    # -- settling ----------------------------------------------------------------------------
+
+    def settle(self, conn: Connection, tables: Mapping[str, Table], limit: int) -> int:
+        dirty = tables["compliance_dirty"]
+        marked = conn.execute(
+            select(dirty.c.subject_id, func.max(dirty.c.position))
+            .group_by(dirty.c.subject_id)
+            .order_by(func.min(dirty.c.position))
+            .limit(limit)
+        ).all()
+        if not marked:
+            return 0
+        ids = {str(r[0]) for r in marked}
+        facts = _facts(conn, tables, ids)
+        authorities = {i for i in ids if _is_authority(facts.get(i, []))}
+        more: set[str] = set()
+        if authorities:
+            codes = [str(facts[i][0].data["authority_code"]) for i in authorities]
+            subject = tables["compliance_subject"]
+            more |= set(
+                conn.execute(
+                    select(subject.c.subject_id).where(subject.c.authority_code.in_(codes))
+                ).scalars()
+            )
+        # Subjects whose rules read these subjects' facts (a worker, their supervisor's).
+        link = tables["compliance_link"]
+        for chunk in _chunks(ids):
+            more |= set(
+                conn.execute(
+                    select(link.c.subject_id).where(link.c.depends_on.in_(chunk))
+                ).scalars()
+            )
+        facts.update(_facts(conn, tables, more - ids))
+        contexts: dict[str, AuthorityContext] = {}
+        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        recomputed: list[str] = []
+        for subject_id, subject_facts in facts.items():
+            if subject_id in authorities or not subject_facts:
+                continue
+            code = str(subject_facts[0].data.get("authority_code", ""))
+            if code not in contexts:
+                contexts[code] = authority_context(conn, tables, code, self.library)
+            related = _related(conn, tables, code, subject_facts)
+            derived = derive(subject_id, subject_facts, contexts[code], related=related)
+            if derived is None:
+                continue
+            recomputed.append(subject_id)
+            for table, table_rows in derived.rows().items():
+                rows[table].extend(table_rows)
+        _replace(conn, tables, recomputed, rows)
+        for subject_id, last in marked:
+            conn.execute(
+                delete(dirty).where(dirty.c.subject_id == subject_id, dirty.c.position <= last)
+            )
+        return len(marked)
+
+
+def _is_authority(facts: Sequence[Fact]) -> bool:
+    return bool(facts) and facts[0].event_type in AUTHORITY_EVENTS
+
+
+def _chunks(values: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    items = sorted(values)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _fact(row: Any) -> Fact:
+    return Fact(
+        int(row.position),
+        str(row.event_type),
+        utc(row.occurred_at),
+        utc(row.recorded_at),
+        orjson.loads(row.data),
+    )
+
+
+def _facts(
+    conn: Connection, tables: Mapping[str, Table], subject_ids: Iterable[str]
+) -> dict[str, list[Fact]]:
+    """Each subject's facts in recorded (position) order."""
+    table = tables["compliance_fact"]
+    found: dict[str, list[Fact]] = {}
+    for chunk in _chunks(subject_ids):
+        for row in conn.execute(
+            select(table).where(table.c.subject_id.in_(chunk)).order_by(table.c.position)
+        ):
+            found.setdefault(str(row.subject_id), []).append(_fact(row))
+    return found
+
+
+def _related(
+    conn: Connection,
+    tables: Mapping[str, Table],
+    authority_code: str,
+    facts: Sequence[Fact],
+    known_at: datetime | None = None,
+) -> dict[str, list[Fact]]:
+    """The facts of a worker's supervisors, by staff id, that their rules read."""
+    who = profile(known_facts(facts))
+    if who is None or who.subject != "worker" or not who.supervisors:
+        return {}
+    by_id = {str(worker_id(authority_code, s)): s for s in who.supervisors}
+    found = _facts(conn, tables, by_id)
+    return {
+        by_id[subject_id]: [f for f in their if known_at is None or f.recorded_at <= known_at]
+        for subject_id, their in found.items()
+    }
+
+
+@dataclass(frozen=True)
+class AuthorityContext:
+    """What an authority's subjects are held to: its pack and its working calendar."""
+
+    authority_code: str
+    pack_id: str | None
+    pack: Pack | None
+    calendar: WorkingCalendar
+
+
+def context_from(code: str, facts: Sequence[Fact], library: PackLibrary) -> AuthorityContext:
+    pack_id: str | None = None
+    closures: set[date] = set()
+    for fact in sorted(facts, key=lambda f: f.position):
+        if fact.event_type in ("AuthorityRegistered", "PolicyPackAdopted"):
+            pack_id = str(fact.data["policy_pack"])
+        elif fact.event_type == "ClosureDayAdded":
+            closures.add(date.fromisoformat(str(fact.data["day"])[:10]))
+    pack = library.packs.get(pack_id) if pack_id else None
+    if pack_id and pack is None:
+        log.warning("authority %s uses pack %s, which is not loaded", code, pack_id)
+    return AuthorityContext(code, pack_id, pack, WorkingCalendar(frozenset(closures)))
+
+
+def authority_context(
+    conn: Connection,
+    tables: Mapping[str, Table],
+    code: str,
+    library: PackLibrary,
+    known_at: datetime | None = None,
+) -> AuthorityContext:
+    facts = _facts(conn, tables, [str(authority_id(code))]).get(str(authority_id(code)), [])
+    if known_at is not None:
+        facts = [f for f in facts if f.recorded_at <= known_at]
+    return context_from(code, facts, library)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Everything ``settle`` stores for one subject."""
+
+    subject_id: str
+    profile: Profile
+    pack_id: str | None
+    valid_until: date
+    through_position: int
+    obligations: list[Obligation]
+    registers: list[RegisterItem]
+    allocations: list[Allocation]
+    depends_on: list[str]
+
+    def rows(self) -> dict[str, list[dict[str, Any]]]:
+        p = self.profile
+        common = {"authority_code": p.authority_code, "team": p.team}
+        return {
+            "compliance_subject": [
+                {
+                    "subject_id": self.subject_id,
+                    "authority_code": p.authority_code,
+                    "subject_kind": p.subject,
+                    "local_id": p.local_id,
+                    "display": p.display[:200],
+                    "team": p.team,
+                    "manager_id": p.manager_id,
+                    "worker_id": p.worker_id,
+                    "supervisors": _json(list(p.supervisors)),
+                    "ended_on": p.ended_on,
+                    "pack_id": self.pack_id,
+                    "valid_until": self.valid_until,
+                    "through_position": self.through_position,
+                }
+            ],
+            "compliance_obligation": [
+                {
+                    "subject_id": self.subject_id,
+                    "seq": seq,
+                    **common,
+                    "rule_key": o.rule_key,
+                    "rule_id": o.rule_id,
+                    "kind": o.kind,
+                    "arises_on": o.arises_on,
+                    "due_on": o.due_on,
+                    "satisfied_on": o.satisfied_on,
+                    "evidence": _json(list(o.evidence)),
+                    "detail": _json(o.detail),
+                }
+                for seq, o in enumerate(self.obligations)
+            ],
+            "oversight_register": [
+                {
+                    "subject_id": self.subject_id,
+                    "register": item.register,
+                    "item_id": item.item_id,
+                    **common,
+                    "owner": item.owner,
+                    "opened_on": item.opened_on,
+                    "due_on": item.due_on,
+                    "closed_on": item.closed_on,
+                    "rule_id": item.rule_id,
+                    "evidence": _json(list(item.evidence)),
+                    "detail": _json(item.detail),
+                }
+                for item in self.registers
+            ],
+            "compliance_link": [
+                {"subject_id": self.subject_id, "depends_on": other} for other in self.depends_on
+            ],
+            "case_allocation": [
+                {
+                    "child_id": self.subject_id,
+                    "seq": seq,
+                    "authority_code": p.authority_code,
+                    "worker_id": a.worker_id,
+                    "team": a.team,
+                    "start_on": a.start,
+                    "end_on": a.end,
+                }
+                for seq, a in enumerate(self.allocations)
+            ],
+        }
+
+
+def horizon_for(facts: Sequence[Fact]) -> date:
+    latest = max(max(local_day(f.occurred_at), local_day(f.recorded_at)) for f in facts)
+    return latest + HORIZON
+
+
+def derive(
+    subject_id: str,
+    facts: Sequence[Fact],
+    context: AuthorityContext,
+    horizon: date | None = None,
+    related: Mapping[str, Sequence[Fact]] | None = None,
+) -> Derived | None:
+    """A subject's rows from its facts (in recorded order), corrections applied, and
+    the facts of others its rules read (``related``, by staff id)."""
+    current = known_facts(facts)
+    who = profile(current)
+    if who is None:
+        return None
+    others = {k: known_facts(v) for k, v in (related or {}).items()}
+    until = horizon or horizon_for(facts)
+    found = (
+        obligations(current, context.pack, context.calendar, until, others)
+        if context.pack is not None
+        else []
+    )
+    depends_on = (
+        sorted(str(worker_id(who.authority_code, s)) for s in who.supervisors)
+        if who.subject == "worker"
+        else []
+    )
+    return Derived(
+        subject_id=subject_id,
+        profile=who,
+        pack_id=context.pack_id,
+        valid_until=until,
+        through_position=max(f.position for f in facts),
+        obligations=found,
+        registers=registers(current, found),
+        allocations=allocations(current) if who.subject == "child" else [],
+        depends_on=[d for d in depends_on if d != subject_id],
+    )
+
+
+def _replace(
+    conn: Connection,
+    tables: Mapping[str, Table],
+    subject_ids: Sequence[str],
+    rows: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> None:
+    keyed = {
+        "compliance_subject": "subject_id",
+        "compliance_link": "subject_id",
+        "compliance_obligation": "subject_id",
+        "oversight_register": "subject_id",
+        "case_allocation": "child_id",
+    }
+    for chunk in _chunks(subject_ids):
+        for name, key in keyed.items():
+            table = tables[name]
+            conn.execute(delete(table).where(table.c[key].in_(chunk)))
+    for name in keyed:
+        if rows.get(name):
+            conn.execute(insert(tables[name]), list(rows[name]))
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def view(name: str) -> Table:
+    """The stable view over the active generation's table."""
+    return _VIEWS[name]
+
+
+_VIEWS = {
+    name: Table(name, MetaData(), *[Column(c.name, c.type) for c in table.columns])
+    for name, table in Compliance(library=PackLibrary({})).define_tables(MetaData(), 0).items()
+}
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of a local day in England, for known-at and as-of bounds."""
+    return datetime.combine(day, time(23, 59, 59, 999999), tzinfo=LONDON).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class SubjectCompliance:
+    subject_id: str
+    profile: Profile
+    pack_id: str | None
+    as_of: date
+    known_at: datetime | None
+    #: Where the answer came from: "stored" obligations, or "computed" from the facts.
+    source: str
+    findings: list[Finding]
+
+
+def subject_facts(
+    conn: Connection, subject_id: str, known_at: datetime | None = None
+) -> list[Fact]:
+    table = view("compliance_fact")
+    query = select(table).where(table.c.subject_id == subject_id).order_by(table.c.position)
+    if known_at is not None:
+        query = query.where(table.c.recorded_at <= known_at)
+    return [_fact(r) for r in conn.execute(query)]
+
+
+def _stored_obligations(conn: Connection, subject_id: str) -> list[Obligation]:
+    table = view("compliance_obligation")
+    return [
+        Obligation(
+            rule_key=r.rule_key,
+            rule_id=r.rule_id,
+            kind=r.kind,
+            arises_on=_day(r.arises_on),
+            due_on=_day(r.due_on) if r.due_on is not None else None,
+            satisfied_on=_day(r.satisfied_on) if r.satisfied_on is not None else None,
+            evidence=tuple(orjson.loads(r.evidence)),
+            detail=orjson.loads(r.detail),
+        )
+        for r in conn.execute(
+            select(table).where(table.c.subject_id == subject_id).order_by(table.c.seq)
+        )
+    ]
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def is_settled(conn: Connection, subject_id: str, as_of: date) -> bool:
+    """Whether the stored obligations answer for ``as_of``: settled, not marked dirty,
+    and within the horizon they were computed to."""
+    subject = view("compliance_subject")
+    dirty = view("compliance_dirty")
+    row = conn.execute(
+        select(subject.c.valid_until).where(subject.c.subject_id == subject_id)
+    ).one_or_none()
+    if row is None or _day(row[0]) < as_of:
+        return False
+    marked = conn.execute(
+        select(dirty.c.position).where(dirty.c.subject_id == subject_id).limit(1)
+    ).first()
+    return marked is None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A subject's obligations, from the store of obligations or from its facts."""
+
+    subject_id: str
+    profile: Profile
+    context: AuthorityContext
+    obligations: list[Obligation]
+    source: str  # "stored" | "computed"
+
+
+def answer(
+    conn: Connection,
+    library: PackLibrary,
+    subject_id: str,
+    *,
+    as_of: date,
+    known_at: datetime | None = None,
+) -> Answer | None:
+    facts = subject_facts(conn, subject_id, known_at)
+    current = known_facts(facts)
+    who = profile(current)
+    if who is None:
+        return None
+    context = authority_context(conn, _VIEWS, who.authority_code, library, known_at)
+    if known_at is None and is_settled(conn, subject_id, as_of):
+        return Answer(subject_id, who, context, _stored_obligations(conn, subject_id), "stored")
+    horizon = max(horizon_for(facts), as_of)
+    related = _related(conn, _VIEWS, who.authority_code, facts, known_at)
+    others = {k: known_facts(v) for k, v in related.items()}
+    found = (
+        obligations(current, context.pack, context.calendar, horizon, others)
+        if context.pack is not None
+        else []
+    )
+    return Answer(subject_id, who, context, found, "computed")
+
+
+def evaluate(
+    engine: Engine,
+    library: PackLibrary,
+    subject_id: str,
+    *,
+    as_of: date,
+    known_at: datetime | None = None,
+) -> SubjectCompliance | None:
+    """A worker's or child's findings on ``as_of``, as known at ``known_at`` (now, if
+    None). None if no such subject was recorded (by then)."""
+    with engine.connect() as conn:
+        found = answer(conn, library, subject_id, as_of=as_of, known_at=known_at)
+    if found is None:
+        return None
+    pack = found.context.pack
+    return SubjectCompliance(
+        subject_id=subject_id,
+        profile=found.profile,
+        pack_id=found.context.pack_id,
+        as_of=as_of,
+        known_at=known_at,
+        source=found.source,
+        findings=findings(found.obligations, as_of, pack.due_soon) if pack is not None else [],
+    )
+
+
+def _active_tables() -> Mapping[str, Table]:
+    return _VIEWS
+
+
+# -- summaries by team and authority [POR-7, SHR-5.8] -----------------------------------------
+
+#: How each obligation counts in a summary (``category``).
+ON_TIME, LATE, MISSED, DUE_SOON = "on_time", "late", "missed", "due_soon"
+
+
+def category(o: Obligation, as_of: date, since: date, soon: date) -> str | None:
+    """An obligation's place in a summary for the window ``[since, as_of]``: fell due in
+    it and was met on time, late, or not at all by ``as_of``; or is open and due by
+    ``soon``. None: it does not count (not yet due, not applicable, outside)."""
+    due = o.due_on
+    if due is None or o.arises_on > as_of:
+        return None
+    done = o.satisfied_on if o.satisfied_on is not None and o.satisfied_on <= as_of else None
+    if since <= due <= as_of:
+        if done is None:
+            return MISSED
+        return ON_TIME if done <= due else LATE
+    if as_of < due <= soon and done is None:
+        return DUE_SOON
+    return None
+
+
+@dataclass
+class Tally:
+    on_time: int = 0
+    late: int = 0
+    missed: int = 0
+    due_soon: int = 0
+
+    @property
+    def fell_due(self) -> int:
+        return self.on_time + self.late + self.missed
+
+    @property
+    def rate(self) -> float | None:
+        """Share of what fell due that was done on time (None: nothing fell due)."""
+        return self.on_time / self.fell_due if self.fell_due else None
+
+    def add(self, name: str, count: int = 1) -> None:
+        setattr(self, name, getattr(self, name) + count)
+
+
+@dataclass
+class Summary:
+    authority_code: str
+    pack_id: str | None
+    as_of: date
+    since: date
+    #: (team, rule id) -> tally; team None for subjects with no team.
+    cells: dict[tuple[str | None, str], Tally]
+    #: Subjects answered from their facts (not settled, or past their horizon).
+    computed_subjects: int
+
+    def by_rule(self) -> dict[str, Tally]:
+        return {str(k): v for k, v in self._fold(1).items()}
+
+    def by_team(self) -> dict[str | None, Tally]:
+        return {(None if k is None else str(k)): v for k, v in self._fold(0).items()}
+
+    def overall(self) -> Tally:
+        total = Tally()
+        for tally in self.cells.values():
+            for name in (ON_TIME, LATE, MISSED, DUE_SOON):
+                total.add(name, getattr(tally, name))
+        return total
+
+    def _fold(self, index: int) -> dict[str | None, Tally]:
+        folded: dict[str | None, Tally] = {}
+        for key, tally in self.cells.items():
+            into = folded.setdefault(key[index], Tally())
+            for name in (ON_TIME, LATE, MISSED, DUE_SOON):
+                into.add(name, getattr(tally, name))
+        return dict(sorted(folded.items(), key=lambda item: str(item[0])))
+
+
+def summary(
+    engine: Engine,
+    library: PackLibrary,
+    authority_code: str,
+    *,
+    as_of: date,
+    since: date | None = None,
+    team: str | None = None,
+) -> Summary:
+    """Compliance rates by rule and team for what fell due in ``[since, as_of]`` (the
+    year to ``as_of`` by default), and what falls due soon after it. Settled subjects are
+    counted in the database; the few that are not are computed from their facts."""
+    since = since or as_of - timedelta(days=365)
+    o = view("compliance_obligation")
+    s = view("compliance_subject")
+    d = view("compliance_dirty")
+    with engine.connect() as conn:
+        context = authority_context(conn, _VIEWS, authority_code, library)
+        soon = context.pack.due_soon.after(as_of, context.calendar) if context.pack else as_of
+        settled = and_(
+            s.c.authority_code == authority_code,
+            s.c.valid_until >= as_of,
+            ~s.c.subject_id.in_(select(d.c.subject_id)),
+            *([s.c.team == team] if team is not None else []),
+        )
+        done = and_(o.c.satisfied_on.is_not(None), o.c.satisfied_on <= as_of)
+        category_sql = case(
+            (
+                and_(o.c.due_on >= since, o.c.due_on <= as_of),
+                case(
+                    (~done, literal(MISSED)),
+                    (o.c.satisfied_on <= o.c.due_on, literal(ON_TIME)),
+                    else_=literal(LATE),
+                ),
+            ),
+            (and_(o.c.due_on > as_of, o.c.due_on <= soon, ~done), literal(DUE_SOON)),
+            else_=literal(None),
+        ).label("category")
+        counted = (
+            select(o.c.team, o.c.rule_id, category_sql, func.count().label("n"))
+            .join(s, s.c.subject_id == o.c.subject_id)
+            .where(
+                settled,
+                o.c.arises_on <= as_of,
+                o.c.due_on >= since,
+            )
+            .group_by(o.c.team, o.c.rule_id, category_sql)
+        )
+        cells: dict[tuple[str | None, str], Tally] = {}
+        for row in conn.execute(counted):
+            if row.category is not None:
+                cells.setdefault((row.team, row.rule_id), Tally()).add(row.category, int(row.n))
+        unsettled = conn.execute(
+            select(s.c.subject_id, s.c.team).where(
+                s.c.authority_code == authority_code,
+                ~settled,
+                *([s.c.team == team] if team is not None else []),
+            )
+        ).all()
+        never = conn.execute(
+            select(d.c.subject_id).distinct().where(~d.c.subject_id.in_(select(s.c.subject_id)))
+        ).scalars()
+        candidates = {str(r.subject_id) for r in unsettled} | {str(i) for i in never}
+        candidates -= {str(authority_id(authority_code))}
+        computed = 0
+        for subject_id in sorted(candidates):
+            found = answer(conn, library, subject_id, as_of=as_of)
+            if found is None or found.profile.authority_code != authority_code:
+                continue
+            if team is not None and found.profile.team != team:
+                continue
+            computed += 1
+            for obligation in found.obligations:
+                name = category(obligation, as_of, since, soon)
+                if name is not None:
+                    cells.setdefault((found.profile.team, obligation.rule_id), Tally()).add(name)
+    return Summary(authority_code, context.pack_id, as_of, since, cells, computed)
+
+
+# -- registers and queues --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One item of a register or queue, as it stood on ``as_of``."""
+
+    subject_id: str
+    subject_kind: str
+    local_id: str
+    team: str | None
+    register: str
+    item_id: str
+    owner: str | None
+    opened_on: date
+    due_on: date | None
+    closed_on: date | None
+    rule_id: str | None
+    evidence: tuple[int, ...]
+    detail: Mapping[str, Any]
+    as_of: date
+
+    @property
+    def open(self) -> bool:
+        return self.closed_on is None or self.closed_on > self.as_of
+
+    @property
+    def age_days(self) -> int:
+        """Days open, to ``as_of`` (or to closing)."""
+        end = self.as_of if self.open or self.closed_on is None else self.closed_on
+        return (end - self.opened_on).days
+
+    @property
+    def overdue_days(self) -> int | None:
+        if self.due_on is None:
+            return None
+        end = self.as_of if self.open or self.closed_on is None else self.closed_on
+        return max(0, (end - self.due_on).days)
+
+    @property
+    def days_since_escalation(self) -> int | None:
+        """Disagreements: days at the current level (since raised, if never escalated)."""
+        if self.register != "disagreement":
+            return None
+        last = self.detail.get("last_escalated_on")
+        since = date.fromisoformat(str(last)) if last else self.opened_on
+        return (self.as_of - since).days
+
+
+def register_items(
+    engine: Engine,
+    authority_code: str,
+    register: str,
+    *,
+    as_of: date,
+    open_only: bool = True,
+    team: str | None = None,
+    limit: int = 500,
+) -> list[RegisterRow]:
+    """A register's items opened by ``as_of``, oldest due first (open ones only, by
+    default: the queue as it stood that day)."""
+    r = view("oversight_register")
+    s = view("compliance_subject")
+    query = (
+        select(r, s.c.subject_kind, s.c.local_id)
+        .join(s, s.c.subject_id == r.c.subject_id)
+        .where(
+            r.c.authority_code == authority_code,
+            r.c.register == register,
+            r.c.opened_on <= as_of,
+        )
+        .order_by(r.c.due_on.is_(None), r.c.due_on, r.c.opened_on, r.c.item_id)
+        .limit(limit)
+    )
+    if open_only:
+        query = query.where((r.c.closed_on.is_(None)) | (r.c.closed_on > as_of))
+    if team is not None:
+        query = query.where(r.c.team == team)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        RegisterRow(
+            subject_id=str(row.subject_id),
+            subject_kind=str(row.subject_kind),
+            local_id=str(row.local_id),
+            team=row.team,
+            register=str(row.register),
+            item_id=str(row.item_id),
+            owner=row.owner,
+            opened_on=_day(row.opened_on),
+            due_on=_day(row.due_on) if row.due_on is not None else None,
+            closed_on=_day(row.closed_on) if row.closed_on is not None else None,
+            rule_id=row.rule_id,
+            evidence=tuple(orjson.loads(row.evidence)),
+            detail=orjson.loads(row.detail),
+            as_of=as_of,
+        )
+        for row in rows
+    ]
+
+
+# -- tracking sheets ---------------------------------------------------------------------------
+
+
+def _agreement_rule(pack: Pack | None) -> tuple[Period | None, str | None]:
+    """The pack's rule holding sessions to the agreed frequency: its default interval
+    and rule ID (SHR-APP2, POR-3.1a), if it has one."""
+    rule = next((r for r in pack.rules if r.interval_from_agreement), None) if pack else None
+    return (rule.interval, rule.rule_id) if rule else (None, None)
+
+
+def supervision_sheet_for(
+    engine: Engine, library: PackLibrary, authority_code: str, staff_id: str, *, as_of: date
+) -> SupervisionSheet | None:
+    """A worker's supervision tracking sheet, from the worker's stored facts."""
+    subject_id = str(worker_id(authority_code, staff_id))
+    with engine.connect() as conn:
+        facts = known_facts(subject_facts(conn, subject_id))
+        who = profile(facts)
+        if who is None or who.subject != "worker":
+            return None
+        context = authority_context(conn, _VIEWS, authority_code, library)
+    return supervision_sheet(who, facts, as_of, *_agreement_rule(context.pack))
+
+
+def case_tracker_for(
+    engine: Engine,
+    library: PackLibrary,
+    authority_code: str,
+    staff_id: str,
+    *,
+    start: date,
+    end: date,
+) -> CaseTracker | None:
+    """Shropshire's case supervision tracker for one worker over ``[start, end]``."""
+    subject_id = str(worker_id(authority_code, staff_id))
+    a = view("case_allocation")
+    with engine.connect() as conn:
+        worker_facts = known_facts(subject_facts(conn, subject_id))
+        who = profile(worker_facts)
+        if who is None or who.subject != "worker":
+            return None
+        child_ids = sorted(
+            {
+                str(i)
+                for i in conn.execute(
+                    select(a.c.child_id).where(
+                        a.c.authority_code == authority_code,
+                        a.c.worker_id == staff_id,
+                        a.c.start_on <= end,
+                        (a.c.end_on.is_(None)) | (a.c.end_on >= start),
+                    )
+                ).scalars()
+            }
+        )
+        children: list[ChildOnTracker] = []
+        for child_id in child_ids:
+            found = answer(conn, library, child_id, as_of=end)
+            if found is None:
+                continue
+            facts = known_facts(subject_facts(conn, child_id))
+            children.append(
+                ChildOnTracker(
+                    child_id, found.profile, facts, found.obligations, allocations(facts)
+                )
+            )
+    return case_tracker(staff_id, worker_facts, children, start, end)
