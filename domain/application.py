@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
@@ -36,6 +37,7 @@ from domain.errors import (
     ValidationError,
 )
 from domain.identifiers import authority_id, check_local_id, child_id, worker_id
+from domain.policy.packs import PackLibrary
 from domain.provenance import Provenance
 from domain.rules import PersonalRecordHoldsNoServiceUserInformation
 from domain.subject import Subject
@@ -188,6 +190,11 @@ class OversightApplication(Application[UUID]):
     """Case oversight: Authority, Worker and Child aggregates in one event store."""
 
     name = "oversight"
+
+    @cached_property
+    def policy_packs(self) -> PackLibrary:
+        """The packs an authority may adopt: built in, and from OVERSIGHT_POLICY_PACKS."""
+        return PackLibrary.load()
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = FastJSONTranscoder()
@@ -370,6 +377,7 @@ def _subject_of(app: OversightApplication, command: c.SubjectCommand) -> Subject
 def _register_authority(app: OversightApplication, cmd: c.RegisterAuthority) -> list[Aggregate]:
     if cmd.authority_code != cmd.actor.authority_id:
         raise ValidationError("an actor registers their own authority", field="authority_code")
+    app.policy_packs.get(cmd.policy_pack)  # a loaded pack, or a ValidationError naming them
     return [
         Authority.register(
             provenance=cmd.provenance(),
@@ -378,6 +386,14 @@ def _register_authority(app: OversightApplication, cmd: c.RegisterAuthority) -> 
             policy_pack=cmd.policy_pack,
         )
     ]
+
+
+@handles(c.AdoptPolicyPack)
+def _adopt_policy_pack(app: OversightApplication, cmd: c.AdoptPolicyPack) -> list[Aggregate]:
+    authority = app.get_authority(cmd.actor.authority_id)
+    app.policy_packs.get(cmd.policy_pack)
+    authority.adopt_policy_pack(cmd.provenance(), policy_pack=cmd.policy_pack)
+    return [authority]
 
 
 @handles(c.AddClosureDay)

@@ -1,4 +1,9 @@
-"""The Authority aggregate: a tenant, and the policy pack its records are held against."""
+"""The Authority aggregate: a tenant, and the policy pack its records are held against.
+
+A pack is named by its id (``DUR``, or an authority's own copy such as ``DUR-2027``);
+the application checks the id names a loaded pack (``domain.policy.packs``) before the
+aggregate records it, so a pack an authority copies needs no code change.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.identifiers import authority_id, check_authority_code
+from domain.policy.packs import check_pack_id
 from domain.provenance import Provenance, require_text
 from domain.rules import OccurredAtIsNotInTheFuture, require
 from domain.subject import Subject
-from domain.vocabulary import PolicyPack, parse_enum
 
 
 class Authority(Subject):
@@ -28,12 +33,11 @@ class Authority(Subject):
         OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
         check_authority_code(authority_code)
         require_text(name, field="name", max_length=200)
-        pack = parse_enum(PolicyPack, policy_pack, field="policy_pack")
         return cls(
             provenance=provenance,
             authority_code=authority_code,
             name=name,
-            policy_pack=pack.value,
+            policy_pack=check_pack_id(policy_pack),
         )
 
     @event("AuthorityRegistered")
@@ -42,22 +46,21 @@ class Authority(Subject):
     ) -> None:
         self._init_subject(authority_code, provenance)
         self.name = name
-        self.policy_pack = PolicyPack(policy_pack)
+        self.policy_pack = policy_pack
         self.closure_days: set[date] = set()
 
     def adopt_policy_pack(self, provenance: Provenance, *, policy_pack: str) -> None:
         self.check_provenance(provenance)
-        pack = parse_enum(PolicyPack, policy_pack, field="policy_pack")
         require(
-            pack is not self.policy_pack,
+            check_pack_id(policy_pack) != self.policy_pack,
             "the authority already uses that pack",
             field="policy_pack",
         )
-        self._policy_pack_adopted(provenance, pack.value)
+        self._policy_pack_adopted(provenance, policy_pack)
 
     @event("PolicyPackAdopted")
     def _policy_pack_adopted(self, provenance: Provenance, policy_pack: str) -> None:
-        self.policy_pack = PolicyPack(policy_pack)
+        self.policy_pack = policy_pack
 
     def add_closure_day(self, provenance: Provenance, *, day: date, reason: str) -> None:
         """An authority's own closure day, which does not count as a working day."""

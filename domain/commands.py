@@ -71,6 +71,13 @@ class RegisterAuthority(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AdoptPolicyPack(Command):
+    """The actor's authority holds its records to another pack from now on."""
+
+    policy_pack: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AddClosureDay(Command):
     day: date
     reason: str

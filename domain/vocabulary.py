@@ -12,16 +12,6 @@ from typing import TypeVar
 from domain.errors import ValidationError
 
 
-class PolicyPack(StrEnum):
-    """The authority policy packs (RULES.md header table)."""
-
-    POR = "POR"
-    DEV = "DEV"
-    DUR = "DUR"
-    SHR = "SHR"
-    BUR = "BUR"
-
-
 class StaffRole(StrEnum):
     """Roles a worker holds [SHR-3.6c]."""
 

@@ -713,7 +713,7 @@ def summary(app: OversightApplication, authority_code: str = DEMO_AUTHORITY) -> 
     records = [r for w in workers for r in w.records.values()]
     return {
         "authority": authority_code,
-        "policy_pack": app.get_authority(authority_code).policy_pack.value,
+        "policy_pack": app.get_authority(authority_code).policy_pack,
         "events": sum(events.values()),
         "workers": len(workers),
         "workers_left": sum(1 for w in workers if w.employment.left_on is not None),

@@ -1,4 +1,4 @@
-"""Compliance: a worker's or child's recorded facts against its authority's pack (ADR 0010).
+"""Compliance: a worker's or child's recorded facts against its authority's pack (ADR 0009).
 
 Evaluation has two steps, so that it can be incremental and bitemporal:
 

@@ -19,7 +19,8 @@ RECORDED_ONLY = "recorded-only"
 OUT_OF_SCOPE = "out of scope"
 MISSING = "missing"
 
-_ROW = re.compile(r"^\|\s*([A-Z]+-[A-Za-z0-9.]+)\s*\|\s*(.+?)\s*\|\s*$")
+_ID = r"[A-Z]+-[A-Za-z0-9.]+"
+_ROW = re.compile(rf"^\|\s*({_ID}(?:\s*,\s*{_ID})*)\s*\|\s*(.+?)\s*\|\s*$")
 _SECTION = re.compile(r"^##\s+(\d+)\.\s+(.*)$")
 
 
@@ -40,8 +41,9 @@ def digest_rule_ids(markdown: str) -> list[DigestRule]:
             section = f"{heading.group(1)}. {heading.group(2)}"
             continue
         row = _ROW.match(line)
-        if row and row.group(1) != "ID":
-            found.append(DigestRule(row.group(1), section, row.group(2)))
+        if row:  # one rule, or several authorities' versions of it on one row
+            for rule_id in row.group(1).split(","):
+                found.append(DigestRule(rule_id.strip(), section, row.group(2)))
     return found
 
 
@@ -92,7 +94,9 @@ def coverage(library: PackLibrary, digest: Sequence[DigestRule] | None = None) -
 
 def coverage_markdown(library: PackLibrary, digest: Sequence[DigestRule] | None = None) -> str:
     rows = coverage(library, digest)
-    sections = {d.rule_id: d.section for d in digest or ()}
+    sections: dict[str, str] = {}
+    for item in digest or ():
+        sections.setdefault(item.rule_id, item.section)  # where it first appears
     counts = {s: sum(1 for r in rows if r.status == s) for s in (COMPUTED, RECORDED_ONLY)}
     counts[OUT_OF_SCOPE] = sum(1 for r in rows if r.status == OUT_OF_SCOPE)
     lines = [

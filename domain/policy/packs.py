@@ -1,4 +1,4 @@
-"""Policy packs: one authority's computable rules, as data (ADR 0010).
+"""Policy packs: one authority's computable rules, as data (ADR 0008).
 
 A pack is a TOML file. Its ``[pack]`` table names it; each ``[[rule]]`` is a rule of a
 *kind* the compliance engine knows (``recurring``, ``minimum_count``, ``deadline``) with
@@ -32,7 +32,7 @@ RULE_ID = re.compile(r"^[A-Z]+-[A-Za-z0-9.]+$")
 KINDS = frozenset({"recurring", "minimum_count", "deadline"})
 SUBJECTS = frozenset({"worker", "child"})
 
-#: What starts each deadline's clock and what stops it (ADR 0010).
+#: What starts each deadline's clock and what stops it (ADR 0008, ADR 0010).
 CLOCKS: dict[str, str] = {
     "return_from_sickness": "worker",  # sickness absence ended -> a session held [DUR-4.4]
     "record_shared": "worker",  # session held -> its personal record written [DUR-4.7a]
@@ -157,6 +157,16 @@ class PackError(ValidationError):
     """A pack file that cannot be used; names the file and the rule."""
 
     code = "POLICY_PACK"
+
+
+def check_pack_id(value: str) -> str:
+    """A pack id's form (whether such a pack is loaded is the library's question)."""
+    if not isinstance(value, str) or not PACK_ID.match(value):
+        raise ValidationError(
+            "a policy pack id is 2-32 capital letters, digits, '_' or '-', e.g. DUR",
+            field="policy_pack",
+        )
+    return value
 
 
 def _err(where: str, message: str, field_name: str) -> PackError:

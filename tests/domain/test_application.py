@@ -15,6 +15,7 @@ from domain.application import _HANDLERS, OversightApplication, handles
 from domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    DomainError,
     IdempotencyKeyReused,
     NotFound,
     RuleViolation,
@@ -415,6 +416,7 @@ def test_every_command_records_its_events(app: OversightApplication) -> None:
         c.LeaveEmployment(**common(t), **w, last_day=t.date(), reason="Resigned"),
         "WorkerLeftEmployment",
     )
+    run(c.AdoptPolicyPack(**common(t), policy_pack="SHR"), "PolicyPackAdopted")
     missing = {m for m in _HANDLERS if m.__module__ == "domain.commands"} - seen
     assert not missing, f"commands without a test: {sorted(m.__name__ for m in missing)}"
     # The stored events carry provenance, and reload into the same state.
@@ -756,3 +758,23 @@ def test_payloads_pass_through_one_mapper_seam(database: object) -> None:
         assert encrypted.get_worker(AUTHORITY, "SW1").display_name == "Plaintext Person"
     finally:
         encrypted.close()
+
+
+def test_policy_packs_are_named_by_the_library(app: OversightApplication) -> None:
+    """Any loaded pack may be adopted, a copied one too; an unknown or malformed id is
+    refused, naming the field and the packs there are, and nothing is written."""
+    with pytest.raises(ValidationError) as unknown:
+        setup_authority(app, pack="NOPE")
+    assert unknown.value.field == "policy_pack" and "DUR" in str(unknown.value)
+    with pytest.raises(ValidationError) as malformed:
+        setup_authority(app, pack="dur; drop")
+    assert malformed.value.field == "policy_pack"
+    assert topics(app) == []
+    setup_authority(app, pack="POR")
+    assert app.get_authority(AUTHORITY).policy_pack == "POR"
+    with pytest.raises(DomainError) as same:
+        app.execute(c.AdoptPolicyPack(**common(), policy_pack="POR"))
+    assert same.value.field == "policy_pack"
+    app.execute(c.AdoptPolicyPack(**common(), policy_pack="BUR"))
+    assert app.get_authority(AUTHORITY).policy_pack == "BUR"
+    assert topics(app) == ["AuthorityRegistered", "PolicyPackAdopted"]

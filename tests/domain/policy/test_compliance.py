@@ -200,3 +200,97 @@ def test_dur_4_6a_unborn_and_under_one_monthly_then_eight_weekly():
     assert monthly and monthly[0].due_on == date(2026, 2, 5)
     # The rule stops at the first birthday: nothing under it falls due after 1 March 2027.
     assert all(o.due_on is None or o.due_on < date(2027, 3, 1) for o in monthly)
+
+
+# -- a supervisor's absence [POR-3.1e, DUR-4.5, SHR-3.6b] -----------------------------------
+
+
+def _absent_supervisor(start: date, returned: date | None) -> Facts:
+    """TM1's own facts: an unplanned absence from ``start``."""
+    facts = Facts()
+    facts.add("AbsenceStarted", start, absence_id="TM1-A", kind="sickness", started_on=start)
+    if returned is not None:
+        facts.add("AbsenceEnded", returned, absence_id="TM1-A", returned_on=returned)
+    return facts
+
+
+def _supervised_by_tm1(start: date) -> Facts:
+    facts = worker(start)
+    facts.items[0] = Fact(
+        1,
+        "WorkerRegistered",
+        facts.items[0].occurred_at,
+        facts.items[0].recorded_at,
+        {**facts.items[0].data, "line_manager_id": "TM1"},
+    )
+    facts.add("SupervisionAgreementSigned", start, supervisor_id="TM1", frequency="P1M")
+    return facts
+
+
+def _absence_obligations(facts: Facts, supervisor: Facts, pack: str, key: str):
+    found = obligations(
+        known_facts(facts.items),
+        LIBRARY.get(pack),
+        ENGLAND,
+        date(2027, 1, 1),
+        {"TM1": known_facts(supervisor.items)},
+    )
+    return [o for o in found if o.rule_key == key]
+
+
+@pytest.mark.parametrize(
+    ("held", "expected"),
+    [
+        (date(2026, 4, 28), Status.MET),  # the day before: absence start + 4 weeks + 4 weeks
+        (date(2026, 4, 29), Status.MET),  # the day of
+        (date(2026, 4, 30), Status.BREACHED),  # the day after
+    ],
+)
+def test_por_3_1e_alternative_supervision_when_the_supervisor_is_away(held, expected):
+    facts = _supervised_by_tm1(date(2025, 6, 1))
+    facts.add("SupervisionSessionHeld", held, session_id="S1", supervisor_id="TM2")
+    away = _absent_supervisor(date(2026, 3, 4), None)  # unplanned, still away
+    [found] = _absence_obligations(facts, away, "POR", "POR-3.1e")
+    assert found.arises_on == date(2026, 4, 1)  # more than four weeks away
+    assert found.due_on == date(2026, 4, 29)
+    assert finding(found, date(2026, 6, 1), LIBRARY.get("POR").due_soon).status is expected
+    assert "POR-3.1e" in finding(found, date(2026, 6, 1), LIBRARY.get("POR").due_soon).sentence
+
+
+def test_por_3_1e_applies_only_past_four_weeks_and_only_to_the_supervisor():
+    facts = _supervised_by_tm1(date(2025, 6, 1))
+    back_in_time = _absent_supervisor(date(2026, 3, 4), date(2026, 4, 1))  # exactly 4 weeks
+    assert _absence_obligations(facts, back_in_time, "POR", "POR-3.1e") == []
+    a_day_longer = _absent_supervisor(date(2026, 3, 4), date(2026, 4, 2))
+    [found] = _absence_obligations(facts, a_day_longer, "POR", "POR-3.1e")
+    # Back before the deadline with nobody else arranged: the supervisor's return ends it.
+    assert found.satisfied_on == date(2026, 4, 2)
+    assert finding(found, date(2026, 6, 1), LIBRARY.get("POR").due_soon).status is Status.MET
+    # A session with the absent supervisor themself is not an alternative.
+    facts.add("SupervisionSessionHeld", date(2026, 4, 10), session_id="S1", supervisor_id="TM1")
+    away = _absent_supervisor(date(2026, 3, 4), None)
+    [found] = _absence_obligations(facts, away, "POR", "POR-3.1e")
+    assert found.satisfied_on is None
+    assert finding(found, date(2026, 4, 30), LIBRARY.get("POR").due_soon).status is (Status.OVERDUE)
+    # Someone who is not their supervisor being away creates nothing.
+    facts.items[1] = Fact(
+        2,
+        "SupervisionAgreementSigned",
+        facts.items[1].occurred_at,
+        facts.items[1].recorded_at,
+        {"supervisor_id": "TM9", "frequency": "P1M"},
+    )
+    assert _absence_obligations(facts, away, "POR", "POR-3.1e") == []
+
+
+@pytest.mark.parametrize(
+    ("pack", "key", "arises", "due"),
+    [
+        ("SHR", "SHR-3.6b", date(2026, 4, 4), date(2026, 5, 4)),  # a month, then a month
+        ("DUR", "DUR-4.5", date(2026, 4, 1), date(2026, 4, 29)),  # four weeks, then four
+    ],
+)
+def test_each_pack_sets_its_own_absence_threshold(pack, key, arises, due):
+    facts = _supervised_by_tm1(date(2025, 6, 1))
+    [found] = _absence_obligations(facts, _absent_supervisor(date(2026, 3, 4), None), pack, key)
+    assert (found.arises_on, found.due_on) == (arises, due)
