@@ -124,6 +124,35 @@ def _boundary(rule: Rule) -> tuple[date, date]:
 
 CASES = [(0, Status.MET), (-1, Status.MET), (1, Status.BREACHED)]
 
+#: Due days worked out by hand, independent of the period arithmetic under test.
+#: Deadlines from Wednesday 23 December 2026: Christmas Day, the Boxing Day substitute
+#: (Monday 28th) and New Year's Day are not working days.
+DEADLINE_DUE = {
+    "3WD": date(2026, 12, 30),
+    "5WD": date(2027, 1, 4),
+    "10WD": date(2027, 1, 11),
+    "15WD": date(2027, 1, 18),
+    "P1W": date(2026, 12, 30),
+    "P4W": date(2027, 1, 20),
+    "P1M": date(2027, 1, 23),
+}
+#: From the start on Monday 2 December 2024 (or the window's start), by interval.
+PERIODIC_DUE = {
+    (None, "P1W"): date(2024, 12, 9),
+    (None, "P2W"): date(2024, 12, 16),
+    (None, "P4W"): date(2024, 12, 30),
+    (None, "P8W"): date(2025, 1, 27),
+    (None, "P1M"): date(2025, 1, 2),
+    (None, "P2M"): date(2025, 2, 2),
+    (None, "P3M"): date(2025, 3, 2),
+    (None, "P6M"): date(2025, 6, 2),
+    (None, "P1Y"): date(2025, 12, 2),
+    ("P6W", "P2W"): date(2025, 1, 27),  # fortnightly after the first six weeks
+    ("P8W", "P2W"): date(2025, 2, 10),  # fortnightly after the first eight weeks
+}
+#: A counted period's last day.
+COUNTED_LAST_DAY = {"P1Y": date(2025, 12, 1), "P6M": date(2025, 6, 1)}
+
 
 def _periodic_story(rule: Rule, done: date) -> Story:
     story = _subject(rule)
@@ -179,7 +208,9 @@ def _deadline_story(rule: Rule, done: date) -> tuple[Story, dict[str, list[Fact]
         )  # fmt: skip
         story.add("CaseSupervisionRecorded", done, entry_id="CS1", worker_id="SW1")
     elif clock == "action_due":
-        story.add("ActionSet", day, action={"action_id": "A1", "due_on": day.isoformat()})
+        # Set ten days before, due on the day: the action's own due date is the deadline.
+        action = {"action_id": "A1", "due_on": day.isoformat()}
+        story.add("ActionSet", day - timedelta(days=10), action=action)
         story.add("ActionCompleted", done, action_id="A1")
     elif clock == "supervisor_absent":
         assert rule.after is not None
@@ -208,7 +239,7 @@ def test_every_computed_rule_at_its_boundary(
     related: dict[str, list[Fact]] = {}
     if rule.kind == "deadline":
         _, _, due = _deadline_story(rule, DEADLINE_DAY)
-        arises = DEADLINE_DAY
+        arises = DEADLINE_DAY - timedelta(days=10 if rule.clock == "action_due" else 0)
         story, related, _ = _deadline_story(rule, due + timedelta(days=offset))
     else:
         arises, due = _boundary(rule)
@@ -224,6 +255,15 @@ def test_every_computed_rule_at_its_boundary(
     assert len(mine) == 1, (rule.key, found)
     [obligation] = mine
     assert obligation.due_on == due, rule.key
+    if rule.kind == "deadline" and rule.within is not None:
+        assert due == DEADLINE_DUE[rule.within.code], rule.key
+    elif rule.kind == "recurring":
+        assert rule.interval is not None
+        start = rule.window.start.code if rule.window and rule.window.start else None
+        assert due == PERIODIC_DUE[(start, rule.interval.code)], rule.key
+    elif rule.kind == "minimum_count":
+        assert rule.period is not None
+        assert due == COUNTED_LAST_DAY[rule.period.code], rule.key
     result = finding(obligation, due + timedelta(days=10), pack.due_soon)
     if rule.kind == "minimum_count" and offset > 0:
         expected = Status.OVERDUE  # one short in the period: the count was never reached
