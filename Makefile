@@ -15,13 +15,14 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## Seed the deterministic demo authority into a SQLite file and print its summary.
+## Seed the deterministic demo authorities (one per policy pack) into a SQLite file,
+## bring the projections up to date, and print each authority's summary and findings.
 demo: install
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight db upgrade
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo seed
-	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo summary
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections run --once
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections status
+	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo summary
 
 ## The whole suite on SQLite and on a throwaway PostgreSQL 15 cluster, plus lint and types.
 test: install

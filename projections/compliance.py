@@ -111,6 +111,8 @@ class Compliance:
 
     library: PackLibrary = field(default_factory=PackLibrary.load)
     name: ClassVar[str] = "compliance"
+    #: Generations whose subjects were checked against the packs loaded now.
+    _checked: set[str] = field(default_factory=set, repr=False)
     table_names: ClassVar[tuple[str, ...]] = TABLES
 
     def define_tables(self, metadata: MetaData, generation: int) -> dict[str, Table]:
@@ -131,8 +133,9 @@ class Compliance:
         dirty = Table(
             named("compliance_dirty"),
             metadata,
+            # Position 0: marked because the subject's pack changed, not by an event.
             Column("position", BigInteger, primary_key=True, autoincrement=False),
-            Column("subject_id", String(36), nullable=False),
+            Column("subject_id", String(36), primary_key=True),
         )
         link = Table(
             named("compliance_link"),
@@ -155,6 +158,7 @@ class Compliance:
             Column("supervisors", Text, nullable=False),
             Column("ended_on", Date, nullable=True),
             Column("pack_id", String(32), nullable=True),
+            Column("pack_digest", String(64), nullable=True),
             Column("valid_until", Date, nullable=False),
             Column("through_position", BigInteger, nullable=False),
             Index(f"{named('compliance_subject')}_authority", "authority_code", "subject_kind"),
@@ -240,8 +244,34 @@ class Compliance:
 
     # -- settling ----------------------------------------------------------------------------
 
+    def mark_stale(self, conn: Connection, tables: Mapping[str, Table]) -> int:
+        """Mark every subject whose stored rows were made under a pack that has changed
+        since (its digest differs from the loaded pack's), or is no longer loaded.
+        Returns how many were marked."""
+        subject, dirty = tables["compliance_subject"], tables["compliance_dirty"]
+        marked = set(
+            conn.execute(select(dirty.c.subject_id).where(dirty.c.position == 0)).scalars()
+        )
+        stale = [
+            str(row.subject_id)
+            for row in conn.execute(
+                select(subject.c.subject_id, subject.c.pack_id, subject.c.pack_digest)
+            )
+            if row.pack_id is not None
+            and _digest_of(self.library, row.pack_id) != row.pack_digest
+            and str(row.subject_id) not in marked
+        ]
+        if stale:
+            log.info("compliance: %d subjects were settled under a changed pack", len(stale))
+            conn.execute(insert(dirty), [{"position": 0, "subject_id": s} for s in stale])
+        return len(stale)
+
     def settle(self, conn: Connection, tables: Mapping[str, Table], limit: int) -> int:
         dirty = tables["compliance_dirty"]
+        generation = tables["compliance_subject"].name
+        if generation not in self._checked:
+            self.mark_stale(conn, tables)
+            self._checked.add(generation)
         marked = conn.execute(
             select(dirty.c.subject_id, func.max(dirty.c.position))
             .group_by(dirty.c.subject_id)
@@ -293,6 +323,11 @@ class Compliance:
                 delete(dirty).where(dirty.c.subject_id == subject_id, dirty.c.position <= last)
             )
         return len(marked)
+
+
+def _digest_of(library: PackLibrary, pack_id: str) -> str | None:
+    pack = library.packs.get(pack_id)
+    return pack.digest if pack is not None else None
 
 
 def _is_authority(facts: Sequence[Fact]) -> bool:
@@ -392,6 +427,7 @@ class Derived:
     subject_id: str
     profile: Profile
     pack_id: str | None
+    pack_digest: str | None
     valid_until: date
     through_position: int
     obligations: list[Obligation]
@@ -416,6 +452,7 @@ class Derived:
                     "supervisors": _json(list(p.supervisors)),
                     "ended_on": p.ended_on,
                     "pack_id": self.pack_id,
+                    "pack_digest": self.pack_digest,
                     "valid_until": self.valid_until,
                     "through_position": self.through_position,
                 }
@@ -504,6 +541,7 @@ def derive(
         subject_id=subject_id,
         profile=who,
         pack_id=context.pack_id,
+        pack_digest=context.pack.digest if context.pack is not None else None,
         valid_until=until,
         through_position=max(f.position for f in facts),
         obligations=found,

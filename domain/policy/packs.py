@@ -14,6 +14,8 @@ changes (``OVERSIGHT_POLICY_PACKS`` names extra directories to load packs from).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import tomllib
@@ -148,6 +150,9 @@ class Pack:
     rules: tuple[Rule, ...]
     uncomputed: tuple[Uncomputed, ...] = ()
     extends: str | None = None
+    #: A hash of the pack's content (and its parent's): stored findings made under
+    #: another digest are recomputed (ADR 0010).
+    digest: str = ""
 
     def rules_for(self, subject: str) -> list[Rule]:
         return [r for r in self.rules if r.subject == subject]
@@ -318,7 +323,14 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
         rules=tuple(inherited + rules),
         uncomputed=tuple(uncomputed),
         extends=parent.pack_id if parent else None,
+        digest=_digest(document, parent),
     )
+
+
+def _digest(document: Mapping[str, Any], parent: Pack | None) -> str:
+    """What the pack says, as a hash: a change to it or to the pack it extends shows."""
+    canonical = json.dumps(document, sort_keys=True, default=str)
+    return hashlib.sha256(f"{parent.digest if parent else ''}|{canonical}".encode()).hexdigest()
 
 
 def pack_directories() -> list[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from domain import commands as c
 from domain.application import OversightApplication
 from domain.identifiers import authority_id, worker_id
 from domain.policy.compliance import Fact, Status, obligations
-from domain.policy.packs import PackLibrary
+from domain.policy.packs import BUILT_IN, PackLibrary
 from domain.vocabulary import ActorRole
 from oversight.demo import DEMO_AUTHORITIES, build_plan
 from oversight.settings import DatabaseSettings
@@ -148,8 +149,10 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def _authority(app: OversightApplication, pack: str) -> None:
+def _authority(app: OversightApplication, pack: str, library: PackLibrary | None = None) -> None:
     """The test authority, registered on a fixed day (the scenarios use fixed dates)."""
+    if library is not None:
+        app.policy_packs = library  # type: ignore[misc]  # the packs this test loaded
     app.execute(
         c.RegisterAuthority(
             **common(_at(date(2025, 1, 1))),
@@ -169,8 +172,10 @@ def _authority(app: OversightApplication, pack: str) -> None:
         )
 
 
-def _rules(engine: Engine, staff: str, as_of: date, prefix: str) -> list[Any]:
-    result = evaluate(engine, LIBRARY, str(worker_id("TEST-LA", staff)), as_of=as_of)
+def _rules(
+    engine: Engine, staff: str, as_of: date, prefix: str, library: PackLibrary = LIBRARY
+) -> list[Any]:
+    result = evaluate(engine, library, str(worker_id("TEST-LA", staff)), as_of=as_of)
     assert result is not None
     return [f for f in result.findings if f.rule_key.startswith(prefix)]
 
@@ -508,3 +513,35 @@ def test_obligations_are_pure_functions_of_the_facts() -> None:
     context = context_from("X", [], LIBRARY)
     once = obligations(facts, pack, context.calendar, date(2026, 1, 1))
     assert obligations(list(reversed(facts)), pack, context.calendar, date(2026, 1, 1)) == once
+
+
+def test_a_changed_pack_recomputes_the_subjects_held_to_it(
+    database: DatabaseSettings,
+    app: OversightApplication,
+    engine: Engine,
+    tmp_path: Path,
+) -> None:
+    """An authority edits its copy of a pack (DUR-4.7a's 10 working days become 5): the
+    next runner to start recomputes every subject held to it, with no rebuild."""
+    copied = tmp_path / "packs"
+    copied.mkdir()
+    original = (BUILT_IN / "dur.toml").read_text(encoding="utf-8")
+    pack_file = copied / "dur-local.toml"
+    pack_file.write_text(original.replace('id = "DUR"', 'id = "DUR-LOCAL"', 1), "utf-8")
+    before = PackLibrary.load([BUILT_IN, copied])
+    _authority(app, "DUR-LOCAL", library=before)
+    app.execute(_session("SW1", "S1", date(2026, 3, 2)))
+    make_runner(database, app, engine, Compliance(library=before)).catch_up()
+    [record] = _rules(engine, "SW1", date(2026, 3, 3), "DUR-4.7a/shared", before)
+    assert record.due_on == date(2026, 3, 16)
+    pack_file.write_text(
+        pack_file.read_text("utf-8").replace('within = "10WD"', 'within = "5WD"', 1), "utf-8"
+    )
+    after = PackLibrary.load([BUILT_IN, copied])
+    assert after.get("DUR-LOCAL").digest != before.get("DUR-LOCAL").digest
+    assert after.get("DUR").digest == before.get("DUR").digest
+    make_runner(database, app, engine, Compliance(library=after)).catch_up()
+    [record] = _rules(engine, "SW1", date(2026, 3, 3), "DUR-4.7a/shared", after)
+    assert record.due_on == date(2026, 3, 9)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM compliance_dirty")).scalar_one() == 0
