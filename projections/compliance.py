@@ -283,15 +283,33 @@ class Compliance:
         ids = {str(r[0]) for r in marked}
         facts = _facts(conn, tables, ids)
         authorities = {i for i in ids if _is_authority(facts.get(i, []))}
-        more: set[str] = set()
         if authorities:
+            # A new pack or closure day concerns every subject of the authority: hand the
+            # mark on to each (settled ``limit`` at a time by the next calls).
             codes = [str(facts[i][0].data["authority_code"]) for i in authorities]
             subject = tables["compliance_subject"]
-            more |= set(
+            everyone = set(
                 conn.execute(
                     select(subject.c.subject_id).where(subject.c.authority_code.in_(codes))
                 ).scalars()
             )
+            already = set(
+                conn.execute(select(dirty.c.subject_id).where(dirty.c.position == 0)).scalars()
+            )
+            if everyone - already:
+                conn.execute(
+                    insert(dirty),
+                    [{"position": 0, "subject_id": s} for s in sorted(everyone - already)],
+                )
+            for subject_id, last in marked:
+                if subject_id in authorities:
+                    conn.execute(
+                        delete(dirty).where(
+                            dirty.c.subject_id == subject_id, dirty.c.position <= last
+                        )
+                    )
+            return len(authorities)
+        more: set[str] = set()
         # Subjects whose rules read these subjects' facts (a worker, their supervisor's).
         link = tables["compliance_link"]
         for chunk in _chunks(ids):

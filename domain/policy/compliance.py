@@ -184,10 +184,13 @@ ATTRIBUTE_EVENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def registration_of(facts: Sequence[Fact]) -> Fact | None:
+    """The fact that registered the worker or child (None: not a worker or child)."""
+    return next((f for f in facts if f.event_type in ("WorkerRegistered", "ChildRegistered")), None)
+
+
 def life_of(facts: Sequence[Fact]) -> Life | None:
-    registration = next(
-        (f for f in facts if f.event_type in ("WorkerRegistered", "ChildRegistered")), None
-    )
+    registration = registration_of(facts)
     if registration is None:
         return None
     data = registration.data

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain.policy.compliance import Fact, Obligation, action_items
+from domain.policy.compliance import Fact, Obligation, action_items, registration_of
 
 TRIGGERS = "oversight_trigger"
 ACTIONS = "action"
@@ -71,9 +71,7 @@ class RegisterItem:
 
 def profile(facts: Sequence[Fact]) -> Profile | None:
     """The subject's current profile (facts in valid-time order)."""
-    registration = next(
-        (f for f in facts if f.event_type in ("WorkerRegistered", "ChildRegistered")), None
-    )
+    registration = registration_of(facts)
     if registration is None:
         return None
     data = registration.data

@@ -287,18 +287,22 @@ def test_known_at_and_unsettled_subjects_are_answered_from_the_facts(
     )
 
 
-def _child_story(app: OversightApplication) -> None:
-    _authority(app, "DEV")
-    register_child(app, "C1", when=_at(date(2025, 7, 1)))
+def _child_of_sw1(app: OversightApplication, opened: date) -> None:
+    register_child(app, "C1", when=_at(opened))
     app.execute(
         c.AllocateWorker(
-            **common(_at(date(2025, 7, 1), 11), TM),
+            **common(_at(opened, 11), TM),
             child_id="C1",
             worker_id="SW1",
             reason="NEW",
             team="Team A",
         )
     )
+
+
+def _child_story(app: OversightApplication) -> None:
+    _authority(app, "DEV")
+    _child_of_sw1(app, date(2025, 7, 1))
 
 
 def test_registers_list_open_items_with_their_pack_deadlines(
@@ -425,16 +429,7 @@ def test_supervision_sheet_and_case_tracker(
     days = [date(2025, 7, 1), date(2025, 8, 1), date(2025, 9, 10), date(2025, 10, 1)]
     for n, day in enumerate(days, start=1):
         app.execute(_session("SW1", f"S{n}", day))
-    register_child(app, "C1", when=_at(date(2025, 6, 20)))
-    app.execute(
-        c.AllocateWorker(
-            **common(_at(date(2025, 6, 20), 11), TM),
-            child_id="C1",
-            worker_id="SW1",
-            reason="NEW",
-            team="Team A",
-        )
-    )
+    _child_of_sw1(app, date(2025, 6, 20))
     for entry, (session, day) in enumerate([("S2", days[1]), ("S4", days[3])], start=1):
         app.execute(
             c.RecordCaseSupervision(
