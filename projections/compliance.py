@@ -20,7 +20,6 @@ Tables: ``compliance_fact``, ``compliance_dirty``, ``compliance_subject``,
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,6 +37,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -78,7 +78,13 @@ from domain.policy.sheets import (
     case_tracker,
     supervision_sheet,
 )
-from projections.engine import Insert, Operation, generation_table_name, utc
+from projections.engine import (
+    Insert,
+    Operation,
+    execute_operations,
+    generation_table_name,
+    utc,
+)
 from projections.history import SKIPPED_FIELDS, dumps
 
 log = logging.getLogger(__name__)
@@ -134,8 +140,11 @@ class Compliance:
             named("compliance_dirty"),
             metadata,
             # Position 0: marked because the subject's pack changed, not by an event.
-            Column("position", BigInteger, primary_key=True, autoincrement=False),
-            Column("subject_id", String(36), primary_key=True),
+            Column("position", BigInteger, nullable=False, autoincrement=False),
+            Column("subject_id", String(36), nullable=False),
+            # Keyed by subject first: settling groups, reads and deletes by subject
+            # (measured: keyed by position, each delete scanned every mark; ADR 0010).
+            PrimaryKeyConstraint("subject_id", "position"),
         )
         link = Table(
             named("compliance_link"),
@@ -159,6 +168,8 @@ class Compliance:
             Column("ended_on", Date, nullable=True),
             Column("pack_id", String(32), nullable=True),
             Column("pack_digest", String(64), nullable=True),
+            # The authority's last fact its pack and calendar were read from.
+            Column("authority_through", BigInteger, nullable=False),
             Column("valid_until", Date, nullable=False),
             Column("through_position", BigInteger, nullable=False),
             Index(f"{named('compliance_subject')}_authority", "authority_code", "subject_kind"),
@@ -284,61 +295,92 @@ class Compliance:
         facts = _facts(conn, tables, ids)
         authorities = {i for i in ids if _is_authority(facts.get(i, []))}
         if authorities:
-            # A new pack or closure day concerns every subject of the authority: hand the
-            # mark on to each (settled ``limit`` at a time by the next calls).
-            codes = [str(facts[i][0].data["authority_code"]) for i in authorities]
+            # A new pack or closure day concerns every subject of the authority that was
+            # settled without it: hand the mark on to each (settled ``limit`` at a time
+            # by the next calls). Subjects settled since read it already.
             subject = tables["compliance_subject"]
-            everyone = set(
-                conn.execute(
-                    select(subject.c.subject_id).where(subject.c.authority_code.in_(codes))
-                ).scalars()
-            )
             already = set(
                 conn.execute(select(dirty.c.subject_id).where(dirty.c.position == 0)).scalars()
             )
-            if everyone - already:
-                conn.execute(
-                    insert(dirty),
-                    [{"position": 0, "subject_id": s} for s in sorted(everyone - already)],
-                )
-            for subject_id, last in marked:
-                if subject_id in authorities:
-                    conn.execute(
-                        delete(dirty).where(
-                            dirty.c.subject_id == subject_id, dirty.c.position <= last
-                        )
+            for authority, last in marked:
+                if authority not in authorities:
+                    continue
+                code = str(facts[authority][0].data["authority_code"])
+                if authority == str(authority_id(code)):
+                    behind = set(
+                        conn.execute(
+                            select(subject.c.subject_id).where(
+                                subject.c.authority_code == code,
+                                subject.c.authority_through < last,
+                            )
+                        ).scalars()
                     )
+                    if behind - already:
+                        conn.execute(
+                            insert(dirty),
+                            [{"position": 0, "subject_id": s} for s in sorted(behind - already)],
+                        )
+                        already |= behind
+                conn.execute(
+                    delete(dirty).where(dirty.c.subject_id == authority, dirty.c.position <= last)
+                )
             return len(authorities)
-        more: set[str] = set()
-        # Subjects whose rules read these subjects' facts (a worker, their supervisor's).
+        # Subjects whose rules read these subjects' facts (a worker, their supervisor's),
+        # unless marked themselves: those are settled in their turn, from the same facts
+        # (measured: in a rebuild this recomputed each supervisee once per supervisor).
         link = tables["compliance_link"]
+        dependents: set[str] = set()
         for chunk in _chunks(ids):
-            more |= set(
+            dependents |= set(
                 conn.execute(
                     select(link.c.subject_id).where(link.c.depends_on.in_(chunk))
                 ).scalars()
             )
-        facts.update(_facts(conn, tables, more - ids))
+        for chunk in _chunks(dependents - ids):
+            dependents -= set(
+                conn.execute(
+                    select(dirty.c.subject_id).distinct().where(dirty.c.subject_id.in_(chunk))
+                ).scalars()
+            )
+        facts.update(_facts(conn, tables, dependents - ids))
+        profiles = {i: profile(known_facts(f)) for i, f in facts.items() if f}
+        supervisors = _facts(
+            conn,
+            tables,
+            {
+                str(worker_id(p.authority_code, s))
+                for p in profiles.values()
+                if p is not None and p.subject == "worker"
+                for s in p.supervisors
+            },
+        )
         contexts: dict[str, AuthorityContext] = {}
-        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        operations: list[Insert] = []
         recomputed: list[str] = []
         for subject_id, subject_facts in facts.items():
-            if subject_id in authorities or not subject_facts:
+            who = profiles.get(subject_id)
+            if who is None:
                 continue
-            code = str(subject_facts[0].data.get("authority_code", ""))
+            code = who.authority_code
             if code not in contexts:
                 contexts[code] = authority_context(conn, tables, code, self.library)
-            related = _related(conn, tables, code, subject_facts)
+            related = {
+                s: supervisors.get(str(worker_id(code, s)), [])
+                for s in (who.supervisors if who.subject == "worker" else ())
+            }
             derived = derive(subject_id, subject_facts, contexts[code], related=related)
             if derived is None:
                 continue
             recomputed.append(subject_id)
             for table, table_rows in derived.rows().items():
-                rows[table].extend(table_rows)
-        _replace(conn, tables, recomputed, rows)
-        for subject_id, last in marked:
+                operations.extend(Insert(table, row) for row in table_rows)
+        _replace(conn, tables, recomputed, operations)
+        # Only this runner marks (it holds the lock), so nothing newer than what was read
+        # can be among them; the bound keeps it so if that ever changes.
+        reached = max(int(last) for _, last in marked)
+        for chunk in _chunks(ids):
             conn.execute(
-                delete(dirty).where(dirty.c.subject_id == subject_id, dirty.c.position <= last)
+                delete(dirty).where(dirty.c.subject_id.in_(chunk), dirty.c.position <= reached)
             )
         return len(marked)
 
@@ -409,6 +451,7 @@ class AuthorityContext:
     pack_id: str | None
     pack: Pack | None
     calendar: WorkingCalendar
+    through: int = 0  # the position of the last authority fact read
 
 
 def context_from(code: str, facts: Sequence[Fact], library: PackLibrary) -> AuthorityContext:
@@ -422,7 +465,8 @@ def context_from(code: str, facts: Sequence[Fact], library: PackLibrary) -> Auth
     pack = library.packs.get(pack_id) if pack_id else None
     if pack_id and pack is None:
         log.warning("authority %s uses pack %s, which is not loaded", code, pack_id)
-    return AuthorityContext(code, pack_id, pack, WorkingCalendar(frozenset(closures)))
+    through = max((f.position for f in facts), default=0)
+    return AuthorityContext(code, pack_id, pack, WorkingCalendar(frozenset(closures)), through)
 
 
 def authority_context(
@@ -446,6 +490,7 @@ class Derived:
     profile: Profile
     pack_id: str | None
     pack_digest: str | None
+    authority_through: int
     valid_until: date
     through_position: int
     obligations: list[Obligation]
@@ -471,6 +516,7 @@ class Derived:
                     "ended_on": p.ended_on,
                     "pack_id": self.pack_id,
                     "pack_digest": self.pack_digest,
+                    "authority_through": self.authority_through,
                     "valid_until": self.valid_until,
                     "through_position": self.through_position,
                 }
@@ -560,6 +606,7 @@ def derive(
         profile=who,
         pack_id=context.pack_id,
         pack_digest=context.pack.digest if context.pack is not None else None,
+        authority_through=context.through,
         valid_until=until,
         through_position=max(f.position for f in facts),
         obligations=found,
@@ -573,8 +620,9 @@ def _replace(
     conn: Connection,
     tables: Mapping[str, Table],
     subject_ids: Sequence[str],
-    rows: Mapping[str, Sequence[Mapping[str, Any]]],
+    operations: Sequence[Insert],
 ) -> None:
+    """Replace the subjects' derived rows (COPY on PostgreSQL, as the engine writes)."""
     keyed = {
         "compliance_subject": "subject_id",
         "compliance_link": "subject_id",
@@ -586,9 +634,7 @@ def _replace(
         for name, key in keyed.items():
             table = tables[name]
             conn.execute(delete(table).where(table.c[key].in_(chunk)))
-    for name in keyed:
-        if rows.get(name):
-            conn.execute(insert(tables[name]), list(rows[name]))
+    execute_operations(conn, tables, operations)
 
 
 # -- reading ---------------------------------------------------------------------------------

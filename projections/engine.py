@@ -454,7 +454,7 @@ class Runner:
         operations: Sequence[Operation],
     ) -> None:
         with self.engine.begin() as conn:
-            _execute(conn, tables, operations)
+            execute_operations(conn, tables, operations)
             moved = conn.execute(
                 update(projection_state)
                 .where(
@@ -680,7 +680,7 @@ class Runner:
                 return applied  # never switch to a half-built generation
             with self.engine.begin() as conn:
                 create_indexes(conn, self.projection, new)
-            self.settle(new)  # derived rows once, from every fact (indexes first)
+            self.settle(new, chunk=1000)  # derived rows once, from every fact (indexes first)
             if self._stop.is_set():
                 return applied
             with self.engine.begin() as conn:
@@ -725,11 +725,12 @@ _PG_TYPES = {
     "String": "text",
     "Text": "text",
     "DateTime": "timestamptz",
+    "Date": "date",
     "Boolean": "bool",
 }
 
 
-def _execute(
+def execute_operations(
     conn: Connection, tables: Mapping[str, Table], operations: Sequence[Operation]
 ) -> None:
     """Run operations: inserts are grouped per table into one multi-row statement each,

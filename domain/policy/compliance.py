@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,8 +53,9 @@ class Fact:
     recorded_at: datetime
     data: Mapping[str, Any]
 
-    @property
+    @cached_property
     def day(self) -> date:
+        """The local day in England it happened on (computed once: rules ask often)."""
         return local_day(self.occurred_at)
 
 

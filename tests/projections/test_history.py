@@ -20,7 +20,7 @@ from domain.child import Child
 from domain.provenance import Provenance
 from domain.subject import Subject
 from oversight.settings import DatabaseSettings
-from projections.engine import Insert, _execute
+from projections.engine import Insert, execute_operations
 from projections.history import SubjectHistory, state, verify
 from tests.helpers import AUTHORITY, NOW, START, common, register_child, setup_authority
 from tests.projections.conftest import catch_up_all, make_runner
@@ -270,7 +270,7 @@ def test_projection_matches_a_naive_oracle(
         operations_ = projection.handle(decoded, notification)
         assert all(isinstance(o, Insert) for o in operations_)
         with engine.begin() as conn:
-            _execute(conn, runner_tables, operations_)
+            execute_operations(conn, runner_tables, operations_)
     subject = events[0].originator_id
     for as_of_day, known_minutes in instants:
         as_of = T0 + timedelta(days=as_of_day)
