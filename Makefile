@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= sqlite:///oversight.sqlite3
+DEMO_PORT ?= 8000
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-sqlite lint bench clean
@@ -16,13 +17,15 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 ## Seed the deterministic demo authorities (one per policy pack) into a SQLite file,
-## bring the projections up to date, and print each authority's summary and findings.
+## bring the projections up to date, print each authority's summary and findings, then
+## serve the GraphQL API (development mode: the IDE, and demo tokens printed).
 demo: install
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight db upgrade
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo seed
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections run --once
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections status
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo summary
+	OVERSIGHT_DATABASE_URL=$(DEMO_DB) OVERSIGHT_ENV=development $(BIN)/oversight serve --port $(DEMO_PORT)
 
 ## The whole suite on SQLite and on a throwaway PostgreSQL 15 cluster, plus lint and types.
 test: install
@@ -39,4 +42,4 @@ bench: install
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.projection_rebuild
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3*
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight

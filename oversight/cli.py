@@ -21,7 +21,7 @@ from domain.policy.packs import PackLibrary
 from domain.subject import Subject
 from oversight import demo as demo_module
 from oversight import schema
-from oversight.compliance_cli import compliance, policy
+from oversight.compliance_cli import compliance, policy, serve, token
 from oversight.projecting import read_engine, runner_for, source_for
 from oversight.settings import DatabaseSettings, Settings, SettingsError
 from oversight.wiring import open_application
@@ -439,6 +439,8 @@ def audit_trail(
 
 main.add_command(compliance)
 main.add_command(policy)
+main.add_command(serve)
+main.add_command(token)
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import Engine
 
 from domain.application import OversightApplication
 from oversight.schema import upgrade
@@ -103,3 +104,15 @@ def app(database: DatabaseSettings) -> Iterator[OversightApplication]:
         yield application
     finally:
         application.close()
+
+
+@pytest.fixture
+def engine(database: DatabaseSettings) -> Iterator[Engine]:
+    """A read engine on the same database (the read models live beside the store)."""
+    from oversight.projecting import read_engine
+
+    read = read_engine(database)
+    try:
+        yield read
+    finally:
+        read.dispose()

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
 from sqlalchemy import Engine, text
 
 from domain.application import OversightApplication
-from oversight.projecting import read_engine, runner_for
+from oversight.projecting import runner_for
 from oversight.settings import DatabaseSettings
 from projections.engine import Projection, Runner, utc
 from projections.registry import all_projections
-
-
-@pytest.fixture
-def engine(database: DatabaseSettings) -> Iterator[Engine]:
-    engine = read_engine(database)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def make_runner(

@@ -1,0 +1,176 @@
+"""The ASGI application: Starlette, the GraphQL endpoint, authentication and limits.
+
+- ``POST /graphql`` (and the IDE on ``GET`` where enabled), ``GET /healthz``.
+- A bearer token, when sent, must verify (401 otherwise, with ``WWW-Authenticate``).
+  Without one, only introspection answers: every field needs a principal.
+- Limits: request body size, query depth, aliases and tokens; page sizes in the schema.
+- Errors: domain errors and validation messages are shown, typed by ``extensions.code``;
+  anything unexpected is masked (its detail goes to the log, never to the client).
+- Responses are ``application/graphql-response+json`` when the client accepts it, and a
+  request error (no ``data``: unparsable, invalid) is HTTP 400 (GraphQL over HTTP).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.http import GraphQLHTTPResponse
+
+from graphql_api.auth import AuthenticationFailed, TokenVerifier
+from graphql_api.schema import Context, build_schema
+from graphql_api.service import Service
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1_000_000
+    max_depth: int = 12
+    max_aliases: int = 20
+    max_tokens: int = 5_000
+    introspection: bool = True
+    ide: bool = True
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Mask what we did not mean to say: an unexpected exception in a resolver."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class OversightGraphQL(GraphQL[Context, None]):
+    def __init__(self, service: Service, limits: Limits) -> None:
+        # Factories: a fresh extension per request.
+        extensions: list[Any] = [
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: MaskErrors(should_mask_error=_should_mask),
+        ]
+        if not limits.introspection:
+            extensions.append(DisableIntrospection)
+        super().__init__(
+            build_schema(extensions),
+            graphql_ide="graphiql" if limits.ide else None,
+            allow_queries_via_get=False,
+        )
+        self.service = service
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        return Context(service=self.service, principal=request.scope.get("principal"))
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        single = response_data if isinstance(response_data, Mapping) else None
+        errors: list[Mapping[str, Any]] = list(single.get("errors") or []) if single else []
+        request_error = (
+            single is not None
+            and single.get("data") is None
+            and bool(errors)
+            and not any(error.get("path") for error in errors)
+        )
+        if request_error and single is not None:
+            # Unparsable or invalid: nothing executed, so no data entry at all.
+            response_data = {k: v for k, v in single.items() if k != "data"}  # type: ignore[assignment]
+        response = super().create_response(response_data, sub_response)
+        if request_error:
+            response.status_code = 400
+        response.headers["content-type"] = GRAPHQL_RESPONSE
+        return response
+
+
+class Authenticate:
+    """Verify the bearer token, if any, before the request reaches GraphQL."""
+
+    def __init__(self, app: ASGIApp, verifier: TokenVerifier, limits: Limits) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length")
+        if length is not None and (
+            not length.isdigit() or int(length) > self.limits.max_body_bytes
+        ):
+            await _problem(413, "PAYLOAD_TOO_LARGE", "the request body is too large")(
+                scope, receive, send
+            )
+            return
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token.strip():
+                    raise AuthenticationFailed("use the Bearer scheme")
+                scope["principal"] = self.verifier.verify(token.strip())
+            except AuthenticationFailed as error:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 4401})
+                    return
+                response = _problem(401, error.code, error.reason)
+                response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _problem(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        media_type=GRAPHQL_RESPONSE,
+    )
+
+
+def create_app(
+    service: Service,
+    verifier: TokenVerifier,
+    limits: Limits | None = None,
+    lifespan: Any = None,
+) -> Starlette:
+    chosen = limits or Limits()
+    graphql = OversightGraphQL(service, chosen)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        middleware=[Middleware(Authenticate, verifier=verifier, limits=chosen)],
+        lifespan=lifespan or no_lifespan,
+    )

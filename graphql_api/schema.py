@@ -1,0 +1,749 @@
+"""The GraphQL schema: a thin adapter over ``graphql_api.service`` (ADR 0011).
+
+Conventions: camelCase fields; ``asOf`` is valid time and ``knownAt`` system time
+wherever they apply; ISO 8601 ``Date`` and ``DateTime``; global ``ID``s for nodes;
+keyset connections with opaque cursors for lists that grow; a description on every
+type and field; mutations return the ``CommandResult`` union. Resolvers run the
+synchronous service in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.scalars import JSON
+
+from domain import commands as c
+from domain.authorization import Principal
+from domain.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    RuleViolation,
+)
+from domain.policy.registers import REGISTERS
+from graphql_api.mutations import (
+    CommandResult,
+    CommandSuccess,
+    ConflictProblem,
+    ForbiddenProblem,
+    GeneratedMutation,
+    NotFoundProblem,
+    RuleViolationProblem,
+    ValidationProblem,
+    camel,
+    generated,
+)
+from graphql_api.service import INTERNAL_COMMANDS, Service
+from projections import compliance as compliance_model
+from projections import history as history_model
+from projections.audit_trail import InvalidCursor, subject_trail
+from projections.engine import ProjectionLagging
+
+T = TypeVar("T")
+MAX_PAGE = 200
+
+
+# -- arguments, described once -----------------------------------------------------------------
+
+AsOfTime = Annotated[
+    datetime | None,
+    strawberry.argument(description="Valid time: what had happened in the world by then."),
+]
+AsOfDay = Annotated[
+    date, strawberry.argument(description="Valid day: findings as they stood that day.")
+]
+KnownAt = Annotated[
+    datetime | None,
+    strawberry.argument(description="System time: only what had been recorded by then."),
+]
+First = Annotated[int, strawberry.argument(description=f"Page size, 1 to {MAX_PAGE}.")]
+After = Annotated[str | None, strawberry.argument(description="The endCursor of the page before.")]
+Kinds = Annotated[list[str] | None, strawberry.argument(description="Only entries of these kinds.")]
+Since = Annotated[
+    date | None, strawberry.argument(description="Window start (default: a year before).")
+]
+Team = Annotated[str | None, strawberry.argument(description="Only this team.")]
+OpenOnly = Annotated[bool, strawberry.argument(description="Only items open on asOf.")]
+ChildId = Annotated[str, strawberry.argument(description="The child's id in the authority.")]
+StaffId = Annotated[str, strawberry.argument(description="The worker's staff id.")]
+ConsistentWith = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="A position a mutation returned: wait (briefly) until it is readable."
+    ),
+]
+
+
+@dataclass
+class Context:
+    """Per request: the service and who is asking (None: no token was sent)."""
+
+    service: Service
+    principal: Principal | None
+
+    def who(self) -> Principal:
+        if self.principal is None:
+            raise GraphQLError(
+                "sign in: send a bearer token", extensions={"code": "UNAUTHENTICATED"}
+            )
+        return self.principal
+
+
+Info = strawberry.Info[Context, None]
+
+
+def _error(error: DomainError) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": error.code}
+    if error.field:
+        extensions["field"] = error.field
+    if error.rule:
+        extensions["rule"] = error.rule
+    if error.retryable:
+        extensions["retryable"] = True
+    return GraphQLError(error.message, extensions=extensions)
+
+
+async def _run(func: Callable[[], T]) -> T:
+    """Run the synchronous service in a thread; domain errors become typed errors."""
+    try:
+        return await asyncio.to_thread(func)
+    except ProjectionLagging as error:
+        raise GraphQLError(str(error), extensions={"code": error.code, "retryable": True}) from None
+    except InvalidCursor as error:
+        raise GraphQLError(
+            str(error), extensions={"code": "VALIDATION", "field": "after"}
+        ) from None
+    except DomainError as error:
+        raise _error(error) from None
+
+
+def _bounded(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise GraphQLError(
+            f"first must be between 1 and {MAX_PAGE}",
+            extensions={"code": "VALIDATION", "field": "first"},
+        )
+    return first
+
+
+def _instant(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise GraphQLError(
+            f"{name} needs a time zone offset (ISO 8601)",
+            extensions={"code": "VALIDATION", "field": name},
+        )
+    return value
+
+
+# -- global ids -------------------------------------------------------------------------------
+
+
+def global_id(kind: str, authority: str, local_id: str) -> strawberry.ID:
+    raw = f"{kind}:{authority}:{local_id}".encode()
+    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
+def parse_global_id(value: str) -> tuple[str, str, str]:
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        kind, authority, local_id = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 2)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise GraphQLError(
+            "not an id this API issued", extensions={"code": "VALIDATION", "field": "id"}
+        ) from None
+    return kind, authority, local_id
+
+
+# -- types --------------------------------------------------------------------------------------
+
+
+@strawberry.type(description="Who is signed in.")
+class Viewer:
+    staff_id: str = strawberry.field(description="Their staff id in their authority.")
+    role: str = strawberry.field(description="The role their token carries.")
+    authority: str = strawberry.field(description="Their authority's code.")
+
+
+@strawberry.type(description="One event on a subject's history, with both of its times.")
+class HistoryEvent:
+    position: strawberry.ID = strawberry.field(description="Its position in the event log.")
+    event: str = strawberry.field(description="What happened (the event's name).")
+    occurred_at: datetime = strawberry.field(description="Valid time: when it happened.")
+    recorded_at: datetime = strawberry.field(description="System time: when it was recorded.")
+    entry: str | None = strawberry.field(description="The entry it concerns, if any.")
+    data: JSON = strawberry.field(description="The event's fields as recorded.")
+
+
+@strawberry.type(description="A subject as of a valid time, as known at a system time.")
+class SubjectState:
+    attributes: JSON = strawberry.field(description="Attributes (latest by valid time).")
+    entries: JSON = strawberry.field(
+        description="Entries by id (sessions, records, triggers...), corrections applied."
+    )
+    events: list[HistoryEvent] = strawberry.field(
+        description="The events the answer rests on, in valid-time order."
+    )
+
+
+@strawberry.type(description="One entry of a subject's audit trail.")
+class AuditEntry:
+    position: strawberry.ID = strawberry.field(description="Its position in the event log.")
+    kind: str = strawberry.field(description="What kind of entry (supervision, access...).")
+    summary: str = strawberry.field(description="What happened, in plain words.")
+    occurred_at: datetime = strawberry.field(description="Valid time.")
+    recorded_at: datetime = strawberry.field(description="System time.")
+    actor_id: str = strawberry.field(description="Who recorded it.")
+    actor_role: str = strawberry.field(description="In which role.")
+    rule_ids: str | None = strawberry.field(description="The rules it concerns.")
+    related: list[strawberry.ID] = strawberry.field(
+        description="Positions of linked entries (a trigger and its answer, say)."
+    )
+
+
+@strawberry.type(description="An edge of a connection: a node and its cursor.")
+class AuditEdge:
+    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
+    node: AuditEntry = strawberry.field(description="The entry.")
+
+
+@strawberry.type(description="Where a page ends.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when there is more.")
+    end_cursor: str | None = strawberry.field(description="The last edge's cursor.")
+
+
+@strawberry.type(description="A page of audit entries, oldest first (keyset pagination).")
+class AuditConnection:
+    edges: list[AuditEdge] = strawberry.field(description="This page's entries.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+
+
+@strawberry.enum(description="A finding's status on the day asked about.")
+class FindingStatus(Enum):
+    MET = "met"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    BREACHED = "breached"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@strawberry.type(description="What a policy rule required, and whether it was done.")
+class Finding:
+    rule_id: str = strawberry.field(description="The rule ID, e.g. POR-3.1b.")
+    rule_key: str = strawberry.field(description="The rule and its variant.")
+    status: FindingStatus = strawberry.field(description="Status on asOf.")
+    due_on: date | None = strawberry.field(description="When it is or was due.")
+    evidence: list[strawberry.ID] = strawberry.field(
+        description="Log positions of the events it rests on."
+    )
+    sentence: str = strawberry.field(description="The finding in words, citing the rule.")
+
+
+@strawberry.type(description="A worker's or child's compliance on a day.")
+class Compliance:
+    pack: str | None = strawberry.field(description="The pack they are held to.")
+    as_of: date = strawberry.field(description="The valid day asked about.")
+    known_at: datetime | None = strawberry.field(description="The system time asked about.")
+    findings: list[Finding] = strawberry.field(description="Every finding arisen by asOf.")
+
+
+def _compliance(result: compliance_model.SubjectCompliance) -> Compliance:
+    return Compliance(
+        pack=result.pack_id,
+        as_of=result.as_of,
+        known_at=result.known_at,
+        findings=[
+            Finding(
+                rule_id=f.rule_id,
+                rule_key=f.rule_key,
+                status=FindingStatus(f.status.value),
+                due_on=f.due_on,
+                evidence=[strawberry.ID(str(p)) for p in f.evidence],
+                sentence=f.sentence,
+            )
+            for f in result.findings
+        ],
+    )
+
+
+def _history(rows: list[history_model.HistoryRow]) -> list[HistoryEvent]:
+    return [
+        HistoryEvent(
+            position=strawberry.ID(str(r.position)),
+            event=r.event_type,
+            occurred_at=r.occurred_at,
+            recorded_at=r.recorded_at,
+            entry=r.entry_ref,
+            data=JSON(r.data),
+        )
+        for r in rows
+    ]
+
+
+def _trail_page(page: Any) -> AuditConnection:
+    from projections.audit_trail import encode_cursor
+
+    return AuditConnection(
+        edges=[
+            AuditEdge(
+                cursor=encode_cursor(e.position),
+                node=AuditEntry(
+                    position=strawberry.ID(str(e.position)),
+                    kind=e.kind,
+                    summary=e.summary,
+                    occurred_at=e.occurred_at,
+                    recorded_at=e.recorded_at,
+                    actor_id=e.actor_id,
+                    actor_role=e.actor_role,
+                    rule_ids=e.rule_ids,
+                    related=[strawberry.ID(str(p)) for p in e.related],
+                ),
+            )
+            for e in page.entries
+        ],
+        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+    )
+
+
+@strawberry.interface(description="Anything with a global id.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="A global id: opaque, stable.")
+
+
+PURPOSE = "Why the record is read: kept on its access log [DUR-4.8]."
+
+
+@strawberry.type(description="A child's case, as the caller may see it. Reading it is logged.")
+class Child(Node):
+    child_id: str = strawberry.field(description="The child's id in the authority.")
+    team: str | None = strawberry.field(description="The team holding the case.")
+    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
+    purpose: strawberry.Private[str]
+    authority: strawberry.Private[str]
+
+    @strawberry.field(description="State as of a valid time and as known at a system time.")
+    async def state(
+        self, info: Info, as_of: AsOfTime = None, known_at: KnownAt = None
+    ) -> SubjectState:
+        return await _state(info, "child", self.authority, self.child_id, as_of, known_at)
+
+    @strawberry.field(description="The audit trail, oldest first.")
+    async def audit_trail(
+        self,
+        info: Info,
+        first: First = 50,
+        after: After = None,
+        kinds: Kinds = None,
+    ) -> AuditConnection:
+        return await _trail(info, "child", self.child_id, first, after, kinds)
+
+    @strawberry.field(description="Findings under the authority's pack on asOf.")
+    async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
+        return await _evaluate(info, "child", self.authority, self.child_id, as_of, known_at)
+
+
+@strawberry.type(description="A worker's personal supervision file. Reading it is logged.")
+class Worker(Node):
+    staff_id: str = strawberry.field(description="The worker's staff id.")
+    team: str | None = strawberry.field(description="Their team.")
+    purpose: strawberry.Private[str]
+    authority: strawberry.Private[str]
+
+    @strawberry.field(description="State as of a valid time and as known at a system time.")
+    async def state(
+        self, info: Info, as_of: AsOfTime = None, known_at: KnownAt = None
+    ) -> SubjectState:
+        return await _state(info, "worker", self.authority, self.staff_id, as_of, known_at)
+
+    @strawberry.field(description="The audit trail, oldest first.")
+    async def audit_trail(
+        self,
+        info: Info,
+        first: First = 50,
+        after: After = None,
+        kinds: Kinds = None,
+    ) -> AuditConnection:
+        return await _trail(info, "worker", self.staff_id, first, after, kinds)
+
+    @strawberry.field(description="Findings under the authority's pack on asOf.")
+    async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
+        return await _evaluate(info, "worker", self.authority, self.staff_id, as_of, known_at)
+
+
+def _subject_uuid(kind: str, authority: str, local_id: str) -> uuid.UUID:
+    from domain.identifiers import child_id, worker_id
+
+    return child_id(authority, local_id) if kind == "child" else worker_id(authority, local_id)
+
+
+async def _state(
+    info: Info,
+    kind: str,
+    authority: str,
+    local_id: str,
+    as_of: datetime | None,
+    known_at: datetime | None,
+) -> SubjectState:
+    engine = info.context.service.engine
+    subject = _subject_uuid(kind, authority, local_id)
+    valid, system = _instant(as_of, "asOf"), _instant(known_at, "knownAt")
+
+    def read() -> SubjectState:
+        answer = history_model.state(engine, subject, as_of=valid, known_at=system)
+        rows = history_model.history(engine, subject, as_of=valid, known_at=system)
+        return SubjectState(
+            attributes=JSON(answer.attributes),
+            entries=JSON(answer.entries),
+            events=_history(rows),
+        )
+
+    return await _run(read)
+
+
+async def _trail(
+    info: Info, kind: str, local_id: str, first: int, after: str | None, kinds: list[str] | None
+) -> AuditConnection:
+    principal = info.context.who()
+    engine = info.context.service.engine
+    size = _bounded(first)
+
+    def read() -> AuditConnection:
+        return _trail_page(
+            subject_trail(
+                engine,
+                authority_code=principal.authority_code,
+                subject_kind=kind,
+                local_id=local_id,
+                first=size,
+                after=after,
+                kinds=kinds or (),
+            )
+        )
+
+    return await _run(read)
+
+
+async def _evaluate(
+    info: Info, kind: str, authority: str, local_id: str, as_of: date, known_at: datetime | None
+) -> Compliance:
+    service = info.context.service
+    subject = str(_subject_uuid(kind, authority, local_id))
+    system = _instant(known_at, "knownAt")
+
+    def read() -> Compliance:
+        result = compliance_model.evaluate(
+            service.engine, service.library, subject, as_of=as_of, known_at=system
+        )
+        if result is None:
+            raise NotFound("not known at that time", field="knownAt")
+        return _compliance(result)
+
+    return await _run(read)
+
+
+@strawberry.type(description="One rule's (or team's) tally for a compliance summary.")
+class SummaryRow:
+    key: str = strawberry.field(description="The rule ID, or the team.")
+    fell_due: int = strawberry.field(description="Obligations that fell due in the window.")
+    on_time: int = strawberry.field(description="Of those, done by their due day.")
+    late: int = strawberry.field(description="Done, but after their due day.")
+    missed: int = strawberry.field(description="Not done by asOf.")
+    due_soon: int = strawberry.field(description="Open, and due within the pack's warning.")
+    rate: float | None = strawberry.field(description="onTime / fellDue; null when none.")
+
+
+@strawberry.type(description="Compliance rates for quality-assurance dip sampling [POR-7].")
+class ComplianceSummary:
+    pack: str | None = strawberry.field(description="The authority's pack.")
+    as_of: date = strawberry.field(description="The last day of the window.")
+    since: date = strawberry.field(description="The first day of the window.")
+    by_rule: list[SummaryRow] = strawberry.field(description="Tallies by rule ID.")
+    by_team: list[SummaryRow] = strawberry.field(description="Tallies by team.")
+
+
+def _rows(groups: dict[Any, compliance_model.Tally]) -> list[SummaryRow]:
+    return [
+        SummaryRow(
+            key=str(key),
+            fell_due=t.fell_due,
+            on_time=t.on_time,
+            late=t.late,
+            missed=t.missed,
+            due_soon=t.due_soon,
+            rate=t.rate,
+        )
+        for key, t in groups.items()
+    ]
+
+
+@strawberry.enum(description="The queues and registers an oversight manager works from.")
+class RegisterKind(Enum):
+    OVERSIGHT_TRIGGER = "oversight_trigger"
+    ACTION = "action"
+    SIGN_OFF = "sign_off"
+    DISAGREEMENT = "disagreement"
+
+
+assert {k.value for k in RegisterKind} == set(REGISTERS)
+
+
+@strawberry.type(description="An item of a queue or register, as it stood on asOf.")
+class RegisterItem:
+    subject_kind: str = strawberry.field(description="worker or child.")
+    local_id: str = strawberry.field(description="The worker's or child's id.")
+    team: str | None = strawberry.field(description="Their team.")
+    item_id: str = strawberry.field(description="The trigger, action, session or dispute.")
+    owner: str | None = strawberry.field(description="Who it is with, when recorded.")
+    opened_on: date = strawberry.field(description="When it was opened.")
+    due_on: date | None = strawberry.field(description="When the pack says it is due.")
+    closed_on: date | None = strawberry.field(description="When it was closed, if it was.")
+    rule_id: str | None = strawberry.field(description="The rule giving the due date.")
+    age_days: int = strawberry.field(description="Days open (to asOf or to closing).")
+    overdue_days: int | None = strawberry.field(description="Days past due; null: no due.")
+    detail: JSON = strawberry.field(description="Kind-specific detail (escalations...).")
+
+
+@strawberry.type(description="Read the records the caller may see.")
+class Query:
+    @strawberry.field(description="Who is signed in.")
+    def viewer(self, info: Info) -> Viewer:
+        who = info.context.who()
+        return Viewer(staff_id=who.staff_id, role=who.role.value, authority=who.authority_code)
+
+    @strawberry.field(description="A child, if the caller may read their file (logged).")
+    async def child(
+        self,
+        info: Info,
+        child_id: ChildId,
+        purpose: Annotated[str, strawberry.argument(description=PURPOSE)] = "case work",
+        consistent_with: ConsistentWith = None,
+    ) -> Child | None:
+        who = info.context.who()
+        service = info.context.service
+
+        def read() -> Child:
+            _wait(service, consistent_with)
+            found = service.open_child(who, child_id, what="child record", purpose=purpose)
+            return Child(
+                id=global_id("Child", who.authority_code, child_id),
+                child_id=child_id,
+                team=found.team,
+                allocated_worker=found.allocated_worker,
+                purpose=purpose,
+                authority=who.authority_code,
+            )
+
+        return await _run(read)
+
+    @strawberry.field(description="A worker's personal file, if the caller may read it (logged).")
+    async def worker(
+        self,
+        info: Info,
+        staff_id: StaffId,
+        purpose: Annotated[str, strawberry.argument(description=PURPOSE)] = "supervision",
+        consistent_with: ConsistentWith = None,
+    ) -> Worker | None:
+        who = info.context.who()
+        service = info.context.service
+
+        def read() -> Worker:
+            _wait(service, consistent_with)
+            found = service.open_worker(who, staff_id, what="personal file", purpose=purpose)
+            return Worker(
+                id=global_id("Worker", who.authority_code, staff_id),
+                staff_id=staff_id,
+                team=found.team,
+                purpose=purpose,
+                authority=who.authority_code,
+            )
+
+        return await _run(read)
+
+    @strawberry.field(description="Compliance rates by rule and team [POR-7, SHR-5.8].")
+    async def compliance_summary(
+        self, info: Info, as_of: AsOfDay, since: Since = None, team: Team = None
+    ) -> ComplianceSummary:
+        who = info.context.who()
+        service = info.context.service
+
+        def read() -> ComplianceSummary:
+            service.open_reports(who, team)
+            result = compliance_model.summary(
+                service.engine,
+                service.library,
+                who.authority_code,
+                as_of=as_of,
+                since=since,
+                team=team,
+            )
+            return ComplianceSummary(
+                pack=result.pack_id,
+                as_of=result.as_of,
+                since=result.since,
+                by_rule=_rows(result.by_rule()),
+                by_team=_rows(result.by_team()),
+            )
+
+        return await _run(read)
+
+    @strawberry.field(description="A queue or register as it stood on asOf.")
+    async def register(
+        self,
+        info: Info,
+        kind: Annotated[RegisterKind, strawberry.argument(description="Which register.")],
+        as_of: AsOfDay,
+        team: Team = None,
+        open_only: OpenOnly = True,
+        first: First = 50,
+    ) -> list[RegisterItem]:
+        who = info.context.who()
+        service = info.context.service
+        size = _bounded(first)
+
+        def read() -> list[RegisterItem]:
+            service.open_reports(who, team)
+            rows = compliance_model.register_items(
+                service.engine,
+                who.authority_code,
+                kind.value,
+                as_of=as_of,
+                open_only=open_only,
+                team=team,
+                limit=size,
+            )
+            return [
+                RegisterItem(
+                    subject_kind=r.subject_kind,
+                    local_id=r.local_id,
+                    team=r.team,
+                    item_id=r.item_id,
+                    owner=r.owner,
+                    opened_on=r.opened_on,
+                    due_on=r.due_on,
+                    closed_on=r.closed_on,
+                    rule_id=r.rule_id,
+                    age_days=r.age_days,
+                    overdue_days=r.overdue_days,
+                    detail=JSON(dict(r.detail)),
+                )
+                for r in rows
+            ]
+
+        return await _run(read)
+
+
+def _wait(service: Service, position: strawberry.ID | None) -> None:
+    if position is None:
+        return
+    try:
+        wanted = int(position)
+    except ValueError:
+        raise GraphQLError(
+            "consistentWith is a position a mutation returned",
+            extensions={"code": "VALIDATION", "field": "consistentWith"},
+        ) from None
+    service.consistent_with(wanted)
+
+
+# -- mutations ------------------------------------------------------------------------------------
+
+
+def _result(error: DomainError) -> Any:
+    if isinstance(error, Forbidden):
+        return ForbiddenProblem(message=error.message, rule=error.rule)
+    if isinstance(error, NotFound):
+        return NotFoundProblem(message=error.message, field=error.field and camel(error.field))
+    if isinstance(error, ConcurrencyConflict | IdempotencyKeyReused):
+        return ConflictProblem(message=error.message, retryable=error.retryable)
+    if isinstance(error, RuleViolation):
+        return RuleViolationProblem(
+            message=error.message, field=error.field and camel(error.field), rule=error.rule
+        )
+    return ValidationProblem(
+        message=error.message, field=error.field and camel(error.field), rule=error.rule
+    )
+
+
+def _resolver(mutation: GeneratedMutation) -> Any:
+    async def resolve(
+        info: Info, input: Any, idempotency_key: str, occurred_at: datetime | None = None
+    ) -> Any:
+        who = info.context.who()
+        service = info.context.service
+        when = _instant(occurred_at, "occurredAt") or datetime.now(UTC)
+
+        def run() -> Any:
+            try:
+                command = mutation.command(
+                    command_id=idempotency_key,
+                    actor=service.actor(who),
+                    occurred_at=when,
+                    **mutation.convert(input),
+                )
+                done = service.execute(who, command)
+            except DomainError as error:
+                return _result(error)
+            return CommandSuccess(
+                idempotency_key=done.command_id,
+                position=strawberry.ID(str(done.position)) if done.position else None,
+                replayed=done.replayed,
+            )
+
+        return await asyncio.to_thread(run)
+
+    resolve.__annotations__ = {
+        "info": Info,
+        "input": Annotated[mutation.input_type, strawberry.argument(description="What happened.")],
+        "idempotency_key": Annotated[
+            str,
+            strawberry.argument(
+                description="Unique per command: a retry with the same key returns the "
+                "first result and writes nothing again."
+            ),
+        ],
+        "occurred_at": Annotated[
+            datetime | None,
+            strawberry.argument(description="Valid time: when it happened (default: now)."),
+        ],
+        "return": CommandResult,
+    }
+    return strawberry.mutation(
+        resolver=resolve,
+        name=mutation.field_name,
+        description=mutation.input_type.__doc__ or mutation.field_name,
+    )
+
+
+def _mutation_type() -> type:
+    fields = {m.field_name: _resolver(m) for m in generated(INTERNAL_COMMANDS)}
+    namespace: dict[str, Any] = {"__doc__": "Record what happened: one mutation per command."}
+    namespace.update(fields)
+    return strawberry.type(type("Mutation", (), namespace), description=namespace["__doc__"])
+
+
+Mutation = _mutation_type()
+
+
+def build_schema(extensions: list[Any] | None = None) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Child, Worker],
+        extensions=extensions or [],
+    )
+
+
+_ = c  # the commands are the source of the mutations

@@ -1,0 +1,63 @@
+"""``oversight serve``: the GraphQL API over the configured store.
+
+On the embedded default (SQLite) the projections run in this process, so one command
+gives a working service; on PostgreSQL they run as separate ``oversight projections
+run`` workers unless ``--projections`` asks for them here (ADR 0006).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from domain.application import OversightApplication
+from domain.policy.packs import PackLibrary
+from graphql_api.app import Limits, create_app
+from graphql_api.auth import TokenSettings, TokenVerifier, development_keys
+from graphql_api.service import Service
+from oversight.projecting import InProcessProjections, read_engine
+from oversight.settings import Settings
+from oversight.wiring import open_application
+
+
+@dataclass
+class Served:
+    app: Starlette
+    application: OversightApplication
+    engine: Engine
+    tokens: TokenSettings
+
+
+def build(settings: Settings, *, projections_in_process: bool | None = None) -> Served:
+    tokens = TokenSettings.from_env()
+    if tokens.environment == "development" and not tokens.jwks_file.exists():
+        development_keys(tokens.jwks_file.parent)
+    application = open_application(settings)
+    engine = read_engine(settings.database)
+    service = Service(application, engine, PackLibrary.load())
+    in_process = (
+        settings.database.backend == "sqlite"
+        if projections_in_process is None
+        else projections_in_process
+    )
+    runners = InProcessProjections(settings.database, application, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        if in_process:
+            runners.start()
+        try:
+            yield
+        finally:
+            if in_process:
+                runners.stop()
+
+    development = tokens.environment == "development"
+    limits = Limits(introspection=True, ide=development)
+    app = create_app(service, TokenVerifier(tokens), limits, lifespan=lifespan)
+    return Served(app, application, engine, tokens)

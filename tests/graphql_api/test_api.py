@@ -1,0 +1,282 @@
+"""The GraphQL API end to end through a real client, on SQLite and PostgreSQL: reads with
+authorization and the access log, mutations with typed results, tokens, limits."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from domain.authorization import AccessRole
+from graphql_api.app import Limits
+from tests.graphql_api.conftest import AUTHORITY, OTHER, Api, claims, forge, later
+from tests.helpers import topics
+
+CHILD = """query($id: String!, $purpose: String!) {
+  child(childId: $id, purpose: $purpose) { id childId team allocatedWorker }
+}"""
+WORKER = """query($id: String!) { worker(staffId: $id) { id staffId team } }"""
+RESULT = """__typename
+  ... on CommandSuccess { idempotencyKey position replayed }
+  ... on ValidationProblem { message field rule }
+  ... on RuleViolationProblem { message field rule }
+  ... on NotFoundProblem { message field }
+  ... on ConflictProblem { message retryable }
+  ... on ForbiddenProblem { message rule }"""
+HOLD = """mutation($key: String!, $staff: String!, $minutes: Int!) {
+  holdSupervisionSession(idempotencyKey: $key, occurredAt: "2026-03-02T10:00:00+00:00",
+    input: {staffId: $staff, sessionId: "S1", supervisorId: "TM1", durationMinutes: $minutes,
+            functionsCovered: ["management", "support"], wellbeingDiscussed: true,
+            equalityAndDiversityDiscussed: true, caseDiscussions: []}) { RESULT }
+}""".replace("RESULT", RESULT)
+
+
+def _code(error: dict[str, Any]) -> str:
+    return str(error.get("extensions", {}).get("code"))
+
+
+def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
+    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    before = len(topics(api.application))
+    found = api.query(CHILD, sw1, {"id": "C1", "purpose": "home visit planning"})["child"]
+    assert found["childId"] == "C1" and found["allocatedWorker"] == "SW1"
+    assert found["team"] == "Team A" and found["id"]
+    # The read is on the child's access log, with who, what and why [DUR-4.8].
+    assert topics(api.application)[before:] == ["AccessLogOpened", "RecordAccessed"]
+    api.catch_up()
+    trail = api.query(
+        """query { child(childId: "C1") { auditTrail(first: 50, kinds: ["access"]) {
+            edges { node { summary actorId } } } } }""",
+        sw1,
+    )["child"]["auditTrail"]["edges"]
+    assert any(e["node"]["actorId"] == "SW1" for e in trail), trail
+    assert any("home visit planning" in e["node"]["summary"] for e in trail), trail
+    # Team access: SW3 is in Team A; SW2 (Team B) is refused, and nothing is logged.
+    assert api.query(
+        CHILD, api.token("SW3", AccessRole.PRACTITIONER), {"id": "C1", "purpose": "cover"}
+    )
+    before = len(topics(api.application))
+    refused = api.error(
+        CHILD, api.token("SW2", AccessRole.PRACTITIONER), {"id": "C1", "purpose": "x"}
+    )
+    assert _code(refused) == "FORBIDDEN" and refused["extensions"]["rule"] == "DUR-4.8c"
+    assert len(topics(api.application)) == before
+
+
+def test_authority_isolation_hides_other_authorities(api: Api) -> None:
+    """OTHER-LA has its own C1: neither authority sees the other's, and a query about a
+    record of another authority reads as not found, never as forbidden."""
+    theirs = api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER)
+    mine = api.token("QA1", AccessRole.QA_AUDITOR)
+    assert api.query(CHILD, mine, {"id": "C1", "purpose": "audit"})["child"]["team"] == "Team A"
+    assert _code(api.error(CHILD, theirs, {"id": "C2", "purpose": "audit"})) == "NOT_FOUND"
+    assert _code(api.error(WORKER, theirs, {"id": "SW1"})) == "NOT_FOUND"
+    # Their C1 is theirs: no team here, and none of our allocation shows.
+    other_child = api.query(CHILD, theirs, {"id": "C1", "purpose": "audit"})["child"]
+    assert other_child["allocatedWorker"] is None and other_child["team"] is None
+    summary = api.query(
+        """query { complianceSummary(asOf: "2026-03-31") { byTeam { key fellDue } } }""", theirs
+    )["complianceSummary"]["byTeam"]
+    assert all(row["key"] not in ("Team A", "Team B") for row in summary)
+
+
+def test_personal_files_are_never_read_by_peers(api: Api) -> None:
+    assert api.query(WORKER, api.token("SW1", AccessRole.PRACTITIONER), {"id": "SW1"})
+    assert api.query(WORKER, api.token("TM1", AccessRole.TEAM_MANAGER), {"id": "SW1"})
+    assert api.query(WORKER, api.token("SM1", AccessRole.SERVICE_MANAGER), {"id": "SW1"})
+    peer = api.error(WORKER, api.token("SW3", AccessRole.PRACTITIONER), {"id": "SW1"})
+    assert _code(peer) == "FORBIDDEN" and peer["extensions"]["rule"] == "SHR-5.5"
+    other_manager = api.error(WORKER, api.token("TM2", AccessRole.TEAM_MANAGER), {"id": "SW1"})
+    assert _code(other_manager) == "FORBIDDEN"
+    hr = api.token("HR1", AccessRole.HR)
+    assert _code(api.error(WORKER, hr, {"id": "SW1"})) == "FORBIDDEN"
+    granted = api.token("HR1", AccessRole.HR, grants=("worker:SW1",))
+    assert api.query(WORKER, granted, {"id": "SW1"})["worker"]["team"] == "Team A"
+    expired = api.token("INS1", AccessRole.INSPECTOR, grant_expires_at=later(-1))
+    assert _code(api.error(WORKER, expired, {"id": "SW1"})) == "FORBIDDEN"
+    inspector = api.token("INS1", AccessRole.INSPECTOR, grant_expires_at=later(5))
+    assert api.query(WORKER, inspector, {"id": "SW1"})
+
+
+def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api) -> None:
+    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)
+    before = len(topics(api.application))
+    bad = api.query(HOLD, tm1, {"key": "k-bad", "staff": "SW1", "minutes": 0})
+    assert bad["holdSupervisionSession"]["__typename"] == "ValidationProblem"
+    assert bad["holdSupervisionSession"]["field"] == "durationMinutes"
+    missing = api.query(HOLD, tm1, {"key": "k-missing", "staff": "NOBODY", "minutes": 90})
+    assert missing["holdSupervisionSession"]["__typename"] == "NotFoundProblem"
+    peer = api.query(
+        HOLD,
+        api.token("SW3", AccessRole.PRACTITIONER),
+        {"key": "k-p", "staff": "SW1", "minutes": 90},
+    )
+    assert peer["holdSupervisionSession"]["__typename"] == "ForbiddenProblem"
+    auditor = api.query(
+        HOLD, api.token("QA1", AccessRole.QA_AUDITOR), {"key": "k-q", "staff": "SW1", "minutes": 90}
+    )
+    assert auditor["holdSupervisionSession"]["rule"] == "READ-ONLY"
+    assert len(topics(api.application)) == before  # nothing written by any of them
+    done = api.query(HOLD, tm1, {"key": "k-1", "staff": "SW1", "minutes": 90})
+    success = done["holdSupervisionSession"]
+    assert success["__typename"] == "CommandSuccess" and not success["replayed"]
+    again = api.query(HOLD, tm1, {"key": "k-1", "staff": "SW1", "minutes": 90})
+    assert again["holdSupervisionSession"]["replayed"] is True
+    assert again["holdSupervisionSession"]["position"] == success["position"]
+    reused = api.query(HOLD, tm1, {"key": "k-1", "staff": "SW1", "minutes": 75})
+    assert reused["holdSupervisionSession"]["__typename"] == "ConflictProblem"
+    # Read your write: the position the mutation returned.
+    position = success["position"]
+    lagging = api.error(
+        """query($p: ID!) { worker(staffId: "SW1", consistentWith: $p) { staffId } }""",
+        tm1,
+        {"p": position},
+    )
+    assert _code(lagging) == "PROJECTION_LAGGING" and lagging["extensions"]["retryable"]
+    api.catch_up()
+    assert (
+        api.query(
+            """query($p: ID!) { worker(staffId: "SW1", consistentWith: $p) { staffId } }""",
+            tm1,
+            {"p": position},
+        )["worker"]["staffId"]
+        == "SW1"
+    )
+
+
+def test_every_command_has_a_mutation_and_reads_need_a_principal(api: Api) -> None:
+    from domain.application import _HANDLERS
+    from graphql_api.mutations import lower_first
+
+    names = api.query("{ __schema { mutationType { fields { name } } } }", None)
+    fields = {f["name"] for f in names["__schema"]["mutationType"]["fields"]}
+    expected = {lower_first(k.__name__) for k in _HANDLERS if k.__name__ != "RecordAccess"}
+    assert fields == expected
+    assert _code(api.error("{ viewer { staffId } }", None)) == "UNAUTHENTICATED"
+
+
+def test_compliance_and_registers_for_managers_only(api: Api) -> None:
+    query = """query { complianceSummary(asOf: "2026-03-31") { pack byRule { key fellDue } } }"""
+    assert (
+        api.query(query, api.token("SM1", AccessRole.SERVICE_MANAGER))["complianceSummary"]["pack"]
+        == "DUR"
+    )
+    assert _code(api.error(query, api.token("SW1", AccessRole.PRACTITIONER))) == "FORBIDDEN"
+    team = """query {
+      register(kind: OVERSIGHT_TRIGGER, asOf: "2026-03-31", team: "Team A") {
+        localId itemId dueOn ruleId } }"""
+    items = api.query(team, api.token("TM1", AccessRole.TEAM_MANAGER))["register"]
+    assert [i["localId"] for i in items] == ["C1"] and items[0]["ruleId"] == "DUR-4.6d"
+    other_team = team.replace("Team A", "Team B")
+    assert _code(api.error(other_team, api.token("TM1", AccessRole.TEAM_MANAGER))) == "FORBIDDEN"
+    findings = api.query(
+        """query { worker(staffId: "SW1") {
+          compliance(asOf: "2026-03-31") { pack findings { ruleId status sentence } } } }""",
+        api.token("TM1", AccessRole.TEAM_MANAGER),
+    )["worker"]["compliance"]
+    assert findings["pack"] == "DUR" and findings["findings"]
+    assert all(f["ruleId"] in f["sentence"] for f in findings["findings"])
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def test_tokens_are_checked_strictly(api: Api) -> None:
+    tokens = api.tokens
+    private = api.private_key.read_bytes()
+    kid = jwt.get_unverified_header(api.token("SW1", AccessRole.PRACTITIONER))["kid"]
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    bad: dict[str, str] = {
+        "alg none": jwt.encode(claims(tokens), None, algorithm="none"),  # type: ignore[arg-type]
+        "HS256 with the public key as secret": forge(
+            claims(tokens), "secret-secret-secret-secret-32b!", "HS256", {"kid": kid}
+        ),
+        "wrong key": forge(claims(tokens), other_key, "ES256", {"kid": kid}),
+        "unknown kid": forge(claims(tokens), private, "ES256", {"kid": "nope"}),
+        "expired": forge(
+            claims(tokens, exp=int(time.time()) - 3600), private, "ES256", {"kid": kid}
+        ),
+        "wrong audience": forge(claims(tokens, aud="someone-else"), private, "ES256", {"kid": kid}),
+        "wrong issuer": forge(claims(tokens, iss="https://evil/"), private, "ES256", {"kid": kid}),
+        "no expiry": forge(claims(tokens, exp=None), private, "ES256", {"kid": kid}),
+        "no subject": forge(claims(tokens, sub=None), private, "ES256", {"kid": kid}),
+        "unknown role": forge(claims(tokens, role="god"), private, "ES256", {"kid": kid}),
+        "bad authority": forge(claims(tokens, authority="x y"), private, "ES256", {"kid": kid}),
+        "garbage": "not-a-token",
+    }
+    for name, token in bad.items():
+        response = api.raw({"query": "{ viewer { staffId } }"}, token)
+        assert response.status_code == 401, name
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", name
+        assert "Bearer" in response.headers["www-authenticate"], name
+    basic = api.raw({"query": "{ viewer { staffId } }"}, None, authorization="Basic abc")
+    assert basic.status_code == 401
+    good = forge(claims(tokens), private, "ES256", {"kid": kid})
+    assert (
+        api.raw({"query": "{ viewer { staffId } }"}, good).json()["data"]["viewer"]["staffId"]
+        == "SW1"
+    )
+
+
+def test_limits_and_request_errors(api: Api) -> None:
+    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    deep = """{ child(childId: "C1") {
+      auditTrail { edges { node { related } } pageInfo { endCursor } } } }"""
+    assert api.raw({"query": deep}, sw1).status_code == 200
+    shallow = api.with_limits(Limits(max_depth=3))
+    response = shallow.raw({"query": deep}, sw1)
+    assert response.status_code == 400 and "depth" in response.json()["errors"][0]["message"]
+    assert "data" not in response.json()
+    aliases = "{ " + " ".join(f"a{i}: viewer {{ staffId }}" for i in range(30)) + " }"
+    response = api.raw({"query": aliases}, sw1)
+    assert response.status_code == 400 and "aliases" in response.json()["errors"][0]["message"]
+    assert api.raw("x" * 2_000_000, sw1, **{"content-type": "application/json"}).status_code == 413
+    unparsable = api.raw({"query": "{ viewer { "}, sw1)
+    assert unparsable.status_code == 400
+    assert unparsable.headers["content-type"].startswith("application/graphql-response+json")
+    page = api.error(
+        """{ child(childId: "C1") { auditTrail(first: 100000) { edges { cursor } } } }""", sw1
+    )
+    assert _code(page) == "VALIDATION" and page["extensions"]["field"] == "first"
+    cursor = api.error(
+        """{ child(childId: "C1") { auditTrail(after: "bogus") { edges { cursor } } } }""", sw1
+    )
+    assert _code(cursor) == "VALIDATION"
+    naive = api.error(
+        """{ child(childId: "C1") { state(asOf: "2026-01-01T00:00:00") { attributes } } }""", sw1
+    )
+    assert _code(naive) == "VALIDATION" and naive["extensions"]["field"] == "asOf"
+
+
+def test_point_in_time_state_through_the_api(api: Api) -> None:
+    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)
+    now = datetime.now(UTC)
+    state = api.query(
+        """query($k: DateTime) { child(childId: "C1") {
+          state(knownAt: $k) { attributes events { event } } } }""",
+        tm1,
+        {"k": (now + timedelta(days=1)).isoformat()},
+    )["child"]["state"]
+    assert state["attributes"]["allocated_worker_id"] == "SW1"
+    assert [e["event"] for e in state["events"]][:2] == ["ChildRegistered", "WorkerAllocated"]
+    before = api.query(
+        """query($k: DateTime) { child(childId: "C1") {
+          state(knownAt: $k) { events { event } } } }""",
+        tm1,
+        {"k": "2000-01-01T00:00:00+00:00"},
+    )["child"]["state"]
+    assert before["events"] == []
+
+
+@pytest.mark.parametrize("authority", [AUTHORITY])
+def test_global_ids_are_opaque_and_stable(api: Api, authority: str) -> None:
+    from graphql_api.schema import global_id, parse_global_id
+
+    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    found = api.query(CHILD, sw1, {"id": "C1", "purpose": "x"})["child"]
+    assert found["id"] == global_id("Child", authority, "C1")
+    assert parse_global_id(found["id"]) == ("Child", authority, "C1")
