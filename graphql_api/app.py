@@ -86,7 +86,9 @@ class OversightGraphQL(GraphQL[Context, None]):
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
         single = response_data if isinstance(response_data, Mapping) else None
-        errors: list[Mapping[str, Any]] = list(single.get("errors") or []) if single else []
+        errors = (
+            [e for e in (single.get("errors") or []) if isinstance(e, Mapping)] if single else []
+        )
         request_error = (
             single is not None
             and single.get("data") is None
