@@ -16,6 +16,12 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+## The npm tools the tests use: graphql-http's audits, graphql-inspector (tools/graphql).
+NODE_TOOLS := tools/graphql/node_modules/.installed
+$(NODE_TOOLS): tools/graphql/package.json tools/graphql/package-lock.json
+	npm ci --prefix tools/graphql --no-audit --no-fund --silent
+	touch $@
+
 ## Seed the deterministic demo authorities (one per policy pack) into a SQLite file,
 ## bring the projections up to date, print each authority's summary and findings, then
 ## serve the GraphQL API (development mode: the IDE, and demo tokens printed).
@@ -28,7 +34,7 @@ demo: install
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) OVERSIGHT_ENV=development $(BIN)/oversight serve --port $(DEMO_PORT)
 
 ## The whole suite on SQLite and on a throwaway PostgreSQL 15 cluster, plus lint and types.
-test: install
+test: install $(NODE_TOOLS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) lint
 
@@ -42,4 +48,4 @@ bench: install
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.projection_rebuild
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight
+	rm -rf $(VENV) tools/graphql/node_modules *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight

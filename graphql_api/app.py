@@ -141,7 +141,31 @@ class Authenticate:
                 response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
                 await response(scope, receive, send)
                 return
+        if scope["type"] == "http" and GRAPHQL_RESPONSE not in headers.get("accept", ""):
+            send = _legacy_json(send)
         await self.app(scope, receive, send)
+
+
+def _legacy_json(send: Send) -> Send:
+    """A client that does not accept ``application/graphql-response+json`` gets
+    ``application/json``, and a GraphQL request error with status 200 (GraphQL over
+    HTTP, legacy clients); a body that is not a GraphQL request stays a 4xx."""
+
+    async def legacy(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (name, value)
+                for name, value in message.get("headers", [])
+                if name.lower() != b"content-type"
+            ]
+            original = dict(message.get("headers", [])).get(b"content-type", b"")
+            if original.startswith(GRAPHQL_RESPONSE.encode()):
+                headers.append((b"content-type", b"application/json"))
+                status = 200 if message["status"] == 400 else message["status"]
+                message = {**message, "status": status, "headers": headers}
+        await send(message)
+
+    return legacy
 
 
 def _problem(status: int, code: str, message: str) -> JSONResponse:
