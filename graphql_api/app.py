@@ -23,10 +23,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -35,6 +36,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.types.unset import UNSET
 
 from graphql_api.auth import AuthenticationFailed, TokenVerifier
 from graphql_api.schema import Context, build_schema
@@ -62,7 +64,7 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 class OversightGraphQL(GraphQL[Context, None]):
-    def __init__(self, service: Service, limits: Limits) -> None:
+    def __init__(self, service: Service, limits: Limits, verifier: TokenVerifier) -> None:
         # Factories: a fresh extension per request.
         extensions: list[Any] = [
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),
@@ -78,9 +80,24 @@ class OversightGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
         )
         self.service = service
+        self.verifier = verifier
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(service=self.service, principal=request.scope.get("principal"))
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """A subscription's token may come in ``connection_init`` (browsers cannot set
+        headers on a WebSocket): verified like a header; a bad one closes with 4403."""
+        token = str((context.connection_params or {}).get("Authorization", ""))
+        if context.principal is None and token:
+            scheme, _, value = token.partition(" ")
+            try:
+                if scheme.lower() != "bearer":
+                    raise AuthenticationFailed("use the Bearer scheme")
+                context.principal = self.verifier.verify(value.strip())
+            except AuthenticationFailed:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+        return UNSET
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -183,7 +200,7 @@ def create_app(
     lifespan: Any = None,
 ) -> Starlette:
     chosen = limits or Limits()
-    graphql = OversightGraphQL(service, chosen)
+    graphql = OversightGraphQL(service, chosen, verifier)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -195,6 +212,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
         ],
         middleware=[Middleware(Authenticate, verifier=verifier, limits=chosen)],

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -93,6 +94,8 @@ class Context:
 
     service: Service
     principal: Principal | None
+    #: A subscription's ``connection_init`` payload (graphql-transport-ws).
+    connection_params: dict[str, Any] | None = None
 
     def who(self) -> Principal:
         if self.principal is None:
@@ -645,6 +648,124 @@ class Query:
         return await _run(read)
 
 
+POLL_SECONDS = 0.5
+
+
+@strawberry.type(description="A subject whose compliance changed: recomputed from new events.")
+class ComplianceChange:
+    subject_kind: str = strawberry.field(description="worker or child.")
+    local_id: str = strawberry.field(description="The worker's or child's id.")
+    team: str | None = strawberry.field(description="Their team.")
+    through_position: strawberry.ID = strawberry.field(
+        description="The last event the new findings rest on."
+    )
+    overdue: int = strawberry.field(description="Findings overdue on the day of the change.")
+    due_soon: int = strawberry.field(description="Findings due soon on that day.")
+
+
+@strawberry.type(description="Live updates (graphql-transport-ws).")
+class Subscription:
+    @strawberry.subscription(
+        description="A subject's audit trail: the entries after `after`, then each new "
+        "one as it is recorded. Opening it is a read of the record (logged)."
+    )
+    async def audit_trail(
+        self,
+        info: Info,
+        child_id: Annotated[
+            str | None, strawberry.argument(description="The child (or give staffId).")
+        ] = None,
+        staff_id: Annotated[
+            str | None, strawberry.argument(description="The worker (or give childId).")
+        ] = None,
+        after: After = None,
+        purpose: Annotated[str, strawberry.argument(description=PURPOSE)] = "live view",
+    ) -> AsyncGenerator[AuditEntry, None]:
+        who = info.context.who()
+        service = info.context.service
+        if (child_id is None) == (staff_id is None):
+            raise GraphQLError(
+                "give exactly one of childId or staffId",
+                extensions={"code": "VALIDATION", "field": "childId"},
+            )
+        kind, local_id = ("child", child_id) if child_id else ("worker", staff_id)
+        assert local_id is not None
+
+        def open_record() -> None:
+            if kind == "child":
+                service.open_child(who, local_id, what="audit trail (live)", purpose=purpose)
+            else:
+                service.open_worker(who, local_id, what="audit trail (live)", purpose=purpose)
+
+        await _run(open_record)
+        cursor = after
+
+        def page_after(position: str | None) -> Any:
+            return subject_trail(
+                service.engine,
+                authority_code=who.authority_code,
+                subject_kind=kind,
+                local_id=local_id,
+                first=MAX_PAGE,
+                after=position,
+            )
+
+        while True:
+            page = await _run(functools.partial(page_after, cursor))
+            for edge in _trail_page(page).edges:
+                cursor = edge.cursor
+                yield edge.node
+            if page.next_cursor is None:
+                await asyncio.sleep(POLL_SECONDS)
+
+    @strawberry.subscription(
+        description="Compliance changes for a team: each subject as it is recomputed."
+    )
+    async def compliance_changes(
+        self,
+        info: Info,
+        team: Annotated[str, strawberry.argument(description="The team to watch.")],
+        as_of: Annotated[
+            date | None, strawberry.argument(description="Day to count findings on (today).")
+        ] = None,
+    ) -> AsyncGenerator[ComplianceChange, None]:
+        who = info.context.who()
+        service = info.context.service
+        await _run(lambda: service.open_reports(who, team))
+        seen: dict[str, int] = await _run(
+            lambda: compliance_model.team_positions(service.engine, who.authority_code, team)
+        )
+        while True:
+            current = await _run(
+                lambda: compliance_model.team_positions(service.engine, who.authority_code, team)
+            )
+            changed = [s for s, position in current.items() if seen.get(s, -1) < position]
+            day = as_of or datetime.now(UTC).date()
+            for subject_id in sorted(changed, key=lambda s: current[s]):
+                found = await _run(
+                    functools.partial(
+                        compliance_model.evaluate,
+                        service.engine,
+                        service.library,
+                        subject_id,
+                        as_of=day,
+                    )
+                )
+                seen[subject_id] = current[subject_id]
+                if found is None:
+                    continue
+                statuses = [f.status.value for f in found.findings]
+                yield ComplianceChange(
+                    subject_kind=found.profile.subject,
+                    local_id=found.profile.local_id,
+                    team=found.profile.team,
+                    through_position=strawberry.ID(str(current[subject_id])),
+                    overdue=statuses.count("overdue"),
+                    due_soon=statuses.count("due_soon"),
+                )
+            await asyncio.sleep(POLL_SECONDS)
+
+
 def _wait(service: Service, position: strawberry.ID | None) -> None:
     if position is None:
         return
@@ -741,6 +862,7 @@ def build_schema(extensions: list[Any] | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Child, Worker],
         extensions=extensions or [],
     )

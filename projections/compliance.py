@@ -1111,3 +1111,16 @@ def case_tracker_for(
                 )
             )
     return case_tracker(staff_id, worker_facts, children, start, end)
+
+
+def team_positions(engine: Engine, authority_code: str, team: str) -> dict[str, int]:
+    """Each settled subject of a team, with the position its rows were computed through
+    (a change shows as a higher position: the subscription's watermark)."""
+    subject = view("compliance_subject")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                subject.c.subject_id, subject.c.through_position, subject.c.authority_through
+            ).where(subject.c.authority_code == authority_code, subject.c.team == team)
+        ).all()
+    return {str(r[0]): max(int(r[1]), int(r[2])) for r in rows}

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import jwt
 import pytest
 from gql import Client, GraphQLRequest, gql

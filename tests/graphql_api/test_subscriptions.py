@@ -1,0 +1,111 @@
+"""Subscriptions over graphql-transport-ws (both stores): a subject's audit trail, live,
+and compliance changes for a team; tokens in connection_init; authority isolation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from domain import commands as c
+from domain.authorization import AccessRole
+from domain.provenance import Actor
+from domain.vocabulary import ActorRole
+from tests.graphql_api.conftest import AUTHORITY, OTHER, START, Api, at
+
+PROTOCOL = ["graphql-transport-ws"]
+TRAIL = """subscription($child: String!) {
+  auditTrail(childId: $child, purpose: "live review") { summary actorId } }"""
+
+
+def _connect(ws: Any, token: str) -> None:
+    ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    assert ws.receive_json()["type"] == "connection_ack"
+
+
+def _next(ws: Any) -> dict[str, Any]:
+    message: dict[str, Any] = ws.receive_json()
+    assert message["type"] in ("next", "error"), message
+    return message
+
+
+def test_a_childs_audit_trail_live(api: Api) -> None:
+    token = api.token("SW1", AccessRole.PRACTITIONER)
+    with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
+        _connect(ws, token)
+        ws.send_json({"id": "1", "type": "subscribe",
+                      "payload": {"query": TRAIL, "variables": {"child": "C1"}}})  # fmt: skip
+        first = [_next(ws)["payload"]["data"]["auditTrail"]["summary"] for _ in range(2)]
+        assert first[0].startswith("Child C1 registered")
+        # A new event, once projected, arrives on the open subscription.
+        admin = Actor("TM1", ActorRole.TEAM_MANAGER, AUTHORITY)
+        api.application.execute(
+            c.ChangeRiskLevel(command_id="risk-1", actor=admin, occurred_at=at(START, 15),
+                              child_id="C1", risk_level="high", rag="red")
+        )  # fmt: skip
+        api.catch_up()
+        summaries: list[str] = []
+        while not any("high" in s.lower() for s in summaries):
+            summaries.append(_next(ws)["payload"]["data"]["auditTrail"]["summary"])
+            assert len(summaries) < 10, summaries
+        assert any("live review" in s for s in summaries), summaries  # the read, logged
+        ws.send_json({"id": "1", "type": "complete"})
+
+
+def test_subscriptions_are_authorised_and_isolated(api: Api) -> None:
+    with TestClient(api.app) as client:
+        with client.websocket_connect("/graphql", PROTOCOL) as ws:
+            _connect(ws, api.token("SW2", AccessRole.PRACTITIONER))  # Team B
+            ws.send_json({"id": "1", "type": "subscribe",
+                          "payload": {"query": TRAIL, "variables": {"child": "C1"}}})  # fmt: skip
+            refused = _next(ws)
+            errors = (
+                refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+            )
+            assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+        with client.websocket_connect("/graphql", PROTOCOL) as ws:
+            _connect(ws, api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER))
+            ws.send_json({"id": "1", "type": "subscribe",
+                          "payload": {"query": TRAIL, "variables": {"child": "C2"}}})  # fmt: skip
+            hidden = _next(ws)
+            errors = hidden["payload"] if hidden["type"] == "error" else hidden["payload"]["errors"]
+            assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+        with client.websocket_connect("/graphql", PROTOCOL) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer junk"}})
+            try:
+                message = ws.receive_json()
+            except WebSocketDisconnect as closed:
+                assert closed.code == 4403
+            else:
+                raise AssertionError(f"a bad token must close the socket, got {message}")
+
+
+def test_compliance_changes_for_a_team(api: Api) -> None:
+    token = api.token("TM1", AccessRole.TEAM_MANAGER)
+    query = """subscription { complianceChanges(team: "Team A", asOf: "2025-12-01") {
+        localId subjectKind overdue dueSoon throughPosition } }"""
+    with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
+        _connect(ws, token)
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        manager = Actor("TM1", ActorRole.TEAM_MANAGER, AUTHORITY)
+        api.application.execute(
+            c.HoldSupervisionSession(
+                command_id="s-1", actor=manager, occurred_at=at(START + (START - START), 16),
+                staff_id="SW1", session_id="S1", supervisor_id="TM1", duration_minutes=90,
+                functions_covered=["management"], wellbeing_discussed=True,
+                equality_and_diversity_discussed=True, case_discussions=[],
+            )
+        )  # fmt: skip
+        api.catch_up()
+        change = _next(ws)["payload"]["data"]["complianceChanges"]
+        assert change["localId"] == "SW1" and change["subjectKind"] == "worker"
+        assert int(change["throughPosition"]) > 0
+        ws.send_json({"id": "1", "type": "complete"})
+    other_team = query.replace("Team A", "Team B")
+    with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
+        _connect(ws, token)
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": other_team}})
+        refused = _next(ws)
+        errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "FORBIDDEN"
