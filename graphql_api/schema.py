@@ -771,6 +771,8 @@ def _wait(service: Service, position: strawberry.ID | None) -> None:
         return
     try:
         wanted = int(position)
+        if len(position) > 19:
+            raise ValueError(position)
     except ValueError:
         raise GraphQLError(
             "consistentWith is a position a mutation returned",

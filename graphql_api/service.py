@@ -31,7 +31,7 @@ from domain.authorization import (
     chain_of,
     decide,
 )
-from domain.errors import Forbidden, NotFound
+from domain.errors import Forbidden, NotFound, ValidationError
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from projections.compliance import view
@@ -222,4 +222,14 @@ class Service:
     # -- read-your-writes ----------------------------------------------------------------
 
     def consistent_with(self, position: int | None, timeout: float = 5.0) -> None:
+        """Wait (bounded) until the read models have applied ``position``. A position
+        beyond the log's head was never returned by a mutation: refused at once, so a
+        client cannot hold a worker thread for the whole timeout."""
+        if position is None:
+            return
+        head = self.app.recorder.max_notification_id() or 0
+        if position < 1 or position > head:
+            raise ValidationError(
+                "consistentWith is a position a mutation returned", field="consistentWith"
+            )
         wait_for(self.engine, self.consistency_projection, position, timeout)

@@ -137,6 +137,10 @@ def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api)
         {"p": position},
     )
     assert _code(lagging) == "PROJECTION_LAGGING" and lagging["extensions"]["retryable"]
+    never = api.error(
+        """query { worker(staffId: "SW1", consistentWith: "999999999") { staffId } }""", tm1
+    )
+    assert _code(never) == "VALIDATION" and never["extensions"]["field"] == "consistentWith"
     api.catch_up()
     assert (
         api.query(

@@ -1,0 +1,193 @@
+"""GraphQL latency beside the same reads made directly, in the same run (issue 5).
+
+On PostgreSQL (``make bench`` starts one, fsync on): the five demo authorities are
+seeded and projected; then, in one process, for each workload the direct call (the
+read-model functions the resolver itself calls) and the GraphQL request (through the
+ASGI app in process: parsing, validation, authorization, the access log, serialization;
+no network) are each timed over the same inputs:
+
+1. a child's point-in-time state and history (``asOf`` and ``knownAt``);
+2. an authority's compliance summary.
+
+Reported: requests per second, p50 and p95 in milliseconds, and GraphQL p95 ÷ direct
+p95 (target ≤ 2). A read of a child's record also writes its access-log event (a
+command, with fsync): that cost is the API's by design, and is shown separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import psycopg
+
+from domain.authorization import AccessRole
+from domain.identifiers import child_id
+from domain.policy.packs import PackLibrary
+from graphql_api.app import create_app
+from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
+from graphql_api.service import Service
+from oversight import demo
+from oversight.projecting import read_engine, runner_for
+from oversight.schema import upgrade
+from oversight.settings import DatabaseSettings
+from oversight.wiring import open_application
+from projections import compliance as compliance_model
+from projections import history as history_model
+from projections.registry import all_projections
+
+RESULTS = Path(__file__).resolve().parent / "results" / "api_latency.json"
+REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
+UNTIL = date(2026, 10, 31)
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    return {
+        "requests_per_s": len(samples) / sum(samples),
+        "p50_ms": statistics.median(samples) * 1000,
+        "p95_ms": _percentile(samples, 0.95) * 1000,
+    }
+
+
+def _time(calls: list[Callable[[], Any]]) -> list[float]:
+    samples = []
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def main() -> None:
+    admin = os.environ.get("OVERSIGHT_TEST_POSTGRES_URL")
+    if not admin:
+        sys.exit("needs OVERSIGHT_TEST_POSTGRES_URL (make bench starts a server)")
+    name = f"bench_api_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database = DatabaseSettings.from_url(admin.rsplit("/", 1)[0] + "/" + name)
+    upgrade(database)
+    app = open_application(database)
+    demo.seed(app, seed=7, until=UNTIL)
+    engine = read_engine(database)
+    for projection in all_projections():
+        runner_for(database, app, projection, engine).catch_up()
+    keys = Path(tempfile.mkdtemp())
+    private_key, jwks = development_keys(keys)
+    tokens = TokenSettings("https://bench/", "oversight-api", jwks, "development")
+    library = PackLibrary.load()
+    service = Service(app, engine, library)
+    asgi = create_app(service, TokenVerifier(tokens))
+    manager = mint(tokens, private_key, staff_id="SM01", role=AccessRole.SERVICE_MANAGER,
+                   authority="DEMO", lifetime_seconds=7200)  # fmt: skip
+    children = [f"C{n:04d}" for n in range(1, 301)]
+    known_at = datetime.now(UTC)
+    as_of = datetime.combine(UNTIL - timedelta(days=200), datetime.min.time(), UTC)
+    state_query = """query($id: String!, $asOf: DateTime, $knownAt: DateTime) {
+      child(childId: $id, purpose: "benchmark") {
+        state(asOf: $asOf, knownAt: $knownAt) { attributes entries events { event } } } }"""
+    summary_query = """query($asOf: Date!) { complianceSummary(asOf: $asOf) {
+      byRule { key fellDue onTime late missed dueSoon rate } byTeam { key fellDue rate } } }"""
+
+    async def run_graphql(payloads: list[dict[str, Any]]) -> list[float]:
+        transport = httpx.ASGITransport(app=asgi)
+        headers = {
+            "authorization": f"Bearer {manager}",
+            "accept": "application/graphql-response+json",
+        }
+        samples = []
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for payload in payloads:
+                started = time.perf_counter()
+                response = await client.post("/graphql", json=payload, headers=headers)
+                samples.append(time.perf_counter() - started)
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    raise RuntimeError(f"benchmark request failed: {body}")
+        return samples
+
+    picks = [children[i % len(children)] for i in range(REQUESTS)]
+    variables = {"asOf": as_of.isoformat(), "knownAt": known_at.isoformat()}
+    results: dict[str, Any] = {"requests": REQUESTS}
+    # 1. a child's point-in-time state: direct, then GraphQL (which also logs the read)
+    direct_state = _time(
+        [
+            (lambda c=c: (
+                history_model.state(engine, child_id("DEMO", c), as_of=as_of, known_at=known_at),
+                history_model.history(engine, child_id("DEMO", c), as_of=as_of, known_at=known_at),
+            ))
+            for c in picks
+        ]
+    )  # fmt: skip
+    direct_access_log = _time(
+        [
+            (lambda c=c: service.open_child(
+                service_principal(manager, tokens), c, what="benchmark", purpose="benchmark"
+            ))
+            for c in picks
+        ]
+    )  # fmt: skip
+    graphql_state = asyncio.run(
+        run_graphql([{"query": state_query, "variables": {"id": c, **variables}} for c in picks])
+    )
+    results["child_state"] = {
+        "direct": _summary(direct_state),
+        "direct_authorise_and_log": _summary(direct_access_log),
+        "graphql": _summary(graphql_state),
+    }
+    # 2. the authority's compliance summary
+    day = UNTIL
+    direct_summary = _time(
+        [lambda: compliance_model.summary(engine, library, "DEMO", as_of=day)] * REQUESTS
+    )
+    graphql_summary = asyncio.run(
+        run_graphql([{"query": summary_query, "variables": {"asOf": day.isoformat()}}] * REQUESTS)
+    )
+    results["compliance_summary"] = {
+        "direct": _summary(direct_summary),
+        "graphql": _summary(graphql_summary),
+    }
+    for workload in ("child_state", "compliance_summary"):
+        figures = results[workload]
+        figures["graphql_p95_over_direct_p95"] = (
+            figures["graphql"]["p95_ms"] / figures["direct"]["p95_ms"]
+        )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"{REQUESTS} requests per workload, PostgreSQL, in process (no network)")
+    print(f"{'workload':<22} {'path':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    for workload in ("child_state", "compliance_summary"):
+        for path, figures in results[workload].items():
+            if isinstance(figures, dict):
+                print(
+                    f"{workload:<22} {path:<26} {figures['requests_per_s']:>8.1f} "
+                    f"{figures['p50_ms']:>8.2f} {figures['p95_ms']:>8.2f}"
+                )
+        ratio = results[workload]["graphql_p95_over_direct_p95"]
+        print(f"{workload:<22} GraphQL p95 / direct p95 = {ratio:.2f} (target <= 2)")
+    app.close()
+    engine.dispose()
+
+
+def service_principal(token: str, tokens: TokenSettings) -> Any:
+    return TokenVerifier(tokens).verify(token)
+
+
+if __name__ == "__main__":
+    main()
