@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
 from domain import commands as c
@@ -96,6 +97,29 @@ class Context:
     principal: Principal | None
     #: A subscription's ``connection_init`` payload (graphql-transport-ws).
     connection_params: dict[str, Any] | None = None
+    #: Per request: batches the open work of every case a list shows into one query.
+    open_work: DataLoader[tuple[str, date], compliance_model.OpenWork] | None = None
+
+    def open_work_loader(self) -> DataLoader[tuple[str, date], compliance_model.OpenWork]:
+        if self.open_work is None:
+            engine = self.service.engine
+
+            async def load(
+                keys: list[tuple[str, date]],
+            ) -> list[compliance_model.OpenWork]:
+                by_day: dict[date, list[str]] = {}
+                for subject_id, day in keys:
+                    by_day.setdefault(day, []).append(subject_id)
+                found: dict[tuple[str, date], compliance_model.OpenWork] = {}
+                for day, subjects in by_day.items():
+                    batch = await asyncio.to_thread(
+                        compliance_model.open_work, engine, subjects, day
+                    )
+                    found.update({(s, day): work for s, work in batch.items()})
+                return [found[key] for key in keys]
+
+            self.open_work = DataLoader(load_fn=load)
+        return self.open_work
 
     def who(self) -> Principal:
         if self.principal is None:
@@ -519,8 +543,103 @@ class RegisterItem:
     detail: JSON = strawberry.field(description="Kind-specific detail (escalations...).")
 
 
+@strawberry.type(
+    description="A case on a manager's list: who holds it and its open work. Not the "
+    "child's record (query child for that: it is a logged read)."
+)
+class Case:
+    child_id: str = strawberry.field(description="The child's id in the authority.")
+    team: str | None = strawberry.field(description="The team holding the case.")
+    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
+    subject: strawberry.Private[str]
+    as_of: strawberry.Private[date]
+
+    @strawberry.field(description="Obligations overdue on asOf under the authority's pack.")
+    async def overdue(self, info: Info) -> int:
+        work = await info.context.open_work_loader().load((self.subject, self.as_of))
+        return work.overdue
+
+    @strawberry.field(description="The next due day of an open obligation, on or after asOf.")
+    async def next_due_on(self, info: Info) -> date | None:
+        work = await info.context.open_work_loader().load((self.subject, self.as_of))
+        return work.next_due_on
+
+
+@strawberry.type(description="An edge of a case list.")
+class CaseEdge:
+    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
+    node: Case = strawberry.field(description="The case.")
+
+
+@strawberry.type(description="A page of cases, by child id (keyset pagination).")
+class CaseConnection:
+    edges: list[CaseEdge] = strawberry.field(description="This page's cases.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+
+
+def _case_cursor(local_id: str) -> str:
+    return base64.urlsafe_b64encode(f"case:{local_id}".encode()).decode().rstrip("=")
+
+
+def _case_after(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if not raw.startswith("case:"):
+        raise GraphQLError(
+            "not a cursor this list issued", extensions={"code": "VALIDATION", "field": "after"}
+        )
+    return raw[5:]
+
+
 @strawberry.type(description="Read the records the caller may see.")
 class Query:
+    @strawberry.field(
+        description="The authority's cases (or one team's), for managers and quality "
+        "assurance: who holds each, and its open work on asOf."
+    )
+    async def cases(
+        self,
+        info: Info,
+        as_of: AsOfDay,
+        team: Team = None,
+        first: First = 50,
+        after: After = None,
+    ) -> CaseConnection:
+        who = info.context.who()
+        service = info.context.service
+        size = _bounded(first)
+        start = _case_after(after)
+
+        def read() -> list[compliance_model.CaseRow]:
+            service.open_reports(who, team)
+            return compliance_model.case_list(
+                service.engine, who.authority_code, team=team, first=size + 1, after=start
+            )
+
+        rows = await _run(read)
+        page, more = rows[:size], len(rows) > size
+        edges = [
+            CaseEdge(
+                cursor=_case_cursor(r.local_id),
+                node=Case(
+                    child_id=r.local_id,
+                    team=r.team,
+                    allocated_worker=r.allocated_worker,
+                    subject=r.subject_id,
+                    as_of=as_of,
+                ),
+            )
+            for r in page
+        ]
+        return CaseConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
     @strawberry.field(description="Who is signed in.")
     def viewer(self, info: Info) -> Viewer:
         who = info.context.who()

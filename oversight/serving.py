@@ -7,6 +7,7 @@ run`` workers unless ``--projections`` asks for them here (ADR 0006).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -58,6 +59,21 @@ def build(settings: Settings, *, projections_in_process: bool | None = None) -> 
                 runners.stop()
 
     development = tokens.environment == "development"
-    limits = Limits(introspection=True, ide=development)
+    limits = Limits(
+        introspection=_flag("OVERSIGHT_GRAPHQL_INTROSPECTION", default=development),
+        ide=_flag("OVERSIGHT_GRAPHQL_IDE", default=development),
+    )
     app = create_app(service, TokenVerifier(tokens), limits, lifespan=lifespan)
     return Served(app, application, engine, tokens)
+
+
+def _flag(name: str, *, default: bool) -> bool:
+    """An on/off setting: 1/true/yes or 0/false/no (anything else is an error)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0, not {raw!r}")

@@ -1124,3 +1124,73 @@ def team_positions(engine: Engine, authority_code: str, team: str) -> dict[str, 
             ).where(subject.c.authority_code == authority_code, subject.c.team == team)
         ).all()
     return {str(r[0]): max(int(r[1]), int(r[2])) for r in rows}
+
+
+# -- case lists -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    subject_id: str
+    local_id: str
+    team: str | None
+    allocated_worker: str | None
+
+
+def case_list(
+    engine: Engine,
+    authority_code: str,
+    *,
+    team: str | None = None,
+    first: int = 50,
+    after: str | None = None,
+) -> list[CaseRow]:
+    """Children of the authority (or one team), by local id, keyset-paginated on it."""
+    subject = view("compliance_subject")
+    query = (
+        select(subject.c.subject_id, subject.c.local_id, subject.c.team, subject.c.worker_id)
+        .where(subject.c.authority_code == authority_code, subject.c.subject_kind == "child")
+        .order_by(subject.c.local_id)
+        .limit(first)
+    )
+    if team is not None:
+        query = query.where(subject.c.team == team)
+    if after is not None:
+        query = query.where(subject.c.local_id > after)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [CaseRow(str(r[0]), str(r[1]), r[2], r[3]) for r in rows]
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """A subject's stored obligations on a day: how many are overdue, and the next due."""
+
+    overdue: int
+    next_due_on: date | None
+
+
+def open_work(engine: Engine, subject_ids: Sequence[str], as_of: date) -> dict[str, OpenWork]:
+    """For many subjects in one query (the API's DataLoader batches into this)."""
+    obligation = view("compliance_obligation")
+    found: dict[str, list[Any]] = {s: [] for s in subject_ids}
+    with engine.connect() as conn:
+        for chunk in _chunks(subject_ids):
+            rows = conn.execute(
+                select(
+                    obligation.c.subject_id, obligation.c.due_on, obligation.c.satisfied_on
+                ).where(
+                    obligation.c.subject_id.in_(chunk),
+                    obligation.c.arises_on <= as_of,
+                    obligation.c.due_on.is_not(None),
+                )
+            ).all()
+            for row in rows:
+                found[str(row[0])].append(row)
+    result: dict[str, OpenWork] = {}
+    for subject_id, rows in found.items():
+        open_rows = [r for r in rows if r.satisfied_on is None or _day(r.satisfied_on) > as_of]
+        overdue = sum(1 for r in open_rows if _day(r.due_on) < as_of)
+        upcoming = [_day(r.due_on) for r in open_rows if _day(r.due_on) >= as_of]
+        result[subject_id] = OpenWork(overdue, min(upcoming) if upcoming else None)
+    return result

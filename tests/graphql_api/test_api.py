@@ -294,3 +294,47 @@ def test_global_ids_are_opaque_and_stable(api: Api, authority: str) -> None:
     found = api.query(CHILD, sw1, {"id": "C1", "purpose": "x"})["child"]
     assert found["id"] == global_id("Child", authority, "C1")
     assert parse_global_id(found["id"]) == ("Child", authority, "C1")
+
+
+def test_a_case_list_costs_the_same_queries_however_long(api: Api) -> None:
+    """The open work of every listed case is loaded in one batch (a DataLoader), so the
+    number of database queries does not grow with the page [no N+1]."""
+    from sqlalchemy import event
+
+    manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    query = """query($first: Int!) { cases(asOf: "2026-03-31", first: $first) {
+        edges { cursor node { childId team allocatedWorker overdue nextDueOn } }
+        pageInfo { hasNextPage endCursor } } }"""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(api.engine, "before_cursor_execute", count)
+    try:
+        one = api.query(query, manager, {"first": 1})["cases"]
+        after_one = len(statements)
+        statements.clear()
+        both = api.query(query, manager, {"first": 2})["cases"]
+        after_two = len(statements)
+    finally:
+        event.remove(api.engine, "before_cursor_execute", count)
+    assert [e["node"]["childId"] for e in both["edges"]] == ["C1", "C2"]
+    assert one["pageInfo"]["hasNextPage"] and not both["pageInfo"]["hasNextPage"]
+    assert both["edges"][0]["node"]["overdue"] >= 1  # the allocation trigger, unanswered
+    assert after_one > 0 and after_two == after_one, (after_one, after_two)
+    # Keyset pagination: the next page starts after the cursor; a forged cursor is refused.
+    rest = api.query(
+        """query($after: String) { cases(asOf: "2026-03-31", first: 5, after: $after) {
+            edges { node { childId } } } }""",
+        manager,
+        {"after": one["pageInfo"]["endCursor"]},
+    )["cases"]["edges"]
+    assert [e["node"]["childId"] for e in rest] == ["C2"]
+    bad = api.error(
+        """query { cases(asOf: "2026-03-31", after: "Zm9v") { edges { cursor } } }""", manager
+    )
+    assert _code(bad) == "VALIDATION"
+    assert _code(api.error(query, api.token("SW1", AccessRole.PRACTITIONER), {"first": 1})) == (
+        "FORBIDDEN"
+    )
