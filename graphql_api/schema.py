@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.exc import DataError
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
@@ -135,7 +136,7 @@ Info = strawberry.Info[Context, None]
 def _error(error: DomainError) -> GraphQLError:
     extensions: dict[str, Any] = {"code": error.code}
     if error.field:
-        extensions["field"] = error.field
+        extensions["field"] = camel(error.field)  # the argument's GraphQL name
     if error.rule:
         extensions["rule"] = error.rule
     if error.retryable:
@@ -155,6 +156,17 @@ async def _run(func: Callable[[], T]) -> T:
         ) from None
     except DomainError as error:
         raise _error(error) from None
+    except DataError:
+        raise _unstorable() from None
+
+
+def _unstorable() -> GraphQLError:
+    """The database refused a value (PostgreSQL text cannot hold U+0000, say): the
+    client's input, not a server fault."""
+    return GraphQLError(
+        "a value cannot be stored or searched for (does it contain a NUL character?)",
+        extensions={"code": "VALIDATION"},
+    )
 
 
 def _bounded(first: int) -> int:
@@ -938,6 +950,12 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                 done = service.execute(who, command)
             except DomainError as error:
                 return _result(error)
+            except DataError:
+                return ValidationProblem(
+                    message="a value cannot be stored (does it contain a NUL character?)",
+                    field=None,
+                    rule=None,
+                )
             return CommandSuccess(
                 idempotency_key=done.command_id,
                 position=strawberry.ID(str(done.position)) if done.position else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ from domain.authorization import (
     chain_of,
     decide,
 )
-from domain.errors import Forbidden, NotFound, ValidationError
+from domain.errors import DomainError, Forbidden, NotFound, ValidationError
+from domain.identifiers import check_local_id
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from projections.compliance import view
@@ -95,21 +96,45 @@ class Service:
         return {str(r[0]): (str(r[1]) if r[1] else None) for r in rows}
 
     def worker_relations(self, authority: str, staff_id: str) -> WorkerRelations | None:
+        check_local_id(staff_id, field="staff_id")  # before any query: typed, named
         row = self._subject_row(authority, "worker", staff_id)
         if row is None:
-            return None
+            return self._worker_from_store(authority, staff_id)
         supervisors = [str(s) for s in orjson.loads(row.supervisors) if s != staff_id]
         chain = chain_of(staff_id, self._managers(authority))
         ordered = tuple(dict.fromkeys([*supervisors, *chain]))
         return WorkerRelations(authority, staff_id, row.team, ordered)
 
     def child_relations(self, authority: str, child_id: str) -> ChildRelations | None:
+        check_local_id(child_id, field="child_id")
         row = self._subject_row(authority, "child", child_id)
         if row is None:
-            return None
+            return self._child_from_store(authority, child_id)
         allocated = str(row.worker_id) if row.worker_id else None
         chain = chain_of(allocated, self._managers(authority)) if allocated else ()
         return ChildRelations(authority, child_id, row.team, allocated, chain)
+
+    # A subject the read models have not settled yet (just registered, say) is read from
+    # the event store, which is the source of truth: a client that registers a child and
+    # allocates it straight away is not told the child does not exist.
+
+    def _worker_from_store(self, authority: str, staff_id: str) -> WorkerRelations | None:
+        try:
+            worker = self.app.get_worker(authority, staff_id)
+        except DomainError:
+            return None
+        manager = worker.employment.line_manager_id
+        chain = (manager, *chain_of(manager, self._managers(authority))) if manager else ()
+        return WorkerRelations(authority, staff_id, worker.employment.team, chain)
+
+    def _child_from_store(self, authority: str, child_id: str) -> ChildRelations | None:
+        try:
+            child = self.app.get_child(authority, child_id)
+        except DomainError:
+            return None
+        allocated = child.allocated_worker_id
+        chain = chain_of(allocated, self._managers(authority)) if allocated else ()
+        return ChildRelations(authority, child_id, child.team, allocated, chain)
 
     def team_of(self, principal: Principal) -> str | None:
         row = self._subject_row(principal.authority_code, "worker", principal.staff_id)
@@ -211,6 +236,9 @@ class Service:
             found = self.child_relations(authority, str(child_id))
             if found is None:
                 raise NotFound("no such child in this authority", field="childId")
+            if found.team is None and isinstance(command, c.AllocateWorker | c.AllocateTeam):
+                # A new referral, not yet with any team: the receiving team decides.
+                return replace(found, team=command.team)
             return found
         if staff_id:
             worker = self.worker_relations(authority, str(staff_id))

@@ -338,3 +338,49 @@ def test_a_case_list_costs_the_same_queries_however_long(api: Api) -> None:
     assert _code(api.error(query, api.token("SW1", AccessRole.PRACTITIONER), {"first": 1})) == (
         "FORBIDDEN"
     )
+
+
+def test_a_just_registered_child_can_be_allocated_before_the_read_models_settle(api: Api) -> None:
+    """The relationships come from the read models, but a subject they have not settled
+    yet is read from the event store: register then allocate, with no catch-up between."""
+    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    register = """mutation { registerChild(idempotencyKey: "r-C9", input: {childId: "C9",
+        dateOfBirth: "2019-02-01", caseType: "cin", riskLevel: "low", rag: "green"})
+        { __typename } }"""
+    assert api.query(register, manager)["registerChild"]["__typename"] == "CommandSuccess"
+    allocate = """mutation { allocateWorker(idempotencyKey: "a-C9", input: {childId: "C9",
+        workerId: "SW1", reason: "NEW", team: "Team A"}) { __typename } }"""
+    assert api.query(allocate, manager)["allocateWorker"]["__typename"] == "CommandSuccess"
+    found = api.query(
+        CHILD, api.token("SW1", AccessRole.PRACTITIONER), {"id": "C9", "purpose": "x"}
+    )
+    assert found["child"]["allocatedWorker"] == "SW1" and found["child"]["team"] == "Team A"
+    elsewhere = api.query(
+        allocate.replace("a-C9", "a-C9b").replace("SW1", "SW2").replace("Team A", "Team B"),
+        api.token("SW2", AccessRole.PRACTITIONER),
+    )["allocateWorker"]
+    assert elsewhere["__typename"] == "ForbiddenProblem"
+
+
+def test_nul_characters_are_refused_with_a_typed_error(api: Api) -> None:
+    """PostgreSQL text cannot hold U+0000: ids are checked first (naming the field), and
+    anything else the database refuses is a typed VALIDATION error, never a masked one
+    (found by the fuzzing test)."""
+    manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    named = api.error(CHILD, manager, {"id": "C\u00001", "purpose": "x"})
+    assert _code(named) == "VALIDATION" and named["extensions"]["field"] == "childId"
+    allocate = api.query(
+        """mutation($id: String!) { allocateWorker(idempotencyKey: "nul-1", input: {
+            childId: $id, workerId: "SW1", reason: "NEW", team: "Team A"}) { __typename
+            ... on ValidationProblem { field } } }""",
+        manager,
+        {"id": "\u0000"},
+    )["allocateWorker"]
+    assert allocate == {"__typename": "ValidationProblem", "field": "childId"}
+    response = api.raw(
+        {"query": 'query { cases(asOf: "2026-01-01", team: "\\u0000") { edges { cursor } } }'},
+        manager,
+        accept="application/graphql-response+json",
+    )
+    for error in response.json().get("errors") or []:
+        assert error["extensions"]["code"] == "VALIDATION", error
