@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
 from domain.authorization import (
+    MANAGERS,
     AccessRole,
     ChildRelations,
     Decision,
@@ -223,6 +224,11 @@ class Service:
             raise Forbidden(
                 "legal holds are placed and lifted by the data protection officer", rule="DP"
             )
+        if isinstance(command, c.AllocateWorker | c.AllocateTeam) and principal.role not in (
+            *MANAGERS,
+            AccessRole.ADMINISTRATOR,
+        ):
+            raise Forbidden("allocating a case is a manager's decision", rule="ALLOCATION")
         if isinstance(command, c.RegisterWorker):
             return WorkerRelations(authority, command.staff_id, command.team)
         if isinstance(command, c.RegisterChild):
@@ -236,8 +242,14 @@ class Service:
             found = self.child_relations(authority, str(child_id))
             if found is None:
                 raise NotFound("no such child in this authority", field="childId")
-            if found.team is None and isinstance(command, c.AllocateWorker | c.AllocateTeam):
-                # A new referral, not yet with any team: the receiving team decides.
+            if found.team is None and isinstance(command, c.AllocateWorker):
+                # A new referral, not yet with any team: decided by the receiving team,
+                # or by the line-management chain of the worker receiving it.
+                chain = chain_of(command.worker_id, self._managers(authority))
+                return replace(
+                    found, team=command.team, allocated_worker=command.worker_id, chain=chain
+                )
+            if found.team is None and isinstance(command, c.AllocateTeam):
                 return replace(found, team=command.team)
             return found
         if staff_id:
