@@ -607,8 +607,90 @@ def _case_after(cursor: str | None) -> str | None:
     return raw[5:]
 
 
+@strawberry.type(
+    description="A worker on a manager's list: team, line manager and open obligations. "
+    "Not their personal file (query worker for that: it is a logged read)."
+)
+class StaffMember:
+    staff_id: str = strawberry.field(description="The worker's staff id.")
+    team: str | None = strawberry.field(description="Their team.")
+    line_manager: str | None = strawberry.field(description="Their line manager's staff id.")
+    subject: strawberry.Private[str]
+    as_of: strawberry.Private[date]
+
+    @strawberry.field(description="Obligations overdue on asOf under the authority's pack.")
+    async def overdue(self, info: Info) -> int:
+        work = await info.context.open_work_loader().load((self.subject, self.as_of))
+        return work.overdue
+
+    @strawberry.field(description="The next due day of an open obligation, on or after asOf.")
+    async def next_due_on(self, info: Info) -> date | None:
+        work = await info.context.open_work_loader().load((self.subject, self.as_of))
+        return work.next_due_on
+
+
+@strawberry.type(description="An edge of a staff list.")
+class StaffEdge:
+    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
+    node: StaffMember = strawberry.field(description="The worker.")
+
+
+@strawberry.type(description="A page of workers, by staff id (keyset pagination).")
+class StaffConnection:
+    edges: list[StaffEdge] = strawberry.field(description="This page's workers.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+
+
 @strawberry.type(description="Read the records the caller may see.")
 class Query:
+    @strawberry.field(
+        description="The authority's workers (or one team's), for managers and quality "
+        "assurance: team, line manager and open obligations on asOf."
+    )
+    async def workers(
+        self,
+        info: Info,
+        as_of: AsOfDay,
+        team: Team = None,
+        first: First = 50,
+        after: After = None,
+    ) -> StaffConnection:
+        who = info.context.who()
+        service = info.context.service
+        size = _bounded(first)
+        start = _case_after(after)
+
+        def read() -> list[compliance_model.CaseRow]:
+            service.open_reports(who, team)
+            return compliance_model.case_list(
+                service.engine,
+                who.authority_code,
+                team=team,
+                first=size + 1,
+                after=start,
+                kind="worker",
+            )
+
+        rows = await _run(read)
+        page, more = rows[:size], len(rows) > size
+        edges = [
+            StaffEdge(
+                cursor=_case_cursor(r.local_id),
+                node=StaffMember(
+                    staff_id=r.local_id,
+                    team=r.team,
+                    line_manager=r.allocated_worker,
+                    subject=r.subject_id,
+                    as_of=as_of,
+                ),
+            )
+            for r in page
+        ]
+        return StaffConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
     @strawberry.field(
         description="The authority's cases (or one team's), for managers and quality "
         "assurance: who holds each, and its open work on asOf."

@@ -1144,12 +1144,15 @@ def case_list(
     team: str | None = None,
     first: int = 50,
     after: str | None = None,
+    kind: str = "child",
 ) -> list[CaseRow]:
-    """Children of the authority (or one team), by local id, keyset-paginated on it."""
+    """Children (or workers) of the authority or one team, by local id, keyset-paginated
+    on it. For a worker, ``allocated_worker`` is their line manager."""
     subject = view("compliance_subject")
+    holder = subject.c.worker_id if kind == "child" else subject.c.manager_id
     query = (
-        select(subject.c.subject_id, subject.c.local_id, subject.c.team, subject.c.worker_id)
-        .where(subject.c.authority_code == authority_code, subject.c.subject_kind == "child")
+        select(subject.c.subject_id, subject.c.local_id, subject.c.team, holder)
+        .where(subject.c.authority_code == authority_code, subject.c.subject_kind == kind)
         .order_by(subject.c.local_id)
         .limit(first)
     )

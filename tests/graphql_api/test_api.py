@@ -82,6 +82,26 @@ def test_authority_isolation_hides_other_authorities(api: Api) -> None:
         """query { complianceSummary(asOf: "2026-03-31") { byTeam { key fellDue } } }""", theirs
     )["complianceSummary"]["byTeam"]
     assert all(row["key"] not in ("Team A", "Team B") for row in summary)
+    # Lists and registers of their authority hold nothing of ours.
+    lists = api.query(
+        """query { cases(asOf: "2026-03-31") { edges { node { childId team } } }
+          workers(asOf: "2026-03-31") { edges { node { staffId } } }
+          register(kind: OVERSIGHT_TRIGGER, asOf: "2026-03-31", openOnly: false) { localId } }""",
+        theirs,
+    )
+    assert [e["node"] for e in lists["cases"]["edges"]] == [{"childId": "C1", "team": None}]
+    assert lists["workers"]["edges"] == [] and lists["register"] == []
+    ours = api.query(
+        """query { workers(asOf: "2026-03-31") { edges { node { staffId } } } }""", mine
+    )
+    assert {e["node"]["staffId"] for e in ours["workers"]["edges"]} == {
+        "SM1",
+        "TM1",
+        "TM2",
+        "SW1",
+        "SW2",
+        "SW3",
+    }
 
 
 def test_personal_files_are_never_read_by_peers(api: Api) -> None:
