@@ -124,17 +124,27 @@ class Context:
 
     def who(self) -> Principal:
         if self.principal is None:
-            raise GraphQLError(
-                "sign in: send a bearer token", extensions={"code": "UNAUTHENTICATED"}
-            )
+            raise client_error("sign in: send a bearer token", "UNAUTHENTICATED")
         return self.principal
 
 
 Info = strawberry.Info[Context, None]
 
 
+#: ``extensions.classification`` for errors that are the caller's to fix (bad input, not
+#: found, forbidden, unauthenticated), as graphql-java and Apollo label them, so generic
+#: clients and tools can tell them from server faults; ``code`` is ours (ADR 0011).
+CLIENT = "BAD_REQUEST"
+
+
+def client_error(message: str, code: str, **extensions: Any) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code, "classification": CLIENT, **extensions})
+
+
 def _error(error: DomainError) -> GraphQLError:
     extensions: dict[str, Any] = {"code": error.code}
+    if not error.retryable:
+        extensions["classification"] = CLIENT
     if error.field:
         extensions["field"] = camel(error.field)  # the argument's GraphQL name
     if error.rule:
@@ -151,9 +161,7 @@ async def _run(func: Callable[[], T]) -> T:
     except ProjectionLagging as error:
         raise GraphQLError(str(error), extensions={"code": error.code, "retryable": True}) from None
     except InvalidCursor as error:
-        raise GraphQLError(
-            str(error), extensions={"code": "VALIDATION", "field": "after"}
-        ) from None
+        raise client_error(str(error), "VALIDATION", field="after") from None
     except DomainError as error:
         raise _error(error) from None
     except DataError:
@@ -163,27 +171,20 @@ async def _run(func: Callable[[], T]) -> T:
 def _unstorable() -> GraphQLError:
     """The database refused a value (PostgreSQL text cannot hold U+0000, say): the
     client's input, not a server fault."""
-    return GraphQLError(
-        "a value cannot be stored or searched for (does it contain a NUL character?)",
-        extensions={"code": "VALIDATION"},
+    return client_error(
+        "a value cannot be stored or searched for (does it contain a NUL character?)", "VALIDATION"
     )
 
 
 def _bounded(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(
-            f"first must be between 1 and {MAX_PAGE}",
-            extensions={"code": "VALIDATION", "field": "first"},
-        )
+        raise client_error(f"first must be between 1 and {MAX_PAGE}", "VALIDATION", field="first")
     return first
 
 
 def _instant(value: datetime | None, name: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        raise GraphQLError(
-            f"{name} needs a time zone offset (ISO 8601)",
-            extensions={"code": "VALIDATION", "field": name},
-        )
+        raise client_error(f"{name} needs a time zone offset (ISO 8601)", "VALIDATION", field=name)
     return value
 
 
@@ -200,9 +201,7 @@ def parse_global_id(value: str) -> tuple[str, str, str]:
         padded = value + "=" * (-len(value) % 4)
         kind, authority, local_id = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 2)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise GraphQLError(
-            "not an id this API issued", extensions={"code": "VALIDATION", "field": "id"}
-        ) from None
+        raise client_error("not an id this API issued", "VALIDATION", field="id") from None
     return kind, authority, local_id
 
 
@@ -601,9 +600,7 @@ def _case_after(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     if not raw.startswith("case:"):
-        raise GraphQLError(
-            "not a cursor this list issued", extensions={"code": "VALIDATION", "field": "after"}
-        )
+        raise client_error("not a cursor this list issued", "VALIDATION", field="after")
     return raw[5:]
 
 
@@ -897,9 +894,8 @@ class Subscription:
         who = info.context.who()
         service = info.context.service
         if (child_id is None) == (staff_id is None):
-            raise GraphQLError(
-                "give exactly one of childId or staffId",
-                extensions={"code": "VALIDATION", "field": "childId"},
+            raise client_error(
+                "give exactly one of childId or staffId", "VALIDATION", field="childId"
             )
         kind, local_id = ("child", child_id) if child_id else ("worker", staff_id)
         assert local_id is not None
@@ -987,9 +983,8 @@ def _wait(service: Service, position: strawberry.ID | None) -> None:
         if len(position) > 19:
             raise ValueError(position)
     except ValueError:
-        raise GraphQLError(
-            "consistentWith is a position a mutation returned",
-            extensions={"code": "VALIDATION", "field": "consistentWith"},
+        raise client_error(
+            "consistentWith is a position a mutation returned", "VALIDATION", field="consistentWith"
         ) from None
     service.consistent_with(wanted)
 

@@ -5,6 +5,10 @@ signed by a key made for the test."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -224,3 +228,62 @@ Later = Callable[[int], datetime]
 
 def later(days: int) -> datetime:
     return datetime.now(UTC) + timedelta(days=days)
+
+
+# -- a live server on 127.0.0.1 ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(database: DatabaseSettings, tmp_path: Path) -> Iterator[str]:
+    """``oversight serve`` in development mode on a free loopback port; its URL."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        OVERSIGHT_DATABASE_URL=database.url,
+        OVERSIGHT_ENV="development",
+        OVERSIGHT_JWKS_FILE=str(tmp_path / ".oversight" / "dev-jwks.json"),
+    )
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "oversight.cli", "serve", "--port", str(port), "--no-projections"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError((tmp_path / "server.log").read_text())
+            time.sleep(0.1)
+        yield f"{url}/graphql"
+    finally:
+        server.terminate()
+        server.wait(15)
+        log.close()
+
+
+@pytest.fixture
+def live_token(live_server: str, tmp_path: Path) -> str:
+    """A service manager's token signed with the live server's development key."""
+    directory = tmp_path / ".oversight"
+    private_key, jwks = development_keys(directory)
+    settings = TokenSettings(
+        issuer="https://oversight.invalid/dev", audience="oversight-api", jwks_file=jwks,
+        environment="development",
+    )  # fmt: skip
+    return mint(settings, private_key, staff_id="SM1", role=AccessRole.SERVICE_MANAGER,
+                authority=AUTHORITY)  # fmt: skip
