@@ -10,13 +10,15 @@ no network) are each timed over the same inputs:
 2. an authority's compliance summary.
 
 Reported: requests per second, p50 and p95 in milliseconds, and GraphQL p95 ÷ direct
-p95 (target ≤ 2). A read of a child's record also writes its access-log event (a
-command, with fsync): that cost is the API's by design, and is shown separately.
+p95 (target ≤ 2). "Direct" runs the same SQL as the request: for a child's record that
+includes authorising the read and writing its access-log event (a command, fsync
+included), which every such read must do; the bare read is shown beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -125,30 +127,30 @@ def main() -> None:
     picks = [children[i % len(children)] for i in range(REQUESTS)]
     variables = {"asOf": as_of.isoformat(), "knownAt": known_at.isoformat()}
     results: dict[str, Any] = {"requests": REQUESTS}
-    # 1. a child's point-in-time state: direct, then GraphQL (which also logs the read)
-    direct_state = _time(
-        [
-            (lambda c=c: (
-                history_model.state(engine, child_id("DEMO", c), as_of=as_of, known_at=known_at),
-                history_model.history(engine, child_id("DEMO", c), as_of=as_of, known_at=known_at),
-            ))
-            for c in picks
-        ]
-    )  # fmt: skip
-    direct_access_log = _time(
-        [
-            (lambda c=c: service.open_child(
-                service_principal(manager, tokens), c, what="benchmark", purpose="benchmark"
-            ))
-            for c in picks
-        ]
-    )  # fmt: skip
+    # 1. a child's point-in-time state. "Direct" is the same SQL the request runs
+    # (authorise, write the access-log event, read the state and history) without
+    # GraphQL; the bare read is shown beside it.
+    principal = TokenVerifier(tokens).verify(manager)
+
+    def bare_read(c: str) -> Any:
+        subject = child_id("DEMO", c)
+        return (
+            history_model.state(engine, subject, as_of=as_of, known_at=known_at),
+            history_model.history(engine, subject, as_of=as_of, known_at=known_at),
+        )
+
+    def same_work(c: str) -> Any:
+        service.open_child(principal, c, what="child record", purpose="benchmark")
+        return bare_read(c)
+
+    bare = _time([functools.partial(bare_read, c) for c in picks])
+    direct_state = _time([functools.partial(same_work, c) for c in picks])
     graphql_state = asyncio.run(
         run_graphql([{"query": state_query, "variables": {"id": c, **variables}} for c in picks])
     )
     results["child_state"] = {
         "direct": _summary(direct_state),
-        "direct_authorise_and_log": _summary(direct_access_log),
+        "bare_read": _summary(bare),
         "graphql": _summary(graphql_state),
     }
     # 2. the authority's compliance summary
@@ -183,10 +185,6 @@ def main() -> None:
         print(f"{workload:<22} GraphQL p95 / direct p95 = {ratio:.2f} (target <= 2)")
     app.close()
     engine.dispose()
-
-
-def service_principal(token: str, tokens: TokenSettings) -> Any:
-    return TokenVerifier(tokens).verify(token)
 
 
 if __name__ == "__main__":
