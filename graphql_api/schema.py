@@ -638,6 +638,47 @@ class StaffConnection:
     page_info: PageInfo = strawberry.field(description="Whether there is more.")
 
 
+async def _open_child(
+    info: Info, child_id: str, purpose: str, consistent_with: strawberry.ID | None = None
+) -> Child:
+    who = info.context.who()
+    service = info.context.service
+
+    def read() -> Child:
+        _wait(service, consistent_with)
+        found = service.open_child(who, child_id, what="child record", purpose=purpose)
+        return Child(
+            id=global_id("Child", who.authority_code, child_id),
+            child_id=child_id,
+            team=found.team,
+            allocated_worker=found.allocated_worker,
+            purpose=purpose,
+            authority=who.authority_code,
+        )
+
+    return await _run(read)
+
+
+async def _open_worker(
+    info: Info, staff_id: str, purpose: str, consistent_with: strawberry.ID | None = None
+) -> Worker:
+    who = info.context.who()
+    service = info.context.service
+
+    def read() -> Worker:
+        _wait(service, consistent_with)
+        found = service.open_worker(who, staff_id, what="personal file", purpose=purpose)
+        return Worker(
+            id=global_id("Worker", who.authority_code, staff_id),
+            staff_id=staff_id,
+            team=found.team,
+            purpose=purpose,
+            authority=who.authority_code,
+        )
+
+    return await _run(read)
+
+
 @strawberry.type(description="Read the records the caller may see.")
 class Query:
     @strawberry.field(
@@ -731,6 +772,24 @@ class Query:
             page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
         )
 
+    @strawberry.field(
+        description="A child or worker by global id (Relay): the same read, authorised and "
+        "logged, as child or worker."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+        purpose: Annotated[str, strawberry.argument(description=PURPOSE)] = "case work",
+    ) -> Node | None:
+        kind, authority, local_id = parse_global_id(str(id))
+        who = info.context.who()
+        if authority != who.authority_code or kind not in ("Child", "Worker"):
+            raise client_error("no such record in this authority", "NOT_FOUND", field="id")
+        if kind == "Child":
+            return await _open_child(info, local_id, purpose)
+        return await _open_worker(info, local_id, purpose)
+
     @strawberry.field(description="Who is signed in.")
     def viewer(self, info: Info) -> Viewer:
         who = info.context.who()
@@ -744,22 +803,7 @@ class Query:
         purpose: Annotated[str, strawberry.argument(description=PURPOSE)] = "case work",
         consistent_with: ConsistentWith = None,
     ) -> Child | None:
-        who = info.context.who()
-        service = info.context.service
-
-        def read() -> Child:
-            _wait(service, consistent_with)
-            found = service.open_child(who, child_id, what="child record", purpose=purpose)
-            return Child(
-                id=global_id("Child", who.authority_code, child_id),
-                child_id=child_id,
-                team=found.team,
-                allocated_worker=found.allocated_worker,
-                purpose=purpose,
-                authority=who.authority_code,
-            )
-
-        return await _run(read)
+        return await _open_child(info, child_id, purpose, consistent_with)
 
     @strawberry.field(description="A worker's personal file, if the caller may read it (logged).")
     async def worker(
@@ -769,21 +813,7 @@ class Query:
         purpose: Annotated[str, strawberry.argument(description=PURPOSE)] = "supervision",
         consistent_with: ConsistentWith = None,
     ) -> Worker | None:
-        who = info.context.who()
-        service = info.context.service
-
-        def read() -> Worker:
-            _wait(service, consistent_with)
-            found = service.open_worker(who, staff_id, what="personal file", purpose=purpose)
-            return Worker(
-                id=global_id("Worker", who.authority_code, staff_id),
-                staff_id=staff_id,
-                team=found.team,
-                purpose=purpose,
-                authority=who.authority_code,
-            )
-
-        return await _run(read)
+        return await _open_worker(info, staff_id, purpose, consistent_with)
 
     @strawberry.field(description="Compliance rates by rule and team [POR-7, SHR-5.8].")
     async def compliance_summary(

@@ -314,6 +314,25 @@ def test_global_ids_are_opaque_and_stable(api: Api, authority: str) -> None:
     found = api.query(CHILD, sw1, {"id": "C1", "purpose": "x"})["child"]
     assert found["id"] == global_id("Child", authority, "C1")
     assert parse_global_id(found["id"]) == ("Child", authority, "C1")
+    # Relay: node(id) reads the same record, by the same rules, and logs the read.
+    before = len(topics(api.application))
+    node = api.query(
+        """query($id: ID!) { node(id: $id) { id ... on Child { childId team } } }""",
+        sw1,
+        {"id": found["id"]},
+    )["node"]
+    assert node == {"id": found["id"], "childId": "C1", "team": "Team A"}
+    assert topics(api.application)[before:] == ["RecordAccessed"]
+    worker_id = global_id("Worker", authority, "SW3")
+    peer = api.error("""query($id: ID!) { node(id: $id) { id } }""", sw1, {"id": worker_id})
+    assert _code(peer) == "FORBIDDEN"
+    theirs = global_id("Child", OTHER, "C1")
+    hidden = api.error("""query($id: ID!) { node(id: $id) { id } }""", sw1, {"id": theirs})
+    assert _code(hidden) == "NOT_FOUND"
+    garbage = api.error("""query { node(id: "%%%") { id } }""", sw1)
+    assert _code(garbage) == "VALIDATION" and garbage["extensions"]["classification"] == (
+        "BAD_REQUEST"
+    )
 
 
 def test_a_case_list_costs_the_same_queries_however_long(api: Api) -> None:
