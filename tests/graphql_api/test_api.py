@@ -423,3 +423,30 @@ def test_nul_characters_are_refused_with_a_typed_error(api: Api) -> None:
     )
     for error in response.json().get("errors") or []:
         assert error["extensions"]["code"] == "VALIDATION", error
+
+
+def test_token_limit_introspection_switch_and_error_masking(api: Api) -> None:
+    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    few_tokens = api.with_limits(Limits(max_tokens=20))
+    long_query = "{ viewer { staffId role authority } " + "viewer { staffId } " * 10 + "}"
+    response = few_tokens.raw({"query": long_query}, sw1, **ACCEPT)
+    assert response.status_code == 400 and "token" in response.json()["errors"][0]["message"]
+    closed = api.with_limits(Limits(introspection=False, ide=False))
+    response = closed.raw({"query": "{ __schema { queryType { name } } }"}, sw1, **ACCEPT)
+    assert response.status_code == 400
+    assert "introspection" in response.json()["errors"][0]["message"].lower()
+    assert closed.raw({"query": "{ viewer { staffId } }"}, sw1).status_code == 200
+    # An unexpected failure is masked: the client learns nothing of it.
+    original = api.service.team_of
+
+    def broken(principal: Any) -> str:
+        raise RuntimeError("secret detail: connection string postgres://user:pw@db")
+
+    api.service.team_of = broken  # type: ignore[method-assign]
+    try:
+        response = api.raw({"query": '{ child(childId: "C1") { childId } }'}, sw1)
+    finally:
+        api.service.team_of = original  # type: ignore[method-assign]
+    assert response.status_code == 200
+    error = response.json()["errors"][0]
+    assert error["message"] == "Unexpected error." and "secret" not in response.text

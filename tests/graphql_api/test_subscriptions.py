@@ -3,6 +3,7 @@ and compliance changes for a team; tokens in connection_init; authority isolatio
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -12,6 +13,7 @@ from domain import commands as c
 from domain.authorization import AccessRole
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
+from graphql_api.schema import POLL_SECONDS
 from tests.graphql_api.conftest import AUTHORITY, OTHER, START, Api, at
 
 PROTOCOL = ["graphql-transport-ws"]
@@ -109,3 +111,27 @@ def test_compliance_changes_for_a_team(api: Api) -> None:
         refused = _next(ws)
         errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_team_compliance_changes_never_cross_authorities(api: Api) -> None:
+    """OTHER-LA's auditor watching "Team A" sees nothing of API-LA's Team A."""
+    theirs = api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER)
+    query = """subscription { complianceChanges(team: "Team A") { localId } }"""
+    with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
+        _connect(ws, theirs)
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        manager = Actor("TM1", ActorRole.TEAM_MANAGER, AUTHORITY)
+        api.application.execute(
+            c.HoldSupervisionSession(
+                command_id="s-x", actor=manager, occurred_at=at(START, 16), staff_id="SW1",
+                session_id="SX", supervisor_id="TM1", duration_minutes=90,
+                functions_covered=["management"], wellbeing_discussed=True,
+                equality_and_diversity_discussed=True, case_discussions=[],
+            )
+        )  # fmt: skip
+        api.catch_up()
+        time.sleep(3 * POLL_SECONDS)  # several polls: a leak would have been sent by now
+        ws.send_json({"id": "1", "type": "complete"})
+        ws.send_json({"type": "ping"})
+        message = ws.receive_json()
+        assert message["type"] == "pong", message  # nothing of API-LA arrived before it
