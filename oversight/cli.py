@@ -21,7 +21,8 @@ from domain.policy.packs import PackLibrary
 from domain.subject import Subject
 from oversight import demo as demo_module
 from oversight import schema
-from oversight.compliance_cli import compliance, policy, serve, token
+from oversight.api_cli import serve, token
+from oversight.compliance_cli import compliance, policy
 from oversight.projecting import read_engine, runner_for, source_for
 from oversight.settings import DatabaseSettings, Settings, SettingsError
 from oversight.wiring import open_application
@@ -74,7 +75,7 @@ def db_current() -> None:
 
 @main.group()
 def demo() -> None:
-    """The deterministic demo authority."""
+    """The deterministic demo authorities, one per policy pack."""
 
 
 def _open() -> OversightApplication:

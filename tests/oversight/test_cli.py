@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -137,6 +138,7 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
         ],
         ["compliance", "sheet", "--worker", "../etc"],
         ["demo", "summary", "--as-of", "yesterday"],
+        ["token", "mint", "--staff-id", "SW1", "--role", "practitioner"],  # not development
     ):
         code, output = _run(fresh_url, *args)
         assert code != 0 and "Traceback" not in output, (args, output)
@@ -157,3 +159,28 @@ def test_bad_database_url_is_a_clear_error() -> None:
     )
     assert result.exit_code == 1
     assert "OVERSIGHT_DATABASE_URL" in result.output
+
+
+def test_token_mint_signs_a_token_the_api_accepts_in_development_only(tmp_path: Path) -> None:
+    from graphql_api.auth import TokenSettings, TokenVerifier
+
+    jwks = tmp_path / ".oversight" / "dev-jwks.json"
+    env = {"OVERSIGHT_ENV": "development", "OVERSIGHT_JWKS_FILE": str(jwks)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)  # the development key pair is made under .oversight/ here
+        result = CliRunner().invoke(
+            main,
+            ["token", "mint", "--staff-id", "SW1", "--role", "team_manager", "--authority", "DEMO"],
+            env=env,
+        )
+    assert result.exit_code == 0, result.output
+    principal = TokenVerifier(TokenSettings.from_env(env)).verify(result.output.strip())
+    assert (principal.staff_id, principal.role.value, principal.authority_code) == (
+        "SW1", "team_manager", "DEMO",
+    )  # fmt: skip
+    refused = CliRunner().invoke(
+        main,
+        ["token", "mint", "--staff-id", "SW1", "--role", "team_manager"],
+        env={"OVERSIGHT_ENV": "production", "OVERSIGHT_JWKS_FILE": str(jwks)},
+    )
+    assert refused.exit_code != 0 and "development only" in refused.output

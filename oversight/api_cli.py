@@ -1,0 +1,117 @@
+"""``oversight serve`` and ``oversight token mint``: the GraphQL API and its development
+tokens (ADR 0011)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from domain.errors import DomainError
+from domain.identifiers import worker_id
+from oversight.settings import Settings, SettingsError
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--projections/--no-projections",
+    "projections",
+    default=None,
+    help="Run the projections in this process (default: on SQLite only).",
+)
+def serve(host: str, port: int, projections: bool | None) -> None:
+    """Serve the GraphQL API (and the IDE in development) with uvicorn."""
+    import uvicorn
+
+    from oversight.schema import SchemaOutOfDate, check_schema
+    from oversight.serving import build
+
+    try:
+        settings = Settings.from_env()
+        check_schema(settings.database)
+        served = build(settings, projections_in_process=projections)
+    except (SettingsError, SchemaOutOfDate, ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"GraphQL API: http://{host}:{port}/graphql")
+    if served.tokens.environment == "development":
+        click.echo(f"In-browser IDE: http://{host}:{port}/graphql (paste a token below)")
+        for staff, role, authority in DEMO_PRINCIPALS:
+            token = _mint(served.tokens, staff, role, authority, 8 * 3600, ())
+            click.echo(f"  {role:<22} {authority}/{staff}: Bearer {token}")
+    uvicorn.run(served.app, host=host, port=port, log_level="info")
+
+
+#: Demo principals printed by ``serve`` in development.
+DEMO_PRINCIPALS = (
+    ("SW001", "practitioner", "DEMO"),
+    ("TM01", "team_manager", "DEMO"),
+    ("SM01", "service_manager", "DEMO"),
+    ("QA01", "qa_auditor", "DEMO"),
+    ("SW001", "practitioner", "DEMO-SHR"),
+)
+
+
+def _mint(
+    tokens: Any, staff: str, role: str, authority: str, seconds: int, grants: tuple[str, ...]
+) -> str:
+    from domain.authorization import AccessRole
+    from graphql_api.auth import development_keys, mint
+
+    private_key, _ = development_keys(tokens.jwks_file.parent)
+    return mint(
+        tokens,
+        private_key,
+        staff_id=staff,
+        role=AccessRole(role),
+        authority=authority,
+        lifetime_seconds=seconds,
+        grants=grants,
+    )
+
+
+@click.group()
+def token() -> None:
+    """Bearer tokens for development and the demo (OVERSIGHT_ENV=development only)."""
+
+
+@token.command("mint")
+@click.option("--staff-id", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(
+        [
+            "practitioner",
+            "team_manager",
+            "service_manager",
+            "head_of_service",
+            "qa_auditor",
+            "inspector",
+            "investigating_officer",
+            "hr",
+            "data_protection_officer",
+            "administrator",
+        ]
+    ),
+)
+@click.option("--authority", default="DEMO", show_default=True)
+@click.option("--hours", default=8, show_default=True, type=click.IntRange(1, 24))
+@click.option("--grant", "grants", multiple=True, help="worker:SW001 or child:C0001.")
+def token_mint(
+    staff_id: str, role: str, authority: str, hours: int, grants: tuple[str, ...]
+) -> None:
+    """Print a signed token. Refused unless OVERSIGHT_ENV=development."""
+    from graphql_api.auth import TokenSettings
+
+    try:
+        tokens = TokenSettings.from_env()
+        if tokens.environment != "development":
+            raise click.ClickException(
+                "token minting is for development only: set OVERSIGHT_ENV=development"
+            )
+        worker_id(authority, staff_id)
+        click.echo(_mint(tokens, staff_id, role, authority, hours * 3600, grants))
+    except (ValueError, DomainError) as error:
+        raise click.ClickException(str(error)) from None
