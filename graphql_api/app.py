@@ -165,7 +165,41 @@ class Authenticate:
                 return
         if scope["type"] == "http" and GRAPHQL_RESPONSE not in headers.get("accept", ""):
             send = _legacy_json(send)
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # A chunked body has no Content-Length: count what arrives, and stop at the limit.
+        limit = self.limits.max_body_bytes
+        received = 0
+        started = False
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if started:
+                raise
+            await _problem(413, "PAYLOAD_TOO_LARGE", "the request body is too large")(
+                scope, receive, send
+            )
+
+
+class _TooLarge(Exception):
+    """The request body passed the limit while it was being read."""
 
 
 def _legacy_json(send: Send) -> Send:

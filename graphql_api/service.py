@@ -47,6 +47,7 @@ AUTHORITY_COMMANDS: frozenset[type[c.Command]] = frozenset(
     {c.RegisterAuthority, c.AdoptPolicyPack, c.AddClosureDay}
 )
 #: Employment records (HR and administrators) [RegisterWorker and the worker's changes].
+#: Absences are recorded by the worker's own chain too (a manager records sickness).
 EMPLOYMENT_COMMANDS: frozenset[type[c.Command]] = frozenset(
     {
         c.RegisterWorker,
@@ -55,8 +56,6 @@ EMPLOYMENT_COMMANDS: frozenset[type[c.Command]] = frozenset(
         c.ChangeLineManager,
         c.ChangeWorkingPattern,
         c.LeaveEmployment,
-        c.StartAbsence,
-        c.EndAbsence,
     }
 )
 EMPLOYMENT_ROLES = frozenset({AccessRole.HR, AccessRole.ADMINISTRATOR})

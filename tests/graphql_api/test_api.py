@@ -450,3 +450,42 @@ def test_token_limit_introspection_switch_and_error_masking(api: Api) -> None:
     assert response.status_code == 200
     error = response.json()["errors"][0]
     assert error["message"] == "Unexpected error." and "secret" not in response.text
+
+
+def test_a_chunked_body_is_held_to_the_same_size_limit(api: Api) -> None:
+    """No Content-Length (chunked transfer): the body is counted as it arrives."""
+    import httpx2
+
+    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    small = api.with_limits(Limits(max_body_bytes=1_000))
+
+    async def chunks() -> Any:
+        for _ in range(50):
+            yield b" " * 100
+
+    async def send() -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=small.app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://api") as http:
+            return await http.post(
+                "/graphql",
+                content=chunks(),
+                headers={"authorization": f"Bearer {sw1}", "content-type": "application/json"},
+            )
+
+    import asyncio
+
+    response = asyncio.run(send())
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_a_manager_records_their_supervisees_absence(api: Api) -> None:
+    absence = """mutation { startAbsence(idempotencyKey: "abs-1", input: {staffId: "SW1",
+        absenceId: "A1", kind: "sickness", startedOn: "2026-02-02"}) { __typename
+        ... on ForbiddenProblem { rule } } }"""
+    assert api.query(absence, api.token("TM1", AccessRole.TEAM_MANAGER))["startAbsence"] == {
+        "__typename": "CommandSuccess"
+    }
+    other = absence.replace("abs-1", "abs-2").replace("A1", "A2")
+    refused = api.query(other, api.token("TM2", AccessRole.TEAM_MANAGER))["startAbsence"]
+    assert refused["__typename"] == "ForbiddenProblem"
