@@ -554,14 +554,8 @@ class RegisterItem:
     detail: JSON = strawberry.field(description="Kind-specific detail (escalations...).")
 
 
-@strawberry.type(
-    description="A case on a manager's list: who holds it and its open work. Not the "
-    "child's record (query child for that: it is a logged read)."
-)
-class Case:
-    child_id: str = strawberry.field(description="The child's id in the authority.")
-    team: str | None = strawberry.field(description="The team holding the case.")
-    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
+@strawberry.interface(description="A child or worker on a list, with its open work on asOf.")
+class OpenWork:
     subject: strawberry.Private[str]
     as_of: strawberry.Private[date]
 
@@ -574,6 +568,16 @@ class Case:
     async def next_due_on(self, info: Info) -> date | None:
         work = await info.context.open_work_loader().load((self.subject, self.as_of))
         return work.next_due_on
+
+
+@strawberry.type(
+    description="A case on a manager's list: who holds it and its open work. Not the "
+    "child's record (query child for that: it is a logged read)."
+)
+class Case(OpenWork):
+    child_id: str = strawberry.field(description="The child's id in the authority.")
+    team: str | None = strawberry.field(description="The team holding the case.")
+    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
 
 
 @strawberry.type(description="An edge of a case list.")
@@ -608,22 +612,10 @@ def _case_after(cursor: str | None) -> str | None:
     description="A worker on a manager's list: team, line manager and open obligations. "
     "Not their personal file (query worker for that: it is a logged read)."
 )
-class StaffMember:
+class StaffMember(OpenWork):
     staff_id: str = strawberry.field(description="The worker's staff id.")
     team: str | None = strawberry.field(description="Their team.")
     line_manager: str | None = strawberry.field(description="Their line manager's staff id.")
-    subject: strawberry.Private[str]
-    as_of: strawberry.Private[date]
-
-    @strawberry.field(description="Obligations overdue on asOf under the authority's pack.")
-    async def overdue(self, info: Info) -> int:
-        work = await info.context.open_work_loader().load((self.subject, self.as_of))
-        return work.overdue
-
-    @strawberry.field(description="The next due day of an open obligation, on or after asOf.")
-    async def next_due_on(self, info: Info) -> date | None:
-        work = await info.context.open_work_loader().load((self.subject, self.as_of))
-        return work.next_due_on
 
 
 @strawberry.type(description="An edge of a staff list.")
@@ -679,6 +671,26 @@ async def _open_worker(
     return await _run(read)
 
 
+async def _list_page(
+    info: Info, kind: str, team: str | None, first: int, after: str | None
+) -> tuple[list[compliance_model.CaseRow], bool]:
+    """A page of the authority's children or workers (an authority report: managers and
+    quality assurance), and whether there is more."""
+    who = info.context.who()
+    service = info.context.service
+    size = _bounded(first)
+    start = _case_after(after)
+
+    def read() -> list[compliance_model.CaseRow]:
+        service.open_reports(who, team)
+        return compliance_model.case_list(
+            service.engine, who.authority_code, team=team, first=size + 1, after=start, kind=kind
+        )
+
+    rows = await _run(read)
+    return rows[:size], len(rows) > size
+
+
 @strawberry.type(description="Read the records the caller may see.")
 class Query:
     @strawberry.field(
@@ -693,24 +705,7 @@ class Query:
         first: First = 50,
         after: After = None,
     ) -> StaffConnection:
-        who = info.context.who()
-        service = info.context.service
-        size = _bounded(first)
-        start = _case_after(after)
-
-        def read() -> list[compliance_model.CaseRow]:
-            service.open_reports(who, team)
-            return compliance_model.case_list(
-                service.engine,
-                who.authority_code,
-                team=team,
-                first=size + 1,
-                after=start,
-                kind="worker",
-            )
-
-        rows = await _run(read)
-        page, more = rows[:size], len(rows) > size
+        page, more = await _list_page(info, "worker", team, first, after)
         edges = [
             StaffEdge(
                 cursor=_case_cursor(r.local_id),
@@ -741,19 +736,7 @@ class Query:
         first: First = 50,
         after: After = None,
     ) -> CaseConnection:
-        who = info.context.who()
-        service = info.context.service
-        size = _bounded(first)
-        start = _case_after(after)
-
-        def read() -> list[compliance_model.CaseRow]:
-            service.open_reports(who, team)
-            return compliance_model.case_list(
-                service.engine, who.authority_code, team=team, first=size + 1, after=start
-            )
-
-        rows = await _run(read)
-        page, more = rows[:size], len(rows) > size
+        page, more = await _list_page(info, "child", team, first, after)
         edges = [
             CaseEdge(
                 cursor=_case_cursor(r.local_id),
