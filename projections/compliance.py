@@ -62,7 +62,7 @@ from domain.policy.compliance import (
     local_day,
     obligations,
 )
-from domain.policy.packs import Pack, PackLibrary
+from domain.policy.packs import Pack, PackLibrary, Rule
 from domain.policy.registers import (
     Allocation,
     Profile,
@@ -730,6 +730,8 @@ class Answer:
     context: AuthorityContext
     obligations: list[Obligation]
     source: str  # "stored" | "computed"
+    #: The subject's facts the answer rests on, corrections applied, valid-time order.
+    facts: list[Fact] = field(default_factory=list)
 
 
 def answer(
@@ -747,7 +749,8 @@ def answer(
         return None
     context = authority_context(conn, _VIEWS, who.authority_code, library, known_at)
     if known_at is None and is_settled(conn, subject_id, as_of):
-        return Answer(subject_id, who, context, _stored_obligations(conn, subject_id), "stored")
+        stored = _stored_obligations(conn, subject_id)
+        return Answer(subject_id, who, context, stored, "stored", current)
     horizon = max(horizon_for(facts), as_of)
     related = _related(conn, _VIEWS, who.authority_code, facts, known_at)
     others = {k: known_facts(v) for k, v in related.items()}
@@ -756,7 +759,7 @@ def answer(
         if context.pack is not None
         else []
     )
-    return Answer(subject_id, who, context, found, "computed")
+    return Answer(subject_id, who, context, found, "computed", current)
 
 
 def evaluate(
@@ -1099,18 +1102,34 @@ def case_tracker_for(
                 ).scalars()
             }
         )
+        context = authority_context(conn, _VIEWS, authority_code, library)
         children: list[ChildOnTracker] = []
         for child_id in child_ids:
             found = answer(conn, library, child_id, as_of=end)
             if found is None:
                 continue
-            facts = known_facts(subject_facts(conn, child_id))
             children.append(
                 ChildOnTracker(
-                    child_id, found.profile, facts, found.obligations, allocations(facts)
+                    child_id,
+                    found.profile,
+                    found.facts,
+                    found.obligations,
+                    allocations(found.facts),
                 )
             )
-    return case_tracker(staff_id, worker_facts, children, start, end)
+    return case_tracker(
+        staff_id, worker_facts, children, start, end, _case_minimum(context.pack, library)
+    )
+
+
+def _case_minimum(pack: Pack | None, library: PackLibrary) -> Rule:
+    """The rule the tracker checks each case against: the authority's own counted case
+    supervision rule, else the one the sheet comes from (Shropshire's SHR-3.6e)."""
+    for candidate in (pack, library.packs.get("SHR")):
+        for rule in candidate.rules if candidate else ():
+            if rule.subject == "child" and rule.kind == "minimum_count":
+                return rule
+    raise LookupError("no pack defines a counted case supervision rule (SHR-3.6e)")
 
 
 def team_positions(engine: Engine, authority_code: str, team: str) -> dict[str, int]:

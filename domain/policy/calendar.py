@@ -71,6 +71,18 @@ class Period:
             raise ValueError("a working-day period needs a working calendar")
         return working.add_working_days(day, self.count)
 
+    def before(self, day: date) -> date:
+        """The day this (calendar) period before ``day``: ``after`` run backwards."""
+        if self.unit == "D":
+            return day - timedelta(days=self.count)
+        if self.unit == "W":
+            return day - timedelta(weeks=self.count)
+        if self.unit == "M":
+            return add_months(day, -self.count)
+        if self.unit == "Y":
+            return add_months(day, -12 * self.count)
+        raise ValueError("a working-day period cannot be counted backwards here")
+
     def words(self) -> str:
         unit = {"D": "day", "W": "week", "M": "month", "Y": "year", "WD": "working day"}
         name = unit[self.unit]

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 
 from domain.policy.calendar import Period, add_months
 from domain.policy.compliance import Fact, Obligation, agreed_interval
+from domain.policy.packs import Rule
 from domain.policy.registers import Allocation, Profile
 
 ROLLING_YEAR = Period.parse("P1Y")
@@ -144,8 +145,8 @@ class TrackerRow:
     discussed_at: list[str]
     #: Case supervisions of this child by this worker in the period outside a session.
     discussed_outside_sessions: int
-    discussed_in_last_six_months: int
-    twice_in_six_months: bool  # [SHR-3.6e]
+    discussed_in_last_six_months: int  # in the pack rule's period (SHR-3.6e: 6 months)
+    twice_in_six_months: bool  # the rule's count reached in that period [SHR-3.6e]
     last_case_supervision: date | None
     next_due: date | None
     next_due_rule: str | None
@@ -178,8 +179,12 @@ def case_tracker(
     children: Sequence[ChildOnTracker],
     start: date,
     end: date,
+    minimum: Rule,
 ) -> CaseTracker:
-    """The tracker for ``[start, end]`` (inclusive)."""
+    """The tracker for ``[start, end]`` (inclusive). ``minimum`` is the pack's rule for
+    how often each case is discussed within a period (SHR-3.6e: twice in six months):
+    the sheet's check column counts the period ending on ``end``."""
+    assert minimum.kind == "minimum_count" and minimum.period is not None
     sessions = [
         f
         for f in worker_facts
@@ -188,7 +193,8 @@ def case_tracker(
     columns = [TrackerColumn(str(f.data["session_id"]), f.day) for f in sessions]
     by_id = {c.session_id for c in columns}
     by_day = {c.held_on: c.session_id for c in columns}
-    six_months_from = add_months(end, -6) + timedelta(days=1)
+    required = minimum.count.get("*", min(minimum.count.values()))
+    window_from = minimum.period.before(end) + timedelta(days=1)
     rows: list[TrackerRow] = []
     for child in children:
         spans = [
@@ -206,7 +212,7 @@ def case_tracker(
             if fact.event_type not in CASE_SUPERVISION or fact.day > end:
                 continue
             last = fact.day if last is None or fact.day > last else last
-            if fact.day >= six_months_from:
+            if fact.day >= window_from:
                 recent += 1
             if fact.day < start:
                 continue
@@ -226,7 +232,7 @@ def case_tracker(
                 discussed_at=discussed,
                 discussed_outside_sessions=outside,
                 discussed_in_last_six_months=recent,
-                twice_in_six_months=recent >= 2,
+                twice_in_six_months=recent >= required,
                 last_case_supervision=last,
                 next_due=nxt.due_on if nxt else None,
                 next_due_rule=nxt.rule_id if nxt else None,
