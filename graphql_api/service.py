@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, literal, select
 
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
@@ -38,6 +38,9 @@ from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from projections.compliance import view
 from projections.engine import wait_for
+
+#: How far up a line-management chain access reaches (as ``chain_of``'s default).
+CHAIN_LIMIT = 10
 
 #: Commands the API never takes from a client: it records reads itself.
 INTERNAL_COMMANDS: frozenset[type[c.Command]] = frozenset({c.RecordAccess})
@@ -85,15 +88,34 @@ class Service:
                 )
             ).one_or_none()
 
-    def _managers(self, authority: str) -> dict[str, str | None]:
+    def _chain(self, authority: str, staff_id: str | None) -> tuple[str, ...]:
+        """A worker's line-management chain, nearest first: one recursive query up the
+        chain (bounded), not every worker of the authority."""
+        if not staff_id:
+            return ()
         subject = view("compliance_subject")
+        step = (
+            select(subject.c.local_id, subject.c.manager_id, literal(0).label("depth"))
+            .where(
+                subject.c.authority_code == authority,
+                subject.c.subject_kind == "worker",
+                subject.c.local_id == staff_id,
+            )
+            .cte("chain", recursive=True)
+        )
+        above = subject.alias("above")
+        step = step.union_all(
+            select(above.c.local_id, above.c.manager_id, step.c.depth + 1).where(
+                above.c.authority_code == authority,
+                above.c.subject_kind == "worker",
+                above.c.local_id == step.c.manager_id,
+                step.c.depth < CHAIN_LIMIT,
+            )
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(subject.c.local_id, subject.c.manager_id).where(
-                    subject.c.authority_code == authority, subject.c.subject_kind == "worker"
-                )
-            ).all()
-        return {str(r[0]): (str(r[1]) if r[1] else None) for r in rows}
+            rows = conn.execute(select(step.c.local_id, step.c.manager_id)).all()
+        managers = {str(r[0]): (str(r[1]) if r[1] else None) for r in rows}
+        return chain_of(staff_id, managers, CHAIN_LIMIT)
 
     def worker_relations(self, authority: str, staff_id: str) -> WorkerRelations | None:
         check_local_id(staff_id, field="staff_id")  # before any query: typed, named
@@ -101,7 +123,7 @@ class Service:
         if row is None:
             return self._worker_from_store(authority, staff_id)
         supervisors = [str(s) for s in orjson.loads(row.supervisors) if s != staff_id]
-        chain = chain_of(staff_id, self._managers(authority))
+        chain = self._chain(authority, staff_id)
         ordered = tuple(dict.fromkeys([*supervisors, *chain]))
         return WorkerRelations(authority, staff_id, row.team, ordered)
 
@@ -111,7 +133,7 @@ class Service:
         if row is None:
             return self._child_from_store(authority, child_id)
         allocated = str(row.worker_id) if row.worker_id else None
-        chain = chain_of(allocated, self._managers(authority)) if allocated else ()
+        chain = self._chain(authority, allocated)
         return ChildRelations(authority, child_id, row.team, allocated, chain)
 
     # A subject the read models have not settled yet (just registered, say) is read from
@@ -124,7 +146,7 @@ class Service:
         except DomainError:
             return None
         manager = worker.employment.line_manager_id
-        chain = (manager, *chain_of(manager, self._managers(authority))) if manager else ()
+        chain = (manager, *self._chain(authority, manager)) if manager else ()
         return WorkerRelations(authority, staff_id, worker.employment.team, chain)
 
     def _child_from_store(self, authority: str, child_id: str) -> ChildRelations | None:
@@ -133,7 +155,7 @@ class Service:
         except DomainError:
             return None
         allocated = child.allocated_worker_id
-        chain = chain_of(allocated, self._managers(authority)) if allocated else ()
+        chain = self._chain(authority, allocated)
         return ChildRelations(authority, child_id, child.team, allocated, chain)
 
     def team_of(self, principal: Principal) -> str | None:
@@ -244,7 +266,7 @@ class Service:
             if found.team is None and isinstance(command, c.AllocateWorker):
                 # A new referral, not yet with any team: decided by the receiving team,
                 # or by the line-management chain of the worker receiving it.
-                chain = chain_of(command.worker_id, self._managers(authority))
+                chain = self._chain(authority, command.worker_id)
                 return replace(
                     found, team=command.team, allocated_worker=command.worker_id, chain=chain
                 )
