@@ -364,61 +364,48 @@ class Node:
 PURPOSE = "Why the record is read: kept on its access log [DUR-4.8]."
 
 
+@strawberry.interface(
+    description="A child's or worker's record, as the caller may see it. Reading it is "
+    "logged on its access log."
+)
+class SubjectRecord(Node):
+    kind: strawberry.Private[str]  # child | worker
+    local_id: strawberry.Private[str]
+    purpose: strawberry.Private[str]
+    authority: strawberry.Private[str]
+
+    @strawberry.field(description="State as of a valid time and as known at a system time.")
+    async def state(
+        self, info: Info, as_of: AsOfTime = None, known_at: KnownAt = None
+    ) -> SubjectState:
+        return await _state(info, self.kind, self.authority, self.local_id, as_of, known_at)
+
+    @strawberry.field(description="The audit trail, oldest first.")
+    async def audit_trail(
+        self,
+        info: Info,
+        first: First = 50,
+        after: After = None,
+        kinds: Kinds = None,
+    ) -> AuditConnection:
+        return await _trail(info, self.kind, self.local_id, first, after, kinds)
+
+    @strawberry.field(description="Findings under the authority's pack on asOf.")
+    async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
+        return await _evaluate(info, self.kind, self.authority, self.local_id, as_of, known_at)
+
+
 @strawberry.type(description="A child's case, as the caller may see it. Reading it is logged.")
-class Child(Node):
+class Child(SubjectRecord):
     child_id: str = strawberry.field(description="The child's id in the authority.")
     team: str | None = strawberry.field(description="The team holding the case.")
     allocated_worker: str | None = strawberry.field(description="The allocated worker.")
-    purpose: strawberry.Private[str]
-    authority: strawberry.Private[str]
-
-    @strawberry.field(description="State as of a valid time and as known at a system time.")
-    async def state(
-        self, info: Info, as_of: AsOfTime = None, known_at: KnownAt = None
-    ) -> SubjectState:
-        return await _state(info, "child", self.authority, self.child_id, as_of, known_at)
-
-    @strawberry.field(description="The audit trail, oldest first.")
-    async def audit_trail(
-        self,
-        info: Info,
-        first: First = 50,
-        after: After = None,
-        kinds: Kinds = None,
-    ) -> AuditConnection:
-        return await _trail(info, "child", self.child_id, first, after, kinds)
-
-    @strawberry.field(description="Findings under the authority's pack on asOf.")
-    async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
-        return await _evaluate(info, "child", self.authority, self.child_id, as_of, known_at)
 
 
 @strawberry.type(description="A worker's personal supervision file. Reading it is logged.")
-class Worker(Node):
+class Worker(SubjectRecord):
     staff_id: str = strawberry.field(description="The worker's staff id.")
     team: str | None = strawberry.field(description="Their team.")
-    purpose: strawberry.Private[str]
-    authority: strawberry.Private[str]
-
-    @strawberry.field(description="State as of a valid time and as known at a system time.")
-    async def state(
-        self, info: Info, as_of: AsOfTime = None, known_at: KnownAt = None
-    ) -> SubjectState:
-        return await _state(info, "worker", self.authority, self.staff_id, as_of, known_at)
-
-    @strawberry.field(description="The audit trail, oldest first.")
-    async def audit_trail(
-        self,
-        info: Info,
-        first: First = 50,
-        after: After = None,
-        kinds: Kinds = None,
-    ) -> AuditConnection:
-        return await _trail(info, "worker", self.staff_id, first, after, kinds)
-
-    @strawberry.field(description="Findings under the authority's pack on asOf.")
-    async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
-        return await _evaluate(info, "worker", self.authority, self.staff_id, as_of, known_at)
 
 
 def _subject_uuid(kind: str, authority: str, local_id: str) -> uuid.UUID:
@@ -641,6 +628,8 @@ async def _open_child(
         found = service.open_child(who, child_id, what="child record", purpose=purpose)
         return Child(
             id=global_id("Child", who.authority_code, child_id),
+            kind="child",
+            local_id=child_id,
             child_id=child_id,
             team=found.team,
             allocated_worker=found.allocated_worker,
@@ -662,6 +651,8 @@ async def _open_worker(
         found = service.open_worker(who, staff_id, what="personal file", purpose=purpose)
         return Worker(
             id=global_id("Worker", who.authority_code, staff_id),
+            kind="worker",
+            local_id=staff_id,
             staff_id=staff_id,
             team=found.team,
             purpose=purpose,
