@@ -344,16 +344,7 @@ class Compliance:
             )
         facts.update(_facts(conn, tables, dependents - ids))
         profiles = {i: profile(known_facts(f)) for i, f in facts.items() if f}
-        supervisors = _facts(
-            conn,
-            tables,
-            {
-                str(worker_id(p.authority_code, s))
-                for p in profiles.values()
-                if p is not None and p.subject == "worker"
-                for s in p.supervisors
-            },
-        )
+        supervisors = supervisors_facts(conn, tables, profiles.values())
         contexts: dict[str, AuthorityContext] = {}
         operations: list[Insert] = []
         recomputed: list[str] = []
@@ -364,10 +355,7 @@ class Compliance:
             code = who.authority_code
             if code not in contexts:
                 contexts[code] = authority_context(conn, tables, code, self.library)
-            related = {
-                s: supervisors.get(str(worker_id(code, s)), [])
-                for s in (who.supervisors if who.subject == "worker" else ())
-            }
+            related = _related_of(supervisors, who)
             derived = derive(subject_id, subject_facts, contexts[code], related=related)
             if derived is None:
                 continue
@@ -424,23 +412,35 @@ def _facts(
     return found
 
 
-def _related(
+def supervisors_facts(
     conn: Connection,
     tables: Mapping[str, Table],
-    authority_code: str,
-    facts: Sequence[Fact],
+    profiles: Iterable[Profile | None],
     known_at: datetime | None = None,
+) -> dict[str, dict[str, list[Fact]]]:
+    """For each worker among ``profiles``, the facts of their supervisors that their
+    rules read (absences), by staff id; one read for them all. Keyed by the worker's
+    authority and staff id (``"AUTH/SW1"``)."""
+    workers = [p for p in profiles if p is not None and p.subject == "worker"]
+    wanted = {str(worker_id(p.authority_code, s)) for p in workers for s in p.supervisors}
+    found = _facts(conn, tables, wanted)
+    result: dict[str, dict[str, list[Fact]]] = {}
+    for who in workers:
+        result[f"{who.authority_code}/{who.local_id}"] = {
+            s: [
+                f
+                for f in found.get(str(worker_id(who.authority_code, s)), [])
+                if known_at is None or f.recorded_at <= known_at
+            ]
+            for s in who.supervisors
+        }
+    return result
+
+
+def _related_of(
+    related: Mapping[str, dict[str, list[Fact]]], who: Profile
 ) -> dict[str, list[Fact]]:
-    """The facts of a worker's supervisors, by staff id, that their rules read."""
-    who = profile(known_facts(facts))
-    if who is None or who.subject != "worker" or not who.supervisors:
-        return {}
-    by_id = {str(worker_id(authority_code, s)): s for s in who.supervisors}
-    found = _facts(conn, tables, by_id)
-    return {
-        by_id[subject_id]: [f for f in their if known_at is None or f.recorded_at <= known_at]
-        for subject_id, their in found.items()
-    }
+    return related.get(f"{who.authority_code}/{who.local_id}", {})
 
 
 @dataclass(frozen=True)
@@ -752,7 +752,7 @@ def answer(
         stored = _stored_obligations(conn, subject_id)
         return Answer(subject_id, who, context, stored, "stored", current)
     horizon = max(horizon_for(facts), as_of)
-    related = _related(conn, _VIEWS, who.authority_code, facts, known_at)
+    related = _related_of(supervisors_facts(conn, _VIEWS, [who], known_at), who)
     others = {k: known_facts(v) for k, v in related.items()}
     found = (
         obligations(current, context.pack, context.calendar, horizon, others)
