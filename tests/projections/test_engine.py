@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import Notification
@@ -13,7 +16,16 @@ from domain import commands as c
 from domain.application import OversightApplication
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import AuditTrail
-from projections.engine import ProjectionLagging, Source, active_generation, status, wait_for
+from projections.engine import (
+    PIPELINE_SWITCH_INTERVAL,
+    Operation,
+    ProjectionLagging,
+    Source,
+    active_generation,
+    pipelined_switching,
+    status,
+    wait_for,
+)
 from projections.registry import all_projections
 from tests.helpers import common, register_child, register_worker, setup_authority
 from tests.projections.conftest import catch_up_all, checksum, make_runner
@@ -41,6 +53,34 @@ def test_applies_each_event_exactly_once(
     assert _count(engine, "audit_trail") == 8
     with engine.connect() as conn:
         assert active_generation(conn, "audit_trail") == (1, 8)
+
+
+@dataclass
+class _SpyingAuditTrail(AuditTrail):
+    """The audit trail, noting the switch interval each event is handled under."""
+
+    seen: list[float] = field(default_factory=list)
+
+    def handle(self, event: Any, notification: Notification) -> Sequence[Operation]:
+        self.seen.append(sys.getswitchinterval())
+        return super().handle(event, notification)
+
+
+def test_a_catch_up_shortens_the_switch_interval_and_restores_the_process_own(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    """ADR 0006: the catch-up's threads hand the GIL over every millisecond; the process's
+    own interval comes back when the last catch-up of the process ends."""
+    _seed(app)
+    own = sys.getswitchinterval()
+    projection = _SpyingAuditTrail()
+    runner = make_runner(database, app, engine, projection, batch_size=3)
+    with pipelined_switching():  # another runner of the process, still catching up
+        assert runner.catch_up() == 8
+        assert sys.getswitchinterval() == pytest.approx(PIPELINE_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == pytest.approx(own)
+    assert len(projection.seen) == 8
+    assert all(v == pytest.approx(PIPELINE_SWITCH_INTERVAL) for v in projection.seen)
 
 
 @dataclass
