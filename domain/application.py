@@ -24,7 +24,13 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder, Transcoding
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Notification,
+    Transcoder,
+    Transcoding,
+)
 
 from domain import commands as c
 from domain.access import AccessLog
@@ -39,9 +45,10 @@ from domain.errors import (
 )
 from domain.identifiers import authority_id, check_local_id, child_id, worker_id
 from domain.policy.packs import PackLibrary
+from domain.policy.retention import RECORD_CLASSES, RecordRef, fact_of, schedule
 from domain.provenance import Provenance
 from domain.rules import PersonalRecordHoldsNoServiceUserInformation
-from domain.subject import Subject
+from domain.subject import Subject, Tombstone
 from domain.values import SmartAction
 from domain.worker import PERSONAL_RECORD_TEXT_FIELDS, Worker
 
@@ -70,6 +77,10 @@ class CommandLog(Protocol):
     ) -> CommandReceipt | None: ...
 
     def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None: ...
+
+    def select_subject_notifications(self, originator_id: UUID) -> list[Notification]:
+        """Every stored event of one aggregate, with its position in the log."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -290,8 +301,9 @@ class OversightApplication(Application[UUID]):
             last_originator_version=last[1],
             aggregate_ids=tuple(dict.fromkeys(a.id for a in aggregates)),
         )
+        tombstones = [t for a in aggregates for t in getattr(a, "purging", ())]
         try:
-            recordings = self.save(*aggregates, command_receipt=receipt)
+            recordings = self.save(*aggregates, command_receipt=receipt, tombstones=tombstones)
         except IntegrityError:
             earlier = self._earlier_result(authority, command, fingerprint)
             if earlier is not None:
@@ -501,6 +513,8 @@ def _worker_command(app: OversightApplication, cmd: c.WorkerCommand) -> list[Agg
     c.ChangePlacement,
     c.RecordReturnedHome,
     c.CloseCase,
+    c.RecordAdoptionOrder,
+    c.RecordChildDeath,
     c.RecordCaseSupervision,
     c.TriggerOversight,
     c.RecordManagementOversight,
@@ -528,6 +542,89 @@ def _subject_command(app: OversightApplication, cmd: c.SubjectCommand) -> list[A
     subject = _subject_of(app, cmd)
     getattr(subject, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id", "child_id"))
     return [subject]
+
+
+@handles(c.PurgeRecord)
+def _purge_record(app: OversightApplication, cmd: c.PurgeRecord) -> list[Aggregate]:
+    """Check, from the subject's stored events and its authority's pack, that the record
+    is due and not held; then record its purge with the tombstones its events become."""
+    subject = _subject_of(app, cmd)
+    if cmd.record_class not in RECORD_CLASSES:
+        raise ValidationError(
+            f"record_class is one of {', '.join(RECORD_CLASSES)}", field="record_class"
+        )
+    if not isinstance(cmd.as_of, date) or cmd.as_of > cmd.provenance().occurred_at.date():
+        raise ValidationError("as_of is a date no later than today", field="as_of")
+    stored = app.command_log.select_subject_notifications(subject.id)
+    events: dict[int, Any] = {n.id: app.mapper.to_domain_event(n) for n in stored}
+    facts = [fact_of(position, event) for position, event in events.items()]
+    kind, local_id = subject_key(subject)
+    authority = app.get_authority(subject.authority_code)
+    pack = app.policy_packs.packs.get(authority.policy_pack)
+    wanted = RecordRef(cmd.record_class, cmd.record_id)
+    item = next((i for i in schedule(kind, local_id, facts, pack) if i.record == wanted), None)
+    if item is None:
+        raise NotFound(
+            f"no {cmd.record_class} {cmd.record_id!r} on this subject", field="record_id"
+        )
+    if item.purged is not None:
+        raise ValidationError("this record is already purged", field="record_id")
+    if item.holds:
+        held = ", ".join(f"{h.hold_id} ({h.kind})" for h in item.holds)
+        raise ValidationError(f"held by legal hold {held}: lift it first", field="record_id")
+    if item.rule_id is None or item.due_on is None:
+        why = (
+            "the pack states no retention period for this record"
+            if item.rule_id is None
+            else f"its retention period under {item.rule_id} has not started ({item.trigger})"
+        )
+        raise ValidationError(f"not due for destruction: {why}", field="record_id")
+    if item.due_on > cmd.as_of:
+        raise ValidationError(
+            f"not due for destruction until {item.due_on.isoformat()} under {item.rule_id}",
+            field="as_of",
+        )
+    tombstone_type: Any = type(subject).ContentPurged
+    tombstones = []
+    for position in item.positions:
+        original = events[position]
+        stored_tombstone = app.mapper.to_stored_event(
+            tombstone_type(
+                originator_id=original.originator_id,
+                originator_version=original.originator_version,
+                timestamp=original.timestamp,
+                purged_type=type(original).__name__,
+                record_class=cmd.record_class,
+                record_id=cmd.record_id,
+            )
+        )
+        tombstones.append(
+            Tombstone(
+                position=position,
+                originator_id=subject.id,
+                originator_version=original.originator_version,
+                topic=stored_tombstone.topic,
+                state=stored_tombstone.state,
+            )
+        )
+    subject.purge_record(
+        cmd.provenance(),
+        record_class=cmd.record_class,
+        record_id=cmd.record_id,
+        rule_id=item.rule_id,
+        due_on=item.due_on,
+        positions=list(item.positions),
+        tombstones=tombstones,
+    )
+    return [subject]
+
+
+def subject_key(subject: Subject) -> tuple[str, str]:
+    """A subject's kind and local id."""
+    if isinstance(subject, Worker):
+        return "worker", subject.staff_id
+    assert isinstance(subject, Child)
+    return "child", subject.local_child_id
 
 
 @handles(c.RecordAccess)

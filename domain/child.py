@@ -30,6 +30,7 @@ from domain.vocabulary import (
     CaseClosureKind,
     CaseType,
     DisagreementSubject,
+    LegalHoldKind,
     OversightTriggerKind,
     RiskLevel,
     parse_enum,
@@ -157,6 +158,8 @@ class Child(Subject):
         self.allocated_worker_id: str | None = None
         self.team: str | None = None
         self.closed: CaseClosureKind | None = None
+        self.adoption_order_on: date | None = None
+        self.died_on: date | None = None
         self.triggers: dict[str, Trigger] = {}
         self.actions: dict[str, ActionState] = {}
 
@@ -332,6 +335,51 @@ class Child(Subject):
     def _case_closed(self, provenance: Provenance, kind: str, reason: str) -> None:
         self.closed = CaseClosureKind(kind)
 
+    # -- what starts the child's record's retention [CPPCR-50, AAR-42] ----------------------
+
+    def record_adoption_order(self, provenance: Provenance, *, order_made_on: date) -> None:
+        """An adoption order: the child's record is then kept 100 years from it [AAR-42]."""
+        self.check_provenance(provenance)
+        require(isinstance(order_made_on, date), "a date", field="order_made_on")
+        require(
+            order_made_on <= provenance.occurred_at.date(),
+            "an adoption order cannot be in the future",
+            field="order_made_on",
+        )
+        require(
+            self.adoption_order_on is None,
+            "an adoption order is already recorded",
+            field="order_made_on",
+        )
+        self._adoption_order_recorded(provenance, order_made_on)
+
+    @event("AdoptionOrderRecorded")
+    def _adoption_order_recorded(self, provenance: Provenance, order_made_on: date) -> None:
+        self.adoption_order_on = order_made_on
+
+    def record_death(self, provenance: Provenance, *, died_on: date) -> None:
+        """The child's death: a looked-after child's record is then kept 15 years from it
+        if the child was under 18 [CPPCR-50]."""
+        self.check_provenance(provenance)
+        require(isinstance(died_on, date), "a date", field="died_on")
+        require(
+            died_on <= provenance.occurred_at.date(),
+            "a date of death cannot be in the future",
+            field="died_on",
+        )
+        if self.date_of_birth is not None:
+            require(
+                died_on >= self.date_of_birth,
+                "the date of death is before the date of birth",
+                field="died_on",
+            )
+        require(self.died_on is None, "a death is already recorded", field="died_on")
+        self._death_recorded(provenance, died_on)
+
+    @event("ChildDeathRecorded")
+    def _death_recorded(self, provenance: Provenance, died_on: date) -> None:
+        self.died_on = died_on
+
     # -- case supervision [DEV-5.3, POR-6.1, SHR-5.6, DUR-4.7b] --------------------------
 
     def record_case_supervision(
@@ -464,6 +512,16 @@ class Child(Subject):
                 field="incident_dates",
             )
         self._oversight_triggered(provenance, trigger_id, trigger_kind.value, False, detail, dates)
+        if trigger_kind is OversightTriggerKind.SIGNIFICANT_INCIDENT:
+            # A significant incident may become a learning review or a Child Safeguarding
+            # Practice Review: nothing of the child's record is destroyed until the data
+            # protection officer lifts this hold (ADR 0012).
+            self._legal_hold_placed(
+                provenance,
+                f"{trigger_id}:hold",
+                LegalHoldKind.LEARNING_REVIEW.value,
+                f"placed automatically: significant incident notified (trigger {trigger_id})",
+            )
 
     @event("OversightTriggered")
     def _oversight_triggered(

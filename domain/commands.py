@@ -393,6 +393,22 @@ class CloseCase(ChildCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordAdoptionOrder(ChildCommand):
+    """An adoption order was made: the record is kept 100 years from it [AAR-42]."""
+
+    method = "record_adoption_order"
+    order_made_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordChildDeath(ChildCommand):
+    """The child died: retention runs from the death if under 18 [CPPCR-50]."""
+
+    method = "record_death"
+    died_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordCaseSupervision(ChildCommand):
     """Case supervision outside a held session (or linked to one by ``session_id``)."""
 
@@ -523,6 +539,18 @@ class PlaceLegalHold(SubjectCommand):
     hold_id: str
     kind: str
     reference: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurgeRecord(SubjectCommand):
+    """Destroy one record whose retention period has run and that no legal hold covers
+    (ADR 0012). Its stored events become tombstones; ``as_of`` is the day the purge
+    run checks due dates against (today, or earlier: never later)."""
+
+    method = "purge_record"
+    record_class: str
+    record_id: str
+    as_of: date
 
 
 @dataclass(frozen=True, kw_only=True)

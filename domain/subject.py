@@ -6,8 +6,9 @@ command leaves no pending event behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -79,6 +80,23 @@ class Disagreement:
         return self.resolution is not None
 
 
+class SubjectPurged(NotFound):
+    """The subject's own record was purged under its retention rule (ADR 0012)."""
+
+    code = "PURGED"
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What one stored event of a purged record is rewritten to."""
+
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
 @dataclass(frozen=True)
 class LegalHold:
     hold_id: str
@@ -99,6 +117,22 @@ class Subject(Aggregate):
                 aggregate._applying_timestamp = self.timestamp
             return super().mutate(aggregate)
 
+    class ContentPurged(Event):
+        """What an event reads as once the record it belonged to is purged (ADR 0012):
+        its type and record, none of its content. The purge rewrites the stored event
+        in place, so the log keeps its positions and versions and still replays."""
+
+        purged_type: str
+        record_class: str
+        record_id: str
+
+        def mutate(self, aggregate: Any) -> Any:
+            if aggregate is None:  # the subject's own registration is purged
+                raise SubjectPurged(
+                    f"this {self.record_class.replace('_', ' ')} was purged", field="subject"
+                )
+            return super().mutate(aggregate)
+
     #: Entry kinds and the fields a correction may change on each.
     CORRECTABLE: ClassVar[dict[str, frozenset[str]]] = {}
     #: Which disagreement subjects belong on this aggregate kind.
@@ -112,6 +146,7 @@ class Subject(Aggregate):
         self.entries: dict[str, Entry] = {}
         self.disagreements: dict[str, Disagreement] = {}
         self.legal_holds: dict[str, LegalHold] = {}
+        self.purged: dict[str, str] = {}  # record key -> the rule it was purged under
         self._applying_timestamp: datetime = provenance.occurred_at
 
     # -- provenance --------------------------------------------------------------------
@@ -299,9 +334,68 @@ class Subject(Aggregate):
             self.legal_holds[hold_id], lifted_at=provenance.occurred_at
         )
 
+    # -- purge [ADR 0012] ----------------------------------------------------------------
+
+    def purge_record(
+        self,
+        provenance: Provenance,
+        *,
+        record_class: str,
+        record_id: str,
+        rule_id: str,
+        due_on: date,
+        positions: list[int],
+        tombstones: list[Tombstone],
+    ) -> None:
+        """Record a record's destruction. The caller has checked it is due and not held
+        (``domain.policy.retention``); ``tombstones`` are what its stored events become,
+        written in the same transaction as this event."""
+        self.check_provenance(provenance)
+        key = f"{record_class}:{record_id}"
+        if key in getattr(self, "purged", {}):
+            raise ValidationError("this record is already purged", field="record_id")
+        if self.under_legal_hold:
+            raise ValidationError(
+                "a legal hold on the subject blocks the purge until it is lifted",
+                field="record_id",
+            )
+        self._record_purged(
+            provenance,
+            record_class,
+            record_id,
+            rule_id,
+            due_on,
+            sorted(positions),
+            f"{provenance.actor_id} ({provenance.actor_role})",
+        )
+        self.purging: list[Tombstone] = list(tombstones)
+
+    @event("RecordPurged")
+    def _record_purged(
+        self,
+        provenance: Provenance,
+        record_class: str,
+        record_id: str,
+        rule_id: str,
+        due_on: date,
+        positions: list[int],
+        authorised_by: str,
+    ) -> None:
+        if not hasattr(self, "purged"):  # recorded before purges existed
+            self.purged = {}
+        self.purged[f"{record_class}:{record_id}"] = rule_id
+
     @property
     def under_legal_hold(self) -> bool:
         return any(h.lifted_at is None for h in self.legal_holds.values())
 
 
-__all__ = ["Correction", "Disagreement", "Entry", "LegalHold", "Subject"]
+__all__ = [
+    "Correction",
+    "Disagreement",
+    "Entry",
+    "LegalHold",
+    "Subject",
+    "SubjectPurged",
+    "Tombstone",
+]

@@ -62,8 +62,10 @@ EMPLOYMENT_COMMANDS: frozenset[type[c.Command]] = frozenset(
     }
 )
 EMPLOYMENT_ROLES = frozenset({AccessRole.HR, AccessRole.ADMINISTRATOR})
-#: Legal holds are the data protection officer's [issue 6].
-HOLD_COMMANDS: frozenset[type[c.Command]] = frozenset({c.PlaceLegalHold, c.LiftLegalHold})
+#: Legal holds and purges are the data protection officer's (ADR 0012).
+HOLD_COMMANDS: frozenset[type[c.Command]] = frozenset(
+    {c.PlaceLegalHold, c.LiftLegalHold, c.PurgeRecord}
+)
 
 
 @dataclass
@@ -242,9 +244,7 @@ class Service:
         if kind in EMPLOYMENT_COMMANDS and principal.role not in EMPLOYMENT_ROLES:
             raise Forbidden("employment records are kept by HR and administrators", rule="HR")
         if kind in HOLD_COMMANDS and principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
-            raise Forbidden(
-                "legal holds are placed and lifted by the data protection officer", rule="DP"
-            )
+            raise Forbidden("legal holds and purges are the data protection officer's", rule="DP")
         if isinstance(command, c.AllocateWorker | c.AllocateTeam) and principal.role not in (
             *MANAGERS,
             AccessRole.ADMINISTRATOR,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg import Cursor
@@ -22,6 +22,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.application import CommandReceipt
+from domain.subject import Tombstone
 
 RECEIPTS_TABLE = "command_receipts"
 
@@ -86,7 +87,38 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
                 f"INSERT INTO {RECEIPTS_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 _receipt_row(receipt),
             )
+        tombstones: Sequence[Tombstone] = kwargs.get("tombstones", ())
+        if tombstones:
+            # Overwrite, don't leave the old bytes in free pages (ADR 0012).
+            c.execute("PRAGMA secure_delete = ON")
+            for t in tombstones:
+                c.execute(
+                    f"UPDATE {self.events_table_name} SET topic = ?, state = ? "
+                    "WHERE rowid = ? AND originator_id = ? AND originator_version = ?",
+                    (t.topic, t.state, t.position, t.originator_id.hex, t.originator_version),
+                )
+                if c.sqlite_cursor.rowcount != 1:
+                    raise IntegrityError(f"no stored event at position {t.position} to purge")
         return super()._insert_events(c, stored_events, **kwargs)
+
+    def select_subject_notifications(self, originator_id: UUID) -> list[Notification]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE originator_id = ? "
+                "ORDER BY originator_version",
+                (originator_id.hex,),
+            )
+            return [
+                Notification(
+                    id=int(row[0]),
+                    originator_id=UUID(row[1]),
+                    originator_version=int(row[2]),
+                    topic=str(row[3]),
+                    state=bytes(row[4]),
+                )
+                for row in c.fetchall()
+            ]
 
     def select_command_receipt(self, authority_code: str, command_id: str) -> CommandReceipt | None:
         with self.datastore.transaction(commit=False) as c:
@@ -136,6 +168,16 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "SELECT " + _COLUMNS + " FROM {schema}.{table} "
             "WHERE authority_code = %s AND command_id = %s"
         ).format(schema=schema, table=table)
+        events = Identifier(self.events_table_name)
+        self._purge_event = SQL(
+            "UPDATE {schema}.{events} SET topic = %s, state = %s "
+            "WHERE notification_id = %s AND originator_id = %s AND originator_version = %s "
+            "RETURNING notification_id"
+        ).format(schema=schema, events=events)
+        self._select_subject = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{events} WHERE originator_id = %s ORDER BY originator_version"
+        ).format(schema=schema, events=events)
         self._select_notification_id = SQL(
             "SELECT notification_id FROM {schema}.{events} "
             "WHERE originator_id = %s AND originator_version = %s"
@@ -147,7 +189,29 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         receipt: CommandReceipt | None = kwargs.get("command_receipt")
         if receipt is not None:
             curs.execute(self._insert_receipt, _receipt_row(receipt), prepare=True)
+        for t in kwargs.get("tombstones", ()):
+            curs.execute(
+                self._purge_event,
+                (t.topic, t.state, t.position, t.originator_id, t.originator_version),
+            )
+            # (RETURNING, not rowcount: the library's cursor may be pipelined.)
+            if len(curs.fetchall()) != 1:
+                raise IntegrityError(f"no stored event at position {t.position} to purge")
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def select_subject_notifications(self, originator_id: UUID) -> list[Notification]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_subject, (originator_id,))
+            return [
+                Notification(
+                    id=int(row["notification_id"]),
+                    originator_id=row["originator_id"],
+                    originator_version=int(row["originator_version"]),
+                    topic=str(row["topic"]),
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def select_command_receipt(self, authority_code: str, command_id: str) -> CommandReceipt | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

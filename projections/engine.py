@@ -50,6 +50,7 @@ from sqlalchemy import (
     Table,
     and_,
     create_engine,
+    delete,
     event,
     insert,
     select,
@@ -86,7 +87,20 @@ class Update(NamedTuple):
     values: Mapping[str, Any]
 
 
-Operation = Insert | Update
+class Delete(NamedTuple):
+    """Delete the rows of ``table`` matching every ``where`` column."""
+
+    table: str
+    where: Mapping[str, Any]
+
+
+class SameAs(NamedTuple):
+    """In an ``Update``'s values: the row's own value of another column."""
+
+    column: str
+
+
+Operation = Insert | Update | Delete
 
 
 class Projection(Protocol):
@@ -789,8 +803,21 @@ def execute_operations(
             continue
         flush()
         table = tables[operation.table]
-        conditions = [table.c[column] == value for column, value in operation.where.items()]
-        conn.execute(update(table).where(and_(*conditions)).values(**operation.values))
+        # A list or tuple in ``where`` matches any of its values.
+        conditions = [
+            table.c[column].in_(list(value))
+            if isinstance(value, list | tuple)
+            else table.c[column] == value
+            for column, value in operation.where.items()
+        ]
+        if isinstance(operation, Delete):
+            conn.execute(delete(table).where(and_(*conditions)))
+            continue
+        values = {
+            name: table.c[value.column] if isinstance(value, SameAs) else value
+            for name, value in operation.values.items()
+        }
+        conn.execute(update(table).where(and_(*conditions)).values(**values))
     flush()
 
 

@@ -75,6 +75,14 @@ def coverage(library: PackLibrary, digest: Sequence[DigestRule] | None = None) -
             what = f"{rule.kind}: {rule.title}"
             if what not in computed.setdefault(rule.rule_id, []):
                 computed[rule.rule_id].append(what)
+        parent = library.packs.get(pack.extends) if pack.extends else None
+        for kept in pack.retention:
+            if parent is not None and kept in parent.retention:
+                continue  # listed under the pack that defines it
+            packs_of.setdefault(kept.rule_id, set()).add(pack.pack_id)
+            what = f"retention: {kept.title}"
+            if what not in computed.setdefault(kept.rule_id, []):
+                computed[kept.rule_id].append(what)
         for item in pack.uncomputed:
             uncomputed.setdefault(item.rule_id, (item.status, item.reason))
             packs_of.setdefault(item.rule_id, set()).add(pack.pack_id)

@@ -134,6 +134,39 @@ class Rule:
         return f"{self.rule_id}/{self.variant}" if self.variant else self.rule_id
 
 
+#: What starts a retention period (ADR 0012).
+RETENTION_TRIGGERS = frozenset(
+    {"record_date", "left_employment", "date_of_birth", "case_closed", "adoption_order"}
+)
+#: Which child records a retention rule applies to.
+RETENTION_CONDITIONS = frozenset({"always", "looked_after", "child_protection", "adopted"})
+RETENTION_RECORDS = frozenset(
+    {"personal_supervision", "direct_observation", "worker_file", "child_record"}
+)
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """How long one class of record is kept, from what, citing the rule (ADR 0012)."""
+
+    rule_id: str
+    variant: str
+    record_class: str
+    title: str
+    trigger: str
+    keep: Period
+    applies_to: str = "always"
+    #: Applies only when no other rule for the class does ("children in need only").
+    fallback: bool = False
+    #: A child who dies younger than this: kept ``keep_after_death`` from the death.
+    after_death_under: Period | None = None
+    keep_after_death: Period | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule_id}/{self.variant}" if self.variant else self.rule_id
+
+
 @dataclass(frozen=True)
 class Uncomputed:
     rule_id: str
@@ -150,6 +183,7 @@ class Pack:
     rules: tuple[Rule, ...]
     uncomputed: tuple[Uncomputed, ...] = ()
     extends: str | None = None
+    retention: tuple[RetentionRule, ...] = ()
     #: A hash of the pack's content (and its parent's): stored findings made under
     #: another digest are recomputed (ADR 0010).
     digest: str = ""
@@ -292,6 +326,52 @@ def _rule(raw: Mapping[str, Any], where: str) -> Rule:
     return Rule(rule_id=rule_id, variant=variant, kind=kind, subject=subject, title=title, **args)
 
 
+def _retention(raw: Mapping[str, Any], where: str) -> RetentionRule:
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
+        raise _err(where, f"every retention rule needs an id like DUR-4.9, not {rule_id!r}", "id")
+    variant = str(raw.get("variant", ""))
+    where = f"{where} retention {rule_id}{'/' + variant if variant else ''}"
+    record_class = raw.get("record")
+    if record_class not in RETENTION_RECORDS:
+        raise _err(where, f"record must be one of {sorted(RETENTION_RECORDS)}", "record")
+    trigger = raw.get("from")
+    if trigger not in RETENTION_TRIGGERS:
+        raise _err(where, f"from must be one of {sorted(RETENTION_TRIGGERS)}", "from")
+    applies_to = raw.get("applies_to", "always")
+    if applies_to not in RETENTION_CONDITIONS:
+        raise _err(where, f"applies_to must be one of {sorted(RETENTION_CONDITIONS)}", "applies_to")
+    worker_classes = {"personal_supervision", "direct_observation", "worker_file"}
+    if record_class in worker_classes and trigger not in {"record_date", "left_employment"}:
+        raise _err(
+            where, f"a {record_class} period runs from record_date or left_employment", "from"
+        )
+    if record_class == "child_record" and trigger == "left_employment":
+        raise _err(where, "a child's record does not run from left_employment", "from")
+    title = raw.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise _err(where, "every retention rule needs a title", "title")
+    fallback = raw.get("fallback", False)
+    if not isinstance(fallback, bool):
+        raise _err(where, "fallback is true or false", "fallback")
+    under = raw.get("after_death_under")
+    after_death = raw.get("keep_after_death")
+    if (under is None) != (after_death is None):
+        raise _err(where, "after_death_under and keep_after_death go together", "keep_after_death")
+    return RetentionRule(
+        rule_id=rule_id,
+        variant=variant,
+        record_class=str(record_class),
+        title=title,
+        trigger=str(trigger),
+        keep=_period(raw.get("keep"), where, "keep"),
+        applies_to=str(applies_to),
+        fallback=fallback,
+        after_death_under=_period(under, where, "after_death_under") if under else None,
+        keep_after_death=_period(after_death, where, "keep_after_death") if after_death else None,
+    )
+
+
 def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = None) -> Pack:
     head = document.get("pack")
     if not isinstance(head, dict):
@@ -306,6 +386,14 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
             raise _err(where, f"duplicate rule {rule.key} (give each a distinct variant)", "id")
         seen.add(rule.key)
     inherited = [r for r in (parent.rules if parent else ()) if r.key not in seen]
+    retention = [_retention(r, where) for r in document.get("retention", [])]
+    own_retention = {r.key for r in retention}
+    if len(own_retention) != len(retention):
+        raise _err(where, "duplicate retention rule (give each a distinct variant)", "id")
+    # As with rules: one of the pack's own with the same id and variant replaces its parent's.
+    inherited_retention = [
+        r for r in (parent.retention if parent else ()) if r.key not in own_retention
+    ]
     uncomputed: list[Uncomputed] = []
     for status, table in (("recorded-only", "recorded"), ("out of scope", "out_of_scope")):
         for item in document.get(table, []):
@@ -323,6 +411,7 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
         rules=tuple(inherited + rules),
         uncomputed=tuple(uncomputed),
         extends=parent.pack_id if parent else None,
+        retention=tuple(inherited_retention + retention),
         digest=_digest(document, parent),
     )
 

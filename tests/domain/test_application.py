@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -432,10 +432,39 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         "CaseClosed",
     )
     run(
+        c.RecordAdoptionOrder(**common(t), **ch, order_made_on=t.date()),
+        "AdoptionOrderRecorded",
+    )
+    run(c.RecordChildDeath(**common(t), **ch, died_on=t.date()), "ChildDeathRecorded")
+    run(
         c.LeaveEmployment(**common(t), **w, last_day=t.date(), reason="Resigned"),
         "WorkerLeftEmployment",
     )
     run(c.AdoptPolicyPack(**common(t), policy_pack="SHR"), "PolicyPackAdopted")
+    # A child in need only, born in 1990: kept 25 years from birth [RET-CIN], so due.
+    run(
+        c.RegisterChild(
+            **common(START),
+            child_id="C-1990",
+            date_of_birth=date(1990, 1, 5),
+            expected_date_of_birth=None,
+            case_type="cin",
+            risk_level="low",
+            rag=None,
+            name=None,
+        ),
+        "ChildRegistered",
+    )
+    run(
+        c.PurgeRecord(
+            **common(NOW, actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER)),
+            child_id="C-1990",
+            record_class="child_record",
+            record_id="C-1990",
+            as_of=NOW.date(),
+        ),
+        "RecordPurged",
+    )
 
 
 def _reload_check(app: OversightApplication) -> None:
