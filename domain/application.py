@@ -596,6 +596,7 @@ def _purge_record(app: OversightApplication, cmd: c.PurgeRecord) -> list[Aggrega
                 purged_type=type(original).__name__,
                 record_class=cmd.record_class,
                 record_id=cmd.record_id,
+                authority_code=subject.authority_code,
             )
         )
         tombstones.append(

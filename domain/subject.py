@@ -125,6 +125,7 @@ class Subject(Aggregate):
         purged_type: str
         record_class: str
         record_id: str
+        authority_code: str
 
         def mutate(self, aggregate: Any) -> Any:
             if aggregate is None:  # the subject's own registration is purged
@@ -367,6 +368,7 @@ class Subject(Aggregate):
             due_on,
             sorted(positions),
             f"{provenance.actor_id} ({provenance.actor_role})",
+            self.authority_code,
         )
         self.purging: list[Tombstone] = list(tombstones)
 
@@ -380,6 +382,7 @@ class Subject(Aggregate):
         due_on: date,
         positions: list[int],
         authorised_by: str,
+        authority_code: str,
     ) -> None:
         if not hasattr(self, "purged"):  # recorded before purges existed
             self.purged = {}

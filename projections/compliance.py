@@ -14,7 +14,9 @@ a subject not yet settled or asked about beyond the horizon its obligations were
 computed to (``valid_until``: two years past its latest fact).
 
 Tables: ``compliance_fact``, ``compliance_dirty``, ``compliance_subject``,
-``compliance_obligation``, ``oversight_register``, ``case_allocation``.
+``compliance_obligation``, ``oversight_register``, ``case_allocation``, and
+``retention_schedule`` (the purge schedule: every record of the subject with the rule it
+falls due under, its due date and what holds it, ADR 0012).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from domain.policy.registers import (
     profile,
     registers,
 )
+from domain.policy.retention import CHILD_RECORD, WORKER_FILE, ScheduleItem, schedule
 from domain.policy.sheets import (
     CaseTracker,
     ChildOnTracker,
@@ -79,6 +82,7 @@ from domain.policy.sheets import (
     supervision_sheet,
 )
 from projections.engine import (
+    Delete,
     Insert,
     Operation,
     execute_operations,
@@ -104,6 +108,7 @@ TABLES = (
     "compliance_obligation",
     "oversight_register",
     "case_allocation",
+    "retention_schedule",
 )
 
 
@@ -220,7 +225,28 @@ class Compliance:
             Column("end_on", Date, nullable=True),
             Index(f"{named('case_allocation')}_worker", "authority_code", "worker_id"),
         )
+        retention = Table(
+            named("retention_schedule"),
+            metadata,
+            Column("subject_id", String(36), primary_key=True),
+            Column("record_class", String(40), primary_key=True),
+            Column("record_id", String(200), primary_key=True),
+            Column("authority_code", String(32), nullable=False),
+            Column("subject_kind", String(10), nullable=False),
+            Column("local_id", String(64), nullable=False),
+            Column("team", String(200), nullable=True),
+            Column("rule_id", String(40), nullable=True),
+            Column("trigger", String(40), nullable=True),
+            Column("trigger_date", Date, nullable=True),
+            Column("due_on", Date, nullable=True),
+            Column("held_by", Text, nullable=True),
+            Column("events", Integer, nullable=False),
+            Column("purged_on", Date, nullable=True),
+            Column("authorised_by", String(300), nullable=True),
+            Index(f"{named('retention_schedule')}_due", "authority_code", "due_on"),
+        )
         return {
+            "retention_schedule": retention,
             "compliance_fact": fact,
             "compliance_link": link,
             "compliance_dirty": dirty,
@@ -238,7 +264,20 @@ class Compliance:
             return []
         subject_id = str(event.originator_id)
         data = {k: v for k, v in vars(event).items() if k not in SKIPPED_FIELDS}
+        # A purge takes its record's facts with it (a rebuild never stores them: the
+        # tombstones carry no provenance); the purge is a fact itself (ADR 0012).
+        purged: list[Operation] = (
+            [
+                Delete(
+                    "compliance_fact",
+                    {"subject_id": subject_id, "position": list(event.positions)},
+                )
+            ]
+            if type(event).__name__ == "RecordPurged"
+            else []
+        )
         return [
+            *purged,
             Insert(
                 "compliance_fact",
                 (
@@ -351,6 +390,12 @@ class Compliance:
         for subject_id, subject_facts in facts.items():
             who = profiles.get(subject_id)
             if who is None:
+                # Its registration is purged: nothing derived stays but the tombstones.
+                recomputed.append(subject_id)
+                operations.extend(
+                    Insert("retention_schedule", row)
+                    for row in purged_subject_rows(subject_id, subject_facts)
+                )
                 continue
             code = who.authority_code
             if code not in contexts:
@@ -497,11 +542,16 @@ class Derived:
     registers: list[RegisterItem]
     allocations: list[Allocation]
     depends_on: list[str]
+    retention: list[ScheduleItem]
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         p = self.profile
         common = {"authority_code": p.authority_code, "team": p.team}
         return {
+            "retention_schedule": [
+                _retention_row(self.subject_id, p.authority_code, p.subject, p.local_id, p.team, i)
+                for i in self.retention
+            ],
             "compliance_subject": [
                 {
                     "subject_id": self.subject_id,
@@ -613,7 +663,52 @@ def derive(
         registers=registers(current, found),
         allocations=allocations(current) if who.subject == "child" else [],
         depends_on=[d for d in depends_on if d != subject_id],
+        retention=schedule(who.subject, who.local_id, facts, context.pack),
     )
+
+
+def _retention_row(
+    subject_id: str,
+    authority_code: str,
+    subject_kind: str,
+    local_id: str,
+    team: str | None,
+    item: ScheduleItem,
+) -> dict[str, Any]:
+    purged = item.purged
+    return {
+        "subject_id": subject_id,
+        "record_class": item.record.record_class,
+        "record_id": item.record.record_id,
+        "authority_code": authority_code,
+        "subject_kind": subject_kind,
+        "local_id": local_id,
+        "team": team,
+        "rule_id": item.rule_id,
+        "trigger": item.trigger,
+        "trigger_date": item.trigger_date,
+        "due_on": item.due_on,
+        "held_by": ",".join(f"{h.hold_id} ({h.kind})" for h in item.holds) or None,
+        "events": len(item.positions),
+        "purged_on": date.fromisoformat(purged.purged_at[:10]) if purged else None,
+        "authorised_by": purged.authorised_by if purged else None,
+    }
+
+
+def purged_subject_rows(subject_id: str, facts: Sequence[Fact]) -> list[dict[str, Any]]:
+    """The tombstones of a subject whose own registration was purged: one row per
+    record purged, from its ``RecordPurged`` facts (ADR 0012)."""
+    purges = [f for f in facts if f.event_type == "RecordPurged"]
+    whole = next((f for f in purges if f.data["record_class"] in (CHILD_RECORD, WORKER_FILE)), None)
+    if whole is None:
+        return []
+    kind = "child" if whole.data["record_class"] == CHILD_RECORD else "worker"
+    local_id = str(whole.data["record_id"])
+    items = schedule(kind, local_id, facts, None)
+    return [
+        _retention_row(subject_id, str(whole.data["authority_code"]), kind, local_id, None, i)
+        for i in items
+    ]
 
 
 def _replace(
@@ -624,6 +719,7 @@ def _replace(
 ) -> None:
     """Replace the subjects' derived rows (COPY on PostgreSQL, as the engine writes)."""
     keyed = {
+        "retention_schedule": "subject_id",
         "compliance_subject": "subject_id",
         "compliance_link": "subject_id",
         "compliance_obligation": "subject_id",

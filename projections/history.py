@@ -43,7 +43,7 @@ from sqlalchemy import (
     select,
 )
 
-from projections.engine import Insert, Operation, generation_table_name, utc
+from projections.engine import Delete, Insert, Operation, generation_table_name, utc
 
 SKIPPED_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "provenance", "originator_topic"}
@@ -336,7 +336,20 @@ class SubjectHistory:
             ref = str(data[ENTRIES[name][1]])
         elif name in ("EntryCorrected", "DisagreementEscalated", "ActionCompleted"):
             ref = data.get("entry_id") or data.get("disagreement_id") or data.get("action_id")
+        # A purge deletes its record's rows (a rebuild never writes them: the tombstones
+        # carry no provenance); the purge itself stays on the history (ADR 0012).
+        purged: list[Operation] = (
+            [
+                Delete(
+                    "subject_history",
+                    {"subject_id": str(event.originator_id), "position": list(event.positions)},
+                )
+            ]
+            if name == "RecordPurged"
+            else []
+        )
         return [
+            *purged,
             Insert(
                 "subject_history",
                 {
@@ -349,7 +362,7 @@ class SubjectHistory:
                     "entry_ref": ref,
                     "data": dumps(data),
                 },
-            )
+            ),
         ]
 
 

@@ -150,3 +150,32 @@ def test_migrations_downgrade_and_upgrade_again(empty_database: DatabaseSettings
     assert current_revision(empty_database) is None
     upgrade(empty_database)
     check_schema(empty_database)
+
+
+def test_0005_gives_a_compliance_generation_made_before_it_the_purge_schedule(
+    empty_database: DatabaseSettings,
+) -> None:
+    """A database at 0004 has a compliance generation without ``retention_schedule``:
+    0005 replaces it with a new generation at position 0 (ADR 0012)."""
+    from sqlalchemy import text
+
+    from oversight.projecting import read_engine
+    from projections.engine import active_generation
+
+    upgrade(empty_database, "0004")
+    engine = read_engine(empty_database)
+    try:
+        with engine.begin() as conn:  # as 0004 made it before the table existed
+            conn.execute(text('DROP VIEW "retention_schedule"'))
+            conn.execute(text('DROP TABLE "retention_schedule__g1"'))
+            conn.execute(
+                text("UPDATE projection_state SET position = 7 WHERE name = 'compliance'")
+            )
+        upgrade(empty_database)
+        check_schema(empty_database)
+        with engine.connect() as conn:
+            assert active_generation(conn, "compliance") == (2, 0)
+            assert conn.execute(text('SELECT COUNT(*) FROM "retention_schedule"')).scalar() == 0
+            assert conn.execute(text('SELECT COUNT(*) FROM "compliance_fact"')).scalar() == 0
+    finally:
+        engine.dispose()
