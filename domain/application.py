@@ -45,7 +45,7 @@ from domain.errors import (
 )
 from domain.identifiers import authority_id, check_local_id, child_id, worker_id
 from domain.policy.packs import PackLibrary
-from domain.policy.retention import RECORD_CLASSES, RecordRef, fact_of, schedule
+from domain.policy.retention import RECORD_CLASSES, RecordRef, ScheduleItem, fact_of, schedule
 from domain.provenance import Provenance
 from domain.rules import PersonalRecordHoldsNoServiceUserInformation
 from domain.subject import Subject, Tombstone
@@ -544,10 +544,20 @@ def _subject_command(app: OversightApplication, cmd: c.SubjectCommand) -> list[A
     return [subject]
 
 
-@handles(c.PurgeRecord)
-def _purge_record(app: OversightApplication, cmd: c.PurgeRecord) -> list[Aggregate]:
+@dataclass(frozen=True)
+class PurgePlan:
+    """What a purge would destroy: the record's schedule item and its events'
+    tombstones, checked against the store and the authority's pack."""
+
+    subject: Subject
+    item: ScheduleItem
+    tombstones: tuple[Tombstone, ...]
+
+
+def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
     """Check, from the subject's stored events and its authority's pack, that the record
-    is due and not held; then record its purge with the tombstones its events become."""
+    is due by ``as_of`` and not held; raise the typed error that says why not. A dry run
+    calls this alone, so it lists exactly what a real run would destroy."""
     subject = _subject_of(app, cmd)
     if cmd.record_class not in RECORD_CLASSES:
         raise ValidationError(
@@ -608,16 +618,24 @@ def _purge_record(app: OversightApplication, cmd: c.PurgeRecord) -> list[Aggrega
                 state=stored_tombstone.state,
             )
         )
-    subject.purge_record(
+    return PurgePlan(subject, item, tuple(tombstones))
+
+
+@handles(c.PurgeRecord)
+def _purge_record(app: OversightApplication, cmd: c.PurgeRecord) -> list[Aggregate]:
+    """Record the purge with the tombstones its events become (ADR 0012)."""
+    plan = plan_purge(app, cmd)
+    assert plan.item.rule_id is not None and plan.item.due_on is not None
+    plan.subject.purge_record(
         cmd.provenance(),
         record_class=cmd.record_class,
         record_id=cmd.record_id,
-        rule_id=item.rule_id,
-        due_on=item.due_on,
-        positions=list(item.positions),
-        tombstones=tombstones,
+        rule_id=plan.item.rule_id,
+        due_on=plan.item.due_on,
+        positions=list(plan.item.positions),
+        tombstones=list(plan.tombstones),
     )
-    return [subject]
+    return [plan.subject]
 
 
 def subject_key(subject: Subject) -> tuple[str, str]:
@@ -757,4 +775,11 @@ def _remove_comment(app: OversightApplication, cmd: c.RemoveComment) -> list[Agg
     return [worker]
 
 
-__all__ = ["CommandLog", "CommandReceipt", "CommandResult", "OversightApplication"]
+__all__ = [
+    "CommandLog",
+    "CommandReceipt",
+    "CommandResult",
+    "OversightApplication",
+    "PurgePlan",
+    "plan_purge",
+]

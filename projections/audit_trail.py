@@ -315,11 +315,20 @@ IGNORED = frozenset({"AccessLogOpened"})
 PURGED_PENDING = "Content purged"
 
 
+RECORD_WORDS = {
+    "personal_supervision": "Personal supervision record",
+    "direct_observation": "Direct observation record",
+    "worker_file": "Personal file",
+    "child_record": "Child's record",
+}
+
+
 def purged_summary(e: Any) -> str:
     """The tombstone's words: what was destroyed, under which rule, when and on whose
     authority; nothing of the content (ADR 0012)."""
+    what = RECORD_WORDS.get(e.record_class, _words(e.record_class).capitalize())
     return (
-        f"{_words(e.record_class).capitalize()} record {e.record_id} purged under "
+        f"{what} {e.record_id} purged under "
         f"{e.rule_id} on {e.provenance.occurred_at.date().isoformat()} (due "
         f"{e.due_on.isoformat()}), authorised by {e.authorised_by}"
     )

@@ -192,6 +192,9 @@ def make_engine(sqlalchemy_url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # A deleted or rewritten row's bytes are overwritten, not left in free pages
+            # (a purge must leave no plaintext behind, ADR 0012).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
             # pysqlite's own transaction handling does not BEGIN before SELECTs; take
             # control so that a read-then-write batch is one serialisable transaction.

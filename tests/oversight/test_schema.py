@@ -168,9 +168,7 @@ def test_0005_gives_a_compliance_generation_made_before_it_the_purge_schedule(
         with engine.begin() as conn:  # as 0004 made it before the table existed
             conn.execute(text('DROP VIEW "retention_schedule"'))
             conn.execute(text('DROP TABLE "retention_schedule__g1"'))
-            conn.execute(
-                text("UPDATE projection_state SET position = 7 WHERE name = 'compliance'")
-            )
+            conn.execute(text("UPDATE projection_state SET position = 7 WHERE name = 'compliance'"))
         upgrade(empty_database)
         check_schema(empty_database)
         with engine.connect() as conn:
