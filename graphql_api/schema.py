@@ -27,7 +27,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
 from domain import commands as c
-from domain.authorization import Principal
+from domain.authorization import AccessRole, Principal
 from domain.errors import (
     ConcurrencyConflict,
     DomainError,
@@ -35,7 +35,9 @@ from domain.errors import (
     IdempotencyKeyReused,
     NotFound,
     RuleViolation,
+    ValidationError,
 )
+from domain.policy.calendar import Period
 from domain.policy.registers import REGISTERS
 from graphql_api.mutations import (
     CommandResult,
@@ -52,6 +54,7 @@ from graphql_api.mutations import (
 from graphql_api.service import INTERNAL_COMMANDS, Service
 from projections import compliance as compliance_model
 from projections import history as history_model
+from projections import purge_schedule as purge_model
 from projections.audit_trail import InvalidCursor, subject_trail
 from projections.engine import ProjectionLagging
 
@@ -682,6 +685,88 @@ async def _list_page(
     return rows[:size], len(rows) > size
 
 
+# -- retention (ADR 0012) -------------------------------------------------------------------------
+
+
+@strawberry.type(
+    description="One record on the purge schedule: what will be destroyed, when and why."
+)
+class PurgeScheduleEntry:
+    subject_kind: str = strawberry.field(description="worker or child.")
+    local_id: str = strawberry.field(description="The staff id or the child's id.")
+    record_class: str = strawberry.field(
+        description="personal_supervision, direct_observation, worker_file or child_record."
+    )
+    record_id: str = strawberry.field(description="The session, observation, staff or child id.")
+    rule_id: str | None = strawberry.field(
+        description="The retention rule, e.g. DUR-4.9 (null: the pack states no period)."
+    )
+    trigger: str | None = strawberry.field(description="What starts the period.")
+    trigger_date: date | None = strawberry.field(description="When it started (null: not yet).")
+    due_on: date | None = strawberry.field(description="When it falls due for destruction.")
+    held_by: str | None = strawberry.field(description="The legal holds that stop its purge.")
+    events: int = strawberry.field(description="How many stored events the record holds.")
+    purged_on: date | None = strawberry.field(description="When it was destroyed.")
+    authorised_by: str | None = strawberry.field(description="Who authorised its destruction.")
+    status: str = strawberry.field(
+        description="On asOf: purged, held, due, scheduled, waiting (period not started) "
+        "or no_rule."
+    )
+
+
+@strawberry.type(description="A page of the purge schedule, and the same page as CSV.")
+class PurgeSchedule:
+    as_of: date
+    entries: list[PurgeScheduleEntry]
+    csv: str = strawberry.field(description="These entries as CSV, one line per record.")
+    end_cursor: str | None = strawberry.field(description="Pass as after for the next page.")
+
+
+@strawberry.type(description="What a purge run destroyed (or, dry, would destroy) and refused.")
+class PurgeRunResult:
+    as_of: date
+    dry_run: bool
+    destroyed: list[PurgeScheduleEntry]
+    refused: list[ValidationProblem] = strawberry.field(
+        description="Records the schedule proposed that the store's own check refused."
+    )
+
+
+def _entry(row: purge_model.ScheduleRow, as_of: date) -> PurgeScheduleEntry:
+    return PurgeScheduleEntry(
+        subject_kind=row.subject_kind,
+        local_id=row.local_id,
+        record_class=row.record_class,
+        record_id=row.record_id,
+        rule_id=row.rule_id,
+        trigger=row.trigger,
+        trigger_date=row.trigger_date,
+        due_on=row.due_on,
+        held_by=row.held_by,
+        events=row.events,
+        purged_on=row.purged_on,
+        authorised_by=row.authorised_by,
+        status=row.status_on(as_of),
+    )
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "purge" or not value.isdigit():
+            raise ValueError(raw)
+        return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise client_error("not a cursor this list issued", "VALIDATION", field="after") from None
+
+
+def _purge_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"purge:{offset}".encode()).decode().rstrip("=")
+
+
 @strawberry.type(description="Read the records the caller may see.")
 class Query:
     @strawberry.field(
@@ -812,6 +897,65 @@ class Query:
                 since=result.since,
                 by_rule=_rows(result.by_rule()),
                 by_team=_rows(result.by_team()),
+            )
+
+        return await _run(read)
+
+    @strawberry.field(
+        description="The purge schedule: every record with the rule it is kept under, its "
+        "due date and what holds it (ADR 0012). For the data protection officer, quality "
+        "assurance, inspectors and senior managers."
+    )
+    async def purge_schedule(
+        self,
+        info: Info,
+        as_of: Annotated[
+            date | None, strawberry.argument(description="Status on this day (default today).")
+        ] = None,
+        due_from: Annotated[
+            date | None, strawberry.argument(description="Due on or after.")
+        ] = None,
+        due_to: Annotated[date | None, strawberry.argument(description="Due on or before.")] = None,
+        months: Annotated[
+            int | None, strawberry.argument(description="Due within this many months of asOf.")
+        ] = None,
+        record_class: Annotated[
+            str | None, strawberry.argument(description="Only this record class.")
+        ] = None,
+        include_purged: Annotated[
+            bool, strawberry.argument(description="Destroyed records' tombstones too.")
+        ] = False,
+        first: First = 50,
+        after: After = None,
+    ) -> PurgeSchedule:
+        who = info.context.who()
+        service = info.context.service
+        size = _bounded(first)
+        start = _offset(after)
+        day = as_of or datetime.now(UTC).date()
+        if months is not None and not 1 <= months <= 1200:
+            raise client_error("months must be between 1 and 1200", "VALIDATION", field="months")
+        until = Period.parse(f"P{months}M").after(day) if months is not None else due_to
+
+        def read() -> PurgeSchedule:
+            if who.role is not AccessRole.DATA_PROTECTION_OFFICER:
+                service.open_reports(who, None)
+            rows = purge_model.purge_schedule(
+                service.engine,
+                authority_code=who.authority_code,
+                due_from=due_from,
+                due_to=until,
+                record_class=record_class,
+                include_purged=include_purged,
+                limit=start + size + 1,
+            )
+            page = rows[start : start + size]
+            more = len(rows) > start + size
+            return PurgeSchedule(
+                as_of=day,
+                entries=[_entry(r, day) for r in page],
+                csv=purge_model.schedule_csv(page, day),
+                end_cursor=_purge_cursor(start + size) if more else None,
             )
 
         return await _run(read)
@@ -1068,8 +1212,55 @@ def _resolver(mutation: GeneratedMutation) -> Any:
     )
 
 
+async def _purge_due_records(
+    info: Info,
+    as_of: Annotated[date, strawberry.argument(description="Destroy what is due by this day.")],
+    dry_run: Annotated[
+        bool, strawberry.argument(description="List what would be destroyed; destroy nothing.")
+    ],
+) -> PurgeRunResult:
+    """Destroy every record due by asOf that no legal hold covers; the data protection
+    officer's alone (ADR 0012). Each is checked again from the event store; a dry run
+    stops there and lists exactly those a real run would destroy."""
+    who = info.context.who()
+    service = info.context.service
+
+    def run() -> PurgeRunResult:
+        if who.role is not AccessRole.DATA_PROTECTION_OFFICER:
+            raise Forbidden("purges are the data protection officer's", rule="DP")
+        if as_of > datetime.now(UTC).date():
+            raise ValidationError("as_of is a date no later than today", field="as_of")
+        done = purge_model.run_purge(
+            service.app,
+            service.engine,
+            authority_code=who.authority_code,
+            as_of=as_of,
+            dpo=service.actor(who),
+            dry_run=dry_run,
+        )
+        return PurgeRunResult(
+            as_of=as_of,
+            dry_run=dry_run,
+            destroyed=[_entry(o.row, as_of) for o in done.destroyed],
+            refused=[
+                ValidationProblem(
+                    message=f"{o.row.record_class} {o.row.record_id}: {o.refused}",
+                    field=None,
+                    rule=o.row.rule_id,
+                )
+                for o in done.outcomes
+                if not o.destroyed
+            ],
+        )
+
+    return await _run(run)
+
+
 def _mutation_type() -> type:
     fields = {m.field_name: _resolver(m) for m in generated(INTERNAL_COMMANDS)}
+    fields["purge_due_records"] = strawberry.mutation(
+        resolver=_purge_due_records, description=_purge_due_records.__doc__
+    )
     namespace: dict[str, Any] = {"__doc__": "Record what happened: one mutation per command."}
     namespace.update(fields)
     return strawberry.type(type("Mutation", (), namespace), description=namespace["__doc__"])

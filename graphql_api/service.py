@@ -36,6 +36,7 @@ from domain.errors import DomainError, Forbidden, NotFound, ValidationError
 from domain.identifiers import check_local_id
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
+from domain.subject import SubjectPurged
 from projections.compliance import view
 from projections.engine import wait_for
 
@@ -145,6 +146,8 @@ class Service:
     def _worker_from_store(self, authority: str, staff_id: str) -> WorkerRelations | None:
         try:
             worker = self.app.get_worker(authority, staff_id)
+        except SubjectPurged:
+            raise  # only its tombstones are left: say so (ADR 0012)
         except DomainError:
             return None
         manager = worker.employment.line_manager_id
@@ -154,6 +157,8 @@ class Service:
     def _child_from_store(self, authority: str, child_id: str) -> ChildRelations | None:
         try:
             child = self.app.get_child(authority, child_id)
+        except SubjectPurged:
+            raise  # only its tombstones are left: say so (ADR 0012)
         except DomainError:
             return None
         allocated = child.allocated_worker_id

@@ -24,6 +24,7 @@ from oversight import schema
 from oversight.api_cli import serve, token
 from oversight.compliance_cli import compliance, policy
 from oversight.projecting import read_engine, runner_for, source_for
+from oversight.retention_cli import retention
 from oversight.settings import DatabaseSettings, Settings, SettingsError
 from oversight.wiring import open_application
 from projections.audit_trail import InvalidCursor, subject_trail
@@ -181,6 +182,13 @@ def demo_summary(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> No
         click.echo(
             "open: "
             + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in compliance["open"].items())
+        )
+        click.echo(
+            "purge schedule: "
+            + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in compliance["retention"].items())
+            + f" (oversight retention schedule --authority {code}; a dry run: oversight "
+            f"retention purge --as-of {day.isoformat()} --dry-run --authority {code} "
+            "--authorised-by DPO01)"
         )
 
 
@@ -413,8 +421,11 @@ def audit_trail(
 ) -> None:
     """A subject's audit trail, oldest first."""
     database = _settings().database
-    app = _open()
-    kind, local_id, _ = _subject(app, authority, child, worker)
+    if bool(child) == bool(worker):
+        raise click.UsageError("give exactly one of --child or --worker")
+    # The trail is read from its projection alone: a purged subject keeps its tombstones.
+    kind, local_id = ("child", child) if child else ("worker", worker)
+    assert local_id is not None
     try:
         page = subject_trail(
             _engine(database),
@@ -439,6 +450,7 @@ def audit_trail(
 
 
 main.add_command(compliance)
+main.add_command(retention)
 main.add_command(policy)
 main.add_command(serve)
 main.add_command(token)

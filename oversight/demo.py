@@ -34,11 +34,13 @@ from domain.child import Child
 from domain.errors import DomainError
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
+from domain.subject import SubjectPurged
 from domain.vocabulary import ActorRole
 from domain.worker import Worker
 from projections.compliance import register_items
 from projections.compliance import summary as compliance_summary
 from projections.engine import active_generation
+from projections.purge_schedule import purge_schedule
 
 DEMO_AUTHORITY = "DEMO"
 
@@ -317,7 +319,119 @@ def build_plan(seed: int, until: date, demo: DemoAuthority = DEMO_AUTHORITIES[0]
             reason="resigned",
         ),
     )
+    _archive(plan, demo, at(start, 9))
     return plan
+
+
+def _archive(plan: Plan, demo: DemoAuthority, after: datetime) -> None:
+    """Records from before the two years, migrated in: a leaver of 2016 with their
+    supervision records, and three closed cases, one under a legal hold. Their retention
+    periods have run (or not), so the purge schedule has something due (ADR 0012)."""
+    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, demo.code)
+    dpo = Actor("DPO01", ActorRole.DATA_PROTECTION_OFFICER, demo.code)
+    steps: list[c.Command] = []
+
+    def when(day: date) -> dict[str, Any]:
+        return {
+            "command_id": plan.cid(f"archive-{len(steps)}"),
+            "actor": admin,
+            "occurred_at": at(day, 10),
+            "imported": True,
+        }
+
+    joined = date(2014, 1, 6)
+    steps.append(
+        c.RegisterWorker(
+            **when(joined),
+            staff_id="ARCH01",
+            display_name="Archived Practitioner",
+            role="social_worker",
+            team="Archive",
+            line_manager_id=None,
+            employment_pattern="full_time",
+            fte=Decimal(1),
+            engagement="permanent",
+            start_date=joined,
+            case_holding=True,
+        )
+    )
+    for n, day in enumerate((date(2015, 2, 10), date(2015, 3, 10)), start=1):
+        steps.append(
+            c.ScheduleSupervisionSession(
+                **when(day - timedelta(days=7)),
+                staff_id="ARCH01",
+                session_id=f"ARCH01-S{n}",
+                supervisor_id="ARCHTM",
+                scheduled_for=at(day, 10),
+            )
+        )
+        steps.append(
+            c.HoldSupervisionSession(
+                **when(day),
+                staff_id="ARCH01",
+                session_id=f"ARCH01-S{n}",
+                supervisor_id="ARCHTM",
+                duration_minutes=90,
+                functions_covered=["management", "support", "development"],
+                wellbeing_discussed=True,
+                equality_and_diversity_discussed=True,
+            )
+        )
+        steps.append(
+            c.WritePersonalSupervisionRecord(
+                **when(day + timedelta(days=1)),
+                staff_id="ARCH01",
+                record_id=f"ARCH01-R{n}",
+                session_id=f"ARCH01-S{n}",
+                actions_reviewed="Actions from the last session reviewed",
+                wellbeing="Well; workload discussed",
+                workload="Caseload of 18",
+                development="Court skills training booked",
+                disagreements=None,
+                agreed_actions=[],
+            )
+        )
+    steps.append(
+        c.LeaveEmployment(
+            **when(date(2016, 3, 31)),
+            staff_id="ARCH01",
+            last_day=date(2016, 3, 31),
+            reason="retired",
+        )
+    )
+    for child, born, case_type in (
+        ("ARCH-C01", date(1995, 6, 1), "cin"),
+        ("ARCH-C02", date(2000, 1, 15), "cp"),
+        ("ARCH-C03", date(1996, 9, 9), "cin"),
+    ):
+        steps.append(
+            c.RegisterChild(
+                **when(date(2013, 4, 2)),
+                child_id=child,
+                date_of_birth=born,
+                expected_date_of_birth=None,
+                case_type=case_type,
+                risk_level="medium",
+                rag=None,
+                name=None,
+            )
+        )
+        steps.append(
+            c.CloseCase(
+                **when(date(2014, 5, 20)), child_id=child, kind="closed", reason="Needs met"
+            )
+        )
+    steps.append(
+        c.PlaceLegalHold(
+            **{**when(date(2025, 1, 6)), "actor": dpo, "imported": False},
+            child_id="ARCH-C03",
+            hold_id="HOLD-ARCH-C03",
+            kind="subject_access_request",
+            reference="SAR made by the former child, 2025",
+        )
+    )
+    for index, command in enumerate(steps):
+        plan.add(after + timedelta(seconds=index), command)
 
 
 def _child_history(
@@ -700,7 +814,11 @@ def summary(app: OversightApplication, authority_code: str = DEMO_AUTHORITY) -> 
     for notification in _all_notifications(app):
         originator = notification.originator_id
         if originator not in authority_of:
-            aggregate: Aggregate = app.repository.get(originator)
+            try:
+                aggregate: Aggregate = app.repository.get(originator)
+            except SubjectPurged:  # only its tombstones are left
+                authority_of[originator] = None
+                continue
             authority_of[originator] = getattr(aggregate, "authority_code", None)
             if authority_of[originator] == authority_code:
                 if isinstance(aggregate, Worker):
@@ -783,4 +901,14 @@ def compliance_overview(
             name: len(register_items(engine, authority_code, name, as_of=as_of, limit=100_000))
             for name in ("oversight_trigger", "action", "sign_off", "disagreement")
         },
+        "retention": dict(
+            sorted(
+                Counter(
+                    row.status_on(as_of)
+                    for row in purge_schedule(
+                        engine, authority_code=authority_code, include_purged=True
+                    )
+                ).items()
+            )
+        ),
     }

@@ -435,7 +435,7 @@ class AuditTrail:
                     provenance.actor_id,
                     provenance.actor_role,
                     provenance.command_id,
-                    RULES_CITED_BY_EVENT.get(name),
+                    event.rule_id if name == "RecordPurged" else RULES_CITED_BY_EVENT.get(name),
                     described.entry_ref,
                     provenance.imported,
                 ),

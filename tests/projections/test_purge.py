@@ -22,10 +22,10 @@ from domain import commands as c
 from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.vocabulary import ActorRole
-from oversight.purging import compact, run_purge
+from oversight.purging import compact
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
-from projections.purge_schedule import purge_schedule, schedule_csv
+from projections.purge_schedule import purge_schedule, run_purge, schedule_csv
 from projections.registry import all_projections
 from tests.helpers import AUTHORITY, actor, common, register_child, register_worker, setup_authority
 from tests.projections.conftest import catch_up_all, checksum, make_runner
@@ -218,6 +218,7 @@ def test_a_purge_leaves_no_plaintext_and_keeps_what_is_held(
         "Personal supervision record SW1-S2 purged under DUR-4.9",
     ]
     assert all("authorised by DPO1 (data_protection_officer)" in e.summary for e in purges)
+    assert [e.rule_ids for e in purges] == ["DUR-4.9", "DUR-4.9"]
     tombstones = [e for e in trail.entries if e.kind == "purged"]
     assert len(tombstones) == 8 and all(e.rule_ids == "DUR-4.9" for e in tombstones)
     assert all(e.actor_id == "" and "Content purged" in e.summary for e in tombstones)
