@@ -558,17 +558,29 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
     """Check, from the subject's stored events and its authority's pack, that the record
     is due by ``as_of`` and not held; raise the typed error that says why not. A dry run
     calls this alone, so it lists exactly what a real run would destroy."""
-    subject = _subject_of(app, cmd)
     if cmd.record_class not in RECORD_CLASSES:
         raise ValidationError(
             f"record_class is one of {', '.join(RECORD_CLASSES)}", field="record_class"
         )
     if not isinstance(cmd.as_of, date) or cmd.as_of > cmd.provenance().occurred_at.date():
         raise ValidationError("as_of is a date no later than today", field="as_of")
-    stored = app.command_log.select_subject_notifications(subject.id)
+    # One read of the subject's stored events, with their positions: the aggregate is
+    # folded from the same events the check reads (measured: a second read per purge
+    # cost a fifth of the run, ADR 0012).
+    kind, local_id, subject_id = _subject_key_of(cmd)
+    stored = app.command_log.select_subject_notifications(subject_id)
     events: dict[int, Any] = {n.id: app.mapper.to_domain_event(n) for n in stored}
+    folded: Any = None
+    for event in events.values():
+        folded = event.mutate(folded)
+    expected = Worker if kind == "worker" else Child
+    if not isinstance(folded, expected) or folded.authority_code != cmd.actor.authority_id:
+        raise NotFound(
+            f"no {kind} with that id in this authority",
+            field="staff_id" if kind == "worker" else "child_id",
+        )
+    subject: Subject = folded
     facts = [fact_of(position, event) for position, event in events.items()]
-    kind, local_id = subject_key(subject)
     authority = app.get_authority(subject.authority_code)
     pack = app.policy_packs.packs.get(authority.policy_pack)
     wanted = RecordRef(cmd.record_class, cmd.record_id)
@@ -638,12 +650,17 @@ def _purge_record(app: OversightApplication, cmd: c.PurgeRecord) -> list[Aggrega
     return [plan.subject]
 
 
-def subject_key(subject: Subject) -> tuple[str, str]:
-    """A subject's kind and local id."""
-    if isinstance(subject, Worker):
-        return "worker", subject.staff_id
-    assert isinstance(subject, Child)
-    return "child", subject.local_child_id
+def _subject_key_of(command: c.SubjectCommand) -> tuple[str, str, UUID]:
+    """The kind, local id and aggregate id of the subject a command names."""
+    authority = command.actor.authority_id
+    if (command.staff_id is None) == (command.child_id is None):
+        raise ValidationError("give exactly one of staff_id or child_id", field="staff_id")
+    if command.staff_id is not None:
+        check_local_id(command.staff_id, field="staff_id")
+        return "worker", command.staff_id, worker_id(authority, command.staff_id)
+    assert command.child_id is not None
+    check_local_id(command.child_id, field="child_id")
+    return "child", command.child_id, child_id(authority, command.child_id)
 
 
 @handles(c.RecordAccess)

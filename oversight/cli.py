@@ -438,6 +438,8 @@ def audit_trail(
         )
     except (InvalidCursor, ValueError) as error:
         raise click.BadParameter(str(error)) from None
+    if not page.entries and after is None and not kinds:
+        raise click.ClickException(f"no {kind} {local_id!r} on {authority}'s audit trail")
     for entry in page.entries:
         links = f"  -> {', '.join(map(str, entry.related))}" if entry.related else ""
         click.echo(

@@ -49,8 +49,9 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     everything = json.loads(output)
     assert sorted(everything) == sorted(d.code for d in DEMO_AUTHORITIES)
     summary = everything["DEMO"]
-    assert summary["workers"] == 30
-    assert summary["children"] == 300
+    # 30 staff and 300 children, and the archive: a leaver of 2016, three closed cases.
+    assert summary["workers"] == 31
+    assert summary["children"] == 303
     assert summary["policy_pack"] == "DUR"
     # Two years of realistic slippage: all of these are present, none dominate.
     assert 500 < summary["sessions_held"] < 720
@@ -59,7 +60,7 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert summary["records_disputed"] > 0
     assert 0 < summary["open_oversight_triggers"] < summary["oversight_records"]
     assert summary["open_disagreements"] > 0
-    assert summary["workers_left"] == 1
+    assert summary["workers_left"] == 2
     # Seeding again replays every command from its receipt: nothing new is written.
     code, output = _run(fresh_url, "demo", "seed", "--seed", "7", "--until", "2026-10-31")
     assert "commands executed: 0" in output
@@ -114,6 +115,38 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert code == 0 and "agrees with the event store" in output
     code, output = _run(fresh_url, "history", "show", "--child", "C0001", "--json")
     assert json.loads(output)["attributes"]["local_child_id"] == "C0001"
+    # Retention [issue 6]: the schedule, a dry run, and a real run that matches it.
+    code, output = _run(
+        fresh_url, "retention", "schedule", "--authority", "DEMO-BUR", "--as-of", "2026-10-31",
+        "--format", "csv",
+    )  # fmt: skip
+    assert code == 0 and ",worker_file,ARCH01,BUR-RET,left_employment,2016-03-31," in output
+    assert ",child_record,ARCH-C03,RET-CIN," in output and "held" in output
+    assert (
+        json.loads(_run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")[1])[
+            "DEMO-BUR"
+        ]["compliance"]["retention"]["due"]
+        == 4
+    )
+    code, dry = _run(
+        fresh_url, "retention", "purge", "--as-of", "2026-10-31", "--dry-run",
+        "--authorised-by", "DPO01",
+    )  # fmt: skip
+    assert code == 0 and "would destroy 17 records as of 2026-10-31" in dry, dry
+    code, real = _run(
+        fresh_url, "retention", "purge", "--as-of", "2026-10-31", "--authorised-by", "DPO01"
+    )
+    assert code == 0 and "destroyed 17 records" in real and "storage compacted" in real, real
+    destroyed = sorted(
+        line.split(": ", 1)[1] for line in real.splitlines() if line.startswith("destroyed:")
+    )
+    assert destroyed == sorted(
+        line.split(": ", 1)[1] for line in dry.splitlines() if line.startswith("would destroy:")
+    )
+    code, output = _run(
+        fresh_url, "audit", "trail", "--authority", "DEMO-BUR", "--worker", "ARCH01"
+    )
+    assert code == 0 and "Personal file ARCH01 purged under BUR-RET" in output
     # Bad input: a clear message and a non-zero exit, never a traceback.
     for args in (
         ["history", "show", "--child", "C0001", "--as-of", "2026-01-01T00:00"],
@@ -138,6 +171,10 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
         ],
         ["compliance", "sheet", "--worker", "../etc"],
         ["demo", "summary", "--as-of", "yesterday"],
+        ["retention", "purge", "--as-of", "2026-10-31"],  # who authorises it?
+        ["retention", "purge", "--as-of", "soon", "--authorised-by", "DPO01"],
+        ["retention", "schedule", "--months", "0"],
+        ["retention", "schedule", "--from", "31/10/2026"],
         ["token", "mint", "--staff-id", "SW1", "--role", "practitioner"],  # not development
     ):
         code, output = _run(fresh_url, *args)
