@@ -6,6 +6,7 @@ itself, so that reading never conflicts with writing and never bumps the subject
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -22,6 +23,26 @@ class AccessLog(Aggregate):
     @staticmethod
     def create_id(subject_id: UUID) -> UUID:
         return uuid5(subject_id, "access-log")
+
+    class ContentPurged(Aggregate.Event):
+        """A read whose year of the access log was purged (ADR 0012): which subject and
+        authority it concerned, none of who read what or why."""
+
+        purged_type: str
+        record_class: str
+        record_id: str
+        authority_code: str
+        subject_id: UUID
+
+        def mutate(self, aggregate: Any) -> Any:
+            if aggregate is None:  # the log's opening was purged: it carries on bare
+                log = object.__new__(AccessLog)
+                log.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+                log.subject_id = self.subject_id
+                log.authority_code = self.authority_code
+                log.reads = 0
+                return log
+            return super().mutate(aggregate)
 
     @event("AccessLogOpened")
     def __init__(self, *, subject_id: UUID, authority_code: str, provenance: Provenance) -> None:

@@ -573,6 +573,10 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
     folded: Any = None
     for event in events.values():
         folded = event.mutate(folded)
+    # Who read the subject's record is on its access log, a record of its own per year.
+    log_id = AccessLog.create_id(subject_id)
+    for n in app.command_log.select_subject_notifications(log_id):
+        events[n.id] = app.mapper.to_domain_event(n)
     expected = Worker if kind == "worker" else Child
     if not isinstance(folded, expected) or folded.authority_code != cmd.actor.authority_id:
         raise NotFound(
@@ -606,25 +610,31 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
             f"not due for destruction until {item.due_on.isoformat()} under {item.rule_id}",
             field="as_of",
         )
-    tombstone_type: Any = type(subject).ContentPurged
     tombstones = []
     for position in item.positions:
         original = events[position]
-        stored_tombstone = app.mapper.to_stored_event(
-            tombstone_type(
-                originator_id=original.originator_id,
-                originator_version=original.originator_version,
-                timestamp=original.timestamp,
-                purged_type=type(original).__name__,
-                record_class=cmd.record_class,
-                record_id=cmd.record_id,
-                authority_code=subject.authority_code,
-            )
+        common: dict[str, Any] = {
+            "originator_id": original.originator_id,
+            "originator_version": original.originator_version,
+            "timestamp": original.timestamp,
+            "purged_type": type(original).__name__,
+            "record_class": cmd.record_class,
+            "record_id": cmd.record_id,
+            "authority_code": subject.authority_code,
+        }
+        purged_type: Any = (
+            AccessLog.ContentPurged
+            if original.originator_id == log_id
+            else type(subject).ContentPurged
         )
+        if original.originator_id == log_id:
+            common["subject_id"] = subject.id
+        tombstone = purged_type(**common)
+        stored_tombstone = app.mapper.to_stored_event(tombstone)
         tombstones.append(
             Tombstone(
                 position=position,
-                originator_id=subject.id,
+                originator_id=original.originator_id,
                 originator_version=original.originator_version,
                 topic=stored_tombstone.topic,
                 state=stored_tombstone.state,

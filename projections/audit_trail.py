@@ -320,6 +320,7 @@ RECORD_WORDS = {
     "direct_observation": "Direct observation record",
     "worker_file": "Personal file",
     "child_record": "Child's record",
+    "access_log": "Access log",
 }
 
 
@@ -464,7 +465,10 @@ class AuditTrail:
     def _tombstone(self, event: Any, notification: Notification) -> list[Operation]:
         """A purged event (a rebuild after the purge): its row as the live runner left
         it, but for the words its ``RecordPurged`` fills in."""
-        subject_id = str(event.originator_id)
+        if event.purged_type in IGNORED:
+            return []
+        # A read's tombstone names the subject whose trail the read was on.
+        subject_id = str(getattr(event, "subject_id", None) or event.originator_id)
         operations: list[Operation] = []
         kind = _REGISTRATIONS.get(event.purged_type)
         if kind is not None:  # the subject stays findable by its local id

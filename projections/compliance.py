@@ -94,8 +94,9 @@ from projections.history import SKIPPED_FIELDS, dumps
 log = logging.getLogger(__name__)
 
 #: Events defined on these classes are facts (``Subject``: corrections, disagreements
-#: and holds, which workers and children share); access logs are not.
-AGGREGATES = frozenset({"Worker", "Child", "Authority", "Subject"})
+#: and holds, which workers and children share; ``AccessLog``: reads, as facts of the
+#: subject read).
+AGGREGATES = frozenset({"Worker", "Child", "Authority", "Subject", "AccessLog"})
 AUTHORITY_EVENTS = frozenset({"AuthorityRegistered", "PolicyPackAdopted", "ClosureDayAdded"})
 #: Obligations are computed this far past a subject's latest fact (ADR 0010).
 HORIZON = timedelta(days=730)
@@ -262,7 +263,9 @@ class Compliance:
         provenance = getattr(event, "provenance", None)
         if provenance is None:
             return []
-        subject_id = str(event.originator_id)
+        # An access log's reads are facts of the subject they read (the purge schedule
+        # keeps a record per year of them, ADR 0012).
+        subject_id = str(getattr(event, "subject_id", None) or event.originator_id)
         data = {k: v for k, v in vars(event).items() if k not in SKIPPED_FIELDS}
         # A purge takes its record's facts with it (a rebuild never stores them: the
         # tombstones carry no provenance); the purge is a fact itself (ADR 0012).

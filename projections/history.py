@@ -340,10 +340,9 @@ class SubjectHistory:
         # carry no provenance); the purge itself stays on the history (ADR 0012).
         purged: list[Operation] = (
             [
-                Delete(
-                    "subject_history",
-                    {"subject_id": str(event.originator_id), "position": list(event.positions)},
-                )
+                # By position alone: a purged year of an access log is on its own
+                # aggregate, not the subject's.
+                Delete("subject_history", {"position": list(event.positions)})
             ]
             if name == "RecordPurged"
             else []

@@ -141,7 +141,7 @@ RETENTION_TRIGGERS = frozenset(
 #: Which child records a retention rule applies to.
 RETENTION_CONDITIONS = frozenset({"always", "looked_after", "child_protection", "adopted"})
 RETENTION_RECORDS = frozenset(
-    {"personal_supervision", "direct_observation", "worker_file", "child_record"}
+    {"personal_supervision", "direct_observation", "worker_file", "child_record", "access_log"}
 )
 
 
@@ -346,6 +346,8 @@ def _retention(raw: Mapping[str, Any], where: str) -> RetentionRule:
         raise _err(
             where, f"a {record_class} period runs from record_date or left_employment", "from"
         )
+    if record_class == "access_log" and trigger != "record_date":
+        raise _err(where, "an access log's period runs from record_date (its last read)", "from")
     if record_class == "child_record" and trigger == "left_employment":
         raise _err(where, "a child's record does not run from left_employment", "from")
     title = raw.get("title")

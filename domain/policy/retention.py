@@ -3,9 +3,10 @@ destruction under its authority's pack (ADR 0012).
 
 A *record* is what the policies keep and destroy as one: a personal supervision record
 (one supervision: the session, its personal record, sign-offs and corrections), a direct
-observation, the rest of a worker's personal file, or a child's record (every case
+observation, the rest of a worker's personal file, a child's record (every case
 supervision, oversight, decision and disagreement on the child: "case supervision
-records follow the child's record" [DUR-4.9, BUR-RET, DEV-5.5]).
+records follow the child's record" [DUR-4.9, BUR-RET, DEV-5.5]), or one calendar year
+of the subject's access log (who read the record, what and why).
 
 Everything here is a pure function of a subject's facts and its pack, so the purge
 schedule (a projection) and the purge itself (a command, which checks again before it
@@ -27,7 +28,16 @@ PERSONAL_SUPERVISION = "personal_supervision"
 DIRECT_OBSERVATION = "direct_observation"
 WORKER_FILE = "worker_file"
 CHILD_RECORD = "child_record"
-RECORD_CLASSES = (PERSONAL_SUPERVISION, DIRECT_OBSERVATION, WORKER_FILE, CHILD_RECORD)
+ACCESS_LOG = "access_log"
+RECORD_CLASSES = (
+    PERSONAL_SUPERVISION,
+    DIRECT_OBSERVATION,
+    WORKER_FILE,
+    CHILD_RECORD,
+    ACCESS_LOG,
+)
+#: Who read the subject's record (its ``AccessLog``): one record per calendar year.
+ACCESS_EVENTS = frozenset({"AccessLogOpened", "RecordAccessed"})
 
 #: Facts that are about retention itself: never part of a record, never purged.
 RETENTION_EVENTS = frozenset({"RecordPurged", "ContentPurged"})
@@ -77,7 +87,13 @@ def records_of(subject_kind: str, local_id: str, facts: Iterable[Fact]) -> dict[
     removed comments; a correction belongs to the record of the entry it corrects."""
     if subject_kind == "child":
         child = RecordRef(CHILD_RECORD, local_id)
-        return {f.position: child for f in facts if f.event_type not in RETENTION_EVENTS}
+        return {
+            f.position: RecordRef(ACCESS_LOG, str(f.day.year))
+            if f.event_type in ACCESS_EVENTS
+            else child
+            for f in facts
+            if f.event_type not in RETENTION_EVENTS
+        }
     file = RecordRef(WORKER_FILE, local_id)
     owner: dict[str, RecordRef] = {}  # entry id -> its record
     found: dict[int, RecordRef] = {}
@@ -86,7 +102,9 @@ def records_of(subject_kind: str, local_id: str, facts: Iterable[Fact]) -> dict[
         if name in RETENTION_EVENTS:
             continue
         record = file
-        if name in _SESSION_EVENTS:
+        if name in ACCESS_EVENTS:
+            record = RecordRef(ACCESS_LOG, str(fact.day.year))
+        elif name in _SESSION_EVENTS:
             record = RecordRef(PERSONAL_SUPERVISION, str(data["session_id"]))
             owner[str(data["session_id"])] = record
         elif name == "PersonalSupervisionRecordWritten":
@@ -292,11 +310,14 @@ def schedule(
     rules = pack.retention if pack is not None else ()
     items: list[ScheduleItem] = []
     for record in sorted(members, key=lambda r: (r.record_class == WORKER_FILE, r)):
+        # (A worker's file waits for the worker's other records; not for access logs.)
         own = members[record]
         item = _item(record, own, rules, life, holds, purges.get(record.key))
         own_due = item.due_on
         if record.record_class == WORKER_FILE and own_due is not None:
-            others = [i.due_on for i in items if i.purged is None]
+            others = [
+                i.due_on for i in items if i.purged is None and i.record.record_class != ACCESS_LOG
+            ]
             known = [d for d in others if d is not None]
             if len(known) < len(others):
                 item = _replace_due(item, None)

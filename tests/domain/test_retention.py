@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from domain import commands as c
+from domain.access import AccessLog
 from domain.application import OversightApplication
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.policy.packs import PackError, PackLibrary, parse_pack
@@ -69,7 +70,10 @@ def _worker_with_a_session(
 
 def _items(app: OversightApplication, staff_id: str = "SW1") -> dict[RecordRef, Any]:
     worker = app.get_worker("TEST-LA", staff_id)
-    stored = app.command_log.select_subject_notifications(worker.id)
+    stored = [
+        *app.command_log.select_subject_notifications(worker.id),
+        *app.command_log.select_subject_notifications(AccessLog.create_id(worker.id)),
+    ]
     facts = [fact_of(n.id, app.mapper.to_domain_event(n)) for n in stored]
     pack = app.policy_packs.get(app.get_authority("TEST-LA").policy_pack)
     return {i.record: i for i in schedule("worker", staff_id, facts, pack)}
@@ -324,3 +328,39 @@ def test_a_purged_subject_reads_as_purged_not_as_a_crash(app: OversightApplicati
     with pytest.raises(SubjectPurged) as caught:
         app.get_child("TEST-LA", "C1")
     assert isinstance(caught.value, DomainError) and caught.value.field == "subject"
+
+
+def test_an_access_log_year_is_purged_and_the_log_carries_on(app: OversightApplication) -> None:
+    """RET-ACCESS: each calendar year of who read the record is a record of its own, kept
+    6 years from its last read; purging the year that opened the log leaves a log that
+    still takes reads."""
+    setup_authority(app, pack="DUR")
+    _worker_with_a_session(app)
+    auditor = actor("AUD1", ActorRole.AUDITOR)
+    for day in (30, 40):
+        app.execute(
+            c.RecordAccess(
+                **common(at(day), auditor), staff_id="SW1", what="personal file",
+                purpose=f"Audit {SENTINEL}",
+            )
+        )  # fmt: skip
+    item = _items(app)[RecordRef("access_log", "2012")]
+    assert (item.rule_id, item.trigger_date, item.due_on) == (
+        "RET-ACCESS",
+        at(40).date(),
+        date(2018, 4, 10),
+    )
+    assert len(item.positions) == 3  # the log's opening and two reads
+    _purge(app, "access_log", "2012")
+    log_id = AccessLog.create_id(app.get_worker("TEST-LA", "SW1").id)
+    stored = app.command_log.select_subject_notifications(log_id)
+    assert all(SENTINEL.encode() not in n.state for n in stored)
+    app.execute(
+        c.RecordAccess(
+            **common(who=auditor), staff_id="SW1", what="personal file", purpose="Annual audit"
+        )
+    )
+    log = app.repository.get(log_id)
+    assert log.version == 4 and log.reads == 1
+    assert _items(app)[RecordRef("access_log", "2012")].purged is not None
+    assert _items(app)[RecordRef("access_log", str(date.today().year))].rule_id == "RET-ACCESS"

@@ -100,6 +100,15 @@ def _scenario(app: OversightApplication) -> None:
             **common(at(40), DPO), staff_id="SW2", hold_id="H1", kind="litigation", reference="ET/9"
         )
     )
+    # Who read what and why, in 2012: kept 6 years from the last read [RET-ACCESS].
+    auditor = actor("AUD1", ActorRole.AUDITOR)
+    for staff_id, text in (("SW1", PURGED), ("SW2", HELD)):
+        app.execute(
+            c.RecordAccess(
+                **common(at(45), auditor), staff_id=staff_id, what="personal file",
+                purpose=f"Audit {text}",
+            )
+        )  # fmt: skip
     # A child in need only, born 1990: its record is due 25 years from birth [RET-CIN].
     register_child(app, "C-OLD", when=THEN, date_of_birth=date(1990, 1, 5), case_type="cin")
     app.execute(
@@ -184,6 +193,7 @@ def test_a_purge_leaves_no_plaintext_and_keeps_what_is_held(
     assert would == {
         ("SW1", "personal_supervision", "SW1-S1"),
         ("SW1", "personal_supervision", "SW1-S2"),
+        ("SW1", "access_log", "2012"),
         ("C-OLD", "child_record", "C-OLD"),
     }
     assert PURGED.encode() in _everything(database)  # a dry run destroys nothing
@@ -208,19 +218,26 @@ def test_a_purge_leaves_no_plaintext_and_keeps_what_is_held(
 
     # The purged worker replays; the trail keeps a tombstone for each purged event.
     worker = app.get_worker(AUTHORITY, "SW1")
-    assert set(worker.purged) == {"personal_supervision:SW1-S1", "personal_supervision:SW1-S2"}
+    assert set(worker.purged) == {
+        "personal_supervision:SW1-S1",
+        "personal_supervision:SW1-S2",
+        "access_log:2012",
+    }
     trail = subject_trail(
         engine, authority_code=AUTHORITY, subject_kind="worker", local_id="SW1", first=100
     )
     purges = [e for e in trail.entries if e.kind == "purge"]
-    assert [e.summary.split(" on ")[0] for e in purges] == [
+    assert sorted(e.summary.split(" on ")[0] for e in purges) == [
+        "Access log 2012 purged under RET-ACCESS",
         "Personal supervision record SW1-S1 purged under DUR-4.9",
         "Personal supervision record SW1-S2 purged under DUR-4.9",
     ]
     assert all("authorised by DPO1 (data_protection_officer)" in e.summary for e in purges)
-    assert [e.rule_ids for e in purges] == ["DUR-4.9", "DUR-4.9"]
+    assert sorted(e.rule_ids or "" for e in purges) == ["DUR-4.9", "DUR-4.9", "RET-ACCESS"]
     tombstones = [e for e in trail.entries if e.kind == "purged"]
-    assert len(tombstones) == 8 and all(e.rule_ids == "DUR-4.9" for e in tombstones)
+    # 8 supervision events, and the read (the log's opening is not on the trail).
+    assert len(tombstones) == 9
+    assert sorted({e.rule_ids or "" for e in tombstones}) == ["DUR-4.9", "RET-ACCESS"]
     assert all(e.actor_id == "" and "Content purged" in e.summary for e in tombstones)
 
     # A purged child is gone but for its tombstones, and says so rather than failing.
