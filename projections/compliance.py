@@ -244,7 +244,16 @@ class Compliance:
             Column("events", Integer, nullable=False),
             Column("purged_on", Date, nullable=True),
             Column("authorised_by", String(300), nullable=True),
-            Index(f"{named('retention_schedule')}_due", "authority_code", "due_on"),
+            # The schedule's own order: a page of it is a top-N scan of this index.
+            Index(
+                f"{named('retention_schedule')}_due",
+                "authority_code",
+                "due_on",
+                "subject_kind",
+                "local_id",
+                "record_class",
+                "record_id",
+            ),
         )
         return {
             "retention_schedule": retention,

@@ -103,8 +103,7 @@ def purge_schedule(
         select(table)
         .where(and_(*conditions))
         .order_by(
-            table.c.due_on.is_(None),
-            table.c.due_on,
+            table.c.due_on.asc().nulls_last(),  # both engines (SQLite sorts NULL first)
             table.c.subject_kind,
             table.c.local_id,
             table.c.record_class,
