@@ -610,6 +610,11 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
             f"not due for destruction until {item.due_on.isoformat()} under {item.rule_id}",
             field="as_of",
         )
+    heads: dict[UUID, int] = {}
+    for event in events.values():
+        heads[event.originator_id] = max(
+            heads.get(event.originator_id, 0), event.originator_version
+        )
     tombstones = []
     for position in item.positions:
         original = events[position]
@@ -633,6 +638,7 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
         stored_tombstone = app.mapper.to_stored_event(tombstone)
         tombstones.append(
             Tombstone(
+                head=heads[original.originator_id],
                 position=position,
                 originator_id=original.originator_id,
                 originator_version=original.originator_version,

@@ -95,6 +95,9 @@ class Tombstone:
     originator_version: int
     topic: str
     state: bytes
+    #: The originator's last version when the purge was planned: the recorder refuses
+    #: the purge if anything was appended to it since (a read in the year being purged).
+    head: int
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,14 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
         if tombstones:
             # Overwrite, don't leave the old bytes in free pages (ADR 0012).
             c.execute("PRAGMA secure_delete = ON")
+            for originator_id, head in {(t.originator_id, t.head) for t in tombstones}:
+                c.execute(
+                    f"SELECT MAX(originator_version) FROM {self.events_table_name} "
+                    "WHERE originator_id = ?",
+                    (originator_id.hex,),
+                )
+                if c.fetchone()[0] != head:
+                    raise IntegrityError("appended to since the purge was planned")
             for t in tombstones:
                 c.execute(
                     f"UPDATE {self.events_table_name} SET topic = ?, state = ? "
@@ -174,6 +182,9 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "WHERE notification_id = %s AND originator_id = %s AND originator_version = %s "
             "RETURNING notification_id"
         ).format(schema=schema, events=events)
+        self._select_head = SQL(
+            "SELECT MAX(originator_version) AS head FROM {schema}.{events} WHERE originator_id = %s"
+        ).format(schema=schema, events=events)
         self._select_subject = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{events} WHERE originator_id = %s ORDER BY originator_version"
@@ -189,7 +200,16 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         receipt: CommandReceipt | None = kwargs.get("command_receipt")
         if receipt is not None:
             curs.execute(self._insert_receipt, _receipt_row(receipt), prepare=True)
-        for t in kwargs.get("tombstones", ()):
+        tombstones: Sequence[Tombstone] = kwargs.get("tombstones", ())
+        if tombstones:
+            # Hold the insert lock from here (the library takes it only later), so that
+            # nothing can be appended between this check and the commit.
+            self._lock_table(curs)
+            for originator_id, head in {(t.originator_id, t.head) for t in tombstones}:
+                curs.execute(self._select_head, (originator_id,))
+                if curs.fetchall()[0]["head"] != head:
+                    raise IntegrityError("appended to since the purge was planned")
+        for t in tombstones:
             curs.execute(
                 self._purge_event,
                 (t.topic, t.state, t.position, t.originator_id, t.originator_version),

@@ -364,3 +364,76 @@ def test_an_access_log_year_is_purged_and_the_log_carries_on(app: OversightAppli
     assert log.version == 4 and log.reads == 1
     assert _items(app)[RecordRef("access_log", "2012")].purged is not None
     assert _items(app)[RecordRef("access_log", str(date.today().year))].rule_id == "RET-ACCESS"
+
+
+def test_adoption_orders_and_deaths_refuse_bad_dates_naming_the_field(
+    app: OversightApplication,
+) -> None:
+    setup_authority(app)
+    register_child(app, "C1", when=THEN, date_of_birth=date(2010, 1, 5), case_type="cla")
+    version = app.get_child("TEST-LA", "C1").version
+    future = date.today() + timedelta(days=1)
+    for command, field in (
+        (c.RecordAdoptionOrder(**common(), child_id="C1", order_made_on=future), "order_made_on"),
+        (c.RecordChildDeath(**common(), child_id="C1", died_on=future), "died_on"),
+        (c.RecordChildDeath(**common(), child_id="C1", died_on=date(2009, 1, 1)), "died_on"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            app.execute(command)
+        assert caught.value.field == field
+    app.execute(c.RecordChildDeath(**common(), child_id="C1", died_on=date(2012, 1, 1)))
+    with pytest.raises(ValidationError) as caught:
+        app.execute(c.RecordChildDeath(**common(), child_id="C1", died_on=date(2012, 1, 2)))
+    assert caught.value.field == "died_on" and "already" in str(caught.value)
+    assert app.get_child("TEST-LA", "C1").version == version + 1
+
+
+def test_a_purge_planned_before_a_late_append_is_refused_not_half_done(
+    app: OversightApplication,
+) -> None:
+    """Between planning a purge and its commit, a read lands in the year being purged:
+    the recorder refuses the whole purge (the caller re-plans), so no event of the
+    record is left with its content under a record marked purged."""
+    from eventsourcing.persistence import IntegrityError
+
+    from domain.application import plan_purge
+
+    setup_authority(app, pack="DUR")
+    _worker_with_a_session(app)
+    auditor = actor("AUD1", ActorRole.AUDITOR)
+    app.execute(
+        c.RecordAccess(
+            **common(at(30), auditor), staff_id="SW1", what="file", purpose=f"Audit {SENTINEL}"
+        )
+    )
+    command = c.PurgeRecord(
+        **common(who=DPO),
+        staff_id="SW1",
+        record_class="access_log",
+        record_id="2012",
+        as_of=date.today(),
+    )
+    plan = plan_purge(app, command)
+    app.execute(  # a late read, backdated into 2012
+        c.RecordAccess(
+            **common(at(31), auditor), staff_id="SW1", what="file", purpose=f"Late {SENTINEL}"
+        )
+    )
+    assert plan.item.rule_id is not None and plan.item.due_on is not None
+    plan.subject.purge_record(
+        command.provenance(),
+        record_class="access_log",
+        record_id="2012",
+        rule_id=plan.item.rule_id,
+        due_on=plan.item.due_on,
+        positions=list(plan.item.positions),
+        tombstones=list(plan.tombstones),
+    )
+    with pytest.raises(IntegrityError):
+        app.save(plan.subject, tombstones=list(plan.tombstones))
+    log_id = AccessLog.create_id(plan.subject.id)
+    stored = app.command_log.select_subject_notifications(log_id)
+    assert sum(SENTINEL.encode() in n.state for n in stored) == 2  # nothing rewritten
+    app.execute(command)  # planned again: both reads go
+    stored = app.command_log.select_subject_notifications(log_id)
+    assert not any(SENTINEL.encode() in n.state for n in stored)
