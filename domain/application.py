@@ -45,7 +45,15 @@ from domain.errors import (
 )
 from domain.identifiers import authority_id, check_local_id, child_id, worker_id
 from domain.policy.packs import PackLibrary
-from domain.policy.retention import RECORD_CLASSES, RecordRef, ScheduleItem, fact_of, schedule
+from domain.policy.retention import (
+    CHILD_RECORD,
+    RECORD_CLASSES,
+    WORKER_FILE,
+    RecordRef,
+    ScheduleItem,
+    fact_of,
+    schedule,
+)
 from domain.provenance import Provenance
 from domain.rules import PersonalRecordHoldsNoServiceUserInformation
 from domain.subject import Subject, Tombstone
@@ -551,6 +559,7 @@ class PurgePlan:
 
     subject: Subject
     item: ScheduleItem
+    positions: tuple[int, ...]  # the record's events (and, for a whole subject, its log's)
     tombstones: tuple[Tombstone, ...]
 
 
@@ -610,13 +619,22 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
             f"not due for destruction until {item.due_on.isoformat()} under {item.rule_id}",
             field="as_of",
         )
+    positions = list(item.positions)
+    if cmd.record_class in (CHILD_RECORD, WORKER_FILE):
+        # The subject's own record goes last and takes what is left of its access log
+        # with it: no log of reads outlives the record that was read.
+        positions += [
+            p
+            for p, e in events.items()
+            if e.originator_id == log_id and type(e).__name__ != "ContentPurged"
+        ]
     heads: dict[UUID, int] = {}
     for event in events.values():
         heads[event.originator_id] = max(
             heads.get(event.originator_id, 0), event.originator_version
         )
     tombstones = []
-    for position in item.positions:
+    for position in positions:
         original = events[position]
         common: dict[str, Any] = {
             "originator_id": original.originator_id,
@@ -646,7 +664,7 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
                 state=stored_tombstone.state,
             )
         )
-    return PurgePlan(subject, item, tuple(tombstones))
+    return PurgePlan(subject, item, tuple(sorted(positions)), tuple(tombstones))
 
 
 @handles(c.PurgeRecord)
@@ -660,7 +678,7 @@ def _purge_record(app: OversightApplication, cmd: c.PurgeRecord) -> list[Aggrega
         record_id=cmd.record_id,
         rule_id=plan.item.rule_id,
         due_on=plan.item.due_on,
-        positions=list(plan.item.positions),
+        positions=list(plan.positions),
         tombstones=list(plan.tombstones),
     )
     return [plan.subject]

@@ -426,7 +426,7 @@ def test_a_purge_planned_before_a_late_append_is_refused_not_half_done(
         record_id="2012",
         rule_id=plan.item.rule_id,
         due_on=plan.item.due_on,
-        positions=list(plan.item.positions),
+        positions=list(plan.positions),
         tombstones=list(plan.tombstones),
     )
     with pytest.raises(IntegrityError):

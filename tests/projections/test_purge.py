@@ -129,6 +129,14 @@ def _scenario(app: OversightApplication) -> None:
             about=f"The plan {PURGED}",
         )
     )
+    # A recent read of that child: its year is kept to 2032 [RET-ACCESS], but it goes
+    # with the child's record, which no log of reads outlives.
+    app.execute(
+        c.RecordAccess(
+            **common(datetime.now(UTC) - timedelta(days=10), auditor), child_id="C-OLD",
+            what="case file", purpose=f"Review {PURGED}",
+        )
+    )  # fmt: skip
     # A child born 2015 is kept until 2040: untouched.
     register_child(app, "C-NEW", when=THEN, date_of_birth=date(2011, 1, 5), case_type="cin")
 
