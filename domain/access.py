@@ -28,7 +28,6 @@ class AccessLog(Aggregate):
         """A read whose year of the access log was purged (ADR 0012): which subject and
         authority it concerned, none of who read what or why."""
 
-        purged_type: str
         record_class: str
         record_id: str
         authority_code: str

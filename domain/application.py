@@ -640,19 +640,18 @@ def plan_purge(app: OversightApplication, cmd: c.PurgeRecord) -> PurgePlan:
             "originator_id": original.originator_id,
             "originator_version": original.originator_version,
             "timestamp": original.timestamp,
-            "purged_type": type(original).__name__,
             "record_class": cmd.record_class,
             "record_id": cmd.record_id,
             "authority_code": subject.authority_code,
         }
-        purged_type: Any = (
+        tombstone_type: Any = (
             AccessLog.ContentPurged
             if original.originator_id == log_id
             else type(subject).ContentPurged
         )
         if original.originator_id == log_id:
             common["subject_id"] = subject.id
-        tombstone = purged_type(**common)
+        tombstone = tombstone_type(**common)
         stored_tombstone = app.mapper.to_stored_event(tombstone)
         tombstones.append(
             Tombstone(

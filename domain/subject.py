@@ -122,10 +122,10 @@ class Subject(Aggregate):
 
     class ContentPurged(Event):
         """What an event reads as once the record it belonged to is purged (ADR 0012):
-        its type and record, none of its content. The purge rewrites the stored event
-        in place, so the log keeps its positions and versions and still replays."""
+        the record it belonged to, and nothing of the event, not even its type (which
+        alone can say a child died or came into care). The purge rewrites the stored
+        event in place, so the log keeps its positions and versions and still replays."""
 
-        purged_type: str
         record_class: str
         record_id: str
         authority_code: str

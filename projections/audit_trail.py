@@ -340,6 +340,7 @@ def _purged_row_values(e: Any) -> dict[str, Any]:
     reads once purged: a rebuild (from the tombstone) and the live runner (updating the
     original row) agree on each."""
     return {
+        "event_type": "ContentPurged",
         "kind": "purged",
         "summary": f"Content purged: {purged_summary(e)}",
         "actor_id": "",
@@ -351,7 +352,8 @@ def _purged_row_values(e: Any) -> dict[str, Any]:
     }
 
 
-_REGISTRATIONS = {"WorkerRegistered": "worker", "ChildRegistered": "child"}
+#: A subject's first event is its registration, in its whole record's class.
+_REGISTRATIONS = {"worker_file": "worker", "child_record": "child"}
 
 
 @dataclass
@@ -465,13 +467,14 @@ class AuditTrail:
     def _tombstone(self, event: Any, notification: Notification) -> list[Operation]:
         """A purged event (a rebuild after the purge): its row as the live runner left
         it, but for the words its ``RecordPurged`` fills in."""
-        if event.purged_type in IGNORED:
-            return []
+        read = getattr(event, "subject_id", None)
+        if read is not None and event.originator_version == 1:
+            return []  # the access log's opening, which is not on the trail
         # A read's tombstone names the subject whose trail the read was on.
-        subject_id = str(getattr(event, "subject_id", None) or event.originator_id)
+        subject_id = str(read or event.originator_id)
         operations: list[Operation] = []
-        kind = _REGISTRATIONS.get(event.purged_type)
-        if kind is not None:  # the subject stays findable by its local id
+        kind = _REGISTRATIONS.get(event.record_class) if event.originator_version == 1 else None
+        if kind is not None:  # the registration: the subject stays findable by its id
             operations.append(
                 Insert(
                     "audit_subjects",
@@ -490,7 +493,7 @@ class AuditTrail:
                 (
                     notification.id,
                     subject_id,
-                    event.purged_type,
+                    "ContentPurged",
                     "purged",
                     PURGED_PENDING,
                     recorded,

@@ -264,11 +264,18 @@ def test_purge_destroys_the_record_content_and_the_subject_still_replays(
     events = [app.mapper.to_domain_event(n) for n in stored]
     names = [type(e).__name__ for e in events]
     assert names.count("ContentPurged") == 3 and names[-1] == "RecordPurged"
-    assert [e.purged_type for e in events if type(e).__name__ == "ContentPurged"] == [
-        "SupervisionSessionScheduled",
-        "SupervisionSessionHeld",
-        "PersonalSupervisionRecordWritten",
-    ]
+    tombstones = [e for e in events if type(e).__name__ == "ContentPurged"]
+    assert [(e.record_class, e.record_id) for e in tombstones] == [
+        ("personal_supervision", "SW1-S1")
+    ] * 3
+    assert set(vars(tombstones[0])) == {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "record_class",
+        "record_id",
+        "authority_code",
+    }  # nothing of the event: not even its type
     assert [n.originator_version for n in stored] == list(range(1, len(stored) + 1))
     item = _items(app)[RecordRef("personal_supervision", "SW1-S1")]
     assert item.purged is not None and item.purged.rule_id == "DUR-4.9"
