@@ -716,17 +716,21 @@ class PurgeScheduleEntry:
 
 @strawberry.type(description="A page of the purge schedule, and the same page as CSV.")
 class PurgeSchedule:
-    as_of: date
-    entries: list[PurgeScheduleEntry]
+    as_of: date = strawberry.field(description="The day each entry's status is given for.")
+    entries: list[PurgeScheduleEntry] = strawberry.field(
+        description="Records in due-date order; those with no due date last."
+    )
     csv: str = strawberry.field(description="These entries as CSV, one line per record.")
     end_cursor: str | None = strawberry.field(description="Pass as after for the next page.")
 
 
 @strawberry.type(description="What a purge run destroyed (or, dry, would destroy) and refused.")
 class PurgeRunResult:
-    as_of: date
-    dry_run: bool
-    destroyed: list[PurgeScheduleEntry]
+    as_of: date = strawberry.field(description="What was due by this day was taken.")
+    dry_run: bool = strawberry.field(description="True: nothing was destroyed.")
+    destroyed: list[PurgeScheduleEntry] = strawberry.field(
+        description="The records destroyed (a dry run: those a real run would destroy)."
+    )
     refused: list[ValidationProblem] = strawberry.field(
         description="Records the schedule proposed that the store's own check refused."
     )
