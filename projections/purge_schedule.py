@@ -53,12 +53,6 @@ class ScheduleRow:
     purged_on: date | None
     authorised_by: str | None
 
-    @property
-    def status(self) -> str:
-        """``purged``, ``held``, ``due`` (by today), ``scheduled`` (a due date ahead),
-        ``waiting`` (its period has not started) or ``no_rule``."""
-        return self.status_on(date.today())
-
     def status_on(self, day: date) -> str:
         if self.purged_on is not None:
             return "purged"

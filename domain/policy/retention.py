@@ -15,7 +15,7 @@ destroys anything) agree by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -376,20 +376,3 @@ def _item(
     waiting = [d for d in dues if d[0] is None]
     due, rule, trigger, start = waiting[0] if waiting else max(dues, key=lambda d: d[0] or date.min)
     return ScheduleItem(record, rule.rule_id, trigger, start, due, holds, positions)
-
-
-def schedule_rows(items: Iterable[ScheduleItem]) -> list[Mapping[str, Any]]:
-    """The items as plain values (for tables, CSV and the API)."""
-    return [
-        {
-            "record_class": i.record.record_class,
-            "record_id": i.record.record_id,
-            "rule_id": i.rule_id,
-            "trigger": i.trigger,
-            "trigger_date": i.trigger_date,
-            "due_on": i.due_on,
-            "held_by": ",".join(h.hold_id for h in i.holds) or None,
-            "purged": i.purged is not None,
-        }
-        for i in items
-    ]
