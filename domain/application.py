@@ -523,6 +523,8 @@ def _worker_command(app: OversightApplication, cmd: c.WorkerCommand) -> list[Agg
     c.CloseCase,
     c.RecordAdoptionOrder,
     c.RecordChildDeath,
+    c.RecordCareEnded,
+    c.RecordLookedAfterReview,
     c.RecordCaseSupervision,
     c.TriggerOversight,
     c.RecordManagementOversight,

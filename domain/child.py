@@ -159,6 +159,7 @@ class Child(Subject):
         self.team: str | None = None
         self.closed: CaseClosureKind | None = None
         self.adoption_order_on: date | None = None
+        self.last_review_on: date | None = None
         self.died_on: date | None = None
         self.triggers: dict[str, Trigger] = {}
         self.actions: dict[str, ActionState] = {}
@@ -322,6 +323,41 @@ class Child(Subject):
     def _returned_home(self, provenance: Provenance, reason: str) -> None:
         self.in_care = False
         self.placement = None
+
+    def end_care(self, provenance: Provenance, *, reason_code: str) -> None:
+        """A period of care ends other than by returning home: adopted, a special
+        guardianship or child arrangements order, care taken over by another authority,
+        staying put at 18... (SSDA903 REC codes, free text here)."""
+        self._check_open(provenance)
+        require(self.in_care, "the child is not in care", field="child_id")
+        require_text(reason_code, field="reason_code", max_length=20)
+        self._care_ended(provenance, reason_code)
+
+    @event("PeriodOfCareEnded")
+    def _care_ended(self, provenance: Provenance, reason_code: str) -> None:
+        self.in_care = False
+        self.placement = None
+
+    def record_looked_after_review(
+        self, provenance: Provenance, *, review_on: date, review_code: str
+    ) -> None:
+        """A looked-after child's review (SSDA903 reviews: the date, and how the child
+        took part, PN0-PN7)."""
+        self.check_provenance(provenance)
+        require(isinstance(review_on, date), "a date", field="review_on")
+        require(
+            review_on <= provenance.occurred_at.date(),
+            "a review cannot be in the future",
+            field="review_on",
+        )
+        require_text(review_code, field="review_code", max_length=20)
+        self._looked_after_review_held(provenance, review_on, review_code)
+
+    @event("LookedAfterReviewHeld")
+    def _looked_after_review_held(
+        self, provenance: Provenance, review_on: date, review_code: str
+    ) -> None:
+        self.last_review_on = review_on
 
     def close_case(self, provenance: Provenance, *, kind: str, reason: str) -> None:
         """Closed, transferred, or stepped across to early help: raises DEV-6 (13)."""

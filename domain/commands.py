@@ -393,6 +393,23 @@ class CloseCase(ChildCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordCareEnded(ChildCommand):
+    """A period of care ended other than by returning home (SSDA903 REC code)."""
+
+    method = "end_care"
+    reason_code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordLookedAfterReview(ChildCommand):
+    """A looked-after child's review was held (SSDA903 reviews)."""
+
+    method = "record_looked_after_review"
+    review_on: date
+    review_code: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordAdoptionOrder(ChildCommand):
     """An adoption order was made: the record is kept 100 years from it [AAR-42]."""
 

@@ -232,6 +232,18 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
     ),
     "ChildReturnedHome": lambda e: Described("care", f"Returned home: {e.reason}"),
     "CaseClosed": lambda e: Described("closure", f"Case {_words(e.kind)}: {e.reason}"),
+    "PeriodOfCareEnded": lambda e: Described(
+        "care", f"Period of care ended (SSDA903 reason {e.reason_code})"
+    ),
+    "LookedAfterReviewHeld": lambda e: Described(
+        "care", f"Looked-after review held on {e.review_on.isoformat()} ({e.review_code})"
+    ),
+    "AdoptionOrderRecorded": lambda e: Described(
+        "retention", f"Adoption order made on {e.order_made_on.isoformat()} [AAR-42]"
+    ),
+    "ChildDeathRecorded": lambda e: Described(
+        "retention", f"Death recorded: {e.died_on.isoformat()} [CPPCR-50]"
+    ),
     "CaseSupervisionRecorded": lambda e: Described(
         "case_supervision",
         f"Case supervision {e.entry_id} by {e.supervisor_id} with {e.worker_id}: decision "

@@ -304,6 +304,12 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         "OversightTriggered",
     )
     run(
+        c.RecordCameIntoCare(**common(t), **ch, legal_status="V2", placement="U1"),
+        "ChildCameIntoCare",
+        "OversightTriggered",
+    )
+    run(c.RecordCareEnded(**common(t), **ch, reason_code="E41"), "PeriodOfCareEnded")
+    run(
         c.RecordCaseSupervision(
             **common(t, SUP),
             **ch,
@@ -430,6 +436,10 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         c.CloseCase(**common(t), **ch, kind="transferred", reason="Moved area"),
         "OversightTriggered",
         "CaseClosed",
+    )
+    run(
+        c.RecordLookedAfterReview(**common(t), **ch, review_on=t.date(), review_code="PN1"),
+        "LookedAfterReviewHeld",
     )
     run(
         c.RecordAdoptionOrder(**common(t), **ch, order_made_on=t.date()),
