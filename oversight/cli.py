@@ -23,6 +23,7 @@ from oversight import demo as demo_module
 from oversight import schema
 from oversight.api_cli import serve, token
 from oversight.compliance_cli import compliance, policy
+from oversight.import_cli import import_group
 from oversight.projecting import read_engine, runner_for, source_for
 from oversight.retention_cli import retention
 from oversight.settings import DatabaseSettings, Settings, SettingsError
@@ -453,6 +454,7 @@ def audit_trail(
 
 main.add_command(compliance)
 main.add_command(retention)
+main.add_command(import_group)
 main.add_command(policy)
 main.add_command(serve)
 main.add_command(token)

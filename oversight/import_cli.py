@@ -1,0 +1,89 @@
+"""``oversight import ...``: sector-format importers (issue 7)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import click
+
+from domain.errors import DomainError
+from domain.identifiers import authority_id
+from domain.provenance import Actor
+from domain.vocabulary import ActorRole, RiskLevel
+from oversight.importers.ssda903 import ImportReport, RowError, import_ssda903
+from oversight.schema import SchemaOutOfDate
+from oversight.settings import Settings, SettingsError
+from oversight.wiring import open_application
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import the data case-management systems already export."""
+
+
+def _print(report: ImportReport, rejections: Path | None) -> None:
+    for name, read in report.read.items():
+        click.echo(
+            f"{name:<14} rows {read:>7}  accepted {report.accepted.get(name, 0):>7}  "
+            f"rejected {report.rejected_in(name):>6}"
+        )
+    click.echo(f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}")
+    for rejection in report.rejected[:20]:
+        where = f"{rejection.file}:{rejection.line}" if rejection.line else rejection.file
+        click.echo(f"rejected {where} child {rejection.child}: {rejection.reason}")
+    if len(report.rejected) > 20:
+        click.echo(f"... and {len(report.rejected) - 20} more (--rejections FILE lists all)")
+    if rejections is not None:
+        with rejections.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "line", "child", "reason"])
+            for r in report.rejected:
+                writer.writerow([r.file, r.line, r.child or "", r.reason])
+        click.echo(f"rejections written to {rejections}")
+
+
+@import_group.command("ssda903")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--authority", required=True, help="The authority the children belong to.")
+@click.option(
+    "--risk-level",
+    required=True,
+    type=click.Choice([r.value for r in RiskLevel]),
+    help="SSDA903 carries no risk level: the level to record for each child.",
+)
+@click.option("--actor", "actor_id", default="IMPORT", show_default=True, help="Who imports.")
+@click.option("--rejections", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def ssda903(
+    directory: Path, authority: str, risk_level: str, actor_id: str, rejections: Path | None
+) -> None:
+    """SSDA903 header.csv, episodes.csv and reviews.csv: children looked after, their
+    care episodes and reviews. Running it again records nothing new."""
+    try:
+        settings = Settings.from_env()
+        authority_id(authority)
+        app = open_application(settings)
+    except (SettingsError, SchemaOutOfDate, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        app.get_authority(authority)
+        actor = Actor(actor_id, ActorRole.IMPORTER, authority)
+        with click.progressbar(length=1, label="importing") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            report = import_ssda903(
+                app,
+                directory,
+                authority=authority,
+                actor=actor,
+                risk_level=risk_level,
+                progress=progress,
+            )
+    except (RowError, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        app.close()
+    _print(report, rejections)
