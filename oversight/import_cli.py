@@ -12,6 +12,7 @@ from domain.identifiers import authority_id
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole, RiskLevel
 from oversight.importers.ssda903 import ImportReport, RowError, import_ssda903
+from oversight.importers.workforce import CensusError, import_workforce
 from oversight.schema import SchemaOutOfDate
 from oversight.settings import Settings, SettingsError
 from oversight.wiring import open_application
@@ -87,3 +88,38 @@ def ssda903(
     finally:
         app.close()
     _print(report, rejections)
+
+
+@import_group.command("workforce")
+@click.argument("census", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--authority", required=True, help="The authority the workers belong to.")
+@click.option(
+    "--team",
+    default="Not in the workforce census",
+    show_default=True,
+    help="The census has no teams: the team to record for each worker.",
+)
+@click.option("--actor", "actor_id", default="IMPORT", show_default=True, help="Who imports.")
+def workforce(census: Path, authority: str, team: str, actor_id: str) -> None:
+    """Children's Social Work Workforce census XML: social workers with FTE, agency flag,
+    role and role start, and leavers. Running it again records nothing new."""
+    try:
+        settings = Settings.from_env()
+        authority_id(authority)
+        app = open_application(settings)
+    except (SettingsError, SchemaOutOfDate, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        app.get_authority(authority)
+        actor = Actor(actor_id, ActorRole.IMPORTER, authority)
+        report = import_workforce(app, census, authority=authority, actor=actor, team=team)
+    except (CensusError, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        app.close()
+    click.echo(
+        f"workers {report.read}  accepted {report.accepted}  rejected {len(report.rejected)}"
+    )
+    click.echo(f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}")
+    for rejection in report.rejected:
+        click.echo(f"rejected worker {rejection.worker} ({rejection.staff_id}): {rejection.reason}")
