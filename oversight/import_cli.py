@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from domain.errors import DomainError
 from domain.identifiers import authority_id
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole, RiskLevel
+from oversight.importers.annex_a import WorkbookError, import_annex_a
 from oversight.importers.ssda903 import ImportReport, RowError, import_ssda903
 from oversight.importers.workforce import CensusError, import_workforce
 from oversight.schema import SchemaOutOfDate
@@ -123,3 +125,74 @@ def workforce(census: Path, authority: str, team: str, actor_id: str) -> None:
     click.echo(f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}")
     for rejection in report.rejected:
         click.echo(f"rejected worker {rejection.worker} ({rejection.staff_id}): {rejection.reason}")
+
+
+def _workers(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not {"name", "staff_id"} <= set(reader.fieldnames or []):
+            raise click.BadParameter("a CSV with columns name,staff_id", param_hint="--workers")
+        return {row["name"]: row["staff_id"] for row in reader if row["name"] and row["staff_id"]}
+
+
+@import_group.command("annex-a")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--authority", required=True, help="The authority the children belong to.")
+@click.option("--as-of", "as_of", required=True, help="The day the workbook describes.")
+@click.option(
+    "--risk-level",
+    required=True,
+    type=click.Choice([r.value for r in RiskLevel]),
+    help="Annex A carries no risk level: the level to record for each new child.",
+)
+@click.option(
+    "--workers",
+    "workers_csv",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV name,staff_id: the staff id of each Allocated Worker name.",
+)
+@click.option("--actor", "actor_id", default="IMPORT", show_default=True, help="Who imports.")
+def annex_a(
+    workbook: Path,
+    authority: str,
+    as_of: str,
+    risk_level: str,
+    workers_csv: Path | None,
+    actor_id: str,
+) -> None:
+    """Ofsted Annex A workbook (lists 3 to 9, read by their column headers): children,
+    case types, allocated team and worker. Running it again records nothing new."""
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        raise click.BadParameter("a date, YYYY-MM-DD", param_hint="--as-of") from None
+    names = _workers(workers_csv)
+    try:
+        settings = Settings.from_env()
+        authority_id(authority)
+        app = open_application(settings)
+    except (SettingsError, SchemaOutOfDate, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        app.get_authority(authority)
+        actor = Actor(actor_id, ActorRole.IMPORTER, authority)
+        report = import_annex_a(
+            app, workbook, authority=authority, actor=actor, as_of=day,
+            risk_level=risk_level, workers=names,
+        )  # fmt: skip
+    except (WorkbookError, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        app.close()
+    for sheet, kind in report.sheets.items():
+        click.echo(f"{sheet:<10} {kind}")
+    click.echo(
+        f"rows {report.read}  children {report.children}  rejected {len(report.rejected)}  "
+        f"left unallocated {len(report.unallocated)}"
+    )
+    click.echo(f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}")
+    for note in [*report.rejected, *report.unallocated][:30]:
+        click.echo(f"{note.sheet} row {note.row} child {note.child}: {note.reason}")
