@@ -20,9 +20,9 @@ running the import again replays receipts and writes nothing. A row that cannot 
 rejected before anything is written for it, naming the column. A row is accepted when
 every command it implies is recorded (or was, by an earlier run); a command the domain
 refuses rejects the row with the domain's reason, naming the field and the rule. An
-episode implying several events records them one idempotent command each, so one
-refused after another was recorded leaves that one: correct the row and run again,
-and the rest follows (a single atomic command per row is left to do: issue 7 note).
+episode implying several events is tried whole on the child in memory first, so a row
+the domain refuses writes nothing; each of its events is then recorded by its own
+idempotent command.
 """
 
 from __future__ import annotations
@@ -389,7 +389,34 @@ def import_ssda903(
     return report
 
 
+def _refusal(app: OversightApplication, commands: Sequence[c.Command]) -> str | None:
+    """Try a row's unrecorded commands on the child in memory, in order, saving nothing:
+    the domain's reason for the first it refuses, so that a row is refused whole."""
+    pending = [
+        command
+        for command in commands
+        if isinstance(command, c.ChildCommand)
+        and app.command_log.select_command_receipt(command.actor.authority_id, command.command_id)
+        is None
+    ]
+    if len(pending) < 2:
+        return None  # one command is all or nothing by itself
+    try:
+        child = app.get_child(pending[0].actor.authority_id, pending[0].child_id)
+    except DomainError:
+        return None  # the registration's own refusal says why
+    for command in pending:
+        try:
+            getattr(child, command.method)(command.provenance(), **command.arguments("child_id"))
+        except DomainError as error:
+            return f"{type(command).__name__}: {error}"
+    return None
+
+
 def _run(app: OversightApplication, commands: Sequence[c.Command]) -> tuple[int, int] | str:
+    refused = _refusal(app, commands)
+    if refused is not None:
+        return refused
     recorded = replayed = 0
     for command in commands:
         try:

@@ -221,3 +221,27 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
     head = app.recorder.max_notification_id()
     assert _import(app, SHARED).recorded == 0
     assert app.recorder.max_notification_id() == head
+
+
+def test_a_row_the_domain_refuses_writes_none_of_its_events(
+    app: OversightApplication, tmp_path: Path
+) -> None:
+    """An episode implying three events, the second of which the domain refuses (a
+    death already recorded): the row is rejected whole, and its first event, which
+    alone would be accepted, is not written."""
+    _register_authority(app)
+    directory = write_ssda903(
+        tmp_path / "903",
+        header=[("F7", "01/05/2010")],
+        episodes=[
+            _episode("F7", "01/01/2016", "S", "C2", "U1", DEC="01/02/2016", REC="E2"),
+            _episode("F7", "01/03/2016", "S", "C2", "U1", DEC="01/04/2016", REC="E2"),
+        ],
+        reviews=[],
+    )
+    report = _import(app, directory)
+    [rejection] = report.rejected
+    assert (rejection.file, rejection.line) == ("episodes.csv", 3)
+    assert rejection.reason.startswith("RecordChildDeath: a death is already recorded")
+    names = [type(e).__name__ for e in _events(app, "F7")]
+    assert names.count("ChildCameIntoCare") == 1 and names.count("ChildDeathRecorded") == 1
