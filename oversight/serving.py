@@ -39,14 +39,17 @@ def build(settings: Settings, *, projections_in_process: bool | None = None) -> 
     if tokens.environment == "development" and not tokens.jwks_file.exists():
         development_keys(tokens.jwks_file.parent)
     application = open_application(settings)
-    engine = read_engine(settings.database)
+    # Reads (and read-your-writes waits) on the standby when one is configured: its
+    # replicated projection positions say how far it has replayed (README, topology).
+    engine = read_engine(settings.reads)
+    primary = engine if settings.read_database is None else read_engine(settings.database)
     service = Service(application, engine, PackLibrary.load())
     in_process = (
         settings.database.backend == "sqlite"
         if projections_in_process is None
         else projections_in_process
     )
-    runners = InProcessProjections(settings.database, application, engine)
+    runners = InProcessProjections(settings.database, application, primary)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:

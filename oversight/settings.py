@@ -119,6 +119,9 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
+    #: A PostgreSQL hot standby the API reads from (``OVERSIGHT_READ_DATABASE_URL``);
+    #: writes, and the projection runners, always use ``database`` (the primary).
+    read_database: DatabaseSettings | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -127,7 +130,22 @@ class Settings:
         pool = env.get("OVERSIGHT_DB_POOL_SIZE", "5")
         if not pool.isdigit() or int(pool) < 1:
             raise SettingsError("OVERSIGHT_DB_POOL_SIZE must be a positive integer")
-        return cls(database=DatabaseSettings.from_url(url, pool_size=int(pool)))
+        database = DatabaseSettings.from_url(url, pool_size=int(pool))
+        read_url = env.get("OVERSIGHT_READ_DATABASE_URL", "")
+        read = None
+        if read_url:
+            read = DatabaseSettings.from_url(read_url, pool_size=int(pool))
+            if database.backend != "postgresql" or read.backend != "postgresql":
+                raise SettingsError(
+                    "OVERSIGHT_READ_DATABASE_URL: reads go to a standby of a PostgreSQL "
+                    "primary; both URLs must be PostgreSQL"
+                )
+        return cls(database=database, read_database=read)
+
+    @property
+    def reads(self) -> DatabaseSettings:
+        """Where the API reads: the standby if there is one, else the primary."""
+        return self.read_database or self.database
 
 
 def psycopg_conninfo(database: DatabaseSettings) -> str:
