@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import InternalError, OperationalError
 
 from domain.authorization import AccessRole
@@ -93,6 +93,7 @@ def test_the_api_reads_from_the_standby_and_still_reads_its_own_writes(
     upgrade(settings.database)
     served = build(settings, projections_in_process=False)
     app = served.application
+    primary = read_engine(settings.database)  # the runner's: it writes on the primary
     try:
         # The standby is read-only: the API's reads cannot write there by mistake.
         with pytest.raises((InternalError, OperationalError)), served.engine.begin() as conn:
@@ -122,8 +123,7 @@ def test_the_api_reads_from_the_standby_and_still_reads_its_own_writes(
         position = child["position"]
         # The projection runner writes on the primary, a moment later; the read asks to
         # be consistent with the write and waits for the standby to replay past it.
-        runners = [runner_for(settings.database, app, p, _primary_engine(settings)) for p in
-                   all_projections()]  # fmt: skip
+        runners = [runner_for(settings.database, app, p, primary) for p in all_projections()]
 
         def project() -> None:
             time.sleep(0.5)
@@ -155,10 +155,7 @@ def test_the_api_reads_from_the_standby_and_still_reads_its_own_writes(
     finally:
         app.close()
         served.engine.dispose()
-
-
-def _primary_engine(settings: Settings) -> Engine:
-    return read_engine(settings.database)
+        primary.dispose()
 
 
 def test_a_read_url_is_refused_for_the_embedded_default(tmp_path: Path) -> None:
