@@ -356,7 +356,7 @@ class Subject(Aggregate):
         written in the same transaction as this event."""
         self.check_provenance(provenance)
         key = f"{record_class}:{record_id}"
-        if key in getattr(self, "purged", {}):
+        if key in self.purged:
             raise ValidationError("this record is already purged", field="record_id")
         if self.under_legal_hold:
             raise ValidationError(
@@ -387,8 +387,6 @@ class Subject(Aggregate):
         authorised_by: str,
         authority_code: str,
     ) -> None:
-        if not hasattr(self, "purged"):  # recorded before purges existed
-            self.purged = {}
         self.purged[f"{record_class}:{record_id}"] = rule_id
 
     @property

@@ -582,20 +582,30 @@ class CaseConnection:
     page_info: PageInfo = strawberry.field(description="Whether there is more.")
 
 
-def _case_cursor(local_id: str) -> str:
-    return base64.urlsafe_b64encode(f"case:{local_id}".encode()).decode().rstrip("=")
+def _cursor(kind: str, value: str) -> str:
+    """An opaque cursor for a list of ``kind``."""
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
 
 
-def _case_after(cursor: str | None) -> str | None:
+def _after(kind: str, cursor: str | None) -> str | None:
+    """What a cursor this API issued for a list of ``kind`` stands for."""
     if cursor is None:
         return None
     try:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
-    if not raw.startswith("case:"):
+    if not raw.startswith(f"{kind}:"):
         raise client_error("not a cursor this list issued", "VALIDATION", field="after")
-    return raw[5:]
+    return raw[len(kind) + 1 :]
+
+
+def _case_cursor(local_id: str) -> str:
+    return _cursor("case", local_id)
+
+
+def _case_after(cursor: str | None) -> str | None:
+    return _after("case", cursor)
 
 
 @strawberry.type(
@@ -755,20 +765,14 @@ def _entry(row: purge_model.ScheduleRow, as_of: date) -> PurgeScheduleEntry:
 
 
 def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "purge" or not value.isdigit():
-            raise ValueError(raw)
-        return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise client_error("not a cursor this list issued", "VALIDATION", field="after") from None
+    value = _after("purge", cursor) or "0"
+    if not value.isdigit():
+        raise client_error("not a cursor this list issued", "VALIDATION", field="after")
+    return int(value)
 
 
 def _purge_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"purge:{offset}".encode()).decode().rstrip("=")
+    return _cursor("purge", str(offset))
 
 
 @strawberry.type(description="Read the records the caller may see.")

@@ -25,6 +25,9 @@ from domain.application import CommandReceipt
 from domain.subject import Tombstone
 
 RECEIPTS_TABLE = "command_receipts"
+#: The library names the PostgreSQL events table (and its NOTIFY channel) after the
+#: application: ``OversightApplication.name`` + ``_events``.
+POSTGRES_EVENTS_TABLE = "oversight_events"
 
 
 def _receipt_row(receipt: CommandReceipt) -> tuple[Any, ...]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import click
 
+from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import authority_id
 from domain.provenance import Actor
@@ -18,6 +21,25 @@ from oversight.importers.workforce import CensusError, import_workforce
 from oversight.schema import SchemaOutOfDate
 from oversight.settings import Settings, SettingsError
 from oversight.wiring import open_application
+
+
+@contextlib.contextmanager
+def _importing(authority: str, actor_id: str) -> Iterator[tuple[OversightApplication, Actor]]:
+    """The application and the importing actor for an existing authority; closed after,
+    and any refusal (settings, schema, authority, file) a clean error."""
+    try:
+        settings = Settings.from_env()
+        authority_id(authority)
+        app = open_application(settings)
+    except (SettingsError, SchemaOutOfDate, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        app.get_authority(authority)
+        yield app, Actor(actor_id, ActorRole.IMPORTER, authority)
+    except (RowError, CensusError, WorkbookError, DomainError) as error:  # a file unread
+        raise click.ClickException(str(error)) from None
+    finally:
+        app.close()
 
 
 @click.group("import")
@@ -62,33 +84,23 @@ def ssda903(
 ) -> None:
     """SSDA903 header.csv, episodes.csv and reviews.csv: children looked after, their
     care episodes and reviews. Running it again records nothing new."""
-    try:
-        settings = Settings.from_env()
-        authority_id(authority)
-        app = open_application(settings)
-    except (SettingsError, SchemaOutOfDate, DomainError) as error:
-        raise click.ClickException(str(error)) from None
-    try:
-        app.get_authority(authority)
-        actor = Actor(actor_id, ActorRole.IMPORTER, authority)
-        with click.progressbar(length=1, label="importing") as bar:
+    with (
+        _importing(authority, actor_id) as (app, actor),
+        click.progressbar(length=1, label="importing") as bar,
+    ):
 
-            def progress(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done - bar.pos)
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
 
-            report = import_ssda903(
-                app,
-                directory,
-                authority=authority,
-                actor=actor,
-                risk_level=risk_level,
-                progress=progress,
-            )
-    except (RowError, DomainError) as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        app.close()
+        report = import_ssda903(
+            app,
+            directory,
+            authority=authority,
+            actor=actor,
+            risk_level=risk_level,
+            progress=progress,
+        )
     _print(report, rejections)
 
 
@@ -105,20 +117,8 @@ def ssda903(
 def workforce(census: Path, authority: str, team: str, actor_id: str) -> None:
     """Children's Social Work Workforce census XML: social workers with FTE, agency flag,
     role and role start, and leavers. Running it again records nothing new."""
-    try:
-        settings = Settings.from_env()
-        authority_id(authority)
-        app = open_application(settings)
-    except (SettingsError, SchemaOutOfDate, DomainError) as error:
-        raise click.ClickException(str(error)) from None
-    try:
-        app.get_authority(authority)
-        actor = Actor(actor_id, ActorRole.IMPORTER, authority)
+    with _importing(authority, actor_id) as (app, actor):
         report = import_workforce(app, census, authority=authority, actor=actor, team=team)
-    except (CensusError, DomainError) as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        app.close()
     click.echo(
         f"workers {report.read}  accepted {report.accepted}  rejected {len(report.rejected)}"
     )
@@ -170,23 +170,11 @@ def annex_a(
     except ValueError:
         raise click.BadParameter("a date, YYYY-MM-DD", param_hint="--as-of") from None
     names = _workers(workers_csv)
-    try:
-        settings = Settings.from_env()
-        authority_id(authority)
-        app = open_application(settings)
-    except (SettingsError, SchemaOutOfDate, DomainError) as error:
-        raise click.ClickException(str(error)) from None
-    try:
-        app.get_authority(authority)
-        actor = Actor(actor_id, ActorRole.IMPORTER, authority)
+    with _importing(authority, actor_id) as (app, actor):
         report = import_annex_a(
             app, workbook, authority=authority, actor=actor, as_of=day,
             risk_level=risk_level, workers=names,
         )  # fmt: skip
-    except (WorkbookError, DomainError) as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        app.close()
     for sheet, kind in report.sheets.items():
         click.echo(f"{sheet:<10} {kind}")
     click.echo(

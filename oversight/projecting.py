@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from domain.application import OversightApplication
+from oversight.eventstore import POSTGRES_EVENTS_TABLE
 from oversight.settings import DatabaseSettings, psycopg_conninfo
 from projections.engine import (
     FileLock,
@@ -60,7 +61,7 @@ def runner_for(
         source=source_for(app),
         lock=lock_for(database, projection.name),
         listen_conninfo=psycopg_conninfo(database) if database.backend == "postgresql" else None,
-        channel="oversight_events",
+        channel=POSTGRES_EVENTS_TABLE,
         poll_interval=poll_interval,
         on_progress=on_progress,
     )

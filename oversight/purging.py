@@ -10,7 +10,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Engine
 
+from oversight.eventstore import POSTGRES_EVENTS_TABLE
 from oversight.settings import DatabaseSettings, psycopg_conninfo
+from projections.registry import all_projections
 
 
 def compact(database: DatabaseSettings, engine: Engine) -> None:
@@ -20,14 +22,15 @@ def compact(database: DatabaseSettings, engine: Engine) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return
+    # The events table, and every generation of every projection's tables.
+    patterns = [f"{name}\\_\\_g%" for p in all_projections() for name in p.table_names]
     with psycopg.connect(psycopg_conninfo(database), autocommit=True) as conn:
         tables = [
             str(name)
             for (name,) in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND (tablename = 'oversight_events' OR tablename LIKE 'audit%%' "
-                "OR tablename LIKE 'subject_history%%' OR tablename LIKE 'compliance%%' "
-                "OR tablename LIKE 'retention%%' OR tablename LIKE 'oversight_register%%')"
+                "AND (tablename = %s OR tablename LIKE ANY(%s))",
+                (POSTGRES_EVENTS_TABLE, patterns),
             ).fetchall()
         ]
         for table in tables:

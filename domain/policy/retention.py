@@ -153,20 +153,6 @@ class ScheduleItem:
     positions: tuple[int, ...]
     purged: Purged | None = None
 
-    @property
-    def held(self) -> bool:
-        return bool(self.holds)
-
-    def due_by(self, as_of: date) -> bool:
-        """Due for destruction on ``as_of``: its period has run, nothing holds it, and it
-        is not destroyed already."""
-        return (
-            self.purged is None
-            and not self.holds
-            and self.due_on is not None
-            and self.due_on <= as_of
-        )
-
 
 @dataclass
 class _Life:
@@ -188,20 +174,14 @@ def _life(facts: Sequence[Fact]) -> _Life:
     life = _Life()
     for fact in facts:
         data, name = fact.data, fact.event_type
+        if name in ("ChildRegistered", "CaseTypeChanged"):  # a case type ever held counts
+            life.looked_after |= data.get("case_type") in LOOKED_AFTER_CASE_TYPES
+            life.child_protection |= data.get("case_type") == "cp"
         if name == "WorkerLeftEmployment":
             life.left_on = _date(data["last_day"])
         elif name == "ChildRegistered":
             born = data.get("date_of_birth")
             life.born_on = _date(born) if born else None
-            if data.get("case_type") in LOOKED_AFTER_CASE_TYPES:
-                life.looked_after = True
-            if data.get("case_type") == "cp":
-                life.child_protection = True
-        elif name == "CaseTypeChanged":
-            if data.get("case_type") in LOOKED_AFTER_CASE_TYPES:
-                life.looked_after = True
-            if data.get("case_type") == "cp":
-                life.child_protection = True
         elif name == "ChildCameIntoCare":
             life.looked_after = True
         elif name == "CaseClosed":
