@@ -324,6 +324,7 @@ class Planner:
 
     def _reviews(self, path: Path, born: dict[str, date]) -> None:
         self.read[path.name] = 0
+        seen: dict[tuple[str, date], int] = {}  # (child, day) -> the line it was read on
         for line, row in _read(path):
             self.read[path.name] += 1
             child = (row.get("CHILD") or "").strip()
@@ -334,9 +335,15 @@ class Planner:
                 day = _day(row, "REVIEW")
                 assert day is not None
                 code = _text(row, "REVIEW_CODE")
+                if (child, day) in seen:
+                    raise RowError(
+                        "REVIEW",
+                        f"a second review of this child that day (line {seen[child, day]})",
+                    )
             except RowError as error:
                 self._reject(path.name, line, child, str(error))
                 continue
+            seen[child, day] = line
             command = self._command(
                 c.RecordLookedAfterReview,
                 f"review-{child}-{day.isoformat()}",
