@@ -13,8 +13,9 @@ protocol below, which the infrastructure's recorders implement (ADR 0002).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -22,12 +23,13 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
     Notification,
+    StoredEvent,
     Transcoder,
     Transcoding,
 )
@@ -39,6 +41,7 @@ from domain.child import Child
 from domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    DomainError,
     IdempotencyKeyReused,
     NotFound,
     ValidationError,
@@ -90,6 +93,33 @@ class CommandLog(Protocol):
         """Every stored event of one aggregate, with its position in the log."""
         ...
 
+    def select_command_receipts(
+        self, authority_code: str, command_ids: Sequence[str]
+    ) -> dict[str, CommandReceipt]:
+        """The receipts of those of ``command_ids`` already executed, by command id."""
+        ...
+
+    def insert_batch(
+        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+    ) -> int | None:
+        """Many commands' events and receipts in one transaction (COPY on PostgreSQL),
+        under the same insert lock and uniqueness constraints as one command's; returns
+        the log position of the last event."""
+        ...
+
+
+@dataclass
+class BatchReport:
+    """What ``execute_batch`` did: counts, each refusal with its command, and the log
+    position after the last write (for read-your-writes)."""
+
+    executed: int = 0
+    replayed: int = 0
+    events: int = 0
+    refused: list[tuple[c.Command, DomainError]] = field(default_factory=list)
+    position: int | None = None
+    fallbacks: int = 0
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -100,6 +130,8 @@ class CommandResult:
     position: int | None
     aggregate_ids: tuple[UUID, ...]
     replayed: bool
+    #: How many events it wrote (none when replayed).
+    events: int = 0
 
 
 # -- transcodings for the value objects stored in events --------------------------------
@@ -325,7 +357,9 @@ class OversightApplication(Application[UUID]):
                 field="command_id",
             ) from None
         position = max((r.notification.id for r in recordings), default=None)
-        return CommandResult(command.command_id, position, receipt.aggregate_ids, replayed=False)
+        return CommandResult(
+            command.command_id, position, receipt.aggregate_ids, replayed=False, events=len(pending)
+        )
 
     def _earlier_result(
         self, authority: str, command: c.Command, fingerprint: str
@@ -345,6 +379,115 @@ class OversightApplication(Application[UUID]):
                 receipt.last_originator_id, receipt.last_originator_version
             )
         return CommandResult(command.command_id, position, receipt.aggregate_ids, replayed=True)
+
+    def execute_batch(
+        self,
+        commands: Iterable[c.Command],
+        *,
+        batch_size: int = 2_000,
+        on_result: Callable[[c.Command, CommandResult | DomainError], None] | None = None,
+    ) -> BatchReport:
+        """Run many commands with the same rules, writing up to ``batch_size`` at a time.
+
+        For bulk imports and generated authorities (ADR 0015). Each command is decided
+        exactly as ``execute`` decides it, on aggregates kept in memory between the
+        commands of a batch; the batch's events and receipts are then written in one
+        transaction (COPY on PostgreSQL) under the same insert lock, version and receipt
+        constraints as a single command. So:
+
+        - a refused command writes nothing, and the commands after it go on;
+        - re-running a batch replays every command from its receipt;
+        - if the store refuses the batch (another writer appended to one of its
+          aggregates, or a registration collides), nothing of it is written and its
+          commands are run again one at a time through ``execute``, which decides each
+          against the store as it now is.
+
+        Purges are never batched: each runs through ``execute``.
+        """
+        report = BatchReport()
+        batch = _Batch(self)
+        for chunk in _chunks(commands, batch_size):
+            batch.prefetch_receipts(chunk)
+            for command in chunk:
+                if isinstance(command, c.PurgeRecord):
+                    self._flush(batch, report, on_result)
+                    self._execute_reporting(command, report, on_result, batch)
+                    continue
+                batch.commands.append(command)
+                try:
+                    result = batch.decide(command)
+                except DomainError as error:
+                    batch.commands.pop()
+                    report.refused.append((command, error))
+                    if on_result:
+                        on_result(command, error)
+                    if batch.dirty():
+                        # The refused command changed an aggregate before it was
+                        # refused: write what was decided before it, then read again.
+                        self._flush(batch, report, on_result)
+                        batch.forget()
+                    continue
+                if result.replayed:
+                    batch.commands.pop()
+                    report.replayed += 1
+                    if on_result:
+                        on_result(command, result)
+            self._flush(batch, report, on_result)
+        return report
+
+    def _flush(
+        self,
+        batch: _Batch,
+        report: BatchReport,
+        on_result: Callable[[c.Command, CommandResult | DomainError], None] | None,
+    ) -> None:
+        if not batch.receipts:
+            batch.commands.clear()
+            return
+        stored = [self.mapper.to_stored_event(event) for event in batch.events]
+        try:
+            position = self.command_log.insert_batch(stored, batch.receipts)
+        except IntegrityError:
+            commands = list(batch.commands)
+            batch.forget()
+            report.fallbacks += 1
+            for command in commands:
+                self._execute_reporting(command, report, on_result, batch)
+            return
+        report.executed += len(batch.receipts)
+        report.events += len(stored)
+        report.position = position
+        if on_result:
+            for receipt in batch.receipts:
+                on_result(
+                    batch.by_id[receipt.command_id],
+                    CommandResult(receipt.command_id, None, receipt.aggregate_ids, False),
+                )
+        batch.written()
+
+    def _execute_reporting(
+        self,
+        command: c.Command,
+        report: BatchReport,
+        on_result: Callable[[c.Command, CommandResult | DomainError], None] | None,
+        batch: _Batch,
+    ) -> None:
+        try:
+            result = self.execute(command, retries=2)
+        except DomainError as error:
+            report.refused.append((command, error))
+            if on_result:
+                on_result(command, error)
+            return
+        batch.executed(command, result)
+        if result.replayed:
+            report.replayed += 1
+        else:
+            report.executed += 1
+            report.events += result.events
+            report.position = result.position
+        if on_result:
+            on_result(command, result)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -408,6 +551,165 @@ class OversightApplication(Application[UUID]):
             return child_id(authority_code, local_child_id) in self.repository
         except ValidationError:
             return False
+
+
+def _chunks(items: Iterable[c.Command], size: int) -> Iterator[list[c.Command]]:
+    chunk: list[c.Command] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _BatchRepository(Repository[UUID]):
+    """The store's aggregates as a batch sees them: each read from the store once, then
+    kept (with the batch's undecided events applied) until the batch is written."""
+
+    def __init__(self, inner: Repository[UUID], maxsize: int) -> None:
+        super().__init__(inner.event_store)
+        self.inner = inner
+        self.maxsize = maxsize
+        self.kept: OrderedDict[UUID, Aggregate] = OrderedDict()
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        if version is not None:
+            return self.inner.get(aggregate_id, version=version, **kwargs)
+        aggregate = self.kept.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self.inner.get(aggregate_id, **kwargs)
+            self.kept[aggregate_id] = aggregate
+        else:
+            self.kept.move_to_end(aggregate_id)
+        return aggregate
+
+    def __contains__(self, item: UUID) -> bool:
+        return item in self.kept or item in self.inner
+
+    def keep(self, aggregate: Aggregate) -> None:
+        self.kept[aggregate.id] = aggregate
+        self.kept.move_to_end(aggregate.id)
+
+    def trim(self) -> None:
+        """After a write: forget the least recently used beyond ``maxsize``."""
+        while len(self.kept) > self.maxsize:
+            self.kept.popitem(last=False)
+
+
+class _BatchView(OversightApplication):
+    """The same application, reading its aggregates through a batch. It shares the
+    application's recorder, so closing it (as the library does when it is collected)
+    closes nothing."""
+
+    name = OversightApplication.name
+
+    def __init__(self, app: OversightApplication, repository: _BatchRepository) -> None:
+        self.__dict__.update(app.__dict__)
+        self._repository = repository
+
+    def close(self) -> None:
+        pass
+
+
+class _Batch:
+    """The commands decided but not yet written, their events and receipts."""
+
+    def __init__(self, app: OversightApplication, maxsize: int = 50_000) -> None:
+        self.repository = _BatchRepository(app.repository, maxsize)
+        self.view = _BatchView(app, self.repository)
+        self.commands: list[c.Command] = []
+        self.events: list[Any] = []
+        self.receipts: list[CommandReceipt] = []
+        self.by_id: dict[str, c.Command] = {}
+        self.fingerprints: dict[tuple[str, str], tuple[str, CommandReceipt]] = {}
+        self.stored_receipts: dict[tuple[str, str], CommandReceipt] = {}
+
+    def decide(self, command: c.Command) -> CommandResult:
+        authority = command.actor.authority_id
+        fingerprint = command.fingerprint()
+        key = (authority, command.command_id)
+        earlier = self.fingerprints.get(key)
+        if earlier is None:
+            stored = self.stored_receipts.get(key)
+            if stored is not None:
+                earlier = (stored.fingerprint, stored)
+        if earlier is not None:
+            if earlier[0] != fingerprint:
+                raise IdempotencyKeyReused(
+                    f"command id {command.command_id!r} was already used for a different "
+                    f"{earlier[1].command_name} command",
+                    field="command_id",
+                )
+            return CommandResult(command.command_id, None, earlier[1].aggregate_ids, True)
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            raise ValidationError(f"unknown command {type(command).__name__}", field="command")
+        aggregates = handler(self.view, command)
+        pending = [(a.id, e.originator_version) for a in aggregates for e in a.pending_events]
+        last = pending[-1] if pending else (None, None)
+        receipt = CommandReceipt(
+            authority_code=authority,
+            command_id=command.command_id,
+            command_name=type(command).__name__,
+            fingerprint=fingerprint,
+            last_originator_id=last[0],
+            last_originator_version=last[1],
+            aggregate_ids=tuple(dict.fromkeys(a.id for a in aggregates)),
+        )
+        for aggregate in aggregates:
+            self.events.extend(aggregate.collect_events())
+            self.repository.keep(aggregate)
+        self.receipts.append(receipt)
+        self.by_id[command.command_id] = command
+        self.fingerprints[key] = (fingerprint, receipt)
+        return CommandResult(command.command_id, None, receipt.aggregate_ids, False)
+
+    def prefetch_receipts(self, commands: Sequence[c.Command]) -> None:
+        """The receipts of any of ``commands`` already executed, one query per authority."""
+        self.stored_receipts.clear()
+        by_authority: dict[str, list[str]] = {}
+        for command in commands:
+            by_authority.setdefault(command.actor.authority_id, []).append(command.command_id)
+        for authority, ids in by_authority.items():
+            found = self.view.command_log.select_command_receipts(authority, ids)
+            for command_id, receipt in found.items():
+                self.stored_receipts[(authority, command_id)] = receipt
+
+    def dirty(self) -> bool:
+        """Whether a refused command left events pending on a kept aggregate."""
+        return any(a.pending_events for a in self.repository.kept.values())
+
+    def written(self) -> None:
+        for receipt in self.receipts:  # now in the store, for retries later in the chunk
+            self.stored_receipts[(receipt.authority_code, receipt.command_id)] = receipt
+        self.commands.clear()
+        self.events.clear()
+        self.receipts.clear()
+        self.by_id.clear()
+        self.fingerprints.clear()
+        self.repository.trim()
+
+    def forget(self) -> None:
+        """Drop everything decided and kept: the next command reads from the store."""
+        self.receipts.clear()
+        self.written()
+        self.repository.kept.clear()
+
+    def executed(self, command: c.Command, result: CommandResult) -> None:
+        """A command run on its own through ``execute``: a retry of it later in the
+        chunk replays."""
+        authority = command.actor.authority_id
+        self.stored_receipts[(authority, command.command_id)] = CommandReceipt(
+            authority_code=authority,
+            command_id=command.command_id,
+            command_name=type(command).__name__,
+            fingerprint=command.fingerprint(),
+            last_originator_id=None,
+            last_originator_version=None,
+            aggregate_ids=result.aggregate_ids,
+        )
 
 
 def _registration_field(command: c.Command) -> str:
@@ -828,6 +1130,7 @@ def _remove_comment(app: OversightApplication, cmd: c.RemoveComment) -> list[Agg
 
 
 __all__ = [
+    "BatchReport",
     "CommandLog",
     "CommandReceipt",
     "CommandResult",

@@ -10,10 +10,12 @@ transaction, which is what makes a retried command write nothing twice (ADR 0002
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
@@ -141,6 +143,45 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return _receipt_from_row(tuple(row)) if row else None
 
+    def select_command_receipts(
+        self, authority_code: str, command_ids: Sequence[str]
+    ) -> dict[str, CommandReceipt]:
+        found: dict[str, CommandReceipt] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(command_ids), 500):
+                ids = list(command_ids[start : start + 500])
+                c.execute(
+                    f"SELECT {_COLUMNS} FROM {RECEIPTS_TABLE} WHERE authority_code = ? "
+                    f"AND command_id IN ({', '.join('?' * len(ids))})",
+                    (authority_code, *ids),
+                )
+                for row in c.fetchall():
+                    receipt = _receipt_from_row(tuple(row))
+                    found[receipt.command_id] = receipt
+        return found
+
+    def insert_batch(
+        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+    ) -> int | None:
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                c.executemany(
+                    f"INSERT INTO {RECEIPTS_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [_receipt_row(r) for r in receipts],
+                )
+                c.executemany(
+                    self.insert_events_statement,
+                    [
+                        (UUID(str(s.originator_id)).hex, s.originator_version, s.topic, s.state)
+                        for s in stored_events
+                    ],
+                )
+                c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+                head = c.fetchone()[0]
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(str(error)) from error
+        return None if head is None else int(head)
+
     def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -180,6 +221,20 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "WHERE authority_code = %s AND command_id = %s"
         ).format(schema=schema, table=table)
         events = Identifier(self.events_table_name)
+        self._select_receipts = SQL(
+            "SELECT " + _COLUMNS + " FROM {schema}.{table} "
+            "WHERE authority_code = %s AND command_id = ANY(%s)"
+        ).format(schema=schema, table=table)
+        self._copy_receipts = SQL("COPY {schema}.{table} (" + _COLUMNS + ") FROM STDIN").format(
+            schema=schema, table=table
+        )
+        self._copy_events = SQL(
+            "COPY {schema}.{events} (originator_id, originator_version, topic, state) "
+            "FROM STDIN (FORMAT BINARY)"
+        ).format(schema=schema, events=events)
+        self._select_max_position = SQL(
+            "SELECT MAX(notification_id) AS head FROM {schema}.{events}"
+        ).format(schema=schema, events=events)
         self._purge_event = SQL(
             "UPDATE {schema}.{events} SET topic = %s, state = %s "
             "WHERE notification_id = %s AND originator_id = %s AND originator_version = %s "
@@ -243,6 +298,40 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         if row is None:
             return None
         return _receipt_from_row(tuple(row.values()))
+
+    def select_command_receipts(
+        self, authority_code: str, command_ids: Sequence[str]
+    ) -> dict[str, CommandReceipt]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_receipts, (authority_code, list(command_ids)))
+            rows = curs.fetchall()
+        receipts = (_receipt_from_row(tuple(row.values())) for row in rows)
+        return {receipt.command_id: receipt for receipt in receipts}
+
+    def insert_batch(
+        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+    ) -> int | None:
+        try:
+            with (
+                self.datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.cursor() as curs,
+            ):
+                # The library's insert lock: positions are issued in commit order.
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                with curs.copy(self._copy_receipts) as copy:
+                    for receipt in receipts:
+                        copy.write_row(_receipt_row(receipt))
+                with curs.copy(self._copy_events) as copy:
+                    copy.set_types(["uuid", "int8", "text", "bytea"])
+                    for s in stored_events:
+                        copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+                curs.execute(self._select_max_position)
+                row = curs.fetchone()
+        except psycopg.IntegrityError as error:
+            raise IntegrityError(str(error)) from error
+        return None if row is None or row["head"] is None else int(row["head"])
 
     def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

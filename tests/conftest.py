@@ -78,14 +78,12 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def database(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+def _fresh_database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, name: str
 ) -> Iterator[DatabaseSettings]:
-    """A migrated, empty database on the parametrized backend."""
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "oversight.sqlite3"
+        path = tmp_path / f"{name}.sqlite3"
         shutil.copy(template, path)
         yield DatabaseSettings.from_url(f"sqlite:///{path}")
         return
@@ -95,6 +93,22 @@ def database(
         yield DatabaseSettings.from_url(url)
     finally:
         drop_postgres_database(url)
+
+
+@pytest.fixture
+def database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[DatabaseSettings]:
+    """A migrated, empty database on the parametrized backend."""
+    yield from _fresh_database(backend, tmp_path, request, "oversight")
+
+
+@pytest.fixture
+def other_database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[DatabaseSettings]:
+    """A second migrated, empty database on the same backend (to compare two runs)."""
+    yield from _fresh_database(backend, tmp_path, request, "other")
 
 
 @pytest.fixture

@@ -1,0 +1,342 @@
+"""``execute_batch``: many commands written in one transaction decide exactly what the
+same commands decide one at a time (ADR 0015), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain import commands as c
+from domain.application import BatchReport, OversightApplication
+from domain.errors import DomainError
+from domain.vocabulary import ActorRole
+from oversight.demo import DEMO_AUTHORITIES, build_plan
+from oversight.settings import DatabaseSettings
+from oversight.wiring import open_application
+from tests.helpers import START, action, actor, case_discussion, common
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def other_app(other_database: DatabaseSettings) -> Iterator[OversightApplication]:
+    application = open_application(other_database)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+def stored(app: OversightApplication, authority: str | None = None) -> list[tuple[Any, ...]]:
+    """Every stored event as (aggregate, version, topic, state without the time it was
+    recorded), in log order; only one authority's, when given."""
+    rows = []
+    start = 1
+    while batch := app.recorder.select_notifications(start=start, limit=1000):
+        for n in batch:
+            state = orjson.loads(n.state)
+            state.pop("timestamp", None)
+            if authority is None or _authority_of(state) in (authority, None):
+                rows.append((n.originator_id, n.originator_version, n.topic, state))
+        start = batch[-1].id + 1
+    if authority is not None:
+        ids = {row[0] for row in rows if _authority_of(row[3]) == authority}
+        rows = [row for row in rows if row[0] in ids]
+    return rows
+
+
+def _authority_of(state: dict[str, Any]) -> str | None:
+    return state.get("authority_code")
+
+
+def one_at_a_time(
+    app: OversightApplication, commands: list[c.Command]
+) -> list[tuple[str, str | None]]:
+    outcomes: list[tuple[str, str | None]] = []
+    for command in commands:
+        try:
+            app.execute(command)
+        except DomainError as error:
+            outcomes.append((command.command_id, f"{type(error).__name__}:{error.field}"))
+        else:
+            outcomes.append((command.command_id, None))
+    return outcomes
+
+
+def batched(
+    app: OversightApplication, commands: list[c.Command], batch_size: int
+) -> tuple[list[tuple[str, str | None]], BatchReport]:
+    outcomes: dict[int, tuple[str, str | None]] = {}
+    index = {id(command): n for n, command in enumerate(commands)}
+
+    def record(command: c.Command, result: object) -> None:
+        refused = (
+            f"{type(result).__name__}:{result.field}" if isinstance(result, DomainError) else None
+        )
+        outcomes[index[id(command)]] = (command.command_id, refused)
+
+    report = app.execute_batch(commands, batch_size=batch_size, on_result=record)
+    return [outcomes[n] for n in sorted(outcomes)], report
+
+
+def troubled_plan() -> list[c.Command]:
+    """A small demo authority's two years, with what a bulk import meets: a duplicate
+    registration, a command id reused for another command, a retried command, and a
+    session whose second case discussion names no child (refused after the worker's
+    session event was already decided)."""
+    commands = list(build_plan(11, date(2026, 6, 1), DEMO_AUTHORITIES[1]).ordered())
+    registration = next(x for x in commands if isinstance(x, c.RegisterChild))
+    hold = next(
+        x for x in commands if isinstance(x, c.HoldSupervisionSession) and x.case_discussions
+    )
+    bad_hold = replace(
+        hold,
+        command_id="bad-hold",
+        session_id=f"{hold.session_id}-extra",
+        case_discussions=[
+            replace(hold.case_discussions[0], entry_id="bad-hold-1"),
+            replace(hold.case_discussions[0], child_id="NOBODY", entry_id="bad-hold-2"),
+        ],
+    )
+    position = commands.index(hold) + 1
+    commands[position:position] = [
+        bad_hold,
+        replace(registration, command_id="duplicate-registration"),
+        replace(registration, command_id=commands[3].command_id),  # reused id
+        replace(commands[5]),  # retried (a copy, the same command): replays
+    ]
+    return commands
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 500])
+def test_a_batch_writes_exactly_what_one_command_at_a_time_writes(
+    app: OversightApplication, other_app: OversightApplication, batch_size: int
+) -> None:
+    commands = troubled_plan()
+    expected = one_at_a_time(app, commands)
+    outcomes, report = batched(other_app, commands, batch_size)
+
+    assert outcomes == expected
+    refused = {command_id: why for command_id, why in expected if why}
+    assert refused["bad-hold"] == "NotFound:case_discussions[1].child_id"
+    assert refused["duplicate-registration"] == "AlreadyExists:child_id"
+    assert refused[commands[3].command_id].startswith("IdempotencyKeyReused")
+    assert stored(other_app) == stored(app)
+    assert report.executed + report.replayed + len(report.refused) == len(commands)
+    assert report.events == len(stored(app))
+
+    again, second = batched(other_app, commands, batch_size)
+    assert again == expected  # refused again for the same reasons; the rest replayed
+    assert (second.executed, second.events) == (0, 0)
+    assert stored(other_app) == stored(app)  # nothing written twice
+
+
+def test_an_aggregate_changed_by_another_writer_mid_import_is_decided_again(
+    app: OversightApplication, other_app: OversightApplication, other_database: DatabaseSettings
+) -> None:
+    """The batch keeps aggregates between its transactions; a write by someone else in
+    between makes the next transaction fail its version check, and its commands are then
+    decided again against the store: nothing is lost, nothing is written twice."""
+    authority = "TEST-LA"
+    plan = [
+        c.RegisterAuthority(
+            **common(START, actor("ADMIN", ActorRole.ADMINISTRATOR)),
+            authority_code=authority,
+            name="Test",
+            policy_pack="DUR",
+        ),
+        c.RegisterChild(
+            **common(START, actor("ADMIN", ActorRole.ADMINISTRATOR)),
+            child_id="C1",
+            date_of_birth=date(2015, 1, 1),
+            case_type="cin",
+            risk_level="low",
+        ),
+    ]
+    later = [
+        c.SetAction(
+            **common(START + timedelta(days=n), actor("SW1", ActorRole.PRACTITIONER)),
+            child_id="C1",
+            action=action(f"A{n}", START.date() + timedelta(days=30 + n)),
+        )
+        for n in range(1, 5)
+    ]
+    writer = open_application(other_database)  # another process's application
+    try:
+
+        def commands() -> Iterator[c.Command]:
+            yield from plan
+            yield later[0]
+            # The first batch (three commands) is written; now someone else appends.
+            writer.execute(
+                c.SetAction(
+                    **common(START + timedelta(hours=1), actor("SW2", ActorRole.PRACTITIONER)),
+                    child_id="C1",
+                    action=action("ELSEWHERE", START.date() + timedelta(days=60)),
+                )
+            )
+            yield from later[1:]
+
+        report = other_app.execute_batch(commands(), batch_size=3)
+    finally:
+        writer.close()
+
+    assert report.fallbacks == 1
+    assert not report.refused
+    assert report.executed == 2 + len(later)
+    child = other_app.get_child(authority, "C1")
+    assert set(child.actions) == {"ELSEWHERE", "A1", "A2", "A3", "A4"}
+    assert child.version == 1 + 5  # registered, then five actions; none twice
+
+
+ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["set", "complete", "supervise", "close", "reuse", "session"]),
+        st.sampled_from(["C1", "C2", "C3"]),
+        st.integers(min_value=0, max_value=5),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=ACTIONS, batch_size=st.integers(min_value=1, max_value=9))
+def test_any_sequence_of_commands_batched_or_not_writes_the_same(
+    app: OversightApplication,
+    other_app: OversightApplication,
+    steps: list[tuple[str, str, int]],
+    batch_size: int,
+) -> None:
+    """Property: whatever mix of accepted and refused commands (actions set twice,
+    completed before they exist, supervision and closure of closed cases, sessions that
+    fail half-way), and whatever the batch size, a batch writes what one at a time
+    writes, and refuses the same commands for the same reasons."""
+    authority = f"P{uuid4().hex[:10].upper()}"  # a fresh authority for each example
+    admin = actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
+    commands: list[c.Command] = [
+        c.RegisterAuthority(
+            **common(START, admin), authority_code=authority, name="P", policy_pack="DUR"
+        ),
+        *[
+            c.RegisterWorker(
+                **common(START, admin),
+                staff_id=staff,
+                display_name=staff,
+                role=role,
+                team="T",
+                line_manager_id=manager,
+                employment_pattern="full_time",
+                fte=Decimal(1),
+                weekly_hours=Decimal(37),
+                engagement="permanent",
+                start_date=START.date(),
+                case_holding=manager is not None,
+            )
+            for staff, role, manager in (
+                ("TM1", "team_manager", None),
+                ("SW1", "social_worker", "TM1"),
+            )
+        ],
+    ]
+    for child in ("C1", "C2", "C3"):
+        commands.append(
+            c.RegisterChild(
+                **common(START, admin),
+                child_id=child,
+                date_of_birth=date(2016, 1, 1),
+                case_type="cp",
+                risk_level="medium",
+            )
+        )
+    supervisor = actor("TM1", ActorRole.SUPERVISOR, authority)
+    practitioner = actor("SW1", ActorRole.PRACTITIONER, authority)
+    for n, (kind, child, k) in enumerate(steps, start=1):
+        when = START + timedelta(days=1, minutes=n)
+        if kind == "set":
+            commands.append(
+                c.SetAction(
+                    **common(when, practitioner),
+                    child_id=child,
+                    action=action(f"A{k}", when.date() + timedelta(days=20)),
+                )
+            )
+        elif kind == "complete":
+            commands.append(
+                c.CompleteAction(
+                    **common(when, practitioner), child_id=child, action_id=f"A{k}", note="done"
+                )
+            )
+        elif kind == "supervise":
+            commands.append(
+                c.RecordCaseSupervision(
+                    **common(when, supervisor),
+                    child_id=child,
+                    entry_id=f"E{n}",
+                    worker_id="SW1",
+                    supervisor_id="TM1",
+                    **{
+                        key: value
+                        for key, value in vars(
+                            case_discussion(child, f"E{n}", child_last_seen_on=START.date())
+                        ).items()
+                        if key not in ("child_id", "entry_id")
+                    },
+                )
+            )
+        elif kind == "close":
+            commands.append(
+                c.CloseCase(**common(when, supervisor), child_id=child, kind="closed", reason="r")
+            )
+        elif kind == "session":  # with an odd k, its last discussion names no child
+            others = ["NOBODY"] if k % 2 else []
+            commands.append(
+                c.HoldSupervisionSession(
+                    **common(when, supervisor),
+                    staff_id="SW1",
+                    session_id=f"S{n}",
+                    supervisor_id="TM1",
+                    duration_minutes=60,
+                    functions_covered=["management"],
+                    wellbeing_discussed=True,
+                    equality_and_diversity_discussed=False,
+                    case_discussions=[
+                        case_discussion(who, f"S{n}-{who}", child_last_seen_on=START.date())
+                        for who in [child, *others]
+                    ],
+                )
+            )
+        else:  # an entry id that may be taken already
+            commands.append(
+                c.RecordCaseSupervision(
+                    **common(when, supervisor),
+                    child_id=child,
+                    entry_id=f"E{k}",
+                    worker_id="SW1",
+                    supervisor_id="TM1",
+                    **{
+                        key: value
+                        for key, value in vars(
+                            case_discussion(child, f"E{k}", child_last_seen_on=START.date())
+                        ).items()
+                        if key not in ("child_id", "entry_id")
+                    },
+                )
+            )
+    expected = one_at_a_time(app, commands)
+    outcomes, _ = batched(other_app, commands, batch_size)
+    assert outcomes == expected
+    assert stored(other_app, authority) == stored(app, authority)
