@@ -1,0 +1,409 @@
+"""The medium generated authority, end to end (issue 7, benchmarks 2 to 6).
+
+On PostgreSQL (``make bench`` starts one, fsync on), in one run:
+
+2. **Bulk import.** ``oversight demo generate --scale medium`` as a library call: the
+   commands are generated first (timed apart: a real import reads them from files), then
+   ``execute_batch`` decides each by the domain's rules and writes them in batches. The
+   reference is a raw COPY of the very rows it stored, into a copy of the events table
+   with the same indexes, in transactions of the same size, by psycopg alone.
+3. **All projections together**, caught up from empty in a process of their own (as
+   ``oversight projections run`` does), against the raw notification-log read rate.
+4. **A child's point-in-time state** (``asOf`` and ``knownAt``) through the GraphQL app
+   in process (server time, no network), with the bare read-model call beside it.
+5. **The authority's compliance summary**, the same way.
+6. **Peak memory** (VmHWM) of the projection process, and of the API served by
+   ``oversight serve`` (uvicorn, a real socket) after it has answered the same requests.
+
+Results go to ``benchmarks/results/medium_authority.json`` and a short table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import psycopg
+
+from domain.authorization import AccessRole
+from domain.identifiers import child_id
+from domain.policy.packs import PackLibrary
+from graphql_api.app import create_app
+from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
+from graphql_api.service import Service
+from oversight.generate import DEFAULT_UNTIL, SCALES, AuthorityGenerator
+from oversight.projecting import read_engine, runner_for
+from oversight.schema import upgrade
+from oversight.settings import DatabaseSettings
+from oversight.wiring import open_application
+from projections import compliance as compliance_model
+from projections import history as history_model
+from projections.registry import all_projections
+
+RESULTS = Path(__file__).resolve().parent / "results" / "medium_authority.json"
+SCALE = os.environ.get("BENCH_SCALE", "medium")
+REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
+AUTHORITY = "GEN-MEDIUM" if SCALE == "medium" else f"GEN-{SCALE.upper()}"
+ISSUER, AUDIENCE = "https://bench.invalid/", "oversight-api"
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    return {
+        "requests": len(samples),
+        "requests_per_s": len(samples) / sum(samples),
+        "p50_ms": statistics.median(samples) * 1000,
+        "p95_ms": _percentile(samples, 0.95) * 1000,
+    }
+
+
+def _time(calls: list[Callable[[], Any]]) -> list[float]:
+    samples = []
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+# -- 2. bulk import ----------------------------------------------------------------------
+
+
+def bulk_import(database: DatabaseSettings) -> dict[str, Any]:
+    app = open_application(database)
+    generator = AuthorityGenerator(
+        SCALES[SCALE], seed=1, until=DEFAULT_UNTIL, authority_code=AUTHORITY
+    )
+    started = time.perf_counter()
+    commands = list(generator.commands())
+    generation = time.perf_counter() - started
+
+    # Time the store's share of the import apart: the same call, timed.
+    recorder = app.recorder
+    store_seconds = 0.0
+    transactions = 0
+    original = recorder.insert_batch
+
+    def timed_insert(*args: Any, **kwargs: Any) -> Any:
+        nonlocal store_seconds, transactions
+        began = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            store_seconds += time.perf_counter() - began
+            transactions += 1
+
+    recorder.insert_batch = timed_insert  # type: ignore[method-assign]
+    started = time.perf_counter()
+    report = app.execute_batch(commands, batch_size=2_000)
+    elapsed = time.perf_counter() - started
+    app.close()
+    del commands
+    import_rate = report.events / elapsed
+
+    # The reference: the same rows, COPY'd raw in transactions of the same size.
+    with psycopg.connect(database.url) as conn:
+        rows = conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM oversight_events "
+            "ORDER BY notification_id"
+        ).fetchall()
+        conn.execute("CREATE TABLE copy_reference (LIKE oversight_events INCLUDING ALL)")
+        conn.commit()
+    per_transaction = max(1, len(rows) // max(1, transactions))
+    with psycopg.connect(database.url) as conn:
+        began = time.perf_counter()
+        for start in range(0, len(rows), per_transaction):
+            with conn.transaction(), conn.cursor() as cursor, cursor.copy(
+                "COPY copy_reference (originator_id, originator_version, topic, state) "
+                "FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["uuid", "int8", "text", "bytea"])
+                for row in rows[start : start + per_transaction]:
+                    copy.write_row(row)
+        copy_seconds = time.perf_counter() - began
+        conn.execute("DROP TABLE copy_reference")
+        conn.commit()
+    copy_rate = len(rows) / copy_seconds
+    return {
+        "scale": SCALE,
+        "children": generator.children,
+        "workers": len(generator.staff),
+        "commands": report.executed,
+        "refused": len(report.refused),
+        "events": report.events,
+        "transactions": transactions,
+        "command_generation_s": generation,
+        "import_s": elapsed,
+        "import_store_s": store_seconds,
+        "import_events_per_s": import_rate,
+        "raw_copy_events_per_s": copy_rate,
+        "import_over_raw_copy": import_rate / copy_rate,
+        "store_share_events_per_s": report.events / store_seconds,
+        "store_share_over_raw_copy": report.events / store_seconds / copy_rate,
+    }
+
+
+# -- 3. the projections, in a process of their own ---------------------------------------
+
+
+def _raw_read_rate(app: Any) -> float:
+    started = time.perf_counter()
+    count, start = 0, 1
+    while page := app.recorder.select_notifications(start=start, limit=500):
+        count += len(page)
+        start = page[-1].id + 1
+    return count / (time.perf_counter() - started)
+
+
+def project(url: str) -> None:
+    """(Run as a child process.) Catch every projection up from empty; print timings."""
+    database = DatabaseSettings.from_url(url)
+    app = open_application(database)
+    engine = read_engine(database)
+    figures: dict[str, Any] = {"raw_read_events_per_s": _raw_read_rate(app)}
+    total = 0.0
+    for projection in all_projections():
+        runner = runner_for(database, app, projection, engine)
+        began = time.perf_counter()
+        applied = runner.catch_up()
+        seconds = time.perf_counter() - began
+        total += seconds
+        figures[projection.name] = {"events": applied, "seconds": seconds}
+    figures["all_seconds"] = total
+    figures["raw_read_events_per_s_after"] = _raw_read_rate(app)
+    figures["peak_rss_mib"] = _peak_rss_mib(os.getpid())
+    print(json.dumps(figures))
+    app.close()
+    engine.dispose()
+
+
+def projections(database: DatabaseSettings, events: int) -> dict[str, Any]:
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.medium_authority", "project", database.url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    raw = figures["raw_read_events_per_s"]
+    figures["all_events_per_s"] = events / figures["all_seconds"]
+    figures["all_over_raw_read"] = figures["all_events_per_s"] / raw
+    for projection in all_projections():
+        item = figures[projection.name]
+        item["events_per_s"] = item["events"] / item["seconds"]
+        item["over_raw_read"] = item["events_per_s"] / raw
+    return figures
+
+
+# -- 4 and 5: reads, in process; 6: the API's memory, served --------------------------------
+
+
+def reads(database: DatabaseSettings, keys: Path) -> dict[str, Any]:
+    app = open_application(database)
+    engine = read_engine(database)
+    private_key, jwks = development_keys(keys)
+    tokens = TokenSettings(ISSUER, AUDIENCE, jwks, "development")  # to mint; served: production
+    library = PackLibrary.load()
+    service = Service(app, engine, library)
+    asgi = create_app(service, TokenVerifier(tokens))
+    manager = mint(tokens, private_key, staff_id="SM01", role=AccessRole.SERVICE_MANAGER,
+                   authority=AUTHORITY, lifetime_seconds=7200)  # fmt: skip
+    with engine.connect() as conn:
+        children = [
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT local_id FROM compliance_subject WHERE authority_code = %(a)s "
+                "AND subject_kind = 'child' ORDER BY local_id",
+                {"a": AUTHORITY},
+            )
+        ]
+    rng = random.Random(1)
+    start = DEFAULT_UNTIL - timedelta(days=365 * SCALES[SCALE].years)
+    picks = [rng.choice(children) for _ in range(REQUESTS)]
+    now = datetime.now(UTC)
+    moments = [
+        (
+            datetime.combine(
+                start + timedelta(days=rng.randint(200, 1800)), datetime.min.time(), UTC
+            ),
+            now - timedelta(minutes=rng.randint(0, 30)),
+        )
+        for _ in range(REQUESTS)
+    ]
+    state_query = """query($id: String!, $asOf: DateTime, $knownAt: DateTime) {
+      child(childId: $id, purpose: "benchmark") {
+        state(asOf: $asOf, knownAt: $knownAt) { attributes entries events { event } } } }"""
+    summary_query = """query($asOf: Date!) { complianceSummary(asOf: $asOf) {
+      byRule { key fellDue onTime late missed dueSoon rate } byTeam { key fellDue rate } } }"""
+    state_payloads = [
+        {
+            "query": state_query,
+            "variables": {"id": c, "asOf": a.isoformat(), "knownAt": k.isoformat()},
+        }
+        for c, (a, k) in zip(picks, moments, strict=True)
+    ]
+    summary_payloads = [
+        {"query": summary_query, "variables": {"asOf": DEFAULT_UNTIL.isoformat()}}
+    ] * min(REQUESTS, 100)
+
+    async def run(payloads: list[dict[str, Any]], client: Any) -> list[float]:
+        headers = {
+            "authorization": f"Bearer {manager}",
+            "accept": "application/graphql-response+json",
+        }
+        samples = []
+        for payload in payloads:
+            began = time.perf_counter()
+            response = await client.post("/graphql", json=payload, headers=headers)
+            samples.append(time.perf_counter() - began)
+            body = response.json()
+            if response.status_code != 200 or body.get("errors"):
+                raise RuntimeError(f"benchmark request failed: {body}")
+        return samples
+
+    async def in_process(payloads: list[dict[str, Any]]) -> list[float]:
+        transport = httpx.ASGITransport(app=asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            return await run(payloads, client)
+
+    def bare(c: str, a: datetime, k: datetime) -> Any:
+        subject = child_id(AUTHORITY, c)
+        return (
+            history_model.state(engine, subject, as_of=a, known_at=k),
+            history_model.history(engine, subject, as_of=a, known_at=k),
+        )
+
+    results: dict[str, Any] = {"children": len(children)}
+    results["child_state_bare_read"] = _summary(
+        _time([lambda c=c, m=m: bare(c, *m) for c, m in zip(picks, moments, strict=True)])
+    )
+    results["child_state_graphql"] = _summary(asyncio.run(in_process(state_payloads)))
+    results["compliance_summary_direct"] = _summary(
+        _time(
+            [lambda: compliance_model.summary(engine, library, AUTHORITY, as_of=DEFAULT_UNTIL)]
+            * len(summary_payloads)
+        )
+    )
+    results["compliance_summary_graphql"] = _summary(asyncio.run(in_process(summary_payloads)))
+    app.close()
+    engine.dispose()
+
+    # 6. The API as deployed: `oversight serve`, the same requests over a socket.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(
+        os.environ,
+        OVERSIGHT_DATABASE_URL=database.url,
+        OVERSIGHT_ENV="production",
+        OVERSIGHT_JWKS_FILE=str(jwks),
+        OVERSIGHT_JWT_ISSUER=ISSUER,
+        OVERSIGHT_JWT_AUDIENCE=AUDIENCE,
+    )
+    oversight = str(Path(sys.executable).with_name("oversight"))
+    server = subprocess.Popen(
+        [oversight, "serve", "--no-projections", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+
+        async def served(payloads: list[dict[str, Any]]) -> list[float]:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                return await run(payloads, client)
+
+        results["child_state_served"] = _summary(asyncio.run(served(state_payloads)))
+        results["compliance_summary_served"] = _summary(asyncio.run(served(summary_payloads)))
+        results["api_peak_rss_mib"] = _peak_rss_mib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return results
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "project":
+        project(sys.argv[2])
+        return
+    admin = os.environ.get("OVERSIGHT_TEST_POSTGRES_URL")
+    if not admin:
+        sys.exit("needs OVERSIGHT_TEST_POSTGRES_URL (make bench starts a server)")
+    name = f"bench_medium_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database = DatabaseSettings.from_url(admin.rsplit("/", 1)[0] + "/" + name)
+    upgrade(database)
+    results: dict[str, Any] = {"date": date.today().isoformat()}
+    results["import"] = figures = bulk_import(database)
+    print(
+        f"2. bulk import, {SCALE} authority: {figures['events']:,} events "
+        f"({figures['commands']:,} commands, {figures['children']:,} children, "
+        f"{figures['workers']} workers, {figures['refused']} refused) in "
+        f"{figures['import_s']:.1f}s = {figures['import_events_per_s']:,.0f} events/s; raw "
+        f"COPY of the same rows {figures['raw_copy_events_per_s']:,.0f}/s; "
+        f"import / COPY = {figures['import_over_raw_copy']:.3f} (target >= 0.3); the "
+        f"store's share alone {figures['store_share_over_raw_copy']:.2f} x COPY; commands "
+        f"generated beforehand in {figures['command_generation_s']:.1f}s"
+    )
+    results["projections"] = p = projections(database, figures["events"])
+    print(
+        f"3. all projections from empty: {p['all_events_per_s']:,.0f} events/s = "
+        f"{p['all_over_raw_read']:.3f} x raw read ({p['raw_read_events_per_s']:,.0f}/s, "
+        f"{p['raw_read_events_per_s_after']:,.0f}/s after); "
+        + ", ".join(f"{x.name} {p[x.name]['over_raw_read']:.2f} x" for x in all_projections())
+    )
+    with tempfile.TemporaryDirectory() as keys:
+        results["reads"] = r = reads(database, Path(keys))
+    for label, key in (
+        ("4. child state as of / known at, GraphQL in process", "child_state_graphql"),
+        ("   the bare read-model call", "child_state_bare_read"),
+        ("   served (oversight serve, loopback HTTP)", "child_state_served"),
+        ("5. compliance summary, GraphQL in process", "compliance_summary_graphql"),
+        ("   direct", "compliance_summary_direct"),
+        ("   served", "compliance_summary_served"),
+    ):
+        item = r[key]
+        print(f"{label:<55} p50 {item['p50_ms']:7.2f} ms  p95 {item['p95_ms']:7.2f} ms")
+    print(
+        f"6. peak memory: projection process {p['peak_rss_mib']:.0f} MiB, "
+        f"API process {r['api_peak_rss_mib']:.0f} MiB"
+    )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
