@@ -170,6 +170,10 @@ def demo_generate(
         scale, seed=seed_value, until=until.date(), authority_code=code, policy_pack=pack
     )
     app = _open()
+    try:
+        app.policy_packs.get(pack)
+    except DomainError as error:
+        raise click.BadParameter(str(error), param_hint="--pack") from None
     started = time.perf_counter()
     total_days = (generator.until - generator.start).days
     with click.progressbar(length=total_days, label=f"generating {code} ({scale.name})") as bar:

@@ -158,6 +158,8 @@ class AuthorityGenerator:
         self.children = 0
         self.practitioners_hired = 0
         self._queue: list[tuple[datetime, int, c.Command]] = []
+        #: Everything before this has been yielded: nothing may be added before it.
+        self._floor = at(self.start, 0)
         self._counter = 0
 
     # -- plumbing ----------------------------------------------------------------------
@@ -168,6 +170,9 @@ class AuthorityGenerator:
     def _add(self, when: datetime, make: Any, label: str, **fields: Any) -> str:
         if when.date() >= self.until:
             return ""
+        if when < self._floor:
+            msg = f"{label} at {when} is before the month already yielded ({self._floor})"
+            raise AssertionError(msg)
         command_id = self._cid(label)
         self._counter += 1
         command = make(command_id=command_id, occurred_at=when, **fields)
@@ -186,6 +191,7 @@ class AuthorityGenerator:
             boundary = at(following, 0)
             while self._queue and self._queue[0][0] < boundary:
                 yield heapq.heappop(self._queue)[2]
+            self._floor = boundary
             month = following
         while self._queue:
             yield heapq.heappop(self._queue)[2]
@@ -291,7 +297,11 @@ class AuthorityGenerator:
             return
         leaving = [m for m in self._practitioners() if rng.random() < 0.012]
         for member in leaving:
+            # Notice: the last day comes after every session already arranged is written
+            # up and signed.
             last_day = first + timedelta(days=rng.randint(8, days - 1))
+            if member.next_session is not None:
+                last_day = max(last_day, member.next_session + timedelta(days=20))
             manager = self._actor(member.manager or "HOS01", ActorRole.TEAM_MANAGER)
             colleagues = [
                 m
@@ -643,10 +653,13 @@ class AuthorityGenerator:
 
     def _supervision(self, member: _Member, following: date) -> None:
         rng = self.rng
-        while member.next_session is not None and member.next_session < following:
+        # A session is generated in the month it is scheduled, two weeks ahead.
+        while member.next_session is not None and member.next_session < following + timedelta(
+            days=14
+        ):
             day = member.next_session
             member.next_session = day + timedelta(days=rng.choice([28, 30, 31, 33]))
-            if member.left_on is not None and day >= member.left_on - timedelta(days=20):
+            if member.left_on is not None and day >= member.left_on - timedelta(days=60):
                 member.next_session = None
                 return
             if day < self.start:
