@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx2 as httpx
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import InternalError, OperationalError
@@ -167,3 +172,142 @@ def test_a_read_url_is_refused_for_the_embedded_default(tmp_path: Path) -> None:
             }
         )
     assert "OVERSIGHT_READ_DATABASE_URL" in str(refused.value)
+
+
+def _post(port: int, token: str, document: str, variables: dict[str, Any] | None = None) -> Any:
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/graphql",
+        json={"query": document, "variables": variables or {}},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    body = response.json()
+    assert response.status_code == 200 and not body.get("errors"), body
+    return body["data"]
+
+
+def _lock_holders(primary_url: str) -> list[int]:
+    """The server processes holding the projections' leader locks, one per lock."""
+    with psycopg.connect(primary_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def _until(check: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_stateless_api_processes_and_one_active_runner_per_projection(
+    primary_and_standby: tuple[str, str], tmp_path: Path
+) -> None:
+    """The production topology as processes: two `oversight serve` (each writing to the
+    primary and reading from the standby) and two `oversight projections run` (one leads
+    each projection, the other stands by). A write through one API process is read
+    through the other; when the leading runner is killed outright, the standby runner
+    takes over and the next write is projected and read all the same."""
+    from graphql_api.auth import TokenSettings, development_keys, mint
+
+    primary_url, standby_url = primary_and_standby
+    upgrade(Settings.from_env({"OVERSIGHT_DATABASE_URL": primary_url}).database)
+    private, jwks = development_keys(tmp_path / "keys")
+    issuer = "https://topology.invalid/"
+    tokens = TokenSettings(issuer, "oversight-api", jwks, "development")
+    admin = mint(tokens, private, staff_id="ADMIN", role=AccessRole.ADMINISTRATOR,
+                 authority="TOPO-LA")  # fmt: skip
+    qa = mint(tokens, private, staff_id="QA1", role=AccessRole.QA_AUDITOR, authority="TOPO-LA")
+    env = dict(
+        os.environ,
+        OVERSIGHT_DATABASE_URL=primary_url,
+        OVERSIGHT_READ_DATABASE_URL=standby_url,
+        OVERSIGHT_ENV="production",
+        OVERSIGHT_JWKS_FILE=str(jwks),
+        OVERSIGHT_JWT_ISSUER=issuer,
+    )
+    oversight = str(Path(sys.executable).with_name("oversight"))
+    ports = [_port(), _port()]
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [oversight, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        processes.append(process)
+        return process
+
+    def healthy(port: int) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    projections = len(all_projections())
+    assert _lock_holders(primary_url) == []
+    try:
+        for port in ports:
+            start("serve", "--no-projections", "--port", str(port))
+        leader = start("projections", "run", "--poll", "0.2")
+        _until(lambda: len(_lock_holders(primary_url)) == projections, "a leader")
+        start("projections", "run", "--poll", "0.2")  # stands by
+        for port in ports:
+            _until(lambda port=port: healthy(port), f"the API on {port}")
+        time.sleep(1)
+        leading = _lock_holders(primary_url)
+        assert len(leading) == projections  # one leader per projection, not two
+
+        def register_and_read(write: int, read: int, child: str) -> None:
+            position = _post(
+                write,
+                admin,
+                """mutation($key: String!, $child: String!) { registerChild(
+                     idempotencyKey: $key, occurredAt: "2026-01-05T10:00:00+00:00",
+                     input: {childId: $child, dateOfBirth: "2015-05-01", caseType: "cin",
+                             riskLevel: "medium"})
+                     { __typename ... on CommandSuccess { position } } }""",
+                {"key": f"topo-{child}", "child": child},
+            )["registerChild"]["position"]
+            found = _post(
+                read,
+                qa,
+                """query($c: String!, $p: ID!) { child(childId: $c, purpose: "audit",
+                     consistentWith: $p) { childId } }""",
+                {"c": child, "p": position},
+            )["child"]
+            assert found == {"childId": child}
+
+        written = _post(
+            ports[0],
+            admin,
+            """mutation { registerAuthority(idempotencyKey: "topo-reg",
+                 input: {authorityCode: "TOPO-LA", name: "Topology", policyPack: "DUR"})
+                 { __typename } }""",
+        )
+        assert written["registerAuthority"]["__typename"] == "CommandSuccess"
+        register_and_read(ports[0], ports[1], "C1")
+
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(timeout=30)
+        # PostgreSQL ends the dead leader's sessions, and with them its locks; the
+        # standby runner takes every projection over.
+        _until(
+            lambda: (
+                len(taken := _lock_holders(primary_url)) == projections
+                and not set(taken) & set(leading)
+            ),
+            "the standby runner to take every projection over",
+        )
+        register_and_read(ports[1], ports[0], "C2")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
