@@ -108,6 +108,15 @@ class CommandLog(Protocol):
         ...
 
 
+class CommandRefused(Exception):
+    """One command of an all-or-nothing batch was refused, so none was written."""
+
+    def __init__(self, command: c.Command, error: DomainError) -> None:
+        super().__init__(f"{type(command).__name__}: {error}")
+        self.command = command
+        self.error = error
+
+
 @dataclass
 class BatchReport:
     """What ``execute_batch`` did: counts, each refusal with its command, and the log
@@ -434,6 +443,45 @@ class OversightApplication(Application[UUID]):
                         on_result(command, result)
             self._flush(batch, report, on_result)
         return report
+
+    def execute_atomically(
+        self, commands: Sequence[c.Command], *, retries: int = 2
+    ) -> list[CommandResult]:
+        """Run ``commands`` all or nothing, in one transaction: each is decided as
+        ``execute`` decides it, on the aggregates as the commands before it left them;
+        if any is refused, nothing is written and ``CommandRefused`` names it. Commands
+        already executed replay. A lost concurrency race is retried, on fresh reads,
+        ``retries`` times (one import row's commands, for instance)."""
+        for attempt in range(retries + 1):
+            batch = _Batch(self)
+            batch.prefetch_receipts(commands)
+            results: list[CommandResult] = []
+            for command in commands:
+                if isinstance(command, c.PurgeRecord):
+                    raise ValidationError("a purge runs on its own", field="command")
+                try:
+                    results.append(batch.decide(command))
+                except DomainError as error:
+                    raise CommandRefused(command, error) from error
+            if not batch.receipts:
+                return results
+            stored = [self.mapper.to_stored_event(event) for event in batch.events]
+            try:
+                position = self.command_log.insert_batch(stored, batch.receipts)
+            except IntegrityError:
+                if attempt == retries:
+                    raise ConcurrencyConflict(
+                        "another command changed these records first; reload and retry",
+                        field="command_id",
+                    ) from None
+                continue
+            return [
+                result
+                if result.replayed
+                else CommandResult(result.command_id, position, result.aggregate_ids, False)
+                for result in results
+            ]
+        raise AssertionError("unreachable")
 
     def _flush(
         self,
@@ -1132,6 +1180,7 @@ def _remove_comment(app: OversightApplication, cmd: c.RemoveComment) -> list[Agg
 __all__ = [
     "BatchReport",
     "CommandLog",
+    "CommandRefused",
     "CommandReceipt",
     "CommandResult",
     "OversightApplication",

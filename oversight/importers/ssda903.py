@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from domain import commands as c
-from domain.application import OversightApplication
+from domain.application import CommandRefused, OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import check_local_id
 from domain.provenance import Actor
@@ -396,42 +396,13 @@ def import_ssda903(
     return report
 
 
-def _refusal(app: OversightApplication, commands: Sequence[c.Command]) -> str | None:
-    """Try a row's unrecorded commands on the child in memory, in order, saving nothing:
-    the domain's reason for the first it refuses, so that a row is refused whole."""
-    pending = [
-        command
-        for command in commands
-        if isinstance(command, c.ChildCommand)
-        and app.command_log.select_command_receipt(command.actor.authority_id, command.command_id)
-        is None
-    ]
-    if len(pending) < 2:
-        return None  # one command is all or nothing by itself
-    try:
-        child = app.get_child(pending[0].actor.authority_id, pending[0].child_id)
-    except DomainError:
-        return None  # the registration's own refusal says why
-    for command in pending:
-        try:
-            getattr(child, command.method)(command.provenance(), **command.arguments("child_id"))
-        except DomainError as error:
-            return f"{type(command).__name__}: {error}"
-    return None
-
-
 def _run(app: OversightApplication, commands: Sequence[c.Command]) -> tuple[int, int] | str:
-    refused = _refusal(app, commands)
-    if refused is not None:
-        return refused
-    recorded = replayed = 0
-    for command in commands:
-        try:
-            result = app.execute(command, retries=2)
-        except DomainError as error:
-            return f"{type(command).__name__}: {error}"
-        if result.replayed:
-            replayed += 1
-        else:
-            recorded += 1
-    return recorded, replayed
+    """A row's commands, all or nothing, in one transaction (ADR 0015)."""
+    try:
+        results = app.execute_atomically(commands)
+    except CommandRefused as refused:
+        return str(refused)
+    except DomainError as error:  # a lost race, retried and lost again
+        return f"{type(commands[0]).__name__}: {error}"
+    replayed = sum(1 for result in results if result.replayed)
+    return len(results) - replayed, replayed

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import commands as c
-from domain.application import BatchReport, OversightApplication
+from domain.application import BatchReport, CommandRefused, OversightApplication
 from domain.errors import DomainError
 from domain.vocabulary import ActorRole
 from oversight.demo import DEMO_AUTHORITIES, build_plan
@@ -340,3 +340,45 @@ def test_any_sequence_of_commands_batched_or_not_writes_the_same(
     outcomes, _ = batched(other_app, commands, batch_size)
     assert outcomes == expected
     assert stored(other_app, authority) == stored(app, authority)
+
+
+def test_all_or_nothing_writes_nothing_when_one_command_is_refused(
+    app: OversightApplication,
+) -> None:
+    authority = "TEST-LA"
+    admin = actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
+    app.execute(
+        c.RegisterAuthority(
+            **common(START, admin), authority_code=authority, name="T", policy_pack="DUR"
+        )
+    )
+    head = app.recorder.max_notification_id()
+    register = c.RegisterChild(
+        **common(START, admin),
+        child_id="C1",
+        date_of_birth=date(2015, 1, 1),
+        case_type="cla",
+        risk_level="low",
+    )
+    into_care = c.RecordCameIntoCare(
+        **common(START + timedelta(days=1), actor("SW1", ActorRole.PRACTITIONER, authority)),
+        child_id="C1",
+        legal_status="C2",
+        placement="U1",
+    )
+    again_into_care = replace(into_care, command_id="again")  # refused: already in care
+
+    with pytest.raises(CommandRefused) as refused:
+        app.execute_atomically([register, into_care, again_into_care])
+    assert refused.value.command is again_into_care
+    assert refused.value.error.field == "child_id"
+    assert "already in care" in str(refused.value)
+    assert app.recorder.max_notification_id() == head  # not even the registration
+    assert not app.child_exists(authority, "C1")
+
+    results = app.execute_atomically([register, into_care])
+    assert [r.replayed for r in results] == [False, False]
+    assert results[0].position == results[1].position == app.recorder.max_notification_id()
+    assert app.get_child(authority, "C1").in_care
+    replayed = app.execute_atomically([register, into_care])
+    assert [r.replayed for r in replayed] == [True, True]
