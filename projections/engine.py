@@ -247,6 +247,20 @@ def create_indexes(conn: Connection, projection: Projection, generation: int) ->
             index.create(conn)
 
 
+#: A catch-up that applied at least this many events refreshes the planner's statistics
+#: of the tables it wrote (PostgreSQL), so the first reads after a rebuild or a bulk
+#: import are not planned on a table the planner believes empty (measured: the medium
+#: authority's compliance summary at 294 ms before autovacuum's ANALYZE, 75 after).
+ANALYZE_AFTER = 50_000
+
+
+def analyze_generation(conn: Connection, projection: Projection, generation: int) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    for table in projection.define_tables(MetaData(), generation).values():
+        conn.execute(text(f'ANALYZE "{table.name}"'))
+
+
 def activate_generation(conn: Connection, projection: Projection, generation: int) -> None:
     """Point the stable views at ``generation`` and mark it active, in the caller's
     transaction; drop the generations it replaces."""
@@ -618,6 +632,9 @@ class Runner:
                         applied += self._await_commit(last_write)
                 if settle and not self._stop.is_set():
                     self.settle(current)
+                if applied >= ANALYZE_AFTER and current is not None and not self._stop.is_set():
+                    with self.engine.begin() as conn:
+                        analyze_generation(conn, self.projection, current)
             finally:
                 # Leaving on an error: never leave a commit running behind our back.
                 if ahead is not None:
@@ -732,6 +749,7 @@ class Runner:
             if self._stop.is_set():
                 return applied
             with self.engine.begin() as conn:
+                analyze_generation(conn, self.projection, new)
                 activate_generation(conn, self.projection, new)
             self._tables.clear()
             return applied
