@@ -519,6 +519,24 @@ def test_reused_command_id_for_another_command_is_refused(app: OversightApplicat
     assert len(topics(app)) == count
 
 
+def test_a_retry_the_rules_would_now_refuse_still_replays(app: OversightApplication) -> None:
+    """The receipt is looked up only when a command cannot be written as new: a retry of
+    a command whose own effect makes the rules refuse it replays; a reused id whose
+    command the rules refuse is refused as a reused id, not for the rule."""
+    setup_authority(app)
+    register_child(app, "C1", case_type="cla")
+    into_care = c.RecordCameIntoCare(
+        **common(START + timedelta(days=1)), child_id="C1", legal_status="C2", placement="U1"
+    )
+    first = app.execute(into_care)
+    count = len(topics(app))
+    again = app.execute(into_care)  # "already in care", were it decided again
+    assert again.replayed and again.position == first.position
+    with pytest.raises(IdempotencyKeyReused):
+        app.execute(replace(into_care, placement="U3"))
+    assert len(topics(app)) == count
+
+
 def test_command_ids_are_scoped_to_the_authority(app: OversightApplication) -> None:
     setup_authority(app)
     setup_authority(app, "OTHER-LA")
