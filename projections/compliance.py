@@ -179,6 +179,15 @@ class Compliance:
             Column("valid_until", Date, nullable=False),
             Column("through_position", BigInteger, nullable=False),
             Index(f"{named('compliance_subject')}_authority", "authority_code", "subject_kind"),
+            # The API's authorization reads one subject (and its managers) by local id on
+            # every request (migration 0006; measured: 2.4 ms a lookup without it, with
+            # 19,000 children in one authority).
+            Index(
+                f"{named('compliance_subject')}_local_id",
+                "authority_code",
+                "subject_kind",
+                "local_id",
+            ),
         )
         obligation = Table(
             named("compliance_obligation"),
