@@ -138,10 +138,14 @@ def bulk_import(database: DatabaseSettings) -> dict[str, Any]:
     with psycopg.connect(database.url) as conn:
         began = time.perf_counter()
         for start in range(0, len(rows), per_transaction):
-            with conn.transaction(), conn.cursor() as cursor, cursor.copy(
-                "COPY copy_reference (originator_id, originator_version, topic, state) "
-                "FROM STDIN (FORMAT BINARY)"
-            ) as copy:
+            with (
+                conn.transaction(),
+                conn.cursor() as cursor,
+                cursor.copy(
+                    "COPY copy_reference (originator_id, originator_version, topic, state) "
+                    "FROM STDIN (FORMAT BINARY)"
+                ) as copy,
+            ):
                 copy.set_types(["uuid", "int8", "text", "bytea"])
                 for row in rows[start : start + per_transaction]:
                     copy.write_row(row)

@@ -40,6 +40,7 @@ from strawberry.extensions import (
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types.unset import UNSET
 
+from graphql_api import unavailable
 from graphql_api.auth import AuthenticationFailed, TokenVerifier
 from graphql_api.schema import Context, build_schema
 from graphql_api.service import Service
@@ -123,6 +124,11 @@ class OversightGraphQL(GraphQL[Context, None]):
         response = super().create_response(response_data, sub_response)
         if request_error:
             response.status_code = 400
+        codes = {(error.get("extensions") or {}).get("code") for error in errors}
+        if codes & unavailable.CODES:
+            # Storage cannot serve it: the transport says so too (issue 8).
+            response.status_code = 503
+            response.headers["retry-after"] = str(unavailable.RETRY_AFTER_SECONDS)
         response.headers["content-type"] = GRAPHQL_RESPONSE
         return response
 

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import functools
+import logging
 import uuid
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from graphql_api.mutations import (
     generated,
 )
 from graphql_api.service import INTERNAL_COMMANDS, Service
+from graphql_api.unavailable import storage_problem
 from projections import compliance as compliance_model
 from projections import history as history_model
 from projections import purge_schedule as purge_model
@@ -60,6 +62,8 @@ from projections.engine import ProjectionLagging
 
 T = TypeVar("T")
 MAX_PAGE = 200
+
+log = logging.getLogger(__name__)
 
 
 # -- arguments, described once -----------------------------------------------------------------
@@ -169,6 +173,12 @@ async def _run(func: Callable[[], T]) -> T:
         raise _error(error) from None
     except DataError:
         raise _unstorable() from None
+    except Exception as error:
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        log.warning("storage unavailable: %s", error)
+        raise problem from None
 
 
 def _unstorable() -> GraphQLError:
@@ -1189,6 +1199,12 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                     field=None,
                     rule=None,
                 )
+            except Exception as error:
+                problem = storage_problem(error)
+                if problem is None:
+                    raise
+                log.warning("storage unavailable: %s", error)
+                raise problem from None
             return CommandSuccess(
                 idempotency_key=done.command_id,
                 position=strawberry.ID(str(done.position)) if done.position else None,

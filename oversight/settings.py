@@ -108,7 +108,7 @@ class DatabaseSettings:
                 POSTGRES_SCHEMA=self.schema,
                 POSTGRES_POOL_SIZE=str(self.pool_size),
                 POSTGRES_MAX_OVERFLOW="10",
-                POSTGRES_CONNECT_TIMEOUT="10",
+                POSTGRES_CONNECT_TIMEOUT="2",
                 POSTGRES_LOCK_TIMEOUT="10",
                 POSTGRES_PRE_PING="y",
                 APPLICATION_RECORDER_TOPIC="oversight.eventstore:PostgresOversightRecorder",
