@@ -244,8 +244,12 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (authority_code, command_id))"
             ).format(schema=schema, table=table)
         )
+        # ON CONFLICT ... RETURNING, checked here: in the library's pipelined insert a
+        # unique violation would surface only later, as "pipeline aborted" (an
+        # OperationalError the library retries), not as the IntegrityError it is.
         self._insert_receipt = SQL(
-            "INSERT INTO {schema}.{table} (" + _COLUMNS + ") VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            "INSERT INTO {schema}.{table} (" + _COLUMNS + ") VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (authority_code, command_id) DO NOTHING RETURNING command_id"
         ).format(schema=schema, table=table)
         self._select_receipt = SQL(
             "SELECT " + _COLUMNS + " FROM {schema}.{table} "
@@ -289,6 +293,8 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         receipt: CommandReceipt | None = kwargs.get("command_receipt")
         if receipt is not None:
             curs.execute(self._insert_receipt, _receipt_row(receipt), prepare=True)
+            if not curs.fetchall():
+                raise IntegrityError(f"command id {receipt.command_id!r} was already used")
         tombstones: Sequence[Tombstone] = kwargs.get("tombstones", ())
         if tombstones:
             # Hold the insert lock from here (the library takes it only later), so that
