@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -87,6 +88,13 @@ class OversightGraphQL(GraphQL[Context, None]):
         )
         self.service = service
         self.verifier = verifier
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A body that is not UTF-8 is not JSON: the client's 400, not our 500."""
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError as error:
+            raise json.JSONDecodeError("the request body is not UTF-8", "", 0) from error
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(service=self.service, principal=request.scope.get("principal"))
@@ -169,6 +177,9 @@ class Authenticate:
                 response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
                 await response(scope, receive, send)
                 return
+        if scope["type"] == "http":
+            accepted = GRAPHQL_RESPONSE in headers.get("accept", "")
+            send = _typed_request_errors(send, GRAPHQL_RESPONSE if accepted else "application/json")
         if scope["type"] == "http" and GRAPHQL_RESPONSE not in headers.get("accept", ""):
             send = _legacy_json(send)
         if scope["type"] != "http":
@@ -206,6 +217,43 @@ class Authenticate:
 
 class _TooLarge(Exception):
     """The request body passed the limit while it was being read."""
+
+
+def _typed_request_errors(send: Send, media_type: str) -> Send:
+    """The GraphQL layer answers a body it cannot read (not JSON, not UTF-8, no query)
+    with a 4xx in plain text: send it as every other error is sent, JSON with a code."""
+    held: dict[str, Any] = {}
+
+    async def typed(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+            if 400 <= message["status"] < 500 and content_type.startswith(b"text/plain"):
+                held["start"] = message
+                held["body"] = b""
+                return
+        elif message["type"] == "http.response.body" and "start" in held:
+            held["body"] += message.get("body", b"")
+            if message.get("more_body"):
+                return
+            reason = held["body"].decode("utf-8", "replace") or "the request cannot be read"
+            body = json.dumps(
+                {"errors": [{"message": reason, "extensions": {"code": "BAD_REQUEST"}}]}
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": held["start"]["status"],
+                    "headers": [
+                        (b"content-type", media_type.encode()),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send(message)
+
+    return typed
 
 
 def _legacy_json(send: Send) -> Send:

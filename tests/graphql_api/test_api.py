@@ -490,3 +490,45 @@ def test_a_manager_records_their_supervisees_absence(api: Api) -> None:
     other = absence.replace("abs-1", "abs-2").replace("A1", "A2")
     refused = api.query(other, api.token("TM2", AccessRole.TEAM_MANAGER))["startAbsence"]
     assert refused["__typename"] == "ForbiddenProblem"
+
+
+def test_unicode_edge_cases_are_stored_exactly_or_refused_typed(api: Api) -> None:
+    """Text that is valid Unicode is stored exactly, however odd; what cannot be text at
+    all (a lone surrogate, which JSON can spell but UTF-8 cannot) is a typed error, and
+    the service stays up. Issue 8."""
+    manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    kept = {
+        "emoji and a flag": "Child said 😊🇬🇧 at the visit",
+        "right-to-left override": "Name \u202egnol si siht\u202c recorded",
+        "zero-width joiner and space": "Fam\u200dily\u200b split",
+        "combining marks": "Zoe\u0308 and Ame\u0301lie",
+        "astral plane": "𝔐𝔞𝔯𝔨 𐍈 𓀀",
+        "Arabic and Chinese": "مراجعة الحالة 案件复查",
+    }
+    mutation = """mutation($key: String!, $id: String!, $about: String!) {
+      raiseDisagreement(idempotencyKey: $key, occurredAt: "2026-01-10T10:00:00+00:00",
+        input: {childId: "C1", disagreementId: $id, subject: "decision_on_child",
+                about: $about}) { __typename ... on ValidationProblem { field } } }"""
+    for n, (name, text) in enumerate(kept.items()):
+        done = api.query(mutation, manager, {"key": f"uni-{n}", "id": f"U{n}", "about": text})
+        assert done["raiseDisagreement"] == {"__typename": "CommandSuccess"}, name
+        stored = api.application.get_child(AUTHORITY, "C1").disagreements[f"U{n}"]
+        assert stored.about == text, name
+    before = len(topics(api.application))
+    for name, body in {
+        "a lone surrogate": '{"query": "mutation { raiseDisagreement(idempotencyKey: '
+        '\\"uni-bad\\", input: {childId: \\"C1\\", disagreementId: \\"UB\\", subject: '
+        '\\"decision_on_child\\", about: \\"bad \\\\ud800 text\\"}) { __typename } }"}',
+        "a lone surrogate in a variable": '{"query": "query($id: String!) { child(childId: '
+        '$id, purpose: \\"x\\") { id } }", "variables": {"id": "C\\ud8001"}}',
+        "invalid UTF-8 bytes": b'{"query": "{ viewer { staffId } }", "x": "\xff\xfe"}',
+    }.items():
+        response = api.raw(body, manager, **ACCEPT, **{"content-type": "application/json"})
+        assert response.status_code < 500, (name, response.text)
+        for error in response.json().get("errors") or []:
+            # Typed, or the request error of a document that does not parse (HTTP 400,
+            # GraphQL over HTTP: graphql-core's own message, no path).
+            request_error = response.status_code == 400 and "path" not in error
+            assert error.get("extensions", {}).get("code") or request_error, (name, error)
+    assert len(topics(api.application)) == before  # nothing written
+    assert api.query(WORKER, manager, {"id": "SW1"})["worker"]["staffId"] == "SW1"  # still up
