@@ -502,7 +502,7 @@ def test_unicode_edge_cases_are_stored_exactly_or_refused_typed(api: Api) -> Non
         "right-to-left override": "Name \u202egnol si siht\u202c recorded",
         "zero-width joiner and space": "Fam\u200dily\u200b split",
         "combining marks": "Zoe\u0308 and Ame\u0301lie",
-        "astral plane": "𝔐𝔞𝔯𝔨 𐍈 𓀀",
+        "astral plane": "\U0001d510\U0001d51e\U0001d52f\U0001d528 \U00010348 \U00013000",
         "Arabic and Chinese": "مراجعة الحالة 案件复查",
     }
     mutation = """mutation($key: String!, $id: String!, $about: String!) {
