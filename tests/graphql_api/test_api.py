@@ -532,3 +532,34 @@ def test_unicode_edge_cases_are_stored_exactly_or_refused_typed(api: Api) -> Non
             assert error.get("extensions", {}).get("code") or request_error, (name, error)
     assert len(topics(api.application)) == before  # nothing written
     assert api.query(WORKER, manager, {"id": "SW1"})["worker"]["staffId"] == "SW1"  # still up
+
+
+def test_every_read_of_a_record_is_on_its_access_log(api: Api) -> None:
+    """A child's record and a personal file, read by id or by global id (Relay node),
+    each put one RecordAccessed on that subject's access log, with who read it and why;
+    a refused read logs nothing. Issue 8."""
+    from graphql_api.schema import global_id
+
+    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    reads = [
+        (CHILD, {"id": "C1", "purpose": "supervision prep"}),
+        (WORKER, {"id": "SW1"}),
+        (
+            """query($id: ID!) { node(id: $id) { id } }""",
+            {"id": global_id("Child", AUTHORITY, "C1")},
+        ),
+        (
+            """query($id: ID!) { node(id: $id) { id } }""",
+            {"id": global_id("Worker", AUTHORITY, "SW1")},
+        ),
+    ]
+    for document, variables in reads:
+        before = len(topics(api.application))
+        api.query(document, manager, variables)
+        assert topics(api.application)[before:] in (
+            ["RecordAccessed"],
+            ["AccessLogOpened", "RecordAccessed"],
+        ), document
+    refused_before = len(topics(api.application))
+    api.error(WORKER, api.token("SW3", AccessRole.PRACTITIONER), {"id": "SW1"})
+    assert len(topics(api.application)) == refused_before
