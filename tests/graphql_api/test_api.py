@@ -515,6 +515,12 @@ def test_unicode_edge_cases_are_stored_exactly_or_refused_typed(api: Api) -> Non
         stored = api.application.get_child(AUTHORITY, "C1").disagreements[f"U{n}"]
         assert stored.about == text, name
     before = len(topics(api.application))
+    # Oversized: a field longer than its limit is refused naming the field, within the
+    # body limit (ids have their own, shorter, limit).
+    too_long = api.query(mutation, manager, {"key": "uni-long", "id": "UL", "about": "x" * 20_001})
+    assert too_long["raiseDisagreement"] == {"__typename": "ValidationProblem", "field": "about"}
+    long_id = api.error(CHILD, manager, {"id": "C" * 65, "purpose": "x"})
+    assert _code(long_id) == "VALIDATION" and long_id["extensions"]["field"] == "childId"
     for name, body in {
         "a lone surrogate": '{"query": "mutation { raiseDisagreement(idempotencyKey: '
         '\\"uni-bad\\", input: {childId: \\"C1\\", disagreementId: \\"UB\\", subject: '
