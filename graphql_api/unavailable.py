@@ -50,7 +50,7 @@ def _code(error: BaseException) -> str | None:
         return None
     if isinstance(error, pg.ReadOnlySqlTransaction):
         return "READ_ONLY"
-    if isinstance(error, pg.DiskFull | pg.OutOfMemory):
+    if isinstance(error, pg.DiskFull):
         return "STORAGE_FULL"
     if isinstance(
         error,
