@@ -79,6 +79,33 @@ class CommandReceipt:
     aggregate_ids: tuple[UUID, ...]
 
 
+def _receipt_of(
+    command: c.Command, fingerprint: str, aggregates: Sequence[Aggregate]
+) -> CommandReceipt:
+    """The receipt of a command just decided (its aggregates' events still pending)."""
+    pending = [(a.id, e.originator_version) for a in aggregates for e in a.pending_events]
+    last = pending[-1] if pending else (None, None)
+    return CommandReceipt(
+        authority_code=command.actor.authority_id,
+        command_id=command.command_id,
+        command_name=type(command).__name__,
+        fingerprint=fingerprint,
+        last_originator_id=last[0],
+        last_originator_version=last[1],
+        aggregate_ids=tuple(dict.fromkeys(a.id for a in aggregates)),
+    )
+
+
+def _refuse_reuse(command: c.Command, fingerprint: str, earlier: CommandReceipt) -> None:
+    """The same id for a different command is refused as such [ADR 0002]."""
+    if earlier.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"command id {command.command_id!r} was already used for a different "
+            f"{earlier.command_name} command",
+            field="command_id",
+        )
+
+
 @runtime_checkable
 class CommandLog(Protocol):
     """What the recorder must offer beyond the library's ApplicationRecorder."""
@@ -332,9 +359,7 @@ class OversightApplication(Application[UUID]):
     def _execute_once(self, command: c.Command) -> CommandResult:
         authority = command.actor.authority_id
         fingerprint = command.fingerprint()
-        handler = _HANDLERS.get(type(command))
-        if handler is None:
-            raise ValidationError(f"unknown command {type(command).__name__}", field="command")
+        handler = _handler_of(command)
         # The receipt is looked up only when the command cannot be written as new: the
         # rules refuse it (a retry of a command already applied usually is refused by
         # the state it made), or the insert does (its receipt's key, or a version, is
@@ -347,17 +372,8 @@ class OversightApplication(Application[UUID]):
             if earlier is not None:
                 return earlier
             raise
-        pending = [(a.id, e.originator_version) for a in aggregates for e in a.pending_events]
-        last = pending[-1] if pending else (None, None)
-        receipt = CommandReceipt(
-            authority_code=authority,
-            command_id=command.command_id,
-            command_name=type(command).__name__,
-            fingerprint=fingerprint,
-            last_originator_id=last[0],
-            last_originator_version=last[1],
-            aggregate_ids=tuple(dict.fromkeys(a.id for a in aggregates)),
-        )
+        receipt = _receipt_of(command, fingerprint, aggregates)
+        events = sum(len(a.pending_events) for a in aggregates)
         tombstones = [t for a in aggregates for t in getattr(a, "purging", ())]
         try:
             recordings = self.save(*aggregates, command_receipt=receipt, tombstones=tombstones)
@@ -375,7 +391,7 @@ class OversightApplication(Application[UUID]):
             ) from None
         position = max((r.notification.id for r in recordings), default=None)
         return CommandResult(
-            command.command_id, position, receipt.aggregate_ids, replayed=False, events=len(pending)
+            command.command_id, position, receipt.aggregate_ids, replayed=False, events=events
         )
 
     def _earlier_result(
@@ -384,12 +400,7 @@ class OversightApplication(Application[UUID]):
         receipt = self.command_log.select_command_receipt(authority, command.command_id)
         if receipt is None:
             return None
-        if receipt.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(
-                f"command id {command.command_id!r} was already used for a different "
-                f"{receipt.command_name} command",
-                field="command_id",
-            )
+        _refuse_reuse(command, fingerprint, receipt)
         position = None
         if receipt.last_originator_id is not None and receipt.last_originator_version:
             position = self.command_log.notification_id_of(
@@ -616,6 +627,13 @@ class OversightApplication(Application[UUID]):
             return False
 
 
+def _handler_of(command: c.Command) -> Handler:
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        raise ValidationError(f"unknown command {type(command).__name__}", field="command")
+    return handler
+
+
 def _chunks(items: Iterable[c.Command], size: int) -> Iterator[list[c.Command]]:
     chunk: list[c.Command] = []
     for item in items:
@@ -690,47 +708,24 @@ class _Batch:
         self.events: list[Any] = []
         self.receipts: list[CommandReceipt] = []
         self.by_id: dict[str, c.Command] = {}
-        self.fingerprints: dict[tuple[str, str], tuple[str, CommandReceipt]] = {}
+        #: Receipts by (authority, command id): found in the store, or decided here.
         self.stored_receipts: dict[tuple[str, str], CommandReceipt] = {}
 
     def decide(self, command: c.Command) -> CommandResult:
-        authority = command.actor.authority_id
         fingerprint = command.fingerprint()
-        key = (authority, command.command_id)
-        earlier = self.fingerprints.get(key)
-        if earlier is None:
-            stored = self.stored_receipts.get(key)
-            if stored is not None:
-                earlier = (stored.fingerprint, stored)
+        key = (command.actor.authority_id, command.command_id)
+        earlier = self.stored_receipts.get(key)
         if earlier is not None:
-            if earlier[0] != fingerprint:
-                raise IdempotencyKeyReused(
-                    f"command id {command.command_id!r} was already used for a different "
-                    f"{earlier[1].command_name} command",
-                    field="command_id",
-                )
-            return CommandResult(command.command_id, None, earlier[1].aggregate_ids, True)
-        handler = _HANDLERS.get(type(command))
-        if handler is None:
-            raise ValidationError(f"unknown command {type(command).__name__}", field="command")
-        aggregates = handler(self.view, command)
-        pending = [(a.id, e.originator_version) for a in aggregates for e in a.pending_events]
-        last = pending[-1] if pending else (None, None)
-        receipt = CommandReceipt(
-            authority_code=authority,
-            command_id=command.command_id,
-            command_name=type(command).__name__,
-            fingerprint=fingerprint,
-            last_originator_id=last[0],
-            last_originator_version=last[1],
-            aggregate_ids=tuple(dict.fromkeys(a.id for a in aggregates)),
-        )
+            _refuse_reuse(command, fingerprint, earlier)
+            return CommandResult(command.command_id, None, earlier.aggregate_ids, True)
+        aggregates = _handler_of(command)(self.view, command)
+        receipt = _receipt_of(command, fingerprint, aggregates)
         for aggregate in aggregates:
             self.events.extend(aggregate.collect_events())
             self.repository.keep(aggregate)
         self.receipts.append(receipt)
         self.by_id[command.command_id] = command
-        self.fingerprints[key] = (fingerprint, receipt)
+        self.stored_receipts[key] = receipt  # a retry later in the chunk replays
         return CommandResult(command.command_id, None, receipt.aggregate_ids, False)
 
     def prefetch_receipts(self, commands: Sequence[c.Command]) -> None:
@@ -749,17 +744,18 @@ class _Batch:
         return any(a.pending_events for a in self.repository.kept.values())
 
     def written(self) -> None:
-        for receipt in self.receipts:  # now in the store, for retries later in the chunk
-            self.stored_receipts[(receipt.authority_code, receipt.command_id)] = receipt
+        """The batch is in the store (its receipts stay known, for retries later in the
+        chunk)."""
         self.commands.clear()
         self.events.clear()
         self.receipts.clear()
         self.by_id.clear()
-        self.fingerprints.clear()
         self.repository.trim()
 
     def forget(self) -> None:
         """Drop everything decided and kept: the next command reads from the store."""
+        for receipt in self.receipts:  # decided, never written
+            del self.stored_receipts[(receipt.authority_code, receipt.command_id)]
         self.receipts.clear()
         self.written()
         self.repository.kept.clear()
