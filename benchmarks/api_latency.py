@@ -21,12 +21,10 @@ import asyncio
 import functools
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from typing import Any
 import httpx2 as httpx
 import psycopg
 
+from benchmarks.measure import summary, time_each
 from domain.authorization import AccessRole
 from domain.identifiers import child_id
 from domain.policy.packs import PackLibrary
@@ -52,28 +51,6 @@ from projections.registry import all_projections
 RESULTS = Path(__file__).resolve().parent / "results" / "api_latency.json"
 REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
 UNTIL = date(2026, 10, 31)
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "requests_per_s": len(samples) / sum(samples),
-        "p50_ms": statistics.median(samples) * 1000,
-        "p95_ms": _percentile(samples, 0.95) * 1000,
-    }
-
-
-def _time(calls: list[Callable[[], Any]]) -> list[float]:
-    samples = []
-    for call in calls:
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def main() -> None:
@@ -143,27 +120,27 @@ def main() -> None:
         service.open_child(principal, c, what="child record", purpose="benchmark")
         return bare_read(c)
 
-    bare = _time([functools.partial(bare_read, c) for c in picks])
-    direct_state = _time([functools.partial(same_work, c) for c in picks])
+    bare = time_each([functools.partial(bare_read, c) for c in picks])
+    direct_state = time_each([functools.partial(same_work, c) for c in picks])
     graphql_state = asyncio.run(
         run_graphql([{"query": state_query, "variables": {"id": c, **variables}} for c in picks])
     )
     results["child_state"] = {
-        "direct": _summary(direct_state),
-        "bare_read": _summary(bare),
-        "graphql": _summary(graphql_state),
+        "direct": summary(direct_state),
+        "bare_read": summary(bare),
+        "graphql": summary(graphql_state),
     }
     # 2. the authority's compliance summary
     day = UNTIL
-    direct_summary = _time(
+    direct_summary = time_each(
         [lambda: compliance_model.summary(engine, library, "DEMO", as_of=day)] * REQUESTS
     )
     graphql_summary = asyncio.run(
         run_graphql([{"query": summary_query, "variables": {"asOf": day.isoformat()}}] * REQUESTS)
     )
     results["compliance_summary"] = {
-        "direct": _summary(direct_summary),
-        "graphql": _summary(graphql_summary),
+        "direct": summary(direct_summary),
+        "graphql": summary(graphql_summary),
     }
     for workload in ("child_state", "compliance_summary"):
         figures = results[workload]

@@ -25,13 +25,11 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from typing import Any
 import httpx2 as httpx
 import psycopg
 
+from benchmarks.measure import raw_read, summary, time_each
 from domain.authorization import AccessRole
 from domain.identifiers import child_id
 from domain.policy.packs import PackLibrary
@@ -59,29 +58,6 @@ SCALE = os.environ.get("BENCH_SCALE", "medium")
 REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
 AUTHORITY = "GEN-MEDIUM" if SCALE == "medium" else f"GEN-{SCALE.upper()}"
 ISSUER, AUDIENCE = "https://bench.invalid/", "oversight-api"
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "requests": len(samples),
-        "requests_per_s": len(samples) / sum(samples),
-        "p50_ms": statistics.median(samples) * 1000,
-        "p95_ms": _percentile(samples, 0.95) * 1000,
-    }
-
-
-def _time(calls: list[Callable[[], Any]]) -> list[float]:
-    samples = []
-    for call in calls:
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -175,21 +151,12 @@ def bulk_import(database: DatabaseSettings) -> dict[str, Any]:
 # -- 3. the projections, in a process of their own ---------------------------------------
 
 
-def _raw_read_rate(app: Any) -> float:
-    started = time.perf_counter()
-    count, start = 0, 1
-    while page := app.recorder.select_notifications(start=start, limit=500):
-        count += len(page)
-        start = page[-1].id + 1
-    return count / (time.perf_counter() - started)
-
-
 def project(url: str) -> None:
     """(Run as a child process.) Catch every projection up from empty; print timings."""
     database = DatabaseSettings.from_url(url)
     app = open_application(database)
     engine = read_engine(database)
-    figures: dict[str, Any] = {"raw_read_events_per_s": _raw_read_rate(app)}
+    figures: dict[str, Any] = {"raw_read_events_per_s": raw_read(app)[1]}
     total = 0.0
     for projection in all_projections():
         runner = runner_for(database, app, projection, engine)
@@ -199,7 +166,7 @@ def project(url: str) -> None:
         total += seconds
         figures[projection.name] = {"events": applied, "seconds": seconds}
     figures["all_seconds"] = total
-    figures["raw_read_events_per_s_after"] = _raw_read_rate(app)
+    figures["raw_read_events_per_s_after"] = raw_read(app)[1]
     figures["peak_rss_mib"] = _peak_rss_mib(os.getpid())
     print(json.dumps(figures))
     app.close()
@@ -303,17 +270,17 @@ def reads(database: DatabaseSettings, keys: Path) -> dict[str, Any]:
         )
 
     results: dict[str, Any] = {"children": len(children)}
-    results["child_state_bare_read"] = _summary(
-        _time([lambda c=c, m=m: bare(c, *m) for c, m in zip(picks, moments, strict=True)])
+    results["child_state_bare_read"] = summary(
+        time_each([lambda c=c, m=m: bare(c, *m) for c, m in zip(picks, moments, strict=True)])
     )
-    results["child_state_graphql"] = _summary(asyncio.run(in_process(state_payloads)))
-    results["compliance_summary_direct"] = _summary(
-        _time(
+    results["child_state_graphql"] = summary(asyncio.run(in_process(state_payloads)))
+    results["compliance_summary_direct"] = summary(
+        time_each(
             [lambda: compliance_model.summary(engine, library, AUTHORITY, as_of=DEFAULT_UNTIL)]
             * len(summary_payloads)
         )
     )
-    results["compliance_summary_graphql"] = _summary(asyncio.run(in_process(summary_payloads)))
+    results["compliance_summary_graphql"] = summary(asyncio.run(in_process(summary_payloads)))
     app.close()
     engine.dispose()
 
@@ -349,8 +316,8 @@ def reads(database: DatabaseSettings, keys: Path) -> dict[str, Any]:
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
                 return await run(payloads, client)
 
-        results["child_state_served"] = _summary(asyncio.run(served(state_payloads)))
-        results["compliance_summary_served"] = _summary(asyncio.run(served(summary_payloads)))
+        results["child_state_served"] = summary(asyncio.run(served(state_payloads)))
+        results["compliance_summary_served"] = summary(asyncio.run(served(summary_payloads)))
         results["api_peak_rss_mib"] = _peak_rss_mib(server.pid)
     finally:
         server.terminate()

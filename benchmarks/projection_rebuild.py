@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import StoredEvent
 
+from benchmarks.measure import raw_read
 from oversight import demo
 from oversight.projecting import read_engine, runner_for
 from oversight.schema import upgrade
@@ -68,19 +69,6 @@ def _grow(app: Any, target: int) -> None:
             recorder.insert_events(batch)
 
 
-def _raw_read_rate(app: Any) -> tuple[int, float]:
-    started = time.perf_counter()
-    count = 0
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start=start, limit=500)
-        if not page:
-            break
-        count += len(page)
-        start = page[-1].id + 1
-    return count, count / (time.perf_counter() - started)
-
-
 def main() -> None:
     admin = os.environ.get("OVERSIGHT_TEST_POSTGRES_URL")
     if not admin:
@@ -99,7 +87,7 @@ def main() -> None:
         "demo_events": demo_events,
         "demo_seed_commands_per_s": report.executed / seed_seconds,
     }
-    events, raw_rate = _raw_read_rate(app)
+    events, raw_rate = raw_read(app)
     results.update(events=events, raw_read_events_per_s=raw_rate)
     for projection in all_projections():
         runner = runner_for(database, app, projection, engine)
@@ -108,7 +96,7 @@ def main() -> None:
         rate = applied / (time.perf_counter() - started)
         results[f"{projection.name}_rebuild_events_per_s"] = rate
         results[f"{projection.name}_ratio_to_raw_read"] = rate / raw_rate
-    _, raw_again = _raw_read_rate(app)  # the reference again, after: noise check
+    _, raw_again = raw_read(app)  # the reference again, after: noise check
     results["raw_read_events_per_s_after"] = raw_again
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))

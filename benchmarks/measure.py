@@ -1,0 +1,45 @@
+"""What the benchmarks share: latency summaries, and the raw notification-log read rate
+that projection figures are ratios of."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Requests, requests per second, p50 and p95 in milliseconds."""
+    return {
+        "requests": len(samples),
+        "requests_per_s": len(samples) / sum(samples),
+        "p50_ms": statistics.median(samples) * 1000,
+        "p95_ms": percentile(samples, 0.95) * 1000,
+    }
+
+
+def time_each(calls: list[Callable[[], Any]]) -> list[float]:
+    """Each call's wall time, in seconds, one after another."""
+    samples = []
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def raw_read(app: Any) -> tuple[int, float]:
+    """Read the whole notification log in pages of 500, without decoding: (events,
+    events per second), the reference for projection rates."""
+    started = time.perf_counter()
+    count, start = 0, 1
+    while page := app.recorder.select_notifications(start=start, limit=500):
+        count += len(page)
+        start = page[-1].id + 1
+    return count, count / (time.perf_counter() - started)
