@@ -121,6 +121,16 @@ def app(database: DatabaseSettings) -> Iterator[OversightApplication]:
 
 
 @pytest.fixture
+def other_app(other_database: DatabaseSettings) -> Iterator[OversightApplication]:
+    """An application on ``other_database``: the same commands run a second way."""
+    application = open_application(other_database)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+@pytest.fixture
 def engine(database: DatabaseSettings) -> Iterator[Engine]:
     """A read engine on the same database (the read models live beside the store)."""
     from oversight.projecting import read_engine

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
 from domain.provenance import Actor
@@ -115,3 +117,27 @@ def topics(app: OversightApplication) -> list[str]:
         n.topic.rsplit(".", 1)[-1]
         for n in app.recorder.select_notifications(start=1, limit=100_000)
     ]
+
+
+def setup_team(app: OversightApplication, children: tuple[str, ...] = ("C1",)) -> None:
+    """The authority, a team manager TM1, a social worker SW1 managed by TM1, and
+    children (unallocated)."""
+    setup_authority(app)
+    register_worker(app, "TM1", role="team_manager", case_holding=False, line_manager_id=None)
+    register_worker(app, "SW1")
+    for child in children:
+        register_child(app, child)
+
+
+def stored_events(app: OversightApplication) -> list[tuple[Any, ...]]:
+    """Every stored event as (aggregate, version, topic, state without the time it was
+    recorded), in log order: what two runs of the same commands must agree on."""
+    rows = []
+    start = 1
+    while page := app.recorder.select_notifications(start=start, limit=2000):
+        for n in page:
+            state = orjson.loads(n.state)
+            state.pop("timestamp", None)
+            rows.append((n.originator_id, n.originator_version, n.topic, state))
+        start = page[-1].id + 1
+    return rows

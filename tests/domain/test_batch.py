@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,40 +21,19 @@ from domain.vocabulary import ActorRole
 from oversight.demo import DEMO_AUTHORITIES, build_plan
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
-from tests.helpers import START, action, actor, case_discussion, common
+from tests.helpers import START, action, actor, case_discussion, common, stored_events
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture
-def other_app(other_database: DatabaseSettings) -> Iterator[OversightApplication]:
-    application = open_application(other_database)
-    try:
-        yield application
-    finally:
-        application.close()
-
-
 def stored(app: OversightApplication, authority: str | None = None) -> list[tuple[Any, ...]]:
-    """Every stored event as (aggregate, version, topic, state without the time it was
-    recorded), in log order; only one authority's, when given."""
-    rows = []
-    start = 1
-    while batch := app.recorder.select_notifications(start=start, limit=1000):
-        for n in batch:
-            state = orjson.loads(n.state)
-            state.pop("timestamp", None)
-            if authority is None or _authority_of(state) in (authority, None):
-                rows.append((n.originator_id, n.originator_version, n.topic, state))
-        start = batch[-1].id + 1
-    if authority is not None:
-        ids = {row[0] for row in rows if _authority_of(row[3]) == authority}
-        rows = [row for row in rows if row[0] in ids]
-    return rows
-
-
-def _authority_of(state: dict[str, Any]) -> str | None:
-    return state.get("authority_code")
+    """The stored events (``stored_events``); only one authority's aggregates', when
+    given (their registrations name it)."""
+    rows = stored_events(app)
+    if authority is None:
+        return rows
+    ids = {row[0] for row in rows if row[3].get("authority_code") == authority}
+    return [row for row in rows if row[0] in ids]
 
 
 def one_at_a_time(

@@ -6,12 +6,10 @@ commands, in the order they were recorded, gives."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import orjson
-import pytest
 
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
@@ -25,29 +23,11 @@ from tests.helpers import (
     action,
     actor,
     common,
-    register_child,
-    register_worker,
-    setup_authority,
+    setup_team,
 )
 
 CLIENTS = 16
 EACH = 6
-
-
-@pytest.fixture
-def other_app(other_database: DatabaseSettings) -> Iterator[OversightApplication]:
-    application = open_application(other_database)
-    try:
-        yield application
-    finally:
-        application.close()
-
-
-def _setup(app: OversightApplication) -> None:
-    setup_authority(app)
-    register_worker(app, "TM1", role="team_manager", case_holding=False, line_manager_id=None)
-    register_worker(app, "SW1")
-    register_child(app, "C1")
 
 
 def _commands(client: int) -> list[c.Command]:
@@ -91,7 +71,7 @@ def _streams(app: OversightApplication, *ids: Any) -> dict[Any, list[tuple[Any, 
 def test_sixteen_clients_on_one_child_and_one_worker_lose_nothing(
     database: DatabaseSettings, app: OversightApplication, other_app: OversightApplication
 ) -> None:
-    _setup(app)
+    setup_team(app)
     acknowledged: list[tuple[CommandResult, c.Command]] = []
     conflicts: list[ConcurrencyConflict] = []
     lock = threading.Lock()
@@ -137,7 +117,7 @@ def test_sixteen_clients_on_one_child_and_one_worker_lose_nothing(
 
     # A serial replay of what was acknowledged, in the order it was recorded, writes
     # the same streams (bar the recording times).
-    _setup(other_app)
+    setup_team(other_app)
     for _, command in sorted(acknowledged, key=lambda pair: pair[0].position or 0):
         other_app.execute(command)
     assert _streams(other_app, child.id, worker.id) == _streams(app, child.id, worker.id)

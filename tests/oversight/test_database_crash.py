@@ -45,9 +45,7 @@ from tests.helpers import (
     action,
     actor,
     common,
-    register_child,
-    register_worker,
-    setup_authority,
+    setup_team,
 )
 from tests.pgcluster import Cluster, new_cluster, remove
 
@@ -104,11 +102,7 @@ def test_acknowledged_commands_survive_immediate_shutdowns_and_the_api_says_unav
     upgrade(database)
     app = open_application(database)
     engine = read_engine(database)
-    setup_authority(app)
-    register_worker(app, "TM1", role="team_manager", case_holding=False, line_manager_id=None)
-    register_worker(app, "SW1")
-    for child in CHILDREN:
-        register_child(app, child)
+    setup_team(app, tuple(CHILDREN))
     for projection in all_projections():
         runner_for(database, app, projection, engine).catch_up()
 

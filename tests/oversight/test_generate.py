@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -21,6 +20,7 @@ from oversight.cli import main
 from oversight.generate import SCALES, AuthorityGenerator, Scale
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
+from tests.helpers import stored_events
 
 TINY = Scale("tiny", teams=2, practitioners=8, open_cases=60, years=1)
 
@@ -66,15 +66,7 @@ def test_the_commands_come_in_time_order_and_follow_the_packs_shape() -> None:
 def _stored(database: DatabaseSettings) -> list[tuple[Any, ...]]:
     app = open_application(database)
     try:
-        rows = []
-        start = 1
-        while page := app.recorder.select_notifications(start=start, limit=2000):
-            for n in page:
-                state = orjson.loads(n.state)
-                state.pop("timestamp")
-                rows.append((n.originator_id, n.originator_version, n.topic, state))
-            start = page[-1].id + 1
-        return sorted(rows, key=lambda row: (str(row[0]), row[1]))
+        return sorted(stored_events(app), key=lambda row: (str(row[0]), row[1]))
     finally:
         app.close()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,23 +30,9 @@ from oversight.serving import build
 from oversight.settings import Settings, SettingsError
 from projections.registry import all_projections
 from tests.graphql_api.conftest import Api
+from tests.pgcluster import as_postgres, free_port, run
 
 TOOLS = ("initdb", "pg_ctl", "pg_basebackup")
-
-
-def _as_postgres(*args: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _run(*args: str) -> None:
-    done = subprocess.run(_as_postgres(*args), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +46,16 @@ def primary_and_standby() -> Iterator[tuple[str, str]]:
     if os.geteuid() == 0:
         shutil.chown(work, "postgres")
     primary, standby = work / "primary", work / "standby"
-    p_port, s_port = _port(), _port()
+    p_port, s_port = free_port(), free_port()
     options = f"-c listen_addresses=127.0.0.1 -k {work} -c fsync=off"
     try:
-        _run("initdb", "-D", str(primary), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        run("initdb", "-D", str(primary), "-U", "postgres", "-A", "trust", "-E", "UTF8",
              "--no-locale")  # fmt: skip
-        _run("pg_ctl", "-D", str(primary), "-l", str(work / "primary.log"), "-w",
+        run("pg_ctl", "-D", str(primary), "-l", str(work / "primary.log"), "-w",
              "-o", f"{options} -p {p_port}", "start")  # fmt: skip
-        _run("pg_basebackup", "-h", "127.0.0.1", "-p", str(p_port), "-U", "postgres",
+        run("pg_basebackup", "-h", "127.0.0.1", "-p", str(p_port), "-U", "postgres",
              "-D", str(standby), "-R", "-X", "stream")  # fmt: skip
-        _run("pg_ctl", "-D", str(standby), "-l", str(work / "standby.log"), "-w",
+        run("pg_ctl", "-D", str(standby), "-l", str(work / "standby.log"), "-w",
              "-o", f"{options} -p {s_port}", "start")  # fmt: skip
         yield (
             f"postgresql://postgres@127.0.0.1:{p_port}/postgres",
@@ -79,7 +64,7 @@ def primary_and_standby() -> Iterator[tuple[str, str]]:
     finally:
         for data in (standby, primary):
             subprocess.run(
-                _as_postgres("pg_ctl", "-D", str(data), "-m", "immediate", "stop"),
+                as_postgres("pg_ctl", "-D", str(data), "-m", "immediate", "stop"),
                 capture_output=True,
                 timeout=60,
             )
@@ -229,7 +214,7 @@ def test_stateless_api_processes_and_one_active_runner_per_projection(
         OVERSIGHT_JWT_ISSUER=issuer,
     )
     oversight = str(Path(sys.executable).with_name("oversight"))
-    ports = [_port(), _port()]
+    ports = [free_port(), free_port()]
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(*args: str) -> subprocess.Popen[bytes]:

@@ -39,9 +39,7 @@ from tests.helpers import (
     START,
     actor,
     common,
-    register_child,
-    register_worker,
-    setup_authority,
+    setup_team,
 )
 from tests.pgcluster import Cluster, new_cluster, remove
 
@@ -117,10 +115,7 @@ class Client:
 
 
 def _prepare(app: OversightApplication) -> None:
-    setup_authority(app)
-    register_worker(app, "TM1", role="team_manager", case_holding=False, line_manager_id=None)
-    register_worker(app, "SW1")
-    register_child(app, "C1")
+    setup_team(app)
     app.execute(
         c.AllocateWorker(
             **common(START, actor("TM1", ActorRole.TEAM_MANAGER)),
