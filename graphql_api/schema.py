@@ -13,7 +13,6 @@ import asyncio
 import base64
 import binascii
 import functools
-import logging
 import uuid
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from domain.errors import (
 )
 from domain.policy.calendar import Period
 from domain.policy.registers import REGISTERS
+from graphql_api import unavailable
 from graphql_api.mutations import (
     CommandResult,
     CommandSuccess,
@@ -53,7 +53,6 @@ from graphql_api.mutations import (
     generated,
 )
 from graphql_api.service import INTERNAL_COMMANDS, Service
-from graphql_api.unavailable import storage_problem
 from projections import compliance as compliance_model
 from projections import history as history_model
 from projections import purge_schedule as purge_model
@@ -62,8 +61,6 @@ from projections.engine import ProjectionLagging
 
 T = TypeVar("T")
 MAX_PAGE = 200
-
-log = logging.getLogger(__name__)
 
 
 # -- arguments, described once -----------------------------------------------------------------
@@ -174,11 +171,7 @@ async def _run(func: Callable[[], T]) -> T:
     except DataError:
         raise _unstorable() from None
     except Exception as error:
-        problem = storage_problem(error)
-        if problem is None:
-            raise
-        log.warning("storage unavailable: %s", error)
-        raise problem from None
+        unavailable.reraise(error)
 
 
 def _unstorable() -> GraphQLError:
@@ -1200,11 +1193,7 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                     rule=None,
                 )
             except Exception as error:
-                problem = storage_problem(error)
-                if problem is None:
-                    raise
-                log.warning("storage unavailable: %s", error)
-                raise problem from None
+                unavailable.reraise(error)
             return CommandSuccess(
                 idempotency_key=done.command_id,
                 position=strawberry.ID(str(done.position)) if done.position else None,

@@ -6,7 +6,9 @@ Nothing was written: every command is one transaction."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from typing import NoReturn
 
 import psycopg
 import psycopg_pool
@@ -15,6 +17,8 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from graphql import GraphQLError
 from psycopg import errors as pg
 from sqlalchemy import exc as sa
+
+log = logging.getLogger(__name__)
 
 #: Codes that make the response a 503.
 CODES = frozenset({"UNAVAILABLE", "READ_ONLY", "STORAGE_FULL"})
@@ -79,3 +83,13 @@ def storage_problem(error: BaseException) -> GraphQLError | None:
         _MESSAGES[code],
         extensions={"code": code, "retryable": True, "retryAfterSeconds": RETRY_AFTER_SECONDS},
     )
+
+
+def reraise(error: Exception) -> NoReturn:
+    """In a resolver's ``except``: raise the typed storage error for ``error``, or
+    ``error`` itself when it is not a storage failure (masked as unexpected)."""
+    problem = storage_problem(error)
+    if problem is None:
+        raise error
+    log.warning("storage unavailable: %s", error)
+    raise problem from None
