@@ -84,14 +84,17 @@ CASE_TYPES = {
     "feh": (6, 90, 300),
     "disability": (4, 365, 1_200),
 }
-TEXT = {
-    "situation": "Plan progressing; school attendance improved; family engaging with support.",
-    "views": "Wants to stay at the current school and see grandparents more often.",
+#: What every generated case supervision records (the fields of a case discussion).
+DISCUSSION: dict[str, Any] = {
+    "current_situation": (
+        "Plan progressing; school attendance improved; family engaging with support."
+    ),
+    "childs_views": "Wants to stay at the current school and see grandparents more often.",
     "reflection": "Worker reflected on engagement with father and on what is not yet known.",
     "analysis": "Risks reducing; protective factors stronger; drift risk low.",
     "decision": "Continue the plan; review at the next supervision.",
     "rationale": "Evidence of sustained change over the last month.",
-    "reviewed": "Previous actions reviewed: most completed, one carried on.",
+    "previous_actions_reviewed": "Previous actions reviewed: most completed, one carried on.",
 }
 
 
@@ -443,9 +446,9 @@ class AuthorityGenerator:
             entry_id=f"{case.child_id}-MO{case.entries}",
             answers_trigger_ids=[trigger_id],
             reason=trigger_id.rsplit(":", 1)[-1].replace("_", " ").capitalize(),
-            current_situation=TEXT["situation"],
+            current_situation=DISCUSSION["current_situation"],
             decision="Agreed the plan; visit within 5 working days.",
-            rationale=TEXT["rationale"],
+            rationale=DISCUSSION["rationale"],
             actions=[
                 {
                     "action_id": action_id,
@@ -639,14 +642,8 @@ class AuthorityGenerator:
             entry_id=f"{case.child_id}-CS{case.entries}",
             worker_id=worker.staff_id,
             supervisor_id=supervisor,
-            current_situation=TEXT["situation"],
             child_last_seen_on=day - timedelta(days=self.rng.randint(1, 20)),
-            childs_views=TEXT["views"],
-            reflection=TEXT["reflection"],
-            analysis=TEXT["analysis"],
-            decision=TEXT["decision"],
-            rationale=TEXT["rationale"],
-            previous_actions_reviewed=TEXT["reviewed"],
+            **DISCUSSION,
         )
 
     # -- one supervisee's personal supervision ------------------------------------------------
@@ -728,14 +725,8 @@ class AuthorityGenerator:
                 c.CaseDiscussion(
                     child_id=child,
                     entry_id=f"{child}-CS{case.entries}",
-                    current_situation=TEXT["situation"],
                     child_last_seen_on=held - timedelta(days=rng.randint(1, 20)),
-                    childs_views=TEXT["views"],
-                    reflection=TEXT["reflection"],
-                    analysis=TEXT["analysis"],
-                    decision=TEXT["decision"],
-                    rationale=TEXT["rationale"],
-                    previous_actions_reviewed=TEXT["reviewed"],
+                    **DISCUSSION,
                 )
             )
         sup = self._actor(supervisor, ActorRole.SUPERVISOR)
