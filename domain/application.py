@@ -525,10 +525,11 @@ class OversightApplication(Application[UUID]):
         report.events += len(stored)
         report.position = position
         if on_result:
-            for receipt in batch.receipts:
+            # Decided commands and their receipts are in step (a replay or refusal is
+            # taken off ``commands`` as it happens).
+            for command, receipt in zip(batch.commands, batch.receipts, strict=True):
                 on_result(
-                    batch.by_id[receipt.command_id],
-                    CommandResult(receipt.command_id, None, receipt.aggregate_ids, False),
+                    command, CommandResult(receipt.command_id, None, receipt.aggregate_ids, False)
                 )
         batch.written()
 
@@ -707,7 +708,6 @@ class _Batch:
         self.commands: list[c.Command] = []
         self.events: list[Any] = []
         self.receipts: list[CommandReceipt] = []
-        self.by_id: dict[str, c.Command] = {}
         #: Receipts by (authority, command id): found in the store, or decided here.
         self.stored_receipts: dict[tuple[str, str], CommandReceipt] = {}
 
@@ -724,7 +724,6 @@ class _Batch:
             self.events.extend(aggregate.collect_events())
             self.repository.keep(aggregate)
         self.receipts.append(receipt)
-        self.by_id[command.command_id] = command
         self.stored_receipts[key] = receipt  # a retry later in the chunk replays
         return CommandResult(command.command_id, None, receipt.aggregate_ids, False)
 
@@ -749,7 +748,6 @@ class _Batch:
         self.commands.clear()
         self.events.clear()
         self.receipts.clear()
-        self.by_id.clear()
         self.repository.trim()
 
     def forget(self) -> None:
