@@ -10,6 +10,7 @@ transaction, which is what makes a retried command write nothing twice (ADR 0002
 from __future__ import annotations
 
 import json
+import select
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
 from domain.application import CommandReceipt
@@ -214,16 +216,38 @@ STORE_ATTEMPTS = 3
 
 
 def _store_call(method: Any) -> Any:
+    return _retrying(method.__wrapped__)
+
+
+def _retrying(function: Any) -> Any:
     return retry((InterfaceError, OperationalError), max_attempts=STORE_ATTEMPTS, wait=0.2)(
-        method.__wrapped__
+        function
     )
+
+
+def _quick_check(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check of a connection before lending it, without a round trip.
+
+    An idle connection's socket has nothing to read unless the server has written to it
+    unasked, and what a server writes to an idle session is that it is going away (a
+    restart, a crash, an administrator's terminate). Only then is the connection pinged
+    (``check_connection``, which raises if it is dead, so the pool discards it and lends
+    another). A ping on every loan was a round trip on every read and every command:
+    a fifth of a command's time (issue 7, benchmark 1). A connection that died without
+    a word (a network partition) fails its first statement instead; the store's retry
+    (``STORE_ATTEMPTS``) then takes another.
+    """
+    pgconn = conn.pgconn
+    if pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([pgconn.socket], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
 
 
 class PostgresOversightRecorder(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, writing command receipts atomically with events."""
 
-    insert_events = _store_call(PostgresApplicationRecorder.insert_events)
-    select_events = _store_call(PostgresApplicationRecorder.select_events)
     select_notifications = _store_call(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _store_call(PostgresApplicationRecorder.max_notification_id)
 
@@ -231,6 +255,9 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.pre_ping:
+            # The library's pre-ping is a round trip on every loan; see _quick_check.
+            datastore.pool._check = _quick_check
         schema = Identifier(self.datastore.schema)
         table = Identifier(RECEIPTS_TABLE)
         self.sql_create_statements.append(
@@ -256,6 +283,19 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "WHERE authority_code = %s AND command_id = %s"
         ).format(schema=schema, table=table)
         events = Identifier(self.events_table_name)
+        # Migration 0007: receipt and events in one statement, one round trip.
+        # Statements run on every command are plain strings: psycopg converts a string
+        # once and caches it, an SQL composition on every execute.
+        self._record_command = (
+            "SELECT oversight_record_command(%s, %s, %s, %s, %s, %s, %s, "
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s) AS notification_id"
+        )
+        self._select_history = (
+            "SELECT originator_id, originator_version, topic, state FROM "
+            + SQL("{schema}.{events}").format(schema=schema, events=events).as_string()
+            + " WHERE originator_id = %s ORDER BY originator_version ASC"
+        )
+        self._lock_timeout = f"{self.datastore.lock_timeout}s"
         self._select_receipts = SQL(
             "SELECT " + _COLUMNS + " FROM {schema}.{table} "
             "WHERE authority_code = %s AND command_id = ANY(%s)"
@@ -286,6 +326,62 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "SELECT notification_id FROM {schema}.{events} "
             "WHERE originator_id = %s AND originator_version = %s"
         ).format(schema=schema, events=Identifier(self.events_table_name))
+
+    def _select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """An aggregate's whole history (every command's read) by a statement composed
+        once; any narrower read by the library's, composed per call (issue 7, benchmark
+        1: composing cost as much as the rest of the read's Python)."""
+        if gt is not None or lte is not None or desc or limit is not None:
+            return PostgresApplicationRecorder.select_events.__wrapped__(  # type: ignore[no-any-return]
+                self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+            )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_history, (originator_id,), prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    select_events = _retrying(_select_events)
+
+    def _record(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """A command's events with its receipt: one call of ``oversight_record_command``.
+        Anything else (a purge's tombstones, events without a receipt) goes the library's
+        way, through ``_insert_events`` below."""
+        receipt: CommandReceipt | None = kwargs.get("command_receipt")
+        if receipt is None or kwargs.get("tombstones"):
+            return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[no-any-return]
+                self, stored_events, **kwargs
+            )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self._record_command,
+                (
+                    *_receipt_row(receipt),
+                    [s.originator_id for s in stored_events],
+                    [s.originator_version for s in stored_events],
+                    [s.topic for s in stored_events],
+                    [s.state for s in stored_events],
+                    self._lock_timeout,
+                ),
+                prepare=True,
+            )
+            return [int(row["notification_id"]) for row in curs.fetchall()]
+
+    insert_events = _retrying(_record)
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -3,14 +3,17 @@ tables created by our migrations (not by the library), on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import select
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from unittest import TestCase
 from uuid import uuid4
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
@@ -20,7 +23,11 @@ from eventsourcing.tests.persistence import (
 )
 
 from domain.application import CommandReceipt
-from oversight.eventstore import PostgresOversightRecorder, SQLiteOversightRecorder
+from oversight.eventstore import (
+    PostgresOversightRecorder,
+    SQLiteOversightRecorder,
+    _quick_check,
+)
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
 from tests.conftest import drop_postgres_database, new_postgres_database
@@ -140,6 +147,23 @@ class _ReceiptContract:
         assert recorder.select_command_receipt("LA", "c2") is None
         assert recorder.select_command_receipt("OTHER", "c1") is None
 
+    def test_a_commands_events_get_ascending_positions_with_its_receipt(self) -> None:
+        recorder = self.create_recorder()
+        child, worker = uuid4(), uuid4()
+        events = [
+            StoredEvent(child, 1, "topic", b'{"n": 1}'),
+            StoredEvent(child, 2, "topic", b'{"n": 2}'),
+            StoredEvent(worker, 1, "topic", b'{"n": 3}'),
+        ]
+        ids = recorder.insert_events(events, command_receipt=self._receipt("c3", events[-1]))
+        assert ids is not None and len(ids) == 3 and list(ids) == sorted(ids)
+        stored = recorder.select_notifications(start=ids[0], limit=10)
+        assert [(n.originator_id, n.originator_version, n.state) for n in stored] == [
+            (e.originator_id, e.originator_version, e.state) for e in events
+        ]
+        assert [e.originator_version for e in recorder.select_events(child)] == [1, 2]
+        assert [e.originator_version for e in recorder.select_events(child, gt=1)] == [2]
+
 
 class TestSQLiteReceipts(_SQLiteStore, _ReceiptContract, TestCase):
     pass
@@ -147,3 +171,38 @@ class TestSQLiteReceipts(_SQLiteStore, _ReceiptContract, TestCase):
 
 class TestPostgresReceipts(_PostgresStore, _ReceiptContract, TestCase):
     pass
+
+
+class TestPostgresRecordingFunction(_PostgresStore, TestCase):
+    """Migration 0007: the one-statement write wakes the projection runners (NOTIFY on
+    the library's channel), and the pool's check discards a dead connection without a
+    round trip on a live one."""
+
+    def create_recorder(self) -> PostgresOversightRecorder:
+        return PostgresOversightRecorder(self.datastore, events_table_name="oversight_events")
+
+    def test_a_recorded_command_notifies_listeners(self) -> None:
+        recorder = self.create_recorder()
+        with psycopg.connect(self.url, autocommit=True) as listener:
+            listener.execute("LISTEN oversight_events")
+            event = StoredEvent(uuid4(), 1, "topic", b"{}")
+            receipt = CommandReceipt("LA", "n1", "Test", "f" * 64, event.originator_id, 1, ())
+            recorder.insert_events([event], command_receipt=receipt)
+            notices = list(listener.notifies(timeout=5, stop_after=1))
+        assert [n.channel for n in notices] == ["oversight_events"]
+
+    def test_the_pool_check_discards_a_terminated_connection(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as live:
+            _quick_check(live)  # idle and alive: passes
+            pid = live.info.backend_pid
+            with psycopg.connect(self.url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            deadline = time.monotonic() + 5
+            while not select.select([live.pgconn.socket], [], [], 0.05)[0]:
+                assert time.monotonic() < deadline, "the server never closed the session"
+            try:
+                _quick_check(live)
+            except psycopg.OperationalError:
+                pass
+            else:
+                raise AssertionError("a terminated connection must fail the check")
