@@ -141,3 +141,125 @@ def stored_events(app: OversightApplication) -> list[tuple[Any, ...]]:
             rows.append((n.originator_id, n.originator_version, n.topic, state))
         start = page[-1].id + 1
     return rows
+
+
+#: Steps for ``mixed_plan``: what to do, to which child, with which small number.
+MIXED_STEP_KINDS = ("set", "complete", "supervise", "close", "reuse", "session")
+
+
+def mixed_plan(authority: str, steps: list[tuple[str, str, int]]) -> list[c.Command]:
+    """An authority (DUR), a team manager and a worker, children C1 to C3, then one
+    command per step, many of them refused by the rules: actions set twice or completed
+    before they exist, supervision and closure of closed cases, sessions that fail half
+    way (an odd number names a child that does not exist), entry ids already taken."""
+    admin = actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
+    commands: list[c.Command] = [
+        c.RegisterAuthority(
+            **common(START, admin), authority_code=authority, name="P", policy_pack="DUR"
+        ),
+        *[
+            c.RegisterWorker(
+                **common(START, admin),
+                staff_id=staff,
+                display_name=staff,
+                role=role,
+                team="T",
+                line_manager_id=manager,
+                employment_pattern="full_time",
+                fte=Decimal(1),
+                weekly_hours=Decimal(37),
+                engagement="permanent",
+                start_date=START.date(),
+                case_holding=manager is not None,
+            )
+            for staff, role, manager in (
+                ("TM1", "team_manager", None),
+                ("SW1", "social_worker", "TM1"),
+            )
+        ],
+    ]
+    for child in ("C1", "C2", "C3"):
+        commands.append(
+            c.RegisterChild(
+                **common(START, admin),
+                child_id=child,
+                date_of_birth=date(2016, 1, 1),
+                case_type="cp",
+                risk_level="medium",
+            )
+        )
+    supervisor = actor("TM1", ActorRole.SUPERVISOR, authority)
+    practitioner = actor("SW1", ActorRole.PRACTITIONER, authority)
+    for n, (kind, child, k) in enumerate(steps, start=1):
+        when = START + timedelta(days=1, minutes=n)
+        if kind == "set":
+            commands.append(
+                c.SetAction(
+                    **common(when, practitioner),
+                    child_id=child,
+                    action=action(f"A{k}", when.date() + timedelta(days=20)),
+                )
+            )
+        elif kind == "complete":
+            commands.append(
+                c.CompleteAction(
+                    **common(when, practitioner), child_id=child, action_id=f"A{k}", note="done"
+                )
+            )
+        elif kind == "supervise":
+            commands.append(
+                c.RecordCaseSupervision(
+                    **common(when, supervisor),
+                    child_id=child,
+                    entry_id=f"E{n}",
+                    worker_id="SW1",
+                    supervisor_id="TM1",
+                    **{
+                        key: value
+                        for key, value in vars(
+                            case_discussion(child, f"E{n}", child_last_seen_on=START.date())
+                        ).items()
+                        if key not in ("child_id", "entry_id")
+                    },
+                )
+            )
+        elif kind == "close":
+            commands.append(
+                c.CloseCase(**common(when, supervisor), child_id=child, kind="closed", reason="r")
+            )
+        elif kind == "session":  # with an odd k, its last discussion names no child
+            others = ["NOBODY"] if k % 2 else []
+            commands.append(
+                c.HoldSupervisionSession(
+                    **common(when, supervisor),
+                    staff_id="SW1",
+                    session_id=f"S{n}",
+                    supervisor_id="TM1",
+                    duration_minutes=60,
+                    functions_covered=["management"],
+                    wellbeing_discussed=True,
+                    equality_and_diversity_discussed=False,
+                    case_discussions=[
+                        case_discussion(who, f"S{n}-{who}", child_last_seen_on=START.date())
+                        for who in [child, *others]
+                    ],
+                )
+            )
+        else:  # an entry id that may be taken already
+            commands.append(
+                c.RecordCaseSupervision(
+                    **common(when, supervisor),
+                    child_id=child,
+                    entry_id=f"E{k}",
+                    worker_id="SW1",
+                    supervisor_id="TM1",
+                    **{
+                        key: value
+                        for key, value in vars(
+                            case_discussion(child, f"E{k}", child_last_seen_on=START.date())
+                        ).items()
+                        if key not in ("child_id", "entry_id")
+                    },
+                )
+            )
+    return commands

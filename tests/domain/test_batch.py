@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -21,7 +20,7 @@ from domain.vocabulary import ActorRole
 from oversight.demo import DEMO_AUTHORITIES, build_plan
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
-from tests.helpers import START, action, actor, case_discussion, common, stored_events
+from tests.helpers import MIXED_STEP_KINDS, START, action, actor, common, mixed_plan, stored_events
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -178,7 +177,7 @@ def test_an_aggregate_changed_by_another_writer_mid_import_is_decided_again(
 
 ACTIONS = st.lists(
     st.tuples(
-        st.sampled_from(["set", "complete", "supervise", "close", "reuse", "session"]),
+        st.sampled_from(MIXED_STEP_KINDS),
         st.sampled_from(["C1", "C2", "C3"]),
         st.integers(min_value=0, max_value=5),
     ),
@@ -204,116 +203,7 @@ def test_any_sequence_of_commands_batched_or_not_writes_the_same(
     fail half-way), and whatever the batch size, a batch writes what one at a time
     writes, and refuses the same commands for the same reasons."""
     authority = f"P{uuid4().hex[:10].upper()}"  # a fresh authority for each example
-    admin = actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
-    commands: list[c.Command] = [
-        c.RegisterAuthority(
-            **common(START, admin), authority_code=authority, name="P", policy_pack="DUR"
-        ),
-        *[
-            c.RegisterWorker(
-                **common(START, admin),
-                staff_id=staff,
-                display_name=staff,
-                role=role,
-                team="T",
-                line_manager_id=manager,
-                employment_pattern="full_time",
-                fte=Decimal(1),
-                weekly_hours=Decimal(37),
-                engagement="permanent",
-                start_date=START.date(),
-                case_holding=manager is not None,
-            )
-            for staff, role, manager in (
-                ("TM1", "team_manager", None),
-                ("SW1", "social_worker", "TM1"),
-            )
-        ],
-    ]
-    for child in ("C1", "C2", "C3"):
-        commands.append(
-            c.RegisterChild(
-                **common(START, admin),
-                child_id=child,
-                date_of_birth=date(2016, 1, 1),
-                case_type="cp",
-                risk_level="medium",
-            )
-        )
-    supervisor = actor("TM1", ActorRole.SUPERVISOR, authority)
-    practitioner = actor("SW1", ActorRole.PRACTITIONER, authority)
-    for n, (kind, child, k) in enumerate(steps, start=1):
-        when = START + timedelta(days=1, minutes=n)
-        if kind == "set":
-            commands.append(
-                c.SetAction(
-                    **common(when, practitioner),
-                    child_id=child,
-                    action=action(f"A{k}", when.date() + timedelta(days=20)),
-                )
-            )
-        elif kind == "complete":
-            commands.append(
-                c.CompleteAction(
-                    **common(when, practitioner), child_id=child, action_id=f"A{k}", note="done"
-                )
-            )
-        elif kind == "supervise":
-            commands.append(
-                c.RecordCaseSupervision(
-                    **common(when, supervisor),
-                    child_id=child,
-                    entry_id=f"E{n}",
-                    worker_id="SW1",
-                    supervisor_id="TM1",
-                    **{
-                        key: value
-                        for key, value in vars(
-                            case_discussion(child, f"E{n}", child_last_seen_on=START.date())
-                        ).items()
-                        if key not in ("child_id", "entry_id")
-                    },
-                )
-            )
-        elif kind == "close":
-            commands.append(
-                c.CloseCase(**common(when, supervisor), child_id=child, kind="closed", reason="r")
-            )
-        elif kind == "session":  # with an odd k, its last discussion names no child
-            others = ["NOBODY"] if k % 2 else []
-            commands.append(
-                c.HoldSupervisionSession(
-                    **common(when, supervisor),
-                    staff_id="SW1",
-                    session_id=f"S{n}",
-                    supervisor_id="TM1",
-                    duration_minutes=60,
-                    functions_covered=["management"],
-                    wellbeing_discussed=True,
-                    equality_and_diversity_discussed=False,
-                    case_discussions=[
-                        case_discussion(who, f"S{n}-{who}", child_last_seen_on=START.date())
-                        for who in [child, *others]
-                    ],
-                )
-            )
-        else:  # an entry id that may be taken already
-            commands.append(
-                c.RecordCaseSupervision(
-                    **common(when, supervisor),
-                    child_id=child,
-                    entry_id=f"E{k}",
-                    worker_id="SW1",
-                    supervisor_id="TM1",
-                    **{
-                        key: value
-                        for key, value in vars(
-                            case_discussion(child, f"E{k}", child_last_seen_on=START.date())
-                        ).items()
-                        if key not in ("child_id", "entry_id")
-                    },
-                )
-            )
+    commands = mixed_plan(authority, steps)
     expected = one_at_a_time(app, commands)
     outcomes, _ = batched(other_app, commands, batch_size)
     assert outcomes == expected

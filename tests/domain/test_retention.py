@@ -16,6 +16,8 @@ from domain.policy.packs import PackError, PackLibrary, parse_pack
 from domain.policy.retention import RecordRef, fact_of, schedule
 from domain.subject import SubjectPurged
 from domain.vocabulary import ActorRole
+from oversight.settings import DatabaseSettings
+from oversight.wiring import open_application
 from tests.helpers import actor, common, register_child, register_worker, setup_authority
 
 SENTINEL = "SENTINEL-7f3a9c-retention"
@@ -280,6 +282,40 @@ def test_purge_destroys_the_record_content_and_the_subject_still_replays(
     item = _items(app)[RecordRef("personal_supervision", "SW1-S1")]
     assert item.purged is not None and item.purged.rule_id == "DUR-4.9"
     assert item.purged.authorised_by == "DPO1 (data_protection_officer)"
+
+
+def test_a_purge_reaches_the_aggregates_other_processes_keep(
+    app: OversightApplication, database: DatabaseSettings
+) -> None:
+    """ADR 0016: another process keeps the worker and a child between commands. The
+    purge rewrites events they were folded from; the ``RecordPurged`` it appends makes
+    that process fold the history again. Kept as they were, the purged session would
+    still be in its worker (and a correction to it accepted), and the purged child
+    still readable."""
+    setup_authority(app, pack="DUR")
+    _worker_with_a_session(app)
+    register_child(app, "C9", when=THEN, date_of_birth=date(1990, 1, 5), case_type="cin")
+    other = open_application(database)
+    try:
+        assert "SW1-S1" in other.get_worker("TEST-LA", "SW1").sessions  # now kept
+        assert other.get_child("TEST-LA", "C9").version == 1
+        _purge(app, "personal_supervision", "SW1-S1")
+        app.execute(
+            c.PurgeRecord(
+                **common(who=DPO),
+                child_id="C9",
+                record_class="child_record",
+                record_id="C9",
+                as_of=date.today(),
+            )
+        )
+        worker = other.get_worker("TEST-LA", "SW1")
+        assert "SW1-S1" not in worker.sessions
+        assert worker.purged == {"personal_supervision:SW1-S1": "DUR-4.9"}
+        with pytest.raises(SubjectPurged):
+            other.get_child("TEST-LA", "C9")
+    finally:
+        other.close()
 
 
 def test_purge_refuses_what_is_not_due_held_or_gone_and_writes_nothing(
