@@ -209,7 +209,16 @@ def make_engine(sqlalchemy_url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(sqlalchemy_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # Sessions in UTC by name: psycopg then hands times back in ``datetime.UTC`` itself,
+    # which ``utc`` passes through, rather than in a ZoneInfo ("Etc/UTC", a server's
+    # usual default) converted per value (2.4 million conversions in a medium rebuild).
+    return create_engine(
+        sqlalchemy_url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"options": "-c timezone=UTC"},
+    )
 
 
 # -- generations, views and state ----------------------------------------------------------
@@ -326,7 +335,10 @@ def _now() -> datetime:
 
 def utc(value: datetime) -> datetime:
     """Read models store UTC; SQLite hands times back naive, so they are UTC by contract."""
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is UTC:
+        return value
+    if zone is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
@@ -631,7 +643,11 @@ class Runner:
                     with contextlib.suppress(_PositionMoved):
                         applied += self._await_commit(last_write)
                 if settle and not self._stop.is_set():
-                    self.settle(current)
+                    # After a bulk catch-up nearly every subject is marked: settle in a
+                    # rebuild's larger transactions (each settle call first finds the
+                    # oldest marks among all of them: 99 calls took 15 s of a medium
+                    # authority's 63; issue 7, benchmark 3).
+                    self.settle(current, chunk=1000 if applied >= ANALYZE_AFTER else 200)
                 if applied >= ANALYZE_AFTER and current is not None and not self._stop.is_set():
                     with self.engine.begin() as conn:
                         analyze_generation(conn, self.projection, current)

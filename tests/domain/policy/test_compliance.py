@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.policy.calendar import WorkingCalendar
-from domain.policy.compliance import Fact, Status, finding, known_facts, obligations
+from domain.policy.compliance import Fact, Status, finding, known_facts, local_day, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
 
 LIBRARY = PackLibrary.load([BUILT_IN])
@@ -294,3 +297,28 @@ def test_each_pack_sets_its_own_absence_threshold(pack, key, arises, due):
     facts = _supervised_by_tm1(date(2025, 6, 1))
     [found] = _absence_obligations(facts, _absent_supervisor(date(2026, 3, 4), None), pack, key)
     assert (found.arises_on, found.due_on) == (arises, due)
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(2100, 12, 31, 23, 59, 59),
+        timezones=st.just(UTC),
+    )
+)
+def test_the_local_day_worked_out_per_hour_is_englands_day_at_every_moment(
+    moment: datetime,
+) -> None:
+    """``local_day`` works the day out once per UTC hour; the zone database agrees at
+    every moment since 1900 (double summer time, British Standard Time, and each
+    year's changes included)."""
+    assert local_day(moment) == moment.astimezone(ZoneInfo("Europe/London")).date()
+
+
+def test_the_local_day_at_each_change_of_clocks_in_a_year() -> None:
+    # 2026: BST from 01:00 UTC on 29 March to 01:00 UTC on 25 October.
+    assert local_day(datetime(2026, 3, 29, 0, 59, tzinfo=UTC)) == date(2026, 3, 29)
+    assert local_day(datetime(2026, 5, 1, 23, 30, tzinfo=UTC)) == date(2026, 5, 2)
+    assert local_day(datetime(2026, 10, 25, 0, 30, tzinfo=UTC)) == date(2026, 10, 25)
+    assert local_day(datetime(2026, 10, 24, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
+    assert local_day(datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
