@@ -13,7 +13,6 @@ protocol below, which the infrastructure's recorders implement (ADR 0002).
 
 from __future__ import annotations
 
-import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -139,6 +138,16 @@ class CommandLog(Protocol):
         under the same insert lock and uniqueness constraints as one command's; returns
         the log position of the last event."""
         ...
+
+
+class StaleRead(Exception):
+    """The store refused a command's write because an aggregate the command read but did
+    not change has been changed since (read-set validation, ADR 0016)."""
+
+
+class _TrustedStale(Exception):
+    """A command decided on kept aggregates without reading the store first, and the
+    store said they were behind: decide it again on what the store holds."""
 
 
 class CommandRefused(Exception):
@@ -318,52 +327,59 @@ def handles(*command_types: type[c.Command]) -> Callable[[Handler], Handler]:
 
 
 class _AggregateCache:
-    """The aggregates this process used last, each as of the version it was read or
-    written at, kept pickled (ADR 0016).
+    """The aggregates the last commands in this process decided on, each as the store
+    had it after that command (ADR 0016).
 
-    A command reads its aggregate from here, then reads from the store only the events
-    after that version (``gt``): one round trip as before, but folding a few events
-    instead of the whole history. It stays right with other writers: whatever they
-    appended is read before deciding, and a race after that is refused by the store's
-    version key as always. A purge rewrites events the kept state was folded from, so
-    meeting a ``RecordPurged`` among the newer events discards the kept state and folds
-    the history again. Pickled, each reader gets its own copy (no command can change
-    another's state, in any thread) at a third of ``deepcopy``'s cost.
+    A command *takes* an aggregate out (no other thread can have it meanwhile), decides
+    on it, and the aggregates of a written command are put back as they now are. A
+    refused or failed command puts nothing back: whatever it changed in memory is
+    dropped with it, and the next command reads the store. Nothing is copied.
     """
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._kept: OrderedDict[UUID, bytes] = OrderedDict()
+        self._kept: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, aggregate_id: UUID) -> Any:
+    def take(self, aggregate_id: UUID) -> Any:
         with self._lock:
-            data = self._kept.get(aggregate_id)
-            if data is None:
-                return None
-            self._kept.move_to_end(aggregate_id)
-        return pickle.loads(data)  # our own bytes, made in this process
+            return self._kept.pop(aggregate_id, None)
 
     def put(self, aggregate: Aggregate) -> None:
-        data = pickle.dumps(aggregate, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            self._kept[aggregate.id] = data
+            kept = self._kept.get(aggregate.id)
+            if kept is not None and kept.version > aggregate.version:
+                return  # another thread's command put back a later version meanwhile
+            self._kept[aggregate.id] = aggregate
             self._kept.move_to_end(aggregate.id)
             while len(self._kept) > self.maxsize:
                 self._kept.popitem(last=False)
 
-    def forget(self, aggregate_id: UUID) -> None:
-        with self._lock:
-            self._kept.pop(aggregate_id, None)
-
     def __len__(self) -> int:
         return len(self._kept)
+
+
+@dataclass
+class _Reads:
+    """What the command being decided on this thread read: each aggregate as read, its
+    version then, and whether any came from the cache without a look at the store
+    (``trusted``)."""
+
+    trusting: bool
+    trusted: bool = False
+    versions: dict[UUID, int] = field(default_factory=dict)
+    taken: dict[UUID, Aggregate] = field(default_factory=dict)
 
 
 class OversightApplication(Application[UUID]):
     """Case oversight: Authority, Worker and Child aggregates in one event store."""
 
     name = "oversight"
+
+    @cached_property
+    def _reading(self) -> threading.local:
+        """Per thread: the ``_Reads`` of the command being decided, if any."""
+        return threading.local()
 
     @cached_property
     def aggregate_cache(self) -> _AggregateCache | None:
@@ -407,16 +423,39 @@ class OversightApplication(Application[UUID]):
         ``retries``, a lost concurrency race is retried on freshly loaded aggregates."""
         for attempt in range(retries + 1):
             try:
-                return self._execute_once(command)
+                try:
+                    return self._execute_once(command, trusting=True)
+                except _TrustedStale:
+                    return self._execute_once(command, trusting=False)
             except ConcurrencyConflict:
                 if attempt == retries:
                     raise
         raise AssertionError("unreachable")
 
-    def _execute_once(self, command: c.Command) -> CommandResult:
+    def _execute_once(self, command: c.Command, *, trusting: bool) -> CommandResult:
+        """Decide and write ``command`` once. ``trusting``: decide on the aggregates this
+        process keeps as they are, without reading the store first; the write then
+        checks every one of them is still current (the store's version key for those
+        it changes, a version check for those it only read), and a stale one makes
+        the caller decide again, not trusting (ADR 0016). Purges never trust."""
         authority = command.actor.authority_id
         fingerprint = command.fingerprint()
         handler = _handler_of(command)
+        reads = _Reads(trusting=trusting and not isinstance(command, c.PurgeRecord))
+        self._reading.reads = reads
+        try:
+            return self._decide_and_write(command, authority, fingerprint, handler, reads)
+        finally:
+            self._reading.reads = None
+
+    def _decide_and_write(
+        self,
+        command: c.Command,
+        authority: str,
+        fingerprint: str,
+        handler: Handler,
+        reads: _Reads,
+    ) -> CommandResult:
         # The receipt is looked up only when the command cannot be written as new: the
         # rules refuse it (a retry of a command already applied usually is refused by
         # the state it made), or the insert does (its receipt's key, or a version, is
@@ -428,16 +467,34 @@ class OversightApplication(Application[UUID]):
             earlier = self._earlier_result(authority, command, fingerprint)
             if earlier is not None:
                 return earlier
+            if reads.trusted:
+                raise _TrustedStale from None  # refused on what may be out of date
             raise
         receipt = _receipt_of(command, fingerprint, aggregates)
         events = sum(len(a.pending_events) for a in aggregates)
         tombstones = [t for a in aggregates for t in getattr(a, "purging", ())]
+        changed = {a.id for a in aggregates if a.pending_events}
+        read_only = [(i, v) for i, v in reads.versions.items() if i not in changed]
         try:
-            recordings = self.save(*aggregates, command_receipt=receipt, tombstones=tombstones)
+            recordings = self.save(
+                *aggregates,
+                command_receipt=receipt,
+                tombstones=tombstones,
+                read_versions=read_only,
+            )
+        except StaleRead:
+            if reads.trusted:
+                raise _TrustedStale from None
+            raise ConcurrencyConflict(
+                "a record this command read was changed by another command first; retry",
+                field="command_id",
+            ) from None
         except IntegrityError:
             earlier = self._earlier_result(authority, command, fingerprint)
             if earlier is not None:
                 return earlier  # a concurrent retry of this very command won the race
+            if reads.trusted:
+                raise _TrustedStale from None  # a kept aggregate was behind the store
             if isinstance(command, (c.RegisterWorker, c.RegisterChild, c.RegisterAuthority)):
                 raise AlreadyExists(
                     "already registered in this authority", field=_registration_field(command)
@@ -447,14 +504,12 @@ class OversightApplication(Application[UUID]):
                 field="command_id",
             ) from None
         cache = self.aggregate_cache
-        if cache is not None:
-            for aggregate in aggregates:
-                # A purged record's content is still in the aggregate as it was decided
-                # on (only the stored events are rewritten): never keep that.
-                if tombstones:
-                    cache.forget(aggregate.id)
-                else:
-                    cache.put(aggregate)
+        # Written: what it decided on is what the store now holds. Never keep a purge's:
+        # the purged record's content is still in the aggregate it decided on (only the
+        # stored events are rewritten).
+        if cache is not None and not tombstones:
+            for aggregate in (*reads.taken.values(), *aggregates):
+                cache.put(aggregate)
         position = max((r.notification.id for r in recordings), default=None)
         return CommandResult(
             command.command_id, position, receipt.aggregate_ids, replayed=False, events=events
@@ -687,20 +742,27 @@ class OversightApplication(Application[UUID]):
     def _current(self, aggregate_id: UUID) -> Any:
         """The aggregate as the store has it now: from the cache plus the events after
         it when kept (see ``_AggregateCache``), else folded from its whole history."""
+        reads: _Reads | None = getattr(self._reading, "reads", None)
         cache = self.aggregate_cache
-        if cache is None:
+        if reads is None or cache is None:  # not deciding a command: the store's own
             return self.repository.get(aggregate_id, projector_func=_fold)
-        aggregate = cache.get(aggregate_id)
+        aggregate = reads.taken.get(aggregate_id)  # read twice by the same command
+        if aggregate is None:
+            aggregate = self._take(cache, aggregate_id, reads)
+            reads.taken[aggregate_id] = aggregate
+            reads.versions[aggregate_id] = aggregate.version
+        return aggregate
+
+    def _take(self, cache: _AggregateCache, aggregate_id: UUID, reads: _Reads) -> Any:
+        aggregate = cache.take(aggregate_id)
         if aggregate is not None:
+            if reads.trusting:
+                reads.trusted = True
+                return aggregate
             newer = list(self.events.get(aggregate_id, gt=aggregate.version))
             if not any(type(event).__name__ == "RecordPurged" for event in newer):
-                if newer:
-                    aggregate = _fold(aggregate, newer)
-                    cache.put(aggregate)
-                return aggregate
-        aggregate = self.repository.get(aggregate_id, projector_func=_fold)
-        cache.put(aggregate)
-        return aggregate
+                return _fold(aggregate, newer)
+        return self.repository.get(aggregate_id, projector_func=_fold)
 
     def opening_of(self, aggregate_id: UUID) -> Aggregate | None:
         """The aggregate as its first event made it (its registration): enough to say it

@@ -33,7 +33,7 @@ from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
-from domain.application import CommandReceipt
+from domain.application import CommandReceipt, StaleRead
 from domain.subject import Tombstone
 
 RECEIPTS_TABLE = "command_receipts"
@@ -122,7 +122,18 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
                 )
                 if c.sqlite_cursor.rowcount != 1:
                     raise IntegrityError(f"no stored event at position {t.position} to purge")
-        return super()._insert_events(c, stored_events, **kwargs)
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        # After inserting, so the write lock is held: what the command read but does
+        # not change must be as it read it (ADR 0016).
+        for originator_id, version in kwargs.get("read_versions", ()):
+            c.execute(
+                f"SELECT MAX(originator_version) FROM {self.events_table_name} "
+                "WHERE originator_id = ?",
+                (originator_id.hex,),
+            )
+            if c.fetchone()[0] != version:
+                raise StaleRead("a record this command read has changed since")
+        return positions
 
     def select_subject_notifications(self, originator_id: UUID) -> list[Notification]:
         with self.datastore.transaction(commit=False) as c:
@@ -287,8 +298,9 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         # Statements run on every command are plain strings: psycopg converts a string
         # once and caches it, an SQL composition on every execute.
         self._record_command = (
-            "SELECT oversight_record_command(%s, %s, %s, %s, %s, %s, %s, "
-            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s) AS notification_id"
+            "SELECT oversight_record_command(%s, %s, %s, %s, %s, %s, %s, %s::uuid[], "
+            "%s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bigint[], %s) "
+            "AS notification_id"
         )
         self._select_history = (
             "SELECT originator_id, originator_version, topic, state FROM "
@@ -373,19 +385,26 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[no-any-return]
                 self, stored_events, **kwargs
             )
+        read: Sequence[tuple[UUID, int]] = kwargs.get("read_versions", ())
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                self._record_command,
-                (
-                    *_receipt_row(receipt),
-                    [s.originator_id for s in stored_events],
-                    [s.originator_version for s in stored_events],
-                    [s.topic for s in stored_events],
-                    [s.state for s in stored_events],
-                    self._lock_timeout,
-                ),
-                prepare=True,
-            )
+            try:
+                curs.execute(
+                    self._record_command,
+                    (
+                        *_receipt_row(receipt),
+                        [s.originator_id for s in stored_events],
+                        [s.originator_version for s in stored_events],
+                        [s.topic for s in stored_events],
+                        [s.state for s in stored_events],
+                        [i for i, _ in read],
+                        [v for _, v in read],
+                        self._lock_timeout,
+                    ),
+                    prepare=True,
+                )
+            except psycopg.errors.SerializationFailure as error:
+                # Ours (the read check), not a reason to try the same write again.
+                raise StaleRead(str(error)) from error
             return [int(row["notification_id"]) for row in curs.fetchall()]
 
     insert_events = _retrying(_record)
@@ -399,14 +418,19 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             if not curs.fetchall():
                 raise IntegrityError(f"command id {receipt.command_id!r} was already used")
         tombstones: Sequence[Tombstone] = kwargs.get("tombstones", ())
-        if tombstones:
+        read: Sequence[tuple[UUID, int]] = kwargs.get("read_versions", ())
+        if tombstones or read:
             # Hold the insert lock from here (the library takes it only later), so that
-            # nothing can be appended between this check and the commit.
+            # nothing can be appended between these checks and the commit.
             self._lock_table(curs)
             for originator_id, head in {(t.originator_id, t.head) for t in tombstones}:
                 curs.execute(self._select_head, (originator_id,))
                 if curs.fetchall()[0]["head"] != head:
                     raise IntegrityError("appended to since the purge was planned")
+            for originator_id, version in read:
+                curs.execute(self._select_head, (originator_id,))
+                if curs.fetchall()[0]["head"] != version:
+                    raise StaleRead("a record this command read has changed since")
         for t in tombstones:
             curs.execute(
                 self._purge_event,

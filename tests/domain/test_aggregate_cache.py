@@ -3,9 +3,9 @@ many processes write, whatever they purge; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from domain import commands as c
 from domain.application import OversightApplication
 from domain.errors import DomainError
+from domain.identifiers import authority_id, child_id
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
@@ -26,6 +27,7 @@ from tests.helpers import (
     case_discussion,
     common,
     mixed_plan,
+    register_child,
     setup_team,
 )
 
@@ -60,6 +62,22 @@ def _state(aggregate: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(aggregate).items() if k != "_applying_timestamp"}
 
 
+def _kept(app: OversightApplication, aggregate_id: Any) -> Any:
+    """What ``app`` keeps of an aggregate (put back: looking takes it out)."""
+    cache = app.aggregate_cache
+    assert cache is not None
+    aggregate = cache.take(aggregate_id)
+    if aggregate is not None:
+        cache.put(aggregate)
+    return aggregate
+
+
+def _as_stored(database: DatabaseSettings, aggregate: Any) -> Any:
+    """The same aggregate folded from the store at the same version."""
+    with _uncached(database) as uncached:
+        return uncached.repository.get(aggregate.id, version=aggregate.version)
+
+
 def _supervise(app: OversightApplication, child: str, entry: str) -> Any:
     return app.execute(
         c.RecordCaseSupervision(
@@ -74,28 +92,53 @@ def _supervise(app: OversightApplication, child: str, entry: str) -> Any:
 def test_a_command_decides_on_what_another_process_wrote_since(
     app: OversightApplication, second: OversightApplication, database: DatabaseSettings
 ) -> None:
+    """``app`` keeps C1 and decides on it without reading the store; ``second`` has
+    written to C1 since. The write's version check sends ``app`` back to the store, so
+    the entry id ``second`` took is refused, as it would be without a cache."""
     setup_team(app)
     _supervise(app, "C1", "E1")
-    assert app.aggregate_cache is not None and len(app.aggregate_cache) > 0
+    c1 = child_id("TEST-LA", "C1")
+    assert _kept(app, c1).version == 2
     _supervise(second, "C1", "E2")  # app's kept C1 is now a version behind
     with pytest.raises(DomainError) as refused:
         _supervise(app, "C1", "E2")  # the entry id the other process took
     assert refused.value.field == "entry_id"
+    assert _kept(app, c1) is None  # a refused command puts nothing back
     result = _supervise(app, "C1", "E3")
     assert result.events == 1
-    kept = app.get_child("TEST-LA", "C1")
+    kept = _kept(app, c1)
+    assert kept.version == 4 == app.get_child("TEST-LA", "C1").version
+    assert _state(kept) == _state(_as_stored(database, kept))
+
+
+def test_a_command_that_only_read_a_changed_aggregate_is_decided_again(
+    app: OversightApplication, second: OversightApplication, database: DatabaseSettings
+) -> None:
+    """Registering a child reads the authority and changes only the child. What a
+    command only read is checked at the write too (``read_versions``): here the
+    authority ``app`` keeps has changed since (a closure day added by ``second``), so
+    the registration is decided again on the authority as the store has it, which
+    ``app`` then keeps."""
+    setup_team(app)
+    authority = authority_id("TEST-LA")
+    assert _kept(app, authority) is not None
+    second.execute(
+        c.AddClosureDay(**common(NOW, actor()), day=date(2026, 12, 29), reason="Closure")
+    )
     with _uncached(database) as uncached:
-        fresh = uncached.get_child("TEST-LA", "C1")
-    assert kept.version == fresh.version == second.get_child("TEST-LA", "C1").version == 4
-    assert _state(kept) == _state(fresh)
+        current = uncached.get_authority("TEST-LA").version
+    assert _kept(app, authority).version == current - 1  # behind: decided on as kept
+    register_child(app, "C9")
+    assert _kept(app, authority).version == current  # decided again, on the store's
 
 
 def test_a_refused_command_leaves_nothing_of_itself_in_the_cache(
-    app: OversightApplication,
+    app: OversightApplication, database: DatabaseSettings
 ) -> None:
     setup_team(app, children=("C1", "C2"))
     _supervise(app, "C1", "E1")
-    before = pickle.dumps(_state(app.get_child("TEST-LA", "C1")))
+    c1 = child_id("TEST-LA", "C1")
+    assert _kept(app, c1) is not None
     # A session whose second discussion names a child that does not exist: refused
     # after the first discussion was applied to C1 in memory.
     with pytest.raises(DomainError):
@@ -112,8 +155,10 @@ def test_a_refused_command_leaves_nothing_of_itself_in_the_cache(
                 case_discussions=[case_discussion("C1", "S1-C1"), case_discussion("NO", "S1-NO")],
             )
         )
-    assert pickle.dumps(_state(app.get_child("TEST-LA", "C1"))) == before
-    assert "S1-C1" not in app.get_child("TEST-LA", "C1").entries
+    assert _kept(app, c1) is None
+    _supervise(app, "C1", "S1-C1")  # the refused session's entry id was never taken
+    kept = _kept(app, c1)
+    assert _state(kept) == _state(_as_stored(database, kept))
 
 
 ACTIONS = st.lists(
@@ -160,20 +205,20 @@ def test_two_caching_processes_decide_exactly_as_one_without_a_cache(
     with _uncached(other_database) as reference:
         expected = [outcome(reference, command) for command in commands]
     assert got == expected
-    with _uncached(database) as uncached:
+    # Whatever each process keeps is what the store holds at that version: a command
+    # never leaves behind in a cache a change the store does not have.
+    for process in (app, second):
         for child in ("C1", "C2", "C3"):
-            fresh = uncached.get_child(authority, child)
-            for process in (app, second):
-                kept = process.get_child(authority, child)
-                assert kept.version == fresh.version
-                assert _state(kept) == _state(fresh)
+            kept = _kept(process, child_id(authority, child))
+            if kept is not None:
+                assert _state(kept) == _state(_as_stored(database, kept))
 
 
 def test_the_cache_size_is_a_setting(database: DatabaseSettings) -> None:
     sized = OversightApplication(env={**database.eventsourcing_env(), "AGGREGATE_CACHE_SIZE": "2"})
     setup_team(sized, children=("C1", "C2", "C3"))
     for child in ("C1", "C2", "C3"):
-        sized.get_child("TEST-LA", child)
+        _supervise(sized, child, f"E-{child}")
     assert sized.aggregate_cache is not None and len(sized.aggregate_cache) == 2
     with pytest.raises(ValueError, match="OVERSIGHT_AGGREGATE_CACHE_SIZE"):
         _ = OversightApplication(

@@ -3,6 +3,7 @@ AAR-42, RET-CP, RET-CIN], legal holds, and the purge command (ADR 0012)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,15 @@ from domain.subject import SubjectPurged
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
-from tests.helpers import actor, common, register_child, register_worker, setup_authority
+from tests.helpers import (
+    actor,
+    cid,
+    common,
+    register_child,
+    register_worker,
+    setup_authority,
+    topics,
+)
 
 SENTINEL = "SENTINEL-7f3a9c-retention"
 THEN = datetime(2012, 3, 1, 10, 0, tzinfo=UTC)
@@ -287,33 +296,39 @@ def test_purge_destroys_the_record_content_and_the_subject_still_replays(
 def test_a_purge_reaches_the_aggregates_other_processes_keep(
     app: OversightApplication, database: DatabaseSettings
 ) -> None:
-    """ADR 0016: another process keeps the worker and a child between commands. The
-    purge rewrites events they were folded from; the ``RecordPurged`` it appends makes
-    that process fold the history again. Kept as they were, the purged session would
-    still be in its worker (and a correction to it accepted), and the purged child
-    still readable."""
+    """ADR 0016: another process keeps the worker between commands. The purge rewrites
+    events its kept worker was folded from; the ``RecordPurged`` appended with them
+    makes that process fold the history again when it next reads the store. Brought
+    up to date instead, its worker would still hold the purged session, and a
+    correction to it would be accepted and written."""
     setup_authority(app, pack="DUR")
     _worker_with_a_session(app)
-    register_child(app, "C9", when=THEN, date_of_birth=date(1990, 1, 5), case_type="cin")
+    correction = c.CorrectEntry(
+        **common(at(30)),
+        staff_id="SW1",
+        entry_id="SW1-S1",
+        changes={"duration_minutes": 45},
+        reason="Minutes mis-typed",
+    )
     other = open_application(database)
     try:
-        assert "SW1-S1" in other.get_worker("TEST-LA", "SW1").sessions  # now kept
-        assert other.get_child("TEST-LA", "C9").version == 1
-        _purge(app, "personal_supervision", "SW1-S1")
-        app.execute(
-            c.PurgeRecord(
-                **common(who=DPO),
-                child_id="C9",
-                record_class="child_record",
-                record_id="C9",
-                as_of=date.today(),
+        other.execute(  # now keeps the worker, session and all
+            c.ScheduleSupervisionSession(
+                **common(at(25)),
+                staff_id="SW1",
+                session_id="SW1-S2",
+                supervisor_id="TM1",
+                scheduled_for=at(40),
             )
         )
-        worker = other.get_worker("TEST-LA", "SW1")
-        assert "SW1-S1" not in worker.sessions
+        _purge(app, "personal_supervision", "SW1-S1")
+        for trusting in (False, True):  # the store read first; the kept worker trusted
+            with pytest.raises(NotFound) as refused:
+                other._execute_once(replace(correction, command_id=cid()), trusting=trusting)
+            assert refused.value.field == "entry_id"
+        worker = app.get_worker("TEST-LA", "SW1")
         assert worker.purged == {"personal_supervision:SW1-S1": "DUR-4.9"}
-        with pytest.raises(SubjectPurged):
-            other.get_child("TEST-LA", "C9")
+        assert "EntryCorrected" not in topics(app)
     finally:
         other.close()
 

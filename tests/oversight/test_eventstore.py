@@ -22,7 +22,7 @@ from eventsourcing.tests.persistence import (
     NonInterleavingNotificationIDsBaseCase,
 )
 
-from domain.application import CommandReceipt
+from domain.application import CommandReceipt, StaleRead
 from oversight.eventstore import (
     PostgresOversightRecorder,
     SQLiteOversightRecorder,
@@ -163,6 +163,28 @@ class _ReceiptContract:
         ]
         assert [e.originator_version for e in recorder.select_events(child)] == [1, 2]
         assert [e.originator_version for e in recorder.select_events(child, gt=1)] == [2]
+
+    def test_a_write_is_refused_whole_when_what_its_command_read_has_changed(self) -> None:
+        """``read_versions`` (ADR 0016): each aggregate the command read but does not
+        change must still be at the version it read, or nothing is written."""
+        recorder = self.create_recorder()
+        worker = uuid4()
+        recorder.insert_events([StoredEvent(worker, 1, "topic", b"{}")])
+        child = StoredEvent(uuid4(), 1, "topic", b"{}")
+        try:
+            recorder.insert_events(
+                [child], command_receipt=self._receipt("r1", child), read_versions=[(worker, 0)]
+            )
+        except StaleRead:
+            pass
+        else:
+            raise AssertionError("a changed read must refuse the write")
+        assert recorder.select_events(child.originator_id) == []
+        assert recorder.select_command_receipt("LA", "r1") is None
+        recorder.insert_events(
+            [child], command_receipt=self._receipt("r1", child), read_versions=[(worker, 1)]
+        )
+        assert len(recorder.select_events(child.originator_id)) == 1
 
 
 class TestSQLiteReceipts(_SQLiteStore, _ReceiptContract, TestCase):
