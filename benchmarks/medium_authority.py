@@ -264,6 +264,7 @@ def projections(database: DatabaseSettings, events: int) -> dict[str, Any]:
     for comparison with earlier runs, one process catching up each in turn."""
     names = [p.name for p in all_projections()]
     app = open_application(database)
+    raw_read(app)  # the first read after the import comes from disk: warm up first
     raw_before = raw_read(app)[1]
     app.close()
     copy = f"{database.dbname}_together"
