@@ -509,7 +509,8 @@ class OversightApplication(Application[UUID]):
         # stored events are rewritten).
         if cache is not None and not tombstones:
             for aggregate in (*reads.taken.values(), *aggregates):
-                cache.put(aggregate)
+                if not isinstance(aggregate, AccessLog):  # read by id, never through here
+                    cache.put(aggregate)
         position = max((r.notification.id for r in recordings), default=None)
         return CommandResult(
             command.command_id, position, receipt.aggregate_ids, replayed=False, events=events
@@ -740,8 +741,10 @@ class OversightApplication(Application[UUID]):
         return aggregate
 
     def _current(self, aggregate_id: UUID) -> Any:
-        """The aggregate as the store has it now: from the cache plus the events after
-        it when kept (see ``_AggregateCache``), else folded from its whole history."""
+        """The aggregate to decide on, or to read. Deciding a command: the one this
+        process kept, as kept when trusting (the write checks it), else brought up to
+        date by the store's newer events; or, not kept, folded from its whole history
+        (ADR 0016). Outside a command: always from the store."""
         reads: _Reads | None = getattr(self._reading, "reads", None)
         cache = self.aggregate_cache
         if reads is None or cache is None:  # not deciding a command: the store's own

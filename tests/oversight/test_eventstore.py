@@ -213,6 +213,21 @@ class TestPostgresRecordingFunction(_PostgresStore, TestCase):
             notices = list(listener.notifies(timeout=5, stop_after=1))
         assert [n.channel for n in notices] == ["oversight_events"]
 
+    def test_the_pool_checks_with_ours_not_with_a_ping(self) -> None:
+        datastore = PostgresDatastore(
+            dbname=self.datastore.pool.kwargs["dbname"],
+            host=self.datastore.pool.kwargs["host"],
+            port=self.datastore.pool.kwargs["port"],
+            user=self.datastore.pool.kwargs["user"],
+            password=self.datastore.pool.kwargs["password"],
+            pre_ping=True,
+        )
+        try:
+            PostgresOversightRecorder(datastore, events_table_name="oversight_events")
+            assert datastore.pool._check is _quick_check  # psycopg_pool's attribute
+        finally:
+            datastore.close()
+
     def test_the_pool_check_discards_a_terminated_connection(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as live:
             _quick_check(live)  # idle and alive: passes
