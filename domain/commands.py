@@ -40,8 +40,10 @@ class Command:
 
     def fingerprint(self) -> str:
         """Stable hash of the whole command, to tell a retry from a reused key."""
-        payload = {"command": type(self).__name__, **_plain(self)}
-        canonical = json.dumps(payload, sort_keys=True, default=_canonical, separators=(",", ":"))
+        payload = {"command": type(self).__name__, **_fields_of(self)}
+        canonical = json.dumps(
+            payload, sort_keys=True, default=_canonical_or_fields, separators=(",", ":")
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def arguments(self, *exclude: str) -> dict[str, Any]:
@@ -51,25 +53,26 @@ class Command:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-_LEAVES = frozenset({str, int, bool, float, type(None), date, datetime, Decimal})
 
 
-def _plain(value: Any) -> Any:
-    """What ``dataclasses.asdict`` gives (the fingerprint's canonical form is stored in
-    receipts, so it must not change), without its deep copies: about 5 times faster."""
+def _fields_of(value: Any) -> dict[str, Any]:
+    """A dataclass's fields, one level deep: the encoder comes back for what they hold."""
     kind = type(value)
-    if kind in _LEAVES:
-        return value
-    if hasattr(kind, "__dataclass_fields__"):
-        names = _FIELD_NAMES.get(kind)
-        if names is None:
-            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
-        return {name: _plain(getattr(value, name)) for name in names}
-    if isinstance(value, list | tuple):
-        return type(value)(_plain(item) for item in value)
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    return {name: getattr(value, name) for name in names}
+
+
+def _canonical_or_fields(value: Any) -> Any:
+    """The encoder's fallback: a nested dataclass as its fields. The canonical form is
+    stored in receipts, so it must stay what ``dataclasses.asdict`` gives (a test checks
+    every kind of command against it); the encoder walks the command itself instead of
+    a deep copy (``asdict``: 5 times slower) or a plain copy (12 -> 10 us for a case
+    supervision). Anything else as ``_canonical`` says."""
+    if hasattr(type(value), "__dataclass_fields__"):
+        return _fields_of(value)
+    return _canonical(value)
 
 
 def _canonical(value: Any) -> Any:
