@@ -129,9 +129,10 @@ def setup_team(app: OversightApplication, children: tuple[str, ...] = ("C1",)) -
         register_child(app, child)
 
 
-def stored_events(app: OversightApplication) -> list[tuple[Any, ...]]:
+def stored_events(app: OversightApplication, authority: str | None = None) -> list[tuple[Any, ...]]:
     """Every stored event as (aggregate, version, topic, state without the time it was
-    recorded), in log order: what two runs of the same commands must agree on."""
+    recorded), in log order: what two runs of the same commands must agree on. Only one
+    authority's aggregates', when given (their registrations name it)."""
     rows = []
     start = 1
     while page := app.recorder.select_notifications(start=start, limit=2000):
@@ -140,7 +141,10 @@ def stored_events(app: OversightApplication) -> list[tuple[Any, ...]]:
             state.pop("timestamp", None)
             rows.append((n.originator_id, n.originator_version, n.topic, state))
         start = page[-1].id + 1
-    return rows
+    if authority is None:
+        return rows
+    ids = {row[0] for row in rows if row[3].get("authority_code") == authority}
+    return [row for row in rows if row[0] in ids]
 
 
 #: Steps for ``mixed_plan``: what to do, to which child, with which small number.

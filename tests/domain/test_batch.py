@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -23,16 +22,6 @@ from oversight.wiring import open_application
 from tests.helpers import MIXED_STEP_KINDS, START, action, actor, common, mixed_plan, stored_events
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def stored(app: OversightApplication, authority: str | None = None) -> list[tuple[Any, ...]]:
-    """The stored events (``stored_events``); only one authority's aggregates', when
-    given (their registrations name it)."""
-    rows = stored_events(app)
-    if authority is None:
-        return rows
-    ids = {row[0] for row in rows if row[3].get("authority_code") == authority}
-    return [row for row in rows if row[0] in ids]
 
 
 def one_at_a_time(
@@ -107,14 +96,14 @@ def test_a_batch_writes_exactly_what_one_command_at_a_time_writes(
     assert refused["bad-hold"] == "NotFound:case_discussions[1].child_id"
     assert refused["duplicate-registration"] == "AlreadyExists:child_id"
     assert refused[commands[3].command_id].startswith("IdempotencyKeyReused")
-    assert stored(other_app) == stored(app)
+    assert stored_events(other_app) == stored_events(app)
     assert report.executed + report.replayed + len(report.refused) == len(commands)
-    assert report.events == len(stored(app))
+    assert report.events == len(stored_events(app))
 
     again, second = batched(other_app, commands, batch_size)
     assert again == expected  # refused again for the same reasons; the rest replayed
     assert (second.executed, second.events) == (0, 0)
-    assert stored(other_app) == stored(app)  # nothing written twice
+    assert stored_events(other_app) == stored_events(app)  # nothing written twice
 
 
 def test_an_aggregate_changed_by_another_writer_mid_import_is_decided_again(
@@ -207,7 +196,7 @@ def test_any_sequence_of_commands_batched_or_not_writes_the_same(
     expected = one_at_a_time(app, commands)
     outcomes, _ = batched(other_app, commands, batch_size)
     assert outcomes == expected
-    assert stored(other_app, authority) == stored(app, authority)
+    assert stored_events(other_app, authority) == stored_events(app, authority)
 
 
 def test_all_or_nothing_writes_nothing_when_one_command_is_refused(
