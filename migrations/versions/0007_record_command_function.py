@@ -2,13 +2,13 @@
 
 ``oversight_record_command`` does in the database what the library's pipelined insert
 does over several round trips: take the events table's insert lock (so positions are
-issued in commit order, as the library requires), notify the channel the projection
-runners listen on, check that every aggregate the command read but does not change is
-still at the version it read (else ``serialization_failure``), insert the command's
-idempotency receipt (its primary key refuses a retried command id) and insert the
-events, returning their positions. Called alone on
-an autocommit connection, the statement is its own transaction: one round trip, one
-commit (issue 7, benchmark 1; ADR 0002). SQLite needs nothing here.
+issued in commit order, as the library requires), check that every aggregate the
+command read but does not change is still at the version it read (else
+``serialization_failure``), notify the channel the projection runners listen on,
+insert the command's idempotency receipt (its primary key refuses a retried command id)
+and insert the events, returning their positions. Called alone on an autocommit
+connection, the statement is its own transaction: one round trip, one commit (issue 7,
+benchmark 1; ADR 0016). SQLite needs nothing here.
 
 Revision ID: 0007
 Revises: 0006
