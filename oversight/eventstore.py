@@ -203,6 +203,11 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
             raise IntegrityError(str(error)) from error
         return None if head is None else int(head)
 
+    def analyze(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"ANALYZE {self.events_table_name}")
+            c.execute(f"ANALYZE {RECEIPTS_TABLE}")
+
     def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -322,6 +327,9 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "COPY {schema}.{events} (originator_id, originator_version, topic, state) "
             "FROM STDIN (FORMAT BINARY)"
         ).format(schema=schema, events=events)
+        self._analyze = SQL("ANALYZE {schema}.{events}, {schema}.{table}").format(
+            schema=schema, events=events, table=table
+        )
         self._select_max_position = SQL(
             "SELECT MAX(notification_id) AS head FROM {schema}.{events}"
         ).format(schema=schema, events=events)
@@ -496,6 +504,10 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         except psycopg.IntegrityError as error:
             raise IntegrityError(str(error)) from error
         return None if row is None or row["head"] is None else int(row["head"])
+
+    def analyze(self) -> None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._analyze)
 
     def notification_id_of(self, originator_id: UUID, originator_version: int) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -3,11 +3,13 @@ same commands decide one at a time (ADR 0015), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from uuid import uuid4
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -239,3 +241,31 @@ def test_all_or_nothing_writes_nothing_when_one_command_is_refused(
     assert app.get_child(authority, "C1").in_care
     replayed = app.execute_atomically([register, into_care])
     assert [r.replayed for r in replayed] == [True, True]
+
+
+def test_an_import_refreshes_the_stores_statistics_as_it_grows(
+    app: OversightApplication, database: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Autovacuum's ANALYZE of the events table is cancelled by each write's insert lock,
+    so an import refreshes the statistics itself as the table grows (at 50,000 events,
+    then each time the count doubles; here scaled down)."""
+    import domain.application
+
+    monkeypatch.setattr(domain.application, "ANALYZE_FIRST_AFTER", 20)
+    calls: list[int] = []
+    analyze = app.command_log.analyze
+    monkeypatch.setattr(app.command_log, "analyze", lambda: (calls.append(1), analyze())[1])
+    commands = list(build_plan(5, date(2026, 6, 1), DEMO_AUTHORITIES[0]).ordered())
+    report = app.execute_batch(commands, batch_size=10)
+    assert report.events > 160
+    assert 3 <= len(calls) <= report.events.bit_length()  # 20, then doubling: not per batch
+    if database.backend == "sqlite":
+        with sqlite3.connect(str(database.sqlite_path)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT tbl FROM sqlite_stat1")}
+        assert {"stored_events", "command_receipts"} <= tables
+    else:
+        with psycopg.connect(database.url) as conn:
+            analyzed = conn.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+            ).fetchall()
+        assert {"oversight_events", "command_receipts"} <= {row[0] for row in analyzed}
