@@ -45,6 +45,8 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     code, output = _run(fresh_url, "demo", "seed", "--seed", "7", "--until", "2026-10-31")
     assert code == 0, output
     assert "refused by a rule: 0" in output
+    code, output = _run(fresh_url, "db", "analyze")
+    assert code == 0 and output.startswith("analyzed the event store in"), output
     code, output = _run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")
     everything = json.loads(output)
     assert sorted(everything) == sorted(d.code for d in DEMO_AUTHORITIES)
