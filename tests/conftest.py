@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from domain.application import OversightApplication
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
-from oversight.wiring import open_application
+from tests.helpers import opened
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -113,21 +113,15 @@ def other_database(
 
 @pytest.fixture
 def app(database: DatabaseSettings) -> Iterator[OversightApplication]:
-    application = open_application(database)
-    try:
+    with opened(database) as application:
         yield application
-    finally:
-        application.close()
 
 
 @pytest.fixture
 def other_app(other_database: DatabaseSettings) -> Iterator[OversightApplication]:
     """An application on ``other_database``: the same commands run a second way."""
-    application = open_application(other_database)
-    try:
+    with opened(other_database) as application:
         yield application
-    finally:
-        application.close()
 
 
 @pytest.fixture

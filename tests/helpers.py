@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import orjson
+from hypothesis import strategies as st
 
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
+from oversight.schema import check_schema
+from oversight.settings import DatabaseSettings
 
 AUTHORITY = "TEST-LA"
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(days=365)
+
+
+@contextmanager
+def opened(
+    database: DatabaseSettings, *, aggregate_cache_size: int | None = None
+) -> Iterator[OversightApplication]:
+    """An application on ``database`` (as ``open_application`` opens it), closed after;
+    ``aggregate_cache_size`` overrides the aggregates it keeps between commands (0: none,
+    ADR 0016)."""
+    check_schema(database)
+    env = database.eventsourcing_env()
+    if aggregate_cache_size is not None:
+        env["AGGREGATE_CACHE_SIZE"] = str(aggregate_cache_size)
+    application = OversightApplication(env=env)
+    try:
+        yield application
+    finally:
+        application.close()
 
 
 def actor(
@@ -129,6 +152,35 @@ def setup_team(app: OversightApplication, children: tuple[str, ...] = ("C1",)) -
         register_child(app, child)
 
 
+def case_supervision(
+    when: datetime, who: Actor, child_id: str, entry_id: str, **discussion: Any
+) -> c.RecordCaseSupervision:
+    """A case supervision of ``child_id`` with SW1 by TM1 (``case_discussion``'s fields)."""
+    return c.RecordCaseSupervision(
+        **common(when, who),
+        worker_id="SW1",
+        supervisor_id="TM1",
+        **vars(case_discussion(child_id, entry_id, **discussion)),
+    )
+
+
+def supervision_session(
+    when: datetime, who: Actor, session_id: str, discussions: list[c.CaseDiscussion]
+) -> c.HoldSupervisionSession:
+    """SW1's hour of supervision with TM1, discussing ``discussions``."""
+    return c.HoldSupervisionSession(
+        **common(when, who),
+        staff_id="SW1",
+        session_id=session_id,
+        supervisor_id="TM1",
+        duration_minutes=60,
+        functions_covered=["management"],
+        wellbeing_discussed=True,
+        equality_and_diversity_discussed=False,
+        case_discussions=discussions,
+    )
+
+
 def stored_events(app: OversightApplication, authority: str | None = None) -> list[tuple[Any, ...]]:
     """Every stored event as (aggregate, version, topic, state without the time it was
     recorded), in log order: what two runs of the same commands must agree on. Only one
@@ -147,8 +199,19 @@ def stored_events(app: OversightApplication, authority: str | None = None) -> li
     return [row for row in rows if row[0] in ids]
 
 
-#: Steps for ``mixed_plan``: what to do, to which child, with which small number.
-MIXED_STEP_KINDS = ("set", "complete", "supervise", "close", "reuse", "session")
+def mixed_steps(*extra: Any) -> Any:
+    """Steps for ``mixed_plan`` (what to do, to which child, with which small number),
+    each with a value drawn from every ``extra`` strategy after them."""
+    return st.lists(
+        st.tuples(
+            st.sampled_from(["set", "complete", "supervise", "close", "reuse", "session"]),
+            st.sampled_from(["C1", "C2", "C3"]),
+            st.integers(min_value=0, max_value=5),
+            *extra,
+        ),
+        min_size=1,
+        max_size=25,
+    )
 
 
 def mixed_plan(authority: str, steps: list[tuple[str, str, int]]) -> list[c.Command]:
@@ -210,60 +273,26 @@ def mixed_plan(authority: str, steps: list[tuple[str, str, int]]) -> list[c.Comm
                     **common(when, practitioner), child_id=child, action_id=f"A{k}", note="done"
                 )
             )
-        elif kind == "supervise":
+        elif kind in ("supervise", "reuse"):  # reuse: an entry id that may be taken
+            entry = f"E{n}" if kind == "supervise" else f"E{k}"
             commands.append(
-                c.RecordCaseSupervision(
-                    **common(when, supervisor),
-                    child_id=child,
-                    entry_id=f"E{n}",
-                    worker_id="SW1",
-                    supervisor_id="TM1",
-                    **{
-                        key: value
-                        for key, value in vars(
-                            case_discussion(child, f"E{n}", child_last_seen_on=START.date())
-                        ).items()
-                        if key not in ("child_id", "entry_id")
-                    },
-                )
+                case_supervision(when, supervisor, child, entry, child_last_seen_on=START.date())
             )
         elif kind == "close":
             commands.append(
                 c.CloseCase(**common(when, supervisor), child_id=child, kind="closed", reason="r")
             )
-        elif kind == "session":  # with an odd k, its last discussion names no child
+        else:  # a session; with an odd k, its last discussion names no child
             others = ["NOBODY"] if k % 2 else []
             commands.append(
-                c.HoldSupervisionSession(
-                    **common(when, supervisor),
-                    staff_id="SW1",
-                    session_id=f"S{n}",
-                    supervisor_id="TM1",
-                    duration_minutes=60,
-                    functions_covered=["management"],
-                    wellbeing_discussed=True,
-                    equality_and_diversity_discussed=False,
-                    case_discussions=[
+                supervision_session(
+                    when,
+                    supervisor,
+                    f"S{n}",
+                    [
                         case_discussion(who, f"S{n}-{who}", child_last_seen_on=START.date())
                         for who in [child, *others]
                     ],
-                )
-            )
-        else:  # an entry id that may be taken already
-            commands.append(
-                c.RecordCaseSupervision(
-                    **common(when, supervisor),
-                    child_id=child,
-                    entry_id=f"E{k}",
-                    worker_id="SW1",
-                    supervisor_id="TM1",
-                    **{
-                        key: value
-                        for key, value in vars(
-                            case_discussion(child, f"E{k}", child_last_seen_on=START.date())
-                        ).items()
-                        if key not in ("child_id", "entry_id")
-                    },
                 )
             )
     return commands

@@ -4,7 +4,6 @@ many processes write, whatever they purge; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 from uuid import uuid4
@@ -19,43 +18,29 @@ from domain.errors import DomainError
 from domain.identifiers import authority_id, child_id
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings
-from oversight.wiring import open_application
 from tests.helpers import (
-    MIXED_STEP_KINDS,
     NOW,
     actor,
     case_discussion,
+    case_supervision,
     common,
     mixed_plan,
+    mixed_steps,
+    opened,
     register_child,
     setup_team,
     stored_events,
+    supervision_session,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@contextmanager
-def _uncached(database: DatabaseSettings) -> Iterator[OversightApplication]:
-    """An application keeping no aggregates between commands: the reference."""
-    application = OversightApplication(
-        env={**database.eventsourcing_env(), "AGGREGATE_CACHE_SIZE": "0"}
-    )
-    assert application.aggregate_cache is None
-    try:
-        yield application
-    finally:
-        application.close()
-
-
 @pytest.fixture
 def second(database: DatabaseSettings) -> Iterator[OversightApplication]:
     """Another process's application on the same store, with a cache of its own."""
-    application = open_application(database)
-    try:
+    with opened(database) as application:
         yield application
-    finally:
-        application.close()
 
 
 def _state(aggregate: Any) -> dict[str, Any]:
@@ -75,19 +60,12 @@ def _kept(app: OversightApplication, aggregate_id: Any) -> Any:
 
 def _as_stored(database: DatabaseSettings, aggregate: Any) -> Any:
     """The same aggregate folded from the store at the same version."""
-    with _uncached(database) as uncached:
+    with opened(database, aggregate_cache_size=0) as uncached:
         return uncached.repository.get(aggregate.id, version=aggregate.version)
 
 
 def _supervise(app: OversightApplication, child: str, entry: str) -> Any:
-    return app.execute(
-        c.RecordCaseSupervision(
-            **common(NOW, actor("TM1", ActorRole.SUPERVISOR)),
-            worker_id="SW1",
-            supervisor_id="TM1",
-            **vars(case_discussion(child, entry)),
-        )
-    )
+    return app.execute(case_supervision(NOW, actor("TM1", ActorRole.SUPERVISOR), child, entry))
 
 
 def test_a_command_decides_on_what_another_process_wrote_since(
@@ -126,7 +104,7 @@ def test_a_command_that_only_read_a_changed_aggregate_is_decided_again(
     second.execute(
         c.AddClosureDay(**common(NOW, actor()), day=date(2026, 12, 29), reason="Closure")
     )
-    with _uncached(database) as uncached:
+    with opened(database, aggregate_cache_size=0) as uncached:
         current = uncached.get_authority("TEST-LA").version
     assert _kept(app, authority).version == current - 1  # behind: decided on as kept
     register_child(app, "C9")
@@ -144,16 +122,11 @@ def test_a_refused_command_leaves_nothing_of_itself_in_the_cache(
     # after the first discussion was applied to C1 in memory.
     with pytest.raises(DomainError):
         app.execute(
-            c.HoldSupervisionSession(
-                **common(NOW, actor("TM1", ActorRole.SUPERVISOR)),
-                staff_id="SW1",
-                session_id="S1",
-                supervisor_id="TM1",
-                duration_minutes=60,
-                functions_covered=["management"],
-                wellbeing_discussed=True,
-                equality_and_diversity_discussed=False,
-                case_discussions=[case_discussion("C1", "S1-C1"), case_discussion("NO", "S1-NO")],
+            supervision_session(
+                NOW,
+                actor("TM1", ActorRole.SUPERVISOR),
+                "S1",
+                [case_discussion("C1", "S1-C1"), case_discussion("NO", "S1-NO")],
             )
         )
     assert _kept(app, c1) is None
@@ -162,16 +135,7 @@ def test_a_refused_command_leaves_nothing_of_itself_in_the_cache(
     assert _state(kept) == _state(_as_stored(database, kept))
 
 
-ACTIONS = st.lists(
-    st.tuples(
-        st.sampled_from(MIXED_STEP_KINDS),
-        st.sampled_from(["C1", "C2", "C3"]),
-        st.integers(min_value=0, max_value=5),
-        st.booleans(),  # which of two processes runs the command
-    ),
-    min_size=1,
-    max_size=25,
-)
+ACTIONS = mixed_steps(st.booleans())  # and which of two processes runs it
 
 
 @settings(
@@ -203,7 +167,8 @@ def test_two_caching_processes_decide_exactly_as_one_without_a_cache(
         return ("ok", result.events, result.replayed)
 
     got = [outcome(writer, command) for writer, command in zip(writers, commands, strict=True)]
-    with _uncached(other_database) as reference:
+    with opened(other_database, aggregate_cache_size=0) as reference:
+        assert reference.aggregate_cache is None
         expected = [outcome(reference, command) for command in commands]
         assert got == expected
         assert stored_events(app, authority) == stored_events(reference, authority)
@@ -217,13 +182,16 @@ def test_two_caching_processes_decide_exactly_as_one_without_a_cache(
 
 
 def test_the_cache_size_is_a_setting(database: DatabaseSettings) -> None:
-    sized = OversightApplication(env={**database.eventsourcing_env(), "AGGREGATE_CACHE_SIZE": "2"})
-    setup_team(sized, children=("C1", "C2", "C3"))
-    for child in ("C1", "C2", "C3"):
-        _supervise(sized, child, f"E-{child}")
-    assert sized.aggregate_cache is not None and len(sized.aggregate_cache) == 2
+    with opened(database, aggregate_cache_size=2) as sized:
+        setup_team(sized, children=("C1", "C2", "C3"))
+        for child in ("C1", "C2", "C3"):
+            _supervise(sized, child, f"E-{child}")
+        assert sized.aggregate_cache is not None and len(sized.aggregate_cache) == 2
+    with opened(database, aggregate_cache_size=0) as none:
+        assert none.aggregate_cache is None
+    misread = OversightApplication(
+        env={**database.eventsourcing_env(), "AGGREGATE_CACHE_SIZE": "many"}
+    )
     with pytest.raises(ValueError, match="OVERSIGHT_AGGREGATE_CACHE_SIZE"):
-        _ = OversightApplication(
-            env={**database.eventsourcing_env(), "AGGREGATE_CACHE_SIZE": "many"}
-        ).aggregate_cache
-    sized.close()
+        _ = misread.aggregate_cache
+    misread.close()

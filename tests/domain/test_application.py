@@ -34,6 +34,7 @@ from tests.helpers import (
     actor,
     case_discussion,
     common,
+    opened,
     register_child,
     register_worker,
     setup_authority,
@@ -725,13 +726,8 @@ _waited = threading.local()
 def uncached(database: DatabaseSettings) -> Iterator[OversightApplication]:
     """An application keeping no aggregates between commands (ADR 0016), so that each
     racing command reads the store: the store's own conflict detection is on test."""
-    application = OversightApplication(
-        env={**database.eventsourcing_env(), "AGGREGATE_CACHE_SIZE": "0"}
-    )
-    try:
+    with opened(database, aggregate_cache_size=0) as application:
         yield application
-    finally:
-        application.close()
 
 
 @handles(_SlowTeamChange)

@@ -21,7 +21,7 @@ from domain.vocabulary import ActorRole
 from oversight.demo import DEMO_AUTHORITIES, build_plan
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
-from tests.helpers import MIXED_STEP_KINDS, START, action, actor, common, mixed_plan, stored_events
+from tests.helpers import START, action, actor, common, mixed_plan, mixed_steps, stored_events
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -166,15 +166,7 @@ def test_an_aggregate_changed_by_another_writer_mid_import_is_decided_again(
     assert child.version == 1 + 5  # registered, then five actions; none twice
 
 
-ACTIONS = st.lists(
-    st.tuples(
-        st.sampled_from(MIXED_STEP_KINDS),
-        st.sampled_from(["C1", "C2", "C3"]),
-        st.integers(min_value=0, max_value=5),
-    ),
-    min_size=1,
-    max_size=25,
-)
+ACTIONS = mixed_steps()
 
 
 @settings(

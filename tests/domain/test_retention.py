@@ -18,11 +18,11 @@ from domain.policy.retention import RecordRef, fact_of, schedule
 from domain.subject import SubjectPurged
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings
-from oversight.wiring import open_application
 from tests.helpers import (
     actor,
     cid,
     common,
+    opened,
     register_child,
     register_worker,
     setup_authority,
@@ -310,8 +310,7 @@ def test_a_purge_reaches_the_aggregates_other_processes_keep(
         changes={"duration_minutes": 45},
         reason="Minutes mis-typed",
     )
-    other = open_application(database)
-    try:
+    with opened(database) as other:
         other.execute(  # now keeps the worker, session and all
             c.ScheduleSupervisionSession(
                 **common(at(25)),
@@ -329,8 +328,6 @@ def test_a_purge_reaches_the_aggregates_other_processes_keep(
         worker = app.get_worker("TEST-LA", "SW1")
         assert worker.purged == {"personal_supervision:SW1-S1": "DUR-4.9"}
         assert "EntryCorrected" not in topics(app)
-    finally:
-        other.close()
 
 
 def test_purge_refuses_what_is_not_due_held_or_gone_and_writes_nothing(
