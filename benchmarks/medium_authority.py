@@ -197,15 +197,7 @@ def floors(url: str) -> dict[str, Any]:
     with the same indexes)."""
     database = DatabaseSettings.from_url(url)
     app = open_application(database)
-    started = time.perf_counter()
-    count, start = 0, 1
-    decode = app.mapper.to_domain_event
-    while page := app.recorder.select_notifications(start=start, limit=500):
-        for notification in page:
-            decode(notification)
-        count += len(page)
-        start = page[-1].id + 1
-    decode_rate = count / (time.perf_counter() - started)
+    count, decode_rate = raw_read(app, decoding=True)
     app.close()
     tables: list[str] = []
     engine = read_engine(database)

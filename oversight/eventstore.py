@@ -107,12 +107,7 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
             # Overwrite, don't leave the old bytes in free pages (ADR 0012).
             c.execute("PRAGMA secure_delete = ON")
             for originator_id, head in {(t.originator_id, t.head) for t in tombstones}:
-                c.execute(
-                    f"SELECT MAX(originator_version) FROM {self.events_table_name} "
-                    "WHERE originator_id = ?",
-                    (originator_id.hex,),
-                )
-                if c.fetchone()[0] != head:
+                if self._head(c, originator_id) != head:
                     raise IntegrityError("appended to since the purge was planned")
             for t in tombstones:
                 c.execute(
@@ -126,14 +121,18 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
         # After inserting, so the write lock is held: what the command read but does
         # not change must be as it read it (ADR 0016).
         for originator_id, version in kwargs.get("read_versions", ()):
-            c.execute(
-                f"SELECT MAX(originator_version) FROM {self.events_table_name} "
-                "WHERE originator_id = ?",
-                (originator_id.hex,),
-            )
-            if c.fetchone()[0] != version:
+            if self._head(c, originator_id) != version:
                 raise StaleRead("a record this command read has changed since")
         return positions
+
+    def _head(self, c: SQLiteCursor, originator_id: UUID) -> int | None:
+        """An aggregate's last version in the store (inside the caller's transaction)."""
+        c.execute(
+            f"SELECT MAX(originator_version) FROM {self.events_table_name} WHERE originator_id = ?",
+            (originator_id.hex,),
+        )
+        head = c.fetchone()[0]
+        return None if head is None else int(head)
 
     def select_subject_notifications(self, originator_id: UUID) -> list[Notification]:
         with self.datastore.transaction(commit=False) as c:
@@ -432,12 +431,10 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             # nothing can be appended between these checks and the commit.
             self._lock_table(curs)
             for originator_id, head in {(t.originator_id, t.head) for t in tombstones}:
-                curs.execute(self._select_head, (originator_id,))
-                if curs.fetchall()[0]["head"] != head:
+                if self._head(curs, originator_id) != head:
                     raise IntegrityError("appended to since the purge was planned")
             for originator_id, version in read:
-                curs.execute(self._select_head, (originator_id,))
-                if curs.fetchall()[0]["head"] != version:
+                if self._head(curs, originator_id) != version:
                     raise StaleRead("a record this command read has changed since")
         for t in tombstones:
             curs.execute(
@@ -448,6 +445,13 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             if len(curs.fetchall()) != 1:
                 raise IntegrityError(f"no stored event at position {t.position} to purge")
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _head(self, curs: Cursor[DictRow], originator_id: UUID) -> int | None:
+        """An aggregate's last version in the store (inside the caller's transaction;
+        RETURNING-style fetch, the cursor may be pipelined)."""
+        curs.execute(self._select_head, (originator_id,))
+        head = curs.fetchall()[0]["head"]
+        return None if head is None else int(head)
 
     def select_subject_notifications(self, originator_id: UUID) -> list[Notification]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
