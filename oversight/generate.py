@@ -545,15 +545,23 @@ class AuthorityGenerator:
             first_review = case.next_review == case.opened + timedelta(days=20)
             case.next_review = review + timedelta(days=70 if first_review else 182)
         if case.in_care and begin > case.opened + timedelta(days=25) and rng.random() < 0.04:
-            self._add(
-                at(some_day(), 14),
-                c.ChangePlacement,
-                f"placement-{case.child_id}",
-                actor=practitioner,
-                child_id=case.child_id,
-                placement=rng.choice(["U1", "U3", "U4", "K2", "R1", "P1"]),
-                reason="Placement ended at the carer's request",
-            )
+            moved = some_day()
+            placement = rng.choice(["U1", "U3", "U4", "K2", "R1", "P1"])
+            if moved < case.closes_on:
+                self._add(
+                    at(moved, 14),
+                    c.ChangePlacement,
+                    f"placement-{case.child_id}",
+                    actor=practitioner,
+                    child_id=case.child_id,
+                    placement=placement,
+                    reason="Placement ended at the carer's request",
+                )
+            elif moved < self.until:
+                # Care ends that morning (the case closes on the first day it is worked
+                # this month): no move after it. Its id is used up all the same, so every
+                # later command keeps the id it had before this was mended.
+                self._counter += 1
         # Incidents needing oversight [DEV-6 (2)], and disagreements [DUR-4.10].
         if rng.random() < 0.015:
             day = some_day()

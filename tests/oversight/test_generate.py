@@ -4,6 +4,7 @@ that survives being killed mid-run (issue 7, ADR 0015). On SQLite and PostgreSQL
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from oversight.cli import main
-from oversight.generate import SCALES, AuthorityGenerator, Scale
+from oversight.generate import SCALES, AuthorityGenerator, Scale, _Case, _Member, at
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
 from tests.helpers import stored_events
@@ -34,6 +35,31 @@ def test_the_same_seed_generates_the_same_authority_and_another_seed_another() -
     assert first == again
     assert first != other
     assert len({command_id for command_id, _ in first}) == len(first)  # ids are unique
+
+
+def test_no_placement_moves_after_care_has_ended() -> None:
+    """A looked-after case that closes on the first day of a month is worked that day:
+    care ends in the morning, so a placement move drawn for that day is not made (the
+    medium authority had four; the domain refused one) and its id is spent, so the
+    commands after it keep theirs."""
+    generator = AuthorityGenerator(TINY, seed=1, until=date(2026, 1, 1), authority_code="G")
+    generator.rng = _Always()  # every chance taken: a move is drawn this month
+    generator.staff["SW1"] = _Member("SW1", "practitioner", "T1", "TM1", date(2024, 1, 1), True)
+    case = _Case("C1", "cla", "SW1", opened=date(2025, 1, 1), closes_on=date(2025, 6, 1))
+    case.in_care = True
+    generator._floor = at(date(2025, 6, 1), 0)
+    counter = generator._counter
+    generator._case_month(case, date(2025, 6, 1), date(2025, 7, 1))
+    queued = sorted(generator._queue)
+    kinds = [type(command).__name__ for _, _, command in queued]
+    assert "RecordReturnedHome" in kinds and "CloseCase" in kinds
+    assert "ChangePlacement" not in kinds
+    assert generator._counter == counter + len(queued) + 1  # the move's id, spent
+
+
+class _Always(random.Random):
+    def random(self) -> float:
+        return 0.0
 
 
 def test_the_commands_come_in_time_order_and_follow_the_packs_shape() -> None:
