@@ -1104,7 +1104,6 @@ def _worker_command(app: OversightApplication, cmd: c.WorkerCommand) -> list[Agg
     c.RecordCameIntoCare,
     c.ChangePlacement,
     c.RecordReturnedHome,
-    c.CloseCase,
     c.RecordAdoptionOrder,
     c.RecordChildDeath,
     c.RecordCareEnded,
@@ -1122,6 +1121,30 @@ def _child_command(app: OversightApplication, cmd: c.ChildCommand) -> list[Aggre
     child = app.get_child(cmd.actor.authority_id, cmd.child_id)
     getattr(child, cmd.method)(cmd.provenance(), **cmd.arguments("child_id"))
     return [child]
+
+
+@handles(c.CloseCase)
+def _close_case(app: OversightApplication, cmd: c.CloseCase) -> list[Aggregate]:
+    """A closed case leaves its worker's caseload, in the same save: the caseload is the
+    worker's open cases (the child keeps who held it). Left on, a worker's caseload grew
+    with every case they ever closed, and each personal record then read every one of
+    those children again for POR-6.2b's names: at 3 million events, 45 % of the large
+    authority's import (ADR 0015)."""
+    authority = cmd.actor.authority_id
+    child = app.get_child(authority, cmd.child_id)
+    provenance = cmd.provenance()
+    child.close_case(provenance, kind=cmd.kind, reason=cmd.reason)
+    touched: list[Aggregate] = [child]
+    if child.allocated_worker_id is None:
+        return touched
+    try:
+        worker = app.get_worker(authority, child.allocated_worker_id)
+    except NotFound:  # the worker's file already purged: there is no caseload to leave
+        return touched
+    if cmd.child_id in worker.caseload:
+        worker.hand_over_child(provenance, cmd.child_id)
+        touched.append(worker)
+    return touched
 
 
 @handles(
@@ -1380,7 +1403,9 @@ def _write_personal_record(
             texts[f"agreed_actions[{index}].description"] = action.get("description")
     candidates = PersonalRecordHoldsNoServiceUserInformation.candidate_identifiers(texts.values())
     child_ids = [token for token in candidates if app.child_exists(authority, token)]
-    names = _caseload_names(app, authority, worker.caseload)
+    names = _caseload_names(
+        app, authority, sorted(worker.children_worked_with(cmd.occurred_at.date()))
+    )
     PersonalRecordHoldsNoServiceUserInformation.check(texts, child_ids, names)
     worker.write_personal_record(cmd.provenance(), **cmd.arguments("staff_id"))
     return [worker]
@@ -1391,7 +1416,10 @@ def _caseload_names(
 ) -> list[str]:
     names: list[str] = []
     for local_id in caseload:
-        name = app.get_child(authority, local_id).name
+        try:
+            name = app.get_child(authority, local_id).name
+        except NotFound:  # its record purged since: no name left to look for
+            continue
         if name:
             names.append(name)
             names.extend(part for part in name.split() if len(part) >= 3)

@@ -306,11 +306,15 @@ class CommentRemovedOnlyByTheOriginalSupervisorsManager(Rule):
 
 
 class PersonalRecordHoldsNoServiceUserInformation(Rule):
-    """A personal supervision record must not identify a child [POR-6.2b]."""
+    """A personal supervision record must not identify a child [POR-6.2b]: by any child
+    of the authority's id, or by the name of a child the supervisee works with, or
+    worked with in the last ``NAMES_LOOKBACK`` (their cases closed or passed on)."""
 
     name = "PersonalRecordHoldsNoServiceUserInformation"
     policy_ids = ("POR-6.2b",)
     TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-/]{2,}")
+    #: How long a child who has left a worker's caseload is still looked for by name.
+    NAMES_LOOKBACK = timedelta(days=365)
 
     @classmethod
     def candidate_identifiers(cls, texts: Iterable[str | None]) -> set[str]:

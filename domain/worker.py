@@ -20,6 +20,7 @@ from domain.rules import (
     DisputedSignatureStatesTheDifferingView,
     EachPartySignsOnce,
     FrequencyExceptionNeedsHeadOfService,
+    PersonalRecordHoldsNoServiceUserInformation,
     RescheduleAgreesANewDate,
     SignedRecordIsNeverEdited,
     SupervisorSignsBeforeSuperviseeConfirms,
@@ -266,6 +267,9 @@ class Worker(Subject):
         self.absences: dict[str, Absence] = {}
         self.observations: dict[str, tuple[str, ...]] = {}
         self.caseload: set[str] = set()
+        #: Children who left the caseload (closed, or passed on), and the day each left:
+        #: those within a year, for POR-6.2b's names.
+        self.left_caseload: dict[str, date] = {}
 
     # -- employment --------------------------------------------------------------------
 
@@ -991,7 +995,7 @@ class Worker(Subject):
             appraisal_id, "appraisal", provenance, {"held_on": provenance.occurred_at, "kind": kind}
         )
 
-    # -- caseload (kept in step with the Child's allocation, in the same save) -----------
+    # -- caseload: open cases allocated, kept in step with the Child in the same save ----
 
     def take_on_child(self, provenance: Provenance, child_id: str) -> None:
         self._check_employed(provenance)
@@ -1003,6 +1007,7 @@ class Worker(Subject):
     @event("ChildAddedToCaseload")
     def _child_taken_on(self, provenance: Provenance, child_id: str) -> None:
         self.caseload.add(child_id)
+        self.left_caseload.pop(child_id, None)
 
     def hand_over_child(self, provenance: Provenance, child_id: str) -> None:
         self.check_provenance(provenance)
@@ -1012,6 +1017,17 @@ class Worker(Subject):
     @event("ChildRemovedFromCaseload")
     def _child_handed_over(self, provenance: Provenance, child_id: str) -> None:
         self.caseload.discard(child_id)
+        day = provenance.occurred_at.date()
+        self.left_caseload[child_id] = day
+        since = day - PersonalRecordHoldsNoServiceUserInformation.NAMES_LOOKBACK
+        for gone in [c for c, on in self.left_caseload.items() if on < since]:
+            del self.left_caseload[gone]
+
+    def children_worked_with(self, on: date) -> set[str]:
+        """The children on the caseload, and those who left it within the last year of
+        ``on``: whom a personal record must not name [POR-6.2b]."""
+        since = on - PersonalRecordHoldsNoServiceUserInformation.NAMES_LOOKBACK
+        return self.caseload | {c for c, left in self.left_caseload.items() if left >= since}
 
     @property
     def line_manager_id(self) -> str | None:

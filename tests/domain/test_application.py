@@ -24,6 +24,7 @@ from domain.errors import (
     RuleViolation,
     ValidationError,
 )
+from domain.identifiers import child_id, worker_id
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings
 from tests.helpers import (
@@ -439,6 +440,7 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         c.CloseCase(**common(t), **ch, kind="transferred", reason="Moved area"),
         "OversightTriggered",
         "CaseClosed",
+        "ChildRemovedFromCaseload",
     )
     run(
         c.RecordLookedAfterReview(**common(t), **ch, review_on=t.date(), review_code="PN1"),
@@ -693,6 +695,70 @@ def test_personal_record_may_not_name_a_child_por_6_2b(app: OversightApplication
     assert len(topics(app)) == count
     app.execute(record(workload="Room 101 booked for 2 days"))  # ids that are no child's
     assert "R1" in app.get_worker(AUTHORITY, "SW1").records
+
+
+def test_a_closed_case_leaves_the_caseload_in_the_same_save_and_is_still_not_named(
+    app: OversightApplication,
+) -> None:
+    """Closing a case takes the child off its worker's caseload (one save: child and
+    worker); for a year after, a personal record still may not name the child, nor a
+    child passed on to a colleague [POR-6.2b]."""
+    setup_authority(app)
+    register_worker(app, "TM1", case_holding=False, line_manager_id="SM1")
+    register_worker(app, "SW1")
+    register_worker(app, "SW2")
+    register_child(app, "C1", name="Ezekiel Moonbeam")
+    register_child(app, "C2", name="Marigold Quince")
+    for child in ("C1", "C2"):
+        app.execute(
+            c.AllocateWorker(
+                **common(NOW - timedelta(days=9), SUP),
+                child_id=child,
+                worker_id="SW1",
+                reason="NEW",
+                team="Team A",
+            )
+        )
+    closed = app.execute(
+        c.CloseCase(
+            **common(NOW - timedelta(days=8), SUP), child_id="C1", kind="closed", reason="NFA"
+        )
+    )
+    assert set(closed.aggregate_ids) == {child_id(AUTHORITY, "C1"), worker_id(AUTHORITY, "SW1")}
+    app.execute(
+        c.AllocateWorker(
+            **common(NOW - timedelta(days=7), SUP),
+            child_id="C2",
+            worker_id="SW2",
+            reason="ORGRST",
+            team="Team A",
+        )
+    )
+    sw1 = app.get_worker(AUTHORITY, "SW1")
+    assert sw1.caseload == set()
+    assert sw1.children_worked_with(NOW.date()) == {"C1", "C2"}
+    assert app.get_worker(AUTHORITY, "SW2").caseload == {"C2"}
+    app.execute(_hold_with([]))
+    count = len(topics(app))
+    for text, field in (("Upset after seeing Ezekiel", "wellbeing"), ("Quince case", "workload")):
+        with pytest.raises(RuleViolation) as caught:
+            app.execute(
+                c.WritePersonalSupervisionRecord(
+                    **common(NOW, SUP),
+                    staff_id="SW1",
+                    record_id="R1",
+                    session_id="S1",
+                    actions_reviewed="Reviewed",
+                    wellbeing=text if field == "wellbeing" else "Well",
+                    workload=text if field == "workload" else "High",
+                    development="Training",
+                    disagreements=None,
+                    agreed_actions=[],
+                )
+            )
+        assert caught.value.field == field
+        assert "POR-6.2b" in str(caught.value.rule)
+    assert len(topics(app)) == count
 
 
 def test_historic_import_may_predate_the_subject(app: OversightApplication) -> None:

@@ -400,3 +400,33 @@ def test_replaying_events_reproduces_state() -> None:
     assert rebuilt.sessions == w.sessions
     assert rebuilt.entries == w.entries
     assert rebuilt.version == w.version
+
+
+def test_children_who_left_the_caseload_are_worked_with_for_a_year_por_6_2b() -> None:
+    w = worker()
+    w.take_on_child(prov(START + timedelta(days=1)), "C1")
+    w.take_on_child(prov(START + timedelta(days=1)), "C2")
+    left = START + timedelta(days=10)
+    w.hand_over_child(prov(left), "C1")
+    assert w.caseload == {"C2"}
+    assert w.children_worked_with(left.date() + timedelta(days=365)) == {"C1", "C2"}
+    assert w.children_worked_with(left.date() + timedelta(days=366)) == {"C2"}
+    rebuilt = replay(w)
+    assert rebuilt.left_caseload == {"C1": left.date()}
+    # Taken on again: back on the caseload, no longer counted as left.
+    w.take_on_child(prov(left + timedelta(days=5)), "C1")
+    assert w.left_caseload == {} and w.caseload == {"C1", "C2"}
+
+
+def test_who_left_the_caseload_over_a_year_before_a_later_leaver_is_forgotten() -> None:
+    """Pruned as the events apply, so a long-serving worker's state stays bounded."""
+    w = worker()
+    long_ago = START - timedelta(days=800)
+    for child in ("C1", "C2", "C3"):
+        w.take_on_child(prov(long_ago, imported=True), child)
+    w.hand_over_child(prov(long_ago + timedelta(days=10), imported=True), "C1")
+    w.hand_over_child(prov(long_ago + timedelta(days=300), imported=True), "C2")
+    assert set(w.left_caseload) == {"C1", "C2"}  # 290 days apart: both within a year
+    w.hand_over_child(prov(START + timedelta(days=10)), "C3")
+    assert set(w.left_caseload) == {"C3"}  # the others left 800 and 510 days before
+    assert replay(w).left_caseload == w.left_caseload
