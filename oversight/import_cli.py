@@ -82,8 +82,9 @@ def _print(report: ImportReport, rejections: Path | None) -> None:
 def ssda903(
     directory: Path, authority: str, risk_level: str, actor_id: str, rejections: Path | None
 ) -> None:
-    """SSDA903 header.csv, episodes.csv and reviews.csv: children looked after, their
-    care episodes and reviews. Running it again records nothing new."""
+    """SSDA903 header.csv, episodes.csv and reviews.csv (and oc3.csv, care leavers,
+    where it is there): children looked after, their care episodes, reviews, and those
+    who left care as care leavers. Running it again records nothing new."""
     with (
         _importing(authority, actor_id) as (app, actor),
         click.progressbar(length=1, label="importing") as bar,

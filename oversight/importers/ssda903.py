@@ -1,4 +1,5 @@
-"""SSDA903 (children looked after) import: header, episodes and reviews CSVs (issue 7).
+"""SSDA903 (children looked after) import: header, episodes, reviews and care leavers
+CSVs (issue 7).
 
 Each row becomes the commands it implies, with its real date as ``occurred_at`` and the
 import flag set:
@@ -13,6 +14,15 @@ import flag set:
   adopted (the order date starts AAR-42's retention), E2 died (CPPCR-50), any other
   code ends the period of care with that code.
 - ``reviews.csv``: each looked-after review (``REVIEW``, ``REVIEW_CODE``).
+- ``oc3.csv`` (care leavers; read when present): a young person who has left care
+  becomes a care leaver's case (``CaseTypeChanged`` to ``care_leaver``, which takes
+  DEV-5.1b's quarterly case supervision) from the day their last period of care ended
+  in ``episodes.csv``. A row is rejected, naming the column, for a child not in the
+  header, a ``DOB`` that differs from it, an ``IN_TOUCH`` code that is not the
+  return's, a child still in care or whose care ended by adoption or death, and for
+  ``IN_TOUCH`` ``DIED``: the return gives no date of death, which the record's
+  retention turns on [CPPCR-50], so that death is recorded from the case file.
+  ``ACTIV`` and ``ACCOM`` are not read: case oversight does not need them.
 
 Every command has an id made from the row's own content (the child and its dates), so
 running the import again replays receipts and writes nothing. A row that cannot be read
@@ -40,11 +50,16 @@ from domain.identifiers import check_local_id
 from domain.provenance import Actor
 
 FILES = ("header.csv", "episodes.csv", "reviews.csv")
+CARE_LEAVERS = "oc3.csv"  # read when present
 REQUIRED = {
     "header.csv": ("CHILD", "DOB"),
     "episodes.csv": ("CHILD", "DECOM", "RNE", "LS", "PLACE", "DEC", "REC"),
     "reviews.csv": ("CHILD", "REVIEW", "REVIEW_CODE"),
+    CARE_LEAVERS: ("CHILD", "DOB", "IN_TOUCH"),
 }
+#: OC3 ``IN_TOUCH``: in touch, not in touch, died, refuses contact, no longer requires
+#: services, returned home.
+IN_TOUCH = frozenset({"YES", "NO", "DIED", "REFU", "NREQ", "RHOM"})
 RETURNED_HOME = frozenset({"E4A", "E4B"})
 ADOPTED = frozenset({"E11", "E12"})
 DIED = "E2"
@@ -135,6 +150,8 @@ class Planner:
         self.rows: list[Row] = []
         self.rejected: list[Rejection] = []
         self.read: dict[str, int] = {}
+        #: Each child whose last period of care has ended: the day, and the REC code.
+        self.left_care: dict[str, tuple[date, str]] = {}
 
     def _command(self, kind: type[c.Command], key: str, day: date, **fields: object) -> c.Command:
         return kind(
@@ -152,6 +169,8 @@ class Planner:
         children = self._header(directory / "header.csv")
         self._episodes(directory / "episodes.csv", children)
         self._reviews(directory / "reviews.csv", children)
+        if (directory / CARE_LEAVERS).is_file():
+            self._care_leavers(directory / CARE_LEAVERS, children)
         return sorted(self.rows, key=lambda r: (r.child, r.sort_key))
 
     def _header(self, path: Path) -> dict[str, date]:
@@ -204,6 +223,12 @@ class Planner:
                     self._reject(path.name, line, child, str(error))
                     continue
                 self.rows.append(Row(path.name, line, child, tuple(commands), (start, 1)))
+                if in_care:
+                    self.left_care.pop(child, None)
+                else:  # this episode ended the period of care
+                    end = _day(row, "DEC")
+                    assert end is not None
+                    self.left_care[child] = (end, (row.get("REC") or "").strip())
         for child, dob in born.items():
             if child not in registered:
                 self._register(child, dob, None)
@@ -354,6 +379,51 @@ class Planner:
             )
             self.rows.append(Row(path.name, line, child, (command,), (day, 2)))
 
+    def _care_leavers(self, path: Path, born: dict[str, date]) -> None:
+        self.read[path.name] = 0
+        for line, row in _read(path):
+            self.read[path.name] += 1
+            child = (row.get("CHILD") or "").strip()
+            if child not in born:
+                self._reject(path.name, line, child or None, "CHILD: not in header.csv")
+                continue
+            try:
+                left = self._left_care(child, row, born[child])
+            except RowError as error:
+                self._reject(path.name, line, child, str(error))
+                continue
+            command = self._command(
+                c.ChangeCaseType,
+                f"care-leaver-{child}-{left.isoformat()}",
+                left,
+                child_id=child,
+                case_type="care_leaver",
+            )
+            self.rows.append(Row(path.name, line, child, (command,), (left, 3)))
+
+    def _left_care(self, child: str, row: dict[str, str], dob: date) -> date:
+        """The day the care leaver's last period of care ended, or why there is none."""
+        if _day(row, "DOB") != dob:
+            raise RowError("DOB", "differs from header.csv")
+        in_touch = _text(row, "IN_TOUCH")
+        if in_touch not in IN_TOUCH:
+            raise RowError("IN_TOUCH", f"{in_touch!r} is not one of {', '.join(sorted(IN_TOUCH))}")
+        if in_touch == "DIED":
+            raise RowError(
+                "IN_TOUCH",
+                "DIED: the return gives no date of death, which the record's retention "
+                "turns on [CPPCR-50]; record the death from the case file",
+            )
+        ended = self.left_care.get(child)
+        if ended is None:
+            raise RowError(
+                "CHILD", "no period of care has ended in episodes.csv: not a care leaver"
+            )
+        day, reason = ended
+        if reason in ADOPTED or reason == DIED:
+            raise RowError("CHILD", f"care ended with REC {reason}: not a care leaver")
+        return day
+
 
 def import_ssda903(
     app: OversightApplication,
@@ -364,7 +434,8 @@ def import_ssda903(
     risk_level: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import the directory's header, episodes and reviews into ``authority``."""
+    """Import the directory's header, episodes and reviews (and care leavers, where
+    ``oc3.csv`` is there) into ``authority``."""
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
         raise RowError(", ".join(missing), f"not found in {directory}")

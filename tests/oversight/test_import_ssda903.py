@@ -153,6 +153,72 @@ def test_episodes_become_care_events_with_their_real_dates_and_triggers(
     assert [type(e).__name__ for e in _events(app, "E5")] == ["ChildRegistered"]
 
 
+def write_oc3(directory: Path, rows: list[tuple[str, str, str]]) -> None:
+    """The care leavers' file, in the return's own columns."""
+    with (directory / "oc3.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["CHILD", "DOB", "IN_TOUCH", "ACTIV", "ACCOM"])
+        for child, dob, in_touch in rows:
+            writer.writerow([child, dob, in_touch, "F1", "S"])
+
+
+def test_care_leavers_become_care_leaver_cases_from_the_day_care_ended(
+    app: OversightApplication, tmp_path: Path
+) -> None:
+    """OC3: a young person whose last period of care ended (B2 returned home) becomes a
+    care leaver's case from that day [DEV-5.1b: quarterly case supervision]; every other
+    row is rejected naming the column, and nothing is written for it."""
+    _register_authority(app)
+    directory = _fixture(tmp_path / "903")
+    write_ssda903(
+        directory,
+        header=[("A1", "01/03/2008"), ("B2", "05/06/2010"), ("C3", "09/09/2012"),
+                ("E5", "02/02/2009"), ("G6", "03/03/2009")],
+        episodes=[
+            _episode("A1", "15/02/2016", "S", "C2", "U1", DEC="02/01/2018", REC="E11"),
+            _episode("B2", "01/05/2016", "S", "V2", "U4", DEC="01/09/2016", REC="E4A"),
+            _episode("C3", "10/10/2016", "S", "C1", "U1", DEC="03/03/2017", REC="E2"),
+            _episode("G6", "01/01/2016", "S", "C2", "U1", DEC="01/02/2016", REC="E13"),
+            _episode("G6", "01/06/2016", "S", "C2", "U1"),
+        ],
+        reviews=[],
+    )  # fmt: skip
+    write_oc3(
+        directory,
+        [("B2", "05/06/2010", "YES"), ("A1", "01/03/2008", "NREQ"), ("C3", "09/09/2012", "NO"),
+         ("E5", "02/02/2009", "REFU"), ("G6", "03/03/2009", "RHOM"), ("B2", "05/06/2011", "YES"),
+         ("B2", "05/06/2010", "MAYBE"), ("B2", "05/06/2010", "DIED"), ("Z9", "01/01/2010", "YES")],
+    )  # fmt: skip
+    head = None
+    for attempt in range(2):
+        report = _import(app, directory)
+        assert report.read["oc3.csv"] == 9 and report.accepted["oc3.csv"] == 1
+        reasons = {r.line: r.reason for r in report.rejected if r.file == "oc3.csv"}
+        assert reasons == {
+            3: "CHILD: care ended with REC E11: not a care leaver",
+            4: "CHILD: care ended with REC E2: not a care leaver",
+            5: "CHILD: no period of care has ended in episodes.csv: not a care leaver",
+            6: "CHILD: no period of care has ended in episodes.csv: not a care leaver",
+            7: "DOB: differs from header.csv",
+            8: "IN_TOUCH: 'MAYBE' is not one of DIED, NO, NREQ, REFU, RHOM, YES",
+            9: "IN_TOUCH: DIED: the return gives no date of death, which the record's "
+            "retention turns on [CPPCR-50]; record the death from the case file",
+            10: "CHILD: not in header.csv",
+        }
+        if attempt == 0:
+            head = app.recorder.max_notification_id()
+        else:
+            assert report.recorded == 0 and app.recorder.max_notification_id() == head
+    changed = [e for e in _events(app, "B2") if type(e).__name__ == "CaseTypeChanged"]
+    assert [(e.case_type, e.provenance.occurred_at.date()) for e in changed] == [
+        ("care_leaver", date(2016, 9, 1))
+    ]
+    assert changed[0].provenance.imported
+    assert app.get_child(AUTHORITY, "B2").case_type.value == "care_leaver"
+    for child in ("A1", "C3", "E5", "G6"):
+        assert app.get_child(AUTHORITY, child).case_type.value == "cla"
+
+
 def test_importing_again_changes_nothing(app: OversightApplication, tmp_path: Path) -> None:
     _register_authority(app)
     directory = _fixture(tmp_path / "903")
@@ -216,10 +282,13 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
     assert report.accepted["reviews.csv"] > 0.99 * report.read["reviews.csv"]
     # ...and a few children have two reviews on one day: the second is refused as such.
     assert report.rejected and all(
-        r.file == "reviews.csv"
-        and (
-            "rule: OccurredAtIsNotInTheFuture" in r.reason
-            or r.reason.startswith("REVIEW: a second review of this child that day")
+        r.file == "oc3.csv"  # below
+        or (
+            r.file == "reviews.csv"
+            and (
+                "rule: OccurredAtIsNotInTheFuture" in r.reason
+                or r.reason.startswith("REVIEW: a second review of this child that day")
+            )
         )
         for r in report.rejected
     )
@@ -228,6 +297,17 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
     )
     assert came_into_care["ChildCameIntoCare"] > 2000
     assert came_into_care["OversightTriggered"] >= came_into_care["ChildCameIntoCare"]
+    # Care leavers (oc3.csv): those whose care ended other than by adoption or death
+    # become care leavers' cases; the sample's other rows are rejected, each saying why.
+    leavers = report.read["oc3.csv"]
+    assert leavers > 50 and 0 < report.accepted["oc3.csv"] < leavers
+    refused = [r.reason for r in report.rejected if r.file == "oc3.csv"]
+    assert len(refused) == leavers - report.accepted["oc3.csv"]
+    assert all(
+        reason.startswith(("IN_TOUCH: DIED", "CHILD: no period of care", "CHILD: care ended"))
+        for reason in refused
+    )
+    assert came_into_care["CaseTypeChanged"] == report.accepted["oc3.csv"]
     head = app.recorder.max_notification_id()
     assert _import(app, SHARED).recorded == 0
     assert app.recorder.max_notification_id() == head
