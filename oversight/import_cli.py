@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -40,6 +40,18 @@ def _importing(authority: str, actor_id: str) -> Iterator[tuple[OversightApplica
         raise click.ClickException(str(error)) from None
     finally:
         app.close()
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar, and the callback an importer moves it with."""
+    with click.progressbar(length=1, label=label) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        yield progress
 
 
 @click.group("import")
@@ -85,15 +97,7 @@ def ssda903(
     """SSDA903 header.csv, episodes.csv and reviews.csv (and oc3.csv, care leavers,
     where it is there): children looked after, their care episodes, reviews, and those
     who left care as care leavers. Running it again records nothing new."""
-    with (
-        _importing(authority, actor_id) as (app, actor),
-        click.progressbar(length=1, label="importing") as bar,
-    ):
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
+    with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         report = import_ssda903(
             app,
             directory,
@@ -118,8 +122,10 @@ def ssda903(
 def workforce(census: Path, authority: str, team: str, actor_id: str) -> None:
     """Children's Social Work Workforce census XML: social workers with FTE, agency flag,
     role and role start, and leavers. Running it again records nothing new."""
-    with _importing(authority, actor_id) as (app, actor):
-        report = import_workforce(app, census, authority=authority, actor=actor, team=team)
+    with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
+        report = import_workforce(
+            app, census, authority=authority, actor=actor, team=team, progress=progress
+        )
     click.echo(
         f"workers {report.read}  accepted {report.accepted}  rejected {len(report.rejected)}"
     )
@@ -171,10 +177,10 @@ def annex_a(
     except ValueError:
         raise click.BadParameter("a date, YYYY-MM-DD", param_hint="--as-of") from None
     names = _workers(workers_csv)
-    with _importing(authority, actor_id) as (app, actor):
+    with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         report = import_annex_a(
             app, workbook, authority=authority, actor=actor, as_of=day,
-            risk_level=risk_level, workers=names,
+            risk_level=risk_level, workers=names, progress=progress,
         )  # fmt: skip
     for sheet, kind in report.sheets.items():
         click.echo(f"{sheet:<10} {kind}")
