@@ -192,14 +192,8 @@ class Planner:
         return born
 
     def _episodes(self, path: Path, born: dict[str, date]) -> None:
-        self.read[path.name] = 0
         by_child: dict[str, list[tuple[int, dict[str, str], date]]] = {}
-        for line, row in _read(path):
-            self.read[path.name] += 1
-            child = (row.get("CHILD") or "").strip()
-            if child not in born:
-                self._reject(path.name, line, child or None, "CHILD: not in header.csv")
-                continue
+        for line, row, child in self._of_known_children(path, born):
             try:
                 start = _day(row, "DECOM")
                 assert start is not None
@@ -232,6 +226,20 @@ class Planner:
         for child, dob in born.items():
             if child not in registered:
                 self._register(child, dob, None)
+
+    def _of_known_children(
+        self, path: Path, born: dict[str, date]
+    ) -> Iterator[tuple[int, dict[str, str], str]]:
+        """The file's rows (counted as read) whose child is in the header; the others
+        are rejected as such."""
+        self.read[path.name] = 0
+        for line, row in _read(path):
+            self.read[path.name] += 1
+            child = (row.get("CHILD") or "").strip()
+            if child not in born:
+                self._reject(path.name, line, child or None, "CHILD: not in header.csv")
+                continue
+            yield line, row, child
 
     def _register(self, child: str, dob: date, first_episode: date | None) -> None:
         when = first_episode or dob
@@ -348,14 +356,8 @@ class Planner:
         return found
 
     def _reviews(self, path: Path, born: dict[str, date]) -> None:
-        self.read[path.name] = 0
         seen: dict[tuple[str, date], int] = {}  # (child, day) -> the line it was read on
-        for line, row in _read(path):
-            self.read[path.name] += 1
-            child = (row.get("CHILD") or "").strip()
-            if child not in born:
-                self._reject(path.name, line, child or None, "CHILD: not in header.csv")
-                continue
+        for line, row, child in self._of_known_children(path, born):
             try:
                 day = _day(row, "REVIEW")
                 assert day is not None
@@ -380,13 +382,7 @@ class Planner:
             self.rows.append(Row(path.name, line, child, (command,), (day, 2)))
 
     def _care_leavers(self, path: Path, born: dict[str, date]) -> None:
-        self.read[path.name] = 0
-        for line, row in _read(path):
-            self.read[path.name] += 1
-            child = (row.get("CHILD") or "").strip()
-            if child not in born:
-                self._reject(path.name, line, child or None, "CHILD: not in header.csv")
-                continue
+        for line, row, child in self._of_known_children(path, born):
             try:
                 left = self._left_care(child, row, born[child])
             except RowError as error:

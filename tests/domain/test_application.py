@@ -650,6 +650,26 @@ def test_session_and_case_supervisions_save_atomically(app: OversightApplication
     assert app.get_child(AUTHORITY, "C3").entries["E-C3"].fields["session_id"] == "S1"
 
 
+def _personal_record(**texts: str) -> c.WritePersonalSupervisionRecord:
+    """SW1's record R1 of session S1, with these texts in place of plain ones."""
+    fields = {
+        "actions_reviewed": "Reviewed",
+        "wellbeing": "Well",
+        "workload": "High",
+        "development": "Training",
+    }
+    fields.update(texts)
+    return c.WritePersonalSupervisionRecord(
+        **common(NOW, SUP),
+        staff_id="SW1",
+        record_id="R1",
+        session_id="S1",
+        disagreements=None,
+        agreed_actions=[],
+        **fields,
+    )
+
+
 def test_personal_record_may_not_name_a_child_por_6_2b(app: OversightApplication) -> None:
     setup_authority(app)
     register_worker(app, "TM1", case_holding=False, line_manager_id="SM1")
@@ -666,34 +686,15 @@ def test_personal_record_may_not_name_a_child_por_6_2b(app: OversightApplication
     )
     app.execute(_hold_with([]))
     count = len(topics(app))
-
-    def record(**texts: str) -> c.WritePersonalSupervisionRecord:
-        fields = {
-            "actions_reviewed": "Reviewed",
-            "wellbeing": "Well",
-            "workload": "High",
-            "development": "Training",
-        }
-        fields.update(texts)
-        return c.WritePersonalSupervisionRecord(
-            **common(NOW, SUP),
-            staff_id="SW1",
-            record_id="R1",
-            session_id="S1",
-            disagreements=None,
-            agreed_actions=[],
-            **fields,
-        )
-
     with pytest.raises(RuleViolation) as caught:
-        app.execute(record(workload="Worried about C1234 at home"))
+        app.execute(_personal_record(workload="Worried about C1234 at home"))
     assert caught.value.field == "workload"
     assert "POR-6.2b" in str(caught.value.rule)
     with pytest.raises(RuleViolation) as caught:
-        app.execute(record(wellbeing="Upset after the visit to Ezekiel"))
+        app.execute(_personal_record(wellbeing="Upset after the visit to Ezekiel"))
     assert caught.value.field == "wellbeing"
     assert len(topics(app)) == count
-    app.execute(record(workload="Room 101 booked for 2 days"))  # ids that are no child's
+    app.execute(_personal_record(workload="Room 101 booked for 2 days"))  # ids that are no child's
     assert "R1" in app.get_worker(AUTHORITY, "SW1").records
 
 
@@ -740,22 +741,9 @@ def test_a_closed_case_leaves_the_caseload_in_the_same_save_and_is_still_not_nam
     assert app.get_worker(AUTHORITY, "SW2").caseload == {"C2"}
     app.execute(_hold_with([]))
     count = len(topics(app))
-    for text, field in (("Upset after seeing Ezekiel", "wellbeing"), ("Quince case", "workload")):
+    for field, text in (("wellbeing", "Upset after seeing Ezekiel"), ("workload", "Quince case")):
         with pytest.raises(RuleViolation) as caught:
-            app.execute(
-                c.WritePersonalSupervisionRecord(
-                    **common(NOW, SUP),
-                    staff_id="SW1",
-                    record_id="R1",
-                    session_id="S1",
-                    actions_reviewed="Reviewed",
-                    wellbeing=text if field == "wellbeing" else "Well",
-                    workload=text if field == "workload" else "High",
-                    development="Training",
-                    disagreements=None,
-                    agreed_actions=[],
-                )
-            )
+            app.execute(_personal_record(**{field: text}))
         assert caught.value.field == field
         assert "POR-6.2b" in str(caught.value.rule)
     assert len(topics(app)) == count
