@@ -468,6 +468,8 @@ class RecordReturnedHome(ChildCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class CloseCase(ChildCommand):
+    """Closure (DEV-6 (13) trigger): the child and its worker's caseload, in one save."""
+
     method = "close_case"
     kind: str
     reason: str

@@ -3,6 +3,7 @@ tokens (ADR 0011)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -115,3 +116,28 @@ def token_mint(
         click.echo(_mint(tokens, staff_id, role, authority, hours * 3600, grants))
     except (ValueError, DomainError) as error:
         raise click.ClickException(str(error)) from None
+
+
+@click.group("graphql")
+def graphql() -> None:
+    """The GraphQL schema."""
+
+
+@graphql.command("sdl")
+@click.option(
+    "--write",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write it to this file (the repository keeps it as schema.graphql).",
+)
+def graphql_sdl(path: Path | None) -> None:
+    """Print the schema in SDL, as served (every type and field described)."""
+    from graphql_api.schema import build_schema
+
+    text = build_schema().as_str() + "\n"
+    if path is None:
+        click.echo(text, nl=False)
+    else:
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"schema written to {path}")

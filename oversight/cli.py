@@ -23,7 +23,7 @@ from domain.subject import Subject
 from oversight import demo as demo_module
 from oversight import generate as generate_module
 from oversight import schema
-from oversight.api_cli import serve, token
+from oversight.api_cli import graphql, serve, token
 from oversight.compliance_cli import compliance, policy
 from oversight.import_cli import import_group
 from oversight.projecting import read_engine, runner_for, source_for
@@ -548,6 +548,7 @@ main.add_command(import_group)
 main.add_command(policy)
 main.add_command(serve)
 main.add_command(token)
+main.add_command(graphql)
 
 if __name__ == "__main__":
     main()

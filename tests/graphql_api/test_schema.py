@@ -50,3 +50,15 @@ def test_every_type_field_and_argument_is_described() -> None:
         elif isinstance(kind, GraphQLEnumType | GraphQLUnionType):
             continue
     assert missing == [], f"undescribed: {missing[:20]} ({len(missing)})"
+
+
+def test_the_cli_prints_and_writes_the_sdl(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from oversight.cli import main
+
+    printed = CliRunner().invoke(main, ["graphql", "sdl"], catch_exceptions=False)
+    assert printed.exit_code == 0 and printed.output == build_schema().as_str() + "\n"
+    target = tmp_path / "schema.graphql"
+    written = CliRunner().invoke(main, ["graphql", "sdl", "--write", str(target)])
+    assert written.exit_code == 0 and target.read_text(encoding="utf-8") == printed.output
