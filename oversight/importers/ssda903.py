@@ -217,12 +217,6 @@ class Planner:
                     self._reject(path.name, line, child, str(error))
                     continue
                 self.rows.append(Row(path.name, line, child, tuple(commands), (start, 1)))
-                if in_care:
-                    self.left_care.pop(child, None)
-                else:  # this episode ended the period of care
-                    end = _day(row, "DEC")
-                    assert end is not None
-                    self.left_care[child] = (end, (row.get("REC") or "").strip())
         for child, dob in born.items():
             if child not in registered:
                 self._register(child, dob, None)
@@ -297,6 +291,7 @@ class Planner:
                 )
             )
             in_care, legal_status = True, status
+            self.left_care.pop(child, None)  # a new period of care
         else:
             if rne in LEGAL_STATUS_CHANGES and status != legal_status:
                 commands.append(
@@ -324,6 +319,7 @@ class Planner:
         if end is not None and reason != CONTINUES:
             commands.extend(self._ending(child, key, end, reason))
             in_care = False
+            self.left_care[child] = (end, reason)
         return commands, in_care, legal_status
 
     def _ending(self, child: str, key: str, end: date, reason: str) -> list[c.Command]:
