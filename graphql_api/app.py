@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -29,20 +28,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.extensions import DisableIntrospection
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types.unset import UNSET
 
 from graphql_api import unavailable
 from graphql_api.auth import AuthenticationFailed, TokenVerifier
+from graphql_api.limits import (
+    LIMITED,
+    BoundedDocuments,
+    DocumentGate,
+    Limits,
+    PersistedDocuments,
+    RateLimiter,
+    RequestRefused,
+    load_body,
+    variables_too_deep,
+)
 from graphql_api.schema import Context, build_schema
 from graphql_api.service import Service
 
@@ -51,38 +53,22 @@ log = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_body_bytes: int = 1_000_000
-    max_depth: int = 12
-    max_aliases: int = 20
-    max_tokens: int = 5_000
-    introspection: bool = True
-    ide: bool = True
-
-
-def _should_mask(error: GraphQLError) -> bool:
-    """Mask what we did not mean to say: an unexpected exception in a resolver."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
-
-
 class OversightGraphQL(GraphQL[Context, None]):
     def __init__(self, service: Service, limits: Limits, verifier: TokenVerifier) -> None:
-        # Factories: a fresh extension per request. Front ends send the same documents
-        # again and again: parsing and validation are cached (measured: ADR 0011).
-        extensions: list[Any] = [
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-            lambda: MaskErrors(should_mask_error=_should_mask),
-        ]
+        # Factories: a fresh extension per request. Parsing, limits and validation are
+        # the gate's, in its own threads; it keeps the verdicts of the texts it has seen
+        # (front ends send the same documents again and again: ADR 0011, ADR 0017).
+        gate: list[DocumentGate] = []  # made once the schema exists
+        extensions: list[Any] = [lambda: BoundedDocuments(gate[0])]
         if not limits.introspection:
             extensions.append(DisableIntrospection)
+        schema = build_schema(extensions)
+        self.gate = DocumentGate(schema._schema, limits)
+        gate.append(self.gate)
+        self.persisted = PersistedDocuments(limits)
+        self.limits = limits
         super().__init__(
-            build_schema(extensions),
+            schema,
             graphql_ide="graphiql" if limits.ide else None,
             allow_queries_via_get=False,
         )
@@ -90,11 +76,30 @@ class OversightGraphQL(GraphQL[Context, None]):
         self.verifier = verifier
 
     def decode_json(self, data: str | bytes) -> object:
-        """A body that is not UTF-8 is not JSON: the client's 400, not our 500."""
+        """The body as JSON, within the nesting limit; not JSON (or not UTF-8) is the
+        client's 400, never our 500."""
+        return load_body(data, self.limits)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            if data.variables is not None and variables_too_deep(data.variables, self.limits):
+                raise RequestRefused(
+                    400, LIMITED,
+                    f"variables nest deeper than {self.limits.max_variables_depth} levels",
+                    limit="variablesDepth",
+                )  # fmt: skip
+            data.query = self.persisted.resolve(data.query, data.extensions)
+        return parsed
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Any:
         try:
-            return json.loads(data)
-        except UnicodeDecodeError as error:
-            raise json.JSONDecodeError("the request body is not UTF-8", "", 0) from error
+            return await super().run(request, context, root_value)
+        except RequestRefused as refused:
+            accepts = GRAPHQL_RESPONSE in request.headers.get("accept", "")
+            return _refusal(refused, GRAPHQL_RESPONSE if accepts else "application/json")
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(service=self.service, principal=request.scope.get("principal"))
@@ -148,6 +153,11 @@ class Authenticate:
         self.app = app
         self.verifier = verifier
         self.limits = limits
+        self.rates = (
+            RateLimiter(limits.rate_per_second, limits.rate_burst)
+            if limits.rate_per_second
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -158,9 +168,7 @@ class Authenticate:
         if length is not None and (
             not length.isdigit() or int(length) > self.limits.max_body_bytes
         ):
-            await _problem(413, "PAYLOAD_TOO_LARGE", "the request body is too large")(
-                scope, receive, send
-            )
+            await _too_large(self.limits)(scope, receive, send)
             return
         authorization = headers.get("authorization")
         if authorization is not None:
@@ -175,6 +183,24 @@ class Authenticate:
                     return
                 response = _problem(401, error.code, error.reason)
                 response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
+                await response(scope, receive, send)
+                return
+        if self.rates is not None and scope.get("path") == "/graphql":
+            principal = scope.get("principal")
+            key = (
+                f"{principal.authority_code}/{principal.staff_id}"
+                if principal is not None
+                else f"address/{(scope.get('client') or ('-',))[0]}"
+            )
+            wait = self.rates.take(key)
+            if wait > 0:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 4429})
+                    return
+                response = _problem(
+                    429, LIMITED, "too many requests: slow down and retry", limit="rate"
+                )
+                response.headers["retry-after"] = str(max(1, math.ceil(wait)))
                 await response(scope, receive, send)
                 return
         if scope["type"] == "http":
@@ -210,9 +236,7 @@ class Authenticate:
         except _TooLarge:
             if started:
                 raise
-            await _problem(413, "PAYLOAD_TOO_LARGE", "the request body is too large")(
-                scope, receive, send
-            )
+            await _too_large(self.limits)(scope, receive, send)
 
 
 class _TooLarge(Exception):
@@ -278,11 +302,27 @@ def _legacy_json(send: Send) -> Send:
     return legacy
 
 
-def _problem(status: int, code: str, message: str) -> JSONResponse:
+def _problem(status: int, code: str, message: str, **extensions: Any) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]},
         status_code=status,
         media_type=GRAPHQL_RESPONSE,
+    )
+
+
+def _too_large(limits: Limits) -> JSONResponse:
+    return _problem(
+        413, LIMITED, f"the request body is larger than {limits.max_body_bytes} bytes",
+        limit="bodyBytes",
+    )  # fmt: skip
+
+
+def _refusal(refused: RequestRefused, media_type: str) -> Response:
+    """A request refused before GraphQL: a typed error; no ``data`` (nothing ran)."""
+    extensions = {"code": refused.code, "classification": "BAD_REQUEST", **refused.extensions}
+    body = json.dumps({"errors": [{"message": refused.message, "extensions": extensions}]})
+    return Response(
+        body, status_code=refused.status, media_type=media_type, headers=refused.headers
     )
 
 

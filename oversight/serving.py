@@ -18,8 +18,9 @@ from starlette.applications import Starlette
 
 from domain.application import OversightApplication
 from domain.policy.packs import PackLibrary
-from graphql_api.app import Limits, create_app
+from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys
+from graphql_api.limits import Limits
 from graphql_api.service import Service
 from oversight.projecting import InProcessProjections, read_engine
 from oversight.settings import Settings

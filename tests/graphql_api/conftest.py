@@ -32,8 +32,9 @@ from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
-from graphql_api.app import Limits, create_app
+from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
+from graphql_api.limits import Limits
 from graphql_api.service import Service
 from oversight.settings import DatabaseSettings
 from tests.projections.conftest import catch_up_all

@@ -19,8 +19,9 @@ from domain.application import _HANDLERS, OversightApplication
 from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import ActorRole
-from graphql_api.app import Limits, create_app
+from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier
+from graphql_api.limits import Limits
 from graphql_api.mutations import camel, lower_first
 from graphql_api.service import EMPLOYMENT_COMMANDS, HOLD_COMMANDS, INTERNAL_COMMANDS, Service
 from oversight.settings import DatabaseSettings

@@ -124,12 +124,12 @@ def test_bad_input_names_the_field_and_destroys_nothing(api: Api) -> None:
     dpo = api.token("DPO1", AccessRole.DATA_PROTECTION_OFFICER)
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     error = api.error(PURGE, dpo, {"asOf": tomorrow, "dry": False})
-    assert _code(error) == "VALIDATION" and error["extensions"]["field"] == "asOf"
+    assert _code(error) == "BAD_USER_INPUT" and error["extensions"]["field"] == "asOf"
     error = api.error(SCHEDULE, dpo, _variables(months=0))
-    assert _code(error) == "VALIDATION" and error["extensions"]["field"] == "months"
+    assert _code(error) == "BAD_USER_INPUT" and error["extensions"]["field"] == "months"
     error = api.error(SCHEDULE, dpo, _variables(after="bm90LWEtY3Vyc29y"))
-    assert _code(error) == "VALIDATION" and error["extensions"]["field"] == "after"
+    assert _code(error) == "BAD_USER_INPUT" and error["extensions"]["field"] == "after"
     error = api.error(SCHEDULE, dpo, _variables(first=0))
-    assert _code(error) == "VALIDATION" and error["extensions"]["field"] == "first"
+    assert _code(error) == "BAD_USER_INPUT" and error["extensions"]["field"] == "first"
     page = api.query(SCHEDULE, dpo, _variables(to="2026-11-01"))["purgeSchedule"]
     assert {e["localId"]: e["status"] for e in page["entries"]}["OLD1"] == "due"

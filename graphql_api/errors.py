@@ -1,0 +1,132 @@
+"""How errors leave the API: typed, without an echo of the request, and logged as one
+line without personal data (issue 23, ADR 0017).
+
+Every error a client sees carries ``extensions.code``. graphql-core's syntax and
+validation messages quote the request (a field name, a literal, a variable's value):
+``present`` keeps the names the schema itself defines and replaces every other quoted
+part, and every value after "found" or "got invalid value", with ``…``. An unexpected
+exception is masked ("Unexpected error.", ``INTERNAL``, a correlation id) and logged with
+its traceback's frames but not its message (an exception's text can hold the data it
+failed on). Nothing logs a document's text or its variables: a line names the operation
+and the first 16 hex digits of the document's sha256.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+import uuid
+from collections.abc import Iterable
+from functools import cached_property
+
+import strawberry
+from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
+from strawberry.types import ExecutionContext
+
+from graphql_api.limits import BAD_USER_INPUT, document_text_for_log
+
+log = logging.getLogger("graphql_api.errors")
+
+INTERNAL = "INTERNAL"
+CLIENT = "BAD_REQUEST"
+MASKED = "Unexpected error."
+
+_QUOTED = re.compile(r"'([^']*)'|\"((?:[^\"\\]|\\.)*)\"")
+_VALUE_AFTER = re.compile(r"(got invalid value|found)\s+.*?(?=(?: at '[^']*')?;|\.\s|$)")
+
+
+def schema_names(schema: GraphQLSchema) -> frozenset[str]:
+    """Every name the schema defines: types, fields, arguments, enum values, directives."""
+    names: set[str] = set()
+    for type_ in schema.type_map.values():
+        names.add(type_.name)
+        for field_name, field in (getattr(type_, "fields", None) or {}).items():
+            names.add(field_name)
+            names.update((getattr(field, "args", None) or {}).keys())
+        names.update((getattr(type_, "values", None) or {}).keys())
+    for directive in schema.directives:
+        names.add(directive.name)
+        names.add(f"@{directive.name}")
+        names.update(directive.args.keys())
+    return frozenset(names)
+
+
+def scrub(message: str, names: frozenset[str]) -> str:
+    """``message`` with the request's own words taken out: values after "found" and
+    "got invalid value", and any quoted part that is not one of the schema's names."""
+    message = _VALUE_AFTER.sub(lambda m: f"{m.group(1)} …", message)
+
+    def keep_or_hide(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        bare = inner.strip("[]!")
+        quote = match.group(0)[0]
+        return match.group(0) if bare in names else f"{quote}…{quote}"
+
+    return _QUOTED.sub(keep_or_hide, message)
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def _operation(context: ExecutionContext | None) -> tuple[str, str]:
+    if context is None:
+        return "-", "-"
+    try:
+        name = context.operation_name or "-"
+    except Exception:  # an unparsable document has no operation to name
+        name = "-"
+    return name, document_text_for_log(context.query)
+
+
+def present(error: GraphQLError, names: frozenset[str], context: ExecutionContext | None) -> None:
+    """Make ``error`` fit to send (in place, as strawberry's own processing does) and log
+    it as one line."""
+    operation, document = _operation(context)
+    path = ".".join(str(p) for p in error.path or ()) or "-"
+    if _is_unexpected(error):
+        correlation = uuid.uuid4().hex
+        original = error.original_error
+        assert original is not None
+        frames = "".join(traceback.format_tb(original.__traceback__))
+        log.error(
+            "graphql.internal correlation=%s operation=%s document=%s path=%s exception=%s\n%s",
+            correlation, operation, document, path, type(original).__name__, frames,
+        )  # fmt: skip
+        error.message = MASKED
+        error.extensions = {"code": INTERNAL, "correlationId": correlation}
+        error.original_error = None  # presented once: a second pass only logs it again
+        return
+    extensions = dict(error.extensions or {})
+    if "code" not in extensions:
+        # Syntax and validation errors: graphql-core's text quotes the document.
+        error.message = scrub(error.message, names)
+        extensions["code"] = BAD_USER_INPUT
+        extensions["classification"] = CLIENT
+        if isinstance(error, GraphQLSyntaxError):
+            extensions["syntax"] = True
+        error.extensions = extensions
+    retryable = bool(extensions.get("retryable"))
+    log.log(
+        logging.WARNING if retryable else logging.INFO,
+        "graphql.error code=%s operation=%s document=%s path=%s%s%s",
+        extensions["code"], operation, document, path,
+        f" field={extensions['field']}" if "field" in extensions else "",
+        f" rule={extensions['rule']}" if "rule" in extensions else "",
+    )  # fmt: skip
+
+
+class OversightSchema(strawberry.Schema):
+    """The schema, with errors presented by ``present`` (and none logged by strawberry)."""
+
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        return schema_names(self._schema)
+
+    def process_errors(
+        self, errors: Iterable[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            present(error, self._names, execution_context)
