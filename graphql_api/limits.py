@@ -358,9 +358,13 @@ class DocumentMeasurer:
         document: DocumentNode,
         variables: Mapping[str, Any] | None,
         deadline: float,
+        unknown_page: int = DEFAULT_PAGE,
     ) -> None:
         self.schema = schema
         self.variables = variables or {}
+        #: A page given by a variable with no value: DEFAULT_PAGE for a request, 1 for
+        #: the least a document can cost whatever its variables.
+        self.unknown_page = unknown_page
         self.deadline = deadline
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -442,17 +446,19 @@ class DocumentMeasurer:
             result_type = self.schema.get_type("__Type")
         else:
             result_type = definition.type if definition is not None else None
-        page = self._page(node)
+        page = self._page(node, definition)
         is_list = _is_list(result_type)
         introspective = name.startswith("__") or (
             parent is not None and getattr(parent, "name", "").startswith("__")
         )
-        if is_list and introspective:
+        if page is not None:
+            multiplier = page  # a connection (or a list) of at most this many items
+        elif is_list and introspective:
             multiplier = 1  # the schema's own size bounds it, and the depth ceiling
-        elif is_list and page is None and paged:
+        elif is_list and paged:
             multiplier = 1  # a connection's edges: the page was counted by the connection
         elif is_list:
-            multiplier = page if page is not None else UNPAGED_LIST_SIZE
+            multiplier = UNPAGED_LIST_SIZE
         else:
             multiplier = 1
         inner = self.selections(
@@ -472,7 +478,9 @@ class DocumentMeasurer:
             cost=1 + multiplier * inner.cost,
         )
 
-    def _page(self, node: FieldNode) -> int | None:
+    def _page(self, node: FieldNode, definition: Any) -> int | None:
+        """The page a field asks for: its ``first`` or ``last`` (a literal, a variable's
+        value, or the argument's default), or None when it takes neither."""
         for argument in node.arguments or ():
             if argument.name.value not in ("first", "last"):
                 continue
@@ -481,7 +489,12 @@ class DocumentMeasurer:
                 return max(0, int(value.value))
             if isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value)
-                return given if isinstance(given, int) and given >= 0 else DEFAULT_PAGE
+                return given if isinstance(given, int) and given >= 0 else self.unknown_page
+        arguments = getattr(definition, "args", None) or {}
+        for name in ("first", "last"):
+            default = getattr(arguments.get(name), "default_value", None)
+            if isinstance(default, int):
+                return default
         return None
 
 
@@ -666,9 +679,12 @@ class DocumentGate:
         errors = variable_date_errors(self.schema, operation, variables or {})
         if errors:
             return errors
-        measure = DocumentMeasurer(self.schema, checked.document, variables, deadline).operation(
-            operation
-        )
+        try:
+            measure = DocumentMeasurer(
+                self.schema, checked.document, variables, deadline
+            ).operation(operation)
+        except RecursionError:
+            return [limited("the document nests too deeply", "nesting")]
         budget = self.limits.cost_budgets.get(role, min(self.limits.cost_budgets.values()))
         if measure.cost > budget:
             return [
@@ -690,7 +706,12 @@ class DocumentGate:
             if found is not None:
                 self._checked.move_to_end(key)
                 return found
-        verdict = self._first_check(query, rules, deadline)
+        try:
+            verdict = self._first_check(query, rules, deadline)
+        except RecursionError:
+            # Selections or fragments nested past what a recursive descent can follow:
+            # no client needs that, and it is refused before anything else runs.
+            verdict = Checked(None, (limited("the document nests too deeply", "nesting"),))
         with self._lock:
             self._checked[key] = verdict
             while len(self._checked) > self.cache_size:
@@ -712,7 +733,7 @@ class DocumentGate:
             return Checked(None, (error,))
         # Measured first, with no variables: depth, aliases and directives do not depend
         # on them, and a document over them is refused before the validation rules run.
-        measurer = DocumentMeasurer(self.schema, document, None, deadline)
+        measurer = DocumentMeasurer(self.schema, document, None, deadline, unknown_page=1)
         for definition in document.definitions:
             if not isinstance(definition, OperationDefinitionNode):
                 continue
@@ -737,6 +758,22 @@ class DocumentGate:
                 return Checked(
                     document,
                     (limited(f"the query has more than {limits.max_aliases} aliases", "aliases"),),
+                )
+            ceiling = max(limits.cost_budgets.values())
+            if measure.cost > ceiling:
+                # Pages given by variables count as one item here, so this is the least
+                # the operation can cost: over every role's budget, nothing can run it.
+                return Checked(
+                    document,
+                    (
+                        limited(
+                            f"the operation would cost at least {measure.cost}; "
+                            f"no role's budget is above {ceiling}",
+                            "cost",
+                            cost=measure.cost,
+                            budget=ceiling,
+                        ),
+                    ),
                 )
             if measure.directives > limits.max_directives:
                 return Checked(

@@ -7,10 +7,12 @@ run`` workers unless ``--projections`` asks for them here (ADR 0006).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,7 +22,7 @@ from domain.application import OversightApplication
 from domain.policy.packs import PackLibrary
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys
-from graphql_api.limits import Limits
+from graphql_api.limits import Limits, document_hash
 from graphql_api.service import Service
 from oversight.projecting import InProcessProjections, read_engine
 from oversight.settings import Settings
@@ -63,12 +65,55 @@ def build(settings: Settings, *, projections_in_process: bool | None = None) -> 
                 runners.stop()
 
     development = tokens.environment == "development"
-    limits = Limits(
-        introspection=_flag("OVERSIGHT_GRAPHQL_INTROSPECTION", default=development),
-        ide=_flag("OVERSIGHT_GRAPHQL_IDE", default=development),
-    )
+    limits = request_limits(development)
     app = create_app(service, TokenVerifier(tokens), limits, lifespan=lifespan)
     return Served(app, application, engine, tokens)
+
+
+def request_limits(development: bool) -> Limits:
+    """What one request may ask (ADR 0017, docs/security.md): the defaults of ``Limits``
+    and these settings. A rate is ``0`` (off) or requests a second per principal."""
+    trusted_file = os.environ.get("OVERSIGHT_GRAPHQL_TRUSTED_DOCUMENTS")
+    rate = _number("OVERSIGHT_RATE_LIMIT_PER_SECOND", default=20.0)
+    return Limits(
+        introspection=_flag("OVERSIGHT_GRAPHQL_INTROSPECTION", default=development),
+        ide=_flag("OVERSIGHT_GRAPHQL_IDE", default=development),
+        rate_per_second=rate or None,
+        rate_burst=int(_number("OVERSIGHT_RATE_LIMIT_BURST", default=100.0)),
+        trusted_documents=load_trusted_documents(Path(trusted_file)) if trusted_file else None,
+        automatic_persisted_queries=_flag("OVERSIGHT_GRAPHQL_APQ", default=development),
+    )
+
+
+def load_trusted_documents(path: Path) -> dict[str, str]:
+    """A persisted-documents manifest (graphql-codegen's ``persisted-documents.json``, or
+    ``oversight graphql trust``'s): a JSON object of sha256 hex -> document. Every entry
+    is checked: a hash that is not its document's is an error naming it."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"OVERSIGHT_GRAPHQL_TRUSTED_DOCUMENTS: cannot read {path}: {error}"
+        ) from None
+    if not isinstance(manifest, dict) or not manifest:
+        raise ValueError(f"{path}: a trusted-documents manifest is a non-empty JSON object")
+    for key, text in manifest.items():
+        if not isinstance(text, str) or document_hash(text) != key.removeprefix("sha256:"):
+            raise ValueError(f"{path}: entry {key[:16]}... is not the sha256 of its document")
+    return {key.removeprefix("sha256:"): text for key, text in manifest.items()}
+
+
+def _number(name: str, *, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 <= value < 1e9:
+        raise ValueError(f"{name} must be between 0 and 1e9")
+    return value
 
 
 def _flag(name: str, *, default: bool) -> bool:
