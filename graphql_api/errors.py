@@ -75,7 +75,7 @@ def _operation(context: ExecutionContext | None) -> tuple[str, str]:
     if context is None:
         return "-", "-"
     try:
-        name = context.operation_name or "-"
+        name = (context.operation_name or "-")[:64]
     except Exception:  # an unparsable document has no operation to name
         name = "-"
     return name, document_text_for_log(context.query)
@@ -85,7 +85,11 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
     """Make ``error`` fit to send (in place, as strawberry's own processing does) and log
     it as one line."""
     operation, document = _operation(context)
-    path = ".".join(str(p) for p in error.path or ()) or "-"
+    # A path holds the client's aliases: the log keeps the schema's names and indexes.
+    path = (
+        ".".join(str(p) if isinstance(p, int) or p in names else "…" for p in error.path or ())
+        or "-"
+    )
     if _is_unexpected(error):
         correlation = uuid.uuid4().hex
         original = error.original_error

@@ -78,8 +78,7 @@ DEFAULT_PAGE = 50
 MUTATION_COST = 10
 
 #: Query cost budgets per role (docs/security.md gives the figures and how to read them).
-#: Without a token only introspection answers; the default introspection query costs
-#: about 200.
+#: Without a token only introspection answers; the standard introspection query costs 220.
 COST_BUDGETS: Mapping[AccessRole | None, int] = {
     None: 1_000,
     AccessRole.PRACTITIONER: 5_000,
