@@ -69,7 +69,9 @@ def main() -> None:
         runner_for(database, app, projection, engine).catch_up()
     keys = Path(tempfile.mkdtemp())
     private_key, jwks = development_keys(keys)
-    tokens = TokenSettings("https://bench/", "oversight-api", jwks, "development")
+    tokens = TokenSettings(
+        "https://bench/", "oversight-api", jwks, "development", max_lifetime_seconds=7200
+    )  # a benchmark may outlast the default hour
     library = PackLibrary.load()
     service = Service(app, engine, library)
     asgi = create_app(service, TokenVerifier(tokens))

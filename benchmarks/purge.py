@@ -213,7 +213,9 @@ def main() -> None:
 
     keys = Path(tempfile.mkdtemp())
     private_key, jwks = development_keys(keys)
-    tokens = TokenSettings("https://bench/", "oversight-api", jwks, "development")
+    tokens = TokenSettings(
+        "https://bench/", "oversight-api", jwks, "development", max_lifetime_seconds=7200
+    )  # a benchmark may outlast the default hour
     token = mint(tokens, private_key, staff_id="QA01", role=AccessRole.QA_AUDITOR,
                  authority=AUTHORITY, lifetime_seconds=7200)  # fmt: skip
 

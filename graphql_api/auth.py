@@ -6,6 +6,16 @@ checked; ``none``, HMAC and any other algorithm are refused before the key is lo
 The claims name the principal: ``sub`` (staff id), ``role``, ``authority``, and for
 inspectors and investigating officers ``grants`` and ``grant_expires_at``.
 
+Token policy (issue 23, item 5): a token is at most ``MAX_TOKEN_LENGTH`` characters and
+lives at most ``TokenSettings.max_lifetime_seconds`` (``exp - iat``, one hour unless
+``OVERSIGHT_JWT_MAX_LIFETIME_SECONDS`` says otherwise). ``exp``, ``iat``, ``nbf`` and
+``grant_expires_at`` are JSON integers between the epoch and ``LATEST_TIME``: PyJWT would
+coerce ``"123"`` or ``1e300`` with ``int()``, so the raw claims are checked here, after the
+signature and before any use. ``iat`` and ``nbf`` may not be in the future (beyond the
+leeway). ``grants`` is at most ``MAX_GRANTS`` strings of at most ``MAX_GRANT_LENGTH``.
+Every refusal is an ``AuthenticationFailed`` whose reason names the claim and the rule,
+never the claim's value.
+
 ``mint`` exists for the demo and development only: it needs the private key, which
 ``development_keys`` creates under ``.oversight/`` when ``OVERSIGHT_ENV=development``.
 """
@@ -14,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,12 +35,23 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.exceptions import InvalidSubjectError
 
 from domain.authorization import AccessRole, Principal
+from domain.errors import ValidationError
 from domain.identifiers import check_authority_code, check_local_id
 
 ALGORITHMS = ("ES256", "RS256")
 DEV_DIRECTORY = Path(".oversight")
+
+#: The longest token read at all (8 KiB): a longer one is refused before it is decoded.
+MAX_TOKEN_LENGTH = 8 * 1024
+#: Time claims are seconds since the epoch, above 0 and below this (the year 2242).
+LATEST_TIME = 2**33
+MAX_GRANTS = 100
+MAX_GRANT_LENGTH = 200
+DEFAULT_MAX_LIFETIME_SECONDS = 3600
+MAX_LIFETIME_VARIABLE = "OVERSIGHT_JWT_MAX_LIFETIME_SECONDS"
 
 
 class AuthenticationFailed(Exception):
@@ -49,6 +71,13 @@ class TokenSettings:
     jwks_file: Path
     environment: str  # development | production
     leeway_seconds: int = 30
+    #: The longest a token may live (``exp - iat``), in seconds.
+    max_lifetime_seconds: int = DEFAULT_MAX_LIFETIME_SECONDS
+
+    def __post_init__(self) -> None:
+        lifetime = self.max_lifetime_seconds
+        if type(lifetime) is not int or not 0 < lifetime < LATEST_TIME:
+            raise ValueError("max_lifetime_seconds is a positive whole number of seconds")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> TokenSettings:
@@ -65,7 +94,20 @@ class TokenSettings:
             audience=env.get("OVERSIGHT_JWT_AUDIENCE", "oversight-api"),
             jwks_file=Path(jwks),
             environment=environment,
+            max_lifetime_seconds=_max_lifetime(env.get(MAX_LIFETIME_VARIABLE)),
         )
+
+
+def _max_lifetime(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_MAX_LIFETIME_SECONDS
+    # ASCII digits only: int() would also take " 60", "6_0", "+60" and other scripts' digits;
+    # at most ten significant ones, so int() is cheap and the bound below can be checked.
+    if not re.fullmatch(r"0*[0-9]{1,10}", raw) or not 0 < int(raw) < LATEST_TIME:
+        raise ValueError(
+            f"{MAX_LIFETIME_VARIABLE} is a positive whole number of seconds (below {LATEST_TIME})"
+        )
+    return int(raw)
 
 
 class TokenVerifier:
@@ -83,6 +125,11 @@ class TokenVerifier:
             raise ValueError(f"{settings.jwks_file} holds no ES256 or RS256 key with a kid")
 
     def verify(self, token: str, now: float | None = None) -> Principal:
+        """The principal a token names; ``now`` (seconds since the epoch) is the clock."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise AuthenticationFailed(
+                f"the token is longer than the {MAX_TOKEN_LENGTH}-character maximum"
+            )
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -100,40 +147,94 @@ class TokenVerifier:
                 algorithms=[algorithm],
                 audience=self.settings.audience,
                 issuer=self.settings.issuer,
-                leeway=self.settings.leeway_seconds,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                # The times are checked by check_times, on the raw claims: PyJWT coerces.
+                options={
+                    "require": ["exp", "iat", "iss", "aud", "sub"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            raise AuthenticationFailed("the token has expired") from None
         except jwt.InvalidAudienceError:
             raise AuthenticationFailed("the token is for another audience") from None
         except jwt.InvalidIssuerError:
             raise AuthenticationFailed("the token is from another issuer") from None
+        except InvalidSubjectError:
+            raise AuthenticationFailed("the token's sub must be a string") from None
         except jwt.MissingRequiredClaimError as error:
             raise AuthenticationFailed(f"the token lacks the {error.claim} claim") from None
         except jwt.PyJWTError:
             raise AuthenticationFailed("the token's signature or claims are invalid") from None
-        if now is not None and claims["exp"] < now:
-            raise AuthenticationFailed("the token has expired")
+        check_times(claims, self.settings, time.time() if now is None else now)
         return principal_from(claims)
 
 
+def _seconds(claims: dict[str, Any], name: str) -> int | None:
+    """A time claim as an ``int`` (``None`` when absent): a JSON integer in range, or refused."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if type(value) is not int:  # not bool, float, str, ...: PyJWT would have coerced them
+        raise AuthenticationFailed(f"the token's {name} must be an integer number of seconds")
+    if not 0 < value < LATEST_TIME:
+        raise AuthenticationFailed(
+            f"the token's {name} must be after 1970 and before {LATEST_TIME} s (the year 2242)"
+        )
+    return value
+
+
+def check_times(claims: dict[str, Any], settings: TokenSettings, now: float) -> None:
+    """``exp``, ``iat`` and ``nbf``: types, ranges, the clock (with leeway) and the lifetime."""
+    exp, iat = _seconds(claims, "exp"), _seconds(claims, "iat")
+    if exp is None or iat is None:  # required by jwt.decode already
+        raise AuthenticationFailed(f"the token lacks the {'exp' if exp is None else 'iat'} claim")
+    nbf = _seconds(claims, "nbf")
+    leeway = settings.leeway_seconds
+    if iat > now + leeway:
+        raise AuthenticationFailed("the token's iat is in the future")
+    if nbf is not None and nbf > now + leeway:
+        raise AuthenticationFailed("the token is not valid yet: its nbf is in the future")
+    if exp <= now - leeway:
+        raise AuthenticationFailed("the token has expired: its exp is past")
+    if exp <= iat:
+        raise AuthenticationFailed("the token's exp must be after its iat")
+    if exp - iat > settings.max_lifetime_seconds + leeway:
+        raise AuthenticationFailed(
+            f"the token lives longer than the {settings.max_lifetime_seconds} s maximum (exp - iat)"
+        )
+
+
 def principal_from(claims: dict[str, Any]) -> Principal:
+    """The principal named by claims whose signature and times have been checked."""
+    role_claim = claims.get("role")
+    if not isinstance(role_claim, str):
+        raise AuthenticationFailed("the token's role must be a string")
     try:
-        role = AccessRole(str(claims.get("role")))
+        role = AccessRole(role_claim)
     except ValueError:
         raise AuthenticationFailed("the token's role is not one we know") from None
     try:
-        authority = check_authority_code(str(claims.get("authority")))
-        staff_id = check_local_id(str(claims.get("sub")), field="sub")
-    except Exception:
-        raise AuthenticationFailed("the token's authority or subject is malformed") from None
+        authority = check_authority_code(claims.get("authority", ""))
+    except ValidationError:
+        raise AuthenticationFailed("the token's authority is not an authority code") from None
+    try:
+        staff_id = check_local_id(claims.get("sub", ""), field="sub")
+    except ValidationError:
+        raise AuthenticationFailed("the token's sub is not a staff identifier") from None
     grants = claims.get("grants", [])
-    if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
-        raise AuthenticationFailed("the token's grants must be a list of strings")
-    until = claims.get("grant_expires_at")
-    if until is not None and not isinstance(until, int | float):
-        raise AuthenticationFailed("grant_expires_at must be a number of seconds")
+    if (
+        not isinstance(grants, list)
+        or len(grants) > MAX_GRANTS
+        or not all(isinstance(g, str) for g in grants)
+    ):
+        raise AuthenticationFailed(
+            f"the token's grants must be a list of at most {MAX_GRANTS} strings"
+        )
+    if any(len(g) > MAX_GRANT_LENGTH for g in grants):
+        raise AuthenticationFailed(
+            f"each of the token's grants must be at most {MAX_GRANT_LENGTH} characters"
+        )
+    until = _seconds(claims, "grant_expires_at")
     return Principal(
         staff_id=staff_id,
         role=role,
@@ -178,9 +279,15 @@ def mint(
     grants: tuple[str, ...] = (),
     grant_expires_at: datetime | None = None,
 ) -> str:
-    """A signed token for development and the demo. Refused outside development."""
+    """A signed token for development and the demo. Refused outside development, and
+    for a lifetime over ``settings.max_lifetime_seconds`` (the verifier would refuse it)."""
     if settings.environment != "development":
         raise PermissionError("token minting is for OVERSIGHT_ENV=development only")
+    if lifetime_seconds > settings.max_lifetime_seconds:
+        raise ValueError(
+            f"a token lives at most {settings.max_lifetime_seconds} s "
+            f"({MAX_LIFETIME_VARIABLE}); {lifetime_seconds} s asked for"
+        )
     document = json.loads(settings.jwks_file.read_text(encoding="utf-8"))
     kid = document["keys"][0]["kid"]
     now = int(time.time())

@@ -39,7 +39,8 @@ def serve(host: str, port: int, projections: bool | None) -> None:
     if served.tokens.environment == "development":
         click.echo(f"In-browser IDE: http://{host}:{port}/graphql (paste a token below)")
         for staff, role, authority in DEMO_PRINCIPALS:
-            token = _mint(served.tokens, staff, role, authority, 8 * 3600, ())
+            lifetime = served.tokens.max_lifetime_seconds  # the longest the API accepts
+            token = _mint(served.tokens, staff, role, authority, lifetime, ())
             click.echo(f"  {role:<22} {authority}/{staff}: Bearer {token}")
     uvicorn.run(served.app, host=host, port=port, log_level="info")
 
@@ -98,7 +99,13 @@ def token() -> None:
     ),
 )
 @click.option("--authority", default="DEMO", show_default=True)
-@click.option("--hours", default=8, show_default=True, type=click.IntRange(1, 24))
+@click.option(
+    "--hours",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 24),
+    help="At most OVERSIGHT_JWT_MAX_LIFETIME_SECONDS (1 hour unless set).",
+)
 @click.option("--grant", "grants", multiple=True, help="worker:SW001 or child:C0001.")
 def token_mint(
     staff_id: str, role: str, authority: str, hours: int, grants: tuple[str, ...]
