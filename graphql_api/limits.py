@@ -70,6 +70,9 @@ from domain.authorization import AccessRole
 LIMITED = "LIMITED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 
+#: The largest page a connection serves (``first``/``last``): a larger one is refused
+#: by the resolver, so the cost counts at most this.
+MAX_PAGE = 200
 #: A list field that takes no page size counts as this many items.
 UNPAGED_LIST_SIZE = 100
 #: The page size assumed for ``first``/``last`` given by a variable that is absent.
@@ -111,6 +114,9 @@ class Limits:
     max_introspection_depth: int = 16
     max_aliases: int = 20
     max_directives: int = 50
+    #: An upper bound of the comparisons that check fields of one response name can be
+    #: merged: quadratic in the repeats (800 copies of ``viewer { staffId }`` took 1.3 s).
+    max_overlap: int = 50_000
     max_tokens: int = 5_000
     validation_seconds: float = 2.0
     cost_budgets: Mapping[AccessRole | None, int] = field(default_factory=lambda: COST_BUDGETS)
@@ -333,13 +339,21 @@ class RateLimiter:
 @dataclass(frozen=True)
 class Measure:
     """A selection set's figures: fields on its longest path (and on its longest path
-    into introspection), aliases and directives in it, and its cost."""
+    into introspection), aliases and directives in it, and its cost; and for the work of
+    checking that fields of one response name can be merged (graphql-core's
+    OverlappingFieldsCanBeMergedRule compares every such pair, and their selections,
+    recursively): ``size`` (field nodes in it, every spread expanded), ``overlap`` (an
+    upper bound of that rule's comparisons) and ``names`` (each response name at its top
+    level, with the sum and the sum of squares of those fields' sizes)."""
 
     depth: int = 0
     introspection_depth: int = 0
     aliases: int = 0
     directives: int = 0
     cost: int = 0
+    size: int = 0
+    overlap: int = 0
+    names: tuple[tuple[str, int, int], ...] = ()
 
 
 class TooLong(Exception):
@@ -408,16 +422,20 @@ class DocumentMeasurer:
         paged: bool,
         per_field: int = 0,
     ) -> Measure:
-        depth = introspection = aliases = directives = cost = 0
+        depth = introspection = aliases = directives = cost = size = overlap = 0
+        names: dict[str, list[int]] = {}
         for selection in selection_set.selections if selection_set else ():
             self._tick()
             directives += len(selection.directives or ())
             if isinstance(selection, FieldNode):
                 child = self.field(selection, parent, paged=paged)
                 child_cost = child.cost + per_field
+                key = selection.alias.value if selection.alias else selection.name.value
+                merged = [(key, child.size, child.size * child.size)]
             elif isinstance(selection, FragmentSpreadNode):
                 child = self.fragment(selection.name.value, paged)
                 child_cost = child.cost
+                merged = list(child.names)
             elif isinstance(selection, InlineFragmentNode):
                 condition = (
                     self.schema.get_type(selection.type_condition.name.value)
@@ -426,6 +444,7 @@ class DocumentMeasurer:
                 )
                 child = self.selections(selection.selection_set, condition, paged=paged)
                 child_cost = child.cost
+                merged = list(child.names)
             else:  # pragma: no cover - the grammar has no other selection
                 continue
             depth = max(depth, child.depth)
@@ -433,7 +452,19 @@ class DocumentMeasurer:
             aliases += child.aliases
             directives += child.directives
             cost += child_cost
-        return Measure(depth, introspection, aliases, directives, cost)
+            size += child.size
+            overlap += child.overlap
+            for key, total, squares in merged:
+                sums = names.setdefault(key, [0, 0])
+                sums[0] += total
+                sums[1] += squares
+        # Fields of one response name are compared pairwise, each pair as deep as their
+        # selections: at most (sum of sizes)^2 - (sum of squared sizes), halved.
+        overlap += sum((total * total - squares) // 2 for total, squares in names.values())
+        return Measure(
+            depth, introspection, aliases, directives, cost, size, overlap,
+            tuple((key, total, squares) for key, (total, squares) in names.items()),
+        )  # fmt: skip
 
     def field(self, node: FieldNode, parent: GraphQLType | None, *, paged: bool) -> Measure:
         name = node.name.value
@@ -475,6 +506,8 @@ class DocumentMeasurer:
             aliases=inner.aliases + (1 if node.alias else 0),
             directives=inner.directives,
             cost=1 + multiplier * inner.cost,
+            size=1 + inner.size,
+            overlap=inner.overlap,
         )
 
     def _page(self, node: FieldNode, definition: Any) -> int | None:
@@ -485,10 +518,12 @@ class DocumentMeasurer:
                 continue
             value = argument.value
             if isinstance(value, IntValueNode):
-                return max(0, int(value.value))
+                return min(MAX_PAGE, max(0, int(value.value)))
             if isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value)
-                return given if isinstance(given, int) and given >= 0 else self.unknown_page
+                if isinstance(given, int) and not isinstance(given, bool):
+                    return min(MAX_PAGE, max(0, given))
+                return self.unknown_page
         arguments = getattr(definition, "args", None) or {}
         for name in ("first", "last"):
             default = getattr(arguments.get(name), "default_value", None)
@@ -771,6 +806,16 @@ class DocumentGate:
                             "cost",
                             cost=measure.cost,
                             budget=ceiling,
+                        ),
+                    ),
+                )
+            if measure.overlap > limits.max_overlap:
+                return Checked(
+                    document,
+                    (
+                        limited(
+                            "the query repeats fields of one name too often to be checked",
+                            "overlappingFields",
                         ),
                     ),
                 )

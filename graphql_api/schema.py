@@ -40,6 +40,8 @@ from domain.errors import (
 from domain.policy.calendar import Period
 from domain.policy.registers import REGISTERS
 from graphql_api import unavailable
+from graphql_api.errors import OversightSchema
+from graphql_api.limits import MAX_PAGE
 from graphql_api.mutations import (
     CommandResult,
     CommandSuccess,
@@ -60,7 +62,6 @@ from projections.audit_trail import InvalidCursor, subject_trail
 from projections.engine import ProjectionLagging
 
 T = TypeVar("T")
-MAX_PAGE = 200
 
 
 # -- arguments, described once -----------------------------------------------------------------
@@ -139,14 +140,21 @@ Info = strawberry.Info[Context, None]
 #: found, forbidden, unauthenticated), as graphql-java and Apollo label them, so generic
 #: clients and tools can tell them from server faults; ``code`` is ours (ADR 0011).
 CLIENT = "BAD_REQUEST"
+#: ``extensions.code`` of input the caller must change: an argument, a variable, a value.
+INPUT = "BAD_USER_INPUT"
 
 
 def client_error(message: str, code: str, **extensions: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, "classification": CLIENT, **extensions})
 
 
+#: A domain error's code as the API names it: invalid input is ``BAD_USER_INPUT``
+#: whether the adapter or the domain found it (ADR 0017).
+API_CODES = {"VALIDATION": INPUT}
+
+
 def _error(error: DomainError) -> GraphQLError:
-    extensions: dict[str, Any] = {"code": error.code}
+    extensions: dict[str, Any] = {"code": API_CODES.get(error.code, error.code)}
     if not error.retryable:
         extensions["classification"] = CLIENT
     if error.field:
@@ -165,7 +173,7 @@ async def _run(func: Callable[[], T]) -> T:
     except ProjectionLagging as error:
         raise GraphQLError(str(error), extensions={"code": error.code, "retryable": True}) from None
     except InvalidCursor as error:
-        raise client_error(str(error), "VALIDATION", field="after") from None
+        raise client_error(str(error), INPUT, field="after") from None
     except DomainError as error:
         raise _error(error) from None
     except DataError:
@@ -178,19 +186,19 @@ def _unstorable() -> GraphQLError:
     """The database refused a value (PostgreSQL text cannot hold U+0000, say): the
     client's input, not a server fault."""
     return client_error(
-        "a value cannot be stored or searched for (does it contain a NUL character?)", "VALIDATION"
+        "a value cannot be stored or searched for (does it contain a NUL character?)", INPUT
     )
 
 
 def _bounded(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
-        raise client_error(f"first must be between 1 and {MAX_PAGE}", "VALIDATION", field="first")
+        raise client_error(f"first must be between 1 and {MAX_PAGE}", INPUT, field="first")
     return first
 
 
 def _instant(value: datetime | None, name: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        raise client_error(f"{name} needs a time zone offset (ISO 8601)", "VALIDATION", field=name)
+        raise client_error(f"{name} needs a time zone offset (ISO 8601)", INPUT, field=name)
     return value
 
 
@@ -207,7 +215,7 @@ def parse_global_id(value: str) -> tuple[str, str, str]:
         padded = value + "=" * (-len(value) % 4)
         kind, authority, local_id = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 2)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise client_error("not an id this API issued", "VALIDATION", field="id") from None
+        raise client_error("not an id this API issued", INPUT, field="id") from None
     return kind, authority, local_id
 
 
@@ -599,7 +607,7 @@ def _after(kind: str, cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     if not raw.startswith(f"{kind}:"):
-        raise client_error("not a cursor this list issued", "VALIDATION", field="after")
+        raise client_error("not a cursor this list issued", INPUT, field="after")
     return raw[len(kind) + 1 :]
 
 
@@ -770,7 +778,7 @@ def _entry(row: purge_model.ScheduleRow, as_of: date) -> PurgeScheduleEntry:
 def _offset(cursor: str | None) -> int:
     value = _after("purge", cursor) or "0"
     if not value.isdigit():
-        raise client_error("not a cursor this list issued", "VALIDATION", field="after")
+        raise client_error("not a cursor this list issued", INPUT, field="after")
     return int(value)
 
 
@@ -945,7 +953,7 @@ class Query:
         start = _offset(after)
         day = as_of or datetime.now(UTC).date()
         if months is not None and not 1 <= months <= 1200:
-            raise client_error("months must be between 1 and 1200", "VALIDATION", field="months")
+            raise client_error("months must be between 1 and 1200", INPUT, field="months")
         until = Period.parse(f"P{months}M").after(day) if months is not None else due_to
 
         def read() -> PurgeSchedule:
@@ -1054,7 +1062,7 @@ class Subscription:
         service = info.context.service
         if (child_id is None) == (staff_id is None):
             raise client_error(
-                "give exactly one of childId or staffId", "VALIDATION", field="childId"
+                "give exactly one of childId or staffId", INPUT, field="childId"
             )
         kind, local_id = ("child", child_id) if child_id else ("worker", staff_id)
         assert local_id is not None
@@ -1143,7 +1151,7 @@ def _wait(service: Service, position: strawberry.ID | None) -> None:
             raise ValueError(position)
     except ValueError:
         raise client_error(
-            "consistentWith is a position a mutation returned", "VALIDATION", field="consistentWith"
+            "consistentWith is a position a mutation returned", INPUT, field="consistentWith"
         ) from None
     service.consistent_with(wanted)
 
@@ -1173,9 +1181,12 @@ def _resolver(mutation: GeneratedMutation) -> Any:
     ) -> Any:
         who = info.context.who()
         service = info.context.service
-        when = _instant(occurred_at, "occurredAt") or datetime.now(UTC)
+        when = occurred_at or datetime.now(UTC)
 
         def run() -> Any:
+            # The command is built as given (building it checks nothing) and authorised on
+            # every subject it names before any check of its input: no field's rule may
+            # answer for a subject the caller may not see (issue 23).
             try:
                 command = mutation.command(
                     command_id=idempotency_key,
@@ -1183,7 +1194,9 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                     occurred_at=when,
                     **mutation.convert(input),
                 )
-                done = service.execute(who, command)
+                done = service.execute(
+                    who, command, checks=lambda: _instant(occurred_at, "occurredAt")
+                )
             except DomainError as error:
                 return _result(error)
             except DataError:
@@ -1283,7 +1296,7 @@ Mutation = _mutation_type()
 
 
 def build_schema(extensions: list[Any] | None = None) -> strawberry.Schema:
-    return strawberry.Schema(
+    return OversightSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -4,6 +4,15 @@ Synchronous (the application and the read models are), and free of GraphQL: reso
 run these in a worker thread. Every read of a child's record or a personal file is
 authorised first and then written to the subject's access log (``RecordAccess``) before
 any of it is returned: if the log cannot be written, nothing is read (fail closed).
+
+No existence oracle (issue 23): within an authority, a child or worker the caller may not
+see answers exactly as one that does not exist (``hidden``: the same code, message and
+field), after the same database work: the subject is looked up the same way (one read of
+the read models, then either its line-management chain or, not there, the event store),
+the caller's team is always read, and nothing is logged or validated before the answer.
+A write is authorised on every subject it names before any rule of the domain or check of
+its input runs, so no rule can tell a hidden subject's state either. FORBIDDEN is kept
+for a subject the caller may see but may not write: that tells them nothing new.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, literal, select
+from sqlalchemy import Connection, Engine, literal, select
 
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
@@ -68,6 +77,53 @@ HOLD_COMMANDS: frozenset[type[c.Command]] = frozenset(
     {c.PlaceLegalHold, c.LiftLegalHold, c.PurgeRecord}
 )
 
+#: What a subject answers when it does not exist in the caller's authority, or exists but
+#: the caller may not see it: one message per kind, the same for both, never the id.
+HIDDEN_MESSAGES = {
+    "child": "no such child in this authority, or you may not see it",
+    "worker": "no such worker in this authority, or you may not see it",
+}
+
+SubjectRelations = ChildRelations | WorkerRelations
+
+
+def hidden(kind: str, field: str) -> NotFound:
+    """The one answer for a subject that is not there and for one the caller may not see
+    (issue 23): the same code, message and field, so the two cannot be told apart."""
+    return NotFound(HIDDEN_MESSAGES[kind], field=field)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A subject a command names: the record it writes on (``written``), or a party whose
+    record it reads or changes as well (the worker a case is allocated to)."""
+
+    kind: str  # child | worker
+    local_id: str
+    field: str  # the input field naming it (snake case, as the domain names fields)
+    written: bool = True
+
+
+def named_subjects(command: c.Command) -> list[Named]:
+    """Every subject ``command`` names whose record the domain reads or writes, the one it
+    writes on first. Ids that are only recorded (a supervisor's, a decision maker's) are
+    never looked up, so they cannot be probed, and are not listed."""
+    named: list[Named] = []
+    child_id = getattr(command, "child_id", None)
+    staff_id = getattr(command, "staff_id", None)
+    if child_id is not None:
+        named.append(Named("child", str(child_id), "child_id"))
+    if staff_id is not None:
+        named.append(Named("worker", str(staff_id), "staff_id"))
+    if isinstance(command, c.AllocateWorker):
+        named.append(Named("worker", command.worker_id, "worker_id", written=False))
+    if isinstance(command, c.HoldSupervisionSession):
+        named.extend(
+            Named("child", discussion.child_id, f"case_discussions[{index}].child_id")
+            for index, discussion in enumerate(command.case_discussions)
+        )
+    return named
+
 
 @dataclass
 class Service:
@@ -80,22 +136,35 @@ class Service:
 
     # -- relationships, from the compliance projection -----------------------------------
 
-    def _subject_row(self, authority: str, kind: str, local_id: str) -> Any:
+    def _subject_row(
+        self, authority: str, kind: str, local_id: str, conn: Connection | None = None
+    ) -> Any:
         subject = view("compliance_subject")
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(subject).where(
-                    subject.c.authority_code == authority,
-                    subject.c.subject_kind == kind,
-                    subject.c.local_id == local_id,
-                )
-            ).one_or_none()
+        query = select(subject).where(
+            subject.c.authority_code == authority,
+            subject.c.subject_kind == kind,
+            subject.c.local_id == local_id,
+        )
+        if conn is not None:
+            return conn.execute(query).one_or_none()
+        with self.engine.connect() as own:
+            return own.execute(query).one_or_none()
 
-    def _chain(self, authority: str, staff_id: str | None) -> tuple[str, ...]:
+    def _chain(
+        self,
+        authority: str,
+        staff_id: str | None,
+        *,
+        always: bool = False,
+        conn: Connection | None = None,
+    ) -> tuple[str, ...]:
         """A worker's line-management chain, nearest first: one recursive query up the
-        chain (bounded), not every worker of the authority."""
-        if not staff_id:
+        chain (bounded), not every worker of the authority. ``always``: run the query
+        even with no worker (it finds nothing), so that looking up a subject costs the
+        same whatever it holds."""
+        if not staff_id and not always:
             return ()
+        staff_id = staff_id or ""
         subject = view("compliance_subject")
         step = (
             select(subject.c.local_id, subject.c.manager_id, literal(0).label("depth"))
@@ -115,28 +184,41 @@ class Service:
                 step.c.depth < CHAIN_LIMIT,
             )
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(step.c.local_id, step.c.manager_id)).all()
+        query = select(step.c.local_id, step.c.manager_id)
+        if conn is not None:
+            rows = conn.execute(query).all()
+        else:
+            with self.engine.connect() as own:
+                rows = own.execute(query).all()
         managers = {str(r[0]): (str(r[1]) if r[1] else None) for r in rows}
         return chain_of(staff_id, managers, CHAIN_LIMIT)
 
+    # A subject's row and its chain are read on one connection; one not there is then
+    # looked for in the event store: either way two queries on two connections, so a
+    # subject the caller may not see costs what one that does not exist costs (issue 23).
+
     def worker_relations(self, authority: str, staff_id: str) -> WorkerRelations | None:
         check_local_id(staff_id, field="staff_id")  # before any query: typed, named
-        row = self._subject_row(authority, "worker", staff_id)
+        with self.engine.connect() as conn:
+            row = self._subject_row(authority, "worker", staff_id, conn)
+            chain = self._chain(authority, staff_id, conn=conn) if row is not None else ()
         if row is None:
             return self._worker_from_store(authority, staff_id)
         supervisors = [str(s) for s in orjson.loads(row.supervisors) if s != staff_id]
-        chain = self._chain(authority, staff_id)
         ordered = tuple(dict.fromkeys([*supervisors, *chain]))
         return WorkerRelations(authority, staff_id, row.team, ordered)
 
     def child_relations(self, authority: str, child_id: str) -> ChildRelations | None:
         check_local_id(child_id, field="child_id")
-        row = self._subject_row(authority, "child", child_id)
+        with self.engine.connect() as conn:
+            row = self._subject_row(authority, "child", child_id, conn)
+            allocated = str(row.worker_id) if row is not None and row.worker_id else None
+            # Queried even for an unallocated child (it finds nothing then): see above.
+            chain = (
+                self._chain(authority, allocated, always=True, conn=conn) if row is not None else ()
+            )
         if row is None:
             return self._child_from_store(authority, child_id)
-        allocated = str(row.worker_id) if row.worker_id else None
-        chain = self._chain(authority, allocated)
         return ChildRelations(authority, child_id, row.team, allocated, chain)
 
     # A subject the read models have not settled yet (just registered, say) is read from
@@ -181,29 +263,77 @@ class Service:
         if not decision:
             raise Forbidden(decision.reason, rule=decision.rule)
 
+    def _may(
+        self, principal: Principal, operation: Operation, record: Record, team: str | None
+    ) -> Decision:
+        """``decide``, with the caller's team already read (once per request)."""
+        return decide(principal, operation, record, self.clock(), principal_team=team)
+
+    def _find(
+        self, authority: str, kind: str, local_id: str
+    ) -> tuple[SubjectRelations | None, SubjectPurged | None]:
+        """A subject's relationships (None: not in this authority), or what says its own
+        record was purged. The same database work whether it is there or not."""
+        try:
+            if kind == "child":
+                return self.child_relations(authority, local_id), None
+            return self.worker_relations(authority, local_id), None
+        except SubjectPurged as purged:
+            return None, purged
+
+    def _hide(
+        self,
+        principal: Principal,
+        named: Named,
+        purged: SubjectPurged | None,
+        team: str | None,
+    ) -> DomainError:
+        """What a subject the caller may not see, or that is not there, answers. A purged
+        one says so only to a caller who would see any such subject of the authority
+        (quality assurance, senior managers, the supervisee of their own file...): its
+        relationships went with it, so no one else may learn it ever existed."""
+        if purged is not None:
+            bare: SubjectRelations = (
+                ChildRelations(principal.authority_code, named.local_id, None, None)
+                if named.kind == "child"
+                else WorkerRelations(principal.authority_code, named.local_id, None)
+            )
+            if self._may(principal, Operation.READ, bare, team) or self._may(
+                principal, Operation.WRITE, bare, team
+            ):
+                return purged
+        return hidden(named.kind, named.field)
+
     # -- reads of records (authorised, then logged) ---------------------------------------
 
     def open_child(
         self, principal: Principal, child_id: str, *, what: str, purpose: str
     ) -> ChildRelations:
-        """Authorise a read of a child's record and log it; NotFound hides other
-        authorities' children and children not (yet) known to the read models."""
-        relations = self.child_relations(principal.authority_code, child_id)
-        if relations is None:
-            raise NotFound("no such child in this authority", field="childId")
-        self.authorize(principal, Operation.READ, relations)
+        """Authorise a read of a child's record and log it. A child the caller may not
+        read answers as one that does not exist (``hidden``), as do other authorities'
+        children and children not known to the read models or the store."""
+        found = self._open(principal, Named("child", child_id, "child_id"))
+        assert isinstance(found, ChildRelations)
         self._log_read(principal, child_id=child_id, what=what, purpose=purpose)
-        return relations
+        return found
 
     def open_worker(
         self, principal: Principal, staff_id: str, *, what: str, purpose: str
     ) -> WorkerRelations:
-        relations = self.worker_relations(principal.authority_code, staff_id)
-        if relations is None:
-            raise NotFound("no such worker in this authority", field="staffId")
-        self.authorize(principal, Operation.READ, relations)
+        _check_purpose(purpose)
+        found = self._open(principal, Named("worker", staff_id, "staff_id"))
+        assert isinstance(found, WorkerRelations)
         self._log_read(principal, staff_id=staff_id, what=what, purpose=purpose)
-        return relations
+        return found
+
+    def _open(self, principal: Principal, named: Named) -> SubjectRelations:
+        """The subject, if the caller may read it. Refused or not there, the work done is
+        the same (the subject looked up, the caller's team read, nothing logged)."""
+        found, purged = self._find(principal.authority_code, named.kind, named.local_id)
+        team = self.team_of(principal)
+        if found is not None and self._may(principal, Operation.READ, found, team):
+            return found
+        raise self._hide(principal, named, purged, team)
 
     def open_reports(self, principal: Principal, team: str | None) -> None:
         self.authorize(principal, Operation.READ, ReportScope(principal.authority_code, team=team))
@@ -223,7 +353,7 @@ class Service:
                 actor=self.actor(principal),
                 occurred_at=self.clock(),
                 what=what[:500],
-                purpose=purpose[:500],
+                purpose=purpose,
                 staff_id=staff_id,
                 child_id=child_id,
             )
@@ -234,18 +364,83 @@ class Service:
     def actor(self, principal: Principal) -> Actor:
         return Actor(principal.staff_id, principal.actor_role, principal.authority_code)
 
-    def execute(self, principal: Principal, command: c.Command) -> CommandResult:
-        """Authorise a command against the record it writes to, then run it once."""
-        if type(command) in INTERNAL_COMMANDS:
-            raise Forbidden("the API records reads itself", rule="ACCESS-LOG")
-        self.authorize(principal, Operation.WRITE, self._target(principal, command))
+    def execute(
+        self,
+        principal: Principal,
+        command: c.Command,
+        *,
+        checks: Callable[[], object] | None = None,
+    ) -> CommandResult:
+        """Authorise a command on every subject it names, then run the adapter's own
+        checks of its input (``checks``), then run it once: no check of the input and no
+        rule of the domain runs before the caller is known to be allowed (issue 23)."""
+        self.authorize_command(principal, command)
+        if checks is not None:
+            checks()
         return self.app.execute(command, retries=2)
 
-    def _target(self, principal: Principal, command: c.Command) -> Record:
+    def authorize_command(self, principal: Principal, command: c.Command) -> None:
+        """Refuse ``command`` unless the caller may write it: first what their role alone
+        decides (whatever the subject), then each subject it names, in order: one not
+        there or not visible to them is ``hidden``; one they see but may not write on
+        is FORBIDDEN. Only the ids' form is checked before (they are looked up)."""
+        if type(command) in INTERNAL_COMMANDS:
+            raise Forbidden("the API records reads itself", rule="ACCESS-LOG")
+        self._refuse_by_role(principal, command)
         authority = principal.authority_code
+        if type(command) in AUTHORITY_COMMANDS:
+            self.authorize(principal, Operation.WRITE, ReportScope(authority))
+            return
+        if isinstance(command, c.RegisterWorker):
+            self.authorize(
+                principal,
+                Operation.WRITE,
+                WorkerRelations(authority, command.staff_id, command.team),
+            )
+            return
+        if isinstance(command, c.RegisterChild):
+            if principal.role in (AccessRole.PRACTITIONER, AccessRole.TEAM_MANAGER):
+                # A new referral: recorded by the front door before any allocation.
+                record = ChildRelations(authority, command.child_id, None, principal.staff_id)
+            else:
+                record = ChildRelations(authority, command.child_id, None, None)
+            self.authorize(principal, Operation.WRITE, record)
+            return
+        named = named_subjects(command)
+        if not named:
+            self.authorize(principal, Operation.WRITE, ReportScope(authority))
+            return
+        for subject in named:
+            check_local_id(subject.local_id, field=subject.field)
+        # The receiving worker's chain decides a new referral's allocation: read for every
+        # allocation, before the child is, so the work does not depend on the child.
+        receiving = (
+            self._chain(authority, command.worker_id)
+            if isinstance(command, c.AllocateWorker)
+            else ()
+        )
+        team = self.team_of(principal)
+        for subject in named:
+            found, purged = self._find(authority, subject.kind, subject.local_id)
+            if found is None:
+                raise self._hide(principal, subject, purged, team)
+            if not subject.written:
+                if self._party_visible(principal, found, team):
+                    continue
+                raise self._hide(principal, subject, None, team)
+            writing = self._may(
+                principal, Operation.WRITE, self._written(command, found, receiving), team
+            )
+            if writing:
+                continue
+            if self._may(principal, Operation.READ, found, team):
+                raise Forbidden(writing.reason, rule=writing.rule)  # seen: nothing new
+            raise self._hide(principal, subject, None, team)
+
+    def _refuse_by_role(self, principal: Principal, command: c.Command) -> None:
+        """What the caller's role alone refuses, whatever the subject (so it tells
+        nothing of any subject)."""
         kind = type(command)
-        if kind in AUTHORITY_COMMANDS:
-            return ReportScope(authority)
         if kind in EMPLOYMENT_COMMANDS and principal.role not in EMPLOYMENT_ROLES:
             raise Forbidden("employment records are kept by HR and administrators", rule="HR")
         if kind in HOLD_COMMANDS and principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
@@ -255,35 +450,38 @@ class Service:
             AccessRole.ADMINISTRATOR,
         ):
             raise Forbidden("allocating a case is a manager's decision", rule="ALLOCATION")
-        if isinstance(command, c.RegisterWorker):
-            return WorkerRelations(authority, command.staff_id, command.team)
-        if isinstance(command, c.RegisterChild):
-            if principal.role in (AccessRole.PRACTITIONER, AccessRole.TEAM_MANAGER):
-                # A new referral: recorded by the front door before any allocation.
-                return ChildRelations(authority, command.child_id, None, principal.staff_id)
-            return ChildRelations(authority, command.child_id, None, None)
-        staff_id = getattr(command, "staff_id", None)
-        child_id = getattr(command, "child_id", None)
-        if child_id:
-            found = self.child_relations(authority, str(child_id))
-            if found is None:
-                raise NotFound("no such child in this authority", field="childId")
-            if found.team is None and isinstance(command, c.AllocateWorker):
-                # A new referral, not yet with any team: decided by the receiving team,
-                # or by the line-management chain of the worker receiving it.
-                chain = self._chain(authority, command.worker_id)
+
+    @staticmethod
+    def _written(
+        command: c.Command, found: SubjectRelations, receiving: tuple[str, ...]
+    ) -> SubjectRelations:
+        """The record a write on ``found`` is decided against. A new referral, not yet
+        with any team, is allocated by the receiving team, or by the line-management
+        chain of the worker receiving it."""
+        if isinstance(found, ChildRelations) and found.team is None:
+            if isinstance(command, c.AllocateWorker):
                 return replace(
-                    found, team=command.team, allocated_worker=command.worker_id, chain=chain
+                    found, team=command.team, allocated_worker=command.worker_id, chain=receiving
                 )
-            if found.team is None and isinstance(command, c.AllocateTeam):
+            if isinstance(command, c.AllocateTeam):
                 return replace(found, team=command.team)
-            return found
-        if staff_id:
-            worker = self.worker_relations(authority, str(staff_id))
-            if worker is None:
-                raise NotFound("no such worker in this authority", field="staffId")
-            return worker
-        return ReportScope(authority)
+        return found
+
+    def _party_visible(
+        self, principal: Principal, found: SubjectRelations, team: str | None
+    ) -> bool:
+        """A worker a command names (a case's new worker): one whose file the caller may
+        read or write, or who is on a staff list they may read (their team's)."""
+        return bool(
+            self._may(principal, Operation.READ, found, team)
+            or self._may(principal, Operation.WRITE, found, team)
+            or self._may(
+                principal,
+                Operation.READ,
+                ReportScope(principal.authority_code, team=found.team),
+                team,
+            )
+        )
 
     # -- read-your-writes ----------------------------------------------------------------
 
@@ -299,3 +497,16 @@ class Service:
                 "consistentWith is a position a mutation returned", field="consistentWith"
             )
         wait_for(self.engine, self.consistency_projection, position, timeout)
+
+
+#: The longest ``purpose`` a read may give: a reason, not a document (it is stored on
+#: the subject's access log and kept as long as the log).
+MAX_PURPOSE = 500
+
+
+def _check_purpose(purpose: str) -> None:
+    """A read's purpose is refused, not cut, when it is blank or too long."""
+    if not purpose.strip() or len(purpose) > MAX_PURPOSE:
+        raise ValidationError(
+            f"purpose is a reason of 1 to {MAX_PURPOSE} characters", field="purpose"
+        )

@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from domain.authorization import AccessRole
-from graphql_api.app import Limits
+from graphql_api.limits import Limits
+from graphql_api.service import HIDDEN_MESSAGES
 from tests.graphql_api.conftest import AUTHORITY, OTHER, Api, claims, forge, later
 from tests.helpers import topics
 
@@ -55,7 +56,8 @@ def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
     )["child"]["auditTrail"]["edges"]
     assert any(e["node"]["actorId"] == "SW1" for e in trail), trail
     assert any("home visit planning" in e["node"]["summary"] for e in trail), trail
-    # Team access: SW3 is in Team A; SW2 (Team B) is refused, and nothing is logged.
+    # Team access: SW3 is in Team A; SW2 (Team B) is refused, and nothing is logged. A
+    # child the caller may not read answers as one that does not exist (issue 23).
     assert api.query(
         CHILD, api.token("SW3", AccessRole.PRACTITIONER), {"id": "C1", "purpose": "cover"}
     )
@@ -63,7 +65,8 @@ def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
     refused = api.error(
         CHILD, api.token("SW2", AccessRole.PRACTITIONER), {"id": "C1", "purpose": "x"}
     )
-    assert _code(refused) == "FORBIDDEN" and refused["extensions"]["rule"] == "DUR-4.8c"
+    assert _code(refused) == "NOT_FOUND" and "rule" not in refused["extensions"]
+    assert refused["message"] == HIDDEN_MESSAGES["child"]
     assert len(topics(api.application)) == before
 
 
@@ -109,15 +112,16 @@ def test_personal_files_are_never_read_by_peers(api: Api) -> None:
     assert api.query(WORKER, api.token("TM1", AccessRole.TEAM_MANAGER), {"id": "SW1"})
     assert api.query(WORKER, api.token("SM1", AccessRole.SERVICE_MANAGER), {"id": "SW1"})
     peer = api.error(WORKER, api.token("SW3", AccessRole.PRACTITIONER), {"id": "SW1"})
-    assert _code(peer) == "FORBIDDEN" and peer["extensions"]["rule"] == "SHR-5.5"
+    # A file the caller may not read answers as one that does not exist (issue 23).
+    assert _code(peer) == "NOT_FOUND" and peer["message"] == HIDDEN_MESSAGES["worker"]
     other_manager = api.error(WORKER, api.token("TM2", AccessRole.TEAM_MANAGER), {"id": "SW1"})
-    assert _code(other_manager) == "FORBIDDEN"
+    assert _code(other_manager) == "NOT_FOUND"
     hr = api.token("HR1", AccessRole.HR)
-    assert _code(api.error(WORKER, hr, {"id": "SW1"})) == "FORBIDDEN"
+    assert _code(api.error(WORKER, hr, {"id": "SW1"})) == "NOT_FOUND"
     granted = api.token("HR1", AccessRole.HR, grants=("worker:SW1",))
     assert api.query(WORKER, granted, {"id": "SW1"})["worker"]["team"] == "Team A"
     expired = api.token("INS1", AccessRole.INSPECTOR, grant_expires_at=later(-1))
-    assert _code(api.error(WORKER, expired, {"id": "SW1"})) == "FORBIDDEN"
+    assert _code(api.error(WORKER, expired, {"id": "SW1"})) == "NOT_FOUND"
     inspector = api.token("INS1", AccessRole.INSPECTOR, grant_expires_at=later(5))
     assert api.query(WORKER, inspector, {"id": "SW1"})
 
@@ -135,7 +139,8 @@ def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api)
         api.token("SW3", AccessRole.PRACTITIONER),
         {"key": "k-p", "staff": "SW1", "minutes": 90},
     )
-    assert peer["holdSupervisionSession"]["__typename"] == "ForbiddenProblem"
+    # A peer may not see SW1's file: answered as a file that does not exist (issue 23).
+    assert peer["holdSupervisionSession"]["__typename"] == "NotFoundProblem"
     auditor = api.query(
         HOLD, api.token("QA1", AccessRole.QA_AUDITOR), {"key": "k-q", "staff": "SW1", "minutes": 90}
     )
@@ -160,7 +165,7 @@ def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api)
     never = api.error(
         """query { worker(staffId: "SW1", consistentWith: "999999999") { staffId } }""", tm1
     )
-    assert _code(never) == "VALIDATION" and never["extensions"]["field"] == "consistentWith"
+    assert _code(never) == "BAD_USER_INPUT" and never["extensions"]["field"] == "consistentWith"
     api.catch_up()
     assert (
         api.query(
@@ -254,6 +259,13 @@ def test_tokens_are_checked_strictly(api: Api) -> None:
 ACCEPT = {"accept": "application/graphql-response+json"}
 
 
+def _limit(response: Any) -> str:
+    """The limit a refusal names (``extensions.code`` is ``LIMITED``)."""
+    extensions = response.json()["errors"][0]["extensions"]
+    assert extensions["code"] == "LIMITED", extensions
+    return str(extensions["limit"])
+
+
 def test_limits_and_request_errors(api: Api) -> None:
     sw1 = api.token("SW1", AccessRole.PRACTITIONER)
     deep = """{ child(childId: "C1") {
@@ -261,30 +273,31 @@ def test_limits_and_request_errors(api: Api) -> None:
     assert api.raw({"query": deep}, sw1).status_code == 200
     shallow = api.with_limits(Limits(max_depth=3))
     response = shallow.raw({"query": deep}, sw1, **ACCEPT)
-    assert response.status_code == 400 and "depth" in response.json()["errors"][0]["message"]
+    assert response.status_code == 400 and _limit(response) == "depth"
     assert "data" not in response.json()
     # A client that accepts only application/json gets it, with 200 (GraphQL over HTTP).
     legacy = shallow.raw({"query": deep}, sw1, accept="application/json")
     assert legacy.status_code == 200 and legacy.headers["content-type"] == "application/json"
     aliases = "{ " + " ".join(f"a{i}: viewer {{ staffId }}" for i in range(30)) + " }"
     response = api.raw({"query": aliases}, sw1, **ACCEPT)
-    assert response.status_code == 400 and "aliases" in response.json()["errors"][0]["message"]
-    assert api.raw("x" * 2_000_000, sw1, **{"content-type": "application/json"}).status_code == 413
+    assert response.status_code == 400 and _limit(response) == "aliases"
+    too_large = api.raw("x" * 2_000_000, sw1, **{"content-type": "application/json"})
+    assert too_large.status_code == 413 and _limit(too_large) == "bodyBytes"
     unparsable = api.raw({"query": "{ viewer { "}, sw1, **ACCEPT)
     assert unparsable.status_code == 400
     assert unparsable.headers["content-type"].startswith("application/graphql-response+json")
     page = api.error(
         """{ child(childId: "C1") { auditTrail(first: 100000) { edges { cursor } } } }""", sw1
     )
-    assert _code(page) == "VALIDATION" and page["extensions"]["field"] == "first"
+    assert _code(page) == "BAD_USER_INPUT" and page["extensions"]["field"] == "first"
     cursor = api.error(
         """{ child(childId: "C1") { auditTrail(after: "bogus") { edges { cursor } } } }""", sw1
     )
-    assert _code(cursor) == "VALIDATION"
+    assert _code(cursor) == "BAD_USER_INPUT"
     naive = api.error(
         """{ child(childId: "C1") { state(asOf: "2026-01-01T00:00:00") { attributes } } }""", sw1
     )
-    assert _code(naive) == "VALIDATION" and naive["extensions"]["field"] == "asOf"
+    assert _code(naive) == "BAD_USER_INPUT" and naive["extensions"]["field"] == "asOf"
 
 
 def test_point_in_time_state_through_the_api(api: Api) -> None:
@@ -326,12 +339,12 @@ def test_global_ids_are_opaque_and_stable(api: Api, authority: str) -> None:
     assert topics(api.application)[before:] == ["RecordAccessed"]
     worker_id = global_id("Worker", authority, "SW3")
     peer = api.error("""query($id: ID!) { node(id: $id) { id } }""", sw1, {"id": worker_id})
-    assert _code(peer) == "FORBIDDEN"
+    assert _code(peer) == "NOT_FOUND"  # a peer's file, as one that does not exist
     theirs = global_id("Child", OTHER, "C1")
     hidden = api.error("""query($id: ID!) { node(id: $id) { id } }""", sw1, {"id": theirs})
     assert _code(hidden) == "NOT_FOUND"
     garbage = api.error("""query { node(id: "%%%") { id } }""", sw1)
-    assert _code(garbage) == "VALIDATION" and garbage["extensions"]["classification"] == (
+    assert _code(garbage) == "BAD_USER_INPUT" and garbage["extensions"]["classification"] == (
         "BAD_REQUEST"
     )
 
@@ -374,7 +387,7 @@ def test_a_case_list_costs_the_same_queries_however_long(api: Api) -> None:
     bad = api.error(
         """query { cases(asOf: "2026-03-31", after: "Zm9v") { edges { cursor } } }""", manager
     )
-    assert _code(bad) == "VALIDATION"
+    assert _code(bad) == "BAD_USER_INPUT"
     assert _code(api.error(query, api.token("SW1", AccessRole.PRACTITIONER), {"first": 1})) == (
         "FORBIDDEN"
     )
@@ -408,7 +421,7 @@ def test_nul_characters_are_refused_with_a_typed_error(api: Api) -> None:
     (found by the fuzzing test)."""
     manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
     named = api.error(CHILD, manager, {"id": "C\u00001", "purpose": "x"})
-    assert _code(named) == "VALIDATION" and named["extensions"]["field"] == "childId"
+    assert _code(named) == "BAD_USER_INPUT" and named["extensions"]["field"] == "childId"
     allocate = api.query(
         """mutation($id: String!) { allocateWorker(idempotencyKey: "nul-1", input: {
             childId: $id, workerId: "SW1", reason: "NEW", team: "Team A"}) { __typename
@@ -423,7 +436,7 @@ def test_nul_characters_are_refused_with_a_typed_error(api: Api) -> None:
         accept="application/graphql-response+json",
     )
     for error in response.json().get("errors") or []:
-        assert error["extensions"]["code"] == "VALIDATION", error
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
 
 
 def test_token_limit_introspection_switch_and_error_masking(api: Api) -> None:
@@ -431,7 +444,7 @@ def test_token_limit_introspection_switch_and_error_masking(api: Api) -> None:
     few_tokens = api.with_limits(Limits(max_tokens=20))
     long_query = "{ viewer { staffId role authority } " + "viewer { staffId } " * 10 + "}"
     response = few_tokens.raw({"query": long_query}, sw1, **ACCEPT)
-    assert response.status_code == 400 and "token" in response.json()["errors"][0]["message"]
+    assert response.status_code == 400 and _limit(response) == "tokens"
     closed = api.with_limits(Limits(introspection=False, ide=False))
     response = closed.raw({"query": "{ __schema { queryType { name } } }"}, sw1, **ACCEPT)
     assert response.status_code == 400
@@ -477,7 +490,7 @@ def test_a_chunked_body_is_held_to_the_same_size_limit(api: Api) -> None:
 
     response = asyncio.run(send())
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert _limit(response) == "bodyBytes"
 
 
 def test_a_manager_records_their_supervisees_absence(api: Api) -> None:
@@ -489,7 +502,7 @@ def test_a_manager_records_their_supervisees_absence(api: Api) -> None:
     }
     other = absence.replace("abs-1", "abs-2").replace("A1", "A2")
     refused = api.query(other, api.token("TM2", AccessRole.TEAM_MANAGER))["startAbsence"]
-    assert refused["__typename"] == "ForbiddenProblem"
+    assert refused["__typename"] == "NotFoundProblem"  # not TM2's to see (issue 23)
 
 
 def test_unicode_edge_cases_are_stored_exactly_or_refused_typed(api: Api) -> None:
@@ -520,7 +533,7 @@ def test_unicode_edge_cases_are_stored_exactly_or_refused_typed(api: Api) -> Non
     too_long = api.query(mutation, manager, {"key": "uni-long", "id": "UL", "about": "x" * 20_001})
     assert too_long["raiseDisagreement"] == {"__typename": "ValidationProblem", "field": "about"}
     long_id = api.error(CHILD, manager, {"id": "C" * 65, "purpose": "x"})
-    assert _code(long_id) == "VALIDATION" and long_id["extensions"]["field"] == "childId"
+    assert _code(long_id) == "BAD_USER_INPUT" and long_id["extensions"]["field"] == "childId"
     for name, body in {
         "a lone surrogate": '{"query": "mutation { raiseDisagreement(idempotencyKey: '
         '\\"uni-bad\\", input: {childId: \\"C1\\", disagreementId: \\"UB\\", subject: '

@@ -65,7 +65,8 @@ def test_subscriptions_are_authorised_and_isolated(api: Api) -> None:
             errors = (
                 refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
             )
-            assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+            # A child the caller may not read: as one that does not exist (issue 23).
+            assert errors[0]["extensions"]["code"] == "NOT_FOUND"
         with client.websocket_connect("/graphql", PROTOCOL) as ws:
             _connect(ws, api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER))
             ws.send_json({"id": "1", "type": "subscribe",
