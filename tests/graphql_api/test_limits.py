@@ -102,6 +102,24 @@ def test_cost_follows_the_page_asked_for_and_the_roles_budget(api: Api) -> None:
     assert _first(default)["extensions"]["cost"] == 1 + 50 * 2
 
 
+def test_repeated_fields_of_one_name_are_bounded_before_graphql_core_compares_them(
+    api: Api,
+) -> None:
+    """graphql-core checks that fields of one response name can be merged by comparing
+    every pair, recursively: 800 copies of ``viewer { staffId }`` (within the token
+    limit) took 1.3 s. The gate bounds those comparisons first."""
+    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    repeated = "{ " + "viewer { staffId } " * 300 + "}"
+    _limited(api.raw({"query": repeated}, sw1, **ACCEPT), "overlappingFields")
+    inline = "{ " + "... on Query { viewer { staffId } } " * 300 + "}"
+    _limited(api.raw({"query": inline}, sw1, **ACCEPT), "overlappingFields")
+    nested = "{ __schema { " + " ".join(["types { " + " ".join(
+        ["fields { " + " ".join(["type { name }"] * 8) + " }"] * 8) + " }"] * 8) + " } }"
+    _limited(api.raw({"query": nested}, None, **ACCEPT), "overlappingFields")
+    few = "{ " + "viewer { staffId } " * 20 + "}"
+    assert api.raw({"query": few}, sw1).json()["data"]["viewer"]["staffId"] == "SW1"
+
+
 def test_aliases_and_directives_are_counted_through_fragments(api: Api) -> None:
     sw1 = api.token("SW1", AccessRole.PRACTITIONER)
     aliased = "query { ...A ...A } fragment A on Query { " + " ".join(
@@ -373,7 +391,7 @@ def test_limits_are_documented_as_configured() -> None:
     for figure in (
         limits.max_body_bytes, limits.max_json_depth, limits.max_variables_depth,
         limits.max_depth, limits.max_introspection_depth, limits.max_aliases,
-        limits.max_directives, limits.max_tokens,
+        limits.max_directives, limits.max_tokens, limits.max_overlap,
     ):  # fmt: skip
         assert f"{figure:,}" in text or str(figure) in text, figure
     for role, budget in limits.cost_budgets.items():
