@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -51,6 +52,7 @@ from graphql_api.service import Service
 log = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+_QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`")
 
 
 class OversightGraphQL(GraphQL[Context, None]):
@@ -260,6 +262,9 @@ def _typed_request_errors(send: Send, media_type: str) -> Send:
             if message.get("more_body"):
                 return
             reason = held["body"].decode("utf-8", "replace") or "the request cannot be read"
+            # strawberry's own texts quote the request ("Unknown operation named ..."):
+            # the client knows what it sent, and nothing of it is sent back.
+            reason = _QUOTED.sub("…", reason)
             body = json.dumps(
                 {"errors": [{"message": reason, "extensions": {"code": "BAD_REQUEST"}}]}
             ).encode()

@@ -85,6 +85,9 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
     """Make ``error`` fit to send (in place, as strawberry's own processing does) and log
     it as one line."""
     operation, document = _operation(context)
+    if not error.path:
+        # Refused before it ran: the operation's name is the client's unchecked text.
+        operation = "-"
     # A path holds the client's aliases: the log keeps the schema's names and indexes.
     path = (
         ".".join(str(p) if isinstance(p, int) or p in names else "…" for p in error.path or ())

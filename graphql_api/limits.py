@@ -567,6 +567,103 @@ def _date_error(name: str, nodes: Any = None) -> GraphQLError:
     )
 
 
+@dataclass(frozen=True)
+class Bound:
+    """What an argument of this name may hold: an integer in a range, or a string of a
+    length in a range."""
+
+    kind: type
+    low: int
+    high: int
+
+    def problem(self, value: object) -> str | None:
+        if self.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return None  # the scalar's own check answers
+            if not self.low <= value <= self.high:
+                return f"must be between {self.low} and {self.high}"
+        elif isinstance(value, str) and not self.low <= len(value) <= self.high:
+            return f"must be {self.low} to {self.high} characters long"
+        return None
+
+
+#: Arguments checked before anything runs, by name, wherever they appear (a query's
+#: arguments; mutations carry their fields in ``input``, checked by the domain): a
+#: value out of bounds is a 400 naming the argument, never a field error after work.
+ARGUMENT_BOUNDS: Mapping[str, Bound] = {
+    "first": Bound(int, 1, MAX_PAGE),
+    "last": Bound(int, 1, MAX_PAGE),
+    "months": Bound(int, 1, 1200),
+    "purpose": Bound(str, 1, 500),
+    "childId": Bound(str, 1, 64),
+    "staffId": Bound(str, 1, 64),
+    "team": Bound(str, 1, 200),
+    "id": Bound(str, 1, 512),
+    "after": Bound(str, 1, 512),
+    "before": Bound(str, 1, 512),
+    "consistentWith": Bound(str, 1, 32),
+}
+
+
+def _bound_error(name: str, problem: str, nodes: Any = None) -> GraphQLError:
+    return GraphQLError(
+        f"{name} {problem}",
+        nodes=nodes,
+        extensions={"code": BAD_USER_INPUT, "classification": "BAD_REQUEST", "field": name},
+    )
+
+
+class ArgumentsWithinBounds(ASTValidationRule):
+    """A literal argument out of ``ARGUMENT_BOUNDS`` is refused, naming it."""
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        bound = ARGUMENT_BOUNDS.get(node.name.value)
+        value = node.value
+        if bound is None or isinstance(value, VariableNode):
+            return
+        raw: object = None
+        if isinstance(value, IntValueNode):
+            raw = int(value.value)
+        elif isinstance(value, StringValueNode):
+            raw = value.value
+        problem = bound.problem(raw)
+        if problem:
+            self.report_error(_bound_error(node.name.value, problem, node))
+
+
+def variable_bound_errors(
+    document: DocumentNode, variables: Mapping[str, Any]
+) -> list[GraphQLError]:
+    """Variables out of bounds for the arguments they are given to, named by argument."""
+    errors: list[GraphQLError] = []
+    seen: set[str] = set()
+    for argument, variable in _variable_arguments(document):
+        bound = ARGUMENT_BOUNDS.get(argument)
+        if bound is None or variable not in variables or argument in seen:
+            continue
+        problem = bound.problem(variables[variable])
+        if problem:
+            seen.add(argument)
+            errors.append(_bound_error(argument, problem))
+    return errors
+
+
+def _variable_arguments(document: DocumentNode) -> list[tuple[str, str]]:
+    """(argument name, variable name) for every argument given a variable: a linear walk
+    of the document's selections (fragments once each)."""
+    found: list[tuple[str, str]] = []
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        for argument in getattr(node, "arguments", None) or ():
+            if isinstance(argument.value, VariableNode):
+                found.append((argument.name.value, argument.value.name.value))
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return found
+
+
 class DatesInSupportedRange(ASTValidationRule):
     """A ``Date`` or ``DateTime`` literal outside ``SUPPORTED_DATES`` is refused, naming
     the argument (and the input field) that carries it."""
@@ -711,6 +808,7 @@ class DocumentGate:
         if operation is None:
             return []  # strawberry reports the operation it cannot find
         errors = variable_date_errors(self.schema, operation, variables or {})
+        errors += variable_bound_errors(checked.document, variables or {})
         if errors:
             return errors
         try:
@@ -759,6 +857,8 @@ class DocumentGate:
         try:
             document = parse(query, max_tokens=limits.max_tokens)
         except GraphQLError as error:
+            if "nested too deeply" in error.message:
+                return Checked(None, (limited("the document nests too deeply", "nesting"),))
             if "tokens. Parsing aborted" in error.message:
                 return Checked(
                     None,
@@ -836,6 +936,7 @@ class DocumentGate:
             MaybeNullValidationRule,
             OneOfInputValidationRule,
             DatesInSupportedRange,
+            ArgumentsWithinBounds,
         )
         errors = validate(self.schema, document, all_rules, max_errors=20)
         return Checked(document, tuple(errors))
