@@ -234,6 +234,43 @@ def test_dates_out_of_range_name_their_argument(api: Api, day: str) -> None:
     assert edge.status_code == 200 and "errors" not in edge.json(), edge.text
 
 
+#: (argument, a document with the value as ``VALUE``, the variable's type, a bad value)
+BOUNDED = [
+    ("first", '{ child(childId: "C1") { auditTrail(first: VALUE) { edges { cursor } } } }',
+     "Int!", 0, "0"),
+    ("first", '{ child(childId: "C1") { auditTrail(first: VALUE) { edges { cursor } } } }',
+     "Int!", 100_000, "201"),
+    ("childId", "{ child(childId: VALUE) { childId } }", "String!", "C" * 900_000,
+     '"' + "C" * 65 + '"'),
+    ("purpose", '{ child(childId: "C1", purpose: VALUE) { childId } }', "String!",
+     "p" * 900_000, '"' + "p" * 501 + '"'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argument", "document", "type_", "value", "literal"), BOUNDED)
+def test_arguments_out_of_bounds_are_a_400_before_anything_runs(
+    api: Api, argument: str, document: str, type_: str, value: Any, literal: str
+) -> None:
+    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    before = api.application.recorder.max_notification_id()
+    by_literal = api.raw({"query": document.replace("VALUE", literal)}, sw1, **ACCEPT)
+    by_variable = api.raw(
+        {
+            "query": f"query Q($v: {type_}) " + document.replace("VALUE", "$v"),
+            "variables": {"v": value},
+        },
+        sw1,
+        **ACCEPT,
+    )
+    for answer in (by_literal, by_variable):
+        assert answer.status_code == 400, answer.text
+        assert _first(answer)["extensions"]["code"] == "BAD_USER_INPUT"
+        assert _first(answer)["extensions"]["field"] == argument
+        assert "data" not in answer.json()
+    # Nothing ran: no read was written to the child's access log.
+    assert api.application.recorder.max_notification_id() == before
+
+
 def test_a_mutations_instant_out_of_range_is_refused_before_it_runs(api: Api) -> None:
     manager = api.token("TM1", AccessRole.TEAM_MANAGER)
     before = api.application.recorder.max_notification_id()
