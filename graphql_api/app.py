@@ -309,7 +309,14 @@ def _legacy_json(send: Send) -> Send:
 
 def _problem(status: int, code: str, message: str, **extensions: Any) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]},
+        {
+            "errors": [
+                {
+                    "message": message,
+                    "extensions": {"code": code, "classification": "BAD_REQUEST", **extensions},
+                }
+            ]
+        },
         status_code=status,
         media_type=GRAPHQL_RESPONSE,
     )

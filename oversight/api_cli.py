@@ -45,9 +45,7 @@ def serve(host: str, port: int, projections: bool | None) -> None:
             token = _mint(served.tokens, staff, role, authority, lifetime, ())
             click.echo(f"  {role:<22} {authority}/{staff}: Bearer {token}")
     # The API's own lines (graphql.error, graphql.internal: docs/security.md) at INFO.
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Everything built so far lives as long as the process: out of the collector's way,
     # so a full collection does not walk it and hold the event loop (/healthz) for
     # 100 ms and more (measured by the hostile-client suite: 22 ms worst with this).
@@ -159,3 +157,47 @@ def graphql_sdl(path: Path | None) -> None:
     else:
         path.write_text(text, encoding="utf-8")
         click.echo(f"schema written to {path}")
+
+
+@graphql.command("trust")
+@click.argument(
+    "documents",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--write",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the manifest here (for OVERSIGHT_GRAPHQL_TRUSTED_DOCUMENTS); else print it.",
+)
+def graphql_trust(documents: tuple[Path, ...], path: Path | None) -> None:
+    """Make a trusted-documents manifest (sha256 -> document) from .graphql files, one
+    operation each, every one checked against the schema first (ADR 0017)."""
+    import json
+
+    from graphql import parse, validate
+    from graphql.error import GraphQLError
+
+    from graphql_api.limits import document_hash
+    from graphql_api.schema import build_schema
+
+    schema = build_schema()._schema
+    manifest: dict[str, str] = {}
+    for document in documents:
+        text = document.read_text(encoding="utf-8")
+        try:
+            problems = [e.message for e in validate(schema, parse(text))]
+        except GraphQLError as error:
+            problems = [error.message]
+        if problems:
+            raise click.ClickException(f"{document}: {problems[0]}")
+        manifest[document_hash(text)] = text
+    output = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    if path is None:
+        click.echo(output, nl=False)
+    else:
+        path.write_text(output, encoding="utf-8")
+        click.echo(f"{len(manifest)} trusted documents written to {path}", err=True)

@@ -7,6 +7,7 @@ same attacks against a live server, with ``/healthz`` timed, are in
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from typing import Any
@@ -433,3 +434,26 @@ def test_limits_are_documented_as_configured() -> None:
         assert f"{figure:,}" in text or str(figure) in text, figure
     for role, budget in limits.cost_budgets.items():
         assert f"| {role.value if role else 'no token'} | {budget:,} |" in text, role
+
+
+def test_a_trusted_documents_manifest_is_made_checked_and_loaded(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from oversight.cli import main
+    from oversight.serving import load_trusted_documents
+
+    me = tmp_path / "me.graphql"
+    me.write_text("query Me { viewer { staffId } }\n", encoding="utf-8")
+    bad = tmp_path / "bad.graphql"
+    bad.write_text("query Bad { viewer { nothingHere } }\n", encoding="utf-8")
+    manifest = tmp_path / "persisted-documents.json"
+    made = CliRunner().invoke(main, ["graphql", "trust", str(me), "--write", str(manifest)])
+    assert made.exit_code == 0, made.output
+    loaded = load_trusted_documents(manifest)
+    assert loaded == {_sha(me.read_text()): me.read_text()}
+    refused = CliRunner().invoke(main, ["graphql", "trust", str(me), str(bad)])
+    assert refused.exit_code != 0 and "bad.graphql" in refused.output
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps({_sha("{ viewer { role } }"): "{ viewer { staffId } }"}))
+    with pytest.raises(ValueError, match="not the sha256 of its document"):
+        load_trusted_documents(tampered)
