@@ -35,10 +35,9 @@ from strawberry.types.unset import UNSET
 
 from graphql_api import unavailable
 from graphql_api.auth import AuthenticationFailed, TokenVerifier
+from graphql_api.gate import BoundedDocuments, DocumentGate
 from graphql_api.limits import (
     LIMITED,
-    BoundedDocuments,
-    DocumentGate,
     Limits,
     PersistedDocuments,
     RateLimiter,

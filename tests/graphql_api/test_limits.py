@@ -18,12 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.authorization import AccessRole
-from graphql_api.limits import (
-    DocumentMeasurer,
-    Limits,
-    RateLimiter,
-    depth_of,
-)
+from graphql_api.limits import Limits, RateLimiter, depth_of
+from graphql_api.measure import DocumentMeasurer
 from graphql_api.schema import build_schema
 from tests.graphql_api.conftest import Api
 
