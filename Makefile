@@ -39,7 +39,7 @@ test: install $(NODE_TOOLS)
 	$(MAKE) lint
 
 lint: install
-	$(BIN)/ruff check domain projections graphql_api oversight migrations tests benchmarks
+	$(BIN)/ruff check application domain projections graphql_api oversight migrations tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -8,8 +8,9 @@ must go, and 200 younger children who are kept. Then, in the same run:
 - reference: the raw per-record work a purge cannot avoid, done with psycopg alone:
   for each record, one transaction that rewrites its stored rows and appends one row,
   committed (fsync on);
-- the purge run (``run_purge``): each record checked again from the event store and
-  destroyed by its own ``PurgeRecord`` command; its rate in records per second beside
+- the purge run (``application.purge.Purges.run``): each record checked again from the
+  event store and destroyed by its own ``PurgeRecord`` command (then the read models'
+  catch-up, the compaction and the certificates); its rate in records per second beside
   the reference's;
 - throughout the purge, a client in a process of its own (as the API runs beside a
   purge in production) reads through the GraphQL app (a kept child's record, and the
@@ -36,6 +37,8 @@ from typing import Any
 import httpx2 as httpx
 import psycopg
 
+from application.certificates import Ledger
+from application.purge import Purges
 from domain.authorization import AccessRole
 from domain.child import Child
 from domain.policy.packs import PackLibrary
@@ -49,7 +52,6 @@ from oversight.purging import compact
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
-from projections.purge_schedule import run_purge
 from projections.registry import all_projections
 
 RESULTS = Path(__file__).resolve().parent / "results" / "purge.json"
@@ -229,8 +231,12 @@ def main() -> None:
     reading = _reading(url, tokens, token)
     dpo = Actor("DPO01", ActorRole.DATA_PROTECTION_OFFICER, AUTHORITY)
     started = time.perf_counter()
-    run = run_purge(
-        app, engine, authority_code=AUTHORITY, as_of=date.today(), dpo=dpo, dry_run=False
+    # The purge use case: since ADR 0018 the run includes the projections' catch-up, the
+    # compaction and the certificates; the catch-up and compaction timed below find
+    # nothing left to do.
+    ledger = Ledger(Path(tempfile.mkdtemp()) / "purge-ledger.jsonl")
+    run = Purges(app, engine, ledger).run(
+        authority_code=AUTHORITY, as_of=date.today(), dpo=dpo, dry_run=False
     )
     purge_seconds = time.perf_counter() - started
     during_samples, during_failures = _stop_reading(*reading)

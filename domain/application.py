@@ -428,22 +428,37 @@ class OversightApplication(Application[UUID]):
 
     # -- writes ------------------------------------------------------------------------
 
-    def execute(self, command: c.Command, *, retries: int = 0) -> CommandResult:
+    def execute(
+        self,
+        command: c.Command,
+        *,
+        retries: int = 0,
+        authorize: Callable[[OversightApplication], None] | None = None,
+    ) -> CommandResult:
         """Run a command exactly once. A retry with the same command id returns the
         original result; the same id with a different command is refused. With
-        ``retries``, a lost concurrency race is retried on freshly loaded aggregates."""
+        ``retries``, a lost concurrency race is retried on freshly loaded aggregates.
+        ``authorize`` decides, before the command's rules run, whether its actor may do
+        it, on the aggregates it reads here: each is checked at the write like those the
+        command itself reads, so the decision stands on what is written with it."""
         for attempt in range(retries + 1):
             try:
                 try:
-                    return self._execute_once(command, trusting=True)
+                    return self._execute_once(command, trusting=True, authorize=authorize)
                 except _TrustedStale:
-                    return self._execute_once(command, trusting=False)
+                    return self._execute_once(command, trusting=False, authorize=authorize)
             except ConcurrencyConflict:
                 if attempt == retries:
                     raise
         raise AssertionError("unreachable")
 
-    def _execute_once(self, command: c.Command, *, trusting: bool) -> CommandResult:
+    def _execute_once(
+        self,
+        command: c.Command,
+        *,
+        trusting: bool,
+        authorize: Callable[[OversightApplication], None] | None = None,
+    ) -> CommandResult:
         """Decide and write ``command`` once. ``trusting``: decide on the aggregates this
         process keeps as they are, without reading the store first; the write then
         checks every one of them is still current (the store's version key for those
@@ -455,7 +470,9 @@ class OversightApplication(Application[UUID]):
         reads = _Reads(trusting=trusting and not isinstance(command, c.PurgeRecord))
         self._reading.reads = reads
         try:
-            return self._decide_and_write(command, authority, fingerprint, handler, reads)
+            return self._decide_and_write(
+                command, authority, fingerprint, handler, reads, authorize
+            )
         finally:
             self._reading.reads = None
 
@@ -466,6 +483,7 @@ class OversightApplication(Application[UUID]):
         fingerprint: str,
         handler: Handler,
         reads: _Reads,
+        authorize: Callable[[OversightApplication], None] | None = None,
     ) -> CommandResult:
         # The receipt is looked up only when the command cannot be written as new: the
         # rules refuse it (a retry of a command already applied usually is refused by
@@ -473,6 +491,8 @@ class OversightApplication(Application[UUID]):
         # taken). Either way a retry replays, and a reused id is refused as such. The
         # usual first execution saves the round trip (benchmark 1, ADR 0002).
         try:
+            if authorize is not None:
+                authorize(self)
             aggregates = handler(self, command)
         except DomainError:
             earlier = self._earlier_result(authority, command, fingerprint)
@@ -1148,7 +1168,6 @@ def _close_case(app: OversightApplication, cmd: c.CloseCase) -> list[Aggregate]:
 
 
 @handles(
-    c.CorrectEntry,
     c.RaiseDisagreement,
     c.EscalateDisagreement,
     c.ResolveDisagreement,
@@ -1158,6 +1177,28 @@ def _close_case(app: OversightApplication, cmd: c.CloseCase) -> list[Aggregate]:
 def _subject_command(app: OversightApplication, cmd: c.SubjectCommand) -> list[Aggregate]:
     subject = _subject_of(app, cmd)
     getattr(subject, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id", "child_id"))
+    return [subject]
+
+
+@handles(c.CorrectEntry)
+def _correct_entry(app: OversightApplication, cmd: c.CorrectEntry) -> list[Aggregate]:
+    """Only the entry's author or their line manager corrects it [DUR-4.7a]: the line
+    manager is read from the author's own record, as it is now."""
+    subject = _subject_of(app, cmd)
+    entry = subject.entries.get(cmd.entry_id)
+    manager_id: str | None = None
+    if entry is not None and entry.recorded_by and entry.recorded_by != cmd.actor.id:
+        try:
+            manager_id = app.get_worker(cmd.actor.authority_id, entry.recorded_by).line_manager_id
+        except (NotFound, ValidationError):  # not a worker here (an importer), or purged
+            manager_id = None
+    subject.correct_entry(
+        cmd.provenance(),
+        entry_id=cmd.entry_id,
+        changes=cmd.changes,
+        reason=cmd.reason,
+        authors_line_manager_id=manager_id,
+    )
     return [subject]
 
 

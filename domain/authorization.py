@@ -11,16 +11,27 @@ The policies say who reads what:
   assurance, inspectors, and investigating officers with a grant.
 
 Decisions are pure functions of a ``Principal`` (who is asking, from their verified
-token), the operation, and the record's relationships (read from the projections by the
-adapter). Every decision names the rule it rests on, so a refusal can say why.
+token), the operation, and the record's relationships. Every decision names the rule it
+rests on, so a refusal can say why.
+
+Writes are decided per act (``Act``: what a command does to one subject it touches), by
+the caller's role and their relationship to that subject (``Relationship``), from
+``WRITES``: a role writes only the acts its clause names, never every command. Who signs,
+decides or resolves within an act is the aggregate's own rule (``domain.rules``: the
+actor is the party). The adapter reads a write's relationships from the aggregates, so a
+write right after the one that made the relationship is decided on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
+from domain import commands as c
+from domain.errors import DomainError, Forbidden
 from domain.vocabulary import ActorRole
 
 
@@ -188,15 +199,7 @@ def _personal_file(
 ) -> Decision:
     role, me = principal.role, principal.staff_id
     if operation is Operation.WRITE:
-        if me == worker.staff_id:
-            return _allow("DUR-4.8a", "the supervisee records on their own file")
-        if role in MANAGERS and me in worker.chain:
-            return _allow("DUR-4.8a", "their supervisor or line-management chain")
-        if role in (AccessRole.HR, AccessRole.ADMINISTRATOR):
-            return _allow("HR", "employment records are kept by HR and administrators")
-        if role is AccessRole.DATA_PROTECTION_OFFICER:
-            return _allow("DP", "legal holds are placed by the data protection officer")
-        return _deny("DUR-4.8a", "only the supervisee, their chain and HR write here")
+        return _any_act(principal, worker, None)
     if me == worker.staff_id:
         return _allow("DUR-4.8a", "the supervisee reads their own file")
     if role in MANAGERS and me in worker.chain:
@@ -226,6 +229,8 @@ def _child_record(
     principal_team: str | None,
 ) -> Decision:
     role, me = principal.role, principal.staff_id
+    if operation is Operation.WRITE:
+        return _any_act(principal, child, principal_team)
     allocated = me == child.allocated_worker
     same_team = principal_team is not None and principal_team == child.team
     if role is AccessRole.PRACTITIONER:
@@ -238,12 +243,6 @@ def _child_record(
         return _deny("DUR-4.8c", "a team manager of another team")
     if role in SENIOR:
         return _allow("DUR-4.8c", "the service's senior managers")
-    if operation is Operation.WRITE:
-        if role is AccessRole.DATA_PROTECTION_OFFICER:
-            return _allow("DP", "legal holds are placed by the data protection officer")
-        if role is AccessRole.ADMINISTRATOR:
-            return _allow("ADMIN", "administrators register children and import records")
-        return _deny("DUR-4.8c", f"a {role.value} does not write on a child's file")
     if role in READ_ONLY:
         return _allow("DUR-4.8c", "quality assurance and inspectors read children's files")
     if role in (AccessRole.INVESTIGATING_OFFICER, AccessRole.DATA_PROTECTION_OFFICER):
@@ -258,9 +257,7 @@ def _report(
 ) -> Decision:
     role = principal.role
     if operation is Operation.WRITE:
-        if role is AccessRole.ADMINISTRATOR:
-            return _allow("ADMIN", "administrators configure the authority")
-        return _deny("ADMIN", "only administrators configure the authority")
+        return _any_act(principal, scope, principal_team)
     if role in SENIOR or role in READ_ONLY:
         return _allow("POR-7", "quality assurance and senior managers read across the authority")
     if role is AccessRole.TEAM_MANAGER:
@@ -280,3 +277,401 @@ def chain_of(
         chain.append(current)
         current = manager_of.get(current)
     return tuple(chain)
+
+
+# -- writes: acts, relationships, and which role may do which act to whom -----------------
+
+
+class Act(StrEnum):
+    """What a command does to one subject it touches."""
+
+    CONFIGURE = "configure the authority"
+    REGISTER_WORKER = "register a worker"
+    KEEP_EMPLOYMENT = "keep employment records"
+    RECORD_ABSENCE = "record an absence"
+    HOLD_OR_PURGE = "place or lift a legal hold, or purge"
+    TAKE_PART_IN_SUPERVISION = "take part in supervision"
+    SUPERVISE = "record supervision as the supervisor"
+    APPROVE_FREQUENCY_EXCEPTION = "approve a supervision frequency exception"
+    CORRECT_PERSONAL_FILE = "correct a personal file"
+    DISAGREE_ON_PERSONAL_FILE = "raise, escalate or resolve a disagreement on a personal file"
+    REGISTER_CHILD = "register a child"
+    ALLOCATE = "allocate a case"
+    RECORD_ON_CASE = "record on a child's case"
+    SUPERVISE_CASE = "record case supervision"
+    MANAGE_CASE = "record management oversight or a management decision"
+    CORRECT_CASE_RECORD = "correct a child's record"
+    DISAGREE_ON_CASE = "raise, escalate or resolve a disagreement on a child's case"
+
+
+class Relationship(StrEnum):
+    """The caller's relationship to the subject a write touches, nearest first."""
+
+    OWN = "own"  # their own file; a child allocated to them
+    SUPERVISEE = "supervisee"  # in the worker's (or the allocated worker's) chain
+    TEAM = "team"  # in the subject's team
+    OTHER_TEAM = "other_team"  # in the authority, none of the above
+    OTHER_AUTHORITY = "other_authority"
+
+
+_CLOSE = frozenset({Relationship.OWN, Relationship.SUPERVISEE})
+_CASE = frozenset({Relationship.OWN, Relationship.SUPERVISEE, Relationship.TEAM})
+_ANY = frozenset(
+    {Relationship.OWN, Relationship.SUPERVISEE, Relationship.TEAM, Relationship.OTHER_TEAM}
+)
+_OWN = frozenset({Relationship.OWN})
+_CHAIN = frozenset({Relationship.SUPERVISEE})
+_PRACTICE = {
+    AccessRole.PRACTITIONER: frozenset({Relationship.OWN, Relationship.TEAM}),
+    AccessRole.TEAM_MANAGER: _CASE,
+    AccessRole.SERVICE_MANAGER: _ANY,
+    AccessRole.HEAD_OF_SERVICE: _ANY,
+}
+_CASE_MANAGERS = {
+    AccessRole.TEAM_MANAGER: _CASE,
+    AccessRole.SERVICE_MANAGER: _ANY,
+    AccessRole.HEAD_OF_SERVICE: _ANY,
+}
+_SUPERVISION_PARTIES = {
+    AccessRole.PRACTITIONER: _OWN,
+    AccessRole.TEAM_MANAGER: _CLOSE,
+    AccessRole.SERVICE_MANAGER: _CLOSE,
+    AccessRole.HEAD_OF_SERVICE: _CLOSE,
+}
+_SUPERVISORS = {role: _CHAIN for role in MANAGERS}
+
+#: Which role may do which act, to whom; with the clause it rests on. A role's writes
+#: are the acts its clause names [DUR-4.8a, DUR-4.8c; HR, DP, ADMIN: their own remits].
+WRITES: dict[Act, tuple[str, Mapping[AccessRole, frozenset[Relationship]]]] = {
+    Act.CONFIGURE: ("ADMIN", {AccessRole.ADMINISTRATOR: _ANY}),
+    Act.REGISTER_WORKER: ("HR", {AccessRole.HR: _ANY, AccessRole.ADMINISTRATOR: _ANY}),
+    Act.KEEP_EMPLOYMENT: ("HR", {AccessRole.HR: _ANY}),
+    Act.RECORD_ABSENCE: ("HR", {AccessRole.HR: _ANY, **_SUPERVISORS}),
+    Act.HOLD_OR_PURGE: ("DP", {AccessRole.DATA_PROTECTION_OFFICER: _ANY}),
+    Act.TAKE_PART_IN_SUPERVISION: ("DUR-4.8a", _SUPERVISION_PARTIES),
+    Act.SUPERVISE: ("DUR-4.8a", _SUPERVISORS),
+    Act.APPROVE_FREQUENCY_EXCEPTION: ("POR-3.1a", {AccessRole.HEAD_OF_SERVICE: _CHAIN}),
+    Act.CORRECT_PERSONAL_FILE: ("DUR-4.7a", _SUPERVISION_PARTIES),
+    Act.DISAGREE_ON_PERSONAL_FILE: ("DUR-4.10", _SUPERVISION_PARTIES),
+    Act.REGISTER_CHILD: (
+        "DUR-4.8c",
+        {
+            AccessRole.PRACTITIONER: _ANY,
+            AccessRole.TEAM_MANAGER: _ANY,
+            AccessRole.SERVICE_MANAGER: _ANY,
+            AccessRole.HEAD_OF_SERVICE: _ANY,
+            AccessRole.ADMINISTRATOR: _ANY,
+        },
+    ),
+    Act.ALLOCATE: ("ALLOCATION", _CASE_MANAGERS),
+    Act.RECORD_ON_CASE: ("DUR-4.8c", _PRACTICE),
+    Act.SUPERVISE_CASE: ("DEV-5.3", _CASE_MANAGERS),
+    Act.MANAGE_CASE: ("DEV-6g", _CASE_MANAGERS),
+    Act.CORRECT_CASE_RECORD: ("DUR-4.8c", _PRACTICE),
+    Act.DISAGREE_ON_CASE: ("DUR-4.10", _PRACTICE),
+}
+
+#: The acts on each kind of record.
+ACTS_ON: dict[RecordClass, frozenset[Act]] = {
+    RecordClass.AUTHORITY_REPORT: frozenset({Act.CONFIGURE}),
+    RecordClass.PERSONAL_FILE: frozenset(
+        {
+            Act.REGISTER_WORKER,
+            Act.KEEP_EMPLOYMENT,
+            Act.RECORD_ABSENCE,
+            Act.HOLD_OR_PURGE,
+            Act.TAKE_PART_IN_SUPERVISION,
+            Act.SUPERVISE,
+            Act.APPROVE_FREQUENCY_EXCEPTION,
+            Act.CORRECT_PERSONAL_FILE,
+            Act.DISAGREE_ON_PERSONAL_FILE,
+        }
+    ),
+    RecordClass.CHILD_RECORD: frozenset(
+        {
+            Act.HOLD_OR_PURGE,
+            Act.REGISTER_CHILD,
+            Act.ALLOCATE,
+            Act.RECORD_ON_CASE,
+            Act.SUPERVISE_CASE,
+            Act.MANAGE_CASE,
+            Act.CORRECT_CASE_RECORD,
+            Act.DISAGREE_ON_CASE,
+        }
+    ),
+}
+
+_WORKER_ACTS: dict[type[c.Command], Act] = {
+    c.RegisterWorker: Act.REGISTER_WORKER,
+    c.ChangeRole: Act.KEEP_EMPLOYMENT,
+    c.ChangeTeam: Act.KEEP_EMPLOYMENT,
+    c.ChangeLineManager: Act.KEEP_EMPLOYMENT,
+    c.ChangeWorkingPattern: Act.KEEP_EMPLOYMENT,
+    c.LeaveEmployment: Act.KEEP_EMPLOYMENT,
+    c.StartAbsence: Act.RECORD_ABSENCE,
+    c.EndAbsence: Act.RECORD_ABSENCE,
+    c.SignSupervisionAgreement: Act.TAKE_PART_IN_SUPERVISION,
+    c.ReviewSupervisionAgreement: Act.TAKE_PART_IN_SUPERVISION,
+    c.ScheduleSupervisionSession: Act.TAKE_PART_IN_SUPERVISION,
+    c.CancelSupervisionSession: Act.TAKE_PART_IN_SUPERVISION,
+    c.RescheduleSupervisionSession: Act.TAKE_PART_IN_SUPERVISION,
+    c.SignPersonalSupervisionRecord: Act.TAKE_PART_IN_SUPERVISION,
+    c.SignDirectObservation: Act.TAKE_PART_IN_SUPERVISION,
+    c.AttendGroupSupervision: Act.TAKE_PART_IN_SUPERVISION,
+    c.HoldSupervisionSession: Act.SUPERVISE,
+    c.WritePersonalSupervisionRecord: Act.SUPERVISE,
+    c.RemoveComment: Act.SUPERVISE,
+    c.RecordDirectObservation: Act.SUPERVISE,
+    c.HoldAppraisal: Act.SUPERVISE,
+    c.ApproveFrequencyException: Act.APPROVE_FREQUENCY_EXCEPTION,
+    c.CorrectEntry: Act.CORRECT_PERSONAL_FILE,
+    c.RaiseDisagreement: Act.DISAGREE_ON_PERSONAL_FILE,
+    c.EscalateDisagreement: Act.DISAGREE_ON_PERSONAL_FILE,
+    c.ResolveDisagreement: Act.DISAGREE_ON_PERSONAL_FILE,
+    c.PlaceLegalHold: Act.HOLD_OR_PURGE,
+    c.LiftLegalHold: Act.HOLD_OR_PURGE,
+    c.PurgeRecord: Act.HOLD_OR_PURGE,
+}
+_CHILD_ACTS: dict[type[c.Command], Act] = {
+    c.RegisterChild: Act.REGISTER_CHILD,
+    c.AllocateWorker: Act.ALLOCATE,
+    c.AllocateTeam: Act.ALLOCATE,
+    c.RecordCaseSupervision: Act.SUPERVISE_CASE,
+    c.HoldSupervisionSession: Act.SUPERVISE_CASE,  # each case discussed in the session
+    c.RecordManagementOversight: Act.MANAGE_CASE,
+    c.RecordManagementDecision: Act.MANAGE_CASE,
+    c.CorrectEntry: Act.CORRECT_CASE_RECORD,
+    c.RaiseDisagreement: Act.DISAGREE_ON_CASE,
+    c.EscalateDisagreement: Act.DISAGREE_ON_CASE,
+    c.ResolveDisagreement: Act.DISAGREE_ON_CASE,
+    c.PlaceLegalHold: Act.HOLD_OR_PURGE,
+    c.LiftLegalHold: Act.HOLD_OR_PURGE,
+    c.PurgeRecord: Act.HOLD_OR_PURGE,
+}
+_AUTHORITY_ACTS: dict[type[c.Command], Act] = {
+    c.RegisterAuthority: Act.CONFIGURE,
+    c.AdoptPolicyPack: Act.CONFIGURE,
+    c.AddClosureDay: Act.CONFIGURE,
+}
+
+
+def act_of(command: type[c.Command], record: RecordClass) -> Act:
+    """The act ``command`` does to a record of ``record``'s class. Every other command
+    on a child's case (its changes, triggers, actions) records on the case."""
+    if record is RecordClass.PERSONAL_FILE:
+        return _WORKER_ACTS[command]
+    if record is RecordClass.CHILD_RECORD:
+        return _CHILD_ACTS.get(command, Act.RECORD_ON_CASE)
+    return _AUTHORITY_ACTS[command]
+
+
+def relationships(
+    principal: Principal, record: Record, principal_team: str | None
+) -> list[Relationship]:
+    """Every relationship the caller has to ``record``, nearest first (a worker they
+    line-manage may be in their team as well)."""
+    if record.authority_code != principal.authority_code:
+        return [Relationship.OTHER_AUTHORITY]
+    me = principal.staff_id
+    if isinstance(record, WorkerRelations):
+        own, chain, team = me == record.staff_id, record.chain, record.team
+    elif isinstance(record, ChildRelations):
+        own, chain, team = me == record.allocated_worker, record.chain, record.team
+    else:
+        own, chain, team = False, (), record.team
+    held = [
+        relation
+        for relation, holds in (
+            (Relationship.OWN, own),
+            (Relationship.SUPERVISEE, me in chain),
+            (Relationship.TEAM, principal_team is not None and principal_team == team),
+        )
+        if holds
+    ]
+    return held or [Relationship.OTHER_TEAM]
+
+
+def decide_act(
+    principal: Principal, act: Act, record: Record, *, principal_team: str | None = None
+) -> Decision:
+    """May ``principal`` do ``act`` to ``record``? [ARoleWritesOnlyTheActsItsClauseNames]"""
+    if record.authority_code != principal.authority_code:
+        return _deny("TENANCY", "records of another authority are never visible")
+    role = principal.role
+    if role in READ_ONLY:
+        return _deny("READ-ONLY", f"a {role.value} reads and never writes")
+    rule, allowed = WRITES[act]
+    held = relationships(principal, record, principal_team)
+    whom = allowed.get(role, frozenset())
+    for related in held:
+        if related in whom:
+            return _allow(
+                rule, f"a {role.value.replace('_', ' ')} may {act.value} ({related.value})"
+            )
+    nearest = held[0].value.replace("_", " ")
+    where = "" if not whom else f" on this record (their relationship: {nearest})"
+    return _deny(
+        rule,
+        f"ARoleWritesOnlyTheActsItsClauseNames [{rule}]: a {role.value.replace('_', ' ')} "
+        f"may not {act.value}{where}",
+    )
+
+
+def _any_act(principal: Principal, record: Record, principal_team: str | None) -> Decision:
+    """A write of some kind on an existing record: the first act the caller may do to
+    ``record``, if any (registering makes a record; it is no write on one)."""
+    refused: Decision | None = None
+    acts = ACTS_ON[record_class(record)] - {Act.REGISTER_WORKER, Act.REGISTER_CHILD}
+    for act in sorted(acts):
+        decision = decide_act(principal, act, record, principal_team=principal_team)
+        if decision:
+            return decision
+        refused = refused or decision
+    assert refused is not None
+    return refused
+
+
+# -- a write's relationships, read from the aggregates --------------------------------------
+
+
+class Subjects(Protocol):
+    """Where the aggregates are read: the application, inside the command it runs (so
+    each one read is checked at the write, ADR 0016)."""
+
+    def get_worker(self, authority_code: str, staff_id: str) -> Any: ...
+
+    def get_child(self, authority_code: str, local_child_id: str) -> Any: ...
+
+
+CHAIN_LIMIT = 10
+
+
+def chain_in_store(subjects: Subjects, authority: str, staff_id: str | None) -> tuple[str, ...]:
+    """A worker's line-management chain, nearest first, from their records as they are
+    (cycles and depth bounded)."""
+    chain: list[str] = []
+    current = staff_id
+    while current and len(chain) < CHAIN_LIMIT:
+        try:
+            manager = subjects.get_worker(authority, current).employment.line_manager_id
+        except DomainError:
+            break
+        if not manager or manager in chain or manager == staff_id:
+            break
+        chain.append(manager)
+        current = manager
+    return tuple(chain)
+
+
+def worker_relations_of(subjects: Subjects, authority: str, staff_id: str) -> WorkerRelations:
+    """A worker's file and its people, from the store: the supervisors their agreements
+    name, then their line-management chain. ``NotFound`` when there is no such worker."""
+    worker = subjects.get_worker(authority, staff_id)
+    supervisors = [
+        str(a["supervisor_id"]) for a in worker.agreements.values() if a["supervisor_id"]
+    ]
+    chain = chain_in_store(subjects, authority, staff_id)
+    ordered = tuple(p for p in dict.fromkeys([*supervisors, *chain]) if p != staff_id)
+    return WorkerRelations(authority, staff_id, worker.employment.team, ordered)
+
+
+def child_relations_of(subjects: Subjects, authority: str, child_id: str) -> ChildRelations:
+    """A child's file and its people, from the store. ``NotFound`` when there is none."""
+    child = subjects.get_child(authority, child_id)
+    allocated = child.allocated_worker_id
+    chain = chain_in_store(subjects, authority, allocated)
+    return ChildRelations(authority, child_id, child.team, allocated, chain)
+
+
+def team_in_store(subjects: Subjects, principal: Principal) -> str | None:
+    try:
+        team = subjects.get_worker(principal.authority_code, principal.staff_id).employment.team
+    except DomainError:
+        return None
+    return str(team) if team else None
+
+
+def record_classes_of(command: c.Command) -> list[RecordClass]:
+    """The kinds of record ``command`` writes on (a held session: the worker's file and
+    each discussed child's)."""
+    kind = type(command)
+    if kind in _AUTHORITY_ACTS:
+        return [RecordClass.AUTHORITY_REPORT]
+    if isinstance(command, c.RegisterWorker):
+        return [RecordClass.PERSONAL_FILE]
+    if isinstance(command, c.RegisterChild):
+        return [RecordClass.CHILD_RECORD]
+    classes: list[RecordClass] = []
+    if getattr(command, "staff_id", None) is not None:
+        classes.append(RecordClass.PERSONAL_FILE)
+    if getattr(command, "child_id", None) is not None or (
+        isinstance(command, c.HoldSupervisionSession) and command.case_discussions
+    ):
+        classes.append(RecordClass.CHILD_RECORD)
+    return classes
+
+
+def written_subjects(command: c.Command) -> list[tuple[str, str]]:
+    """Every subject ``command`` writes on, as (kind, local id): its own, then each
+    child discussed in a held session."""
+    named: list[tuple[str, str]] = []
+    child_id = getattr(command, "child_id", None)
+    staff_id = getattr(command, "staff_id", None)
+    if child_id is not None:
+        named.append(("child", str(child_id)))
+    if staff_id is not None:
+        named.append(("worker", str(staff_id)))
+    if isinstance(command, c.HoldSupervisionSession):
+        named.extend(("child", d.child_id) for d in command.case_discussions)
+    return named
+
+
+def authorize_acts(subjects: Subjects, principal: Principal, command: c.Command) -> None:
+    """Refuse (``Forbidden``, naming the rule) unless ``principal`` may do what
+    ``command`` does to every subject it writes on, decided on the aggregates as they
+    are when it runs. A subject not there is left to the command (its ``NotFound``)."""
+    authority = principal.authority_code
+    if command.actor.authority_id != authority or command.actor.id != principal.staff_id:
+        raise Forbidden("the actor is the caller, in the caller's authority", rule="TENANCY")
+    team = team_in_store(subjects, principal)
+    kind = type(command)
+    checks: list[tuple[Act, Record]] = []
+    if kind in _AUTHORITY_ACTS:
+        checks.append((Act.CONFIGURE, ReportScope(authority)))
+    elif isinstance(command, c.RegisterWorker):
+        checks.append(
+            (Act.REGISTER_WORKER, WorkerRelations(authority, command.staff_id, command.team))
+        )
+    elif isinstance(command, c.RegisterChild):
+        # A new referral: recorded by whoever takes it, before any allocation.
+        checks.append((Act.REGISTER_CHILD, ChildRelations(authority, command.child_id, None, None)))
+    else:
+        for subject_kind, local_id in written_subjects(command):
+            try:
+                found: Record = (
+                    child_relations_of(subjects, authority, local_id)
+                    if subject_kind == "child"
+                    else worker_relations_of(subjects, authority, local_id)
+                )
+            except DomainError:
+                continue
+            found = _as_allocated(subjects, command, found)
+            checks.append((act_of(kind, record_class(found)), found))
+    for act, record in checks:
+        decision = decide_act(principal, act, record, principal_team=team)
+        if not decision:
+            raise Forbidden(decision.reason, rule=decision.rule)
+
+
+def _as_allocated(subjects: Subjects, command: c.Command, found: Record) -> Record:
+    """A new referral, with no team yet, is allocated by the receiving team or by the
+    line-management chain of the worker receiving it."""
+    if isinstance(found, ChildRelations) and found.team is None:
+        if isinstance(command, c.AllocateWorker):
+            receiving = chain_in_store(subjects, found.authority_code, command.worker_id)
+            return replace(
+                found, team=command.team, allocated_worker=command.worker_id, chain=receiving
+            )
+        if isinstance(command, c.AllocateTeam):
+            return replace(found, team=command.team)
+    return found

@@ -14,6 +14,7 @@ from domain.identifiers import check_local_id, child_id
 from domain.provenance import Provenance, optional_text, require_text
 from domain.rules import (
     CarriedForwardActionHasARationale,
+    ManagementOversightIsAManagersDecision,
     OccurredAtIsNotInTheFuture,
     OversightAnswersOpenTriggers,
     OversightRecordHasEveryHeading,
@@ -587,11 +588,12 @@ class Child(Subject):
         decision: str,
         rationale: str,
         actions: list[dict[str, Any]],
-        decision_maker_id: str,
-        decision_maker_role: str,
     ) -> None:
-        """A Manager's Oversight/Review/Decision record with every heading [DEV-6g]."""
+        """A Manager's Oversight/Review/Decision record with every heading [DEV-6g]: the
+        decision maker and their role are the actor's, never the request's."""
         self.check_provenance(provenance)
+        ManagementOversightIsAManagersDecision.check(provenance.actor_role)
+        decision_maker_id, decision_maker_role = provenance.actor_id, provenance.actor_role
         self.require_new_entry_id(entry_id)
         OversightRecordHasEveryHeading.check(
             {
@@ -669,17 +671,17 @@ class Child(Subject):
         decision: str,
         rationale: str,
         consulted_by: str,
-        recorded_by_instruction_of: str,
     ) -> None:
-        """An ad hoc decision as a Management Advice/Guidance record [POR-3.3, BUR-AH]."""
+        """An ad hoc decision as a Management Advice/Guidance record [POR-3.3, BUR-AH],
+        recorded by the manager who made it (the actor)."""
         self.check_provenance(provenance)
+        ManagementOversightIsAManagersDecision.check(provenance.actor_role)
         self.require_new_entry_id(entry_id)
         require_text(decision, field="decision")
         require_text(rationale, field="rationale")
         check_local_id(consulted_by, field="consulted_by")
-        check_local_id(recorded_by_instruction_of, field="recorded_by_instruction_of")
         self._management_decision_recorded(
-            provenance, entry_id, decision, rationale, consulted_by, recorded_by_instruction_of
+            provenance, entry_id, decision, rationale, consulted_by, provenance.actor_id
         )
 
     @event("ManagementDecisionRecorded")

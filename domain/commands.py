@@ -226,6 +226,9 @@ class LeaveEmployment(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class SignSupervisionAgreement(WorkerCommand):
+    """The actor signs an agreement as the party they are (the supervisee, or the
+    supervisor it names); the other party signs the same terms by their own command."""
+
     method = "sign_supervision_agreement"
     agreement_id: str
     supervisor_id: str
@@ -233,8 +236,6 @@ class SignSupervisionAgreement(WorkerCommand):
     supervision_format: str
     review_due_on: date
     escalation_manager_id: str
-    supervisor_signed_on: date
-    supervisee_signed_on: date
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,7 +267,6 @@ class CancelSupervisionSession(WorkerCommand):
     method = "cancel_session"
     session_id: str
     reason: str
-    cancelled_by: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -323,9 +323,11 @@ class WritePersonalSupervisionRecord(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class SignPersonalSupervisionRecord(WorkerCommand):
+    """The actor signs as the party they are on the record: its supervisor, or the
+    supervisee (who confirms it or states their differing view)."""
+
     method = "sign_personal_record"
     record_id: str
-    signatory: str
     confirmed: bool = True
     differing_view: str | None = None
 
@@ -371,9 +373,10 @@ class RecordDirectObservation(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class SignDirectObservation(WorkerCommand):
+    """The actor signs as the party they are: supervisee, observer or line manager."""
+
     method = "sign_direct_observation"
     observation_id: str
-    signatory: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -539,6 +542,8 @@ class TriggerOversight(ChildCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordManagementOversight(ChildCommand):
+    """A manager's oversight record; the decision maker and their role are the actor."""
+
     method = "record_management_oversight"
     entry_id: str
     answers_trigger_ids: list[str]
@@ -547,18 +552,17 @@ class RecordManagementOversight(ChildCommand):
     decision: str
     rationale: str
     actions: list[dict[str, Any]]
-    decision_maker_id: str
-    decision_maker_role: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecordManagementDecision(ChildCommand):
+    """A manager's ad hoc decision, recorded by the manager who made it (the actor)."""
+
     method = "record_management_decision"
     entry_id: str
     decision: str
     rationale: str
     consulted_by: str
-    recorded_by_instruction_of: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,8 +10,8 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from domain.errors import RuleViolation, ValidationError
-from domain.vocabulary import ESCALATION_CHAIN, EscalationLevel, Signatory
+from domain.errors import Forbidden, RuleViolation, ValidationError
+from domain.vocabulary import ESCALATION_CHAIN, ActorRole, EscalationLevel, Signatory
 
 #: Clock skew tolerated between a client's "now" and ours before occurred_at is "future".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -27,6 +27,12 @@ class Rule:
     def violation(cls, message: str, *, field: str | None = None) -> RuleViolation:
         cited = " ".join([cls.name, *cls.policy_ids])
         return RuleViolation(message, field=field, rule=cited)
+
+    @classmethod
+    def forbidden(cls, message: str, *, field: str | None = None) -> Forbidden:
+        """The actor is not the person the rule allows: FORBIDDEN, naming the rule."""
+        cited = " ".join([cls.name, *cls.policy_ids])
+        return Forbidden(message, field=field, rule=cited)
 
 
 class OccurredAtIsNotInTheFuture(Rule):
@@ -64,6 +70,127 @@ class EachPartySignsOnce(Rule):
     def check(cls, already_signed: Collection[str], signatory: Signatory) -> None:
         if signatory.value in already_signed:
             raise cls.violation(f"the {signatory.value} has already signed", field="signatory")
+
+
+#: The roles in which someone records a manager's decision (ActorRole values).
+MANAGER_ROLES: frozenset[str] = frozenset(
+    {
+        ActorRole.SUPERVISOR.value,
+        ActorRole.TEAM_MANAGER.value,
+        ActorRole.SERVICE_MANAGER.value,
+        ActorRole.HEAD_OF_SERVICE.value,
+    }
+)
+
+
+class OnlyTheNamedPartiesSign(Rule):
+    """Who signs is who is acting: the supervisee named on the record (the worker
+    themselves), or the supervisor named on it (no pack lets anyone sign for them), or
+    for a direct observation its observer and the worker's line manager. Never a
+    party named in the request."""
+
+    name = "OnlyTheNamedPartiesSign"
+    policy_ids = ("POR-6.2a", "DUR-4.7a", "DUR-6", "SHR-APP1")
+
+    @classmethod
+    def party(
+        cls,
+        actor_id: str,
+        parties: Mapping[Signatory, str | None],
+        already_signed: Collection[str] = (),
+    ) -> Signatory:
+        """The party ``actor_id`` signs as: the first, in order, that names them and
+        has not signed yet (an observer who is also the line manager signs once for
+        both: DUR-6's "if different")."""
+        theirs = [party for party, person in parties.items() if person and person == actor_id]
+        if not theirs:
+            named = ", ".join(f"the {p.value.replace('_', ' ')}" for p in parties)
+            raise cls.forbidden(
+                f"only {named} named on the record sign it, each for themselves",
+                field="actor.id",
+            )
+        for party in theirs:
+            if party.value not in already_signed:
+                return party
+        return theirs[0]  # EachPartySignsOnce says why not
+
+
+class OnlyAPartyCancelsTheSession(Rule):
+    """A session is cancelled by its supervisor or its supervisee, and says which."""
+
+    name = "OnlyAPartyCancelsTheSession"
+    policy_ids = ("DUR-4.4",)
+
+    @classmethod
+    def party(cls, actor_id: str, *, supervisee_id: str, supervisor_id: str) -> Signatory:
+        if actor_id == supervisee_id:
+            return Signatory.SUPERVISEE
+        if actor_id == supervisor_id:
+            return Signatory.SUPERVISOR
+        raise cls.forbidden(
+            "a session is cancelled by its supervisor or its supervisee", field="actor.id"
+        )
+
+
+class ManagementOversightIsAManagersDecision(Rule):
+    """The decision maker and their role on a management oversight or decision record
+    are the actor's [DEV-6g: "decision maker and role"], and the actor is a manager."""
+
+    name = "ManagementOversightIsAManagersDecision"
+    policy_ids = ("DEV-6g", "POR-3.3")
+
+    @classmethod
+    def check(cls, actor_role: str) -> None:
+        if actor_role not in MANAGER_ROLES:
+            raise cls.forbidden(
+                f"a {actor_role.replace('_', ' ')} does not record a manager's decision: "
+                "the decision maker records it themselves",
+                field="actor.role",
+            )
+
+
+class OnlyTheAuthorOrTheirLineManagerCorrects(Rule):
+    """A record is corrected by whoever recorded it, or by their line manager."""
+
+    name = "OnlyTheAuthorOrTheirLineManagerCorrects"
+    policy_ids = ("DUR-4.7a",)
+
+    @classmethod
+    def check(cls, actor_id: str, author_id: str, authors_line_manager_id: str | None) -> None:
+        if actor_id != author_id and actor_id != authors_line_manager_id:
+            raise cls.forbidden(
+                "only the author of the record, or their line manager, corrects it",
+                field="actor.id",
+            )
+
+
+class DisagreementIsResolvedByTheLevelHoldingIt(Rule):
+    """Resolved by whoever holds it now, never by the party who raised it: before any
+    escalation the other party, in supervision; then the supervisor's line manager (a
+    manager), the service manager, the head of service."""
+
+    name = "DisagreementIsResolvedByTheLevelHoldingIt"
+    policy_ids = ("DUR-4.10", "SHR-APP1d", "POR-3.1a")
+    HOLDERS: ClassVar[dict[EscalationLevel, frozenset[str]]] = {
+        EscalationLevel.SUPERVISORS_LINE_MANAGER: MANAGER_ROLES,
+        EscalationLevel.SERVICE_MANAGER: frozenset({ActorRole.SERVICE_MANAGER.value}),
+        EscalationLevel.HEAD_OF_SERVICE: frozenset({ActorRole.HEAD_OF_SERVICE.value}),
+    }
+
+    @classmethod
+    def check(
+        cls, actor_id: str, actor_role: str, *, raised_by: str, level: EscalationLevel | None
+    ) -> None:
+        if actor_id == raised_by:
+            raise cls.forbidden(
+                "the party who raised a disagreement does not resolve it", field="actor.id"
+            )
+        if level is not None and actor_role not in cls.HOLDERS[level]:
+            raise cls.forbidden(
+                f"the disagreement is with the {level.value.replace('_', ' ')}: "
+                "only they resolve it",
+                field="actor.role",
+            )
 
 
 class SupervisorSignsBeforeSuperviseeConfirms(Rule):
@@ -368,6 +495,8 @@ RULES_CITED_BY_EVENT: dict[str, str] = {
     "SupervisionSessionRescheduled": "DUR-4.4",
     "PersonalSupervisionRecordWritten": "POR-6.2b DUR-4.7a BUR-RC",
     "PersonalSupervisionRecordSigned": "POR-6.2a DUR-4.7a",
+    "SupervisionAgreementSignedByOneParty": "POR-5.1 SHR-APP1",
+    "EntrySignaturesVoided": "DUR-4.7a POR-6.2a DUR-6",
     "PersonalRecordCommentRemoved": "DUR-4.8b",
     "DirectObservationRecorded": "DUR-6",
     "DirectObservationSigned": "DUR-6",

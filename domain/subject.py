@@ -18,9 +18,11 @@ from domain.rules import (
     CorrectionChangesOnlyCorrectableFields,
     CorrectionGivesAReason,
     DisagreementEscalatesWithinItsChain,
+    DisagreementIsResolvedByTheLevelHoldingIt,
     DisagreementIsResolvedOnce,
     OccurredAtIsNotBeforeTheSubjectExisted,
     OccurredAtIsNotInTheFuture,
+    OnlyTheAuthorOrTheirLineManagerCorrects,
 )
 from domain.vocabulary import (
     DisagreementSubject,
@@ -51,6 +53,8 @@ class Entry:
     occurred_at: datetime
     fields: dict[str, Any]
     corrections: list[Correction] = field(default_factory=list)
+    #: Who recorded it (the actor of the event that made it).
+    recorded_by: str = ""
 
     def current(self) -> dict[str, Any]:
         """The entry as it now reads, every correction applied in recorded order."""
@@ -171,6 +175,7 @@ class Subject(Aggregate):
             recorded_at=self.modified_on_next,
             occurred_at=provenance.occurred_at,
             fields=fields,
+            recorded_by=provenance.actor_id,
         )
 
     @property
@@ -194,11 +199,21 @@ class Subject(Aggregate):
     # -- corrections -------------------------------------------------------------------
 
     def correct_entry(
-        self, provenance: Provenance, entry_id: str, changes: dict[str, Any], reason: str
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        changes: dict[str, Any],
+        reason: str,
+        authors_line_manager_id: str | None = None,
     ) -> None:
-        """Supersede fields of an entry from now on; the original stays on record."""
+        """Supersede fields of an entry from now on; the original stays on record. Only
+        its author or their line manager corrects it (the application finds the line
+        manager); a signed record's signatures are voided and asked for again."""
         self.check_provenance(provenance)
         entry = self.entry(entry_id)
+        OnlyTheAuthorOrTheirLineManagerCorrects.check(
+            provenance.actor_id, entry.recorded_by, authors_line_manager_id
+        )
         CorrectionGivesAReason.check(reason)
         CorrectionChangesOnlyCorrectableFields.check(
             changes, self.CORRECTABLE.get(entry.kind, frozenset())
@@ -206,7 +221,23 @@ class Subject(Aggregate):
         for name, value in changes.items():
             if isinstance(value, str):
                 require_text(value, field=f"changes.{name}")
+        signed = self.signatures_on(entry_id)
         self._entry_corrected(provenance, entry_id, dict(changes), reason)
+        if signed:
+            self._signatures_voided(provenance, entry_id, list(signed))
+
+    def signatures_on(self, entry_id: str) -> tuple[str, ...]:
+        """The parties who have signed an entry (none, for entries no one signs)."""
+        return ()
+
+    @event("EntrySignaturesVoided")
+    def _signatures_voided(self, provenance: Provenance, entry_id: str, voided: list[str]) -> None:
+        """A correction changed what was signed: it reads unsigned until each party
+        signs it again [DUR-4.7a, POR-6.2a, DUR-6]."""
+        self._void_signatures(entry_id)
+
+    def _void_signatures(self, entry_id: str) -> None:
+        """Forget an entry's signatures (the aggregate that keeps them overrides this)."""
 
     @event("EntryCorrected")
     def _entry_corrected(
@@ -286,6 +317,9 @@ class Subject(Aggregate):
         self.check_provenance(provenance)
         found = self._disagreement(disagreement_id)
         DisagreementIsResolvedOnce.check(resolved=found.resolved)
+        DisagreementIsResolvedByTheLevelHoldingIt.check(
+            provenance.actor_id, provenance.actor_role, raised_by=found.raised_by, level=found.level
+        )
         require_text(resolution, field="resolution")
         self._disagreement_resolved(provenance, disagreement_id, resolution)
 

@@ -20,6 +20,8 @@ from domain.rules import (
     DisputedSignatureStatesTheDifferingView,
     EachPartySignsOnce,
     FrequencyExceptionNeedsHeadOfService,
+    OnlyAPartyCancelsTheSession,
+    OnlyTheNamedPartiesSign,
     PersonalRecordHoldsNoServiceUserInformation,
     RescheduleAgreesANewDate,
     SignedRecordIsNeverEdited,
@@ -263,6 +265,8 @@ class Worker(Subject):
         self.sessions: dict[str, SupervisionSession] = {}
         self.records: dict[str, PersonalRecord] = {}
         self.agreements: dict[str, dict[str, Any]] = {}
+        #: Agreements one party has signed, awaiting the other's signature.
+        self.pending_agreements: dict[str, dict[str, Any]] = {}
         self.frequency_exception: dict[str, Any] | None = None
         self.absences: dict[str, Absence] = {}
         self.observations: dict[str, tuple[str, ...]] = {}
@@ -375,13 +379,16 @@ class Worker(Subject):
         supervision_format: str,
         review_due_on: date,
         escalation_manager_id: str,
-        supervisor_signed_on: date,
-        supervisee_signed_on: date,
     ) -> None:
-        """Both parties sign a new agreement [SHR-APP1: signed and dated by both]."""
+        """The actor signs the agreement as the party they are; once both have signed
+        the same terms it is in force [SHR-APP1: signed and dated by both]."""
         self._check_employed(provenance)
-        self.require_new_entry_id(agreement_id, field="agreement_id")
         check_local_id(supervisor_id, field="supervisor_id")
+        require(
+            supervisor_id != self.staff_id,
+            "a worker does not supervise themselves",
+            field="supervisor_id",
+        )
         require(
             frequency in AGREEMENT_FREQUENCIES,
             f"frequency must be one of {', '.join(sorted(AGREEMENT_FREQUENCIES))}",
@@ -390,18 +397,43 @@ class Worker(Subject):
         parse_enum(SupervisionFormat, supervision_format, field="supervision_format")
         check_local_id(escalation_manager_id, field="escalation_manager_id")
         signed = provenance.occurred_at.date()
-        require(
-            review_due_on > signed, "the review date must be after signing", field="review_due_on"
+        terms: dict[str, Any] = {
+            "supervisor_id": supervisor_id,
+            "frequency": frequency,
+            "supervision_format": supervision_format,
+            "review_due_on": review_due_on,
+            "escalation_manager_id": escalation_manager_id,
+        }
+        pending = self.pending_agreements.get(agreement_id)
+        if pending is None:
+            self.require_new_entry_id(agreement_id, field="agreement_id")
+        parties: dict[Signatory, str | None] = {
+            Signatory.SUPERVISEE: self.staff_id,
+            Signatory.SUPERVISOR: supervisor_id,
+        }
+        party = OnlyTheNamedPartiesSign.party(
+            provenance.actor_id, parties, [pending["signatory"]] if pending else []
         )
-        for name, value in (
-            ("supervisor_signed_on", supervisor_signed_on),
-            ("supervisee_signed_on", supervisee_signed_on),
-        ):
+        if pending is None:
             require(
-                value <= signed,
-                "a signature date cannot be after the agreement is recorded",
+                review_due_on > signed,
+                "the review date must be after signing",
+                field="review_due_on",
+            )
+            self._agreement_signed_by_one_party(
+                provenance, agreement_id, party.value, signed, **terms
+            )
+            return
+        EachPartySignsOnce.check([pending["signatory"]], party)
+        for name, value in terms.items():
+            require(
+                pending[name] == value,
+                "the other party signed different terms: sign the same, or a new agreement",
                 field=name,
             )
+        first: date = pending["signed_on"]
+        supervisor_signed_on = first if party is Signatory.SUPERVISEE else signed
+        supervisee_signed_on = first if party is Signatory.SUPERVISOR else signed
         self._agreement_signed(
             provenance,
             agreement_id,
@@ -413,6 +445,29 @@ class Worker(Subject):
             supervisor_signed_on,
             supervisee_signed_on,
         )
+
+    @event("SupervisionAgreementSignedByOneParty")
+    def _agreement_signed_by_one_party(
+        self,
+        provenance: Provenance,
+        agreement_id: str,
+        signatory: str,
+        signed_on: date,
+        supervisor_id: str,
+        frequency: str,
+        supervision_format: str,
+        review_due_on: date,
+        escalation_manager_id: str,
+    ) -> None:
+        self.pending_agreements[agreement_id] = {
+            "signatory": signatory,
+            "signed_on": signed_on,
+            "supervisor_id": supervisor_id,
+            "frequency": frequency,
+            "supervision_format": supervision_format,
+            "review_due_on": review_due_on,
+            "escalation_manager_id": escalation_manager_id,
+        }
 
     @event("SupervisionAgreementSigned")
     def _agreement_signed(
@@ -436,6 +491,7 @@ class Worker(Subject):
         }
         self._add_entry(agreement_id, "supervision_agreement", provenance, fields)
         self.agreements[agreement_id] = dict(fields, reviewed=[])
+        self.pending_agreements.pop(agreement_id, None)
 
     def review_supervision_agreement(
         self,
@@ -543,20 +599,16 @@ class Worker(Subject):
             raise ValidationError(f"the session is already {session.status}", field="session_id")
         return session
 
-    def cancel_session(
-        self, provenance: Provenance, *, session_id: str, reason: str, cancelled_by: str
-    ) -> None:
-        """Cancelled only in exceptional circumstances, with a reason and by whom [DUR-4.4]."""
+    def cancel_session(self, provenance: Provenance, *, session_id: str, reason: str) -> None:
+        """Cancelled only in exceptional circumstances, with a reason, by a party: the
+        actor is recorded as who cancelled [DUR-4.4]."""
         self._check_employed(provenance)
-        self._open_session(session_id)
+        session = self._open_session(session_id)
+        party = OnlyAPartyCancelsTheSession.party(
+            provenance.actor_id, supervisee_id=self.staff_id, supervisor_id=session.supervisor_id
+        )
         CancellationGivesAReason.check(reason)
         require_text(reason, field="reason")
-        party = parse_enum(Signatory, cancelled_by, field="cancelled_by")
-        require(
-            party in (Signatory.SUPERVISOR, Signatory.SUPERVISEE),
-            "a session is cancelled by the supervisor or the supervisee",
-            field="cancelled_by",
-        )
         self._session_cancelled(provenance, session_id, reason, party.value)
 
     @event("SupervisionSessionCancelled")
@@ -775,21 +827,20 @@ class Worker(Subject):
         provenance: Provenance,
         *,
         record_id: str,
-        signatory: str,
         confirmed: bool = True,
         differing_view: str | None = None,
     ) -> None:
-        """Supervisor signs; supervisee confirms or disputes with their view [POR-6.2a]."""
+        """The actor signs as the party they are: the supervisor named on the record
+        signs; the supervisee confirms or disputes with their view [POR-6.2a]."""
         self._check_employed(provenance)
         record = self.records.get(record_id)
         if record is None:
             raise NotFound(f"no personal record {record_id!r}", field="record_id")
-        party = parse_enum(Signatory, signatory, field="signatory")
-        require(
-            party in (Signatory.SUPERVISOR, Signatory.SUPERVISEE),
-            "a personal record is signed by the supervisor and the supervisee",
-            field="signatory",
-        )
+        parties: dict[Signatory, str | None] = {
+            Signatory.SUPERVISOR: record.supervisor_id,
+            Signatory.SUPERVISEE: self.staff_id,
+        }
+        party = OnlyTheNamedPartiesSign.party(provenance.actor_id, parties, record.signed_by)
         EachPartySignsOnce.check(record.signed_by, party)
         SupervisorSignsBeforeSuperviseeConfirms.check(record.signed_by, party)
         if party is Signatory.SUPERVISOR:
@@ -957,18 +1008,19 @@ class Worker(Subject):
         )
         self.observations[observation_id] = ()
 
-    def sign_direct_observation(
-        self, provenance: Provenance, *, observation_id: str, signatory: str
-    ) -> None:
-        """Signed and dated by supervisee, observer and line manager [DUR-6]."""
+    def sign_direct_observation(self, provenance: Provenance, *, observation_id: str) -> None:
+        """Signed and dated by supervisee, observer and line manager (if different): the
+        actor signs as the party they are [DUR-6]."""
         self._check_employed(provenance)
         if observation_id not in self.observations:
             raise NotFound(f"no direct observation {observation_id!r}", field="observation_id")
-        party = parse_enum(Signatory, signatory, field="signatory")
-        require(
-            party in (Signatory.SUPERVISEE, Signatory.OBSERVER, Signatory.LINE_MANAGER),
-            "a direct observation is signed by supervisee, observer and line manager",
-            field="signatory",
+        parties: dict[Signatory, str | None] = {
+            Signatory.SUPERVISEE: self.staff_id,
+            Signatory.OBSERVER: self.entries[observation_id].fields.get("observer_id"),
+            Signatory.LINE_MANAGER: self.employment.line_manager_id,
+        }
+        party = OnlyTheNamedPartiesSign.party(
+            provenance.actor_id, parties, self.observations[observation_id]
         )
         EachPartySignsOnce.check(self.observations[observation_id], party)
         self._direct_observation_signed(provenance, observation_id, party.value)
@@ -994,6 +1046,19 @@ class Worker(Subject):
         self._add_entry(
             appraisal_id, "appraisal", provenance, {"held_on": provenance.occurred_at, "kind": kind}
         )
+
+    # -- signatures a correction voids [DUR-4.7a, POR-6.2a, DUR-6] ------------------------
+
+    def signatures_on(self, entry_id: str) -> tuple[str, ...]:
+        if entry_id in self.records:
+            return self.records[entry_id].signed_by
+        return self.observations.get(entry_id, ())
+
+    def _void_signatures(self, entry_id: str) -> None:
+        if entry_id in self.records:
+            self.records[entry_id] = replace(self.records[entry_id], signed_by=(), disputed=False)
+        elif entry_id in self.observations:
+            self.observations[entry_id] = ()
 
     # -- caseload: open cases allocated, kept in step with the Child in the same save ----
 

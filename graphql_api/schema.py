@@ -35,10 +35,11 @@ from domain.errors import (
     IdempotencyKeyReused,
     NotFound,
     RuleViolation,
-    ValidationError,
 )
 from domain.policy.calendar import Period
 from domain.policy.registers import REGISTERS
+from graphql_api import integrity as integrity_api
+from graphql_api import purge as purge_api
 from graphql_api import unavailable
 from graphql_api.errors import OversightSchema
 from graphql_api.limits import MAX_PAGE
@@ -283,7 +284,12 @@ class AuditConnection:
     page_info: PageInfo = strawberry.field(description="Whether there is more.")
 
 
-@strawberry.enum(description="A finding's status on the day asked about.")
+@strawberry.enum(
+    description="A finding's status on the day asked about: MET (done in its window, or "
+    "open and not yet due), DUE_SOON, OVERDUE (open past its due day: a deadline's only "
+    "window), BREACHED (the window closed without the act, or it was done late; each "
+    "missed window of a recurring or annual rule is its own finding), NOT_APPLICABLE."
+)
 class FindingStatus(Enum):
     MET = "met"
     DUE_SOON = "due_soon"
@@ -302,6 +308,10 @@ class Finding:
         description="Log positions of the events it rests on."
     )
     sentence: str = strawberry.field(description="The finding in words, citing the rule.")
+    window_start: date = strawberry.field(description="The day its window opened.")
+    window_end: date | None = strawberry.field(
+        description="The last day of its window (its due day); null: not applicable."
+    )
 
 
 @strawberry.type(description="A worker's or child's compliance on a day.")
@@ -325,6 +335,8 @@ def _compliance(result: compliance_model.SubjectCompliance) -> Compliance:
                 due_on=f.due_on,
                 evidence=[strawberry.ID(str(p)) for p in f.evidence],
                 sentence=f.sentence,
+                window_start=f.window_start,
+                window_end=f.window_end,
             )
             for f in result.findings
         ],
@@ -407,6 +419,16 @@ class SubjectRecord(Node):
     @strawberry.field(description="Findings under the authority's pack on asOf.")
     async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
         return await _evaluate(info, self.kind, self.authority, self.local_id, as_of, known_at)
+
+    @strawberry.field(
+        description="The signed checkpoint of the event log that covers this record's "
+        "stored history, to check offline with the public key "
+        "(docs/verifying-a-history.md); null until one covers it."
+    )
+    async def integrity(self, info: Info) -> integrity_api.HistoryIntegrity | None:
+        subject = _subject_uuid(self.kind, self.authority, self.local_id)
+        engine = info.context.service.engine
+        return await _run(lambda: integrity_api.history_integrity(engine, subject))
 
 
 @strawberry.type(description="A child's case, as the caller may see it. Reading it is logged.")
@@ -499,7 +521,11 @@ class SummaryRow:
     fell_due: int = strawberry.field(description="Obligations that fell due in the window.")
     on_time: int = strawberry.field(description="Of those, done by their due day.")
     late: int = strawberry.field(description="Done, but after their due day.")
-    missed: int = strawberry.field(description="Not done by asOf.")
+    missed: int = strawberry.field(description="Not done by asOf, and still open (deadlines).")
+    breached: int = strawberry.field(
+        description="Windows of recurring and annual rules that closed without the act, "
+        "due in the period: each missed window counts once."
+    )
     due_soon: int = strawberry.field(description="Open, and due within the pack's warning.")
     rate: float | None = strawberry.field(description="onTime / fellDue; null when none.")
 
@@ -521,6 +547,7 @@ def _rows(groups: dict[Any, compliance_model.Tally]) -> list[SummaryRow]:
             on_time=t.on_time,
             late=t.late,
             missed=t.missed,
+            breached=t.breached,
             due_soon=t.due_soon,
             rate=t.rate,
         )
@@ -979,6 +1006,24 @@ class Query:
 
         return await _run(read)
 
+    @strawberry.field(
+        description="Purge certificates, in the order issued: each destroyed record, the rule "
+        "cited, the checks made, the counts, and who ran the purge (ADR 0018). No personal "
+        "data. For the data protection officer and quality assurance."
+    )
+    async def purge_certificates(
+        self, info: Info, first: First = 50, after: After = None
+    ) -> purge_api.PurgeCertificateConnection:
+        who = info.context.who()
+        service = info.context.service
+        size = _bounded(first)
+        key = purge_api.certificate_key(_after("certificate", after))
+        return await _run(
+            lambda: purge_api.certificate_page(
+                service, who, size, key, lambda value: _cursor("certificate", value)
+            )
+        )
+
     @strawberry.field(description="A queue or register as it stood on asOf.")
     async def register(
         self,
@@ -1061,9 +1106,7 @@ class Subscription:
         who = info.context.who()
         service = info.context.service
         if (child_id is None) == (staff_id is None):
-            raise client_error(
-                "give exactly one of childId or staffId", INPUT, field="childId"
-            )
+            raise client_error("give exactly one of childId or staffId", INPUT, field="childId")
         kind, local_id = ("child", child_id) if child_id else ("worker", staff_id)
         assert local_id is not None
 
@@ -1194,9 +1237,13 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                     occurred_at=when,
                     **mutation.convert(input),
                 )
-                done = service.execute(
-                    who, command, checks=lambda: _instant(occurred_at, "occurredAt")
+                # A purge is the purge use case's: redacted, compacted, certified.
+                execute = (
+                    functools.partial(purge_api.purge_record, service)
+                    if isinstance(command, c.PurgeRecord)
+                    else service.execute
                 )
+                done = execute(who, command, checks=lambda: _instant(occurred_at, "occurredAt"))
             except DomainError as error:
                 return _result(error)
             except DataError:
@@ -1252,18 +1299,7 @@ async def _purge_due_records(
     service = info.context.service
 
     def run() -> PurgeRunResult:
-        if who.role is not AccessRole.DATA_PROTECTION_OFFICER:
-            raise Forbidden("purges are the data protection officer's", rule="DP")
-        if as_of > datetime.now(UTC).date():
-            raise ValidationError("as_of is a date no later than today", field="as_of")
-        done = purge_model.run_purge(
-            service.app,
-            service.engine,
-            authority_code=who.authority_code,
-            as_of=as_of,
-            dpo=service.actor(who),
-            dry_run=dry_run,
-        )
+        done = purge_api.purge_due(service, who, as_of, dry_run)
         return PurgeRunResult(
             as_of=as_of,
             dry_run=dry_run,

@@ -29,8 +29,9 @@ from sqlalchemy import Connection, Engine, literal, select
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
 from domain.authorization import (
-    MANAGERS,
-    AccessRole,
+    READ_ONLY,
+    WRITES,
+    Act,
     ChildRelations,
     Decision,
     Operation,
@@ -38,8 +39,14 @@ from domain.authorization import (
     Record,
     ReportScope,
     WorkerRelations,
+    act_of,
+    authorize_acts,
     chain_of,
+    child_relations_of,
     decide,
+    record_classes_of,
+    team_in_store,
+    worker_relations_of,
 )
 from domain.errors import DomainError, Forbidden, NotFound, ValidationError
 from domain.identifiers import check_local_id
@@ -59,8 +66,8 @@ INTERNAL_COMMANDS: frozenset[type[c.Command]] = frozenset({c.RecordAccess})
 AUTHORITY_COMMANDS: frozenset[type[c.Command]] = frozenset(
     {c.RegisterAuthority, c.AdoptPolicyPack, c.AddClosureDay}
 )
-#: Employment records (HR and administrators) [RegisterWorker and the worker's changes].
-#: Absences are recorded by the worker's own chain too (a manager records sickness).
+#: Employment records (HR) [the worker's changes; registering, HR and administrators].
+#: Absences are recorded by HR and by the worker's own chain (a manager records sickness).
 EMPLOYMENT_COMMANDS: frozenset[type[c.Command]] = frozenset(
     {
         c.RegisterWorker,
@@ -71,7 +78,18 @@ EMPLOYMENT_COMMANDS: frozenset[type[c.Command]] = frozenset(
         c.LeaveEmployment,
     }
 )
-EMPLOYMENT_ROLES = frozenset({AccessRole.HR, AccessRole.ADMINISTRATOR})
+#: Acts that are one role's remit (employment, holds, allocation, configuration): a
+#: caller whose role never does them is refused before any subject is looked up.
+REMITS: frozenset[Act] = frozenset(
+    {
+        Act.CONFIGURE,
+        Act.REGISTER_WORKER,
+        Act.KEEP_EMPLOYMENT,
+        Act.HOLD_OR_PURGE,
+        Act.REGISTER_CHILD,
+        Act.ALLOCATE,
+    }
+)
 #: Legal holds and purges are the data protection officer's (ADR 0012).
 HOLD_COMMANDS: frozenset[type[c.Command]] = frozenset(
     {c.PlaceLegalHold, c.LiftLegalHold, c.PurgeRecord}
@@ -227,29 +245,27 @@ class Service:
 
     def _worker_from_store(self, authority: str, staff_id: str) -> WorkerRelations | None:
         try:
-            worker = self.app.get_worker(authority, staff_id)
+            return worker_relations_of(self.app, authority, staff_id)
         except SubjectPurged:
             raise  # only its tombstones are left: say so (ADR 0012)
         except DomainError:
             return None
-        manager = worker.employment.line_manager_id
-        chain = (manager, *self._chain(authority, manager)) if manager else ()
-        return WorkerRelations(authority, staff_id, worker.employment.team, chain)
 
     def _child_from_store(self, authority: str, child_id: str) -> ChildRelations | None:
         try:
-            child = self.app.get_child(authority, child_id)
+            return child_relations_of(self.app, authority, child_id)
         except SubjectPurged:
             raise  # only its tombstones are left: say so (ADR 0012)
         except DomainError:
             return None
-        allocated = child.allocated_worker_id
-        chain = self._chain(authority, allocated)
-        return ChildRelations(authority, child_id, child.team, allocated, chain)
 
     def team_of(self, principal: Principal) -> str | None:
+        """The caller's team: from the read models, or (not settled there yet) from
+        their own record in the store."""
         row = self._subject_row(principal.authority_code, "worker", principal.staff_id)
-        return str(row.team) if row is not None and row.team else None
+        if row is None:
+            return team_in_store(self.app, principal)
+        return str(row.team) if row.team else None
 
     # -- deciding ------------------------------------------------------------------------
 
@@ -377,35 +393,26 @@ class Service:
         self.authorize_command(principal, command)
         if checks is not None:
             checks()
-        return self.app.execute(command, retries=2)
+        return self.app.execute(
+            command, retries=2, authorize=lambda app: authorize_acts(app, principal, command)
+        )
 
     def authorize_command(self, principal: Principal, command: c.Command) -> None:
         """Refuse ``command`` unless the caller may write it: first what their role alone
         decides (whatever the subject), then each subject it names, in order: one not
-        there or not visible to them is ``hidden``; one they see but may not write on
-        is FORBIDDEN. Only the ids' form is checked before (they are looked up)."""
+        there or not visible to them is ``hidden``. Only the ids' form is checked before
+        (they are looked up). Each act on each subject is then decided on the aggregates,
+        inside the command's own execution (``authorize_acts``): one they see but may
+        not write on is FORBIDDEN."""
         if type(command) in INTERNAL_COMMANDS:
             raise Forbidden("the API records reads itself", rule="ACCESS-LOG")
-        self._refuse_by_role(principal, command)
         authority = principal.authority_code
-        if type(command) in AUTHORITY_COMMANDS:
-            self.authorize(principal, Operation.WRITE, ReportScope(authority))
-            return
-        if isinstance(command, c.RegisterWorker):
-            self.authorize(
-                principal,
-                Operation.WRITE,
-                WorkerRelations(authority, command.staff_id, command.team),
-            )
-            return
-        if isinstance(command, c.RegisterChild):
-            if principal.role in (AccessRole.PRACTITIONER, AccessRole.TEAM_MANAGER):
-                # A new referral: recorded by the front door before any allocation.
-                record = ChildRelations(authority, command.child_id, None, principal.staff_id)
-            else:
-                record = ChildRelations(authority, command.child_id, None, None)
-            self.authorize(principal, Operation.WRITE, record)
-            return
+        self._refuse_by_role(principal, command, only=REMITS)
+        if type(command) in AUTHORITY_COMMANDS or isinstance(
+            command, c.RegisterWorker | c.RegisterChild
+        ):
+            self._refuse_by_role(principal, command)
+            return  # nothing there yet to hide: the act is decided as it runs
         named = named_subjects(command)
         if not named:
             self.authorize(principal, Operation.WRITE, ReportScope(authority))
@@ -428,36 +435,44 @@ class Service:
                 if self._party_visible(principal, found, team):
                     continue
                 raise self._hide(principal, subject, None, team)
-            writing = self._may(
+            if self._may(principal, Operation.READ, found, team) or self._may(
                 principal, Operation.WRITE, self._written(command, found, receiving), team
-            )
-            if writing:
-                continue
-            if self._may(principal, Operation.READ, found, team):
-                raise Forbidden(writing.reason, rule=writing.rule)  # seen: nothing new
+            ):
+                continue  # seen: the act itself is decided on the aggregates
             raise self._hide(principal, subject, None, team)
+        # Every subject seen: what the caller's role never does is FORBIDDEN now (it tells
+        # them nothing new), before any check of the input.
+        self._refuse_by_role(principal, command)
 
-    def _refuse_by_role(self, principal: Principal, command: c.Command) -> None:
+    def _refuse_by_role(
+        self, principal: Principal, command: c.Command, only: frozenset[Act] | None = None
+    ) -> None:
         """What the caller's role alone refuses, whatever the subject (so it tells
-        nothing of any subject)."""
-        kind = type(command)
-        if kind in EMPLOYMENT_COMMANDS and principal.role not in EMPLOYMENT_ROLES:
-            raise Forbidden("employment records are kept by HR and administrators", rule="HR")
-        if kind in HOLD_COMMANDS and principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
-            raise Forbidden("legal holds and purges are the data protection officer's", rule="DP")
-        if isinstance(command, c.AllocateWorker | c.AllocateTeam) and principal.role not in (
-            *MANAGERS,
-            AccessRole.ADMINISTRATOR,
-        ):
-            raise Forbidden("allocating a case is a manager's decision", rule="ALLOCATION")
+        nothing of any subject): an act their role does to no one. ``only``: just
+        these acts (a role's remit is refused before any subject is looked up)."""
+        role = principal.role
+        if role in READ_ONLY and only is None:
+            raise Forbidden(f"a {role.value} reads and never writes", rule="READ-ONLY")
+        for record in record_classes_of(command):
+            act = act_of(type(command), record)
+            if only is not None and act not in only:
+                continue
+            rule, allowed = WRITES[act]
+            if not allowed.get(role):
+                raise Forbidden(
+                    f"ARoleWritesOnlyTheActsItsClauseNames [{rule}]: a "
+                    f"{role.value.replace('_', ' ')} may not {act.value}",
+                    rule=rule,
+                )
 
     @staticmethod
     def _written(
         command: c.Command, found: SubjectRelations, receiving: tuple[str, ...]
     ) -> SubjectRelations:
-        """The record a write on ``found`` is decided against. A new referral, not yet
+        """The record a write on ``found`` is seen against. A new referral, not yet
         with any team, is allocated by the receiving team, or by the line-management
-        chain of the worker receiving it."""
+        chain of the worker receiving it (``authorize_acts`` decides the same on the
+        aggregates)."""
         if isinstance(found, ChildRelations) and found.team is None:
             if isinstance(command, c.AllocateWorker):
                 return replace(

@@ -26,6 +26,7 @@ from oversight import schema
 from oversight.api_cli import graphql, serve, token
 from oversight.compliance_cli import compliance, policy
 from oversight.import_cli import import_group
+from oversight.log_cli import log
 from oversight.projecting import read_engine, runner_for, source_for
 from oversight.retention_cli import retention
 from oversight.settings import DatabaseSettings, Settings, SettingsError
@@ -261,14 +262,15 @@ def demo_summary(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> No
             f"compliance under {item['policy_pack']}, {compliance['since']} to "
             f"{compliance['as_of']}: {compliance['fell_due']} fell due, "
             f"{compliance['on_time']} on time, {compliance['late']} late, "
-            f"{compliance['missed']} missed"
+            f"{compliance['missed']} missed, {compliance['breached']} breached windows"
             + (f" ({rate:.0%} on time)" if rate is not None else "")
             + f"; {compliance['due_soon']} due soon"
         )
         for rule, tally in compliance["by_rule"].items():
             click.echo(
                 f"  {rule:<12} due {tally['fell_due']:>5}  on time {tally['on_time']:>5}  "
-                f"late {tally['late']:>5}  missed {tally['missed']:>5}  soon {tally['due_soon']:>3}"
+                f"late {tally['late']:>5}  missed {tally['missed']:>5}  "
+                f"breached {tally['breached']:>5}  soon {tally['due_soon']:>3}"
             )
         click.echo(
             "open: "
@@ -545,6 +547,7 @@ def audit_trail(
 main.add_command(compliance)
 main.add_command(retention)
 main.add_command(import_group)
+main.add_command(log)
 main.add_command(policy)
 main.add_command(serve)
 main.add_command(token)

@@ -166,8 +166,10 @@ def compliance_summary(
     by: str,
     as_json: bool,
 ) -> None:
-    """Rates by rule or by team: what fell due in the window, done on time, late or not
-    at all, and what falls due soon (quality-assurance dip sampling [POR-7, SHR-5.8])."""
+    """Rates by rule or by team: what fell due in the period, done on time, late, not at
+    all (missed: still open), windows that closed without the act (breached: each missed
+    window once), and what falls due soon (quality-assurance dip sampling [POR-7,
+    SHR-5.8])."""
     _check_code(authority)
     day = _day(as_of, "--as-of")
     start = _day(since, "--since") if since else None
@@ -193,17 +195,15 @@ def compliance_summary(
         f"{authority} (pack {result.pack_id or '-'}): what fell due {result.since} to "
         f"{result.as_of}"
     )
-    click.echo(f"  {by:<16} {'due':>6} {'on time':>8} {'late':>6} {'missed':>7} {'soon':>6}  rate")
-    for key, tally in groups.items():
+    click.echo(
+        f"  {by:<16} {'due':>6} {'on time':>8} {'late':>6} {'missed':>7} {'breached':>9} "
+        f"{'soon':>6}  rate"
+    )
+    for key, tally in [*groups.items(), ("all", result.overall())]:
         click.echo(
             f"  {key!s:<16} {tally.fell_due:>6} {tally.on_time:>8} {tally.late:>6} "
-            f"{tally.missed:>7} {tally.due_soon:>6}  {_rate(tally.rate)}"
+            f"{tally.missed:>7} {tally.breached:>9} {tally.due_soon:>6}  {_rate(tally.rate)}"
         )
-    total = result.overall()
-    click.echo(
-        f"  {'all':<16} {total.fell_due:>6} {total.on_time:>8} {total.late:>6} "
-        f"{total.missed:>7} {total.due_soon:>6}  {_rate(total.rate)}"
-    )
 
 
 @compliance.command("register")
@@ -260,15 +260,21 @@ def compliance_register(
 @click.option("--authority", default="DEMO", show_default=True)
 @click.option("--worker", required=True, help="The authority's staff id.")
 @click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
+@click.option("--since", default=None, help="Count breached windows from (default: a year).")
 @click.option("--json", "as_json", is_flag=True)
-def compliance_sheet(authority: str, worker: str, as_of: str | None, as_json: bool) -> None:
+def compliance_sheet(
+    authority: str, worker: str, as_of: str | None, since: str | None, as_json: bool
+) -> None:
     """A worker's supervision tracking sheet: gaps against the agreed frequency, with
-    the comment SHR-APP2 asks for, and sessions per rolling year."""
+    the comment SHR-APP2 asks for, sessions per rolling year, and the windows of the
+    worker's rules that closed without the act from --since to --as-of, by rule."""
     _check_code(authority)
     _check_staff(authority, worker)
-    sheet = supervision_sheet_for(
-        _engine(), _library(), authority, worker, as_of=_day(as_of, "--as-of")
-    )
+    day = _day(as_of, "--as-of")
+    start = _day(since, "--since") if since else None
+    if start is not None and start > day:
+        raise click.BadParameter("must not be after --as-of", param_hint="--since")
+    sheet = supervision_sheet_for(_engine(), _library(), authority, worker, as_of=day, since=start)
     if sheet is None:
         raise click.ClickException(f"no worker {worker} in {authority}")
     if as_json:
@@ -284,6 +290,12 @@ def compliance_sheet(authority: str, worker: str, as_of: str | None, as_json: bo
         )
     for year in sheet.rolling_years:
         click.echo(f"  {year.start} to {year.end}: {year.sessions} sessions")
+    click.echo(
+        f"  breached windows {sheet.since} to {sheet.as_of}: {len(sheet.breached)}"
+        + "".join(f", {rule} {n}" for rule, n in sheet.breached_by_rule.items())
+    )
+    for window in sheet.breached:
+        click.echo(f"    {window.rule_id:<12} {window.start} to {window.end}")
 
 
 @compliance.command("tracker")
@@ -295,7 +307,8 @@ def compliance_sheet(authority: str, worker: str, as_of: str | None, as_json: bo
 def compliance_tracker(
     authority: str, worker: str, start: str, end: str | None, as_json: bool
 ) -> None:
-    """Case supervision tracker for a worker (children by sessions) [SHR-3.6e]."""
+    """Case supervision tracker for a worker (children by sessions) [SHR-3.6e], with each
+    child's windows that closed without a case supervision in the period."""
     _check_code(authority)
     _check_staff(authority, worker)
     first, last = _day(start, "--from"), _day(end, "--to")
@@ -308,7 +321,7 @@ def compliance_tracker(
         _echo_json(asdict(tracker))
         return
     heads = " ".join(c.held_on.strftime("%d/%m") for c in tracker.columns)
-    click.echo(f"{'child':<10} {heads}  twice/6m  last       next due")
+    click.echo(f"{'child':<10} {heads}  twice/6m  last       next due  breached")
     for row in tracker.rows:
         ticks = " ".join(
             f"{'  x  ' if c.session_id in row.discussed_at else '  .  '}" for c in tracker.columns
@@ -316,6 +329,8 @@ def compliance_tracker(
         click.echo(
             f"{row.local_child_id:<10} {ticks}  {'yes' if row.twice_in_six_months else 'NO ':<8}"
             f"  {row.last_case_supervision or '-'}  {row.next_due or '-'} {row.next_due_rule or ''}"
+            f"  {row.breached_windows}"
+            + "".join(f" {rule}:{n}" for rule, n in row.breached_by_rule.items())
         )
 
 

@@ -471,8 +471,6 @@ def _child_history(
                             "due_on": day + timedelta(days=7),
                         }
                     ],
-                    decision_maker_id=manager.id,
-                    decision_maker_role="team_manager",
                 ),
             )
     if case_type == "cla" and rng.random() < 0.5:
@@ -561,23 +559,23 @@ def _supervision_history(
     me = Actor(staff_id, ActorRole.SUPERVISEE, plan.authority)
     joined: date = member["joined"]
     agreement_day = joined + timedelta(days=3)
-    plan.add(
-        at(agreement_day, 14),
-        c.SignSupervisionAgreement(
-            command_id=plan.cid(f"agreement-{staff_id}"),
-            actor=sup,
-            occurred_at=at(agreement_day, 14),
-            staff_id=staff_id,
-            agreement_id=f"{staff_id}-SA1",
-            supervisor_id=supervisor,
-            frequency="P1M",
-            supervision_format="individual",
-            review_due_on=agreement_day + timedelta(days=365),
-            escalation_manager_id="HOS01" if supervisor.startswith("SM") else "SM01",
-            supervisor_signed_on=agreement_day,
-            supervisee_signed_on=agreement_day,
-        ),
-    )
+    # Each party signs the agreement for themselves: the supervisor, then the supervisee.
+    for suffix, signer, hour in (("", sup, 14), ("-supervisee", me, 15)):
+        plan.add(
+            at(agreement_day, hour),
+            c.SignSupervisionAgreement(
+                command_id=plan.cid(f"agreement-{staff_id}{suffix}"),
+                actor=signer,
+                occurred_at=at(agreement_day, hour),
+                staff_id=staff_id,
+                agreement_id=f"{staff_id}-SA1",
+                supervisor_id=supervisor,
+                frequency="P1M",
+                supervision_format="individual",
+                review_due_on=agreement_day + timedelta(days=365),
+                escalation_manager_id="HOS01" if supervisor.startswith("SM") else "SM01",
+            ),
+        )
     month = 1
     day = joined + timedelta(days=28)
     discussed_index = 0
@@ -605,12 +603,11 @@ def _supervision_history(
                 at(day - timedelta(days=1), 16),
                 c.CancelSupervisionSession(
                     command_id=plan.cid(f"cancel-{session_id}"),
-                    actor=sup,
+                    actor=me,  # the supervisee cancels, for themselves
                     occurred_at=at(day - timedelta(days=1), 16),
                     staff_id=staff_id,
                     session_id=session_id,
                     reason="Court hearing took priority",
-                    cancelled_by="supervisee",
                 ),
             )
         elif roll < 0.10:
@@ -708,7 +705,6 @@ def _supervision_history(
                             occurred_at=signed,
                             staff_id=staff_id,
                             record_id=record_id,
-                            signatory="supervisor",
                         ),
                     )
                     confirmed_at = signed + timedelta(days=rng.randint(0, 12))
@@ -722,7 +718,6 @@ def _supervision_history(
                                 occurred_at=confirmed_at,
                                 staff_id=staff_id,
                                 record_id=record_id,
-                                signatory="supervisee",
                                 confirmed=not disputed,
                                 differing_view="Workload is higher than recorded."
                                 if disputed
@@ -885,6 +880,7 @@ def compliance_overview(
         "on_time": overall.on_time,
         "late": overall.late,
         "missed": overall.missed,
+        "breached": overall.breached,
         "due_soon": overall.due_soon,
         "rate": None if overall.rate is None else round(overall.rate, 3),
         "by_rule": {
@@ -893,6 +889,7 @@ def compliance_overview(
                 "on_time": t.on_time,
                 "late": t.late,
                 "missed": t.missed,
+                "breached": t.breached,
                 "due_soon": t.due_soon,
             }
             for rule, t in result.by_rule().items()

@@ -5,6 +5,9 @@ library's ``_insert_events`` hook, the one it uses for tracking records), so a c
 either wholly recorded with its receipt or not at all. The receipt's primary key is
 (authority_code, command_id): a second insert of the same key fails the whole
 transaction, which is what makes a retried command write nothing twice (ADR 0002).
+
+Every event is written hash-chained on its aggregate, with its salt and commitment, on
+every path (one command, a purge, a batch): ``oversight.integrity``, ADR 0019.
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
 from domain.application import CommandReceipt, StaleRead
 from domain.subject import Tombstone
+from oversight.integrity import Seal, commitment, new_salt, redaction_digest, seal
 
 RECEIPTS_TABLE = "command_receipts"
 #: The library names the PostgreSQL events table (and its NOTIFY channel) after the
@@ -80,6 +84,18 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
         self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name)
+        events = self.events_table_name
+        self._select_chain = (
+            f"SELECT chain_hash FROM {events} WHERE originator_id = ? "
+            "ORDER BY originator_version DESC LIMIT 1"
+        )
+        self._select_head_and_chain = (
+            f"SELECT (SELECT MAX(rowid) FROM {events}), ({self._select_chain})"
+        )
+        self._insert_chained_sql = (
+            f"INSERT INTO {events} (rowid, originator_id, originator_version, topic, state, "
+            "salt, commitment, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -102,27 +118,90 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
                 f"INSERT INTO {RECEIPTS_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 _receipt_row(receipt),
             )
+        else:
+            # Take the write lock before reading what the chain continues from: a read
+            # first would leave a stale snapshot another writer's commit makes unwritable.
+            c.execute(f"UPDATE {self.events_table_name} SET topic = topic WHERE 0")
         tombstones: Sequence[Tombstone] = kwargs.get("tombstones", ())
         if tombstones:
+            if not stored_events:
+                raise IntegrityError("a purge is recorded by the event that made it")
             # Overwrite, don't leave the old bytes in free pages (ADR 0012).
             c.execute("PRAGMA secure_delete = ON")
             for originator_id, head in {(t.originator_id, t.head) for t in tombstones}:
                 if self._head(c, originator_id) != head:
                     raise IntegrityError("appended to since the purge was planned")
-            for t in tombstones:
-                c.execute(
-                    f"UPDATE {self.events_table_name} SET topic = ?, state = ? "
-                    "WHERE rowid = ? AND originator_id = ? AND originator_version = ?",
-                    (t.topic, t.state, t.position, t.originator_id.hex, t.originator_version),
-                )
-                if c.sqlite_cursor.rowcount != 1:
-                    raise IntegrityError(f"no stored event at position {t.position} to purge")
-        positions = super()._insert_events(c, stored_events, **kwargs)
+        positions = self._insert_chained(c, stored_events, tombstones)
         # After inserting, so the write lock is held: what the command read but does
         # not change must be as it read it (ADR 0016).
         for originator_id, version in kwargs.get("read_versions", ()):
             if self._head(c, originator_id) != version:
                 raise StaleRead("a record this command read has changed since")
+        return positions
+
+    def _insert_chained(
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        tombstones: Sequence[Tombstone] = (),
+    ) -> list[int]:
+        """Insert events at the next positions, each chained on its aggregate's last
+        (ADR 0019); a purge's tombstones lose their salt and name the purge's event.
+        The caller holds the write lock."""
+        if not stored_events:
+            return []
+        events = [
+            (
+                s.originator_id if type(s.originator_id) is UUID else UUID(str(s.originator_id)),
+                s.originator_version,
+                s.topic,
+                s.state,
+            )
+            for s in stored_events
+        ]
+        # One statement for the next position and the first aggregate's last chain hash
+        # (a command usually changes one aggregate): each statement costs ~10 µs here.
+        aggregates = list(dict.fromkeys(e[0] for e in events))
+        c.execute(self._select_head_and_chain, (aggregates[0].hex,))
+        last, chain = c.fetchone()
+        start = int(last or 0) + 1
+        positions = list(range(start, start + len(stored_events)))
+        previous: dict[UUID, bytes] = {}
+        if chain is not None:
+            previous[aggregates[0]] = bytes(chain)
+        for originator_id in aggregates[1:]:
+            c.execute(self._select_chain, (originator_id.hex,))
+            row = c.fetchone()
+            if row is not None and row[0] is not None:
+                previous[originator_id] = bytes(row[0])
+        redactions = None
+        if tombstones:
+            redactions = redaction_digest([(t.position, t.topic, t.state) for t in tombstones])
+            for t in tombstones:
+                c.execute(
+                    f"UPDATE {self.events_table_name} SET topic = ?, state = ?, salt = NULL, "
+                    "purged_by = ? "
+                    "WHERE rowid = ? AND originator_id = ? AND originator_version = ?",
+                    (
+                        t.topic,
+                        t.state,
+                        positions[-1],
+                        t.position,
+                        t.originator_id.hex,
+                        t.originator_version,
+                    ),
+                )
+                if c.sqlite_cursor.rowcount != 1:
+                    raise IntegrityError(f"no stored event at position {t.position} to purge")
+        seals = seal(events, positions, previous, redactions)
+        rows = [
+            (position, e[0].hex, e[1], e[2], e[3], x.salt, x.commitment, x.chain_hash)
+            for position, e, x in zip(positions, events, seals, strict=True)
+        ]
+        if len(rows) == 1:
+            c.execute(self._insert_chained_sql, rows[0])
+        else:
+            c.executemany(self._insert_chained_sql, rows)
         return positions
 
     def _head(self, c: SQLiteCursor, originator_id: UUID) -> int | None:
@@ -189,13 +268,9 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
                     f"INSERT INTO {RECEIPTS_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [_receipt_row(r) for r in receipts],
                 )
-                c.executemany(
-                    self.insert_events_statement,
-                    [
-                        (UUID(str(s.originator_id)).hex, s.originator_version, s.topic, s.state)
-                        for s in stored_events
-                    ],
-                )
+                if not receipts:
+                    c.execute(f"UPDATE {self.events_table_name} SET topic = topic WHERE 0")
+                self._insert_chained(c, stored_events)
                 c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
                 head = c.fetchone()[0]
         except sqlite3.IntegrityError as error:
@@ -303,8 +378,8 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         # once and caches it, an SQL composition on every execute.
         self._record_command = (
             "SELECT oversight_record_command(%s, %s, %s, %s, %s, %s, %s, %s::uuid[], "
-            "%s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::bigint[], %s) "
-            "AS notification_id"
+            "%s::bigint[], %s::text[], %s::bytea[], %s::bytea[], %s::bytea[], %s::uuid[], "
+            "%s::bigint[], %s) AS notification_id"
         )
         self._select_history = (
             "SELECT originator_id, originator_version, topic, state FROM "
@@ -323,8 +398,8 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             schema=schema, table=table
         )
         self._copy_events = SQL(
-            "COPY {schema}.{events} (originator_id, originator_version, topic, state) "
-            "FROM STDIN (FORMAT BINARY)"
+            "COPY {schema}.{events} (originator_id, originator_version, topic, state, "
+            "notification_id, salt, commitment, chain_hash) FROM STDIN (FORMAT BINARY)"
         ).format(schema=schema, events=events)
         self._analyze = SQL("ANALYZE {schema}.{events}, {schema}.{table}").format(
             schema=schema, events=events, table=table
@@ -333,9 +408,24 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "SELECT MAX(notification_id) AS head FROM {schema}.{events}"
         ).format(schema=schema, events=events)
         self._purge_event = SQL(
-            "UPDATE {schema}.{events} SET topic = %s, state = %s "
+            "UPDATE {schema}.{events} SET topic = %s, state = %s, salt = NULL, purged_by = %s "
             "WHERE notification_id = %s AND originator_id = %s AND originator_version = %s "
             "RETURNING notification_id"
+        ).format(schema=schema, events=events)
+        self._next_positions = SQL(
+            "SELECT nextval(pg_get_serial_sequence({table}, 'notification_id')) AS position "
+            "FROM generate_series(1, %s)"
+        ).format(table=Literal(f'"{self.datastore.schema}"."{self.events_table_name}"'))
+        self._select_chain_heads = SQL(
+            "SELECT a.id AS originator_id, e.chain_hash FROM unnest(%s::uuid[]) AS a (id) "
+            "CROSS JOIN LATERAL (SELECT chain_hash FROM {schema}.{events} "
+            "WHERE originator_id = a.id ORDER BY originator_version DESC LIMIT 1) AS e"
+        ).format(schema=schema, events=events)
+        self._insert_chained = SQL(
+            "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state, "
+            "notification_id, salt, commitment, chain_hash) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], "
+            "%s::bigint[], %s::bytea[], %s::bytea[], %s::bytea[]) RETURNING notification_id"
         ).format(schema=schema, events=events)
         self._select_head = SQL(
             "SELECT MAX(originator_version) AS head FROM {schema}.{events} WHERE originator_id = %s"
@@ -393,6 +483,9 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                 self, stored_events, **kwargs
             )
         read: Sequence[tuple[UUID, int]] = kwargs.get("read_versions", ())
+        # The salt and commitment here, the chain in the function (it needs the
+        # aggregate's last chain hash and the position, known under the lock).
+        salts = [new_salt() for _ in stored_events]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             try:
                 curs.execute(
@@ -403,6 +496,11 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                         [s.originator_version for s in stored_events],
                         [s.topic for s in stored_events],
                         [s.state for s in stored_events],
+                        salts,
+                        [
+                            commitment(salt, s.topic, s.state)
+                            for salt, s in zip(salts, stored_events, strict=True)
+                        ],
                         [i for i, _ in read],
                         [v for _, v in read],
                         self._lock_timeout,
@@ -436,15 +534,88 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             for originator_id, version in read:
                 if self._head(curs, originator_id) != version:
                     raise StaleRead("a record this command read has changed since")
-        for t in tombstones:
-            curs.execute(
-                self._purge_event,
-                (t.topic, t.state, t.position, t.originator_id, t.originator_version),
-            )
-            # (RETURNING, not rowcount: the library's cursor may be pipelined.)
-            if len(curs.fetchall()) != 1:
-                raise IntegrityError(f"no stored event at position {t.position} to purge")
+        if tombstones and not stored_events:
+            raise IntegrityError("a purge is recorded by the event that made it")
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """The library's insert (lock, notify, insert), with each event chained at the
+        position it takes (ADR 0019); a purge's tombstones are written here, naming the
+        purge's event. The library then reads the positions back from the INSERT."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        tombstones: Sequence[Tombstone] = kwargs.get("tombstones", ())
+        positions = self._positions(curs, len(stored_events))
+        redactions = None
+        if tombstones:
+            redactions = redaction_digest([(t.position, t.topic, t.state) for t in tombstones])
+            for t in tombstones:
+                curs.execute(
+                    self._purge_event,
+                    (
+                        t.topic,
+                        t.state,
+                        positions[-1],
+                        t.position,
+                        t.originator_id,
+                        t.originator_version,
+                    ),
+                )
+                # (RETURNING, not rowcount: the library's cursor may be pipelined.)
+                if len(curs.fetchall()) != 1:
+                    raise IntegrityError(f"no stored event at position {t.position} to purge")
+        self._insert_sealed(curs, stored_events, positions, redactions)
+
+    def _positions(self, curs: Cursor[DictRow], count: int) -> list[int]:
+        """``count`` positions, in order (the caller holds the insert lock)."""
+        curs.execute(self._next_positions, (count,))
+        return sorted(int(row["position"]) for row in curs.fetchall())
+
+    def _insert_sealed(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        positions: Sequence[int],
+        redactions: bytes | None = None,
+    ) -> None:
+        """INSERT … RETURNING the events, chained at ``positions``."""
+        events, seals = self._sealed(curs, stored_events, positions, redactions)
+        curs.execute(
+            self._insert_chained,
+            (
+                [e[0] for e in events],
+                [e[1] for e in events],
+                [e[2] for e in events],
+                [e[3] for e in events],
+                list(positions),
+                [x.salt for x in seals],
+                [x.commitment for x in seals],
+                [x.chain_hash for x in seals],
+            ),
+        )
+
+    def _sealed(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        positions: Sequence[int],
+        redactions: bytes | None = None,
+    ) -> tuple[list[tuple[UUID, int, str, bytes]], list[Seal]]:
+        """The events as rows, and their seals: each chained on its aggregate's last
+        chain hash in the store (read in one statement; the caller holds the lock)."""
+        events = [
+            (UUID(str(s.originator_id)), s.originator_version, s.topic, bytes(s.state))
+            for s in stored_events
+        ]
+        curs.execute(self._select_chain_heads, (list(dict.fromkeys(e[0] for e in events)),))
+        previous = {
+            row["originator_id"]: bytes(row["chain_hash"])
+            for row in curs.fetchall()
+            if row["chain_hash"] is not None
+        }
+        return events, seal(events, positions, previous, redactions)
 
     def _head(self, curs: Cursor[DictRow], originator_id: UUID) -> int | None:
         """An aggregate's last version in the store (inside the caller's transaction;
@@ -499,15 +670,23 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                 with curs.copy(self._copy_receipts) as copy:
                     for receipt in receipts:
                         copy.write_row(_receipt_row(receipt))
-                with curs.copy(self._copy_events) as copy:
-                    copy.set_types(["uuid", "int8", "text", "bytea"])
-                    for s in stored_events:
-                        copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+                self._copy_sealed(curs, stored_events)
                 curs.execute(self._select_max_position)
                 row = curs.fetchone()
         except psycopg.IntegrityError as error:
             raise IntegrityError(str(error)) from error
         return None if row is None or row["head"] is None else int(row["head"])
+
+    def _copy_sealed(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]) -> None:
+        """COPY events chained at positions taken under the insert lock (ADR 0019)."""
+        if not stored_events:
+            return
+        positions = self._positions(curs, len(stored_events))
+        events, seals = self._sealed(curs, stored_events, positions)
+        with curs.copy(self._copy_events) as copy:
+            copy.set_types(["uuid", "int8", "text", "bytea", "int8", "bytea", "bytea", "bytea"])
+            for e, position, x in zip(events, positions, seals, strict=True):
+                copy.write_row((*e, position, x.salt, x.commitment, x.chain_hash))
 
     def analyze(self) -> None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

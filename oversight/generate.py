@@ -256,21 +256,24 @@ class AuthorityGenerator:
         )
         if manager is not None:
             signed = joined + timedelta(days=3)
-            self._add(
-                at(signed, 14),
-                c.SignSupervisionAgreement,
-                f"agreement-{staff_id}",
-                actor=self._actor(manager, ActorRole.SUPERVISOR),
-                staff_id=staff_id,
-                agreement_id=f"{staff_id}-SA1",
-                supervisor_id=manager,
-                frequency="P1M",
-                supervision_format="individual",
-                review_due_on=signed + timedelta(days=365),
-                escalation_manager_id=self.staff[manager].manager or "HOS01",
-                supervisor_signed_on=signed,
-                supervisee_signed_on=signed,
-            )
+            # Each party signs for themselves: the supervisor, then the supervisee.
+            for suffix, signer, hour in (
+                ("", self._actor(manager, ActorRole.SUPERVISOR), 14),
+                ("-supervisee", self._actor(staff_id, ActorRole.SUPERVISEE), 15),
+            ):
+                self._add(
+                    at(signed, hour),
+                    c.SignSupervisionAgreement,
+                    f"agreement-{staff_id}{suffix}",
+                    actor=signer,
+                    staff_id=staff_id,
+                    agreement_id=f"{staff_id}-SA1",
+                    supervisor_id=manager,
+                    frequency="P1M",
+                    supervision_format="individual",
+                    review_due_on=signed + timedelta(days=365),
+                    escalation_manager_id=self.staff[manager].manager or "HOS01",
+                )
         return member
 
     # -- one month -------------------------------------------------------------------------
@@ -457,8 +460,6 @@ class AuthorityGenerator:
                     "due_on": when.date() + timedelta(days=7),
                 }
             ],
-            decision_maker_id=manager.id,
-            decision_maker_role="team_manager",
         )
 
     # -- one case, one month -----------------------------------------------------------------
@@ -689,11 +690,13 @@ class AuthorityGenerator:
                     at(day - timedelta(days=1), 16),
                     c.CancelSupervisionSession,
                     f"cancel-{session_id}",
-                    actor=sup,
+                    # The party who cancels does so for themselves.
+                    actor=sup
+                    if rng.choice(["supervisee", "supervisor"]) == "supervisor"
+                    else self._actor(member.staff_id, ActorRole.SUPERVISEE),
                     staff_id=member.staff_id,
                     session_id=session_id,
                     reason="Court hearing took priority",
-                    cancelled_by=rng.choice(["supervisee", "supervisor"]),
                 )
                 continue
             if roll < 0.08:
@@ -787,7 +790,6 @@ class AuthorityGenerator:
             actor=sup,
             staff_id=member.staff_id,
             record_id=record_id,
-            signatory="supervisor",
         )
         if rng.random() < 0.92:
             disputed = rng.random() < 0.03
@@ -799,7 +801,6 @@ class AuthorityGenerator:
                 actor=self._actor(member.staff_id, ActorRole.SUPERVISEE),
                 staff_id=member.staff_id,
                 record_id=record_id,
-                signatory="supervisee",
                 confirmed=not disputed,
                 differing_view="Workload is higher than recorded." if disputed else None,
             )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from application.storage import source_for as source_for  # re-exported for the CLI
 from domain.application import OversightApplication
 from oversight.eventstore import POSTGRES_EVENTS_TABLE
 from oversight.settings import DatabaseSettings, psycopg_conninfo
@@ -17,22 +18,10 @@ from projections.engine import (
     PostgresAdvisoryLock,
     Projection,
     Runner,
-    Source,
     make_engine,
     sqlite_lock_path,
 )
 from projections.registry import all_projections
-
-
-def source_for(app: OversightApplication) -> Source:
-    recorder = app.recorder
-    return Source(
-        select_notifications=lambda start, limit: recorder.select_notifications(
-            start=start, limit=limit
-        ),
-        max_notification_id=recorder.max_notification_id,
-        mapper=app.mapper,
-    )
 
 
 def lock_for(database: DatabaseSettings, name: str) -> LeaderLock:

@@ -1,7 +1,10 @@
-"""``oversight retention ...``: the purge schedule, and purge runs (ADR 0012)."""
+"""``oversight retention ...``: the purge schedule, purge runs, certificates, and reapplying
+the ledger after a restore (ADR 0012, 0018). Every purge is ``application.purge``'s."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import asdict
 from datetime import date
@@ -9,20 +12,22 @@ from datetime import date
 import click
 from sqlalchemy import Engine, distinct, select
 
+from application import certificates as certs
+from application.certificates import LedgerMissing
+from application.purge import SCHEDULE, PurgeRun, Purges
+from application.storage import CompactionIncomplete
 from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.policy.calendar import Period
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
-from oversight.projecting import read_engine, runner_for
-from oversight.purging import compact
+from oversight.projecting import read_engine
 from oversight.schema import SchemaOutOfDate
 from oversight.settings import DatabaseSettings, Settings, SettingsError
 from oversight.wiring import open_application
 from projections.compliance import view
-from projections.engine import ProjectionLagging, wait_for
-from projections.purge_schedule import PurgeRun, purge_schedule, run_purge, schedule_csv
-from projections.registry import all_projections
+from projections.engine import ProjectionLagging
+from projections.purge_schedule import purge_schedule, schedule_csv
 
 
 def _database() -> DatabaseSettings:
@@ -68,7 +73,7 @@ def _authorities(engine: Engine, given: str | None) -> list[str]:
 
 @click.group()
 def retention() -> None:
-    """Retention: the purge schedule and purge runs."""
+    """Retention: the purge schedule, purge runs, certificates and reapplying the ledger."""
 
 
 @retention.command("schedule")
@@ -137,49 +142,65 @@ def schedule_command(
     click.echo(f"{len(rows)} records")
 
 
+def _purges(database: DatabaseSettings, wait: float = 60.0) -> Purges:
+    purges = Purges.on(_app(database), _engine(database))
+    purges.catch_up_timeout = wait
+    return purges
+
+
 @retention.command("purge")
-@click.option("--as-of", "as_of", required=True, help="Destroy what is due by this day.")
+@click.option("--as-of", "as_of", default=None, help="Destroy what is due by this day.")
 @click.option("--dry-run", is_flag=True, help="List what would be destroyed; destroy nothing.")
 @click.option("--authority", default=None, help="Authority code (default: every one).")
 @click.option(
     "--authorised-by",
     "authorised_by",
-    required=True,
+    default=None,
     help="Staff id of the data protection officer authorising the run.",
+)
+@click.option(
+    "--scheduled",
+    is_flag=True,
+    help="A scheduled run (cron, a timer) under the officer's standing authorisation: "
+    "certificates say it was run by the schedule; --as-of defaults to today.",
 )
 @click.option("--limit", type=int, default=None, help="At most this many records.")
 @click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for projections.")
 def purge_command(
-    as_of: str,
+    as_of: str | None,
     dry_run: bool,
     authority: str | None,
-    authorised_by: str,
+    authorised_by: str | None,
+    scheduled: bool,
     limit: int | None,
     wait: float,
 ) -> None:
     """Destroy every record due by --as-of that no legal hold covers. Each is checked
-    again from the event store first; --dry-run stops there and lists exactly those."""
+    again from the event store first; --dry-run stops there and lists exactly those.
+    The read models are redacted and storage compacted before it returns, and each
+    record gets a certificate (table and ledger)."""
+    if (authorised_by is None) == (not scheduled):
+        raise click.UsageError("give --authorised-by STAFF_ID, or --scheduled")
+    day = _day(as_of, "--as-of") or (date.today() if scheduled else None)
+    if day is None:
+        raise click.UsageError("give --as-of YYYY-MM-DD")
     database = _database()
-    engine = _engine(database)
-    app = _app(database)
-    day = _day(as_of, "--as-of")
-    assert day is not None
+    purges = _purges(database, wait)
     runs: list[PurgeRun] = []
     try:
-        for code in _authorities(engine, authority):
-            dpo = Actor(authorised_by, ActorRole.DATA_PROTECTION_OFFICER, code)
+        for code in _authorities(purges.engine, authority):
+            dpo = Actor(authorised_by or SCHEDULE, ActorRole.DATA_PROTECTION_OFFICER, code)
             runs.append(
-                run_purge(
-                    app,
-                    engine,
-                    authority_code=code,
-                    as_of=day,
-                    dpo=dpo,
-                    dry_run=dry_run,
-                    limit=limit,
-                )
+                purges.run(authority_code=code, as_of=day, dpo=dpo, dry_run=dry_run, limit=limit)
             )
-    except DomainError as error:
+    except (DomainError, LedgerMissing) as error:
+        raise click.ClickException(str(error)) from None
+    except ProjectionLagging as error:
+        raise click.ClickException(
+            f"{error}: the records are destroyed in the event store; their derived rows go "
+            "when the projections catch up: run `oversight retention reapply` then"
+        ) from None
+    except CompactionIncomplete as error:
         raise click.ClickException(str(error)) from None
     verb = "would destroy" if dry_run else "destroyed"
     for run in runs:
@@ -194,25 +215,80 @@ def purge_command(
                 click.echo(f"refused: {what}: {outcome.refused}")
     total = sum(len(run.destroyed) for run in runs)
     click.echo(f"{verb} {total} records as of {day.isoformat()}")
-    if dry_run or total == 0:
+    if not dry_run and total:
+        click.echo("projections caught up; storage compacted; certificates issued")
+
+
+@retention.command("certificates")
+@click.option("--authority", default=None, help="Authority code (default: every one).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+def certificates_command(authority: str | None, fmt: str) -> None:
+    """Every purge certificate, in the order issued: what was destroyed, under which
+    rule, the legal-hold check, the counts, who ran it and when. No personal data."""
+    database = _database()
+    found = list(certs.rows(certs.certificates(_engine(database), authority_code=authority)))
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2))
         return
-    last = max((run.last_position or 0 for run in runs), default=0)
-    for projection in all_projections():
-        runner_for(database, app, projection, engine).run_forever(once=True)
-        try:
-            wait_for(engine, projection.name, last, timeout=wait)
-        except ProjectionLagging as error:
-            raise click.ClickException(
-                f"{error}: the purged records' derived rows go when it catches up; "
-                "run the compaction again then (oversight retention compact)"
-            ) from None
-    compact(database, engine)
-    click.echo("projections caught up; storage compacted")
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=certs.COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(found)
+        click.echo(out.getvalue(), nl=False)
+        return
+    click.echo(
+        f"{'purged at':<20} {'authority':<10} {'subject':<16} {'class':<21} {'record':<18} "
+        f"{'rule':<10} {'events':>6} {'rows':>5} ran by"
+    )
+    for k in found:
+        click.echo(
+            f"{k['purged_at'][:19]:<20} {k['authority_code']:<10} "
+            f"{k['subject_kind'] + ' ' + k['local_id']:<16} {k['record_class']:<21} "
+            f"{k['record_id']:<18} {k['rule_id']:<10} {k['events_rewritten']:>6} "
+            f"{k['read_model_rows_redacted']:>5} {k['ran_by']}"
+        )
+    click.echo(f"{len(found)} certificates")
+
+
+@retention.command("reapply")
+@click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for projections.")
+def reapply_command(wait: float) -> None:
+    """After restoring a backup: destroy again every record the purge ledger names
+    (OVERSIGHT_PURGE_LEDGER) and restore their certificates. Safe to run again."""
+    database = _database()
+    try:
+        done = _purges(database, wait).reapply()
+    except (LedgerMissing, ProjectionLagging, CompactionIncomplete, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    for certificate, why in done.refused:
+        click.echo(
+            f"refused: {certificate.authority_code} {certificate.subject_kind} "
+            f"{certificate.local_id} {certificate.record_class} {certificate.record_id}: {why}"
+        )
+    click.echo(
+        f"destroyed again {len(done.destroyed_again)}, already destroyed "
+        f"{len(done.already_destroyed)}, refused {len(done.refused)}"
+    )
+    if done.refused:
+        raise click.ClickException(
+            "some records named by the ledger are still held: see above (a legal hold the "
+            "restore brought back must be lifted by the data protection officer first)"
+        )
 
 
 @retention.command("compact")
-def compact_command() -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="PostgreSQL: rewrite every table into new files (VACUUM FULL, each table locked "
+    "while it is copied), so no freed bytes of a purged row stay in the data directory.",
+)
+def compact_command(full: bool) -> None:
     """Truncate SQLite's write-ahead log, or vacuum PostgreSQL's purged row versions."""
     database = _database()
-    compact(database, _engine(database))
+    try:
+        Purges(_app(database), _engine(database), None).compact(full=full)
+    except CompactionIncomplete as error:
+        raise click.ClickException(str(error)) from None
     click.echo("compacted")

@@ -8,6 +8,7 @@ run`` workers unless ``--projections`` asks for them here (ADR 0006).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,15 +19,19 @@ from typing import Any
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from application.certificates import LEDGER_SETTING
+from application.purge import Purges
 from domain.application import OversightApplication
 from domain.policy.packs import PackLibrary
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys
 from graphql_api.limits import Limits, document_hash
-from graphql_api.service import Service
+from graphql_api.purge import PurgingService
 from oversight.projecting import InProcessProjections, read_engine
 from oversight.settings import Settings
 from oversight.wiring import open_application
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +40,14 @@ class Served:
     application: OversightApplication
     engine: Engine
     tokens: TokenSettings
+    #: The primary's engine (purges write there): ``engine`` itself unless reads go to a
+    #: standby. Whoever closes ``engine`` closes this too.
+    primary: Engine
+
+    def close(self) -> None:
+        self.application.close()
+        for each in {self.engine, self.primary}:
+            each.dispose()
 
 
 def build(settings: Settings, *, projections_in_process: bool | None = None) -> Served:
@@ -46,7 +59,15 @@ def build(settings: Settings, *, projections_in_process: bool | None = None) -> 
     # replicated projection positions say how far it has replayed (README, topology).
     engine = read_engine(settings.reads)
     primary = engine if settings.read_database is None else read_engine(settings.database)
-    service = Service(application, engine, PackLibrary.load())
+    purges = Purges.on(application, primary)
+    try:
+        refuse_unapplied_purges(purges, settings)
+    except PurgesNotApplied:
+        application.close()
+        for each in {engine, primary}:
+            each.dispose()
+        raise
+    service = PurgingService(application, engine, PackLibrary.load(), purges=purges)
     in_process = (
         settings.database.backend == "sqlite"
         if projections_in_process is None
@@ -67,7 +88,35 @@ def build(settings: Settings, *, projections_in_process: bool | None = None) -> 
     development = tokens.environment == "development"
     limits = request_limits(development)
     app = create_app(service, TokenVerifier(tokens), limits, lifespan=lifespan)
-    return Served(app, application, engine, tokens)
+    return Served(app, application, engine, tokens, primary)
+
+
+class PurgesNotApplied(ValueError):
+    """The purge ledger names records this database still holds: a restored backup."""
+
+
+def refuse_unapplied_purges(purges: Purges, settings: Settings) -> None:
+    """Refuse to serve a database that holds records the purge ledger says were destroyed
+    (a backup restored after the purge): serving them would disclose personal data whose
+    destruction was certified. ``oversight retention reapply`` destroys them again and
+    takes a minute; a warning would let the service run on, disclosing, until someone
+    read the log (ADR 0018). Without a ledger on PostgreSQL this cannot be checked:
+    say so loudly (purges are refused there until one is set)."""
+    if purges.ledger is None:
+        log.warning(
+            "%s is not set: purges are refused, and a restored backup's purged records "
+            "cannot be detected (ADR 0018)",
+            LEDGER_SETTING,
+        )
+        return
+    unapplied = purges.unapplied()
+    if unapplied:
+        where = settings.database.sqlite_path or settings.database.dbname
+        raise PurgesNotApplied(
+            f"the purge ledger {purges.ledger.path} names {len(unapplied)} destroyed records "
+            f"that {where} still holds (a backup restored after their purge?): run "
+            "`oversight retention reapply` before serving"
+        )
 
 
 def request_limits(development: bool) -> Limits:

@@ -148,6 +148,27 @@ class Settings:
         return self.read_database or self.database
 
 
+#: The Ed25519 private key (PEM, PKCS 8) that signs the event log's checkpoints (ADR 0019).
+LOG_SIGNING_KEY_VARIABLE = "OVERSIGHT_LOG_SIGNING_KEY_FILE"
+DEVELOPMENT_LOG_SIGNING_KEY = Path(".oversight") / "log-signing-key.pem"
+
+
+def log_signing_key_file(environ: dict[str, str] | None = None) -> Path | None:
+    """Where the log's signing key is: ``OVERSIGHT_LOG_SIGNING_KEY_FILE``; with
+    ``OVERSIGHT_ENV=development`` and none given, a key made once under ``.oversight/``;
+    otherwise none (checkpoints cannot be signed)."""
+    env = os.environ if environ is None else environ
+    given = env.get(LOG_SIGNING_KEY_VARIABLE, "")
+    if given:
+        path = Path(given)
+        if not path.is_file():
+            raise SettingsError(f"{LOG_SIGNING_KEY_VARIABLE}: no file at {path}")
+        return path
+    if env.get("OVERSIGHT_ENV", "production") == "development":
+        return DEVELOPMENT_LOG_SIGNING_KEY
+    return None
+
+
 def psycopg_conninfo(database: DatabaseSettings) -> str:
     """A libpq connection string for LISTEN and advisory locks (PostgreSQL only)."""
     from psycopg.conninfo import make_conninfo

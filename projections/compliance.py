@@ -59,6 +59,8 @@ from domain.policy.compliance import (
     Fact,
     Finding,
     Obligation,
+    closed_without_act,
+    closes,
     findings,
     known_facts,
     local_day,
@@ -916,22 +918,28 @@ def _active_tables() -> Mapping[str, Table]:
 # -- summaries by team and authority [POR-7, SHR-5.8] -----------------------------------------
 
 #: How each obligation counts in a summary (``category``).
-ON_TIME, LATE, MISSED, DUE_SOON = "on_time", "late", "missed", "due_soon"
+ON_TIME, LATE, MISSED, BREACHED, DUE_SOON = "on_time", "late", "missed", "breached", "due_soon"
+CATEGORIES = (ON_TIME, LATE, MISSED, BREACHED, DUE_SOON)
+#: The kinds whose windows close on their due day (``domain.policy.compliance.closes``).
+CLOSING_KINDS = tuple(k for k in ("recurring", "minimum_count", "deadline") if closes(k))
 
 
 def category(o: Obligation, as_of: date, since: date, soon: date) -> str | None:
-    """An obligation's place in a summary for the window ``[since, as_of]``: fell due in
-    it and was met on time, late, or not at all by ``as_of``; or is open and due by
-    ``soon``. None: it does not count (not yet due, not applicable, outside)."""
+    """An obligation's place in a summary for the period ``[since, as_of]``: fell due in
+    it and was met on time, late, not at all by ``as_of`` (still open: missed), or is a
+    window that closed without the act (breached); or is open and due by ``soon``. None:
+    it does not count (not yet due, not applicable, outside)."""
     due = o.due_on
     if due is None or o.arises_on > as_of:
         return None
     done = o.satisfied_on if o.satisfied_on is not None and o.satisfied_on <= as_of else None
-    if since <= due <= as_of:
+    # A window of a closing kind due today is still open: it counts as due soon.
+    still_open = done is None and closes(o.kind) and due == as_of
+    if since <= due <= as_of and not still_open:
         if done is None:
-            return MISSED
+            return BREACHED if closed_without_act(o, as_of) else MISSED
         return ON_TIME if done <= due else LATE
-    if as_of < due <= soon and done is None:
+    if as_of <= due <= soon and done is None:
         return DUE_SOON
     return None
 
@@ -942,10 +950,13 @@ class Tally:
     late: int = 0
     missed: int = 0
     due_soon: int = 0
+    #: Windows that closed without the act (each missed window of a recurring or
+    #: annual rule counts once).
+    breached: int = 0
 
     @property
     def fell_due(self) -> int:
-        return self.on_time + self.late + self.missed
+        return self.on_time + self.late + self.missed + self.breached
 
     @property
     def rate(self) -> float | None:
@@ -976,7 +987,7 @@ class Summary:
     def overall(self) -> Tally:
         total = Tally()
         for tally in self.cells.values():
-            for name in (ON_TIME, LATE, MISSED, DUE_SOON):
+            for name in CATEGORIES:
                 total.add(name, getattr(tally, name))
         return total
 
@@ -984,7 +995,7 @@ class Summary:
         folded: dict[str | None, Tally] = {}
         for key, tally in self.cells.items():
             into = folded.setdefault(key[index], Tally())
-            for name in (ON_TIME, LATE, MISSED, DUE_SOON):
+            for name in CATEGORIES:
                 into.add(name, getattr(tally, name))
         return dict(sorted(folded.items(), key=lambda item: str(item[0])))
 
@@ -1015,16 +1026,19 @@ def summary(
             *([s.c.team == team] if team is not None else []),
         )
         done = and_(o.c.satisfied_on.is_not(None), o.c.satisfied_on <= as_of)
+        closing = o.c.kind.in_(CLOSING_KINDS)
+        still_open = and_(~done, closing, o.c.due_on == as_of)
         category_sql = case(
             (
-                and_(o.c.due_on >= since, o.c.due_on <= as_of),
+                and_(o.c.due_on >= since, o.c.due_on <= as_of, ~still_open),
                 case(
+                    (and_(~done, closing), literal(BREACHED)),
                     (~done, literal(MISSED)),
                     (o.c.satisfied_on <= o.c.due_on, literal(ON_TIME)),
                     else_=literal(LATE),
                 ),
             ),
-            (and_(o.c.due_on > as_of, o.c.due_on <= soon, ~done), literal(DUE_SOON)),
+            (and_(o.c.due_on >= as_of, o.c.due_on <= soon, ~done), literal(DUE_SOON)),
             else_=literal(None),
         ).label("category")
         counted = (
@@ -1180,17 +1194,31 @@ def _agreement_rule(pack: Pack | None) -> tuple[Period | None, str | None]:
 
 
 def supervision_sheet_for(
-    engine: Engine, library: PackLibrary, authority_code: str, staff_id: str, *, as_of: date
+    engine: Engine,
+    library: PackLibrary,
+    authority_code: str,
+    staff_id: str,
+    *,
+    as_of: date,
+    since: date | None = None,
 ) -> SupervisionSheet | None:
-    """A worker's supervision tracking sheet, from the worker's stored facts."""
+    """A worker's supervision tracking sheet, from the worker's stored facts, with the
+    windows breached in ``[since, as_of]`` (a year to ``as_of`` by default)."""
     subject_id = str(worker_id(authority_code, staff_id))
     with engine.connect() as conn:
-        facts = known_facts(subject_facts(conn, subject_id))
-        who = profile(facts)
-        if who is None or who.subject != "worker":
+        found = answer(conn, library, subject_id, as_of=as_of)
+        if found is None or found.profile.subject != "worker":
             return None
-        context = authority_context(conn, _VIEWS, authority_code, library)
-    return supervision_sheet(who, facts, as_of, *_agreement_rule(context.pack))
+        if found.profile.authority_code != authority_code:
+            return None
+    return supervision_sheet(
+        found.profile,
+        found.facts,
+        as_of,
+        *_agreement_rule(found.context.pack),
+        found=found.obligations,
+        since=since,
+    )
 
 
 def case_tracker_for(
@@ -1314,14 +1342,23 @@ class OpenWork:
 
 
 def open_work(engine: Engine, subject_ids: Sequence[str], as_of: date) -> dict[str, OpenWork]:
-    """For many subjects in one query (the API's DataLoader batches into this)."""
+    """For many subjects in one query (the API's DataLoader batches into this). Overdue:
+    the deadlines open past their due day, and each rule whose last window to close did
+    so without the act, with nothing done since (the act is still owed: the subject is
+    behind on it, however many windows that has been)."""
     obligation = view("compliance_obligation")
     found: dict[str, list[Any]] = {s: [] for s in subject_ids}
     with engine.connect() as conn:
         for chunk in _chunks(subject_ids):
             rows = conn.execute(
                 select(
-                    obligation.c.subject_id, obligation.c.due_on, obligation.c.satisfied_on
+                    obligation.c.subject_id,
+                    obligation.c.due_on,
+                    obligation.c.satisfied_on,
+                    obligation.c.rule_key,
+                    obligation.c.kind,
+                    obligation.c.arises_on,
+                    obligation.c.seq,
                 ).where(
                     obligation.c.subject_id.in_(chunk),
                     obligation.c.arises_on <= as_of,
@@ -1333,7 +1370,22 @@ def open_work(engine: Engine, subject_ids: Sequence[str], as_of: date) -> dict[s
     result: dict[str, OpenWork] = {}
     for subject_id, rows in found.items():
         open_rows = [r for r in rows if r.satisfied_on is None or _day(r.satisfied_on) > as_of]
-        overdue = sum(1 for r in open_rows if _day(r.due_on) < as_of)
+        overdue = sum(1 for r in open_rows if not closes(r.kind) and _day(r.due_on) < as_of)
+        windows: dict[str, list[Any]] = {}
+        for r in rows:
+            if closes(r.kind):
+                windows.setdefault(str(r.rule_key), []).append(r)
+        for chain in windows.values():
+            chain.sort(key=lambda r: (_day(r.arises_on), int(r.seq)))
+            current = chain[-1]
+            if current.satisfied_on is not None and _day(current.satisfied_on) <= as_of:
+                continue  # done in the window open now (or the last one): caught up
+            closed = [r for r in chain if _day(r.due_on) < as_of]
+            last = closed[-1] if closed else None
+            if last is not None and (
+                last.satisfied_on is None or _day(last.satisfied_on) > _day(last.due_on)
+            ):
+                overdue += 1
         upcoming = [_day(r.due_on) for r in open_rows if _day(r.due_on) >= as_of]
         result[subject_id] = OpenWork(overdue, min(upcoming) if upcoming else None)
     return result

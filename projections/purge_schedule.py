@@ -6,34 +6,23 @@ day it falls due for destruction, the legal holds that stop it, and, once destro
 when and on whose authority. Here it is queried by due-date window, authority and
 class, and written out as CSV.
 
-Purge runs: the schedule proposes; each record is then checked again from the event
-store and the authority's pack (``plan_purge``) and destroyed by its own ``PurgeRecord``
-command, so a stale schedule can never destroy what is not due, and a dry run, which
-stops after that check, lists exactly what a real run would destroy. A run interrupted
-at any point is run again: what it destroyed reads "already purged".
+A read model only reads: purge runs are the application's (``application.purge``, ADR
+0018), which take their candidates from ``due_for_destruction`` here and check each again
+from the event store before destroying it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, and_, select
 
-from domain import commands as c
-from domain.application import OversightApplication, plan_purge
-from domain.errors import DomainError
-from domain.provenance import Actor
-from domain.vocabulary import ActorRole
 from projections.compliance import view
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,89 +139,3 @@ def schedule_csv(rows: Sequence[ScheduleRow], as_of: date) -> str:
         values = {k: ("" if v is None else v) for k, v in asdict(row).items()}
         writer.writerow({**values, "status": row.status_on(as_of)})
     return out.getvalue()
-
-
-@dataclass(frozen=True)
-class PurgeOutcome:
-    """One scheduled record and what the run did with it."""
-
-    row: ScheduleRow
-    destroyed: bool  # a dry run: would be destroyed
-    refused: str | None = None  # why not, in the domain's own words
-    position: int | None = None  # the RecordPurged event's position (a real run)
-
-
-@dataclass(frozen=True)
-class PurgeRun:
-    authority_code: str
-    as_of: date
-    dry_run: bool
-    outcomes: list[PurgeOutcome]
-
-    @property
-    def destroyed(self) -> list[PurgeOutcome]:
-        return [o for o in self.outcomes if o.destroyed]
-
-    @property
-    def last_position(self) -> int | None:
-        return max((o.position for o in self.outcomes if o.position), default=None)
-
-
-def purge_command(row: ScheduleRow, as_of: date, dpo: Actor, now: datetime) -> c.PurgeRecord:
-    return c.PurgeRecord(
-        command_id=f"purge-{uuid.uuid4().hex}",
-        actor=dpo,
-        occurred_at=now,
-        staff_id=row.local_id if row.subject_kind == "worker" else None,
-        child_id=row.local_id if row.subject_kind == "child" else None,
-        record_class=row.record_class,
-        record_id=row.record_id,
-        as_of=as_of,
-    )
-
-
-def run_purge(
-    app: OversightApplication,
-    engine: Engine,
-    *,
-    authority_code: str,
-    as_of: date,
-    dpo: Actor,
-    dry_run: bool,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    limit: int | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> PurgeRun:
-    """Check, and unless ``dry_run`` destroy, every record the schedule has due by
-    ``as_of`` in the authority. Only a data protection officer may."""
-    if dpo.role is not ActorRole.DATA_PROTECTION_OFFICER:
-        raise DomainError("a purge is authorised by the data protection officer", field="actor")
-    if dpo.authority_id != authority_code:
-        raise DomainError("a purge is authorised within its own authority", field="actor")
-    candidates = due_for_destruction(engine, authority_code=authority_code, as_of=as_of)
-    if limit is not None:
-        candidates = candidates[:limit]
-    outcomes: list[PurgeOutcome] = []
-    for done, row in enumerate(candidates, start=1):
-        command = purge_command(row, as_of, dpo, clock())
-        try:
-            if dry_run:
-                plan_purge(app, command)
-                outcomes.append(PurgeOutcome(row, destroyed=True))
-            else:
-                result = app.execute(command, retries=2)
-                outcomes.append(PurgeOutcome(row, destroyed=True, position=result.position))
-        except DomainError as error:
-            outcomes.append(PurgeOutcome(row, destroyed=False, refused=str(error)))
-        if on_progress is not None:
-            on_progress(done, len(candidates))
-    run = PurgeRun(authority_code, as_of, dry_run, outcomes)
-    if not dry_run:
-        log.info(
-            "purge %s as of %s: %d destroyed, %d refused",
-            authority_code,
-            as_of,
-            len(run.destroyed),
-            len(outcomes) - len(run.destroyed),
-        )
-    return run

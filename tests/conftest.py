@@ -73,6 +73,16 @@ def drop_postgres_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def purge_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's purges write their ledger (ADR 0018) under its own temporary directory:
+    on PostgreSQL there is no default, and a SQLite default beside a shared file would mix
+    tests. Tests of the setting itself pass their own environment."""
+    path = tmp_path / "purge-ledger.jsonl"
+    monkeypatch.setenv("OVERSIGHT_PURGE_LEDGER", str(path))
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -11,6 +11,12 @@ Evaluation has two steps, so that it can be incremental and bitemporal:
 2. ``finding(obligation, as_of)``: its status on any as-of day: met, due soon, overdue,
    breached, or not applicable, with a sentence a manager can read that cites the rule.
 
+An obligation is a *window* (``arises_on`` to ``due_on``). What follows a window, and
+whether one past its due day is breached or overdue, depends on the rule kind only
+(``WINDOWS_CLOSE``): an interval's missed window is breached and the next opens at once,
+an annual minimum's year closes and the next year follows, a deadline has one window that
+stays overdue until done.
+
 Days are local days in England (Europe/London): an event at 00:30 BST on 1 June counts
 on 1 June.
 """
@@ -113,6 +119,10 @@ class Finding:
     due_on: date | None
     evidence: tuple[int, ...]
     sentence: str
+    #: The window the finding is about: it opened on ``window_start`` and closes at the
+    #: end of ``window_end``, its due day (None: not applicable).
+    window_start: date
+    window_end: date | None
 
 
 # -- facts -------------------------------------------------------------------------------
@@ -397,19 +407,27 @@ def agreed_interval(facts: Sequence[Fact], day: date) -> Period | None:
 
 
 def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> list[Obligation]:
+    """Consecutive windows, each due one interval after the day it counts from: the
+    segment's start, the act that met the window before (the next window opens on that
+    day), or the due day of a window that closed without it (the next window opens the
+    day after: ``WINDOWS_CLOSE``). Computed to ``horizon``, so a missed run keeps opening
+    windows, one finding each."""
     assert rule.interval is not None
     occasions = _occasions(rule, facts)
     absences = _absences(facts) if rule.subject == "worker" else []
     noun = NOUNS[rule.events[0]]
     found: list[Obligation] = []
     for start, end in segments(rule, life, horizon):
-        last_day, last_position = start, None
-        later = iter([o for o in occasions if o.day >= start])  # in valid-time order
-        while True:
+        # The window opens on ``opens`` and is due one interval after ``base``; acts count
+        # in it from ``opens`` (the segment's first window) or after ``counted_to``.
+        opens, base, last_day, last_position = start, start, start, None
+        counted_to: date | None = None
+        index = 0
+        while opens <= horizon:
             interval = rule.interval
             if rule.interval_from_agreement:
-                interval = agreed_interval(facts, last_day) or rule.interval
-            due: date | None = interval.after(last_day)
+                interval = agreed_interval(facts, base) or rule.interval
+            due: date | None = interval.after(base)
             if end is not None and due is not None and due >= end:
                 break  # the rule stops applying before this falls due
             # While the supervisee is absent nothing can be held: due on their return.
@@ -420,14 +438,20 @@ def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> 
                     and (absence.end is None or due < absence.end)
                 ):
                     due = absence.end
-            # The segment's first occasion, then the first on a later day than the last.
-            nxt = next((o for o in later if last_position is None or o.day > last_day), None)
-            if nxt is not None and end is not None and nxt.day >= end:
-                nxt = None
+            while index < len(occasions) and (
+                occasions[index].day < opens
+                or (counted_to is not None and occasions[index].day <= counted_to)
+            ):
+                index += 1
+            nxt = occasions[index] if index < len(occasions) else None
+            if nxt is not None and (
+                (end is not None and nxt.day >= end) or (due is not None and nxt.day > due)
+            ):
+                nxt = None  # not in this window
             found.append(
                 _obligation(
                     rule,
-                    last_day,
+                    opens,
                     due,
                     nxt.day if nxt else None,
                     (last_position, nxt.position if nxt else None),
@@ -439,9 +463,15 @@ def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> 
                     },
                 )
             )
-            if nxt is None or due is None:
-                break
-            last_day, last_position = nxt.day, nxt.position
+            if due is None:
+                break  # absent with no return recorded: nothing falls due after this
+            if nxt is None:
+                # Closed without the act at the end of its due day: the next window
+                # opens the day after, due one interval from the end of this one.
+                base, counted_to, opens = due, due, due + timedelta(days=1)
+            else:
+                opens = base = counted_to = last_day = nxt.day
+                last_position = nxt.position
     return found
 
 
@@ -782,7 +812,28 @@ def obligations(
 # -- status on a day, in words ----------------------------------------------------------------
 
 
+#: Rule kinds whose window closes on its due day, what follows it, and so what a window
+#: past its due day without the act is (ADR 0009, addendum):
+#:
+#: - ``recurring`` (an interval): closes; the next window opens at once and runs one
+#:   interval from the act that met this one, or from the end of this one if it was
+#:   missed. Missed: BREACHED, one finding per window (auditors count missed months).
+#: - ``minimum_count`` (an annual minimum): closes at the period's end; the next period
+#:   (year) follows. Not reached: BREACHED.
+#: - ``deadline`` (a working-day or calendar deadline from a clock): one window only,
+#:   which stays open until the act. Past due and not done: OVERDUE; done late: BREACHED.
+WINDOWS_CLOSE = {"recurring": True, "minimum_count": True, "deadline": False}
+
+
+def closes(kind: str) -> bool:
+    """Whether windows of this rule kind close on their due day (``WINDOWS_CLOSE``)."""
+    return WINDOWS_CLOSE.get(kind, False)
+
+
 def status_at(obligation: Obligation, as_of: date, due_soon: Period) -> Status:
+    """The window's status on ``as_of``: met (done in it, or open and not yet due), due
+    soon, overdue (open past due: a deadline's only window), breached (closed without the
+    act, or done after it closed) or not applicable."""
     if obligation.satisfied_on is not None and obligation.satisfied_on <= as_of:
         if obligation.due_on is None or obligation.satisfied_on <= obligation.due_on:
             return Status.MET
@@ -790,10 +841,31 @@ def status_at(obligation: Obligation, as_of: date, due_soon: Period) -> Status:
     if obligation.due_on is None:
         return Status.NOT_APPLICABLE
     if as_of > obligation.due_on:
-        return Status.OVERDUE
+        return Status.BREACHED if closes(obligation.kind) else Status.OVERDUE
     if due_soon.after(as_of) >= obligation.due_on:
         return Status.DUE_SOON
     return Status.MET
+
+
+def closed_without_act(obligation: Obligation, as_of: date) -> bool:
+    """A window that had closed by ``as_of`` with nothing done in it (a breached window,
+    as tracking sheets and summaries count them)."""
+    return (
+        closes(obligation.kind)
+        and obligation.due_on is not None
+        and obligation.due_on < as_of
+        and (obligation.satisfied_on is None or obligation.satisfied_on > obligation.due_on)
+    )
+
+
+def breached_windows(found: Iterable[Obligation], since: date, as_of: date) -> list[Obligation]:
+    """The windows that closed without the act with their due day in ``[since, as_of)``:
+    a window still open on ``as_of`` (due that day) has not closed."""
+    return [
+        o
+        for o in found
+        if o.due_on is not None and since <= o.due_on and closed_without_act(o, as_of)
+    ]
 
 
 def finding(obligation: Obligation, as_of: date, due_soon: Period) -> Finding:
@@ -805,6 +877,8 @@ def finding(obligation: Obligation, as_of: date, due_soon: Period) -> Finding:
         due_on=obligation.due_on,
         evidence=obligation.evidence,
         sentence=sentence(obligation, status, as_of),
+        window_start=obligation.arises_on,
+        window_end=obligation.due_on,
     )
 
 
@@ -828,6 +902,12 @@ def sentence(obligation: Obligation, status: Status, as_of: date) -> str:
         )
         if status is Status.NOT_APPLICABLE:
             return f"No {noun} due while absent; {rule} applies again on return."
+        if done is not None and obligation.arises_on > since:
+            return (
+                f"{noun.capitalize()} on {done.isoformat()}, in the window "
+                f"{obligation.arises_on} to {obligation.due_on} (none {origin} before it); "
+                f"{rule} allows at most {allowed}."
+            )
         if done is not None:
             gap = (done - since).days
             verdict = "within" if status is Status.MET else "beyond"
@@ -835,10 +915,19 @@ def sentence(obligation: Obligation, status: Status, as_of: date) -> str:
                 f"{noun.capitalize()} on {done.isoformat()}, {gap} days {origin}: "
                 f"{verdict} the {allowed} {rule} allows."
             )
+        if status is Status.BREACHED and obligation.due_on is not None:
+            gap = (obligation.due_on - since).days
+            return (
+                f"No {noun} in the window {obligation.arises_on} to {obligation.due_on} "
+                f"({gap} days {origin} at its end); {rule} allows at most {allowed}."
+            )
         gap = (as_of - since).days
         if status is Status.OVERDUE:
             return f"No {noun} for {gap} days ({origin}); {rule} allows at most {allowed}."
-        return f"Next {noun} due by {obligation.due_on}; {rule} allows at most {allowed}."
+        none_since = f" (none {origin})" if obligation.arises_on > since else ""
+        return (
+            f"Next {noun} due by {obligation.due_on}{none_since}; {rule} allows at most {allowed}."
+        )
     if obligation.kind == "minimum_count":
         counted = len(d.get("counted", []))
         required = int(d["required"])

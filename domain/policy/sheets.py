@@ -3,24 +3,27 @@
 - ``supervision_sheet``: a worker's personal supervision tracking sheet. Each session's
   date, the gap since the one before, the gap against the frequency agreed in the
   supervision agreement, with the comment SHR-APP2 asks for when the gap exceeds it,
-  and sessions counted per rolling year [DUR-4.2, SHR-3.6a].
+  and sessions counted per rolling year [DUR-4.2, SHR-3.6a]; and the windows of the
+  worker's rules that closed without the act in a period, by rule (ADR 0009, addendum).
 - ``case_tracker``: Shropshire's "Case Supervision - Tracking" sheet for one worker.
   Rows are the children allocated to them during the period, columns their supervision
   sessions, a tick where the child was discussed, and the check that every case was
   discussed at least twice in the six months [SHR-3.6e]. Per child, the last case
-  supervision and the next one due under the child's pack.
+  supervision and the next one due under the child's pack, and the child's breached
+  windows in the period, by rule.
 
 Pure functions of facts (``domain.policy.compliance.Fact``), like the rest of the policy.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from domain.policy.calendar import Period, add_months
-from domain.policy.compliance import Fact, Obligation, agreed_interval
+from domain.policy.compliance import Fact, Obligation, agreed_interval, breached_windows
 from domain.policy.packs import Rule
 from domain.policy.registers import Allocation, Profile
 
@@ -52,12 +55,42 @@ class YearCount:
 
 
 @dataclass(frozen=True)
+class BreachedWindow:
+    """A window of a rule that closed without the act (ADR 0009, addendum)."""
+
+    rule_id: str
+    rule_key: str
+    start: date
+    end: date  # its due day: it closed at the end of it
+
+
+def breached_in(
+    found: Sequence[Obligation], since: date, as_of: date
+) -> tuple[list[BreachedWindow], dict[str, int]]:
+    """The windows that closed without the act with their due day in ``[since, as_of)``
+    (a window due on ``as_of`` is still open), oldest first, and how many per rule ID."""
+    windows = sorted(
+        (
+            BreachedWindow(o.rule_id, o.rule_key, o.arises_on, o.due_on)
+            for o in breached_windows(found, since, as_of)
+            if o.due_on is not None
+        ),
+        key=lambda w: (w.end, w.rule_key),
+    )
+    return windows, dict(sorted(Counter(w.rule_id for w in windows).items()))
+
+
+@dataclass(frozen=True)
 class SupervisionSheet:
     staff_id: str
     display: str
     as_of: date
     sessions: list[SessionRow]
     rolling_years: list[YearCount]
+    #: The period the breached windows are counted over: ``[since, as_of]``.
+    since: date | None = None
+    breached: list[BreachedWindow] = field(default_factory=list)
+    breached_by_rule: dict[str, int] = field(default_factory=dict)
 
 
 def supervision_sheet(
@@ -66,10 +99,15 @@ def supervision_sheet(
     as_of: date,
     default_frequency: Period | None = None,
     comment_rule: str | None = None,
+    *,
+    found: Sequence[Obligation] = (),
+    since: date | None = None,
 ) -> SupervisionSheet:
     """``facts``: the worker's, corrections applied, in valid-time order;
     ``default_frequency``: when no agreement sets one; ``comment_rule``: the pack's rule
-    that asks for a comment on a gap beyond the agreed frequency (SHR-APP2)."""
+    that asks for a comment on a gap beyond the agreed frequency (SHR-APP2); ``found``:
+    the worker's obligations, whose windows breached in ``[since, as_of]`` (a year to
+    ``as_of`` by default) the sheet counts."""
     signatures: dict[str, set[str]] = {}
     record_of: dict[str, str] = {}
     for fact in facts:
@@ -127,7 +165,9 @@ def supervision_sheet(
         start = add_months(end, -12) + timedelta(days=1)
         years.append(YearCount(start, end, sum(1 for f in held if start <= f.day <= end)))
         end = start - timedelta(days=1)
-    return SupervisionSheet(who.local_id, who.display, as_of, rows, years)
+    since = since or as_of - timedelta(days=365)
+    breached, by_rule = breached_in(found, since, as_of)
+    return SupervisionSheet(who.local_id, who.display, as_of, rows, years, since, breached, by_rule)
 
 
 @dataclass(frozen=True)
@@ -150,6 +190,9 @@ class TrackerRow:
     last_case_supervision: date | None
     next_due: date | None
     next_due_rule: str | None
+    #: The child's windows that closed without a case supervision in the period.
+    breached_windows: int = 0
+    breached_by_rule: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -224,6 +267,7 @@ def case_tracker(
             elif fact.data.get("worker_id") in (staff_id, None):
                 outside += 1
         nxt = _next_due(child.obligations, end)
+        breached, by_rule = breached_in(child.obligations, start, end)
         rows.append(
             TrackerRow(
                 child_id=child.child_id,
@@ -236,6 +280,8 @@ def case_tracker(
                 last_case_supervision=last,
                 next_due=nxt.due_on if nxt else None,
                 next_due_rule=nxt.rule_id if nxt else None,
+                breached_windows=len(breached),
+                breached_by_rule=by_rule,
             )
         )
     rows.sort(key=lambda r: r.local_child_id)

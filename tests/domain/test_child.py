@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from domain.child import Child
-from domain.errors import NotFound, RuleViolation, ValidationError
+from domain.errors import Forbidden, NotFound, RuleViolation, ValidationError
 from domain.vocabulary import OversightTriggerKind
 from tests.domain.aggregates import NOW, START, child, prov, replay
 
@@ -24,8 +24,6 @@ def oversight_args(trigger_ids: list[str], **overrides: object) -> dict[str, obj
         "current_situation": "Safe at home",
         "decision": "Visit weekly",
         "rationale": "Risk is medium",
-        "decision_maker_id": "TM1",
-        "decision_maker_role": "team_manager",
         "actions": [
             {
                 "action_id": "A1",
@@ -153,8 +151,6 @@ def test_manual_triggers_and_significant_incident_dates_dev_6g() -> None:
         "current_situation",
         "decision",
         "rationale",
-        "decision_maker_id",
-        "decision_maker_role",
     ],
 )
 def test_oversight_record_has_every_heading_dev_6g(heading: str) -> None:
@@ -164,6 +160,35 @@ def test_oversight_record_has_every_heading_dev_6g(heading: str) -> None:
         ch.record_management_oversight(prov(), **oversight_args(["T1"], **{heading: " "}))
     assert caught.value.field == heading
     assert str(caught.value.rule).startswith("OversightRecordHasEveryHeading DEV-6g")
+
+
+def test_the_decision_maker_and_role_are_the_actors_dev_6g() -> None:
+    """Not request fields: a practitioner cannot record an oversight as a head of
+    service (the probe), and a manager's record names them and their role."""
+    ch = child()
+    ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
+    with pytest.raises(Forbidden) as caught:
+        ch.record_management_oversight(
+            prov(actor="SW1", role="practitioner"), **oversight_args(["T1"])
+        )
+    assert str(caught.value.rule).startswith("ManagementOversightIsAManagersDecision DEV-6g")
+    assert [t.trigger_id for t in ch.open_triggers] == ["T1"]
+    ch.record_management_oversight(
+        prov(actor="HOS1", role="head_of_service"), **oversight_args(["T1"])
+    )
+    fields = ch.entries["MO1"].fields
+    assert (fields["decision_maker_id"], fields["decision_maker_role"]) == (
+        "HOS1",
+        "head_of_service",
+    )
+    with pytest.raises(Forbidden):
+        ch.record_management_decision(
+            prov(actor="SW1", role="practitioner"),
+            entry_id="MD1",
+            decision="x",
+            rationale="y",
+            consulted_by="SW1",
+        )
 
 
 def test_oversight_needs_smart_actions() -> None:
@@ -265,7 +290,6 @@ def test_ad_hoc_decision_and_group_discussion() -> None:
         decision="Strategy meeting",
         rationale="New disclosure",
         consulted_by="SW1",
-        recorded_by_instruction_of="TM1",
     )
     ch.record_group_discussion(
         prov(),

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import NotFound, RuleViolation, ValidationError
+from domain.child import Child
+from domain.errors import Forbidden, NotFound, RuleViolation, ValidationError
 from domain.provenance import Provenance
-from domain.vocabulary import ESCALATION_CHAIN
+from domain.vocabulary import ESCALATION_CHAIN, EscalationLevel
 from tests.domain.aggregates import NOW, START, child, prov, worker
 
 
@@ -53,12 +54,26 @@ def test_disagreement_cannot_escalate_past_the_top_of_its_chain() -> None:
     assert str(caught.value.rule).startswith("DisagreementEscalatesWithinItsChain")
 
 
+RAISER = {"actor": "SW1", "role": "practitioner"}
+#: Who holds a disagreement at each level (before any escalation: the other party).
+HOLDER = {
+    None: {"actor": "TM1", "role": "supervisor"},
+    EscalationLevel.SUPERVISORS_LINE_MANAGER: {"actor": "SM1", "role": "team_manager"},
+    EscalationLevel.SERVICE_MANAGER: {"actor": "SM2", "role": "service_manager"},
+    EscalationLevel.HEAD_OF_SERVICE: {"actor": "HOS1", "role": "head_of_service"},
+}
+
+
+def _holder(ch: Child) -> Provenance:
+    return prov(**HOLDER[ch.disagreements["D1"].level])  # type: ignore[arg-type]
+
+
 def test_disagreement_is_resolved_once() -> None:
     ch = child()
-    ch.raise_disagreement(prov(), "D1", "decision_on_child", "Threshold decision")
-    ch.resolve_disagreement(prov(), "D1", "Agreed to convene a strategy meeting")
+    ch.raise_disagreement(prov(**RAISER), "D1", "decision_on_child", "Threshold decision")  # type: ignore[arg-type]
+    ch.resolve_disagreement(_holder(ch), "D1", "Agreed to convene a strategy meeting")
     with pytest.raises(RuleViolation) as caught:
-        ch.resolve_disagreement(prov(), "D1", "Again")
+        ch.resolve_disagreement(_holder(ch), "D1", "Again")
     assert str(caught.value.rule).startswith("DisagreementIsResolvedOnce")
     with pytest.raises(RuleViolation):
         ch.escalate_disagreement(prov(), "D1", "After resolution")
@@ -66,11 +81,27 @@ def test_disagreement_is_resolved_once() -> None:
         ch.resolve_disagreement(prov(), "D9", "x")
 
 
+def test_a_disagreement_is_resolved_by_the_level_holding_it_not_its_raiser() -> None:
+    """The probe: a supervisee raised and resolved their own disagreement."""
+    ch = child()
+    ch.raise_disagreement(prov(**RAISER), "D1", "decision_on_child", "x")  # type: ignore[arg-type]
+    with pytest.raises(Forbidden) as caught:
+        ch.resolve_disagreement(prov(**RAISER), "D1", "Resolved myself")  # type: ignore[arg-type]
+    assert str(caught.value.rule).startswith("DisagreementIsResolvedByTheLevelHoldingIt DUR-4.10")
+    ch.escalate_disagreement(prov(**RAISER), "D1", "Unresolved")  # type: ignore[arg-type]
+    ch.escalate_disagreement(prov(**RAISER), "D1", "Still")  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):  # with the service manager: not a team manager's
+        ch.resolve_disagreement(prov(actor="TM1", role="team_manager"), "D1", "x")
+    assert not ch.disagreements["D1"].resolved
+    ch.resolve_disagreement(prov(actor="SM2", role="service_manager"), "D1", "Agreed")
+    assert ch.disagreements["D1"].resolved
+
+
 @given(st.lists(st.sampled_from(["escalate", "resolve"]), max_size=8))
 def test_disagreement_chain_property(steps: list[str]) -> None:
     """Whatever is attempted, escalations never pass the chain and resolution is final."""
     ch = child()
-    ch.raise_disagreement(prov(), "D1", "decision_on_child", "x")
+    ch.raise_disagreement(prov(**RAISER), "D1", "decision_on_child", "x")  # type: ignore[arg-type]
     accepted = 0
     resolved = False
     for step in steps:
@@ -78,7 +109,7 @@ def test_disagreement_chain_property(steps: list[str]) -> None:
             if step == "escalate":
                 ch.escalate_disagreement(prov(), "D1", "r")
             else:
-                ch.resolve_disagreement(prov(), "D1", "r")
+                ch.resolve_disagreement(_holder(ch), "D1", "r")
         except RuleViolation:
             continue
         accepted += 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from domain.errors import NotFound, RuleViolation, ValidationError
+from domain.errors import Forbidden, NotFound, RuleViolation, ValidationError
 from domain.worker import Worker
 from tests.domain.aggregates import NOW, START, held_session, prov, replay, worker, written_record
 
@@ -98,7 +99,7 @@ def test_session_lifecycle() -> None:
     session = w.sessions["S1"]
     assert (session.status, session.reschedules) == ("held", 1)
     with pytest.raises(ValidationError):
-        w.cancel_session(prov(), session_id="S1", reason="too late", cancelled_by="supervisor")
+        w.cancel_session(prov(), session_id="S1", reason="too late")
 
 
 def test_reschedule_needs_a_new_date_dur_4_4() -> None:
@@ -113,13 +114,16 @@ def test_cancellation_needs_a_reason() -> None:
     w = worker()
     w.schedule_session(prov(), session_id="S1", supervisor_id="TM1", scheduled_for=NOW)
     with pytest.raises(RuleViolation):
-        w.cancel_session(prov(), session_id="S1", reason=" ", cancelled_by="supervisor")
-    w.cancel_session(prov(), session_id="S1", reason="Bereavement leave", cancelled_by="supervisee")
+        w.cancel_session(prov(), session_id="S1", reason=" ")
+    w.cancel_session(
+        prov(actor="SW1", role="supervisee"), session_id="S1", reason="Bereavement leave"
+    )
     assert w.sessions["S1"].cancellation_reason == "Bereavement leave"
+    assert w.pending_events[-1].cancelled_by == "supervisee"  # type: ignore[attr-defined]
     w.schedule_session(prov(), session_id="S2", supervisor_id="TM1", scheduled_for=NOW)
-    with pytest.raises(ValidationError) as caught:
-        w.cancel_session(prov(), session_id="S2", reason="x", cancelled_by="observer")
-    assert caught.value.field == "cancelled_by"
+    with pytest.raises(Forbidden) as caught:  # who cancels is the actor: a party, or no one
+        w.cancel_session(prov(actor="HR1", role="administrator"), session_id="S2", reason="x")
+    assert str(caught.value.rule).startswith("OnlyAPartyCancelsTheSession DUR-4.4")
 
 
 def test_held_session_validates_functions_and_duration() -> None:
@@ -166,13 +170,12 @@ def test_record_signing_supervisor_then_supervisee() -> None:
     w = worker()
     written_record(w)
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_record(prov(), record_id="R1", signatory="supervisee")
+        w.sign_personal_record(prov(actor="SW1", role="supervisee"), record_id="R1")
     assert "SupervisorSignsBeforeSuperviseeConfirms" in str(caught.value.rule)
-    w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
+    w.sign_personal_record(prov(), record_id="R1")
     w.sign_personal_record(
         prov(actor="SW1", role="supervisee"),
         record_id="R1",
-        signatory="supervisee",
         confirmed=False,
         differing_view="Workload is higher than recorded.",
     )
@@ -184,10 +187,10 @@ def test_record_signing_supervisor_then_supervisee() -> None:
 def test_each_party_signs_once() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
+    w.sign_personal_record(prov(), record_id="R1")
     before = len(w.pending_events)
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
+        w.sign_personal_record(prov(), record_id="R1")
     assert caught.value.rule is not None and caught.value.rule.startswith("EachPartySignsOnce")
     assert len(w.pending_events) == before  # nothing was triggered
 
@@ -195,9 +198,11 @@ def test_each_party_signs_once() -> None:
 def test_dispute_states_the_differing_view_por_6_2a() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
+    w.sign_personal_record(prov(), record_id="R1")
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_record(prov(), record_id="R1", signatory="supervisee", confirmed=False)
+        w.sign_personal_record(
+            prov(actor="SW1", role="supervisee"), record_id="R1", confirmed=False
+        )
     assert "POR-6.2a" in str(caught.value.rule)
     assert caught.value.field == "differing_view"
 
@@ -205,7 +210,7 @@ def test_dispute_states_the_differing_view_por_6_2a() -> None:
 def test_signed_record_is_never_edited_only_corrected() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
+    w.sign_personal_record(prov(), record_id="R1")
     with pytest.raises(RuleViolation) as caught:
         w.write_personal_record(
             prov(),
@@ -224,7 +229,44 @@ def test_signed_record_is_never_edited_only_corrected() -> None:
     assert entry.fields["workload"] == "Manageable."  # the original stays
     assert entry.current()["workload"] == "High: 24 children."
     assert entry.corrections[0].reason == "Typo in caseload count"
-    assert type(w.pending_events[-1]).__name__ == "EntryCorrected"
+    assert [type(e).__name__ for e in w.pending_events[-2:]] == [
+        "EntryCorrected",
+        "EntrySignaturesVoided",
+    ]
+
+
+def test_a_correction_voids_the_signatures_and_asks_for_them_again_dur_4_7a() -> None:
+    """The probe: a record both had signed was rewritten and kept both signatures."""
+    w = worker()
+    written_record(w)
+    w.sign_personal_record(prov(), record_id="R1")
+    w.sign_personal_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+    assert w.records["R1"].signed_by == ("supervisor", "supervisee")
+    w.correct_entry(prov(), "R1", {"workload": "High"}, "Caseload miscounted")
+    voided = w.pending_events[-1]
+    assert type(voided).__name__ == "EntrySignaturesVoided"
+    assert voided.voided == ["supervisor", "supervisee"]  # type: ignore[attr-defined]
+    assert w.records["R1"].signed_by == ()  # reads unsigned until each signs again
+    w.sign_personal_record(prov(), record_id="R1")
+    w.sign_personal_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+    assert w.records["R1"].signed_by == ("supervisor", "supervisee")
+    assert replay(w).records == w.records
+
+
+def test_only_the_author_or_their_line_manager_corrects() -> None:
+    w = worker()
+    written_record(w)  # written by TM1
+    for who in ("SW1", "SM9"):
+        with pytest.raises(Forbidden) as caught:
+            w.correct_entry(prov(actor=who), "R1", {"workload": "x"}, "why")
+        assert str(caught.value.rule).startswith("OnlyTheAuthorOrTheirLineManagerCorrects")
+    w.correct_entry(
+        prov(actor="SM1", role="service_manager"),
+        "R1",
+        {"workload": "x"},
+        "why",
+        authors_line_manager_id="SM1",
+    )
 
 
 def test_correction_rules() -> None:
@@ -275,17 +317,30 @@ def test_agreed_actions_need_owner_and_due_date() -> None:
 
 def test_agreement_and_frequency_exception_por_3_1a() -> None:
     w = worker()
-    w.sign_supervision_agreement(
-        prov(),
-        agreement_id="SA1",
-        supervisor_id="TM1",
-        frequency="P4W",
-        supervision_format="individual",
-        review_due_on=(NOW + timedelta(days=365)).date(),
-        escalation_manager_id="SM1",
-        supervisor_signed_on=NOW.date(),
-        supervisee_signed_on=NOW.date(),
-    )
+    terms: dict[str, Any] = {
+        "agreement_id": "SA1",
+        "supervisor_id": "TM1",
+        "frequency": "P4W",
+        "supervision_format": "individual",
+        "review_due_on": (NOW + timedelta(days=365)).date(),
+        "escalation_manager_id": "SM1",
+    }
+    w.sign_supervision_agreement(prov(actor="SW1", role="supervisee"), **terms)
+    assert "SA1" not in w.agreements  # signed by one party: not in force yet
+    with pytest.raises(Forbidden) as forged:  # no one signs for the supervisor
+        w.sign_supervision_agreement(prov(actor="HR1", role="administrator"), **terms)
+    assert str(forged.value.rule).startswith("OnlyTheNamedPartiesSign")
+    with pytest.raises(RuleViolation):  # nor twice for themselves
+        w.sign_supervision_agreement(prov(actor="SW1", role="supervisee"), **terms)
+    with pytest.raises(ValidationError) as differs:
+        w.sign_supervision_agreement(prov(), **dict(terms, frequency="P2W"))
+    assert differs.value.field == "frequency"
+    w.sign_supervision_agreement(prov(), **terms)
+    assert w.agreements["SA1"]["frequency"] == "P4W"
+    assert event_names(w)[-2:] == [
+        "SupervisionAgreementSignedByOneParty",
+        "SupervisionAgreementSigned",
+    ]
     w.review_supervision_agreement(
         prov(), agreement_id="SA1", next_review_due_on=(NOW + timedelta(days=180)).date()
     )
@@ -314,8 +369,6 @@ def test_agreement_and_frequency_exception_por_3_1a() -> None:
             supervision_format="individual",
             review_due_on=(NOW + timedelta(days=365)).date(),
             escalation_manager_id="SM1",
-            supervisor_signed_on=NOW.date(),
-            supervisee_signed_on=NOW.date(),
         )
     assert bad.value.field == "frequency"
 
@@ -338,13 +391,13 @@ def test_direct_observation_signed_by_three_parties_dur_6() -> None:
     w.record_direct_observation(
         prov(), observation_id="OB1", observer_id="PS1", summary="Home visit, good rapport"
     )
-    for party in ("supervisee", "observer", "line_manager"):
-        w.sign_direct_observation(prov(), observation_id="OB1", signatory=party)
+    for who in ("SW1", "PS1", "TM1"):  # supervisee, observer, line manager: each for themselves
+        w.sign_direct_observation(prov(actor=who), observation_id="OB1")
     assert w.observations["OB1"] == ("supervisee", "observer", "line_manager")
     with pytest.raises(RuleViolation):
-        w.sign_direct_observation(prov(), observation_id="OB1", signatory="observer")
-    with pytest.raises(ValidationError):
-        w.sign_direct_observation(prov(), observation_id="OB1", signatory="supervisor")
+        w.sign_direct_observation(prov(actor="PS1"), observation_id="OB1")
+    with pytest.raises(Forbidden):
+        w.sign_direct_observation(prov(actor="SM1"), observation_id="OB1")
 
 
 def test_group_supervision_and_appraisal() -> None:
@@ -393,7 +446,7 @@ def test_worker_disagreements_are_about_records_frequency_or_practice() -> None:
 def test_replaying_events_reproduces_state() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1", signatory="supervisor")
+    w.sign_personal_record(prov(), record_id="R1")
     w.correct_entry(prov(), "R1", {"workload": "High"}, "Correction")
     rebuilt = replay(w)
     assert rebuilt.records == w.records

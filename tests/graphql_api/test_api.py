@@ -216,6 +216,32 @@ def test_compliance_and_registers_for_managers_only(api: Api) -> None:
     assert all(f["ruleId"] in f["sentence"] for f in findings["findings"])
 
 
+def test_findings_carry_their_windows_and_summaries_count_breached_windows(api: Api) -> None:
+    """SW1 has had no supervision since starting: each window of a recurring rule that
+    closed without it is its own BREACHED finding, with its dates (ADR 0009, addendum)."""
+    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    findings = api.query(
+        """query { worker(staffId: "SW1") { compliance(asOf: "2026-03-31") {
+          findings { ruleId status dueOn windowStart windowEnd } } } }""",
+        manager,
+    )["worker"]["compliance"]["findings"]
+    breached = [f for f in findings if f["status"] == "BREACHED"]
+    assert len(breached) > 5
+    for f in findings:
+        assert f["windowStart"] is not None and f["windowStart"] <= "2026-03-31"
+        assert f["windowEnd"] == f["dueOn"]
+    assert all(f["windowEnd"] < "2026-03-31" for f in breached)
+    rows = api.query(
+        """query { complianceSummary(asOf: "2026-03-31", since: "2025-10-01") {
+          since byRule { key breached fellDue } byTeam { key breached } } }""",
+        api.token("SM1", AccessRole.SERVICE_MANAGER),
+    )["complianceSummary"]
+    assert rows["since"] == "2025-10-01"
+    by_rule = sum(r["breached"] for r in rows["byRule"])
+    assert by_rule > 0 and by_rule == sum(r["breached"] for r in rows["byTeam"])
+    assert all(r["breached"] <= r["fellDue"] for r in rows["byRule"])
+
+
 # -- tokens ------------------------------------------------------------------------------------
 
 

@@ -75,8 +75,7 @@ def _management_oversight(child_id: str, **overrides: Any) -> dict[str, Any]:
     return {
         "childId": child_id, "entryId": "PROBE-MO", "answersTriggerIds": ["NO-SUCH-TRIGGER"],
         "reason": "Review", "currentSituation": "Settled", "decision": "x", "rationale": "x",
-        "actions": [], "decisionMakerId": "TM1", "decisionMakerRole": "team_manager",
-        **overrides,
+        "actions": [], **overrides,
     }  # fmt: skip
 
 

@@ -82,10 +82,15 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
         compliance = json.loads(output)[demo.code]["compliance"]
         assert compliance["projection_lag_events"] == 0
         assert compliance["fell_due"] > 0 and compliance["on_time"] > 0, demo.code
-        assert compliance["late"] + compliance["missed"] > 0, demo.code
+        # Missed windows of recurring and annual rules are breached, each counted once.
+        assert compliance["breached"] > 0, demo.code
+        assert (
+            sum(t["breached"] for t in compliance["by_rule"].values()) == (compliance["breached"])
+        ), demo.code
         assert any(rule.startswith(f"{demo.pack}-") for rule in compliance["by_rule"]), demo.code
     code, output = _run(fresh_url, "demo", "summary", "--as-of", "2026-10-31")
     assert code == 0 and "compliance under SHR" in output and "SHR-3.6e" in output
+    assert "breached windows" in output
     code, output = _run(
         fresh_url, "compliance", "show", "--worker", "SW001", "--as-of", "2026-10-31"
     )
@@ -93,7 +98,14 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     code, output = _run(
         fresh_url, "compliance", "summary", "--authority", "DEMO-POR", "--as-of", "2026-10-31"
     )
-    assert code == 0 and "POR-3.1b" in output
+    assert code == 0 and "POR-3.1b" in output and "breached" in output
+    code, output = _run(
+        fresh_url, "compliance", "summary", "--authority", "DEMO-POR", "--as-of", "2026-10-31",
+        "--since", "2026-05-01", "--by", "team", "--json",
+    )  # fmt: skip
+    by_team = json.loads(output)
+    assert code == 0 and by_team["since"] == "2026-05-01"
+    assert sum(row["breached"] for row in by_team["rows"]) == by_team["overall"]["breached"]
     code, output = _run(
         fresh_url, "compliance", "register", "disagreement", "--as-of", "2026-10-31"
     )
@@ -102,12 +114,19 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
         fresh_url, "compliance", "sheet", "--authority", "DEMO-SHR", "--worker", "SW001",
         "--as-of", "2026-10-31",
     )  # fmt: skip
-    assert code == 0 and "sessions" in output
+    assert code == 0 and "sessions" in output and "breached windows 2025-10-31" in output
+    code, output = _run(
+        fresh_url, "compliance", "sheet", "--authority", "DEMO-SHR", "--worker", "SW001",
+        "--as-of", "2026-10-31", "--since", "2026-05-01", "--json",
+    )  # fmt: skip
+    sheet = json.loads(output)
+    assert code == 0 and sheet["since"] == "2026-05-01"
+    assert len(sheet["breached"]) == sum(sheet["breached_by_rule"].values())
     code, output = _run(
         fresh_url, "compliance", "tracker", "--authority", "DEMO-SHR", "--worker", "SW001",
         "--from", "2026-05-01", "--to", "2026-10-31",
     )  # fmt: skip
-    assert code == 0 and "twice/6m" in output
+    assert code == 0 and "twice/6m" in output and "breached" in output
     code, output = _run(fresh_url, "projections", "rebuild", "audit_trail")
     assert code == 0 and "switched to the new tables" in output
     assert "audit_trail           2" in _run(fresh_url, "projections", "status")[1]

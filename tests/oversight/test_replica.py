@@ -143,8 +143,7 @@ def test_the_api_reads_from_the_standby_and_still_reads_its_own_writes(
             )
             assert conn.execute(text("SELECT pg_is_in_recovery()")).scalar_one() is True
     finally:
-        app.close()
-        served.engine.dispose()
+        served.close()
         primary.dispose()
 
 

@@ -50,8 +50,6 @@ def _child_story(app: OversightApplication) -> None:
             decision="Visit weekly",
             rationale="Medium risk",
             actions=[action("A1")],
-            decision_maker_id="TM1",
-            decision_maker_role="team_manager",
         )
     )
     app.execute(
@@ -73,7 +71,7 @@ def _child_story(app: OversightApplication) -> None:
     )
     app.execute(
         c.ResolveDisagreement(
-            **common(T + timedelta(days=3)),
+            **common(T + timedelta(days=3), TM),  # held by the supervisor's line manager
             child_id="C1",
             disagreement_id="D1",
             resolution="Fortnightly visits",
@@ -181,12 +179,11 @@ def test_record_links_to_its_sign_offs_and_corrections(
             **common(T + timedelta(days=1), sup),
             staff_id="SW1",
             record_id="R1",
-            signatory="supervisor",
         )
     )
     app.execute(
         c.CorrectEntry(
-            **common(T + timedelta(days=2)),
+            **common(T + timedelta(days=2), sup),  # its author
             staff_id="SW1",
             entry_id="R1",
             changes={"workload": "High"},
@@ -234,7 +231,9 @@ def test_keyset_pagination_and_filters(
         "DisagreementEscalated",
         "DisagreementResolved",
     ]
-    assert [e.actor_id for e in _trail(engine, actor_id="TM1")] == ["TM1", "TM1", "TM1"]
+    assert [e.actor_id for e in _trail(engine, actor_id="TM1")] == [
+        "TM1"
+    ] * 4  # with the resolution
     window = _trail(engine, occurred_from=T + timedelta(days=1), occurred_to=T + timedelta(days=3))
     assert [e.event_type for e in window] == ["DisagreementRaised", "DisagreementEscalated"]
 

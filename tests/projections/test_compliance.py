@@ -260,7 +260,7 @@ def test_known_at_and_unsettled_subjects_are_answered_from_the_facts(
         [second] = [
             f
             for f in result.findings
-            if f.rule_key == "POR-3.1b" and "since 2025-07-01" in f.sentence
+            if f.rule_key == "POR-3.1b" and f.window_start == date(2025, 7, 1)
         ]
         return second.status, result.source
 
@@ -360,8 +360,6 @@ def test_registers_list_open_items_with_their_pack_deadlines(
             current_situation="Settled",
             decision="Proceed",
             rationale="Known family",
-            decision_maker_id="TM1",
-            decision_maker_role="team_manager",
             actions=[
                 {
                     "action_id": "A2",
@@ -412,20 +410,19 @@ def test_supervision_sheet_and_case_tracker(
     database: DatabaseSettings, app: OversightApplication, engine: Engine
 ) -> None:
     _authority(app, "SHR")
-    app.execute(
-        c.SignSupervisionAgreement(
-            **common(_at(START_DAY), TM),
-            staff_id="SW1",
-            agreement_id="SA1",
-            supervisor_id="TM1",
-            frequency="P1M",
-            supervision_format="individual",
-            review_due_on=START_DAY + timedelta(days=365),
-            escalation_manager_id="SM1",
-            supervisor_signed_on=START_DAY,
-            supervisee_signed_on=START_DAY,
+    for signer in (TM, actor("SW1", ActorRole.SUPERVISEE)):  # each party, in turn
+        app.execute(
+            c.SignSupervisionAgreement(
+                **common(_at(START_DAY), signer),
+                staff_id="SW1",
+                agreement_id="SA1",
+                supervisor_id="TM1",
+                frequency="P1M",
+                supervision_format="individual",
+                review_due_on=START_DAY + timedelta(days=365),
+                escalation_manager_id="SM1",
+            )
         )
-    )
     days = [date(2025, 7, 1), date(2025, 8, 1), date(2025, 9, 10), date(2025, 10, 1)]
     for n, day in enumerate(days, start=1):
         app.execute(_session("SW1", f"S{n}", day))

@@ -1,8 +1,10 @@
 """Erasure leaves no plaintext behind (issue 6, ADR 0012).
 
-Records carrying a unique sentinel are written, projected, and purged by a purge run;
-then the whole database is searched (the SQLite file and its write-ahead log byte for
-byte; a ``pg_dump`` of the PostgreSQL database) and the logs: the sentinel is nowhere.
+Records carrying a unique sentinel are written, projected, and purged by a purge run
+(the purge use case, ``application.purge``: it redacts the read models and compacts
+storage itself before it returns); then the whole database is searched (the SQLite file
+and its write-ahead log byte for byte; a ``pg_dump`` of the PostgreSQL database) and the
+logs: the sentinel is nowhere.
 Records under a legal hold are still readable, a dry run lists exactly what the real
 run destroyed, and the projections rebuilt from the purged log equal the live ones.
 """
@@ -18,14 +20,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from application.certificates import Ledger
+from application.purge import Purges
+from application.storage import compact
 from domain import commands as c
 from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.vocabulary import ActorRole
-from oversight.purging import compact
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
-from projections.purge_schedule import purge_schedule, run_purge, schedule_csv
+from projections.purge_schedule import purge_schedule, schedule_csv
 from projections.registry import all_projections
 from tests.helpers import AUTHORITY, actor, common, register_child, register_worker, setup_authority
 from tests.projections.conftest import catch_up_all, checksum, make_runner
@@ -178,8 +182,10 @@ def test_a_purge_leaves_no_plaintext_and_keeps_what_is_held(
     app: OversightApplication,
     engine: Engine,
     caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    purging = Purges(app, engine, Ledger(tmp_path / "ledger.jsonl"))
     _scenario(app)
     catch_up_all(database, app, engine)
     assert PURGED.encode() in _everything(database)  # the search can find it
@@ -196,7 +202,7 @@ def test_a_purge_leaves_no_plaintext_and_keeps_what_is_held(
     assert schedule[("C-NEW", "child_record", "C-NEW")].status_on(as_of) == "scheduled"
     assert schedule[("SW1", "worker_file", "SW1")].status_on(as_of) == "waiting"
 
-    dry = run_purge(app, engine, authority_code=AUTHORITY, as_of=as_of, dpo=DPO, dry_run=True)
+    dry = purging.run(authority_code=AUTHORITY, as_of=as_of, dpo=DPO, dry_run=True)
     would = {(o.row.local_id, o.row.record_class, o.row.record_id) for o in dry.destroyed}
     assert would == {
         ("SW1", "personal_supervision", "SW1-S1"),
@@ -206,11 +212,10 @@ def test_a_purge_leaves_no_plaintext_and_keeps_what_is_held(
     }
     assert PURGED.encode() in _everything(database)  # a dry run destroys nothing
 
-    real = run_purge(app, engine, authority_code=AUTHORITY, as_of=as_of, dpo=DPO, dry_run=False)
+    real = purging.run(authority_code=AUTHORITY, as_of=as_of, dpo=DPO, dry_run=False)
     assert {(o.row.local_id, o.row.record_class, o.row.record_id) for o in real.destroyed} == would
     assert all(o.refused is None for o in real.outcomes)
-    catch_up_all(database, app, engine)
-    compact(database, engine)
+    # The run itself redacted the read models and compacted storage.
 
     assert _everything(database).count(PURGED.encode()) == 0
     assert HELD.encode() in _everything(database)
@@ -275,22 +280,20 @@ def test_a_purge_leaves_no_plaintext_and_keeps_what_is_held(
     # Replay and rebuilds still work after purges, and give what the live runner has.
     live = {p.name: checksum(engine, p) for p in all_projections()}
     assert _rebuilt_checksums(database, app, engine) == live
-    compact(database, engine)
+    compact(engine)
     assert _everything(database).count(PURGED.encode()) == 0
 
     # Running again destroys nothing more.
-    again = run_purge(app, engine, authority_code=AUTHORITY, as_of=as_of, dpo=DPO, dry_run=False)
+    again = purging.run(authority_code=AUTHORITY, as_of=as_of, dpo=DPO, dry_run=False)
     assert again.destroyed == []
 
 
 def test_only_the_data_protection_officer_runs_a_purge(
-    app: OversightApplication, engine: Engine
+    app: OversightApplication, engine: Engine, tmp_path: Path
 ) -> None:
     setup_authority(app)
     with pytest.raises(DomainError) as refused:
-        run_purge(
-            app,
-            engine,
+        Purges(app, engine, Ledger(tmp_path / "ledger.jsonl")).run(
             authority_code=AUTHORITY,
             as_of=date(2026, 1, 1),
             dpo=actor("TM1", ActorRole.TEAM_MANAGER),

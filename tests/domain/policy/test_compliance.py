@@ -51,6 +51,12 @@ def by_rule(facts: Facts, pack: str, key: str, horizon: date):
     return [o for o in found if o.rule_key == key]
 
 
+def window(facts: Facts, pack: str, key: str, horizon: date, opens: date):
+    """The rule's window that opened on ``opens``."""
+    [found] = [o for o in by_rule(facts, pack, key, horizon) if o.arises_on == opens]
+    return found
+
+
 @pytest.mark.parametrize(
     ("held", "expected"),
     [
@@ -63,25 +69,35 @@ def test_por_3_1b_never_more_than_two_months(held, expected):
     facts = worker(date(2025, 1, 1))
     facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
     facts.add("SupervisionSessionHeld", held, session_id="S2", duration_minutes=90)
-    gap = by_rule(facts, "POR", "POR-3.1b", date(2026, 6, 1))[1]
+    gap = window(facts, "POR", "POR-3.1b", date(2026, 6, 1), date(2026, 1, 15))
     assert gap.due_on == date(2026, 3, 15)
     result = finding(gap, date(2026, 6, 1), LIBRARY.get("POR").due_soon)
     assert result.status is expected
     assert "POR-3.1b" in result.sentence and "2 months" in result.sentence
 
 
-def test_por_3_1b_open_gap_is_due_soon_then_overdue_with_a_readable_sentence():
+def test_por_3_1b_open_gap_is_due_soon_then_breached_and_the_next_window_opens():
     facts = worker(date(2025, 1, 1))
     facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
-    gap = by_rule(facts, "POR", "POR-3.1b", date(2026, 6, 1))[-1]
+    gap = window(facts, "POR", "POR-3.1b", date(2026, 6, 1), date(2026, 1, 15))
     due_soon = LIBRARY.get("POR").due_soon
     assert finding(gap, date(2026, 3, 1), due_soon).status is Status.MET
     assert finding(gap, date(2026, 3, 10), due_soon).status is Status.DUE_SOON
     assert finding(gap, date(2026, 3, 15), due_soon).status is Status.DUE_SOON
     late = finding(gap, date(2026, 3, 23), due_soon)
-    assert late.status is Status.OVERDUE
+    assert late.status is Status.BREACHED
+    assert (late.window_start, late.window_end) == (date(2026, 1, 15), date(2026, 3, 15))
     assert late.sentence == (
-        "No formal supervision for 67 days (since 2026-01-15); POR-3.1b allows at most 2 months."
+        "No formal supervision in the window 2026-01-15 to 2026-03-15 (59 days since "
+        "2026-01-15 at its end); POR-3.1b allows at most 2 months."
+    )
+    # The next window opened at once, the day after the missed one closed.
+    after = window(facts, "POR", "POR-3.1b", date(2026, 6, 1), date(2026, 3, 16))
+    now = finding(after, date(2026, 3, 23), due_soon)
+    assert (now.status, now.due_on) == (Status.MET, date(2026, 5, 15))
+    assert now.sentence == (
+        "Next formal supervision due by 2026-05-15 (none since 2026-01-15); "
+        "POR-3.1b allows at most 2 months."
     )
 
 
@@ -139,7 +155,7 @@ def test_dur_4_2_annual_minimum_by_working_pattern():
     assert next_year.arises_on == date(2026, 1, 1)
     assert (year.arises_on, year.due_on) == (date(2025, 1, 1), date(2025, 12, 31))
     result = finding(year, date(2026, 1, 5), LIBRARY.get("DUR").due_soon)
-    assert result.status is Status.OVERDUE
+    assert result.status is Status.BREACHED  # the year closed short of its count
     assert result.sentence.startswith("8 of 9 formal supervision sessions")
 
 
@@ -184,7 +200,7 @@ def test_known_at_sees_the_original_before_a_correction_was_recorded():
             o for o in found if o.rule_key == "POR-3.1b" and o.arises_on == date(2026, 1, 15)
         )
 
-    assert gap(before).satisfied_on == date(2026, 3, 20)
+    assert gap(before).satisfied_on is None  # held on 20 March, after the window closed
     assert finding(gap(before), date(2026, 6, 1), pack.due_soon).status is Status.BREACHED
     assert gap(after).satisfied_on == date(2026, 3, 10)
     assert finding(gap(after), date(2026, 6, 1), pack.due_soon).status is Status.MET
