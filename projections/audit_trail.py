@@ -116,6 +116,12 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
     "WorkerLeftEmployment": lambda e: Described(
         "employment", f"Left employment on {e.last_day.isoformat()}: {e.reason}"
     ),
+    "SupervisionAgreementSignedByOneParty": lambda e: Described(
+        "supervision_agreement",
+        f"Supervision agreement {e.agreement_id} signed by the {_words(e.signatory)} on "
+        f"{e.signed_on.isoformat()}: awaiting the other party's signature",
+        e.agreement_id,
+    ),
     "SupervisionAgreementSigned": lambda e: Described(
         "supervision_agreement",
         f"Supervision agreement {e.agreement_id} signed by both with {e.supervisor_id}: "
@@ -282,6 +288,12 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
         f"Discussed in group supervision {e.group_session_id}",
         e.entry_id,
         (e.group_session_id,),
+    ),
+    "EntrySignaturesVoided": lambda e: Described(
+        "correction",
+        f"Signatures on {e.entry_id} voided by its correction: the "
+        f"{' and the '.join(_words(p) for p in e.voided)} must sign it again",
+        e.entry_id,
     ),
     "EntryCorrected": lambda e: Described(
         "correction",

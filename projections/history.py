@@ -334,7 +334,12 @@ class SubjectHistory:
         ref = None
         if name in ENTRIES:
             ref = str(data[ENTRIES[name][1]])
-        elif name in ("EntryCorrected", "DisagreementEscalated", "ActionCompleted"):
+        elif name in (
+            "EntryCorrected",
+            "EntrySignaturesVoided",
+            "DisagreementEscalated",
+            "ActionCompleted",
+        ):
             ref = data.get("entry_id") or data.get("disagreement_id") or data.get("action_id")
         # A purge deletes its record's rows (a rebuild never writes them: the tombstones
         # carry no provenance); the purge itself stays on the history (ADR 0012).
@@ -479,13 +484,41 @@ def fold(
         if row.event_type == "ManagementOversightRecorded":
             for trigger_id in row.data["answers_trigger_ids"]:
                 result.entries.setdefault(trigger_id, {})["answered_by"] = row.data["entry_id"]
-    # Corrections: in recorded order, to entries that are in the answer at all.
+    # Corrections: in recorded order, to entries that are in the answer at all. A
+    # correction to a signed record voids its signatures (ADR 0020): a party reads as
+    # unsigned unless they signed again after it (recorded later, and in the answer).
     for row in known:
-        if row.event_type == "EntryCorrected" and row.data["entry_id"] in result.entries:
-            result.entries[row.data["entry_id"]].update(row.data["changes"])
+        entry_id = row.data.get("entry_id")
+        if row.event_type == "EntryCorrected" and entry_id in result.entries:
+            result.entries[entry_id].update(row.data["changes"])
+            result.versions.append(row.version)
+        elif row.event_type == "EntrySignaturesVoided" and entry_id in result.entries:
+            for party in row.data["voided"]:
+                if not _signed_again(happened, entry_id, party, after=row.position):
+                    result.entries[entry_id][f"signed_by_{party}"] = False
             result.versions.append(row.version)
     result.versions.sort()
     return result
+
+
+def _signed_again(
+    rows: Sequence[HistoryRow], entry_id: str, party: str, *, after: int
+) -> bool:
+    """Whether ``party`` signed ``entry_id`` again in ``rows`` after ``after``."""
+    return any(
+        r.position > after
+        and r.event_type in SIGNATURES
+        and str(r.data.get(SIGNATURES[r.event_type])) == entry_id
+        and r.data.get("signatory") == party
+        for r in rows
+    )
+
+
+#: Events by which a party signs an entry, and the field naming the entry.
+SIGNATURES = {
+    "PersonalSupervisionRecordSigned": "record_id",
+    "DirectObservationSigned": "observation_id",
+}
 
 
 # -- the source of truth -----------------------------------------------------------------

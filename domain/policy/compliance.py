@@ -601,9 +601,14 @@ def _deadline_clocks(
             if f.event_type == "PersonalSupervisionRecordWritten"
         }
         signatures: dict[str, dict[str, Fact]] = {}
-        for f in facts:
+        # In recorded order: a correction voids the signatures recorded before it, and
+        # a party signs again after it (ADR 0020).
+        for f in sorted(facts, key=lambda f: f.position):
             if f.event_type == "PersonalSupervisionRecordSigned":
                 signatures.setdefault(str(f.data["record_id"]), {})[str(f.data["signatory"])] = f
+            elif f.event_type == "EntrySignaturesVoided":
+                for party in f.data["voided"]:
+                    signatures.get(str(f.data["entry_id"]), {}).pop(str(party), None)
         for fact in facts:
             if fact.event_type != "SupervisionSessionHeld":
                 continue

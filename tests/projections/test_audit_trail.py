@@ -200,8 +200,12 @@ def test_record_links_to_its_sign_offs_and_corrections(
         by_type["SupervisionSessionHeld"].position,
         by_type["PersonalSupervisionRecordSigned"].position,
         by_type["EntryCorrected"].position,
+        by_type["EntrySignaturesVoided"].position,  # the correction voided the signature
     }
     assert by_type["EntryCorrected"].summary == "Entry R1 corrected (workload): Typo"
+    assert by_type["EntrySignaturesVoided"].summary == (
+        "Signatures on R1 voided by its correction: the supervisor must sign it again"
+    )
 
 
 def test_keyset_pagination_and_filters(

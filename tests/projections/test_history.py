@@ -294,3 +294,33 @@ def test_runner_fills_history(
     make_runner(database, app, engine, SubjectHistory()).catch_up()
     child_id = app.get_child(AUTHORITY, "C1").id
     assert state(engine, child_id).attributes["risk_level"] == "high"
+
+
+def test_a_correction_voids_the_signatures_in_the_history_until_each_signs_again() -> None:
+    """ADR 0020: a correction to a signed record voids its signatures. The history reads
+    it unsigned from when the correction was recorded, and a party who signs again
+    after it is signed again; known before the correction, both signatures stand."""
+    from projections.history import HistoryRow, fold
+
+    def row(position: int, event_type: str, **data: Any) -> HistoryRow:
+        when = T0 + timedelta(days=position)
+        ref = data.get("record_id") or data.get("entry_id")
+        return HistoryRow(position, position, event_type, when, when, ref, data)
+
+    rows = [
+        row(1, "PersonalSupervisionRecordWritten", record_id="R1", session_id="S1",
+            supervisor_id="TM1", actions_reviewed="x", wellbeing="x", workload="Manageable",
+            development="x", disagreements=None),
+        row(2, "PersonalSupervisionRecordSigned", record_id="R1", signatory="supervisor"),
+        row(3, "PersonalSupervisionRecordSigned", record_id="R1", signatory="supervisee"),
+        row(4, "EntryCorrected", entry_id="R1", changes={"workload": "High"}, reason="x"),
+        row(5, "EntrySignaturesVoided", entry_id="R1", voided=["supervisor", "supervisee"]),
+        row(6, "PersonalSupervisionRecordSigned", record_id="R1", signatory="supervisor"),
+    ]  # fmt: skip
+    now = fold(rows, as_of=None, known_at=None).entries["R1"]
+    assert now["workload"] == "High"
+    assert now["signed_by_supervisor"] is True and now["signed_by_supervisee"] is False
+    before = fold(rows, as_of=None, known_at=T0 + timedelta(days=4)).entries["R1"]
+    assert before["signed_by_supervisor"] is True and before["signed_by_supervisee"] is True
+    voided = fold(rows[:5], as_of=None, known_at=None).entries["R1"]
+    assert voided["signed_by_supervisor"] is False and voided["signed_by_supervisee"] is False

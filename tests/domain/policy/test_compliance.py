@@ -338,3 +338,33 @@ def test_the_local_day_at_each_change_of_clocks_in_a_year() -> None:
     assert local_day(datetime(2026, 10, 25, 0, 30, tzinfo=UTC)) == date(2026, 10, 25)
     assert local_day(datetime(2026, 10, 24, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
     assert local_day(datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
+
+
+def test_dur_4_7a_a_correction_voids_the_signatures_the_record_needs_again():
+    """A record signed by both, then corrected: its signatures are voided (ADR 0020), so
+    DUR-4.7a's "signed record filed" is met only once both have signed it again."""
+    facts = worker(date(2025, 1, 1))
+    facts.add("SupervisionSessionHeld", date(2026, 3, 2), session_id="S1", duration_minutes=90)
+    facts.add("PersonalSupervisionRecordWritten", date(2026, 3, 3), record_id="R1",
+              session_id="S1")  # fmt: skip
+    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 4), record_id="R1",
+              signatory="supervisor")  # fmt: skip
+    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 5), record_id="R1",
+              signatory="supervisee")  # fmt: skip
+    horizon = date(2026, 6, 1)
+
+    def signed() -> Status:
+        [filed] = by_rule(facts, "DUR", "DUR-4.7a/signed", horizon)
+        return finding(filed, horizon, LIBRARY.get("DUR").due_soon).status
+
+    assert signed() is Status.MET
+    facts.add("EntryCorrected", date(2026, 3, 6), entry_id="R1",
+              changes={"workload": "High"}, reason="miscounted")  # fmt: skip
+    facts.add("EntrySignaturesVoided", date(2026, 3, 6), entry_id="R1",
+              voided=["supervisor", "supervisee"])  # fmt: skip
+    assert signed() is not Status.MET
+    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 9), record_id="R1",
+              signatory="supervisor")  # fmt: skip
+    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 10), record_id="R1",
+              signatory="supervisee")  # fmt: skip
+    assert signed() is Status.MET
