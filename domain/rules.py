@@ -388,7 +388,7 @@ class FrequencyExceptionNeedsHeadOfService(Rule):
     @classmethod
     def check(cls, approver_role: str) -> None:
         if approver_role != "head_of_service":
-            raise cls.violation(
+            raise cls.forbidden(
                 "only a Head of Service may approve supervision less often than the "
                 "standard frequency",
                 field="actor.role",
@@ -425,7 +425,7 @@ class CommentRemovedOnlyByTheOriginalSupervisorsManager(Rule):
     @classmethod
     def check(cls, actor_id: str, original_supervisors_manager_id: str | None) -> None:
         if original_supervisors_manager_id is None or actor_id != original_supervisors_manager_id:
-            raise cls.violation(
+            raise cls.forbidden(
                 "only the line manager of the supervisor who wrote the record may remove "
                 "a comment from it",
                 field="actor.id",

@@ -344,7 +344,7 @@ def test_agreement_and_frequency_exception_por_3_1a() -> None:
     w.review_supervision_agreement(
         prov(), agreement_id="SA1", next_review_due_on=(NOW + timedelta(days=180)).date()
     )
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(Forbidden) as caught:  # who approves: the person, not the input
         w.approve_frequency_exception(
             prov(role="team_manager"), frequency="P2M", reason="Experienced", agreement_id="SA1"
         )
@@ -412,7 +412,7 @@ def test_group_supervision_and_appraisal() -> None:
 def test_comment_removed_only_by_original_supervisors_manager_dur_4_8b() -> None:
     w = worker()
     written_record(w)
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(Forbidden) as caught:  # who removes it: the person, not the input
         w.remove_comment(
             prov(actor="TM2"),
             record_id="R1",
