@@ -38,7 +38,7 @@ from graphql_api.arguments import (
     variable_date_errors,
 )
 from graphql_api.limits import Limits, limited
-from graphql_api.measure import DocumentMeasurer, TooLong
+from graphql_api.measure import DocumentMeasurer, Measure, TooLong
 
 
 @dataclass(frozen=True)
@@ -178,63 +178,9 @@ class DocumentGate:
             if not isinstance(definition, OperationDefinitionNode):
                 continue
             measure = measurer.operation(definition)
-            if measure.depth > limits.max_depth:
-                return Checked(
-                    document,
-                    (limited(f"the query is deeper than {limits.max_depth} fields", "depth"),),
-                )
-            if measure.introspection_depth > limits.max_introspection_depth:
-                return Checked(
-                    document,
-                    (
-                        limited(
-                            "the introspection query is deeper than "
-                            f"{limits.max_introspection_depth} fields",
-                            "introspectionDepth",
-                        ),
-                    ),
-                )
-            if measure.aliases > limits.max_aliases:
-                return Checked(
-                    document,
-                    (limited(f"the query has more than {limits.max_aliases} aliases", "aliases"),),
-                )
-            ceiling = max(limits.cost_budgets.values())
-            if measure.cost > ceiling:
-                # Pages given by variables count as one item here, so this is the least
-                # the operation can cost: over every role's budget, nothing can run it.
-                return Checked(
-                    document,
-                    (
-                        limited(
-                            f"the operation would cost at least {measure.cost}; "
-                            f"no role's budget is above {ceiling}",
-                            "cost",
-                            cost=measure.cost,
-                            budget=ceiling,
-                        ),
-                    ),
-                )
-            if measure.overlap > limits.max_overlap:
-                return Checked(
-                    document,
-                    (
-                        limited(
-                            "the query repeats fields of one name too often to be checked",
-                            "overlappingFields",
-                        ),
-                    ),
-                )
-            if measure.directives > limits.max_directives:
-                return Checked(
-                    document,
-                    (
-                        limited(
-                            f"the query has more than {limits.max_directives} directives",
-                            "directives",
-                        ),
-                    ),
-                )
+            refusal = _over_a_limit(measure, limits)
+            if refusal is not None:
+                return Checked(document, (refusal,))
         if time.monotonic() > deadline:
             raise TooLong
         all_rules = (
@@ -249,6 +195,33 @@ class DocumentGate:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _over_a_limit(measure: Measure, limits: Limits) -> GraphQLError | None:
+    """The first limit ``measure`` is over, as its refusal (or None). The cost here is
+    the least the operation can cost (pages given by variables count as one item), so
+    over every role's budget nothing can run it."""
+    ceiling = max(limits.cost_budgets.values())
+    checks = (
+        (measure.depth, limits.max_depth, "depth",
+         f"the query is deeper than {limits.max_depth} fields"),
+        (measure.introspection_depth, limits.max_introspection_depth, "introspectionDepth",
+         f"the introspection query is deeper than {limits.max_introspection_depth} fields"),
+        (measure.aliases, limits.max_aliases, "aliases",
+         f"the query has more than {limits.max_aliases} aliases"),
+        (measure.cost, ceiling, "cost",
+         f"the operation would cost at least {measure.cost}; "
+         f"no role's budget is above {ceiling}"),
+        (measure.overlap, limits.max_overlap, "overlappingFields",
+         "the query repeats fields of one name too often to be checked"),
+        (measure.directives, limits.max_directives, "directives",
+         f"the query has more than {limits.max_directives} directives"),
+    )  # fmt: skip
+    for figure, bound, limit, message in checks:
+        if figure > bound:
+            extra = {"cost": measure.cost, "budget": ceiling} if limit == "cost" else {}
+            return limited(message, limit, **extra)
+    return None
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
