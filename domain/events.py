@@ -22,6 +22,9 @@ from eventsourcing.domain import Aggregate
 from domain.provenance import Provenance
 from domain.values import SmartAction
 
+#: A catalogue class (what ``named`` and ``kind_of`` return).
+EventType = type[Aggregate.Event]
+
 
 class UnknownEvent(LookupError):
     """A name that is not in the catalogue (e.g. a policy pack's misspelt event)."""
@@ -644,7 +647,7 @@ class RecordAccessed(AccessEvent):
     purpose: str
 
 
-def _catalogue() -> dict[str, type[Aggregate.Event]]:
+def _catalogue() -> dict[str, EventType]:
     bases = {OversightEvent, SubjectEvent, AuthorityEvent, WorkerEvent, ChildEvent, AccessEvent}
     return {
         name: value
@@ -657,10 +660,10 @@ def _catalogue() -> dict[str, type[Aggregate.Event]]:
 
 
 #: Every event, by its name.
-CATALOGUE: Mapping[str, type[Aggregate.Event]] = _catalogue()
+CATALOGUE: Mapping[str, EventType] = _catalogue()
 
 
-def named(name: str) -> type[Aggregate.Event]:
+def named(name: str) -> EventType:
     """The catalogue class a stored or configured event name denotes."""
     try:
         return CATALOGUE[name]
@@ -669,13 +672,13 @@ def named(name: str) -> type[Aggregate.Event]:
 
 
 @cache
-def _kind_of_type(event_type: type) -> type[Aggregate.Event]:
+def _kind_of_type(event_type: type) -> EventType:
     for cls in event_type.__mro__:
         if CATALOGUE.get(cls.__name__) is cls:
             return cls
     return named(event_type.__name__)
 
 
-def kind_of(event: object) -> type[Aggregate.Event]:
+def kind_of(event: object) -> EventType:
     """The catalogue class of a decoded event (or of an event class)."""
     return _kind_of_type(event if isinstance(event, type) else type(event))

@@ -55,15 +55,12 @@ from sqlalchemy import (
 from domain.identifiers import authority_id, worker_id
 from domain.policy.calendar import Period, WorkingCalendar
 from domain.policy.compliance import (
-    LONDON,
-    Fact,
     Finding,
     Obligation,
     closed_without_act,
     closes,
     findings,
     known_facts,
-    local_day,
     obligations,
 )
 from domain.policy.packs import Pack, PackLibrary, Rule
@@ -83,6 +80,7 @@ from domain.policy.sheets import (
     case_tracker,
     supervision_sheet,
 )
+from domain.policy.timeline import LONDON, Fact, local_day
 from projections.engine import (
     Delete,
     Insert,

@@ -501,9 +501,7 @@ def fold(
     return result
 
 
-def _signed_again(
-    rows: Sequence[HistoryRow], entry_id: str, party: str, *, after: int
-) -> bool:
+def _signed_again(rows: Sequence[HistoryRow], entry_id: str, party: str, *, after: int) -> bool:
     """Whether ``party`` signed ``entry_id`` again in ``rows`` after ``after``."""
     return any(
         r.position > after

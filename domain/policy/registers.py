@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain.policy.compliance import Fact, Obligation, action_items, registration_of
+from domain.policy.compliance import Obligation, action_items, registration_of
+from domain.policy.timeline import Fact
 
 TRIGGERS = "oversight_trigger"
 ACTIONS = "action"

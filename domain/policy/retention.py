@@ -21,8 +21,8 @@ from datetime import date
 from typing import Any
 
 from domain.policy.calendar import Period
-from domain.policy.compliance import Fact, _date
 from domain.policy.packs import Pack, RetentionRule
+from domain.policy.timeline import Fact, _date
 
 PERSONAL_SUPERVISION = "personal_supervision"
 DIRECT_OBSERVATION = "direct_observation"

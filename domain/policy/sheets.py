@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from domain.policy.calendar import Period, add_months
-from domain.policy.compliance import Fact, Obligation, agreed_interval, breached_windows
+from domain.policy.compliance import Obligation, agreed_interval, breached_windows
 from domain.policy.packs import Rule
 from domain.policy.registers import Allocation, Profile
+from domain.policy.timeline import Fact
 
 ROLLING_YEAR = Period.parse("P1Y")
 

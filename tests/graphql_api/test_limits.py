@@ -67,7 +67,7 @@ def test_the_introspection_query_answers_and_deeper_introspection_is_refused(api
     assert full.status_code == 200 and full.json()["data"]["__schema"]["queryType"]
     nested = "{ __schema { types { " + "fields { type { " * 10 + "name" + " } }" * 10 + " } } }"
     _limited(api.raw({"query": nested}, None, **ACCEPT), "introspectionDepth")
-    deep_type = "{ __type(name: \"Query\") { " + "ofType { " * 20 + "name" + " }" * 20 + " } }"
+    deep_type = '{ __type(name: "Query") { ' + "ofType { " * 20 + "name" + " }" * 20 + " } }"
     _limited(api.raw({"query": deep_type}, None, **ACCEPT), "introspectionDepth")
 
 
@@ -110,8 +110,18 @@ def test_repeated_fields_of_one_name_are_bounded_before_graphql_core_compares_th
     _limited(api.raw({"query": repeated}, sw1, **ACCEPT), "overlappingFields")
     inline = "{ " + "... on Query { viewer { staffId } } " * 300 + "}"
     _limited(api.raw({"query": inline}, sw1, **ACCEPT), "overlappingFields")
-    nested = "{ __schema { " + " ".join(["types { " + " ".join(
-        ["fields { " + " ".join(["type { name }"] * 8) + " }"] * 8) + " }"] * 8) + " } }"
+    nested = (
+        "{ __schema { "
+        + " ".join(
+            [
+                "types { "
+                + " ".join(["fields { " + " ".join(["type { name }"] * 8) + " }"] * 8)
+                + " }"
+            ]
+            * 8
+        )
+        + " } }"
+    )
     _limited(api.raw({"query": nested}, None, **ACCEPT), "overlappingFields")
     few = "{ " + "viewer { staffId } " * 20 + "}"
     assert api.raw({"query": few}, sw1).json()["data"]["viewer"]["staffId"] == "SW1"
@@ -119,9 +129,11 @@ def test_repeated_fields_of_one_name_are_bounded_before_graphql_core_compares_th
 
 def test_aliases_and_directives_are_counted_through_fragments(api: Api) -> None:
     sw1 = api.token("SW1", AccessRole.PRACTITIONER)
-    aliased = "query { ...A ...A } fragment A on Query { " + " ".join(
-        f"a{i}: __typename" for i in range(11)
-    ) + " }"
+    aliased = (
+        "query { ...A ...A } fragment A on Query { "
+        + " ".join(f"a{i}: __typename" for i in range(11))
+        + " }"
+    )
     _limited(api.raw({"query": aliased}, sw1, **ACCEPT), "aliases")
     directives = "query { __typename" + " @include(if: true)" * 60 + " }"
     _limited(api.raw({"query": directives}, sw1, **ACCEPT), "directives")

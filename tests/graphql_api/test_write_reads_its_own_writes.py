@@ -84,4 +84,3 @@ def test_consecutive_requests_set_up_a_chain_and_record_supervision_unsettled(ap
                    "previousActionsReviewed": "x"}},
     )["recordCaseSupervision"]  # fmt: skip
     assert answer["__typename"] == "ForbiddenProblem" and answer["rule"] == "DEV-5.3", answer
-

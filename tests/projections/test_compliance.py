@@ -17,8 +17,9 @@ from sqlalchemy import Engine, select, text
 from domain import commands as c
 from domain.application import OversightApplication
 from domain.identifiers import authority_id, worker_id
-from domain.policy.compliance import Fact, Status, obligations
+from domain.policy.compliance import Status, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
+from domain.policy.timeline import Fact
 from domain.vocabulary import ActorRole
 from oversight.demo import DEMO_AUTHORITIES, build_plan
 from oversight.settings import DatabaseSettings

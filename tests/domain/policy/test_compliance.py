@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.policy.calendar import WorkingCalendar
-from domain.policy.compliance import Fact, Status, finding, known_facts, local_day, obligations
+from domain.policy.compliance import Status, finding, known_facts, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
+from domain.policy.timeline import Fact, local_day
 
 LIBRARY = PackLibrary.load([BUILT_IN])
 ENGLAND = WorkingCalendar()

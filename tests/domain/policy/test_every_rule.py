@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from domain.policy.calendar import WorkingCalendar, add_months
-from domain.policy.compliance import Fact, Status, finding, known_facts, obligations
+from domain.policy.compliance import Status, finding, known_facts, obligations
 from domain.policy.packs import BUILT_IN, CLOCKS, Pack, PackLibrary, Rule
+from domain.policy.timeline import Fact
 
 LIBRARY = PackLibrary.load([BUILT_IN])
 ENGLAND = WorkingCalendar()
