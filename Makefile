@@ -6,7 +6,7 @@ DEMO_DB ?= sqlite:///oversight.sqlite3
 DEMO_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-sqlite lint bench clean
+.PHONY: install demo test test-fast test-sqlite lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,17 @@ demo: install
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo summary
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) OVERSIGHT_ENV=development $(BIN)/oversight serve --port $(DEMO_PORT)
 
-## The whole suite on SQLite and on a throwaway PostgreSQL 15 cluster, plus lint and types.
+## Tests at three speeds (README, Tests):
+## - test-fast: the domain and its policy, in memory (no database, no server): under a minute;
+## - test-sqlite: everything on the embedded default only (no PostgreSQL needed);
+## - test: the whole suite on SQLite and on a throwaway PostgreSQL 15 cluster, plus lint
+##   and types (what CI runs).
+test-fast: install
+	$(BIN)/pytest tests/domain -p no:cacheprovider -q $(PYTEST_ARGS)
+
+test-sqlite: install $(NODE_TOOLS)
+	OVERSIGHT_TEST_BACKENDS=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
 test: install $(NODE_TOOLS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) lint
