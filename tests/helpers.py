@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 from hypothesis import strategies as st
 
+from application.app import CommandResult, OversightApplication
 from domain import commands as c
-from domain.application import CommandResult, OversightApplication
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.schema import check_schema

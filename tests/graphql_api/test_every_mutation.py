@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
+from application.handlers import _HANDLERS
 from domain import commands as c
-from domain.application import _HANDLERS, OversightApplication
 from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import ActorRole

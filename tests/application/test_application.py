@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from eventsourcing.domain import Aggregate
 
+from application.app import OversightApplication
+from application.handlers import _HANDLERS, handles
 from domain import commands as c
-from domain.application import _HANDLERS, OversightApplication, handles
 from domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
