@@ -14,7 +14,7 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from application.app import OversightApplication
-from application.handlers import _HANDLERS, handles
+from application.handlers import handled_commands, handles
 from domain import commands as c
 from domain.errors import (
     AlreadyExists,
@@ -124,7 +124,7 @@ def test_every_command_records_its_events(app: OversightApplication) -> None:
         seen.add(type(command))
 
     every_command_scenario(app, run)
-    missing = {m for m in _HANDLERS if m.__module__ == "domain.commands"} - seen
+    missing = {m for m in handled_commands() if m.__module__ == "domain.commands"} - seen
     assert not missing, f"commands without a test: {sorted(m.__name__ for m in missing)}"
     _reload_check(app)
 
