@@ -34,9 +34,10 @@ from sqlalchemy import Engine
 
 from application import certificates as certs
 from application import storage
+from application.app import CommandResult, OversightApplication
 from application.certificates import Certificate, Ledger, LedgerMissing
+from application.purge_plan import plan_purge
 from domain import commands as c
-from domain.application import CommandResult, OversightApplication, plan_purge
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, bindparam, inspect, text
 
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from projections.engine import Projection, Runner, Source, wait_for
 from projections.registry import all_projections
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import psycopg
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.schema import upgrade

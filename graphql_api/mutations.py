@@ -22,8 +22,8 @@ from typing import Annotated, Any, Union
 import strawberry
 from strawberry.scalars import JSON
 
+from application.handlers import _HANDLERS
 from domain import commands as c
-from domain.application import _HANDLERS
 
 #: Words for fields the front-end teams meet in many inputs.
 FIELD_WORDS: dict[str, str] = {

@@ -18,9 +18,9 @@ from graphql import GraphQLError
 from application import certificates as certs
 from application.certificates import Certificate, LedgerMissing
 from application.purge import PurgeRun, Purges
+from application.receipts import CommandResult
 from application.storage import CompactionIncomplete
 from domain import commands as c
-from domain.application import CommandResult
 from domain.authorization import AccessRole, Principal
 from domain.errors import Forbidden, ValidationError
 from graphql_api.service import Service

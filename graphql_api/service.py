@@ -26,8 +26,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, literal, select
 
+from application.app import CommandResult, OversightApplication, SubjectPurged
 from domain import commands as c
-from domain.application import CommandResult, OversightApplication
 from domain.authorization import (
     READ_ONLY,
     WRITES,
@@ -52,7 +52,6 @@ from domain.errors import DomainError, Forbidden, NotFound, ValidationError
 from domain.identifiers import check_local_id
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
-from domain.subject import SubjectPurged
 from projections.compliance import view
 from projections.engine import wait_for
 

@@ -16,7 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from domain.errors import DomainError
 from domain.policy.packs import PackLibrary
 from domain.subject import Subject

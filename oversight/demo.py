@@ -28,8 +28,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.child import Child
 from domain.errors import DomainError
 from domain.policy.packs import PackLibrary

@@ -36,7 +36,7 @@ from psycopg.sql import SQL, Identifier, Literal
 from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
-from domain.application import CommandReceipt, StaleRead
+from application.receipts import CommandReceipt, StaleRead
 from domain.subject import Tombstone
 from oversight.integrity import Seal, commitment, new_salt, redaction_digest, seal
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import authority_id
 from domain.provenance import Actor

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
 from application.storage import source_for as source_for  # re-exported for the CLI
-from domain.application import OversightApplication
 from oversight.eventstore import POSTGRES_EVENTS_TABLE
 from oversight.settings import DatabaseSettings, psycopg_conninfo
 from projections.engine import (

@@ -13,10 +13,10 @@ import click
 from sqlalchemy import Engine, distinct, select
 
 from application import certificates as certs
+from application.app import OversightApplication
 from application.certificates import LedgerMissing
 from application.purge import SCHEDULE, PurgeRun, Purges
 from application.storage import CompactionIncomplete
-from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.policy.calendar import Period
 from domain.provenance import Actor

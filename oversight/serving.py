@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from application.app import OversightApplication
 from application.certificates import LEDGER_SETTING
 from application.purge import Purges
-from domain.application import OversightApplication
 from domain.policy.packs import PackLibrary
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys

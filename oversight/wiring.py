@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from oversight.schema import check_schema
 from oversight.settings import DatabaseSettings, Settings
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
 from tests.helpers import opened

@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 from hypothesis import strategies as st
 
+from application.app import CommandResult, OversightApplication
 from domain import commands as c
-from domain.application import CommandResult, OversightApplication
+from domain.events import EventType, named
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.schema import check_schema
@@ -140,6 +141,11 @@ def topics(app: OversightApplication) -> list[str]:
         n.topic.rsplit(".", 1)[-1]
         for n in app.recorder.select_notifications(start=1, limit=100_000)
     ]
+
+
+def kinds(app: OversightApplication) -> list[EventType]:
+    """The catalogue class of each event, in the order recorded."""
+    return [named(name) for name in topics(app)]
 
 
 def setup_team(app: OversightApplication, children: tuple[str, ...] = ("C1",)) -> None:

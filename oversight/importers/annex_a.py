@@ -37,8 +37,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.errors import AlreadyExists, DomainError
 from domain.identifiers import check_local_id
 from domain.provenance import Actor

@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
+from application.app import OversightApplication
+from application.batching import CommandRefused
 from domain import commands as c
-from domain.application import CommandRefused, OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import check_local_id
 from domain.provenance import Actor

@@ -32,8 +32,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import check_local_id
 from domain.provenance import Actor

@@ -30,11 +30,11 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, inspect, text
 
 from application import certificates as certs
+from application.app import OversightApplication
 from application.certificates import Certificate, Ledger, LedgerMissing
 from application.purge import Purges
 from application.storage import compact
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.authorization import AccessRole
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from application.app import OversightApplication
 from domain import commands as c
 from domain.access import AccessLog
-from domain.application import OversightApplication
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.policy.packs import PackError, PackLibrary, parse_pack
 from domain.policy.retention import RecordRef, fact_of, schedule
@@ -451,7 +451,7 @@ def test_a_purge_planned_before_a_late_append_is_refused_not_half_done(
     record is left with its content under a record marked purged."""
     from eventsourcing.persistence import IntegrityError
 
-    from domain.application import plan_purge
+    from application.purge_plan import plan_purge
 
     setup_authority(app, pack="DUR")
     _worker_with_a_session(app)

@@ -26,8 +26,8 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor

@@ -178,7 +178,7 @@ def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api)
 
 
 def test_every_command_has_a_mutation_and_reads_need_a_principal(api: Api) -> None:
-    from domain.application import _HANDLERS
+    from application.handlers import _HANDLERS
     from graphql_api.mutations import lower_first
 
     names = api.query("{ __schema { mutationType { fields { name } } } }", None)

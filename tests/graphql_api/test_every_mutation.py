@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
+from application.handlers import _HANDLERS
 from domain import commands as c
-from domain.application import _HANDLERS, OversightApplication
 from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import ActorRole
@@ -26,9 +27,9 @@ from graphql_api.limits import Limits
 from graphql_api.mutations import camel, lower_first
 from graphql_api.service import EMPLOYMENT_COMMANDS, HOLD_COMMANDS, INTERNAL_COMMANDS, Service
 from oversight.settings import DatabaseSettings
-from tests.domain.test_application import every_command_scenario
+from tests.application.test_application import every_command_scenario
 from tests.graphql_api.conftest import Api
-from tests.helpers import topics
+from tests.helpers import kinds as topics
 
 ROLE = {
     ActorRole.ADMINISTRATOR: AccessRole.ADMINISTRATOR,

@@ -26,8 +26,9 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
+from application.handlers import _HANDLERS
 from domain import commands as c
-from domain.application import _HANDLERS, OversightApplication
 from domain.authorization import AccessRole, Principal, authorize_acts
 from domain.errors import DomainError, Forbidden
 from domain.policy.packs import PackLibrary

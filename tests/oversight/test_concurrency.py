@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
+from application.app import CommandResult, OversightApplication
 from domain import commands as c
-from domain.application import CommandResult, OversightApplication
 from domain.errors import ConcurrencyConflict
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings

@@ -22,7 +22,7 @@ from eventsourcing.tests.persistence import (
     NonInterleavingNotificationIDsBaseCase,
 )
 
-from domain.application import CommandReceipt, StaleRead
+from application.receipts import CommandReceipt, StaleRead
 from oversight.eventstore import (
     PostgresOversightRecorder,
     SQLiteOversightRecorder,

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.cli import main

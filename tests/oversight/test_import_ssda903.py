@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.cli import main

@@ -11,8 +11,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.importers.workforce import CensusError, WorkforceReport, import_workforce

@@ -22,8 +22,8 @@ import httpx2 as httpx
 import psycopg
 import pytest
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import ActorRole

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from oversight.projecting import runner_for
 from oversight.settings import DatabaseSettings
 from projections.engine import Projection, Runner, utc

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import AuditEntry, InvalidCursor, encode_cursor, subject_trail

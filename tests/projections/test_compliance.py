@@ -14,8 +14,8 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select, text
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.identifiers import authority_id, worker_id
 from domain.policy.compliance import Status, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary

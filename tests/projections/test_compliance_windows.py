@@ -9,8 +9,8 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.identifiers import child_id, worker_id
 from domain.policy.compliance import Status, closed_without_act
 from oversight.settings import DatabaseSettings

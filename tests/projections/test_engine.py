@@ -12,8 +12,8 @@ import pytest
 from eventsourcing.persistence import Notification
 from sqlalchemy import Engine, text
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import AuditTrail
 from projections.engine import (

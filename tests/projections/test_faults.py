@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from oversight.demo import build_plan
 from oversight.settings import DatabaseSettings
 from projections.engine import active_generation

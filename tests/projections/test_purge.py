@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from application.app import OversightApplication
 from application.certificates import Ledger
 from application.purge import Purges
 from application.storage import compact
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings

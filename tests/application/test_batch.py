@@ -14,8 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from application import batching
+from application.app import OversightApplication
+from application.batching import BatchReport, CommandRefused
 from domain import commands as c
-from domain.application import BatchReport, CommandRefused, OversightApplication
 from domain.errors import DomainError
 from domain.vocabulary import ActorRole
 from oversight.demo import DEMO_AUTHORITIES, build_plan
@@ -241,9 +243,7 @@ def test_an_import_refreshes_the_stores_statistics_as_it_grows(
     """Autovacuum's ANALYZE of the events table is cancelled by each write's insert lock,
     so an import refreshes the statistics itself as the table grows (at 50,000 events,
     then each time the count doubles; here scaled down)."""
-    import domain.application
-
-    monkeypatch.setattr(domain.application, "ANALYZE_FIRST_AFTER", 20)
+    monkeypatch.setattr(batching, "ANALYZE_FIRST_AFTER", 20)
     calls: list[int] = []
     analyze = app.command_log.analyze
     monkeypatch.setattr(app.command_log, "analyze", lambda: (calls.append(1), analyze())[1])

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from application.app import OversightApplication
 from domain import commands as c
-from domain.application import OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import authority_id, child_id
 from domain.vocabulary import ActorRole

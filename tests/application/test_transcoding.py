@@ -16,7 +16,8 @@ from eventsourcing.persistence import JSONTranscoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.application import FastJSONTranscoder, OversightApplication
+from application.app import OversightApplication
+from application.transcoding import FastJSONTranscoder
 from domain.provenance import Provenance
 from domain.values import SmartAction
 
