@@ -431,9 +431,14 @@ class _Values(Mapping[str, _Value]):
 
 def placeholders(template: str) -> list[tuple[str, str]]:
     """The (name, spec) pairs a ``what`` template uses (ValueError: not a template)."""
-    return [
-        (name, spec or "") for _, name, spec, _ in Formatter().parse(template) if name is not None
-    ]
+    found: list[tuple[str, str]] = []
+    for _, name, spec, conversion in Formatter().parse(template):
+        if name is None:
+            continue
+        if conversion is not None:
+            raise ValueError(f"{{{name}!{conversion}}}: no conversions, only {{name:words}}")
+        found.append((name, spec or ""))
+    return found
 
 
 def words(clock: Clock, started: Started) -> str:

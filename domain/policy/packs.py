@@ -332,7 +332,7 @@ def _rule(raw: Mapping[str, Any], where: str, clocks: Mapping[str, Clock]) -> Ru
         args["clock"] = clock
         if definition.register is None:
             args["within"] = _period(raw.get("within"), where, "within")
-        if _needs_after(definition):
+        if _needs_after(definition) or "after" in raw:
             args["after"] = _period(raw.get("after"), where, "after")
     when = raw.get("when", {})
     if not isinstance(when, dict):
@@ -482,13 +482,13 @@ def _clock(name: str, raw: Any, where: str) -> Clock:
         named_in_what = placeholders(what)
     except ValueError as error:
         raise _err(where, f"what is not a template: {error}", f"{at}.what") from None
-    known = {"item", *matcher.provides, *(fields_of(start.event) if start.event else ())}
+    nameable = {"item", *matcher.provides, *(fields_of(start.event) if start.event else ())}
     for placeholder, spec in named_in_what:
-        if placeholder not in known:
+        if placeholder not in nameable:
             raise _err(
                 where,
                 f"what names {{{placeholder}}}: use item or a field of the starting event "
-                f"({', '.join(sorted(known))})",
+                f"({', '.join(sorted(nameable))})",
                 f"{at}.what",
             )
         if spec not in SPECS:
