@@ -324,9 +324,7 @@ def _rule(raw: Mapping[str, Any], where: str, clocks: Mapping[str, Clock]) -> Ru
         clock = raw.get("clock")
         definition = clocks.get(clock) if isinstance(clock, str) else None
         if definition is None:
-            raise _err(
-                where, f"unknown clock {clock!r}; known: {', '.join(sorted(clocks))}", "clock"
-            )
+            raise _unknown_clock(clock, clocks, where)
         if definition.subject not in ("any", subject):
             raise _err(where, f"clock {clock} runs on a {definition.subject}", "clock")
         args["clock"] = clock
@@ -368,6 +366,15 @@ def _rule(raw: Mapping[str, Any], where: str, clocks: Mapping[str, Clock]) -> Ru
     return _bind(rule, clocks, where) if kind == "deadline" else rule
 
 
+def _unknown_clock(name: Any, clocks: Mapping[str, Clock], where: str) -> PackError:
+    known = (
+        f"known: {', '.join(sorted(clocks))}"
+        if clocks
+        else "the pack has none (declare [clock.NAME], or extend a pack that does)"
+    )
+    return _err(where, f"unknown clock {name!r}; {known}", "clock")
+
+
 def _needs_after(clock: Clock) -> bool:
     return clock.start is not None and STARTS[clock.start.match].needs_after
 
@@ -377,8 +384,7 @@ def _bind(rule: Rule, clocks: Mapping[str, Clock], where: str) -> Rule:
     rule inherited by a pack that replaces its clock)."""
     definition = clocks.get(str(rule.clock))
     if definition is None:
-        known = ", ".join(sorted(clocks))
-        raise _err(where, f"unknown clock {rule.clock!r}; known: {known}", "clock")
+        raise _unknown_clock(rule.clock, clocks, where)
     if definition.subject not in ("any", rule.subject):
         raise _err(where, f"clock {rule.clock} runs on a {definition.subject}", "clock")
     if definition.register is None and rule.within is None:
