@@ -291,7 +291,7 @@ def _rule(raw: Mapping[str, Any], where: str, clocks: Mapping[str, Clock]) -> Ru
     args: dict[str, Any] = {}
     if "events" in raw or kind in ("recurring", "minimum_count"):
         kinds = _events(raw.get("events"), where, "events")
-        bad = [e for e in kinds if e not in COUNTABLE[subject]]
+        bad = [e for e in kinds if e not in COUNTABLE[subject]] if kind != "deadline" else []
         if bad:
             allowed = ", ".join(sorted(e.__name__ for e in COUNTABLE[subject]))
             raise _err(

@@ -371,6 +371,7 @@ def test_a_stop_matcher_missing_a_parameter_is_refused() -> None:
         ({"clock": "placement_visits"}, "clock", "unknown clock 'placement_visits'"),
         ({"subject": "worker"}, "clock", "clock placement_visit runs on a child"),
         ({"within": None}, "within", "not a period"),
+        ({"events": ["PlacementMoved"]}, "events", "unknown event 'PlacementMoved'"),
         ({"after": "P4W"}, "after", "after is a parameter of clocks started by supervisor_absence"),
     ],
 )
