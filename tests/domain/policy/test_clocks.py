@@ -5,6 +5,7 @@ reference (the if/elif it replaced) over generated histories."""
 from __future__ import annotations
 
 import copy
+import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -295,8 +296,7 @@ def test_a_replaced_clock_that_no_longer_fits_an_inherited_rule_is_refused() -> 
 
 
 def _raw_clock(name: str) -> dict[str, Any]:
-    import tomllib
-
+    """A built-in clock's table as the national minimum's file gives it."""
     return dict(tomllib.loads((BUILT_IN / "swrb.toml").read_text(encoding="utf-8"))["clock"][name])
 
 
