@@ -25,13 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from domain.policy.calendar import Period, WorkingCalendar
+from domain.policy.clocks import run as run_clock
 from domain.policy.packs import Pack, Rule
-from domain.policy.timeline import LONDON, Fact, _date, _datetime
+from domain.policy.timeline import Fact, _date, _datetime
 
 
 class Status(StrEnum):
@@ -461,163 +462,14 @@ def supervisor_on(facts: Sequence[Fact], day: date) -> str | None:
     return agreed or manager
 
 
-def _supervisor_absences(
-    facts: Sequence[Fact], related: Mapping[str, Sequence[Fact]], after: Period
-) -> Iterable[tuple[str, _Absence, Fact]]:
-    """Absences of the worker's supervisor that lasted longer than ``after``: (the
-    supervisor, the absence, the fact that started it)."""
-    for staff_id, their_facts in sorted(related.items()):
-        starts = {
-            str(f.data["absence_id"]): f for f in their_facts if f.event_type == "AbsenceStarted"
-        }
-        for absence in _absences(their_facts):
-            if supervisor_on(facts, absence.start) != staff_id:
-                continue
-            threshold = after.after(absence.start)
-            if absence.end is not None and absence.end <= threshold:
-                continue  # back within the period: nothing to arrange
-            started = next(
-                f for f in starts.values() if _date(f.data["started_on"]) == absence.start
-            )
-            yield staff_id, absence, started
-
-
-def related_return(facts: Sequence[Fact], absence: _Absence) -> Fact | None:
-    """The fact ending ``absence``, dated the day its subject came back."""
-    if absence.end is None:
-        return None
-    ended = next(
-        (
-            f
-            for f in facts
-            if f.event_type == "AbsenceEnded" and _date(f.data["returned_on"]) == absence.end
-        ),
-        None,
-    )
-    if ended is None:
-        return None
-    back = datetime.combine(absence.end, time(12), tzinfo=LONDON)
-    return replace(ended, occurred_at=back)
-
-
 def _deadline_clocks(
     rule: Rule, facts: Sequence[Fact], related: Mapping[str, Sequence[Fact]]
 ) -> Iterable[tuple[Fact, date, Fact | None, str, str]]:
     """(the event that starts the clock, its day, the event that stops it, what is due,
-    the id of the item it concerns)."""
-    clock = rule.clock
-    if clock == "return_from_sickness":
-        kinds = {
-            str(f.data["absence_id"]): f.data["kind"]
-            for f in facts
-            if f.event_type == "AbsenceStarted"
-        }
-        sessions = [f for f in facts if f.event_type == "SupervisionSessionHeld"]
-        for fact in facts:
-            if (
-                fact.event_type == "AbsenceEnded"
-                and kinds.get(str(fact.data["absence_id"])) == "sickness"
-            ):
-                back = _date(fact.data["returned_on"])
-                done = next((s for s in sessions if s.day >= back), None)
-                yield (
-                    fact,
-                    back,
-                    done,
-                    "a supervision session after return from sickness",
-                    str(fact.data["absence_id"]),
-                )
-    elif clock in ("record_shared", "record_signed"):
-        written = {
-            str(f.data["session_id"]): f
-            for f in facts
-            if f.event_type == "PersonalSupervisionRecordWritten"
-        }
-        signatures: dict[str, dict[str, Fact]] = {}
-        # In recorded order: a correction voids the signatures recorded before it, and
-        # a party signs again after it (ADR 0020).
-        for f in sorted(facts, key=lambda f: f.position):
-            if f.event_type == "PersonalSupervisionRecordSigned":
-                signatures.setdefault(str(f.data["record_id"]), {})[str(f.data["signatory"])] = f
-            elif f.event_type == "EntrySignaturesVoided":
-                for party in f.data["voided"]:
-                    signatures.get(str(f.data["entry_id"]), {}).pop(str(party), None)
-        for fact in facts:
-            if fact.event_type != "SupervisionSessionHeld":
-                continue
-            session_id = str(fact.data["session_id"])
-            record = written.get(session_id)
-            if clock == "record_shared":
-                yield fact, fact.day, record, "the personal supervision record", session_id
-                continue
-            signed = signatures.get(str(record.data["record_id"]), {}) if record else {}
-            both = [signed[p] for p in ("supervisor", "supervisee") if p in signed]
-            done = max(both, key=lambda f: f.occurred_at) if len(both) == 2 else None
-            yield fact, fact.day, done, "the record signed by both", session_id
-    elif clock == "disagreement_resolved":
-        resolved = {
-            str(f.data["disagreement_id"]): f
-            for f in facts
-            if f.event_type == "DisagreementResolved"
-        }
-        for fact in facts:
-            if fact.event_type == "DisagreementRaised":
-                item = str(fact.data["disagreement_id"])
-                yield fact, fact.day, resolved.get(item), "resolution of the disagreement", item
-    elif clock == "case_record_entered":
-        for fact in facts:
-            if fact.event_type == "CaseSupervisionRecorded":
-                # Entered on the child's record when it was recorded in the system.
-                entered = replace(fact, occurred_at=fact.recorded_at)
-                yield (
-                    fact,
-                    fact.day,
-                    entered,
-                    "the case supervision entered on the child's record",
-                    str(fact.data["entry_id"]),
-                )
-    elif clock == "trigger_answered":
-        answers: dict[str, Fact] = {}
-        for f in facts:
-            if f.event_type == "ManagementOversightRecorded":
-                for trigger_id in f.data.get("answers_trigger_ids", []):
-                    answers.setdefault(str(trigger_id), f)
-        for fact in facts:
-            if fact.event_type == "OversightTriggered":
-                item = str(fact.data["trigger_id"])
-                kind = str(fact.data["kind"]).replace("_", " ")
-                yield (
-                    fact,
-                    fact.day,
-                    answers.get(item),
-                    f"a manager's oversight record ({kind})",
-                    item,
-                )
-    elif clock == "supervisor_absent":
-        assert rule.after is not None
-        for staff_id, absence, started in _supervisor_absences(facts, related, rule.after):
-            arranged = next(
-                (
-                    f
-                    for f in facts
-                    if f.event_type in ("SupervisionSessionHeld", "SupervisionAgreementSigned")
-                    and f.day >= absence.start
-                    and str(f.data["supervisor_id"]) != staff_id
-                ),
-                None,
-            )
-            returned = related_return(related[staff_id], absence)
-            if returned is not None and (arranged is None or arranged.day > returned.day):
-                arranged = returned  # the supervisor came back first: nothing left to arrange
-            what = f"supervision by someone other than {staff_id}, absent from {absence.start}"
-            yield started, rule.after.after(absence.start), arranged, what, staff_id
-    elif clock == "oversight_actions_reviewed":
-        supervisions = [f for f in facts if f.event_type == "CaseSupervisionRecorded"]
-        for fact in facts:
-            if fact.event_type == "ManagementOversightRecorded" and fact.data.get("actions"):
-                done = next((s for s in supervisions if s.occurred_at > fact.occurred_at), None)
-                what = "the oversight's actions reviewed at case supervision"
-                yield fact, fact.day, done, what, str(fact.data["entry_id"])
+    the id of the item it concerns): the rule's clock, as its pack defines it, run by the
+    clock engine (``domain/policy/clocks.py``)."""
+    assert rule.clock_definition is not None
+    return run_clock(rule.clock_definition, facts, related, rule.after)
 
 
 @dataclass

@@ -8,6 +8,12 @@ computed for them, so the coverage table (docs/policy-coverage.md) is generated 
 the packs alone. A pack may ``extend`` another (the SWRB national minimum): it inherits
 that pack's rules, and a rule of its own with the same ID and variant replaces one.
 
+A ``deadline`` rule names a *clock*, which the pack declares as data in a
+``[clock.NAME]`` table (``domain/policy/clocks.py``: what starts it, what stops it, the
+words for what is due). A pack inherits its parent's clocks and may add or replace one.
+Every event a pack names is checked against the event catalogue (``domain/events.py``)
+when it loads.
+
 An authority copies a pack file, gives it a new ``id`` and changes parameters: no code
 changes (``OVERSIGHT_POLICY_PACKS`` names extra directories to load packs from).
 """
@@ -20,12 +26,36 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from domain.errors import ValidationError
+from domain.events import (
+    AppraisalHeld,
+    CaseSupervisionRecorded,
+    DirectObservationRecorded,
+    EventType,
+    GroupSupervisionAttended,
+    GroupSupervisionDiscussionRecorded,
+    SupervisionAgreementReviewed,
+    SupervisionAgreementSigned,
+    SupervisionSessionHeld,
+    UnknownEvent,
+    named,
+)
 from domain.policy.calendar import Period
+from domain.policy.clocks import (
+    REGISTERS,
+    SIGNATURE_FIELDS,
+    SPECS,
+    STARTS,
+    STOPS,
+    Clock,
+    ClockStart,
+    ClockStop,
+    placeholders,
+)
 
 BUILT_IN = Path(__file__).resolve().parent / "data"
 PACK_ID = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
@@ -34,34 +64,19 @@ RULE_ID = re.compile(r"^[A-Z]+-[A-Za-z0-9.]+$")
 KINDS = frozenset({"recurring", "minimum_count", "deadline"})
 SUBJECTS = frozenset({"worker", "child"})
 
-#: What starts each deadline's clock and what stops it (ADR 0008, ADR 0010).
-CLOCKS: dict[str, str] = {
-    "return_from_sickness": "worker",  # sickness absence ended -> a session held [DUR-4.4]
-    "record_shared": "worker",  # session held -> its personal record written [DUR-4.7a]
-    "record_signed": "worker",  # session held -> record signed by both [DUR-4.7a]
-    "disagreement_resolved": "any",  # disagreement raised -> resolved [DUR-4.10]
-    "case_record_entered": "child",  # case supervision held -> on the record [DEV-5.3]
-    "trigger_answered": "child",  # key point -> manager's oversight record [DEV-6]
-    "oversight_actions_reviewed": "child",  # oversight actions -> next case supervision
-    "action_due": "child",  # an action's own due date -> completed [POR-6.1]
-    # the supervisor absent longer than ``after`` -> supervision by someone else
-    # [POR-3.1e, DUR-4.5, SHR-3.6b]; the supervisor's absences are another aggregate's
-    "supervisor_absent": "worker",
-}
-
 #: Events that can satisfy a recurring or counted rule, by subject.
-COUNTABLE: dict[str, frozenset[str]] = {
+COUNTABLE: dict[str, frozenset[EventType]] = {
     "worker": frozenset(
         {
-            "SupervisionSessionHeld",
-            "SupervisionAgreementSigned",
-            "SupervisionAgreementReviewed",
-            "GroupSupervisionAttended",
-            "DirectObservationRecorded",
-            "AppraisalHeld",
+            SupervisionSessionHeld,
+            SupervisionAgreementSigned,
+            SupervisionAgreementReviewed,
+            GroupSupervisionAttended,
+            DirectObservationRecorded,
+            AppraisalHeld,
         }
     ),
-    "child": frozenset({"CaseSupervisionRecorded", "GroupSupervisionDiscussionRecorded"}),
+    "child": frozenset({CaseSupervisionRecorded, GroupSupervisionDiscussionRecorded}),
 }
 
 ANCHORS = frozenset({"start", "asye_start"})
@@ -122,6 +137,8 @@ class Rule:
     count: Mapping[str, int] = field(default_factory=dict)  # by employment pattern, or "*"
     # deadline
     clock: str | None = None
+    #: The clock's definition in the rule's pack (its own, or inherited).
+    clock_definition: Clock | None = None
     within: Period | None = None
     after: Period | None = None  # supervisor_absent: how long before the clock starts
     # applicability
@@ -132,6 +149,11 @@ class Rule:
     @property
     def key(self) -> str:
         return f"{self.rule_id}/{self.variant}" if self.variant else self.rule_id
+
+    @property
+    def event_kinds(self) -> tuple[EventType, ...]:
+        """The catalogue classes of ``events`` (checked when the pack loaded)."""
+        return tuple(named(e) for e in self.events)
 
 
 #: What starts a retention period (ADR 0012).
@@ -184,6 +206,8 @@ class Pack:
     uncomputed: tuple[Uncomputed, ...] = ()
     extends: str | None = None
     retention: tuple[RetentionRule, ...] = ()
+    #: The clocks its deadline rules may name: its own and its parent's, by name.
+    clocks: Mapping[str, Clock] = field(default_factory=dict)
     #: A hash of the pack's content (and its parent's): stored findings made under
     #: another digest are recomputed (ADR 0010).
     digest: str = ""
@@ -225,7 +249,23 @@ def _strings(raw: Any, where: str, name: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _rule(raw: Mapping[str, Any], where: str) -> Rule:
+def _event(raw: Any, where: str, name: str) -> EventType:
+    """The catalogue class an event name in a pack denotes."""
+    if not isinstance(raw, str):
+        raise _err(where, f"{name} must be an event name, not {raw!r}", name)
+    try:
+        return named(raw)
+    except UnknownEvent:
+        raise _err(
+            where, f"unknown event {raw!r}: not in the event catalogue (domain/events.py)", name
+        ) from None
+
+
+def _events(raw: Any, where: str, name: str) -> tuple[EventType, ...]:
+    return tuple(_event(e, where, name) for e in _strings(raw, where, name))
+
+
+def _rule(raw: Mapping[str, Any], where: str, clocks: Mapping[str, Clock]) -> Rule:
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
         raise _err(where, f"every rule needs an id like DUR-4.7a, not {rule_id!r}", "id")
@@ -249,13 +289,15 @@ def _rule(raw: Mapping[str, Any], where: str) -> Rule:
     if unknown:
         raise _err(where, f"unknown parameter(s): {', '.join(unknown)}", unknown[0])
     args: dict[str, Any] = {}
-    if kind in ("recurring", "minimum_count"):
-        events = _strings(raw.get("events"), where, "events")
-        bad = [e for e in events if e not in COUNTABLE[subject]]
+    if "events" in raw or kind in ("recurring", "minimum_count"):
+        kinds = _events(raw.get("events"), where, "events")
+        bad = [e for e in kinds if e not in COUNTABLE[subject]] if kind != "deadline" else []
         if bad:
-            allowed = ", ".join(sorted(COUNTABLE[subject]))
-            raise _err(where, f"{bad[0]} cannot satisfy a {subject} rule; use {allowed}", "events")
-        args["events"] = events
+            allowed = ", ".join(sorted(e.__name__ for e in COUNTABLE[subject]))
+            raise _err(
+                where, f"{bad[0].__name__} cannot satisfy a {subject} rule; use {allowed}", "events"
+            )
+        args["events"] = tuple(e.__name__ for e in kinds)
         minutes = raw.get("min_duration_minutes")
         if minutes is not None:
             if not isinstance(minutes, int) or not 1 <= minutes <= 480:
@@ -280,19 +322,16 @@ def _rule(raw: Mapping[str, Any], where: str) -> Rule:
         args["count"] = dict(count)
     elif kind == "deadline":
         clock = raw.get("clock")
-        if clock not in CLOCKS:
-            raise _err(
-                where, f"unknown clock {clock!r}; known: {', '.join(sorted(CLOCKS))}", "clock"
-            )
-        if CLOCKS[clock] not in ("any", subject):
-            raise _err(where, f"clock {clock} runs on a {CLOCKS[clock]}", "clock")
+        definition = clocks.get(clock) if isinstance(clock, str) else None
+        if definition is None:
+            raise _unknown_clock(clock, clocks, where)
+        if definition.subject not in ("any", subject):
+            raise _err(where, f"clock {clock} runs on a {definition.subject}", "clock")
         args["clock"] = clock
-        if clock != "action_due":
+        if definition.register is None:
             args["within"] = _period(raw.get("within"), where, "within")
-        if clock == "supervisor_absent":
+        if _needs_after(definition) or "after" in raw:
             args["after"] = _period(raw.get("after"), where, "after")
-        elif "after" in raw:
-            raise _err(where, "after is a parameter of the supervisor_absent clock", "after")
     when = raw.get("when", {})
     if not isinstance(when, dict):
         raise _err(where, "when must be a table", "when")
@@ -323,7 +362,214 @@ def _rule(raw: Mapping[str, Any], where: str) -> Rule:
         if subject != "child":
             raise _err(where, "under_age is a child condition", "under_age")
         args["under_age"] = _period(raw["under_age"], where, "under_age")
-    return Rule(rule_id=rule_id, variant=variant, kind=kind, subject=subject, title=title, **args)
+    rule = Rule(rule_id=rule_id, variant=variant, kind=kind, subject=subject, title=title, **args)
+    return _bind(rule, clocks, where) if kind == "deadline" else rule
+
+
+def _unknown_clock(name: Any, clocks: Mapping[str, Clock], where: str) -> PackError:
+    known = (
+        f"known: {', '.join(sorted(clocks))}"
+        if clocks
+        else "the pack has none (declare [clock.NAME], or extend a pack that does)"
+    )
+    return _err(where, f"unknown clock {name!r}; {known}", "clock")
+
+
+def _needs_after(clock: Clock) -> bool:
+    return clock.start is not None and STARTS[clock.start.match].needs_after
+
+
+def _bind(rule: Rule, clocks: Mapping[str, Clock], where: str) -> Rule:
+    """The deadline rule with its clock's definition, checked against it (again, for a
+    rule inherited by a pack that replaces its clock)."""
+    definition = clocks.get(str(rule.clock))
+    if definition is None:
+        raise _unknown_clock(rule.clock, clocks, where)
+    if definition.subject not in ("any", rule.subject):
+        raise _err(where, f"clock {rule.clock} runs on a {definition.subject}", "clock")
+    if definition.register is None and rule.within is None:
+        raise _err(where, f"clock {rule.clock} needs within (how long it may run)", "within")
+    if _needs_after(definition) and rule.after is None:
+        raise _err(where, f"clock {rule.clock} needs after (how long before it starts)", "after")
+    if rule.after is not None and not _needs_after(definition):
+        starts = sorted(name for name, m in STARTS.items() if m.needs_after)
+        raise _err(
+            where,
+            f"after is a parameter of clocks started by {', '.join(starts)}, not of {rule.clock}",
+            "after",
+        )
+    return replace(rule, clock_definition=definition)
+
+
+# -- clocks (domain/policy/clocks.py) --------------------------------------------------------
+
+CLOCK_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+CLOCK_KEYS = frozenset({"subject", "item", "start", "stop", "what", "register"})
+CLOCK_SUBJECTS = frozenset({*SUBJECTS, "any"})
+
+
+def _clocks(document: Mapping[str, Any], where: str) -> dict[str, Clock]:
+    """The pack's own ``[clock.NAME]`` tables."""
+    tables = document.get("clock", {})
+    if not isinstance(tables, dict):
+        raise _err(where, "clocks are tables, [clock.NAME]", "clock")
+    return {name: _clock(str(name), raw, f"{where} clock {name}") for name, raw in tables.items()}
+
+
+def _params(raw: Mapping[str, Any], allowed: Iterable[str], where: str, at: str) -> None:
+    unknown = sorted(set(raw) - {"match", *allowed})
+    if unknown:
+        raise _err(where, f"unknown parameter(s): {', '.join(unknown)}", f"{at}.{unknown[0]}")
+
+
+def _required(raw: Mapping[str, Any], required: Iterable[str], where: str, at: str) -> None:
+    missing = sorted(set(required) - set(raw))
+    if missing:
+        match = raw.get("match")
+        raise _err(where, f"{match} needs {', '.join(missing)}", f"{at}.{missing[0]}")
+
+
+def fields_of(event: EventType) -> frozenset[str]:
+    """The typed fields a catalogue event records."""
+    return frozenset(
+        name
+        for cls in event.__mro__
+        if cls.__module__ == event.__module__
+        for name in vars(cls).get("__annotations__", {})
+    )
+
+
+def _field(events: Iterable[EventType | None], raw: Any, where: str, at: str) -> str:
+    """A field name that each of ``events`` (None: none) records."""
+    if not isinstance(raw, str):
+        raise _err(where, f"{at} must be a field name, not {raw!r}", at)
+    for event in events:
+        if event is not None and raw not in fields_of(event):
+            raise _err(where, f"{event.__name__} has no field {raw!r}", at)
+    return raw
+
+
+def _clock(name: str, raw: Any, where: str) -> Clock:
+    at = f"clock.{name}"
+    if not CLOCK_NAME.match(name):
+        raise _err(where, "a clock's name is lower-case letters, digits and '_'", at)
+    if not isinstance(raw, dict):
+        raise _err(where, "a clock is a table", at)
+    unknown = sorted(set(raw) - CLOCK_KEYS)
+    if unknown:
+        raise _err(where, f"unknown parameter(s): {', '.join(unknown)}", f"{at}.{unknown[0]}")
+    subject = raw.get("subject")
+    if subject not in CLOCK_SUBJECTS:
+        raise _err(where, "subject must be worker, child or any", f"{at}.subject")
+    register = raw.get("register")
+    if register is not None:
+        if register not in REGISTERS:
+            known = ", ".join(sorted(REGISTERS))
+            raise _err(where, f"unknown register {register!r}; known: {known}", f"{at}.register")
+        extra = sorted(set(raw) - {"subject", "register"})
+        if extra:
+            raise _err(where, f"a register keeps the clock: no {extra[0]}", f"{at}.{extra[0]}")
+        return Clock(name, subject, register=register)
+    start = _clock_start(raw.get("start"), where, f"{at}.start")
+    matcher = STARTS[start.match]
+    item: str | None = None
+    if matcher.needs_item:
+        if "item" not in raw:
+            message = "item (the field naming what the clock is about) is required"
+            raise _err(where, message, f"{at}.item")
+        item = _field((start.event, start.opened_by), raw["item"], where, f"{at}.item")
+    elif "item" in raw:
+        raise _err(where, f"start {start.match} gives the item itself: no item", f"{at}.item")
+    stop = _clock_stop(raw.get("stop"), where, f"{at}.stop")
+    what = raw.get("what")
+    if not isinstance(what, str) or not what.strip():
+        raise _err(where, "what (what is due, in words) is required", f"{at}.what")
+    try:
+        named_in_what = placeholders(what)
+    except ValueError as error:
+        raise _err(where, f"what is not a template: {error}", f"{at}.what") from None
+    nameable = {"item", *matcher.provides, *(fields_of(start.event) if start.event else ())}
+    for placeholder, spec in named_in_what:
+        if placeholder not in nameable:
+            raise _err(
+                where,
+                f"what names {{{placeholder}}}: use item or a field of the starting event "
+                f"({', '.join(sorted(nameable))})",
+                f"{at}.what",
+            )
+        if spec not in SPECS:
+            message = f"what's {{{placeholder}:{spec}}}: the only spec is words"
+            raise _err(where, message, f"{at}.what")
+    return Clock(name, subject, item=item, start=start, stop=stop, what=what)
+
+
+def _clock_start(raw: Any, where: str, at: str) -> ClockStart:
+    if not isinstance(raw, dict):
+        raise _err(where, "start (what starts the clock) is a table", at)
+    match = raw.get("match")
+    matcher = STARTS.get(match) if isinstance(match, str) else None
+    if matcher is None:
+        known = ", ".join(sorted(STARTS))
+        raise _err(where, f"unknown start matcher {match!r}; known: {known}", f"{at}.match")
+    _params(raw, matcher.required | matcher.optional, where, at)
+    _required(raw, matcher.required, where, at)
+    event = _event(raw["event"], where, f"{at}.event") if "event" in raw else None
+    opened_by = _event(raw["opened_by"], where, f"{at}.opened_by") if "opened_by" in raw else None
+    # The filters read the event that opened the item, for a closing event.
+    filtered = (opened_by or event,)
+    conditions = raw.get("where", {})
+    if not isinstance(conditions, dict):
+        raise _err(where, "where is a table of fields and values", f"{at}.where")
+    for name, value in conditions.items():
+        _field(filtered, name, where, f"{at}.where.{name}")
+        if not isinstance(value, str | int | bool):
+            message = f"where.{name} compares with a string, number or boolean"
+            raise _err(where, message, f"{at}.where.{name}")
+    present = _strings(raw["present"], where, f"{at}.present") if "present" in raw else ()
+    for name in present:
+        _field(filtered, name, where, f"{at}.present")
+    on = _field((event,), raw["on"], where, f"{at}.on") if "on" in raw else None
+    return ClockStart(str(match), event, opened_by, dict(conditions), present, on)
+
+
+def _clock_stop(raw: Any, where: str, at: str) -> ClockStop:
+    if not isinstance(raw, dict):
+        raise _err(where, "stop (what stops the clock) is a table", at)
+    match = raw.get("match")
+    matcher = STOPS.get(match) if isinstance(match, str) else None
+    if matcher is None:
+        known = ", ".join(sorted(STOPS))
+        raise _err(where, f"unknown stop matcher {match!r}; known: {known}", f"{at}.match")
+    _params(raw, matcher.required | matcher.optional, where, at)
+    _required(raw, matcher.required, where, at)
+    one: dict[str, EventType] = {
+        name: _event(raw[name], where, f"{at}.{name}")
+        for name in ("event", "record", "signed", "voided")
+        if name in raw
+    }
+    events = _events(raw["events"], where, f"{at}.events") if "events" in raw else ()
+    for name, fields in SIGNATURE_FIELDS.items():
+        for needed in fields if name in one else ():
+            _field([one[name]], needed, where, f"{at}.{name}")
+    keyed = (one.get("event") or one.get("record"),)
+    key = _field(keyed, raw["key"], where, f"{at}.key") if "key" in raw else None
+    other_than = (
+        _field(events, raw["other_than"], where, f"{at}.other_than")
+        if "other_than" in raw
+        else None
+    )
+    parties = _strings(raw["parties"], where, f"{at}.parties") if "parties" in raw else ()
+    return ClockStop(
+        str(match),
+        event=one.get("event"),
+        events=events,
+        key=key,
+        other_than=other_than,
+        record=one.get("record"),
+        signed=one.get("signed"),
+        voided=one.get("voided"),
+        parties=parties,
+    )
 
 
 def _retention(raw: Mapping[str, Any], where: str) -> RetentionRule:
@@ -381,13 +627,22 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
     pack_id = head.get("id")
     if not isinstance(pack_id, str) or not PACK_ID.match(pack_id):
         raise _err(where, f"pack id must look like DUR or DUR-2025, not {pack_id!r}", "pack.id")
-    rules = [_rule(r, where) for r in document.get("rule", [])]
+    own_clocks = _clocks(document, where)
+    clocks = {**(parent.clocks if parent else {}), **own_clocks}
+    rules = [_rule(r, where, clocks) for r in document.get("rule", [])]
     seen: set[str] = set()
     for rule in rules:
         if rule.key in seen:
             raise _err(where, f"duplicate rule {rule.key} (give each a distinct variant)", "id")
         seen.add(rule.key)
-    inherited = [r for r in (parent.rules if parent else ()) if r.key not in seen]
+    # A clock the pack replaces applies to the rules it inherits too.
+    inherited = [
+        _bind(r, clocks, f"{where} rule {r.key} (from {parent.pack_id})")
+        if r.kind == "deadline" and r.clock in own_clocks and parent is not None
+        else r
+        for r in (parent.rules if parent else ())
+        if r.key not in seen
+    ]
     retention = [_retention(r, where) for r in document.get("retention", [])]
     own_retention = {r.key for r in retention}
     if len(own_retention) != len(retention):
@@ -414,6 +669,7 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
         uncomputed=tuple(uncomputed),
         extends=parent.pack_id if parent else None,
         retention=tuple(inherited_retention + retention),
+        clocks=clocks,
         digest=_digest(document, parent),
     )
 
@@ -477,3 +733,17 @@ class PackLibrary:
             raise ValidationError(
                 f"no policy pack {pack_id!r}; known: {known}", field="policy_pack"
             ) from None
+
+
+def _built_in_clocks() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path in sorted(BUILT_IN.glob("*.toml")):
+        tables = tomllib.loads(path.read_text(encoding="utf-8")).get("clock", {})
+        found.update({str(name): str(table.get("subject")) for name, table in tables.items()})
+    return found
+
+
+#: Every clock the built-in packs define (the national minimum's, which they all inherit),
+#: with the subject it runs on: for listing them. What a rule's clock does is its pack's
+#: (``Pack.clocks``, ``Rule.clock_definition``).
+CLOCKS: Mapping[str, str] = _built_in_clocks()

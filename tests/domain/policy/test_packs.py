@@ -6,15 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from domain.events import CaseClosed, SupervisionSessionHeld, named
 from domain.policy.packs import BUILT_IN, PackError, PackLibrary
 
-RULE = """
+HELD = SupervisionSessionHeld.__name__
+RULE = f"""
 [[rule]]
 id = "XYZ-1"
 kind = "recurring"
 subject = "worker"
 title = "Monthly"
-events = ["SupervisionSessionHeld"]
+events = ["{HELD}"]
 interval = "P1M"
 """
 
@@ -40,7 +42,9 @@ def _write(tmp_path: Path, text: str, name: str = "x.toml") -> Path:
         (('kind = "recurring"', 'kind = "weekly-ish"'), "kind", "unknown rule kind"),
         (('interval = "P1M"', 'interval = "monthly"'), "interval", "not a period"),
         (('id = "XYZ-1"', 'id = ""'), "id", "every rule needs an id"),
-        (('events = ["SupervisionSessionHeld"]', 'events = ["CaseClosed"]'), "events", "cannot"),
+        ((f'events = ["{HELD}"]', f'events = ["{CaseClosed.__name__}"]'), "events", "cannot"),
+        ((f'events = ["{HELD}"]', 'events = ["SupervisionHeld"]'), "events", "unknown event"),
+        ((f'events = ["{HELD}"]', "events = [3]"), "events", "non-empty list of strings"),
         (('title = "Monthly"', 'title = "Monthly"\nfrequncy = 3'), "frequncy", "unknown"),
     ],
 )
@@ -51,6 +55,53 @@ def test_a_bad_rule_is_refused_naming_the_field(tmp_path, change, field, words):
     assert error.value.field == field
     assert words in str(error.value)
     assert "x.toml" in str(error.value)
+
+
+def test_every_event_a_built_in_pack_names_is_in_the_catalogue():
+    for pack in PackLibrary.load([BUILT_IN]).packs.values():
+        for rule in pack.rules:
+            assert rule.event_kinds == tuple(named(e) for e in rule.events)
+
+
+def test_an_unknown_event_is_refused_naming_the_pack_and_the_rule(tmp_path):
+    text = '[pack]\nid = "XYZ"\n' + RULE.replace(HELD, "SupervisionSesionHeld")
+    with pytest.raises(PackError) as error:
+        PackLibrary.load([_write(tmp_path, text)])
+    assert error.value.field == "events"
+    assert str(error.value).startswith(
+        "x.toml rule XYZ-1: unknown event 'SupervisionSesionHeld': not in the event catalogue "
+        "(domain/events.py)"
+    )
+
+
+def test_a_deadline_rule_naming_an_unknown_clock_is_refused(tmp_path):
+    rule = '[[rule]]\nid = "XYZ-2"\nkind = "deadline"\nsubject = "worker"\ntitle = "T"\n'
+    text = (
+        '[pack]\nid = "XYZ"\nextends = "SWRB"\n'
+        + rule
+        + 'clock = "record_writen"\nwithin = "5WD"\n'
+    )
+    with pytest.raises(PackError) as error:
+        PackLibrary.load([BUILT_IN, _write(tmp_path, text)])
+    assert error.value.field == "clock"
+    assert "x.toml rule XYZ-2: unknown clock 'record_writen'; known: action_due," in str(
+        error.value
+    )
+
+
+def test_a_pack_that_extends_nothing_has_no_clocks(tmp_path):
+    rule = '[[rule]]\nid = "XYZ-2"\nkind = "deadline"\nsubject = "worker"\ntitle = "T"\n'
+    text = '[pack]\nid = "XYZ"\n' + rule + 'clock = "record_shared"\nwithin = "5WD"\n'
+    with pytest.raises(PackError, match=r"unknown clock 'record_shared'; the pack has none \("):
+        PackLibrary.load([_write(tmp_path, text)])
+
+
+def test_a_bad_clock_table_in_a_file_is_refused_naming_the_file_and_the_clock(tmp_path):
+    text = '[pack]\nid = "XYZ"\n[clock.visit]\nsubject = "child"\nstart = { match = "soon" }\n'
+    with pytest.raises(PackError) as error:
+        PackLibrary.load([_write(tmp_path, text)])
+    assert error.value.field == "clock.visit.start.match"
+    assert str(error.value).startswith("x.toml clock visit: unknown start matcher 'soon'")
 
 
 def test_a_duplicate_rule_id_is_refused(tmp_path):
