@@ -13,9 +13,9 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.events import (
     AccessLogOpened,
-    ContentPurged,
     RecordAccessed,
 )
+from domain.events import ContentPurged as PurgedContent  # subclassed under its own name
 from domain.provenance import Provenance, require_text
 from domain.rules import OccurredAtIsNotInTheFuture, require
 
@@ -35,7 +35,7 @@ class AccessLog(Aggregate):
     def create_id(subject_id: UUID) -> UUID:
         return uuid5(subject_id, "access-log")
 
-    class ContentPurged(ContentPurged):  # the catalogue's, read on an access log
+    class ContentPurged(PurgedContent):
         """A read whose year of the access log was purged (ADR 0012): which subject and
         authority it concerned, none of who read what or why."""
 

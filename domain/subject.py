@@ -13,8 +13,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import NotFound, ValidationError
+from domain.events import ContentPurged as PurgedContent  # subclassed under its own name
 from domain.events import (
-    ContentPurged,
     DisagreementEscalated,
     DisagreementRaised,
     DisagreementResolved,
@@ -135,7 +135,7 @@ class Subject(Aggregate):
                 aggregate._applying_timestamp = self.timestamp
             return super().mutate(aggregate)
 
-    class ContentPurged(ContentPurged, Event):  # the catalogue's, read on a subject
+    class ContentPurged(PurgedContent, Event):
         """What an event reads as once the record it belonged to is purged (ADR 0012):
         the record it belonged to, and nothing of the event, not even its type (which
         alone can say a child died or came into care). The purge rewrites the stored

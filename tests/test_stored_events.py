@@ -97,8 +97,9 @@ def test_every_stored_event_decodes_to_its_catalogue_class(app: OversightApplica
 def test_every_aggregate_replays(app: OversightApplication) -> None:
     ids: list[UUID] = []
     for notification in app.recorder.select_notifications(start=1, limit=1000):
-        if notification.originator_id not in ids:
-            ids.append(notification.originator_id)
+        originator = UUID(str(notification.originator_id))
+        if originator not in ids:
+            ids.append(originator)
     loaded: list[Aggregate] = [app.repository.get(i) for i in ids]
     assert Counter(type(a).__name__ for a in loaded) == {
         Authority.__name__: 1,
@@ -128,7 +129,7 @@ def test_every_aggregate_replays(app: OversightApplication) -> None:
     assert c1.legal_holds["C1-H1"].lifted_at is not None
     assert c1.legal_holds["C1-T9:hold"].lifted_at is None  # the incident's learning review
     assert app.get_child("OLD-LA", "C2").in_care is False
-    log = app.repository.get(AccessLog.create_id(sw2.id))
+    log: Aggregate = app.repository.get(AccessLog.create_id(sw2.id))
     assert isinstance(log, AccessLog) and log.subject_id == sw2.id
 
 

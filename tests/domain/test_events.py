@@ -374,15 +374,16 @@ def test_an_event_stored_at_an_older_version_is_read_back_upcast(
     assert (upcast.day, upcast.reason) == (day, "Snow")
     assert upcast.provenance.actor_id == "ADMIN"
 
-    later = ClosureDayAddedV2(
-        originator_id=old.originator_id,
-        originator_version=old.originator_version + 1,
-        timestamp=upcast.timestamp,
-        provenance=upcast.provenance,
-        day=day + timedelta(days=1),
-        reason="Snow again",
-        bank_holiday=True,
-    )
+    fields: dict[str, Any] = {  # the library's metaclass makes the dataclass: mypy sees none
+        "originator_id": old.originator_id,
+        "originator_version": old.originator_version + 1,
+        "timestamp": upcast.timestamp,
+        "provenance": upcast.provenance,
+        "day": day + timedelta(days=1),
+        "reason": "Snow again",
+        "bank_holiday": True,
+    }
+    later = ClosureDayAddedV2(**fields)
     restored = app.mapper.to_stored_event(later)
     assert b'"class_version":2' in restored.state.replace(b" ", b"")
     decoded = app.mapper.to_domain_event(restored)
