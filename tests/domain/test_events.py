@@ -287,9 +287,18 @@ def _literals_naming_events(source: str) -> Iterator[tuple[int, str]]:
         after = tokens[i + 1].type if i + 1 < len(tokens) else tokenize.NEWLINE
         if before in statement_starts and after in (tokenize.NEWLINE, tokenize.ENDMARKER):
             continue  # a docstring (or a bare string statement)
-        for line_offset, text in enumerate(token.string.splitlines()):
+        for line_offset, text in enumerate(_literal_text(token.string).splitlines()):
             for match in _NAME.finditer(text):
                 yield token.start[0] + line_offset, match.group(1)
+
+
+def _literal_text(literal: str) -> str:
+    """A literal's text without an f-string's replacement fields, which are code
+    (``f"{SupervisionSessionHeld.__name__}"`` names the event by class)."""
+    prefix = literal[: len(literal) - len(literal.lstrip("rRbBuUfF"))]
+    if "f" not in prefix.lower():
+        return literal
+    return re.sub(r"\{[^{}]*\}", "", literal.replace("{{", "").replace("}}", ""))
 
 
 def _tracked_python_files() -> list[str]:
@@ -302,18 +311,17 @@ def _tracked_python_files() -> list[str]:
 
 
 def test_the_scan_finds_names_in_literals_and_skips_docstrings() -> None:
+    held, action = SupervisionSessionHeld.__name__, ActionSet.__name__
     source = (
-        '"""About ``RecordPurged``."""\n'
+        f'"""About ``{RecordPurged.__name__}``."""\n'
         "def f() -> None:\n"
-        '    """Reads ``ContentPurged``."""\n'
-        '    x = {"SupervisionSessionHeld": 1}  # CaseClosed\n'
-        "    y = f'Worker.{z}.ActionSet'\n"
-        "    w = 'ActionSets'\n"
+        f'    """Reads ``{ContentPurged.__name__}``."""\n'
+        f'    x = {{"{held}": 1}}  # {CaseClosed.__name__}\n'
+        f"    y = f'Worker.{{z}}.{action}'\n"
+        f"    w = '{action}s'\n"
+        f"    v = f'{{{action}.__name__}}'\n"
     )
-    assert list(_literals_naming_events(source)) == [
-        (4, "SupervisionSessionHeld"),
-        (5, "ActionSet"),
-    ]
+    assert list(_literals_naming_events(source)) == [(4, held), (5, action)]
 
 
 def test_no_event_name_appears_as_a_string_literal_outside_the_catalogue() -> None:
