@@ -25,7 +25,7 @@ ACCESS_KINDS = frozenset({"child_record", "personal_file"})
 class AccessLog(Aggregate):
     """Every read of one subject's record, in order."""
 
-    # The catalogue events a AccessLog triggers. The library subclasses each one as an
+    # The catalogue events an AccessLog triggers. The library subclasses each one as an
     # attribute of the aggregate (``AccessLog.RecordAccessed``, the topic it is stored
     # under), so each must be an attribute here first.
     AccessLogOpened = AccessLogOpened

@@ -27,7 +27,7 @@ from domain.subject import Subject
 class Authority(Subject):
     """A local authority. Every worker and child belongs to exactly one."""
 
-    # The catalogue events a Authority triggers. The library subclasses each one as an
+    # The catalogue events an Authority triggers. The library subclasses each one as an
     # attribute of the aggregate (``Authority.ClosureDayAdded``, the topic it is stored
     # under), so each must be an attribute here first.
     AuthorityRegistered = AuthorityRegistered

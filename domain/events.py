@@ -1,11 +1,13 @@
 """The event catalogue: every event a Worker, Child, Authority or access log records.
 
 Each event is a class with typed fields, a schema version and, from version 2, an upcaster
-path. The aggregates trigger these classes (``@event(SupervisionSessionHeld)``: the
-``eventsourcing`` library subclasses each as ``Worker.SupervisionSessionHeld`` and stores
-it under that topic); projections, policy, registers and history identify events by these
-classes, never by a string. Use ``kind_of(event)`` for the catalogue class of a decoded
-event, and ``named(name)`` for the class a stored or configured name denotes.
+path. The aggregates trigger these classes: an aggregate names the class as its own
+attribute and decorates a method with ``@event(SupervisionSessionHeld)``, and the
+``eventsourcing`` library subclasses it as ``Worker.SupervisionSessionHeld`` (with the
+aggregate's event base) and stores it under that topic. Projections, policy, registers and
+history identify events by these classes, never by a string. Use ``kind_of(event)`` for
+the catalogue class of a decoded event, and ``named(name)`` for the class a stored or
+configured name denotes.
 
 How to change an event
 ----------------------

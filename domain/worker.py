@@ -162,7 +162,7 @@ class Worker(Subject):
     """A member of staff: a supervisee, and often a supervisor of others."""
 
     # The catalogue events a Worker triggers. The library subclasses each one as an
-    # attribute of the aggregate (``Worker.ChildRemovedFromCaseload``, the topic it is stored
+    # attribute of the aggregate (``Worker.SupervisionSessionHeld``, the topic it is stored
     # under), so each must be an attribute here first.
     AbsenceEnded = AbsenceEnded
     AbsenceStarted = AbsenceStarted
