@@ -48,8 +48,8 @@ from projections.registry import all_projections
 FIXTURE = Path(__file__).parent / "fixtures" / "stored-events-2026-12.sqlite3"
 STORED = 90
 
-#: How many of each event the fixture holds (twice: a tombstone each for the purged
-#: session's two events and the purged year's two reads).
+#: How many of each event the fixture holds. Four ``ContentPurged`` tombstones: the purged
+#: session's schedule and holding, and the purged year's log opening and read.
 EXPECTED_COUNTS: dict[EventType, int] = {
     **dict.fromkeys(CATALOGUE.values(), 1),
     ChildRegistered: 5,
