@@ -11,6 +11,11 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.events import (
+    AccessLogOpened,
+    RecordAccessed,
+)
+from domain.events import ContentPurged as PurgedContent  # subclassed under its own name
 from domain.provenance import Provenance, require_text
 from domain.rules import OccurredAtIsNotInTheFuture, require
 
@@ -20,17 +25,20 @@ ACCESS_KINDS = frozenset({"child_record", "personal_file"})
 class AccessLog(Aggregate):
     """Every read of one subject's record, in order."""
 
+    # The catalogue events an AccessLog triggers. The library subclasses each one as an
+    # attribute of the aggregate (``AccessLog.RecordAccessed``, the topic it is stored
+    # under), so each must be an attribute here first.
+    AccessLogOpened = AccessLogOpened
+    RecordAccessed = RecordAccessed
+
     @staticmethod
     def create_id(subject_id: UUID) -> UUID:
         return uuid5(subject_id, "access-log")
 
-    class ContentPurged(Aggregate.Event):
+    class ContentPurged(PurgedContent):
         """A read whose year of the access log was purged (ADR 0012): which subject and
         authority it concerned, none of who read what or why."""
 
-        record_class: str
-        record_id: str
-        authority_code: str
         subject_id: UUID
 
         def mutate(self, aggregate: Any) -> Any:
@@ -43,7 +51,7 @@ class AccessLog(Aggregate):
                 return log
             return super().mutate(aggregate)
 
-    @event("AccessLogOpened")
+    @event(AccessLogOpened)
     def __init__(self, *, subject_id: UUID, authority_code: str, provenance: Provenance) -> None:
         self.subject_id = subject_id
         self.authority_code = authority_code
@@ -56,7 +64,7 @@ class AccessLog(Aggregate):
         require_text(purpose, field="purpose", max_length=500)
         self._record_read(provenance, self.subject_id, kind, what, purpose)
 
-    @event("RecordAccessed")
+    @event(RecordAccessed)
     def _record_read(
         self, provenance: Provenance, subject_id: UUID, kind: str, what: str, purpose: str
     ) -> None:

@@ -12,6 +12,11 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from domain.events import (
+    AuthorityRegistered,
+    ClosureDayAdded,
+    PolicyPackAdopted,
+)
 from domain.identifiers import authority_id, check_authority_code
 from domain.policy.packs import check_pack_id
 from domain.provenance import Provenance, require_text
@@ -21,6 +26,13 @@ from domain.subject import Subject
 
 class Authority(Subject):
     """A local authority. Every worker and child belongs to exactly one."""
+
+    # The catalogue events an Authority triggers. The library subclasses each one as an
+    # attribute of the aggregate (``Authority.ClosureDayAdded``, the topic it is stored
+    # under), so each must be an attribute here first.
+    AuthorityRegistered = AuthorityRegistered
+    ClosureDayAdded = ClosureDayAdded
+    PolicyPackAdopted = PolicyPackAdopted
 
     @staticmethod
     def create_id(authority_code: str) -> UUID:
@@ -40,7 +52,7 @@ class Authority(Subject):
             policy_pack=check_pack_id(policy_pack),
         )
 
-    @event("AuthorityRegistered")
+    @event(AuthorityRegistered)
     def __init__(
         self, *, provenance: Provenance, authority_code: str, name: str, policy_pack: str
     ) -> None:
@@ -58,7 +70,7 @@ class Authority(Subject):
         )
         self._policy_pack_adopted(provenance, policy_pack)
 
-    @event("PolicyPackAdopted")
+    @event(PolicyPackAdopted)
     def _policy_pack_adopted(self, provenance: Provenance, policy_pack: str) -> None:
         self.policy_pack = policy_pack
 
@@ -69,6 +81,6 @@ class Authority(Subject):
         require_text(reason, field="reason", max_length=200)
         self._closure_day_added(provenance, day, reason)
 
-    @event("ClosureDayAdded")
+    @event(ClosureDayAdded)
     def _closure_day_added(self, provenance: Provenance, day: date, reason: str) -> None:
         self.closure_days.add(day)

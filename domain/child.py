@@ -10,6 +10,31 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.errors import NotFound, ValidationError
+from domain.events import (
+    ActionCarriedForward,
+    ActionCompleted,
+    ActionSet,
+    AdoptionOrderRecorded,
+    CaseClosed,
+    CaseSupervisionRecorded,
+    CaseTypeChanged,
+    ChildCameIntoCare,
+    ChildDeathRecorded,
+    ChildRegistered,
+    ChildReturnedHome,
+    GroupSupervisionDiscussionRecorded,
+    LegalStatusChanged,
+    LookedAfterReviewHeld,
+    ManagementDecisionRecorded,
+    ManagementOversightRecorded,
+    OversightTriggered,
+    PeriodOfCareEnded,
+    PlacementChanged,
+    RiskLevelChanged,
+    TeamAllocated,
+    ThresholdChanged,
+    WorkerAllocated,
+)
 from domain.identifiers import check_local_id, child_id
 from domain.provenance import Provenance, optional_text, require_text
 from domain.rules import (
@@ -59,6 +84,33 @@ class ActionState:
 
 class Child(Subject):
     """A child known to the authority, from referral (or pre-birth) to closure."""
+
+    # The catalogue events a Child triggers. The library subclasses each one as an
+    # attribute of the aggregate (``Child.CaseClosed``, the topic it is stored under),
+    # so each must be an attribute here first.
+    ActionCarriedForward = ActionCarriedForward
+    ActionCompleted = ActionCompleted
+    ActionSet = ActionSet
+    AdoptionOrderRecorded = AdoptionOrderRecorded
+    CaseClosed = CaseClosed
+    CaseSupervisionRecorded = CaseSupervisionRecorded
+    CaseTypeChanged = CaseTypeChanged
+    ChildCameIntoCare = ChildCameIntoCare
+    ChildDeathRecorded = ChildDeathRecorded
+    ChildRegistered = ChildRegistered
+    ChildReturnedHome = ChildReturnedHome
+    GroupSupervisionDiscussionRecorded = GroupSupervisionDiscussionRecorded
+    LegalStatusChanged = LegalStatusChanged
+    LookedAfterReviewHeld = LookedAfterReviewHeld
+    ManagementDecisionRecorded = ManagementDecisionRecorded
+    ManagementOversightRecorded = ManagementOversightRecorded
+    OversightTriggered = OversightTriggered
+    PeriodOfCareEnded = PeriodOfCareEnded
+    PlacementChanged = PlacementChanged
+    RiskLevelChanged = RiskLevelChanged
+    TeamAllocated = TeamAllocated
+    ThresholdChanged = ThresholdChanged
+    WorkerAllocated = WorkerAllocated
 
     DISAGREEMENT_SUBJECTS: ClassVar[frozenset[DisagreementSubject]] = frozenset(
         {DisagreementSubject.DECISION_ON_CHILD}
@@ -130,7 +182,7 @@ class Child(Subject):
             name=name,
         )
 
-    @event("ChildRegistered")
+    @event(ChildRegistered)
     def __init__(
         self,
         *,
@@ -211,7 +263,7 @@ class Child(Subject):
         self._worker_allocated(provenance, worker_id, code.value, team)
         self._raise_automatic(provenance, OversightTriggerKind.ALLOCATION_TO_NEW_PRACTITIONER)
 
-    @event("WorkerAllocated")
+    @event(WorkerAllocated)
     def _worker_allocated(
         self, provenance: Provenance, worker_id: str, reason: str, team: str
     ) -> None:
@@ -224,7 +276,7 @@ class Child(Subject):
         require(team != self.team, "the child is already with that team", field="team")
         self._team_allocated(provenance, team)
 
-    @event("TeamAllocated")
+    @event(TeamAllocated)
     def _team_allocated(self, provenance: Provenance, team: str) -> None:
         self.team = team
 
@@ -236,7 +288,7 @@ class Child(Subject):
         require(new is not self.case_type, "the case already has that type", field="case_type")
         self._case_type_changed(provenance, new.value)
 
-    @event("CaseTypeChanged")
+    @event(CaseTypeChanged)
     def _case_type_changed(self, provenance: Provenance, case_type: str) -> None:
         self.case_type = CaseType(case_type)
 
@@ -250,7 +302,7 @@ class Child(Subject):
         self._threshold_changed(provenance, threshold)
         self._raise_automatic(provenance, OversightTriggerKind.THRESHOLD_CHANGE)
 
-    @event("ThresholdChanged")
+    @event(ThresholdChanged)
     def _threshold_changed(self, provenance: Provenance, threshold: str) -> None:
         self.threshold = threshold
 
@@ -267,7 +319,7 @@ class Child(Subject):
         )
         self._risk_level_changed(provenance, level.value, rating.value if rating else None)
 
-    @event("RiskLevelChanged")
+    @event(RiskLevelChanged)
     def _risk_level_changed(self, provenance: Provenance, risk_level: str, rag: str | None) -> None:
         self.risk_level = RiskLevel(risk_level)
         if rag is not None:
@@ -282,7 +334,7 @@ class Child(Subject):
         )
         self._legal_status_changed(provenance, legal_status)
 
-    @event("LegalStatusChanged")
+    @event(LegalStatusChanged)
     def _legal_status_changed(self, provenance: Provenance, legal_status: str) -> None:
         self.legal_status = legal_status
 
@@ -295,7 +347,7 @@ class Child(Subject):
         self._came_into_care(provenance, legal_status, placement)
         self._raise_automatic(provenance, OversightTriggerKind.CAME_INTO_CARE)
 
-    @event("ChildCameIntoCare")
+    @event(ChildCameIntoCare)
     def _came_into_care(self, provenance: Provenance, legal_status: str, placement: str) -> None:
         self.in_care = True
         self.legal_status = legal_status
@@ -308,7 +360,7 @@ class Child(Subject):
         require_text(reason, field="reason", max_length=500)
         self._placement_changed(provenance, placement, reason)
 
-    @event("PlacementChanged")
+    @event(PlacementChanged)
     def _placement_changed(self, provenance: Provenance, placement: str, reason: str) -> None:
         self.placement = placement
 
@@ -320,7 +372,7 @@ class Child(Subject):
         self._returned_home(provenance, reason)
         self._raise_automatic(provenance, OversightTriggerKind.RETURNED_HOME)
 
-    @event("ChildReturnedHome")
+    @event(ChildReturnedHome)
     def _returned_home(self, provenance: Provenance, reason: str) -> None:
         self.in_care = False
         self.placement = None
@@ -334,7 +386,7 @@ class Child(Subject):
         require_text(reason_code, field="reason_code", max_length=20)
         self._care_ended(provenance, reason_code)
 
-    @event("PeriodOfCareEnded")
+    @event(PeriodOfCareEnded)
     def _care_ended(self, provenance: Provenance, reason_code: str) -> None:
         self.in_care = False
         self.placement = None
@@ -354,7 +406,7 @@ class Child(Subject):
         require_text(review_code, field="review_code", max_length=20)
         self._looked_after_review_held(provenance, review_on, review_code)
 
-    @event("LookedAfterReviewHeld")
+    @event(LookedAfterReviewHeld)
     def _looked_after_review_held(
         self, provenance: Provenance, review_on: date, review_code: str
     ) -> None:
@@ -368,7 +420,7 @@ class Child(Subject):
         self._raise_automatic(provenance, OversightTriggerKind.CLOSURE_OR_TRANSFER)
         self._case_closed(provenance, closure.value, reason)
 
-    @event("CaseClosed")
+    @event(CaseClosed)
     def _case_closed(self, provenance: Provenance, kind: str, reason: str) -> None:
         self.closed = CaseClosureKind(kind)
 
@@ -390,7 +442,7 @@ class Child(Subject):
         )
         self._adoption_order_recorded(provenance, order_made_on)
 
-    @event("AdoptionOrderRecorded")
+    @event(AdoptionOrderRecorded)
     def _adoption_order_recorded(self, provenance: Provenance, order_made_on: date) -> None:
         self.adoption_order_on = order_made_on
 
@@ -413,7 +465,7 @@ class Child(Subject):
         require(self.died_on is None, "a death is already recorded", field="died_on")
         self._death_recorded(provenance, died_on)
 
-    @event("ChildDeathRecorded")
+    @event(ChildDeathRecorded)
     def _death_recorded(self, provenance: Provenance, died_on: date) -> None:
         self.died_on = died_on
 
@@ -479,7 +531,7 @@ class Child(Subject):
             previous_actions_reviewed,
         )
 
-    @event("CaseSupervisionRecorded")
+    @event(CaseSupervisionRecorded)
     def _case_supervision_recorded(
         self,
         provenance: Provenance,
@@ -560,7 +612,7 @@ class Child(Subject):
                 f"placed automatically: significant incident notified (trigger {trigger_id})",
             )
 
-    @event("OversightTriggered")
+    @event(OversightTriggered)
     def _oversight_triggered(
         self,
         provenance: Provenance,
@@ -631,7 +683,7 @@ class Child(Subject):
             decision_maker_role,
         )
 
-    @event("ManagementOversightRecorded")
+    @event(ManagementOversightRecorded)
     def _management_oversight_recorded(
         self,
         provenance: Provenance,
@@ -684,7 +736,7 @@ class Child(Subject):
             provenance, entry_id, decision, rationale, consulted_by, provenance.actor_id
         )
 
-    @event("ManagementDecisionRecorded")
+    @event(ManagementDecisionRecorded)
     def _management_decision_recorded(
         self,
         provenance: Provenance,
@@ -732,7 +784,7 @@ class Child(Subject):
         self._require_new_action_ids(parsed)
         self._action_set(provenance, parsed[0])
 
-    @event("ActionSet")
+    @event(ActionSet)
     def _action_set(self, provenance: Provenance, action: SmartAction) -> None:
         self._track_actions(f"action:{action.action_id}", [action])
 
@@ -750,7 +802,7 @@ class Child(Subject):
         require_text(note, field="note")
         self._action_completed(provenance, action_id, note)
 
-    @event("ActionCompleted")
+    @event(ActionCompleted)
     def _action_completed(self, provenance: Provenance, action_id: str, note: str) -> None:
         self.actions[action_id] = replace(
             self.actions[action_id], completed_on=provenance.occurred_at.date()
@@ -765,7 +817,7 @@ class Child(Subject):
         CarriedForwardActionHasARationale.check(rationale, new_due_on, state.due_on)
         self._action_carried_forward(provenance, action_id, rationale, new_due_on)
 
-    @event("ActionCarriedForward")
+    @event(ActionCarriedForward)
     def _action_carried_forward(
         self, provenance: Provenance, action_id: str, rationale: str, new_due_on: date
     ) -> None:
@@ -794,7 +846,7 @@ class Child(Subject):
             provenance, entry_id, group_session_id, facilitator_id, summary
         )
 
-    @event("GroupSupervisionDiscussionRecorded")
+    @event(GroupSupervisionDiscussionRecorded)
     def _group_discussion_recorded(
         self,
         provenance: Provenance,

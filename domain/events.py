@@ -1,11 +1,31 @@
 """The event catalogue: every event a Worker, Child, Authority or access log records.
 
-Each event is a class with typed fields. The aggregates trigger these classes (the
-``eventsourcing`` library stores each under its aggregate's topic); projections, policy,
-registers and history identify events by these classes, never by a string.
+Each event is a class with typed fields, a schema version and, from version 2, an upcaster
+path. The aggregates trigger these classes: an aggregate names the class as its own
+attribute and decorates a method with ``@event(SupervisionSessionHeld)``, and the
+``eventsourcing`` library subclasses it as ``Worker.SupervisionSessionHeld`` (with the
+aggregate's event base) and stores it under that topic. Projections, policy, registers and
+history identify events by these classes, never by a string. Use ``kind_of(event)`` for
+the catalogue class of a decoded event, and ``named(name)`` for the class a stored or
+configured name denotes.
 
-Use ``kind_of(event)`` for the catalogue class of a decoded event (the aggregates
-subclass these), and ``named(name)`` for the class a stored or configured name denotes.
+How to change an event
+----------------------
+A stored event is never rewritten, so its shape is fixed once an event of it is stored.
+Never edit the fields of a class in place (add, remove, rename or retype one). Instead:
+
+1. bump ``class_version`` (``1`` -> ``2``) and give the class its new fields;
+2. add a static method ``upcast_v1_v2(state: dict[str, Any]) -> None`` that turns the
+   stored state of version 1 into version 2 in place (default a new field, rename a key);
+   the library's ``Mapper.to_domain_event`` runs ``upcast_v1_v2``, ``upcast_v2_v3``...
+   in turn on every older stored event before it decodes it, and stores new events with
+   their ``class_version``;
+3. add a stored event of the old version to the test of the upcaster path
+   (``tests/domain/test_events.py``), and keep ``tests/test_stored_events.py`` green.
+
+Never rename a class (its name is in every stored topic) or move one off its aggregate;
+a new meaning is a new class. Every class states ``class_version`` explicitly, so a reader
+sees at once which shape is current.
 """
 
 from __future__ import annotations
@@ -14,7 +34,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -32,6 +52,9 @@ class UnknownEvent(LookupError):
 
 class OversightEvent(Aggregate.Event):
     """An event recorded on an aggregate after its registration."""
+
+    #: The version of its stored shape; older stored events are upcast to it on decoding.
+    class_version: ClassVar[int] = 1
 
 
 class SubjectEvent(OversightEvent):
@@ -57,12 +80,17 @@ class AccessEvent(OversightEvent):
 class Registration(Aggregate.Created):
     """The event that registers an aggregate."""
 
+    #: The version of its stored shape; older stored events are upcast to it on decoding.
+    class_version: ClassVar[int] = 1
+
 
 # -- Every subject (worker, child, authority) ----------------------------------
 
 
 class ContentPurged(SubjectEvent):
-    """ContentPurged."""
+    """What an event of a purged record reads as: the record, nothing of the event [DUR-4.9]."""
+
+    class_version = 1
 
     record_class: str
     record_id: str
@@ -70,7 +98,9 @@ class ContentPurged(SubjectEvent):
 
 
 class EntrySignaturesVoided(SubjectEvent):
-    """EntrySignaturesVoided."""
+    """A correction voided a signed entry's signatures until each party re-signs [DUR-4.7a]."""
+
+    class_version = 1
 
     provenance: Provenance
     entry_id: str
@@ -78,7 +108,9 @@ class EntrySignaturesVoided(SubjectEvent):
 
 
 class EntryCorrected(SubjectEvent):
-    """EntryCorrected."""
+    """An entry's fields superseded with a reason; the original stays on record [DUR-4.7b]."""
+
+    class_version = 1
 
     provenance: Provenance
     entry_id: str
@@ -87,7 +119,9 @@ class EntryCorrected(SubjectEvent):
 
 
 class DisagreementRaised(SubjectEvent):
-    """DisagreementRaised."""
+    """A worker disagrees with a decision or a record [DUR-4.10, SHR-APP1d, POR-3.1a]."""
+
+    class_version = 1
 
     provenance: Provenance
     disagreement_id: str
@@ -96,7 +130,9 @@ class DisagreementRaised(SubjectEvent):
 
 
 class DisagreementEscalated(SubjectEvent):
-    """DisagreementEscalated."""
+    """A disagreement moved to the next level of its escalation chain [DUR-4.10, SHR-APP1d]."""
+
+    class_version = 1
 
     provenance: Provenance
     disagreement_id: str
@@ -105,7 +141,9 @@ class DisagreementEscalated(SubjectEvent):
 
 
 class DisagreementResolved(SubjectEvent):
-    """DisagreementResolved."""
+    """The level holding a disagreement resolved it [DUR-4.10, SHR-APP1d]."""
+
+    class_version = 1
 
     provenance: Provenance
     disagreement_id: str
@@ -113,7 +151,9 @@ class DisagreementResolved(SubjectEvent):
 
 
 class LegalHoldPlaced(SubjectEvent):
-    """LegalHoldPlaced."""
+    """A legal hold (litigation, inquiry, review) blocks purging the subject's records."""
+
+    class_version = 1
 
     provenance: Provenance
     hold_id: str
@@ -122,7 +162,9 @@ class LegalHoldPlaced(SubjectEvent):
 
 
 class LegalHoldLifted(SubjectEvent):
-    """LegalHoldLifted."""
+    """A legal hold ended: the subject's records fall due again [DUR-4.9]."""
+
+    class_version = 1
 
     provenance: Provenance
     hold_id: str
@@ -130,7 +172,9 @@ class LegalHoldLifted(SubjectEvent):
 
 
 class RecordPurged(SubjectEvent):
-    """RecordPurged."""
+    """A record past its retention period was destroyed, under which rule [DUR-4.9, POR-6.2d]."""
+
+    class_version = 1
 
     provenance: Provenance
     record_class: str
@@ -146,7 +190,9 @@ class RecordPurged(SubjectEvent):
 
 
 class AuthorityRegistered(Registration):
-    """AuthorityRegistered."""
+    """A local authority became a tenant, holding its records against a policy pack."""
+
+    class_version = 1
 
     provenance: Provenance
     authority_code: str
@@ -155,14 +201,18 @@ class AuthorityRegistered(Registration):
 
 
 class PolicyPackAdopted(AuthorityEvent):
-    """PolicyPackAdopted."""
+    """The authority now holds its records against another policy pack."""
+
+    class_version = 1
 
     provenance: Provenance
     policy_pack: str
 
 
 class ClosureDayAdded(AuthorityEvent):
-    """ClosureDayAdded."""
+    """A day the authority is closed, which does not count as a working day for its deadlines."""
+
+    class_version = 1
 
     provenance: Provenance
     day: date
@@ -173,7 +223,9 @@ class ClosureDayAdded(AuthorityEvent):
 
 
 class WorkerRegistered(Registration):
-    """WorkerRegistered."""
+    """A worker joined: role, team, line manager, working pattern [DEV-4.1b, SHR-3.6c]."""
+
+    class_version = 1
 
     provenance: Provenance
     authority_code: str
@@ -192,28 +244,36 @@ class WorkerRegistered(Registration):
 
 
 class WorkerRoleChanged(WorkerEvent):
-    """WorkerRoleChanged."""
+    """A worker took a new role, which may change the supervision due [SHR-3.6c]."""
+
+    class_version = 1
 
     provenance: Provenance
     role: str
 
 
 class WorkerTeamChanged(WorkerEvent):
-    """WorkerTeamChanged."""
+    """A worker moved to another team."""
+
+    class_version = 1
 
     provenance: Provenance
     team: str
 
 
 class LineManagerChanged(WorkerEvent):
-    """LineManagerChanged."""
+    """A worker's line manager changed (where disagreements escalate) [DUR-4.10]."""
+
+    class_version = 1
 
     provenance: Provenance
     line_manager_id: str
 
 
 class WorkingPatternChanged(WorkerEvent):
-    """WorkingPatternChanged."""
+    """A worker's hours changed, which sets their supervision frequency [DEV-4.1b, DUR-4.2]."""
+
+    class_version = 1
 
     provenance: Provenance
     employment_pattern: str
@@ -222,7 +282,9 @@ class WorkingPatternChanged(WorkerEvent):
 
 
 class WorkerLeftEmployment(WorkerEvent):
-    """WorkerLeftEmployment."""
+    """A worker left: their file's retention runs from the last day [POR-6.2d, SHR-5.7]."""
+
+    class_version = 1
 
     provenance: Provenance
     last_day: date
@@ -230,7 +292,9 @@ class WorkerLeftEmployment(WorkerEvent):
 
 
 class SupervisionAgreementSignedByOneParty(WorkerEvent):
-    """SupervisionAgreementSignedByOneParty."""
+    """One party signed a supervision agreement's terms [POR-5.1, SHR-APP1]."""
+
+    class_version = 1
 
     provenance: Provenance
     agreement_id: str
@@ -244,7 +308,9 @@ class SupervisionAgreementSignedByOneParty(WorkerEvent):
 
 
 class SupervisionAgreementSigned(WorkerEvent):
-    """SupervisionAgreementSigned."""
+    """Supervisor and supervisee both signed a supervision agreement [POR-5.1, DUR-4.1]."""
+
+    class_version = 1
 
     provenance: Provenance
     agreement_id: str
@@ -258,7 +324,9 @@ class SupervisionAgreementSigned(WorkerEvent):
 
 
 class SupervisionAgreementReviewed(WorkerEvent):
-    """SupervisionAgreementReviewed."""
+    """A supervision agreement was reviewed and its next review set [DUR-4.11, BUR-SA]."""
+
+    class_version = 1
 
     provenance: Provenance
     agreement_id: str
@@ -267,7 +335,9 @@ class SupervisionAgreementReviewed(WorkerEvent):
 
 
 class SupervisionFrequencyExceptionApproved(WorkerEvent):
-    """SupervisionFrequencyExceptionApproved."""
+    """A Head of Service approved supervision less often than the standard frequency [POR-3.1a]."""
+
+    class_version = 1
 
     provenance: Provenance
     frequency: str
@@ -276,7 +346,9 @@ class SupervisionFrequencyExceptionApproved(WorkerEvent):
 
 
 class SupervisionSessionScheduled(WorkerEvent):
-    """SupervisionSessionScheduled."""
+    """A personal supervision session was booked with a supervisor [DUR-4.2]."""
+
+    class_version = 1
 
     provenance: Provenance
     session_id: str
@@ -285,7 +357,9 @@ class SupervisionSessionScheduled(WorkerEvent):
 
 
 class SupervisionSessionCancelled(WorkerEvent):
-    """SupervisionSessionCancelled."""
+    """A booked supervision session was cancelled, by whom and why [DUR-4.4]."""
+
+    class_version = 1
 
     provenance: Provenance
     session_id: str
@@ -294,7 +368,9 @@ class SupervisionSessionCancelled(WorkerEvent):
 
 
 class SupervisionSessionRescheduled(WorkerEvent):
-    """SupervisionSessionRescheduled."""
+    """A booked supervision session was moved to a new time [DUR-4.4]."""
+
+    class_version = 1
 
     provenance: Provenance
     session_id: str
@@ -303,7 +379,9 @@ class SupervisionSessionRescheduled(WorkerEvent):
 
 
 class SupervisionSessionHeld(WorkerEvent):
-    """SupervisionSessionHeld."""
+    """Personal supervision took place: functions, wellbeing, children [DUR-4.2, DUR-4.3]."""
+
+    class_version = 1
 
     provenance: Provenance
     session_id: str
@@ -316,7 +394,9 @@ class SupervisionSessionHeld(WorkerEvent):
 
 
 class PersonalSupervisionRecordWritten(WorkerEvent):
-    """PersonalSupervisionRecordWritten."""
+    """The supervisor wrote a held session's personal record [POR-6.2b, DUR-4.7a]."""
+
+    class_version = 1
 
     provenance: Provenance
     record_id: str
@@ -331,7 +411,9 @@ class PersonalSupervisionRecordWritten(WorkerEvent):
 
 
 class PersonalSupervisionRecordSigned(WorkerEvent):
-    """PersonalSupervisionRecordSigned."""
+    """A party signed a personal record, or stated a differing view [POR-6.2a, DUR-4.7a]."""
+
+    class_version = 1
 
     provenance: Provenance
     record_id: str
@@ -341,7 +423,9 @@ class PersonalSupervisionRecordSigned(WorkerEvent):
 
 
 class PersonalRecordCommentRemoved(WorkerEvent):
-    """PersonalRecordCommentRemoved."""
+    """The supervisor's manager removed a comment from a personal record [DUR-4.8b]."""
+
+    class_version = 1
 
     provenance: Provenance
     record_id: str
@@ -350,7 +434,9 @@ class PersonalRecordCommentRemoved(WorkerEvent):
 
 
 class AbsenceStarted(WorkerEvent):
-    """AbsenceStarted."""
+    """A worker's absence began, changing the supervision due [POR-3.1e, DUR-4.4, DUR-4.5]."""
+
+    class_version = 1
 
     provenance: Provenance
     absence_id: str
@@ -359,7 +445,9 @@ class AbsenceStarted(WorkerEvent):
 
 
 class AbsenceEnded(WorkerEvent):
-    """AbsenceEnded."""
+    """A worker returned from absence (a return supervision may fall due) [DUR-4.5]."""
+
+    class_version = 1
 
     provenance: Provenance
     absence_id: str
@@ -367,7 +455,9 @@ class AbsenceEnded(WorkerEvent):
 
 
 class GroupSupervisionAttended(WorkerEvent):
-    """GroupSupervisionAttended."""
+    """A worker attended group supervision [DEV-7, DUR-5]."""
+
+    class_version = 1
 
     provenance: Provenance
     group_session_id: str
@@ -376,7 +466,9 @@ class GroupSupervisionAttended(WorkerEvent):
 
 
 class DirectObservationRecorded(WorkerEvent):
-    """DirectObservationRecorded."""
+    """An observer recorded a direct observation of the worker's practice [DUR-6]."""
+
+    class_version = 1
 
     provenance: Provenance
     observation_id: str
@@ -385,7 +477,9 @@ class DirectObservationRecorded(WorkerEvent):
 
 
 class DirectObservationSigned(WorkerEvent):
-    """DirectObservationSigned."""
+    """A party signed a direct observation [DUR-6]."""
+
+    class_version = 1
 
     provenance: Provenance
     observation_id: str
@@ -393,7 +487,9 @@ class DirectObservationSigned(WorkerEvent):
 
 
 class AppraisalHeld(WorkerEvent):
-    """AppraisalHeld."""
+    """A worker's appraisal or review was held [DEV-8, DUR-7, POR-4, BUR-ER]."""
+
+    class_version = 1
 
     provenance: Provenance
     appraisal_id: str
@@ -401,14 +497,18 @@ class AppraisalHeld(WorkerEvent):
 
 
 class ChildAddedToCaseload(WorkerEvent):
-    """ChildAddedToCaseload."""
+    """A child's case came onto the worker's caseload (kept in step with the child's allocation)."""
+
+    class_version = 1
 
     provenance: Provenance
     child_id: str
 
 
 class ChildRemovedFromCaseload(WorkerEvent):
-    """ChildRemovedFromCaseload."""
+    """A child's case left the worker's caseload (reallocated or closed)."""
+
+    class_version = 1
 
     provenance: Provenance
     child_id: str
@@ -418,7 +518,9 @@ class ChildRemovedFromCaseload(WorkerEvent):
 
 
 class ChildRegistered(Registration):
-    """ChildRegistered."""
+    """A child became known: case type, risk level and RAG rating [DEV-5.1b, DEV-5.1c]."""
+
+    class_version = 1
 
     provenance: Provenance
     authority_code: str
@@ -432,7 +534,9 @@ class ChildRegistered(Registration):
 
 
 class WorkerAllocated(ChildEvent):
-    """WorkerAllocated."""
+    """A child was allocated to a practitioner, with the SSDA903 change reason [DEV-6 (1)]."""
+
+    class_version = 1
 
     provenance: Provenance
     worker_id: str
@@ -441,28 +545,36 @@ class WorkerAllocated(ChildEvent):
 
 
 class TeamAllocated(ChildEvent):
-    """TeamAllocated."""
+    """A child's case was allocated to a team."""
+
+    class_version = 1
 
     provenance: Provenance
     team: str
 
 
 class CaseTypeChanged(ChildEvent):
-    """CaseTypeChanged."""
+    """A child's case type changed, which sets its case-supervision frequency [DEV-5.1b]."""
+
+    class_version = 1
 
     provenance: Provenance
     case_type: str
 
 
 class ThresholdChanged(ChildEvent):
-    """ThresholdChanged."""
+    """A child's threshold of need changed [DEV-6 (9)]."""
+
+    class_version = 1
 
     provenance: Provenance
     threshold: str
 
 
 class RiskLevelChanged(ChildEvent):
-    """RiskLevelChanged."""
+    """A child's risk level or RAG rating changed [DEV-5.1b, DEV-5.1c, DUR-4.6a]."""
+
+    class_version = 1
 
     provenance: Provenance
     risk_level: str
@@ -470,14 +582,18 @@ class RiskLevelChanged(ChildEvent):
 
 
 class LegalStatusChanged(ChildEvent):
-    """LegalStatusChanged."""
+    """A looked-after child's legal status changed (SSDA903 legal status)."""
+
+    class_version = 1
 
     provenance: Provenance
     legal_status: str
 
 
 class ChildCameIntoCare(ChildEvent):
-    """ChildCameIntoCare."""
+    """A child came into care, with legal status and placement [DEV-6 (4)]."""
+
+    class_version = 1
 
     provenance: Provenance
     legal_status: str
@@ -485,7 +601,9 @@ class ChildCameIntoCare(ChildEvent):
 
 
 class PlacementChanged(ChildEvent):
-    """PlacementChanged."""
+    """A looked-after child's placement changed (SSDA903 placement)."""
+
+    class_version = 1
 
     provenance: Provenance
     placement: str
@@ -493,21 +611,27 @@ class PlacementChanged(ChildEvent):
 
 
 class ChildReturnedHome(ChildEvent):
-    """ChildReturnedHome."""
+    """A looked-after child returned home [DEV-6 (7)]."""
+
+    class_version = 1
 
     provenance: Provenance
     reason: str
 
 
 class PeriodOfCareEnded(ChildEvent):
-    """PeriodOfCareEnded."""
+    """A period of care ended other than by returning home (SSDA903 reason code)."""
+
+    class_version = 1
 
     provenance: Provenance
     reason_code: str
 
 
 class LookedAfterReviewHeld(ChildEvent):
-    """LookedAfterReviewHeld."""
+    """A looked-after child's review was held (SSDA903 reviews)."""
+
+    class_version = 1
 
     provenance: Provenance
     review_on: date
@@ -515,7 +639,9 @@ class LookedAfterReviewHeld(ChildEvent):
 
 
 class CaseClosed(ChildEvent):
-    """CaseClosed."""
+    """A child's case closed, transferred or stepped across to early help [DEV-6 (13), RET-CIN]."""
+
+    class_version = 1
 
     provenance: Provenance
     kind: str
@@ -523,21 +649,27 @@ class CaseClosed(ChildEvent):
 
 
 class AdoptionOrderRecorded(ChildEvent):
-    """AdoptionOrderRecorded."""
+    """An adoption order was made: the record is kept 100 years from it [AAR-42]."""
+
+    class_version = 1
 
     provenance: Provenance
     order_made_on: date
 
 
 class ChildDeathRecorded(ChildEvent):
-    """ChildDeathRecorded."""
+    """The child died: retention runs from the death if under 18 [CPPCR-50]."""
+
+    class_version = 1
 
     provenance: Provenance
     died_on: date
 
 
 class CaseSupervisionRecorded(ChildEvent):
-    """CaseSupervisionRecorded."""
+    """Case supervision of a child: views, analysis, decision, actions [DEV-5.3, POR-6.1]."""
+
+    class_version = 1
 
     provenance: Provenance
     entry_id: str
@@ -556,7 +688,9 @@ class CaseSupervisionRecorded(ChildEvent):
 
 
 class OversightTriggered(ChildEvent):
-    """OversightTriggered."""
+    """A key point needing a manager's oversight record arose [DEV-6]."""
+
+    class_version = 1
 
     provenance: Provenance
     trigger_id: str
@@ -567,7 +701,9 @@ class OversightTriggered(ChildEvent):
 
 
 class ManagementOversightRecorded(ChildEvent):
-    """ManagementOversightRecorded."""
+    """A manager's oversight record answering one or more triggers [DEV-6g]."""
+
+    class_version = 1
 
     provenance: Provenance
     entry_id: str
@@ -582,7 +718,9 @@ class ManagementOversightRecorded(ChildEvent):
 
 
 class ManagementDecisionRecorded(ChildEvent):
-    """ManagementDecisionRecorded."""
+    """A management decision recorded on a manager's instruction [POR-3.3, BUR-AH]."""
+
+    class_version = 1
 
     provenance: Provenance
     entry_id: str
@@ -593,14 +731,18 @@ class ManagementDecisionRecorded(ChildEvent):
 
 
 class ActionSet(ChildEvent):
-    """ActionSet."""
+    """A SMART action was set on a child's plan [POR-6.1, DEV-5.3]."""
+
+    class_version = 1
 
     provenance: Provenance
     action: SmartAction
 
 
 class ActionCompleted(ChildEvent):
-    """ActionCompleted."""
+    """An action on a child's plan was completed [POR-6.1]."""
+
+    class_version = 1
 
     provenance: Provenance
     action_id: str
@@ -608,7 +750,9 @@ class ActionCompleted(ChildEvent):
 
 
 class ActionCarriedForward(ChildEvent):
-    """ActionCarriedForward."""
+    """An action on a child's plan was carried to a new due date, with why [POR-6.1]."""
+
+    class_version = 1
 
     provenance: Provenance
     action_id: str
@@ -617,7 +761,9 @@ class ActionCarriedForward(ChildEvent):
 
 
 class GroupSupervisionDiscussionRecorded(ChildEvent):
-    """GroupSupervisionDiscussionRecorded."""
+    """A child's case was discussed in group supervision [DEV-7, DUR-5]."""
+
+    class_version = 1
 
     provenance: Provenance
     entry_id: str
@@ -630,7 +776,9 @@ class GroupSupervisionDiscussionRecorded(ChildEvent):
 
 
 class AccessLogOpened(Registration):
-    """AccessLogOpened."""
+    """A subject's access log began, at its first read [DUR-4.8a, DUR-4.8c, POR-6.2c]."""
+
+    class_version = 1
 
     subject_id: UUID
     authority_code: str
@@ -638,7 +786,9 @@ class AccessLogOpened(Registration):
 
 
 class RecordAccessed(AccessEvent):
-    """RecordAccessed."""
+    """Someone read a child's record or a worker's file, what and why [DUR-4.8a, POR-6.2c]."""
+
+    class_version = 1
 
     provenance: Provenance
     subject_id: UUID
@@ -661,6 +811,10 @@ def _catalogue() -> dict[str, EventType]:
 
 #: Every event, by its name.
 CATALOGUE: Mapping[str, EventType] = _catalogue()
+
+#: Events no aggregate method triggers: the purge writes them in place of the stored
+#: events of a purged record (``domain.application``'s purge, ADR 0012).
+STORED_ONLY: frozenset[EventType] = frozenset({ContentPurged})
 
 
 def named(name: str) -> EventType:

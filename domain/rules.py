@@ -11,6 +11,33 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from domain.errors import Forbidden, RuleViolation, ValidationError
+from domain.events import (
+    ActionCarriedForward,
+    AppraisalHeld,
+    CaseSupervisionRecorded,
+    DirectObservationRecorded,
+    DirectObservationSigned,
+    DisagreementEscalated,
+    DisagreementRaised,
+    DisagreementResolved,
+    EntrySignaturesVoided,
+    EventType,
+    GroupSupervisionAttended,
+    GroupSupervisionDiscussionRecorded,
+    ManagementDecisionRecorded,
+    ManagementOversightRecorded,
+    OversightTriggered,
+    PersonalRecordCommentRemoved,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    RecordAccessed,
+    SupervisionAgreementReviewed,
+    SupervisionAgreementSigned,
+    SupervisionAgreementSignedByOneParty,
+    SupervisionFrequencyExceptionApproved,
+    SupervisionSessionCancelled,
+    SupervisionSessionRescheduled,
+)
 from domain.vocabulary import ESCALATION_CHAIN, ActorRole, EscalationLevel, Signatory
 
 #: Clock skew tolerated between a client's "now" and ours before occurred_at is "future".
@@ -485,33 +512,33 @@ class PersonalRecordHoldsNoServiceUserInformation(Rule):
 
 
 #: The policy clauses each kind of event is evidence for, cited on audit-trail entries and
-#: (next) on compliance findings. Kept here, beside the rules, so the read side never
-#: decides which rule an event concerns.
-RULES_CITED_BY_EVENT: dict[str, str] = {
-    "SupervisionFrequencyExceptionApproved": "POR-3.1a",
-    "SupervisionAgreementSigned": "POR-5.1 DEV-4.0 DUR-4.1 SHR-APP1",
-    "SupervisionAgreementReviewed": "POR-5.1 DEV-4.0 DUR-4.1 DUR-4.11 BUR-SA",
-    "SupervisionSessionCancelled": "DUR-4.4",
-    "SupervisionSessionRescheduled": "DUR-4.4",
-    "PersonalSupervisionRecordWritten": "POR-6.2b DUR-4.7a BUR-RC",
-    "PersonalSupervisionRecordSigned": "POR-6.2a DUR-4.7a",
-    "SupervisionAgreementSignedByOneParty": "POR-5.1 SHR-APP1",
-    "EntrySignaturesVoided": "DUR-4.7a POR-6.2a DUR-6",
-    "PersonalRecordCommentRemoved": "DUR-4.8b",
-    "DirectObservationRecorded": "DUR-6",
-    "DirectObservationSigned": "DUR-6",
-    "GroupSupervisionAttended": "DEV-7 DUR-5",
-    "AppraisalHeld": "DEV-8 DUR-7 POR-4 BUR-ER",
-    "CaseSupervisionRecorded": "DEV-5.3 POR-6.1 SHR-5.6 DUR-4.7b",
-    "OversightTriggered": "DEV-6",
-    "ManagementOversightRecorded": "DEV-6g",
-    "ManagementDecisionRecorded": "POR-3.3 BUR-AH",
-    "ActionCarriedForward": "POR-6.1",
-    "DisagreementRaised": "DUR-4.10 SHR-APP1d",
-    "DisagreementEscalated": "DUR-4.10 SHR-APP1d",
-    "DisagreementResolved": "DUR-4.10 SHR-APP1d",
-    "GroupSupervisionDiscussionRecorded": "DEV-7 DUR-5",
-    "RecordAccessed": "DUR-4.8a DUR-4.8c",
+#: (next) on compliance findings, keyed by catalogue class (``kind_of(event)``). Kept here,
+#: beside the rules, so the read side never decides which rule an event concerns.
+RULES_CITED_BY_EVENT: Mapping[EventType, str] = {
+    SupervisionFrequencyExceptionApproved: "POR-3.1a",
+    SupervisionAgreementSigned: "POR-5.1 DEV-4.0 DUR-4.1 SHR-APP1",
+    SupervisionAgreementReviewed: "POR-5.1 DEV-4.0 DUR-4.1 DUR-4.11 BUR-SA",
+    SupervisionSessionCancelled: "DUR-4.4",
+    SupervisionSessionRescheduled: "DUR-4.4",
+    PersonalSupervisionRecordWritten: "POR-6.2b DUR-4.7a BUR-RC",
+    PersonalSupervisionRecordSigned: "POR-6.2a DUR-4.7a",
+    SupervisionAgreementSignedByOneParty: "POR-5.1 SHR-APP1",
+    EntrySignaturesVoided: "DUR-4.7a POR-6.2a DUR-6",
+    PersonalRecordCommentRemoved: "DUR-4.8b",
+    DirectObservationRecorded: "DUR-6",
+    DirectObservationSigned: "DUR-6",
+    GroupSupervisionAttended: "DEV-7 DUR-5",
+    AppraisalHeld: "DEV-8 DUR-7 POR-4 BUR-ER",
+    CaseSupervisionRecorded: "DEV-5.3 POR-6.1 SHR-5.6 DUR-4.7b",
+    OversightTriggered: "DEV-6",
+    ManagementOversightRecorded: "DEV-6g",
+    ManagementDecisionRecorded: "POR-3.3 BUR-AH",
+    ActionCarriedForward: "POR-6.1",
+    DisagreementRaised: "DUR-4.10 SHR-APP1d",
+    DisagreementEscalated: "DUR-4.10 SHR-APP1d",
+    DisagreementResolved: "DUR-4.10 SHR-APP1d",
+    GroupSupervisionDiscussionRecorded: "DEV-7 DUR-5",
+    RecordAccessed: "DUR-4.8a DUR-4.8c",
 }
 
 

@@ -13,6 +13,17 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import NotFound, ValidationError
+from domain.events import ContentPurged as PurgedContent  # subclassed under its own name
+from domain.events import (
+    DisagreementEscalated,
+    DisagreementRaised,
+    DisagreementResolved,
+    EntryCorrected,
+    EntrySignaturesVoided,
+    LegalHoldLifted,
+    LegalHoldPlaced,
+    RecordPurged,
+)
 from domain.provenance import Provenance, require_text
 from domain.rules import (
     CorrectionChangesOnlyCorrectableFields,
@@ -124,15 +135,11 @@ class Subject(Aggregate):
                 aggregate._applying_timestamp = self.timestamp
             return super().mutate(aggregate)
 
-    class ContentPurged(Event):
+    class ContentPurged(PurgedContent, Event):
         """What an event reads as once the record it belonged to is purged (ADR 0012):
         the record it belonged to, and nothing of the event, not even its type (which
         alone can say a child died or came into care). The purge rewrites the stored
         event in place, so the log keeps its positions and versions and still replays."""
-
-        record_class: str
-        record_id: str
-        authority_code: str
 
         def mutate(self, aggregate: Any) -> Any:
             if aggregate is None:  # the subject's own registration is purged
@@ -140,6 +147,18 @@ class Subject(Aggregate):
                     f"this {self.record_class.replace('_', ' ')} was purged", field="subject"
                 )
             return super().mutate(aggregate)
+
+    # The catalogue events every subject triggers. The library subclasses each one as an
+    # attribute of the aggregate (``Subject.EntryCorrected``, the topic it is stored under),
+    # so each must be an attribute here first.
+    DisagreementEscalated = DisagreementEscalated
+    DisagreementRaised = DisagreementRaised
+    DisagreementResolved = DisagreementResolved
+    EntryCorrected = EntryCorrected
+    EntrySignaturesVoided = EntrySignaturesVoided
+    LegalHoldLifted = LegalHoldLifted
+    LegalHoldPlaced = LegalHoldPlaced
+    RecordPurged = RecordPurged
 
     #: Entry kinds and the fields a correction may change on each.
     CORRECTABLE: ClassVar[dict[str, frozenset[str]]] = {}
@@ -230,7 +249,7 @@ class Subject(Aggregate):
         """The parties who have signed an entry (none, for entries no one signs)."""
         return ()
 
-    @event("EntrySignaturesVoided")
+    @event(EntrySignaturesVoided)
     def _signatures_voided(self, provenance: Provenance, entry_id: str, voided: list[str]) -> None:
         """A correction changed what was signed: it reads unsigned until each party
         signs it again [DUR-4.7a, POR-6.2a, DUR-6]."""
@@ -239,7 +258,7 @@ class Subject(Aggregate):
     def _void_signatures(self, entry_id: str) -> None:
         """Forget an entry's signatures (the aggregate that keeps them overrides this)."""
 
-    @event("EntryCorrected")
+    @event(EntryCorrected)
     def _entry_corrected(
         self, provenance: Provenance, entry_id: str, changes: dict[str, Any], reason: str
     ) -> None:
@@ -274,7 +293,7 @@ class Subject(Aggregate):
         require_text(about, field="about")
         self._disagreement_raised(provenance, disagreement_id, kind.value, about)
 
-    @event("DisagreementRaised")
+    @event(DisagreementRaised)
     def _disagreement_raised(
         self, provenance: Provenance, disagreement_id: str, subject: str, about: str
     ) -> None:
@@ -302,7 +321,7 @@ class Subject(Aggregate):
         require_text(reason, field="reason")
         self._disagreement_escalated(provenance, disagreement_id, level.value, reason)
 
-    @event("DisagreementEscalated")
+    @event(DisagreementEscalated)
     def _disagreement_escalated(
         self, provenance: Provenance, disagreement_id: str, level: str, reason: str
     ) -> None:
@@ -323,7 +342,7 @@ class Subject(Aggregate):
         require_text(resolution, field="resolution")
         self._disagreement_resolved(provenance, disagreement_id, resolution)
 
-    @event("DisagreementResolved")
+    @event(DisagreementResolved)
     def _disagreement_resolved(
         self, provenance: Provenance, disagreement_id: str, resolution: str
     ) -> None:
@@ -345,7 +364,7 @@ class Subject(Aggregate):
         require_text(reference, field="reference", max_length=500)
         self._legal_hold_placed(provenance, hold_id, hold_kind.value, reference)
 
-    @event("LegalHoldPlaced")
+    @event(LegalHoldPlaced)
     def _legal_hold_placed(
         self, provenance: Provenance, hold_id: str, kind: str, reference: str
     ) -> None:
@@ -366,7 +385,7 @@ class Subject(Aggregate):
         require_text(reason, field="reason")
         self._legal_hold_lifted(provenance, hold_id, reason)
 
-    @event("LegalHoldLifted")
+    @event(LegalHoldLifted)
     def _legal_hold_lifted(self, provenance: Provenance, hold_id: str, reason: str) -> None:
         self.legal_holds[hold_id] = replace(
             self.legal_holds[hold_id], lifted_at=provenance.occurred_at
@@ -409,7 +428,7 @@ class Subject(Aggregate):
         )
         self.purging: list[Tombstone] = list(tombstones)
 
-    @event("RecordPurged")
+    @event(RecordPurged)
     def _record_purged(
         self,
         provenance: Provenance,

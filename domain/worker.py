@@ -11,6 +11,33 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.errors import NotFound, ValidationError
+from domain.events import (
+    AbsenceEnded,
+    AbsenceStarted,
+    AppraisalHeld,
+    ChildAddedToCaseload,
+    ChildRemovedFromCaseload,
+    DirectObservationRecorded,
+    DirectObservationSigned,
+    GroupSupervisionAttended,
+    LineManagerChanged,
+    PersonalRecordCommentRemoved,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    SupervisionAgreementReviewed,
+    SupervisionAgreementSigned,
+    SupervisionAgreementSignedByOneParty,
+    SupervisionFrequencyExceptionApproved,
+    SupervisionSessionCancelled,
+    SupervisionSessionHeld,
+    SupervisionSessionRescheduled,
+    SupervisionSessionScheduled,
+    WorkerLeftEmployment,
+    WorkerRegistered,
+    WorkerRoleChanged,
+    WorkerTeamChanged,
+    WorkingPatternChanged,
+)
 from domain.identifiers import check_local_id, worker_id
 from domain.provenance import Provenance, optional_text, require_text
 from domain.rules import (
@@ -134,6 +161,35 @@ def parse_actions(raw: list[dict[str, Any]] | None) -> list[SmartAction]:
 class Worker(Subject):
     """A member of staff: a supervisee, and often a supervisor of others."""
 
+    # The catalogue events a Worker triggers. The library subclasses each one as an
+    # attribute of the aggregate (``Worker.SupervisionSessionHeld``, the topic it is stored
+    # under), so each must be an attribute here first.
+    AbsenceEnded = AbsenceEnded
+    AbsenceStarted = AbsenceStarted
+    AppraisalHeld = AppraisalHeld
+    ChildAddedToCaseload = ChildAddedToCaseload
+    ChildRemovedFromCaseload = ChildRemovedFromCaseload
+    DirectObservationRecorded = DirectObservationRecorded
+    DirectObservationSigned = DirectObservationSigned
+    GroupSupervisionAttended = GroupSupervisionAttended
+    LineManagerChanged = LineManagerChanged
+    PersonalRecordCommentRemoved = PersonalRecordCommentRemoved
+    PersonalSupervisionRecordSigned = PersonalSupervisionRecordSigned
+    PersonalSupervisionRecordWritten = PersonalSupervisionRecordWritten
+    SupervisionAgreementReviewed = SupervisionAgreementReviewed
+    SupervisionAgreementSigned = SupervisionAgreementSigned
+    SupervisionAgreementSignedByOneParty = SupervisionAgreementSignedByOneParty
+    SupervisionFrequencyExceptionApproved = SupervisionFrequencyExceptionApproved
+    SupervisionSessionCancelled = SupervisionSessionCancelled
+    SupervisionSessionHeld = SupervisionSessionHeld
+    SupervisionSessionRescheduled = SupervisionSessionRescheduled
+    SupervisionSessionScheduled = SupervisionSessionScheduled
+    WorkerLeftEmployment = WorkerLeftEmployment
+    WorkerRegistered = WorkerRegistered
+    WorkerRoleChanged = WorkerRoleChanged
+    WorkerTeamChanged = WorkerTeamChanged
+    WorkingPatternChanged = WorkingPatternChanged
+
     DISAGREEMENT_SUBJECTS: ClassVar[frozenset[DisagreementSubject]] = frozenset(
         {
             DisagreementSubject.RECORD_CONTENT,
@@ -228,7 +284,7 @@ class Worker(Subject):
             nqsw_asye_start=nqsw_asye_start,
         )
 
-    @event("WorkerRegistered")
+    @event(WorkerRegistered)
     def __init__(
         self,
         *,
@@ -283,7 +339,7 @@ class Worker(Subject):
         require(new is not self.employment.role, "the worker already holds that role", field="role")
         self._role_changed(provenance, new.value)
 
-    @event("WorkerRoleChanged")
+    @event(WorkerRoleChanged)
     def _role_changed(self, provenance: Provenance, role: str) -> None:
         self.employment = replace(self.employment, role=StaffRole(role))
 
@@ -293,7 +349,7 @@ class Worker(Subject):
         require(team != self.employment.team, "the worker is already in that team", field="team")
         self._team_changed(provenance, team)
 
-    @event("WorkerTeamChanged")
+    @event(WorkerTeamChanged)
     def _team_changed(self, provenance: Provenance, team: str) -> None:
         self.employment = replace(self.employment, team=team)
 
@@ -312,7 +368,7 @@ class Worker(Subject):
         )
         self._line_manager_changed(provenance, line_manager_id)
 
-    @event("LineManagerChanged")
+    @event(LineManagerChanged)
     def _line_manager_changed(self, provenance: Provenance, line_manager_id: str) -> None:
         self.employment = replace(self.employment, line_manager_id=line_manager_id)
 
@@ -330,7 +386,7 @@ class Worker(Subject):
         hours = _parse_weekly_hours(weekly_hours)
         self._working_pattern_changed(provenance, pattern.value, value, hours)
 
-    @event("WorkingPatternChanged")
+    @event(WorkingPatternChanged)
     def _working_pattern_changed(
         self,
         provenance: Provenance,
@@ -355,7 +411,7 @@ class Worker(Subject):
         require_text(reason, field="reason", max_length=500)
         self._left_employment(provenance, last_day, reason)
 
-    @event("WorkerLeftEmployment")
+    @event(WorkerLeftEmployment)
     def _left_employment(self, provenance: Provenance, last_day: date, reason: str) -> None:
         self.employment = replace(self.employment, left_on=last_day)
 
@@ -446,7 +502,7 @@ class Worker(Subject):
             supervisee_signed_on,
         )
 
-    @event("SupervisionAgreementSignedByOneParty")
+    @event(SupervisionAgreementSignedByOneParty)
     def _agreement_signed_by_one_party(
         self,
         provenance: Provenance,
@@ -469,7 +525,7 @@ class Worker(Subject):
             "escalation_manager_id": escalation_manager_id,
         }
 
-    @event("SupervisionAgreementSigned")
+    @event(SupervisionAgreementSigned)
     def _agreement_signed(
         self,
         provenance: Provenance,
@@ -512,7 +568,7 @@ class Worker(Subject):
         optional_text(supervisee_feedback, field="supervisee_feedback")
         self._agreement_reviewed(provenance, agreement_id, next_review_due_on, supervisee_feedback)
 
-    @event("SupervisionAgreementReviewed")
+    @event(SupervisionAgreementReviewed)
     def _agreement_reviewed(
         self,
         provenance: Provenance,
@@ -539,7 +595,7 @@ class Worker(Subject):
         require_text(reason, field="reason")
         self._frequency_exception_approved(provenance, frequency, reason, agreement_id)
 
-    @event("SupervisionFrequencyExceptionApproved")
+    @event(SupervisionFrequencyExceptionApproved)
     def _frequency_exception_approved(
         self, provenance: Provenance, frequency: str, reason: str, agreement_id: str
     ) -> None:
@@ -570,7 +626,7 @@ class Worker(Subject):
         _require_aware(scheduled_for, "scheduled_for")
         self._session_scheduled(provenance, session_id, supervisor_id, scheduled_for)
 
-    @event("SupervisionSessionScheduled")
+    @event(SupervisionSessionScheduled)
     def _session_scheduled(
         self,
         provenance: Provenance,
@@ -611,7 +667,7 @@ class Worker(Subject):
         require_text(reason, field="reason")
         self._session_cancelled(provenance, session_id, reason, party.value)
 
-    @event("SupervisionSessionCancelled")
+    @event(SupervisionSessionCancelled)
     def _session_cancelled(
         self, provenance: Provenance, session_id: str, reason: str, cancelled_by: str
     ) -> None:
@@ -636,7 +692,7 @@ class Worker(Subject):
         require_text(reason, field="reason")
         self._session_rescheduled(provenance, session_id, new_scheduled_for, reason)
 
-    @event("SupervisionSessionRescheduled")
+    @event(SupervisionSessionRescheduled)
     def _session_rescheduled(
         self, provenance: Provenance, session_id: str, new_scheduled_for: datetime, reason: str
     ) -> None:
@@ -701,7 +757,7 @@ class Worker(Subject):
             list(children_discussed),
         )
 
-    @event("SupervisionSessionHeld")
+    @event(SupervisionSessionHeld)
     def _session_held(
         self,
         provenance: Provenance,
@@ -790,7 +846,7 @@ class Worker(Subject):
             actions,
         )
 
-    @event("PersonalSupervisionRecordWritten")
+    @event(PersonalSupervisionRecordWritten)
     def _personal_record_written(
         self,
         provenance: Provenance,
@@ -854,7 +910,7 @@ class Worker(Subject):
         )
         self._personal_record_signed(provenance, record_id, party.value, confirmed, differing_view)
 
-    @event("PersonalSupervisionRecordSigned")
+    @event(PersonalSupervisionRecordSigned)
     def _personal_record_signed(
         self,
         provenance: Provenance,
@@ -895,7 +951,7 @@ class Worker(Subject):
         require_text(reason, field="reason")
         self._comment_removed(provenance, record_id, field_name, reason)
 
-    @event("PersonalRecordCommentRemoved")
+    @event(PersonalRecordCommentRemoved)
     def _comment_removed(
         self, provenance: Provenance, record_id: str, field_name: str, reason: str
     ) -> None:
@@ -933,7 +989,7 @@ class Worker(Subject):
         )
         self._absence_started(provenance, absence_id, absence_kind.value, started_on)
 
-    @event("AbsenceStarted")
+    @event(AbsenceStarted)
     def _absence_started(
         self, provenance: Provenance, absence_id: str, kind: str, started_on: date
     ) -> None:
@@ -953,7 +1009,7 @@ class Worker(Subject):
         )
         self._absence_ended(provenance, absence_id, returned_on)
 
-    @event("AbsenceEnded")
+    @event(AbsenceEnded)
     def _absence_ended(self, provenance: Provenance, absence_id: str, returned_on: date) -> None:
         self.absences[absence_id] = replace(self.absences[absence_id], ended_on=returned_on)
 
@@ -968,7 +1024,7 @@ class Worker(Subject):
         require_text(topic, field="topic", max_length=500)
         self._group_supervision_attended(provenance, group_session_id, facilitator_id, topic)
 
-    @event("GroupSupervisionAttended")
+    @event(GroupSupervisionAttended)
     def _group_supervision_attended(
         self, provenance: Provenance, group_session_id: str, facilitator_id: str, topic: str
     ) -> None:
@@ -992,7 +1048,7 @@ class Worker(Subject):
         require_text(summary, field="summary")
         self._direct_observation_recorded(provenance, observation_id, observer_id, summary)
 
-    @event("DirectObservationRecorded")
+    @event(DirectObservationRecorded)
     def _direct_observation_recorded(
         self, provenance: Provenance, observation_id: str, observer_id: str, summary: str
     ) -> None:
@@ -1025,7 +1081,7 @@ class Worker(Subject):
         EachPartySignsOnce.check(self.observations[observation_id], party)
         self._direct_observation_signed(provenance, observation_id, party.value)
 
-    @event("DirectObservationSigned")
+    @event(DirectObservationSigned)
     def _direct_observation_signed(
         self, provenance: Provenance, observation_id: str, signatory: str
     ) -> None:
@@ -1041,7 +1097,7 @@ class Worker(Subject):
         )
         self._appraisal_held(provenance, appraisal_id, kind)
 
-    @event("AppraisalHeld")
+    @event(AppraisalHeld)
     def _appraisal_held(self, provenance: Provenance, appraisal_id: str, kind: str) -> None:
         self._add_entry(
             appraisal_id, "appraisal", provenance, {"held_on": provenance.occurred_at, "kind": kind}
@@ -1069,7 +1125,7 @@ class Worker(Subject):
         )
         self._child_taken_on(provenance, child_id)
 
-    @event("ChildAddedToCaseload")
+    @event(ChildAddedToCaseload)
     def _child_taken_on(self, provenance: Provenance, child_id: str) -> None:
         self.caseload.add(child_id)
         self.left_caseload.pop(child_id, None)
@@ -1079,7 +1135,7 @@ class Worker(Subject):
         require(child_id in self.caseload, "the child is not on this caseload", field="child_id")
         self._child_handed_over(provenance, child_id)
 
-    @event("ChildRemovedFromCaseload")
+    @event(ChildRemovedFromCaseload)
     def _child_handed_over(self, provenance: Provenance, child_id: str) -> None:
         self.caseload.discard(child_id)
         day = provenance.occurred_at.date()

@@ -20,6 +20,33 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from domain.events import (
+    AccessLogOpened,
+    AdoptionOrderRecorded,
+    CaseClosed,
+    CaseTypeChanged,
+    ChildCameIntoCare,
+    ChildDeathRecorded,
+    ChildRegistered,
+    ContentPurged,
+    DirectObservationRecorded,
+    DirectObservationSigned,
+    EntryCorrected,
+    EventType,
+    LegalHoldLifted,
+    LegalHoldPlaced,
+    PersonalRecordCommentRemoved,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    RecordAccessed,
+    RecordPurged,
+    SupervisionSessionCancelled,
+    SupervisionSessionHeld,
+    SupervisionSessionRescheduled,
+    SupervisionSessionScheduled,
+    WorkerLeftEmployment,
+    kind_of,
+)
 from domain.policy.calendar import Period
 from domain.policy.packs import Pack, RetentionRule
 from domain.policy.timeline import Fact, _date
@@ -37,21 +64,25 @@ RECORD_CLASSES = (
     ACCESS_LOG,
 )
 #: Who read the subject's record (its ``AccessLog``): one record per calendar year.
-ACCESS_EVENTS = frozenset({"AccessLogOpened", "RecordAccessed"})
+ACCESS_EVENTS: frozenset[EventType] = frozenset({AccessLogOpened, RecordAccessed})
 
 #: Facts that are about retention itself: never part of a record, never purged.
-RETENTION_EVENTS = frozenset({"RecordPurged", "ContentPurged"})
+RETENTION_EVENTS: frozenset[EventType] = frozenset({RecordPurged, ContentPurged})
 
-_SESSION_EVENTS = frozenset(
+_SESSION_EVENTS: frozenset[EventType] = frozenset(
     {
-        "SupervisionSessionScheduled",
-        "SupervisionSessionCancelled",
-        "SupervisionSessionRescheduled",
-        "SupervisionSessionHeld",
+        SupervisionSessionScheduled,
+        SupervisionSessionCancelled,
+        SupervisionSessionRescheduled,
+        SupervisionSessionHeld,
     }
 )
-_RECORD_EVENTS = frozenset({"PersonalSupervisionRecordSigned", "PersonalRecordCommentRemoved"})
-_OBSERVATION_EVENTS = frozenset({"DirectObservationRecorded", "DirectObservationSigned"})
+_RECORD_EVENTS: frozenset[EventType] = frozenset(
+    {PersonalSupervisionRecordSigned, PersonalRecordCommentRemoved}
+)
+_OBSERVATION_EVENTS: frozenset[EventType] = frozenset(
+    {DirectObservationRecorded, DirectObservationSigned}
+)
 
 
 #: An event's envelope, not its fields.
@@ -65,7 +96,7 @@ def fact_of(position: int, event: Any) -> Fact:
     provenance = getattr(event, "provenance", None)
     occurred_at = provenance.occurred_at if provenance is not None else event.timestamp
     data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
-    return Fact(position, type(event).__name__, occurred_at, event.timestamp, data)
+    return Fact(position, kind_of(event).__name__, occurred_at, event.timestamp, data)
 
 
 @dataclass(frozen=True, order=True)
@@ -88,34 +119,32 @@ def records_of(subject_kind: str, local_id: str, facts: Iterable[Fact]) -> dict[
     if subject_kind == "child":
         child = RecordRef(CHILD_RECORD, local_id)
         return {
-            f.position: RecordRef(ACCESS_LOG, str(f.day.year))
-            if f.event_type in ACCESS_EVENTS
-            else child
+            f.position: RecordRef(ACCESS_LOG, str(f.day.year)) if f.kind in ACCESS_EVENTS else child
             for f in facts
-            if f.event_type not in RETENTION_EVENTS
+            if f.kind not in RETENTION_EVENTS
         }
     file = RecordRef(WORKER_FILE, local_id)
     owner: dict[str, RecordRef] = {}  # entry id -> its record
     found: dict[int, RecordRef] = {}
     for fact in sorted(facts, key=lambda f: f.position):
-        name, data = fact.event_type, fact.data
-        if name in RETENTION_EVENTS:
+        kind, data = fact.kind, fact.data
+        if kind in RETENTION_EVENTS:
             continue
         record = file
-        if name in ACCESS_EVENTS:
+        if kind in ACCESS_EVENTS:
             record = RecordRef(ACCESS_LOG, str(fact.day.year))
-        elif name in _SESSION_EVENTS:
+        elif kind in _SESSION_EVENTS:
             record = RecordRef(PERSONAL_SUPERVISION, str(data["session_id"]))
             owner[str(data["session_id"])] = record
-        elif name == "PersonalSupervisionRecordWritten":
+        elif kind is PersonalSupervisionRecordWritten:
             record = RecordRef(PERSONAL_SUPERVISION, str(data["session_id"]))
             owner[str(data["record_id"])] = record
-        elif name in _RECORD_EVENTS:
+        elif kind in _RECORD_EVENTS:
             record = owner.get(str(data["record_id"]), file)
-        elif name in _OBSERVATION_EVENTS:
+        elif kind in _OBSERVATION_EVENTS:
             record = RecordRef(DIRECT_OBSERVATION, str(data["observation_id"]))
             owner[str(data["observation_id"])] = record
-        elif name == "EntryCorrected":
+        elif kind is EntryCorrected:
             record = owner.get(str(data["entry_id"]), file)
         found[fact.position] = record
     return found
@@ -173,22 +202,22 @@ LOOKED_AFTER_CASE_TYPES = frozenset({"cla", "care_leaver"})
 def _life(facts: Sequence[Fact]) -> _Life:
     life = _Life()
     for fact in facts:
-        data, name = fact.data, fact.event_type
-        if name in ("ChildRegistered", "CaseTypeChanged"):  # a case type ever held counts
+        data, kind = fact.data, fact.kind
+        if kind in (ChildRegistered, CaseTypeChanged):  # a case type ever held counts
             life.looked_after |= data.get("case_type") in LOOKED_AFTER_CASE_TYPES
             life.child_protection |= data.get("case_type") == "cp"
-        if name == "WorkerLeftEmployment":
+        if kind is WorkerLeftEmployment:
             life.left_on = _date(data["last_day"])
-        elif name == "ChildRegistered":
+        elif kind is ChildRegistered:
             born = data.get("date_of_birth")
             life.born_on = _date(born) if born else None
-        elif name == "ChildCameIntoCare":
+        elif kind is ChildCameIntoCare:
             life.looked_after = True
-        elif name == "CaseClosed":
+        elif kind is CaseClosed:
             life.closed_on = fact.day
-        elif name == "AdoptionOrderRecorded":
+        elif kind is AdoptionOrderRecorded:
             life.adopted_on = _date(data["order_made_on"])
-        elif name == "ChildDeathRecorded":
+        elif kind is ChildDeathRecorded:
             life.died_on = _date(data["died_on"])
     return life
 
@@ -196,12 +225,12 @@ def _life(facts: Sequence[Fact]) -> _Life:
 def _holds(facts: Sequence[Fact]) -> tuple[Hold, ...]:
     placed: dict[str, Hold] = {}
     for fact in facts:
-        if fact.event_type == "LegalHoldPlaced":
+        if fact.kind is LegalHoldPlaced:
             hold_id = str(fact.data["hold_id"])
             placed[hold_id] = Hold(
                 hold_id, str(fact.data["kind"]), str(fact.data["reference"]), fact.day
             )
-        elif fact.event_type == "LegalHoldLifted":
+        elif fact.kind is LegalHoldLifted:
             placed.pop(str(fact.data["hold_id"]), None)
     return tuple(placed.values())
 
@@ -209,7 +238,7 @@ def _holds(facts: Sequence[Fact]) -> tuple[Hold, ...]:
 def _purges(facts: Sequence[Fact]) -> dict[str, Purged]:
     found: dict[str, Purged] = {}
     for fact in facts:
-        if fact.event_type == "RecordPurged":
+        if fact.kind is RecordPurged:
             data = fact.data
             key = RecordRef(str(data["record_class"]), str(data["record_id"])).key
             found[key] = Purged(
@@ -322,7 +351,7 @@ def _replace_due(item: ScheduleItem, due_on: date | None) -> ScheduleItem:
 
 def _record_date(record: RecordRef, own: Sequence[Fact]) -> date | None:
     if record.record_class == PERSONAL_SUPERVISION:
-        held = [f.day for f in own if f.event_type == "SupervisionSessionHeld"]
+        held = [f.day for f in own if f.kind is SupervisionSessionHeld]
         if held:
             return max(held)
     return max((f.day for f in own), default=None)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.child import Child
+from domain.events import EventType, kind_of
 from domain.provenance import Provenance
 from domain.worker import Worker
 
@@ -104,3 +105,8 @@ def replay(aggregate: Worker | Child) -> Any:
     for event in aggregate.pending_events:
         rebuilt = event.mutate(rebuilt)
     return rebuilt
+
+
+def kinds(aggregate: Worker | Child) -> list[EventType]:
+    """The catalogue classes of the events an aggregate has triggered so far, in order."""
+    return [kind_of(e) for e in aggregate.pending_events]

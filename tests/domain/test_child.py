@@ -6,14 +6,19 @@ from datetime import date, timedelta
 
 import pytest
 
-from domain.child import Child
 from domain.errors import Forbidden, NotFound, RuleViolation, ValidationError
+from domain.events import (
+    CaseClosed,
+    ChildCameIntoCare,
+    EventType,
+    GroupSupervisionDiscussionRecorded,
+    ManagementDecisionRecorded,
+    OversightTriggered,
+    ThresholdChanged,
+    WorkerAllocated,
+)
 from domain.vocabulary import OversightTriggerKind
-from tests.domain.aggregates import NOW, START, child, prov, replay
-
-
-def names(ch: Child) -> list[str]:
-    return [type(e).__name__ for e in ch.pending_events]
+from tests.domain.aggregates import NOW, START, child, kinds, prov, replay
 
 
 def oversight_args(trigger_ids: list[str], **overrides: object) -> dict[str, object]:
@@ -54,7 +59,7 @@ def test_registration_needs_exactly_one_birth_date() -> None:
 def test_allocation_raises_dev_6_point_1() -> None:
     ch = child()
     ch.allocate_worker(prov(), worker_id="SW1", reason="NEW", team="Team A")
-    assert names(ch)[1:] == ["WorkerAllocated", "OversightTriggered"]
+    assert kinds(ch)[1:] == [WorkerAllocated, OversightTriggered]
     [trigger] = ch.open_triggers
     assert trigger.kind is OversightTriggerKind.ALLOCATION_TO_NEW_PRACTITIONER
     assert trigger.automatic
@@ -74,30 +79,30 @@ def test_allocation_raises_dev_6_point_1() -> None:
         (
             "change_threshold",
             {"threshold": "level 4"},
-            "ThresholdChanged",
+            ThresholdChanged,
             OversightTriggerKind.THRESHOLD_CHANGE,
         ),
         (
             "come_into_care",
             {"legal_status": "C2", "placement": "U1"},
-            "ChildCameIntoCare",
+            ChildCameIntoCare,
             OversightTriggerKind.CAME_INTO_CARE,
         ),
         (
             "close_case",
             {"kind": "stepped_across_to_early_help", "reason": "Needs met"},
-            "CaseClosed",
+            CaseClosed,
             OversightTriggerKind.CLOSURE_OR_TRANSFER,
         ),
     ],
 )
 def test_key_point_events_raise_their_trigger(
-    command: str, kwargs: dict[str, object], event: str, kind: OversightTriggerKind
+    command: str, kwargs: dict[str, object], event: EventType, kind: OversightTriggerKind
 ) -> None:
     ch = child()
     getattr(ch, command)(prov(), **kwargs)
-    assert event in names(ch)
-    assert "OversightTriggered" in names(ch)
+    assert event in kinds(ch)
+    assert OversightTriggered in kinds(ch)
     assert [t.kind for t in ch.open_triggers] == [kind]
 
 
@@ -298,7 +303,7 @@ def test_ad_hoc_decision_and_group_discussion() -> None:
         facilitator_id="PS1",
         summary="Discussed neglect indicators",
     )
-    assert names(ch)[1:] == ["ManagementDecisionRecorded", "GroupSupervisionDiscussionRecorded"]
+    assert kinds(ch)[1:] == [ManagementDecisionRecorded, GroupSupervisionDiscussionRecorded]
 
 
 def test_child_replay_reproduces_state() -> None:

@@ -13,6 +13,7 @@ from application.app import OversightApplication
 from domain import commands as c
 from domain.access import AccessLog
 from domain.errors import DomainError, NotFound, ValidationError
+from domain.events import ContentPurged, EntryCorrected, RecordPurged, kind_of
 from domain.policy.packs import PackError, PackLibrary, parse_pack
 from domain.policy.retention import RecordRef, fact_of, schedule
 from domain.subject import SubjectPurged
@@ -273,9 +274,9 @@ def test_purge_destroys_the_record_content_and_the_subject_still_replays(
     assert worker.purged == {"personal_supervision:SW1-S1": "DUR-4.9"}
     stored = app.command_log.select_subject_notifications(worker.id)
     events = [app.mapper.to_domain_event(n) for n in stored]
-    names = [type(e).__name__ for e in events]
-    assert names.count("ContentPurged") == 3 and names[-1] == "RecordPurged"
-    tombstones = [e for e in events if type(e).__name__ == "ContentPurged"]
+    found = [kind_of(e) for e in events]
+    assert found.count(ContentPurged) == 3 and found[-1] is RecordPurged
+    tombstones = [e for e in events if kind_of(e) is ContentPurged]
     assert [(e.record_class, e.record_id) for e in tombstones] == [
         ("personal_supervision", "SW1-S1")
     ] * 3
@@ -327,7 +328,7 @@ def test_a_purge_reaches_the_aggregates_other_processes_keep(
             assert refused.value.field == "entry_id"
         worker = app.get_worker("TEST-LA", "SW1")
         assert worker.purged == {"personal_supervision:SW1-S1": "DUR-4.9"}
-        assert "EntryCorrected" not in topics(app)
+        assert EntryCorrected.__name__ not in topics(app)
 
 
 def test_purge_refuses_what_is_not_due_held_or_gone_and_writes_nothing(

@@ -9,12 +9,36 @@ from typing import Any
 import pytest
 
 from domain.errors import Forbidden, NotFound, RuleViolation, ValidationError
+from domain.events import (
+    AppraisalHeld,
+    EntryCorrected,
+    EntrySignaturesVoided,
+    GroupSupervisionAttended,
+    LineManagerChanged,
+    PersonalRecordCommentRemoved,
+    SupervisionAgreementSigned,
+    SupervisionAgreementSignedByOneParty,
+    SupervisionSessionHeld,
+    SupervisionSessionRescheduled,
+    SupervisionSessionScheduled,
+    WorkerLeftEmployment,
+    WorkerRegistered,
+    WorkerRoleChanged,
+    WorkerTeamChanged,
+    WorkingPatternChanged,
+    kind_of,
+)
 from domain.worker import Worker
-from tests.domain.aggregates import NOW, START, held_session, prov, replay, worker, written_record
-
-
-def event_names(w: Worker) -> list[str]:
-    return [type(e).__name__ for e in w.pending_events]
+from tests.domain.aggregates import (
+    NOW,
+    START,
+    held_session,
+    kinds,
+    prov,
+    replay,
+    worker,
+    written_record,
+)
 
 
 def test_registration_records_employment() -> None:
@@ -25,7 +49,7 @@ def test_registration_records_employment() -> None:
         nqsw_asye_start=START.date(),
     )
     assert w.employment.weekly_hours == Decimal("18.5")
-    assert event_names(w) == ["WorkerRegistered"]
+    assert kinds(w) == [WorkerRegistered]
     assert w.employment.fte == Decimal("0.5")
     assert w.employment.nqsw_asye_start == START.date()
     assert w.authority_code == "TEST-LA"
@@ -63,12 +87,12 @@ def test_employment_changes_are_events() -> None:
     w.change_line_manager(prov(), "SM1")
     w.change_working_pattern(prov(), "part_time", "0.6")
     w.leave_employment(prov(), NOW.date(), "retired")
-    assert event_names(w)[1:] == [
-        "WorkerRoleChanged",
-        "WorkerTeamChanged",
-        "LineManagerChanged",
-        "WorkingPatternChanged",
-        "WorkerLeftEmployment",
+    assert kinds(w)[1:] == [
+        WorkerRoleChanged,
+        WorkerTeamChanged,
+        LineManagerChanged,
+        WorkingPatternChanged,
+        WorkerLeftEmployment,
     ]
     assert w.employment.left_on == NOW.date()
     with pytest.raises(ValidationError) as caught:
@@ -91,10 +115,10 @@ def test_session_lifecycle() -> None:
         reason="Court",
     )
     held_session(w, "S1", NOW - timedelta(days=5))
-    assert event_names(w)[1:] == [
-        "SupervisionSessionScheduled",
-        "SupervisionSessionRescheduled",
-        "SupervisionSessionHeld",
+    assert kinds(w)[1:] == [
+        SupervisionSessionScheduled,
+        SupervisionSessionRescheduled,
+        SupervisionSessionHeld,
     ]
     session = w.sessions["S1"]
     assert (session.status, session.reschedules) == ("held", 1)
@@ -229,9 +253,9 @@ def test_signed_record_is_never_edited_only_corrected() -> None:
     assert entry.fields["workload"] == "Manageable."  # the original stays
     assert entry.current()["workload"] == "High: 24 children."
     assert entry.corrections[0].reason == "Typo in caseload count"
-    assert [type(e).__name__ for e in w.pending_events[-2:]] == [
-        "EntryCorrected",
-        "EntrySignaturesVoided",
+    assert kinds(w)[-2:] == [
+        EntryCorrected,
+        EntrySignaturesVoided,
     ]
 
 
@@ -244,7 +268,7 @@ def test_a_correction_voids_the_signatures_and_asks_for_them_again_dur_4_7a() ->
     assert w.records["R1"].signed_by == ("supervisor", "supervisee")
     w.correct_entry(prov(), "R1", {"workload": "High"}, "Caseload miscounted")
     voided = w.pending_events[-1]
-    assert type(voided).__name__ == "EntrySignaturesVoided"
+    assert kind_of(voided) is EntrySignaturesVoided
     assert voided.voided == ["supervisor", "supervisee"]  # type: ignore[attr-defined]
     assert w.records["R1"].signed_by == ()  # reads unsigned until each signs again
     w.sign_personal_record(prov(), record_id="R1")
@@ -337,9 +361,9 @@ def test_agreement_and_frequency_exception_por_3_1a() -> None:
     assert differs.value.field == "frequency"
     w.sign_supervision_agreement(prov(), **terms)
     assert w.agreements["SA1"]["frequency"] == "P4W"
-    assert event_names(w)[-2:] == [
-        "SupervisionAgreementSignedByOneParty",
-        "SupervisionAgreementSigned",
+    assert kinds(w)[-2:] == [
+        SupervisionAgreementSignedByOneParty,
+        SupervisionAgreementSigned,
     ]
     w.review_supervision_agreement(
         prov(), agreement_id="SA1", next_review_due_on=(NOW + timedelta(days=180)).date()
@@ -404,7 +428,7 @@ def test_group_supervision_and_appraisal() -> None:
     w = worker()
     w.attend_group_supervision(prov(), group_session_id="G1", facilitator_id="PS1", topic="Neglect")
     w.hold_appraisal(prov(), appraisal_id="AP1", kind="pdr")
-    assert event_names(w)[1:] == ["GroupSupervisionAttended", "AppraisalHeld"]
+    assert kinds(w)[1:] == [GroupSupervisionAttended, AppraisalHeld]
     with pytest.raises(ValidationError):
         w.hold_appraisal(prov(), appraisal_id="AP2", kind="chat")
 
@@ -431,7 +455,7 @@ def test_comment_removed_only_by_original_supervisors_manager_dur_4_8b() -> None
     entry = w.entries["R1"]
     assert entry.fields["wellbeing"] == "Well."
     assert entry.current()["wellbeing"] is None
-    assert type(w.pending_events[-1]).__name__ == "PersonalRecordCommentRemoved"
+    assert kinds(w)[-1] is PersonalRecordCommentRemoved
 
 
 def test_worker_disagreements_are_about_records_frequency_or_practice() -> None:
