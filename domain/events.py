@@ -813,7 +813,7 @@ def _catalogue() -> dict[str, EventType]:
 CATALOGUE: Mapping[str, EventType] = _catalogue()
 
 #: Events no aggregate method triggers: the purge writes them in place of the stored
-#: events of a purged record (``domain.application``'s purge, ADR 0012).
+#: events of a purged record (the application's purge, ``application/purge_plan.py``, ADR 0012).
 STORED_ONLY: frozenset[EventType] = frozenset({ContentPurged})
 
 

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import text
 
 from domain.access import AccessLog
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from domain.authority import Authority
 from domain.child import Child
 from domain.events import (

@@ -21,7 +21,7 @@ from eventsourcing.utils import get_topic
 
 from domain import commands as c
 from domain.access import AccessLog
-from domain.application import OversightApplication
+from application.app import OversightApplication
 from domain.authority import Authority
 from domain.child import Child
 from domain.events import (
