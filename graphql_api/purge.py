@@ -1,8 +1,8 @@
 """The API's side of purges (ADR 0012, 0018): the purge use case for the API's store,
 ``purgeRecord`` and ``purgeDueRecords`` through it, and the purge certificates.
 
-The resolvers in ``graphql_api.schema`` stay thin: what a purge does is
-``application.purge``'s, the same code the CLI and a scheduled run call.
+The resolvers in ``graphql_api.queries`` and ``graphql_api.mutations`` stay thin: what a
+purge does is ``application.purge``'s, the same code the CLI and a scheduled run call.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -24,10 +23,8 @@ from domain.application import CommandResult
 from domain.authorization import AccessRole, Principal
 from domain.errors import Forbidden, ValidationError
 from graphql_api.service import Service
+from graphql_api.types import PageInfo
 from projections.engine import ProjectionLagging, utc
-
-if TYPE_CHECKING:
-    from graphql_api.schema import PageInfo
 
 #: Who reads the certificates: the officer who issues them, and quality assurance.
 CERTIFICATE_READERS = frozenset({AccessRole.DATA_PROTECTION_OFFICER, AccessRole.QA_AUDITOR})
@@ -140,9 +137,7 @@ class PurgeCertificateEdge:
 @strawberry.type(description="A page of purge certificates, in the order issued.")
 class PurgeCertificateConnection:
     edges: list[PurgeCertificateEdge] = strawberry.field(description="This page's certificates.")
-    page_info: Annotated[PageInfo, strawberry.lazy("graphql_api.schema")] = strawberry.field(
-        description="Whether there is more."
-    )
+    page_info: PageInfo = strawberry.field(description="Whether there is more.")
 
 
 def _node(k: Certificate) -> PurgeCertificate:
@@ -183,8 +178,6 @@ def certificate_page(
     cursor: Callable[[str], str],
 ) -> PurgeCertificateConnection:
     """A page of the caller's authority's certificates, for the officer and QA."""
-    from graphql_api.schema import PageInfo
-
     if principal.role not in CERTIFICATE_READERS:
         raise Forbidden(
             "purge certificates are for the data protection officer and quality assurance",

@@ -31,6 +31,7 @@ from domain.application import CommandResult, OversightApplication
 from domain.authorization import (
     READ_ONLY,
     WRITES,
+    AccessRole,
     Act,
     ChildRelations,
     Decision,
@@ -353,6 +354,12 @@ class Service:
 
     def open_reports(self, principal: Principal, team: str | None) -> None:
         self.authorize(principal, Operation.READ, ReportScope(principal.authority_code, team=team))
+
+    def open_purge_schedule(self, principal: Principal) -> None:
+        """The purge schedule is the data protection officer's to work from (ADR 0012), and
+        an authority report for everyone else who may read those."""
+        if principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
+            self.open_reports(principal, None)
 
     def _log_read(
         self,
