@@ -31,6 +31,8 @@ from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
 from sqlalchemy.exc import DataError
 from strawberry.types import ExecutionContext
 
+from application.certificates import LedgerMissing
+from application.storage import CompactionIncomplete
 from domain.errors import DomainError
 from graphql_api import unavailable
 from graphql_api.limits import BAD_USER_INPUT, document_text_for_log
@@ -79,6 +81,24 @@ def unstorable() -> GraphQLError:
     client's input, not a server fault."""
     return client_error(
         "a value cannot be stored or searched for (does it contain a NUL character?)", INPUT
+    )
+
+
+#: What stops a purge before it finishes (ADR 0018): the records named may be destroyed
+#: already (the message says what remains), so the caller runs it again.
+UNFINISHED_PURGE = (LedgerMissing, CompactionIncomplete, ProjectionLagging)
+
+
+def unfinished_purge(error: Exception) -> GraphQLError:
+    """A purge that could not finish, as a typed error: retryable, except that a missing
+    ledger needs the deployment fixed first."""
+    code = {
+        LedgerMissing: "PURGE_LEDGER_MISSING",
+        CompactionIncomplete: "COMPACTION_INCOMPLETE",
+        ProjectionLagging: ProjectionLagging.code,
+    }.get(type(error), "PURGE_INCOMPLETE")
+    return GraphQLError(
+        str(error), extensions={"code": code, "retryable": code != "PURGE_LEDGER_MISSING"}
     )
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import re
 import types
 import typing
@@ -43,7 +42,7 @@ from domain.errors import (
 from graphql_api import purge as purge_api
 from graphql_api import unavailable
 from graphql_api.context import Info, instant
-from graphql_api.errors import run_in_thread
+from graphql_api.errors import UNFINISHED_PURGE, run_in_thread, unfinished_purge
 from graphql_api.names import camel, lower_first
 from graphql_api.service import INTERNAL_COMMANDS
 from graphql_api.types import (
@@ -276,13 +275,9 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                     occurred_at=when,
                     **mutation.convert(input),
                 )
-                # A purge is the purge use case's: redacted, compacted, certified.
-                execute = (
-                    functools.partial(purge_api.purge_record, service)
-                    if isinstance(command, c.PurgeRecord)
-                    else service.execute
+                done = service.execute(
+                    who, command, checks=lambda: instant(occurred_at, "occurredAt")
                 )
-                done = execute(who, command, checks=lambda: instant(occurred_at, "occurredAt"))
             except DomainError as error:
                 return problem_of(error)
             except DataError:
@@ -291,6 +286,8 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                     field=None,
                     rule=None,
                 )
+            except UNFINISHED_PURGE as error:
+                unavailable.reraise(error, instead=unfinished_purge(error))
             except Exception as error:
                 unavailable.reraise(error)
             return CommandSuccess(

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, literal, select
 
+from application.purge import Purges
 from domain import commands as c
 from domain.application import CommandResult, OversightApplication
 from domain.authorization import (
@@ -396,13 +397,22 @@ class Service:
     ) -> CommandResult:
         """Authorise a command on every subject it names, then run the adapter's own
         checks of its input (``checks``), then run it once: no check of the input and no
-        rule of the domain runs before the caller is known to be allowed (issue 23)."""
+        rule of the domain runs before the caller is known to be allowed (issue 23). A
+        purge that cannot finish raises one of ``errors.UNFINISHED_PURGE``."""
         self.authorize_command(principal, command)
         if checks is not None:
             checks()
+        if isinstance(command, c.PurgeRecord):
+            # A purge is the purge use case's: redacted, compacted, certified (ADR 0018).
+            return self.purge_use_case().purge_record(command)
         return self.app.execute(
             command, retries=2, authorize=lambda app: authorize_acts(app, principal, command)
         )
+
+    def purge_use_case(self) -> Purges:
+        """The purge use case on this service's store, with the ledger the environment
+        names (ADR 0018)."""
+        return Purges.on(self.app, self.engine)
 
     def authorize_command(self, principal: Principal, command: c.Command) -> None:
         """Refuse ``command`` unless the caller may write it: first what their role alone
