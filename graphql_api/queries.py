@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.scalars import JSON
 
 from domain.policy.calendar import Period
 from graphql_api import purge as purge_api
@@ -54,6 +53,7 @@ from graphql_api.types import (
     StaffMember,
     Viewer,
     Worker,
+    register_item,
     schedule_entry,
     summary_rows,
 )
@@ -363,12 +363,16 @@ class Query:
         who = info.context.who()
         service = info.context.service
         size = bounded(first)
-        key = purge_api.certificate_key(cursor_value("certificate", after))
-        return await run_in_thread(
-            lambda: purge_api.certificate_page(
+        given = cursor_value("certificate", after)
+
+        def read() -> purge_api.PurgeCertificateConnection:
+            # In the thread: a cursor it cannot read is a typed error, not an unexpected one.
+            key = purge_api.certificate_key(given)
+            return purge_api.certificate_page(
                 service, who, size, key, lambda value: cursor("certificate", value)
             )
-        )
+
+        return await run_in_thread(read)
 
     @strawberry.field(description="A queue or register as it stood on asOf.")
     async def register(
@@ -395,22 +399,6 @@ class Query:
                 team=team,
                 limit=size,
             )
-            return [
-                RegisterItem(
-                    subject_kind=r.subject_kind,
-                    local_id=r.local_id,
-                    team=r.team,
-                    item_id=r.item_id,
-                    owner=r.owner,
-                    opened_on=r.opened_on,
-                    due_on=r.due_on,
-                    closed_on=r.closed_on,
-                    rule_id=r.rule_id,
-                    age_days=r.age_days,
-                    overdue_days=r.overdue_days,
-                    detail=JSON(dict(r.detail)),
-                )
-                for r in rows
-            ]
+            return [register_item(r) for r in rows]
 
         return await run_in_thread(read)

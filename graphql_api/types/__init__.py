@@ -38,7 +38,7 @@ from graphql_api.types.records import (
     subject_uuid,
     trail_page,
 )
-from graphql_api.types.registers import RegisterItem, RegisterKind
+from graphql_api.types.registers import RegisterItem, RegisterKind, register_item
 from graphql_api.types.results import (
     CommandResult,
     CommandSuccess,
@@ -94,6 +94,7 @@ __all__ = [
     "Worker",
     "compliance_of",
     "history_events",
+    "register_item",
     "schedule_entry",
     "subject_uuid",
     "summary_rows",

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain.policy.registers import REGISTERS
+from projections import compliance as compliance_model
 
 
 @strawberry.enum(description="The queues and registers an oversight manager works from.")
@@ -36,3 +37,21 @@ class RegisterItem:
     age_days: int = strawberry.field(description="Days open (to asOf or to closing).")
     overdue_days: int | None = strawberry.field(description="Days past due; null: no due.")
     detail: JSON = strawberry.field(description="Kind-specific detail (escalations...).")
+
+
+def register_item(row: compliance_model.RegisterRow) -> RegisterItem:
+    """A register's row as an item."""
+    return RegisterItem(
+        subject_kind=row.subject_kind,
+        local_id=row.local_id,
+        team=row.team,
+        item_id=row.item_id,
+        owner=row.owner,
+        opened_on=row.opened_on,
+        due_on=row.due_on,
+        closed_on=row.closed_on,
+        rule_id=row.rule_id,
+        age_days=row.age_days,
+        overdue_days=row.overdue_days,
+        detail=JSON(dict(row.detail)),
+    )
