@@ -9,28 +9,114 @@ exception is masked ("Unexpected error.", ``INTERNAL``, a correlation id) and lo
 its traceback's frames but not its message (an exception's text can hold the data it
 failed on). Nothing logs a document's text or its variables: a line names the operation
 and the first 16 hex digits of the document's sha256.
+
+It is also where a resolver's errors become GraphQL errors, once for every resolver:
+``client_error`` for what the adapter itself refuses, ``domain_error`` for the domain's
+errors, and ``run_in_thread`` around every call of the synchronous service.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
+from sqlalchemy.exc import DataError
 from strawberry.types import ExecutionContext
 
+from application.certificates import LedgerMissing
+from application.storage import CompactionIncomplete
+from domain.errors import DomainError
+from graphql_api import unavailable
 from graphql_api.limits import BAD_USER_INPUT, document_text_for_log
+from graphql_api.names import camel
+from projections.audit_trail import InvalidCursor
+from projections.engine import ProjectionLagging
 
 log = logging.getLogger("graphql_api.errors")
 
+T = TypeVar("T")
+
 INTERNAL = "INTERNAL"
+#: ``extensions.classification`` for errors that are the caller's to fix (bad input, not
+#: found, forbidden, unauthenticated), as graphql-java and Apollo label them, so generic
+#: clients and tools can tell them from server faults; ``code`` is ours (ADR 0011).
 CLIENT = "BAD_REQUEST"
+#: ``extensions.code`` of input the caller must change: an argument, a variable, a value.
+INPUT = BAD_USER_INPUT
+#: A domain error's code as the API names it: invalid input is ``BAD_USER_INPUT``
+#: whether the adapter or the domain found it (ADR 0017).
+API_CODES = {"VALIDATION": INPUT}
 MASKED = "Unexpected error."
+
+
+def client_error(message: str, code: str, **extensions: Any) -> GraphQLError:
+    """An error that is the caller's to fix, found by the adapter itself."""
+    return GraphQLError(message, extensions={"code": code, "classification": CLIENT, **extensions})
+
+
+def domain_error(error: DomainError) -> GraphQLError:
+    """A domain error as the API names it: its code, rule and field (in GraphQL's name)."""
+    extensions: dict[str, Any] = {"code": API_CODES.get(error.code, error.code)}
+    if not error.retryable:
+        extensions["classification"] = CLIENT
+    if error.field:
+        extensions["field"] = camel(error.field)  # the argument's GraphQL name
+    if error.rule:
+        extensions["rule"] = error.rule
+    if error.retryable:
+        extensions["retryable"] = True
+    return GraphQLError(error.message, extensions=extensions)
+
+
+def unstorable() -> GraphQLError:
+    """The database refused a value (PostgreSQL text cannot hold U+0000, say): the
+    client's input, not a server fault."""
+    return client_error(
+        "a value cannot be stored or searched for (does it contain a NUL character?)", INPUT
+    )
+
+
+#: What stops a purge before it finishes (ADR 0018): the records named may be destroyed
+#: already (the message says what remains), so the caller runs it again.
+UNFINISHED_PURGE = (LedgerMissing, CompactionIncomplete, ProjectionLagging)
+
+
+def unfinished_purge(error: Exception) -> GraphQLError:
+    """A purge that could not finish, as a typed error: retryable, except that a missing
+    ledger needs the deployment fixed first."""
+    code = {
+        LedgerMissing: "PURGE_LEDGER_MISSING",
+        CompactionIncomplete: "COMPACTION_INCOMPLETE",
+        ProjectionLagging: ProjectionLagging.code,
+    }.get(type(error), "PURGE_INCOMPLETE")
+    return GraphQLError(
+        str(error), extensions={"code": code, "retryable": code != "PURGE_LEDGER_MISSING"}
+    )
+
+
+async def run_in_thread(func: Callable[[], T]) -> T:
+    """Run the synchronous service in a thread; domain errors become typed errors."""
+    try:
+        return await asyncio.to_thread(func)
+    except ProjectionLagging as error:
+        raise GraphQLError(str(error), extensions={"code": error.code, "retryable": True}) from None
+    except InvalidCursor as error:
+        raise client_error(str(error), INPUT, field="after") from None
+    except DomainError as error:
+        raise domain_error(error) from None
+    except DataError:
+        raise unstorable() from None
+    except Exception as error:
+        unavailable.reraise(error)
+
 
 _QUOTED = re.compile(r"'([^']*)'|\"((?:[^\"\\]|\\.)*)\"")
 _VALUE_AFTER = re.compile(r"(got invalid value|found)\s+.*?(?=(?: at '[^']*')?;|\.\s|$)")

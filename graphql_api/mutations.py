@@ -6,24 +6,56 @@ The commands in ``domain/commands.py`` are the single source: each becomes an in
 breaking-change check show the difference. The actor and the authority come from the
 token, never from the input; ``idempotencyKey`` is the command id; ``occurredAt`` is
 the valid time.
+
+The ``Mutation`` root is assembled here from those generated fields and ``purgeDueRecords``
+(a run over the schedule, not a command). Each generated resolver builds its command,
+runs it through the service and maps a domain error to its typed result, in one place
+(``problem_of``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Union
 
 import strawberry
+from sqlalchemy.exc import DataError
 from strawberry.scalars import JSON
 
-from application.handlers import _HANDLERS
+from application.handlers import handled_commands
 from domain import commands as c
+from domain.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    RuleViolation,
+)
+from graphql_api import purge as purge_api
+from graphql_api import unavailable
+from graphql_api.context import Info, instant
+from graphql_api.errors import UNFINISHED_PURGE, run_in_thread, unfinished_purge
+from graphql_api.names import camel, lower_first
+from graphql_api.service import INTERNAL_COMMANDS
+from graphql_api.types import (
+    CommandResult,
+    CommandSuccess,
+    ConflictProblem,
+    ForbiddenProblem,
+    NotFoundProblem,
+    PurgeRunResult,
+    RuleViolationProblem,
+    ValidationProblem,
+    schedule_entry,
+)
 
 #: Words for fields the front-end teams meet in many inputs.
 FIELD_WORDS: dict[str, str] = {
@@ -56,15 +88,6 @@ FIELD_WORDS: dict[str, str] = {
 INPUT_WORDS: dict[str, str] = {
     "SmartActionInput": "An agreed action: specific, with an owner and a due date [POR-6.1].",
 }
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def lower_first(name: str) -> str:
-    return name[0].lower() + name[1:]
 
 
 def _words(name: str) -> str:
@@ -179,69 +202,6 @@ def _map(name: str, hint: Any) -> tuple[Any, Callable[[Any], Any]]:
     raise TypeError(f"no GraphQL mapping for {name}: {hint!r}")
 
 
-# -- results -------------------------------------------------------------------------------------
-
-
-@strawberry.type(description="The command ran (or had already run under this key).")
-class CommandSuccess:
-    idempotency_key: str = strawberry.field(description="The command's idempotency key.")
-    position: strawberry.ID | None = strawberry.field(
-        description="The log position of its last event: pass it as consistentWith to read "
-        "your own write. Null when it wrote nothing."
-    )
-    replayed: bool = strawberry.field(
-        description="True when this key had already run: nothing new was written."
-    )
-
-
-@strawberry.type(description="A value is missing, malformed or out of range.")
-class ValidationProblem:
-    message: str = strawberry.field(description="What is wrong, in words.")
-    field: str | None = strawberry.field(description="The input field concerned.")
-    rule: str | None = strawberry.field(description="The rule it breaks, if one is named.")
-
-
-@strawberry.type(description="A policy rule or invariant forbids it; the rule ID is cited.")
-class RuleViolationProblem:
-    message: str = strawberry.field(description="What the rule forbids, in words.")
-    field: str | None = strawberry.field(description="The input field concerned.")
-    rule: str | None = strawberry.field(description="The rule ID, e.g. DUR-4.7a.")
-
-
-@strawberry.type(description="No such record in the caller's authority.")
-class NotFoundProblem:
-    message: str = strawberry.field(description="What was not found.")
-    field: str | None = strawberry.field(description="The input field naming it.")
-
-
-@strawberry.type(description="Another write got there first, or the key was reused.")
-class ConflictProblem:
-    message: str = strawberry.field(description="What conflicted.")
-    retryable: bool = strawberry.field(
-        description="True: reload and retry with the same idempotency key."
-    )
-
-
-@strawberry.type(description="The caller may not do this; the access rule is cited.")
-class ForbiddenProblem:
-    message: str = strawberry.field(description="Why not, in words.")
-    rule: str | None = strawberry.field(description="The access rule, e.g. DUR-4.8a.")
-
-
-CommandResult = Annotated[
-    CommandSuccess
-    | ValidationProblem
-    | RuleViolationProblem
-    | NotFoundProblem
-    | ConflictProblem
-    | ForbiddenProblem,
-    strawberry.union(
-        "CommandResult",
-        description="What a mutation did: success, or the typed reason nothing was written.",
-    ),
-]
-
-
 @dataclasses.dataclass(frozen=True)
 class GeneratedMutation:
     command: type[c.Command]
@@ -260,7 +220,7 @@ def _description(command: type[c.Command]) -> str:
 
 def generated(excluded: frozenset[type[c.Command]]) -> list[GeneratedMutation]:
     found: list[GeneratedMutation] = []
-    for command in sorted(_HANDLERS, key=lambda k: k.__name__):
+    for command in sorted(handled_commands(), key=lambda k: k.__name__):
         if command in excluded or command.__module__ != "domain.commands":
             continue
         input_type = _input_for(command, f"{command.__name__}Input", _description(command))
@@ -274,3 +234,135 @@ def generated(excluded: frozenset[type[c.Command]]) -> list[GeneratedMutation]:
 
 def arguments_of(mutation: GeneratedMutation, value: Any) -> Mapping[str, Any]:
     return mutation.convert(value)
+
+
+# -- the Mutation root ----------------------------------------------------------------------
+
+
+def problem_of(error: DomainError) -> Any:
+    """A domain error as the ``CommandResult`` member that says why nothing was written."""
+    if isinstance(error, Forbidden):
+        return ForbiddenProblem(message=error.message, rule=error.rule)
+    if isinstance(error, NotFound):
+        return NotFoundProblem(message=error.message, field=error.field and camel(error.field))
+    if isinstance(error, ConcurrencyConflict | IdempotencyKeyReused):
+        return ConflictProblem(message=error.message, retryable=error.retryable)
+    if isinstance(error, RuleViolation):
+        return RuleViolationProblem(
+            message=error.message, field=error.field and camel(error.field), rule=error.rule
+        )
+    return ValidationProblem(
+        message=error.message, field=error.field and camel(error.field), rule=error.rule
+    )
+
+
+def _resolver(mutation: GeneratedMutation) -> Any:
+    async def resolve(
+        info: Info, input: Any, idempotency_key: str, occurred_at: datetime | None = None
+    ) -> Any:
+        who = info.context.who()
+        service = info.context.service
+        when = occurred_at or datetime.now(UTC)
+
+        def run() -> Any:
+            # The command is built as given (building it checks nothing) and authorised on
+            # every subject it names before any check of its input: no field's rule may
+            # answer for a subject the caller may not see (issue 23).
+            try:
+                command = mutation.command(
+                    command_id=idempotency_key,
+                    actor=service.actor(who),
+                    occurred_at=when,
+                    **mutation.convert(input),
+                )
+                done = service.execute(
+                    who, command, checks=lambda: instant(occurred_at, "occurredAt")
+                )
+            except DomainError as error:
+                return problem_of(error)
+            except DataError:
+                return ValidationProblem(
+                    message="a value cannot be stored (does it contain a NUL character?)",
+                    field=None,
+                    rule=None,
+                )
+            except UNFINISHED_PURGE as error:
+                unavailable.reraise(error, instead=unfinished_purge(error))
+            except Exception as error:
+                unavailable.reraise(error)
+            return CommandSuccess(
+                idempotency_key=done.command_id,
+                position=strawberry.ID(str(done.position)) if done.position else None,
+                replayed=done.replayed,
+            )
+
+        return await asyncio.to_thread(run)
+
+    resolve.__annotations__ = {
+        "info": Info,
+        "input": Annotated[mutation.input_type, strawberry.argument(description="What happened.")],
+        "idempotency_key": Annotated[
+            str,
+            strawberry.argument(
+                description="Unique per command: a retry with the same key returns the "
+                "first result and writes nothing again."
+            ),
+        ],
+        "occurred_at": Annotated[
+            datetime | None,
+            strawberry.argument(description="Valid time: when it happened (default: now)."),
+        ],
+        "return": CommandResult,
+    }
+    return strawberry.mutation(
+        resolver=resolve,
+        name=mutation.field_name,
+        description=mutation.input_type.__doc__ or mutation.field_name,
+    )
+
+
+async def _purge_due_records(
+    info: Info,
+    as_of: Annotated[date, strawberry.argument(description="Destroy what is due by this day.")],
+    dry_run: Annotated[
+        bool, strawberry.argument(description="List what would be destroyed; destroy nothing.")
+    ],
+) -> PurgeRunResult:
+    """Destroy every record due by asOf that no legal hold covers; the data protection
+    officer's alone (ADR 0012). Each is checked again from the event store; a dry run
+    stops there and lists exactly those a real run would destroy."""
+    who = info.context.who()
+    service = info.context.service
+
+    def run() -> PurgeRunResult:
+        done = purge_api.purge_due(service, who, as_of, dry_run)
+        return PurgeRunResult(
+            as_of=as_of,
+            dry_run=dry_run,
+            destroyed=[schedule_entry(o.row, as_of) for o in done.destroyed],
+            refused=[
+                ValidationProblem(
+                    message=f"{o.row.record_class} {o.row.record_id}: {o.refused}",
+                    field=None,
+                    rule=o.row.rule_id,
+                )
+                for o in done.outcomes
+                if not o.destroyed
+            ],
+        )
+
+    return await run_in_thread(run)
+
+
+def _mutation_type() -> type:
+    """The root: a field per generated command, and the purge run."""
+    fields = {m.field_name: _resolver(m) for m in generated(INTERNAL_COMMANDS)}
+    fields["purge_due_records"] = strawberry.mutation(
+        resolver=_purge_due_records, description=_purge_due_records.__doc__
+    )
+    namespace: dict[str, Any] = {"__doc__": "Record what happened: one mutation per command."}
+    namespace.update(fields)
+    return strawberry.type(type("Mutation", (), namespace), description=namespace["__doc__"])
+
+
+Mutation = _mutation_type()

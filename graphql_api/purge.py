@@ -1,8 +1,9 @@
-"""The API's side of purges (ADR 0012, 0018): the purge use case for the API's store,
-``purgeRecord`` and ``purgeDueRecords`` through it, and the purge certificates.
+"""The API's side of purges (ADR 0012, 0018): the purge use case on the primary,
+``purgeDueRecords`` through it, and the purge certificates. ``purgeRecord`` is a
+generated mutation like any other: ``Service.execute`` hands it to the purge use case.
 
-The resolvers in ``graphql_api.schema`` stay thin: what a purge does is
-``application.purge``'s, the same code the CLI and a scheduled run call.
+The resolvers in ``graphql_api.queries`` and ``graphql_api.mutations`` stay thin: what a
+purge does is ``application.purge``'s, the same code the CLI and a scheduled run call.
 """
 
 from __future__ import annotations
@@ -10,24 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from graphql import GraphQLError
 
 from application import certificates as certs
 from application.certificates import Certificate, LedgerMissing
 from application.purge import PurgeRun, Purges
-from application.receipts import CommandResult
 from application.storage import CompactionIncomplete
-from domain import commands as c
 from domain.authorization import AccessRole, Principal
 from domain.errors import Forbidden, ValidationError
+from graphql_api.errors import unfinished_purge
 from graphql_api.service import Service
-from projections.engine import ProjectionLagging, utc
-
-if TYPE_CHECKING:
-    from graphql_api.schema import PageInfo
+from graphql_api.types import PageInfo
+from projections.engine import utc
 
 #: Who reads the certificates: the officer who issues them, and quality assurance.
 CERTIFICATE_READERS = frozenset({AccessRole.DATA_PROTECTION_OFFICER, AccessRole.QA_AUDITOR})
@@ -41,50 +37,16 @@ class PurgingService(Service):
 
     purges: Purges | None = None
 
-
-def purges_for(service: Service) -> Purges:
-    """The purge use case for the service's store."""
-    if isinstance(service, PurgingService) and service.purges is not None:
-        return service.purges
-    return Purges.on(service.app, service.engine)
-
-
-def _refusal(error: Exception) -> GraphQLError:
-    """A purge that could not finish: the records named may be destroyed already (the
-    message says what remains), so the caller runs it again."""
-    code = {
-        LedgerMissing: "PURGE_LEDGER_MISSING",
-        CompactionIncomplete: "COMPACTION_INCOMPLETE",
-        ProjectionLagging: ProjectionLagging.code,
-    }.get(type(error), "PURGE_INCOMPLETE")
-    return GraphQLError(
-        str(error), extensions={"code": code, "retryable": code != "PURGE_LEDGER_MISSING"}
-    )
-
-
-def purge_record(
-    service: Service,
-    principal: Principal,
-    command: c.Command,
-    *,
-    checks: Callable[[], object] | None = None,
-) -> CommandResult:
-    """``purgeRecord``: authorised as every write is, then the purge use case."""
-    service.authorize_command(principal, command)
-    if checks is not None:
-        checks()
-    assert isinstance(command, c.PurgeRecord)
-    try:
-        return purges_for(service).purge_record(command)
-    except (LedgerMissing, CompactionIncomplete, ProjectionLagging) as error:
-        raise _refusal(error) from None
+    def purge_use_case(self) -> Purges:
+        """The primary's purge use case, when the server gave one."""
+        return self.purges if self.purges is not None else super().purge_use_case()
 
 
 def purge_due(service: Service, principal: Principal, as_of: date, dry_run: bool) -> PurgeRun:
     """``purgeDueRecords``: the officer's run over the schedule, through the use case."""
     if principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
         raise Forbidden("purges are the data protection officer's", rule="DP")
-    purges = purges_for(service)
+    purges = service.purge_use_case()
     if as_of > purges.clock().date():
         raise ValidationError("as_of is a date no later than today", field="as_of")
     try:
@@ -95,7 +57,7 @@ def purge_due(service: Service, principal: Principal, as_of: date, dry_run: bool
             dry_run=dry_run,
         )
     except (LedgerMissing, CompactionIncomplete) as error:
-        raise _refusal(error) from None
+        raise unfinished_purge(error) from None
 
 
 # -- certificates ---------------------------------------------------------------------------
@@ -140,9 +102,7 @@ class PurgeCertificateEdge:
 @strawberry.type(description="A page of purge certificates, in the order issued.")
 class PurgeCertificateConnection:
     edges: list[PurgeCertificateEdge] = strawberry.field(description="This page's certificates.")
-    page_info: Annotated[PageInfo, strawberry.lazy("graphql_api.schema")] = strawberry.field(
-        description="Whether there is more."
-    )
+    page_info: PageInfo = strawberry.field(description="Whether there is more.")
 
 
 def _node(k: Certificate) -> PurgeCertificate:
@@ -183,8 +143,6 @@ def certificate_page(
     cursor: Callable[[str], str],
 ) -> PurgeCertificateConnection:
     """A page of the caller's authority's certificates, for the officer and QA."""
-    from graphql_api.schema import PageInfo
-
     if principal.role not in CERTIFICATE_READERS:
         raise Forbidden(
             "purge certificates are for the data protection officer and quality assurance",

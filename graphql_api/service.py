@@ -27,10 +27,12 @@ import orjson
 from sqlalchemy import Connection, Engine, literal, select
 
 from application.app import CommandResult, OversightApplication, SubjectPurged
+from application.purge import Purges
 from domain import commands as c
 from domain.authorization import (
     READ_ONLY,
     WRITES,
+    AccessRole,
     Act,
     ChildRelations,
     Decision,
@@ -353,6 +355,12 @@ class Service:
     def open_reports(self, principal: Principal, team: str | None) -> None:
         self.authorize(principal, Operation.READ, ReportScope(principal.authority_code, team=team))
 
+    def open_purge_schedule(self, principal: Principal) -> None:
+        """The purge schedule is the data protection officer's to work from (ADR 0012), and
+        an authority report for everyone else who may read those."""
+        if principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
+            self.open_reports(principal, None)
+
     def _log_read(
         self,
         principal: Principal,
@@ -388,13 +396,22 @@ class Service:
     ) -> CommandResult:
         """Authorise a command on every subject it names, then run the adapter's own
         checks of its input (``checks``), then run it once: no check of the input and no
-        rule of the domain runs before the caller is known to be allowed (issue 23)."""
+        rule of the domain runs before the caller is known to be allowed (issue 23). A
+        purge that cannot finish raises one of ``errors.UNFINISHED_PURGE``."""
         self.authorize_command(principal, command)
         if checks is not None:
             checks()
+        if isinstance(command, c.PurgeRecord):
+            # A purge is the purge use case's: redacted, compacted, certified (ADR 0018).
+            return self.purge_use_case().purge_record(command)
         return self.app.execute(
             command, retries=2, authorize=lambda app: authorize_acts(app, principal, command)
         )
+
+    def purge_use_case(self) -> Purges:
+        """The purge use case on this service's store, with the ledger the environment
+        names (ADR 0018)."""
+        return Purges.on(self.app, self.engine)
 
     def authorize_command(self, principal: Principal, command: c.Command) -> None:
         """Refuse ``command`` unless the caller may write it: first what their role alone

@@ -85,11 +85,14 @@ def storage_problem(error: BaseException) -> GraphQLError | None:
     )
 
 
-def reraise(error: Exception) -> NoReturn:
-    """In a resolver's ``except``: raise the typed storage error for ``error``, or
-    ``error`` itself when it is not a storage failure (masked as unexpected)."""
+def reraise(error: Exception, instead: Exception | None = None) -> NoReturn:
+    """In a resolver's ``except``: raise the typed storage error for ``error``, or, when
+    it is not a storage failure, ``instead`` (its typed error) or else ``error`` itself
+    (masked as unexpected)."""
     problem = storage_problem(error)
     if problem is None:
+        if instead is not None:
+            raise instead from None
         raise error
     log.warning("storage unavailable: %s", error)
     raise problem from None

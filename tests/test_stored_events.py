@@ -16,8 +16,8 @@ import pytest
 from eventsourcing.domain import Aggregate
 from sqlalchemy import text
 
-from domain.access import AccessLog
 from application.app import OversightApplication
+from domain.access import AccessLog
 from domain.authority import Authority
 from domain.child import Child
 from domain.events import (

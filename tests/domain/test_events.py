@@ -19,9 +19,9 @@ from eventsourcing.domain import CanMutateAggregate, decorated_funcs
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from application.app import OversightApplication
 from domain import commands as c
 from domain.access import AccessLog
-from application.app import OversightApplication
 from domain.authority import Authority
 from domain.child import Child
 from domain.events import (

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from domain.authorization import AccessRole
+from domain.events import AccessLogOpened, ChildRegistered, RecordAccessed, WorkerAllocated
 from graphql_api.limits import Limits
 from graphql_api.service import HIDDEN_MESSAGES
 from tests.graphql_api.conftest import AUTHORITY, OTHER, Api, claims, forge, later
@@ -47,7 +48,7 @@ def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
     assert found["childId"] == "C1" and found["allocatedWorker"] == "SW1"
     assert found["team"] == "Team A" and found["id"]
     # The read is on the child's access log, with who, what and why [DUR-4.8].
-    assert topics(api.application)[before:] == ["AccessLogOpened", "RecordAccessed"]
+    assert topics(api.application)[before:] == [AccessLogOpened.__name__, RecordAccessed.__name__]
     api.catch_up()
     trail = api.query(
         """query { child(childId: "C1") { auditTrail(first: 50, kinds: ["access"]) {
@@ -178,14 +179,14 @@ def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api)
 
 
 def test_every_command_has_a_mutation_and_reads_need_a_principal(api: Api) -> None:
-    from application.handlers import _HANDLERS
+    from application.handlers import handled_commands
     from graphql_api.mutations import lower_first
 
     names = api.query("{ __schema { mutationType { fields { name } } } }", None)
     fields = {f["name"] for f in names["__schema"]["mutationType"]["fields"]}
     expected = {
         lower_first(k.__name__)
-        for k in _HANDLERS
+        for k in handled_commands()
         if k.__module__ == "domain.commands" and k.__name__ != "RecordAccess"
     }
     # One per command, and the data protection officer's purge run (ADR 0012).
@@ -336,7 +337,10 @@ def test_point_in_time_state_through_the_api(api: Api) -> None:
         {"k": (now + timedelta(days=1)).isoformat()},
     )["child"]["state"]
     assert state["attributes"]["allocated_worker_id"] == "SW1"
-    assert [e["event"] for e in state["events"]][:2] == ["ChildRegistered", "WorkerAllocated"]
+    assert [e["event"] for e in state["events"]][:2] == [
+        ChildRegistered.__name__,
+        WorkerAllocated.__name__,
+    ]
     before = api.query(
         """query($k: DateTime) { child(childId: "C1") {
           state(knownAt: $k) { events { event } } } }""",
@@ -362,7 +366,7 @@ def test_global_ids_are_opaque_and_stable(api: Api, authority: str) -> None:
         {"id": found["id"]},
     )["node"]
     assert node == {"id": found["id"], "childId": "C1", "team": "Team A"}
-    assert topics(api.application)[before:] == ["RecordAccessed"]
+    assert topics(api.application)[before:] == [RecordAccessed.__name__]
     worker_id = global_id("Worker", authority, "SW3")
     peer = api.error("""query($id: ID!) { node(id: $id) { id } }""", sw1, {"id": worker_id})
     assert _code(peer) == "NOT_FOUND"  # a peer's file, as one that does not exist
@@ -602,8 +606,8 @@ def test_every_read_of_a_record_is_on_its_access_log(api: Api) -> None:
         before = len(topics(api.application))
         api.query(document, manager, variables)
         assert topics(api.application)[before:] in (
-            ["RecordAccessed"],
-            ["AccessLogOpened", "RecordAccessed"],
+            [RecordAccessed.__name__],
+            [AccessLogOpened.__name__, RecordAccessed.__name__],
         ), document
     refused_before = len(topics(api.application))
     api.error(WORKER, api.token("SW3", AccessRole.PRACTITIONER), {"id": "SW1"})

@@ -1,5 +1,5 @@
 """Every mutation through the GraphQL client, on both stores: the scenario that runs each
-domain command once (tests/domain/test_application.py) is replayed through the API, each
+domain command once (tests/application/test_application.py) is replayed through the API, each
 command turned into its mutation's input and sent with a token for its actor. Each must
 succeed and record exactly the events the command records directly; then each is sent
 again with a broken input and must come back as a typed problem that writes nothing."""
@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from application.app import OversightApplication
-from application.handlers import _HANDLERS
+from application.handlers import handled_commands
 from domain import commands as c
 from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
@@ -29,7 +29,7 @@ from graphql_api.service import EMPLOYMENT_COMMANDS, HOLD_COMMANDS, INTERNAL_COM
 from oversight.settings import DatabaseSettings
 from tests.application.test_application import every_command_scenario
 from tests.graphql_api.conftest import Api
-from tests.helpers import kinds as topics
+from tests.helpers import kinds
 
 ROLE = {
     ActorRole.ADMINISTRATOR: AccessRole.ADMINISTRATOR,
@@ -122,7 +122,7 @@ def test_every_mutation_through_the_client(
             "at": command.occurred_at.isoformat(),
         }
         # First a broken input: an id no record has. Typed, and nothing written.
-        before = len(topics(app))
+        before = len(kinds(app))
         broken = dict(variables, key=f"{command.command_id}-broken")
         for id_field in ("childId", "staffId"):
             if id_field in broken["input"]:
@@ -132,14 +132,16 @@ def test_every_mutation_through_the_client(
         ):
             answer = api.query(document, token, broken)[name]
             assert answer["__typename"] in ("NotFoundProblem", "ValidationProblem"), answer
-            assert len(topics(app)) == before, name
+            assert len(kinds(app)) == before, name
             refused.add(type(command))
         answer = api.query(document, token, variables)[name]
         assert answer["__typename"] == "CommandSuccess", (name, answer)
-        assert topics(app)[before:] == list(expected), name
+        assert kinds(app)[before:] == list(expected), name
         sent.add(type(command))
 
     every_command_scenario(app, run)
-    mutations = {k for k in _HANDLERS if k.__module__ == "domain.commands"} - INTERNAL_COMMANDS
+    mutations = {
+        k for k in handled_commands() if k.__module__ == "domain.commands"
+    } - INTERNAL_COMMANDS
     assert mutations - sent == set()
     assert len(refused) >= 30

@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import Engine
 
 from application.app import OversightApplication
-from application.handlers import _HANDLERS
+from application.handlers import handled_commands
 from domain import commands as c
 from domain.authorization import AccessRole, Principal, authorize_acts
 from domain.errors import DomainError, Forbidden
@@ -234,7 +234,11 @@ def _subjects(role: AccessRole, relationship: str) -> tuple[str, str, str]:
 # -- the cases ------------------------------------------------------------------------------------
 
 MUTATIONS = sorted(
-    (k for k in _HANDLERS if k.__module__ == "domain.commands" and k not in INTERNAL_COMMANDS),
+    (
+        k
+        for k in handled_commands()
+        if k.__module__ == "domain.commands" and k not in INTERNAL_COMMANDS
+    ),
     key=lambda k: k.__name__,
 )
 TEAMS = {"ME": "Team A", "SUB": "Team S", "MATE": "Team A", "FAR": "Team B", "ELSE": "Team A"}

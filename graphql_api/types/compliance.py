@@ -1,0 +1,125 @@
+"""Compliance as types: findings under a pack, the summary for dip sampling, and the
+change a subscription reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from projections import compliance as compliance_model
+
+
+@strawberry.enum(
+    description="A finding's status on the day asked about: MET (done in its window, or "
+    "open and not yet due), DUE_SOON, OVERDUE (open past its due day: a deadline's only "
+    "window), BREACHED (the window closed without the act, or it was done late; each "
+    "missed window of a recurring or annual rule is its own finding), NOT_APPLICABLE."
+)
+class FindingStatus(Enum):
+    MET = "met"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    BREACHED = "breached"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@strawberry.type(description="What a policy rule required, and whether it was done.")
+class Finding:
+    rule_id: str = strawberry.field(description="The rule ID, e.g. POR-3.1b.")
+    rule_key: str = strawberry.field(description="The rule and its variant.")
+    status: FindingStatus = strawberry.field(description="Status on asOf.")
+    due_on: date | None = strawberry.field(description="When it is or was due.")
+    evidence: list[strawberry.ID] = strawberry.field(
+        description="Log positions of the events it rests on."
+    )
+    sentence: str = strawberry.field(description="The finding in words, citing the rule.")
+    window_start: date = strawberry.field(description="The day its window opened.")
+    window_end: date | None = strawberry.field(
+        description="The last day of its window (its due day); null: not applicable."
+    )
+
+
+@strawberry.type(description="A worker's or child's compliance on a day.")
+class Compliance:
+    pack: str | None = strawberry.field(description="The pack they are held to.")
+    as_of: date = strawberry.field(description="The valid day asked about.")
+    known_at: datetime | None = strawberry.field(description="The system time asked about.")
+    findings: list[Finding] = strawberry.field(description="Every finding arisen by asOf.")
+
+
+def compliance_of(result: compliance_model.SubjectCompliance) -> Compliance:
+    """The read model's findings as the API's type."""
+    return Compliance(
+        pack=result.pack_id,
+        as_of=result.as_of,
+        known_at=result.known_at,
+        findings=[
+            Finding(
+                rule_id=f.rule_id,
+                rule_key=f.rule_key,
+                status=FindingStatus(f.status.value),
+                due_on=f.due_on,
+                evidence=[strawberry.ID(str(p)) for p in f.evidence],
+                sentence=f.sentence,
+                window_start=f.window_start,
+                window_end=f.window_end,
+            )
+            for f in result.findings
+        ],
+    )
+
+
+@strawberry.type(description="One rule's (or team's) tally for a compliance summary.")
+class SummaryRow:
+    key: str = strawberry.field(description="The rule ID, or the team.")
+    fell_due: int = strawberry.field(description="Obligations that fell due in the window.")
+    on_time: int = strawberry.field(description="Of those, done by their due day.")
+    late: int = strawberry.field(description="Done, but after their due day.")
+    missed: int = strawberry.field(description="Not done by asOf, and still open (deadlines).")
+    breached: int = strawberry.field(
+        description="Windows of recurring and annual rules that closed without the act, "
+        "due in the period: each missed window counts once."
+    )
+    due_soon: int = strawberry.field(description="Open, and due within the pack's warning.")
+    rate: float | None = strawberry.field(description="onTime / fellDue; null when none.")
+
+
+@strawberry.type(description="Compliance rates for quality-assurance dip sampling [POR-7].")
+class ComplianceSummary:
+    pack: str | None = strawberry.field(description="The authority's pack.")
+    as_of: date = strawberry.field(description="The last day of the window.")
+    since: date = strawberry.field(description="The first day of the window.")
+    by_rule: list[SummaryRow] = strawberry.field(description="Tallies by rule ID.")
+    by_team: list[SummaryRow] = strawberry.field(description="Tallies by team.")
+
+
+def summary_rows(groups: dict[Any, compliance_model.Tally]) -> list[SummaryRow]:
+    """The read model's tallies, keyed by rule or team, as rows."""
+    return [
+        SummaryRow(
+            key=str(key),
+            fell_due=t.fell_due,
+            on_time=t.on_time,
+            late=t.late,
+            missed=t.missed,
+            breached=t.breached,
+            due_soon=t.due_soon,
+            rate=t.rate,
+        )
+        for key, t in groups.items()
+    ]
+
+
+@strawberry.type(description="A subject whose compliance changed: recomputed from new events.")
+class ComplianceChange:
+    subject_kind: str = strawberry.field(description="worker or child.")
+    local_id: str = strawberry.field(description="The worker's or child's id.")
+    team: str | None = strawberry.field(description="Their team.")
+    through_position: strawberry.ID = strawberry.field(
+        description="The last event the new findings rest on."
+    )
+    overdue: int = strawberry.field(description="Findings overdue on the day of the change.")
+    due_soon: int = strawberry.field(description="Findings due soon on that day.")

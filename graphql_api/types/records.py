@@ -1,0 +1,246 @@
+"""A child's or worker's record as the caller may see it: its state at two times, its
+audit trail, its findings and the checkpoint that covers its history. Every read of a
+record is authorised and logged before the record is returned (the queries open it)."""
+
+# strawberry's field decorator is typed Any when given only a description.
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain.errors import NotFound
+from domain.identifiers import child_id, worker_id
+from graphql_api import integrity as integrity_api
+from graphql_api.context import (
+    After,
+    AsOfDay,
+    AsOfTime,
+    First,
+    Info,
+    Kinds,
+    KnownAt,
+    bounded,
+    instant,
+)
+from graphql_api.errors import run_in_thread
+from graphql_api.types.common import Node, PageInfo
+from graphql_api.types.compliance import Compliance, compliance_of
+from projections import compliance as compliance_model
+from projections import history as history_model
+from projections.audit_trail import encode_cursor, subject_trail
+
+
+@strawberry.type(description="One event on a subject's history, with both of its times.")
+class HistoryEvent:
+    position: strawberry.ID = strawberry.field(description="Its position in the event log.")
+    event: str = strawberry.field(description="What happened (the event's name).")
+    occurred_at: datetime = strawberry.field(description="Valid time: when it happened.")
+    recorded_at: datetime = strawberry.field(description="System time: when it was recorded.")
+    entry: str | None = strawberry.field(description="The entry it concerns, if any.")
+    data: JSON = strawberry.field(description="The event's fields as recorded.")
+
+
+@strawberry.type(description="A subject as of a valid time, as known at a system time.")
+class SubjectState:
+    attributes: JSON = strawberry.field(description="Attributes (latest by valid time).")
+    entries: JSON = strawberry.field(
+        description="Entries by id (sessions, records, triggers...), corrections applied."
+    )
+    events: list[HistoryEvent] = strawberry.field(
+        description="The events the answer rests on, in valid-time order."
+    )
+
+
+@strawberry.type(description="One entry of a subject's audit trail.")
+class AuditEntry:
+    position: strawberry.ID = strawberry.field(description="Its position in the event log.")
+    kind: str = strawberry.field(description="What kind of entry (supervision, access...).")
+    summary: str = strawberry.field(description="What happened, in plain words.")
+    occurred_at: datetime = strawberry.field(description="Valid time.")
+    recorded_at: datetime = strawberry.field(description="System time.")
+    actor_id: str = strawberry.field(description="Who recorded it.")
+    actor_role: str = strawberry.field(description="In which role.")
+    rule_ids: str | None = strawberry.field(description="The rules it concerns.")
+    related: list[strawberry.ID] = strawberry.field(
+        description="Positions of linked entries (a trigger and its answer, say)."
+    )
+
+
+@strawberry.type(description="An edge of a connection: a node and its cursor.")
+class AuditEdge:
+    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
+    node: AuditEntry = strawberry.field(description="The entry.")
+
+
+@strawberry.type(description="A page of audit entries, oldest first (keyset pagination).")
+class AuditConnection:
+    edges: list[AuditEdge] = strawberry.field(description="This page's entries.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+
+
+def history_events(rows: list[history_model.HistoryRow]) -> list[HistoryEvent]:
+    """The history read model's rows as events."""
+    return [
+        HistoryEvent(
+            position=strawberry.ID(str(r.position)),
+            event=r.event_type,
+            occurred_at=r.occurred_at,
+            recorded_at=r.recorded_at,
+            entry=r.entry_ref,
+            data=JSON(r.data),
+        )
+        for r in rows
+    ]
+
+
+def trail_page(page: Any) -> AuditConnection:
+    """A page of the audit trail read model as a connection."""
+    return AuditConnection(
+        edges=[
+            AuditEdge(
+                cursor=encode_cursor(e.position),
+                node=AuditEntry(
+                    position=strawberry.ID(str(e.position)),
+                    kind=e.kind,
+                    summary=e.summary,
+                    occurred_at=e.occurred_at,
+                    recorded_at=e.recorded_at,
+                    actor_id=e.actor_id,
+                    actor_role=e.actor_role,
+                    rule_ids=e.rule_ids,
+                    related=[strawberry.ID(str(p)) for p in e.related],
+                ),
+            )
+            for e in page.entries
+        ],
+        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+    )
+
+
+@strawberry.interface(
+    description="A child's or worker's record, as the caller may see it. Reading it is "
+    "logged on its access log."
+)
+class SubjectRecord(Node):
+    kind: strawberry.Private[str]  # child | worker
+    local_id: strawberry.Private[str]
+    purpose: strawberry.Private[str]
+    authority: strawberry.Private[str]
+
+    @strawberry.field(description="State as of a valid time and as known at a system time.")
+    async def state(
+        self, info: Info, as_of: AsOfTime = None, known_at: KnownAt = None
+    ) -> SubjectState:
+        return await _state(info, self.kind, self.authority, self.local_id, as_of, known_at)
+
+    @strawberry.field(description="The audit trail, oldest first.")
+    async def audit_trail(
+        self,
+        info: Info,
+        first: First = 50,
+        after: After = None,
+        kinds: Kinds = None,
+    ) -> AuditConnection:
+        return await _trail(info, self.kind, self.local_id, first, after, kinds)
+
+    @strawberry.field(description="Findings under the authority's pack on asOf.")
+    async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
+        return await _evaluate(info, self.kind, self.authority, self.local_id, as_of, known_at)
+
+    @strawberry.field(
+        description="The signed checkpoint of the event log that covers this record's "
+        "stored history, to check offline with the public key "
+        "(docs/verifying-a-history.md); null until one covers it."
+    )
+    async def integrity(self, info: Info) -> integrity_api.HistoryIntegrity | None:
+        subject = subject_uuid(self.kind, self.authority, self.local_id)
+        engine = info.context.service.engine
+        return await run_in_thread(lambda: integrity_api.history_integrity(engine, subject))
+
+
+@strawberry.type(description="A child's case, as the caller may see it. Reading it is logged.")
+class Child(SubjectRecord):
+    child_id: str = strawberry.field(description="The child's id in the authority.")
+    team: str | None = strawberry.field(description="The team holding the case.")
+    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
+
+
+@strawberry.type(description="A worker's personal supervision file. Reading it is logged.")
+class Worker(SubjectRecord):
+    staff_id: str = strawberry.field(description="The worker's staff id.")
+    team: str | None = strawberry.field(description="Their team.")
+
+
+def subject_uuid(kind: str, authority: str, local_id: str) -> uuid.UUID:
+    """The aggregate id of a child or worker named by their id in the authority."""
+    return child_id(authority, local_id) if kind == "child" else worker_id(authority, local_id)
+
+
+async def _state(
+    info: Info,
+    kind: str,
+    authority: str,
+    local_id: str,
+    as_of: datetime | None,
+    known_at: datetime | None,
+) -> SubjectState:
+    engine = info.context.service.engine
+    subject = subject_uuid(kind, authority, local_id)
+    valid, system = instant(as_of, "asOf"), instant(known_at, "knownAt")
+
+    def read() -> SubjectState:
+        answer = history_model.state(engine, subject, as_of=valid, known_at=system)
+        rows = history_model.history(engine, subject, as_of=valid, known_at=system)
+        return SubjectState(
+            attributes=JSON(answer.attributes),
+            entries=JSON(answer.entries),
+            events=history_events(rows),
+        )
+
+    return await run_in_thread(read)
+
+
+async def _trail(
+    info: Info, kind: str, local_id: str, first: int, after: str | None, kinds: list[str] | None
+) -> AuditConnection:
+    principal = info.context.who()
+    engine = info.context.service.engine
+    size = bounded(first)
+
+    def read() -> AuditConnection:
+        return trail_page(
+            subject_trail(
+                engine,
+                authority_code=principal.authority_code,
+                subject_kind=kind,
+                local_id=local_id,
+                first=size,
+                after=after,
+                kinds=kinds or (),
+            )
+        )
+
+    return await run_in_thread(read)
+
+
+async def _evaluate(
+    info: Info, kind: str, authority: str, local_id: str, as_of: date, known_at: datetime | None
+) -> Compliance:
+    service = info.context.service
+    subject = str(subject_uuid(kind, authority, local_id))
+    system = instant(known_at, "knownAt")
+
+    def read() -> Compliance:
+        result = compliance_model.evaluate(
+            service.engine, service.library, subject, as_of=as_of, known_at=system
+        )
+        if result is None:
+            raise NotFound("not known at that time", field="knownAt")
+        return compliance_of(result)
+
+    return await run_in_thread(read)

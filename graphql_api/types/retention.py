@@ -1,0 +1,78 @@
+"""Retention as types (ADR 0012): the purge schedule and what a purge run did. The purge
+certificates are ``graphql_api.purge``'s."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from graphql_api.types.results import ValidationProblem
+from projections import purge_schedule as purge_model
+
+
+@strawberry.type(
+    description="One record on the purge schedule: what will be destroyed, when and why."
+)
+class PurgeScheduleEntry:
+    subject_kind: str = strawberry.field(description="worker or child.")
+    local_id: str = strawberry.field(description="The staff id or the child's id.")
+    record_class: str = strawberry.field(
+        description="personal_supervision, direct_observation, worker_file or child_record."
+    )
+    record_id: str = strawberry.field(description="The session, observation, staff or child id.")
+    rule_id: str | None = strawberry.field(
+        description="The retention rule, e.g. DUR-4.9 (null: the pack states no period)."
+    )
+    trigger: str | None = strawberry.field(description="What starts the period.")
+    trigger_date: date | None = strawberry.field(description="When it started (null: not yet).")
+    due_on: date | None = strawberry.field(description="When it falls due for destruction.")
+    held_by: str | None = strawberry.field(description="The legal holds that stop its purge.")
+    events: int = strawberry.field(description="How many stored events the record holds.")
+    purged_on: date | None = strawberry.field(description="When it was destroyed.")
+    authorised_by: str | None = strawberry.field(description="Who authorised its destruction.")
+    status: str = strawberry.field(
+        description="On asOf: purged, held, due, scheduled, waiting (period not started) "
+        "or no_rule."
+    )
+
+
+@strawberry.type(description="A page of the purge schedule, and the same page as CSV.")
+class PurgeSchedule:
+    as_of: date = strawberry.field(description="The day each entry's status is given for.")
+    entries: list[PurgeScheduleEntry] = strawberry.field(
+        description="Records in due-date order; those with no due date last."
+    )
+    csv: str = strawberry.field(description="These entries as CSV, one line per record.")
+    end_cursor: str | None = strawberry.field(description="Pass as after for the next page.")
+
+
+@strawberry.type(description="What a purge run destroyed (or, dry, would destroy) and refused.")
+class PurgeRunResult:
+    as_of: date = strawberry.field(description="What was due by this day was taken.")
+    dry_run: bool = strawberry.field(description="True: nothing was destroyed.")
+    destroyed: list[PurgeScheduleEntry] = strawberry.field(
+        description="The records destroyed (a dry run: those a real run would destroy)."
+    )
+    refused: list[ValidationProblem] = strawberry.field(
+        description="Records the schedule proposed that the store's own check refused."
+    )
+
+
+def schedule_entry(row: purge_model.ScheduleRow, as_of: date) -> PurgeScheduleEntry:
+    """A schedule row as an entry, with its status on ``as_of``."""
+    return PurgeScheduleEntry(
+        subject_kind=row.subject_kind,
+        local_id=row.local_id,
+        record_class=row.record_class,
+        record_id=row.record_id,
+        rule_id=row.rule_id,
+        trigger=row.trigger,
+        trigger_date=row.trigger_date,
+        due_on=row.due_on,
+        held_by=row.held_by,
+        events=row.events,
+        purged_on=row.purged_on,
+        authorised_by=row.authorised_by,
+        status=row.status_on(as_of),
+    )
