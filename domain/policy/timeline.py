@@ -553,12 +553,14 @@ class Timeline:
             if fields is not None:
                 fields.update(correction.data.get("changes", {}))
                 used.append(correction.position)
-        for fact in happened:
+        # Like a correction, a voiding known at K applies whatever the as-of time.
+        for fact in self.facts:
             if fact.kind is not EntrySignaturesVoided:
                 continue
             entry_id = str(fact.data.get("entry_id"))
             if entry_id not in entries:
                 continue
+            used.append(fact.position)
             for party in fact.data.get("voided", []):
                 if not _signed_again(happened, entry_id, str(party), after=fact.position):
                     entries[entry_id][f"signed_by_{party}"] = False
