@@ -17,6 +17,17 @@ from sqlalchemy import Engine
 from domain import commands as c
 from domain.application import OversightApplication
 from domain.child import Child
+from domain.events import (
+    CaseSupervisionRecorded,
+    ChildRegistered,
+    EntryCorrected,
+    EntrySignaturesVoided,
+    EventType,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    RiskLevelChanged,
+    kind_of,
+)
 from domain.provenance import Provenance
 from domain.subject import Subject
 from oversight.settings import DatabaseSettings
@@ -224,15 +235,15 @@ def _oracle(events: list[Any], as_of: datetime, known_at: datetime) -> tuple[str
     best: tuple[datetime, int] | None = None
     decisions: dict[str, str] = {}
     for e in happened:
-        name = type(e).__name__
-        if name in ("ChildRegistered", "RiskLevelChanged"):
+        kind = kind_of(e)
+        if kind in (ChildRegistered, RiskLevelChanged):
             key = (e.provenance.occurred_at, e.originator_version)
             if best is None or key > best:
                 best, risk = key, e.risk_level
-        elif name == "CaseSupervisionRecorded":
+        elif kind is CaseSupervisionRecorded:
             decisions[e.entry_id] = e.decision
     for e in known:
-        if type(e).__name__ == "EntryCorrected" and e.entry_id in decisions:
+        if kind_of(e) is EntryCorrected and e.entry_id in decisions:
             decisions[e.entry_id] = e.changes["decision"]
     return risk, decisions
 
@@ -302,20 +313,20 @@ def test_a_correction_voids_the_signatures_in_the_history_until_each_signs_again
     after it is signed again; known before the correction, both signatures stand."""
     from projections.history import HistoryRow, fold
 
-    def row(position: int, event_type: str, **data: Any) -> HistoryRow:
+    def row(position: int, event: EventType, **data: Any) -> HistoryRow:
         when = T0 + timedelta(days=position)
         ref = data.get("record_id") or data.get("entry_id")
-        return HistoryRow(position, position, event_type, when, when, ref, data)
+        return HistoryRow(position, position, event.__name__, when, when, ref, data)
 
     rows = [
-        row(1, "PersonalSupervisionRecordWritten", record_id="R1", session_id="S1",
+        row(1, PersonalSupervisionRecordWritten, record_id="R1", session_id="S1",
             supervisor_id="TM1", actions_reviewed="x", wellbeing="x", workload="Manageable",
             development="x", disagreements=None),
-        row(2, "PersonalSupervisionRecordSigned", record_id="R1", signatory="supervisor"),
-        row(3, "PersonalSupervisionRecordSigned", record_id="R1", signatory="supervisee"),
-        row(4, "EntryCorrected", entry_id="R1", changes={"workload": "High"}, reason="x"),
-        row(5, "EntrySignaturesVoided", entry_id="R1", voided=["supervisor", "supervisee"]),
-        row(6, "PersonalSupervisionRecordSigned", record_id="R1", signatory="supervisor"),
+        row(2, PersonalSupervisionRecordSigned, record_id="R1", signatory="supervisor"),
+        row(3, PersonalSupervisionRecordSigned, record_id="R1", signatory="supervisee"),
+        row(4, EntryCorrected, entry_id="R1", changes={"workload": "High"}, reason="x"),
+        row(5, EntrySignaturesVoided, entry_id="R1", voided=["supervisor", "supervisee"]),
+        row(6, PersonalSupervisionRecordSigned, record_id="R1", signatory="supervisor"),
     ]  # fmt: skip
     now = fold(rows, as_of=None, known_at=None).entries["R1"]
     assert now["workload"] == "High"
