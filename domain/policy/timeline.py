@@ -549,9 +549,9 @@ class Timeline:
         for correction in self.corrections:
             if as_of is None or correction.occurred_at <= as_of:
                 used.append(correction.position)
-            fields = entries.get(str(correction.data.get("entry_id")))
-            if fields is not None:
-                fields.update(correction.data.get("changes", {}))
+            corrected = entries.get(str(correction.data.get("entry_id")))
+            if corrected is not None:
+                corrected.update(correction.data.get("changes", {}))
                 used.append(correction.position)
         # Like a correction, a voiding known at K applies whatever the as-of time.
         for fact in self.facts:
