@@ -252,8 +252,11 @@ def fold(
     """The state from history rows (in recorded order): the subject's timeline known at
     ``known_at``, read as of ``as_of`` (``Timeline.attributes_at``, ``entries_at``)."""
     timeline = Timeline(
-        (Fact(r.position, r.event_type, r.occurred_at, r.recorded_at, r.data) for r in all_rows),
-        known_at,
+        [
+            Fact(r.position, r.event_type, r.occurred_at, r.recorded_at, r.data)
+            for r in all_rows
+            if known_at is None or r.recorded_at <= known_at
+        ]
     )
     entries, used = timeline.entries_at(as_of)
     version = {r.position: r.version for r in all_rows}

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -440,10 +441,10 @@ class Timeline:
     """
 
     def __init__(self, facts: Iterable[Fact], known_at: datetime | None = None) -> None:
-        recorded = sorted(
-            (f for f in facts if known_at is None or f.recorded_at <= known_at),
-            key=_position,
+        recorded = (
+            list(facts) if known_at is None else [f for f in facts if f.recorded_at <= known_at]
         )
+        recorded.sort(key=_position)  # given in recorded order, as usual: one pass
         by_entry: dict[str, int] = {}
         current: list[Fact] = []
         corrections: list[Fact] = []
@@ -669,13 +670,6 @@ def _moment(value: Any, like: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
 
 
-def _position(fact: Fact) -> int:
-    return fact.position
-
-
-def _valid_order(fact: Fact) -> tuple[datetime, int]:
-    return fact.occurred_at, fact.position
-
-
-def _change_day(change: Change) -> date:
-    return change.day
+_position: Callable[[Fact], int] = attrgetter("position")
+_valid_order: Callable[[Fact], tuple[datetime, int]] = attrgetter("occurred_at", "position")
+_change_day: Callable[[Change], date] = attrgetter("day")
