@@ -12,9 +12,10 @@ known at any earlier K, the original stands. A correction changes what is known 
 entry's own valid time, so the as-of axis filters the entry, never the correction.
 
 Table ``subject_history``: one row per event on a subject, with both times, the entry it
-concerns and the event's fields as JSON. ``state`` folds the rows into attributes
-(latest by valid time) and entries (fields merged in valid-time order, corrections
-applied in recorded order). ``replay_known_at`` is the source of truth it is checked
+concerns and the event's fields as JSON. ``state`` reads the rows through the subject's
+timeline (``domain.policy.timeline``, the one fold compliance and registers read too):
+attributes (latest by valid time) and entries (fields merged in valid-time order,
+corrections applied in recorded order). ``replay_known_at`` is the source of truth it is checked
 against: the aggregate rebuilt from the event store up to the last version recorded by K.
 """
 
@@ -43,6 +44,16 @@ from sqlalchemy import (
     select,
 )
 
+from domain.events import (
+    ActionCompleted,
+    DisagreementEscalated,
+    EntryCorrected,
+    EntrySignaturesVoided,
+    EventType,
+    RecordPurged,
+    kind_of,
+)
+from domain.policy.timeline import ENTRIES, Fact, Timeline
 from projections.engine import Delete, Insert, Operation, generation_table_name, utc
 
 SKIPPED_FIELDS = frozenset(
@@ -69,235 +80,15 @@ def jsonable(value: Any) -> Any:
     return orjson.loads(dumps(value))
 
 
-# -- what each event means for the state ---------------------------------------------------
-
 Fields = dict[str, Any]
 
-#: Attribute changes: event name -> the attributes it sets (from the event's fields).
-ATTRIBUTES: dict[str, Callable[[Fields], Fields]] = {
-    "WorkerRegistered": lambda d: {
-        k: d[k]
-        for k in (
-            "staff_id",
-            "display_name",
-            "role",
-            "team",
-            "line_manager_id",
-            "employment_pattern",
-            "fte",
-            "weekly_hours",
-            "engagement",
-            "start_date",
-            "case_holding",
-            "nqsw_asye_start",
-        )
-    },
-    "WorkerRoleChanged": lambda d: {"role": d["role"]},
-    "WorkerTeamChanged": lambda d: {"team": d["team"]},
-    "LineManagerChanged": lambda d: {"line_manager_id": d["line_manager_id"]},
-    "WorkingPatternChanged": lambda d: {
-        "employment_pattern": d["employment_pattern"],
-        "fte": d["fte"],
-        "weekly_hours": d["weekly_hours"],
-    },
-    "WorkerLeftEmployment": lambda d: {"left_on": d["last_day"]},
-    "ChildRegistered": lambda d: {
-        k: d[k]
-        for k in (
-            "local_child_id",
-            "date_of_birth",
-            "expected_date_of_birth",
-            "case_type",
-            "risk_level",
-            "rag",
-            "name",
-        )
-    },
-    "WorkerAllocated": lambda d: {"allocated_worker_id": d["worker_id"], "team": d["team"]},
-    "TeamAllocated": lambda d: {"team": d["team"]},
-    "CaseTypeChanged": lambda d: {"case_type": d["case_type"]},
-    "ThresholdChanged": lambda d: {"threshold": d["threshold"]},
-    "RiskLevelChanged": lambda d: {
-        "risk_level": d["risk_level"],
-        **({"rag": d["rag"]} if d.get("rag") else {}),
-    },
-    "LegalStatusChanged": lambda d: {"legal_status": d["legal_status"]},
-    "ChildCameIntoCare": lambda d: {
-        "in_care": True,
-        "legal_status": d["legal_status"],
-        "placement": d["placement"],
-    },
-    "PlacementChanged": lambda d: {"placement": d["placement"]},
-    "ChildReturnedHome": lambda d: {"in_care": False, "placement": None},
-    "CaseClosed": lambda d: {"closed": d["kind"]},
-}
-
-#: Entry changes: event name -> (entry kind, field holding the entry id, fields it sets).
-ENTRIES: dict[str, tuple[str, str, Callable[[Fields], Fields]]] = {
-    "SupervisionAgreementSigned": (
-        "supervision_agreement",
-        "agreement_id",
-        lambda d: {
-            k: d[k]
-            for k in (
-                "supervisor_id",
-                "frequency",
-                "supervision_format",
-                "review_due_on",
-                "escalation_manager_id",
-            )
-        },
-    ),
-    "SupervisionAgreementReviewed": (
-        "supervision_agreement",
-        "agreement_id",
-        lambda d: {"review_due_on": d["next_review_due_on"]},
-    ),
-    "SupervisionSessionScheduled": (
-        "supervision_session",
-        "session_id",
-        lambda d: {
-            "supervisor_id": d["supervisor_id"],
-            "scheduled_for": d["scheduled_for"],
-            "status": "scheduled",
-        },
-    ),
-    "SupervisionSessionRescheduled": (
-        "supervision_session",
-        "session_id",
-        lambda d: {"scheduled_for": d["new_scheduled_for"]},
-    ),
-    "SupervisionSessionCancelled": (
-        "supervision_session",
-        "session_id",
-        lambda d: {"status": "cancelled", "cancellation_reason": d["reason"]},
-    ),
-    "SupervisionSessionHeld": (
-        "supervision_session",
-        "session_id",
-        lambda d: {
-            "status": "held",
-            "supervisor_id": d["supervisor_id"],
-            "duration_minutes": d["duration_minutes"],
-            "functions_covered": d["functions_covered"],
-            "wellbeing_discussed": d["wellbeing_discussed"],
-            "equality_and_diversity_discussed": d["equality_and_diversity_discussed"],
-        },
-    ),
-    "PersonalSupervisionRecordWritten": (
-        "personal_record",
-        "record_id",
-        lambda d: {
-            k: d[k]
-            for k in (
-                "session_id",
-                "actions_reviewed",
-                "wellbeing",
-                "workload",
-                "development",
-                "disagreements",
-            )
-        },
-    ),
-    "PersonalSupervisionRecordSigned": (
-        "personal_record",
-        "record_id",
-        lambda d: {
-            f"signed_by_{d['signatory']}": True,
-            **({"differing_view": d["differing_view"]} if d.get("differing_view") else {}),
-        },
-    ),
-    "PersonalRecordCommentRemoved": (
-        "personal_record",
-        "record_id",
-        lambda d: {d["field_name"]: None},
-    ),
-    "CaseSupervisionRecorded": (
-        "case_supervision",
-        "entry_id",
-        lambda d: {
-            k: d[k]
-            for k in (
-                "worker_id",
-                "supervisor_id",
-                "session_id",
-                "current_situation",
-                "child_last_seen_on",
-                "childs_views",
-                "reflection",
-                "analysis",
-                "decision",
-                "rationale",
-                "previous_actions_reviewed",
-            )
-        },
-    ),
-    "OversightTriggered": (
-        "oversight_trigger",
-        "trigger_id",
-        lambda d: {"kind": d["kind"], "automatic": d["automatic"], "answered_by": None},
-    ),
-    "ManagementOversightRecorded": (
-        "management_oversight",
-        "entry_id",
-        lambda d: {
-            k: d[k]
-            for k in (
-                "answers_trigger_ids",
-                "reason",
-                "current_situation",
-                "decision",
-                "rationale",
-                "decision_maker_id",
-                "decision_maker_role",
-            )
-        },
-    ),
-    "ManagementDecisionRecorded": (
-        "management_decision",
-        "entry_id",
-        lambda d: {
-            k: d[k] for k in ("decision", "rationale", "consulted_by", "recorded_by_instruction_of")
-        },
-    ),
-    "DisagreementRaised": (
-        "disagreement",
-        "disagreement_id",
-        lambda d: {
-            "subject": d["subject"],
-            "about": d["about"],
-            "escalations": 0,
-            "resolution": None,
-        },
-    ),
-    "DisagreementResolved": (
-        "disagreement",
-        "disagreement_id",
-        lambda d: {"resolution": d["resolution"]},
-    ),
-    "LegalHoldPlaced": (
-        "legal_hold",
-        "hold_id",
-        lambda d: {"kind": d["kind"], "reference": d["reference"], "lifted": False},
-    ),
-    "LegalHoldLifted": ("legal_hold", "hold_id", lambda d: {"lifted": True}),
-    "GroupSupervisionAttended": (
-        "group_supervision",
-        "group_session_id",
-        lambda d: {"facilitator_id": d["facilitator_id"], "topic": d["topic"]},
-    ),
-    "DirectObservationRecorded": (
-        "direct_observation",
-        "observation_id",
-        lambda d: {"observer_id": d["observer_id"], "summary": d["summary"]},
-    ),
-    "AppraisalHeld": ("appraisal", "appraisal_id", lambda d: {"kind": d["kind"]}),
-    "GroupSupervisionDiscussionRecorded": (
-        "group_discussion",
-        "entry_id",
-        lambda d: {k: d[k] for k in ("group_session_id", "facilitator_id", "summary")},
-    ),
-}
+#: Events that concern an entry without setting its fields: their rows name it too.
+REFERRING: tuple[EventType, ...] = (
+    EntryCorrected,
+    EntrySignaturesVoided,
+    DisagreementEscalated,
+    ActionCompleted,
+)
 
 
 # -- the projection ------------------------------------------------------------------------
@@ -326,20 +117,16 @@ class SubjectHistory:
         return {"subject_history": table}
 
     def handle(self, event: Any, notification: Notification) -> Sequence[Operation]:
-        name = type(event).__name__
         provenance = getattr(event, "provenance", None)
         if provenance is None:
             return []
+        kind = kind_of(event)
         data = {k: v for k, v in vars(event).items() if k not in SKIPPED_FIELDS}
         ref = None
-        if name in ENTRIES:
-            ref = str(data[ENTRIES[name][1]])
-        elif name in (
-            "EntryCorrected",
-            "EntrySignaturesVoided",
-            "DisagreementEscalated",
-            "ActionCompleted",
-        ):
+        entry = ENTRIES.get(kind)
+        if entry is not None:
+            ref = str(data[entry.ref])
+        elif kind in REFERRING:
             ref = data.get("entry_id") or data.get("disagreement_id") or data.get("action_id")
         # A purge deletes its record's rows (a rebuild never writes them: the tombstones
         # carry no provenance); the purge itself stays on the history (ADR 0012).
@@ -349,7 +136,7 @@ class SubjectHistory:
                 # aggregate, not the subject's.
                 Delete("subject_history", {"position": list(event.positions)})
             ]
-            if name == "RecordPurged"
+            if kind is RecordPurged
             else []
         )
         return [
@@ -360,7 +147,7 @@ class SubjectHistory:
                     "position": notification.id,
                     "subject_id": str(event.originator_id),
                     "version": event.originator_version,
-                    "event_type": name,
+                    "event_type": kind.__name__,
                     "occurred_at": utc(provenance.occurred_at),
                     "recorded_at": utc(event.timestamp),
                     "entry_ref": ref,
@@ -462,61 +249,22 @@ def state(
 def fold(
     all_rows: Sequence[HistoryRow], *, as_of: datetime | None, known_at: datetime | None
 ) -> SubjectState:
-    """The state from history rows (in recorded order)."""
-    known = [r for r in all_rows if known_at is None or r.recorded_at <= known_at]
-    happened = sorted(
-        (r for r in known if as_of is None or r.occurred_at <= as_of),
-        key=lambda r: (r.occurred_at, r.position),
+    """The state from history rows (in recorded order): the subject's timeline known at
+    ``known_at``, read as of ``as_of`` (``Timeline.attributes_at``, ``entries_at``)."""
+    timeline = Timeline(
+        [
+            Fact(r.position, r.event_type, r.occurred_at, r.recorded_at, r.data)
+            for r in all_rows
+            if known_at is None or r.recorded_at <= known_at
+        ]
     )
-    result = SubjectState()
-    for row in happened:
-        result.versions.append(row.version)
-        if row.event_type in ATTRIBUTES:
-            result.attributes.update(ATTRIBUTES[row.event_type](row.data))
-        if row.event_type in ENTRIES:
-            kind, ref_field, fields = ENTRIES[row.event_type]
-            entry = result.entries.setdefault(row.data[ref_field], {"kind": kind})
-            entry.update(fields(row.data))
-        elif row.event_type == "DisagreementEscalated":
-            entry = result.entries.setdefault(row.data["disagreement_id"], {})
-            entry["escalations"] = int(entry.get("escalations", 0)) + 1
-            entry["level"] = row.data["level"]
-        if row.event_type == "ManagementOversightRecorded":
-            for trigger_id in row.data["answers_trigger_ids"]:
-                result.entries.setdefault(trigger_id, {})["answered_by"] = row.data["entry_id"]
-    # Corrections: in recorded order, to entries that are in the answer at all. A
-    # correction to a signed record voids its signatures (ADR 0020): a party reads as
-    # unsigned unless they signed again after it (recorded later, and in the answer).
-    for row in known:
-        entry_id = row.data.get("entry_id")
-        if row.event_type == "EntryCorrected" and entry_id in result.entries:
-            result.entries[entry_id].update(row.data["changes"])
-            result.versions.append(row.version)
-        elif row.event_type == "EntrySignaturesVoided" and entry_id in result.entries:
-            for party in row.data["voided"]:
-                if not _signed_again(happened, entry_id, party, after=row.position):
-                    result.entries[entry_id][f"signed_by_{party}"] = False
-            result.versions.append(row.version)
-    result.versions.sort()
-    return result
-
-
-def _signed_again(rows: Sequence[HistoryRow], entry_id: str, party: str, *, after: int) -> bool:
-    """Whether ``party`` signed ``entry_id`` again in ``rows`` after ``after``."""
-    return any(
-        r.position > after
-        and r.event_type in SIGNATURES
-        and str(r.data.get(SIGNATURES[r.event_type])) == entry_id
-        and r.data.get("signatory") == party
-        for r in rows
+    entries, used = timeline.entries_at(as_of)
+    version = {r.position: r.version for r in all_rows}
+    return SubjectState(
+        attributes=timeline.attributes_at(as_of),
+        entries=entries,
+        versions=sorted(version[p] for p in used),
     )
-
-
-#: Events by which a party signs an entry, and the field naming the entry.
-SIGNATURES = {
-    "PersonalSupervisionRecordSigned": "record_id",
-    "DirectObservationSigned": "observation_id",
-}
 
 
 # -- the source of truth -----------------------------------------------------------------

@@ -24,15 +24,42 @@ on 1 June.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from domain.events import (
+    AbsenceEnded,
+    AbsenceStarted,
+    ActionCarriedForward,
+    ActionCompleted,
+    ActionSet,
+    AppraisalHeld,
+    CaseSupervisionRecorded,
+    DirectObservationRecorded,
+    EventType,
+    GroupSupervisionAttended,
+    GroupSupervisionDiscussionRecorded,
+    LineManagerChanged,
+    ManagementOversightRecorded,
+    SupervisionAgreementReviewed,
+    SupervisionAgreementSigned,
+    SupervisionFrequencyExceptionApproved,
+    SupervisionSessionHeld,
+    WorkerRegistered,
+    named,
+)
 from domain.policy.calendar import Period, WorkingCalendar
 from domain.policy.clocks import run as run_clock
 from domain.policy.packs import Pack, Rule
-from domain.policy.timeline import Fact, _date, _datetime
+from domain.policy.timeline import (
+    Fact,
+    Life,
+    Timeline,
+    _date,
+    timeline_of,
+)
 
 
 class Status(StrEnum):
@@ -75,123 +102,25 @@ class Finding:
 
 # -- facts -------------------------------------------------------------------------------
 
-#: The field naming the entry each correctable event records.
-ENTRY_FIELD = {
-    "SupervisionSessionHeld": "session_id",
-    "CaseSupervisionRecorded": "entry_id",
-    "ManagementOversightRecorded": "entry_id",
-    "DirectObservationRecorded": "observation_id",
-    "GroupSupervisionAttended": "group_session_id",
-    "AppraisalHeld": "appraisal_id",
-    "GroupSupervisionDiscussionRecorded": "entry_id",
-}
-
-#: Corrected fields that move when the entry happened.
-WHEN_FIELDS = frozenset({"held_on", "observed_on", "attended_on"})
-
 
 def known_facts(facts: Iterable[Fact], known_at: datetime | None = None) -> list[Fact]:
     """The facts recorded by ``known_at`` (all, if None), corrections applied in
-    recorded order, in valid-time order. Before a correction was recorded, the original
-    stands (ADR 0007)."""
-    known = sorted(
-        (f for f in facts if known_at is None or f.recorded_at <= known_at),
-        key=lambda f: f.position,
-    )
-    by_entry: dict[str, int] = {}
-    result: list[Fact] = []
-    for fact in known:
-        if fact.event_type == "EntryCorrected":
-            index = by_entry.get(str(fact.data.get("entry_id")))
-            if index is None:
-                continue
-            original = result[index]
-            changes = dict(fact.data.get("changes", {}))
-            occurred = original.occurred_at
-            for name in WHEN_FIELDS & changes.keys():
-                occurred = _datetime(changes[name])
-            result[index] = replace(
-                original, occurred_at=occurred, data={**original.data, **changes}
-            )
-            continue
-        entry_field = ENTRY_FIELD.get(fact.event_type)
-        if entry_field is not None:
-            by_entry[str(fact.data.get(entry_field))] = len(result)
-        result.append(fact)
-    return sorted(result, key=lambda f: (f.occurred_at, f.position))
+    recorded order, in valid-time order (``Timeline.facts``). Before a correction was
+    recorded, the original stands (ADR 0007)."""
+    return Timeline(facts, known_at).facts
 
 
 # -- the subject over time -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Change:
-    day: date
-    attributes: Mapping[str, Any]
-
-
-@dataclass
-class Life:
-    """A subject's attributes over time, and when it began and ended."""
-
-    subject: str  # worker or child
-    start: date
-    end: date | None
-    changes: list[Change]
-    asye_start: date | None = None
-    born: date | None = None  # a child's date of birth (expected, if unborn)
-
-    def at(self, day: date) -> Mapping[str, Any]:
-        current: dict[str, Any] = {}
-        for change in self.changes:
-            if change.day > day:
-                break
-            current.update(change.attributes)
-        return current
-
-
-ATTRIBUTE_EVENTS: dict[str, tuple[str, ...]] = {
-    "WorkerRegistered": ("role", "case_holding", "employment_pattern", "engagement"),
-    "WorkerRoleChanged": ("role",),
-    "WorkingPatternChanged": ("employment_pattern",),
-    "ChildRegistered": ("case_type", "risk_level", "rag"),
-    "CaseTypeChanged": ("case_type",),
-    "RiskLevelChanged": ("risk_level", "rag"),
-}
-
-
 def registration_of(facts: Sequence[Fact]) -> Fact | None:
     """The fact that registered the worker or child (None: not a worker or child)."""
-    return next((f for f in facts if f.event_type in ("WorkerRegistered", "ChildRegistered")), None)
+    return timeline_of(facts).registration
 
 
 def life_of(facts: Sequence[Fact]) -> Life | None:
-    registration = registration_of(facts)
-    if registration is None:
-        return None
-    data = registration.data
-    worker = registration.event_type == "WorkerRegistered"
-    start = _date(data["start_date"]) if worker else registration.day
-    life = Life(subject="worker" if worker else "child", start=start, end=None, changes=[])
-    if worker:
-        life.asye_start = _date(data["nqsw_asye_start"]) if data.get("nqsw_asye_start") else None
-    else:
-        born = data.get("date_of_birth") or data.get("expected_date_of_birth")
-        life.born = _date(born) if born else None
-    for fact in facts:
-        names = ATTRIBUTE_EVENTS.get(fact.event_type)
-        if names is not None:
-            attributes = {n: fact.data.get(n) for n in names if fact.data.get(n) is not None}
-            if "case_holding" in attributes:
-                attributes["case_holding"] = str(bool(attributes["case_holding"])).lower()
-            day = start if fact is registration else fact.day
-            life.changes.append(Change(day, attributes))
-        elif fact.event_type == "WorkerLeftEmployment":
-            life.end = _date(fact.data["last_day"])
-        elif fact.event_type == "CaseClosed":
-            life.end = fact.day
-    life.changes.sort(key=lambda c: c.day)
-    return life
+    """The subject's life (``Timeline.life``)."""
+    return timeline_of(facts).life
 
 
 _CONDITION_ATTRIBUTE = {
@@ -205,10 +134,15 @@ _CONDITION_ATTRIBUTE = {
 }
 
 
+def _as_written(value: Any) -> str:
+    """An attribute as a pack writes the values it allows (``true``, ``cp``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _applies(rule: Rule, life: Life, day: date) -> bool:
     attributes = life.at(day)
     for condition, allowed in rule.when.items():
-        if str(attributes.get(_CONDITION_ATTRIBUTE[condition])) not in allowed:
+        if _as_written(attributes.get(_CONDITION_ATTRIBUTE[condition])) not in allowed:
             return False
     if rule.window is not None:
         anchor = life.asye_start if rule.window.anchor == "asye_start" else life.start
@@ -277,27 +211,34 @@ def _obligation(
     )
 
 
-NOUNS = {
-    "SupervisionSessionHeld": "formal supervision",
-    "SupervisionAgreementSigned": "supervision agreement review",
-    "SupervisionAgreementReviewed": "supervision agreement review",
-    "GroupSupervisionAttended": "group supervision",
-    "DirectObservationRecorded": "direct observation",
-    "AppraisalHeld": "appraisal",
-    "CaseSupervisionRecorded": "case supervision",
-    "GroupSupervisionDiscussionRecorded": "case supervision",
+NOUNS: Mapping[EventType, str] = {
+    SupervisionSessionHeld: "formal supervision",
+    SupervisionAgreementSigned: "supervision agreement review",
+    SupervisionAgreementReviewed: "supervision agreement review",
+    GroupSupervisionAttended: "group supervision",
+    DirectObservationRecorded: "direct observation",
+    AppraisalHeld: "appraisal",
+    CaseSupervisionRecorded: "case supervision",
+    GroupSupervisionDiscussionRecorded: "case supervision",
 }
 
 
+def _noun(rule: Rule) -> str:
+    """What the rule counts, in words (by its first event)."""
+    return NOUNS[named(rule.events[0])]
+
+
 def _occasions(rule: Rule, facts: Sequence[Fact]) -> list[Fact]:
+    kinds = frozenset(named(e) for e in rule.events)
+    minimum = rule.min_duration_minutes
     chosen = []
     for fact in facts:
-        if fact.event_type not in rule.events:
+        kind = fact.kind
+        if kind not in kinds:
             continue
-        minimum = rule.min_duration_minutes
         if (
             minimum is not None
-            and fact.event_type == "SupervisionSessionHeld"
+            and kind is SupervisionSessionHeld
             and int(fact.data.get("duration_minutes", 0)) < minimum
         ):
             continue
@@ -316,9 +257,9 @@ def _absences(facts: Sequence[Fact]) -> list[_Absence]:
     started: dict[str, Fact] = {}
     ended: dict[str, date] = {}
     for fact in facts:
-        if fact.event_type == "AbsenceStarted":
+        if fact.kind is AbsenceStarted:
             started[str(fact.data["absence_id"])] = fact
-        elif fact.event_type == "AbsenceEnded":
+        elif fact.kind is AbsenceEnded:
             ended[str(fact.data["absence_id"])] = _date(fact.data["returned_on"])
     return [
         _Absence(_date(f.data["started_on"]), ended.get(i), str(f.data["kind"]))
@@ -333,9 +274,9 @@ def agreed_interval(facts: Sequence[Fact], day: date) -> Period | None:
     for fact in facts:
         if fact.day > day:
             break
-        if fact.event_type == "SupervisionAgreementSigned":
+        if fact.kind is SupervisionAgreementSigned:
             agreed = Period.parse(str(fact.data["frequency"]))
-        elif fact.event_type == "SupervisionFrequencyExceptionApproved":
+        elif fact.kind is SupervisionFrequencyExceptionApproved:
             exception = Period.parse(str(fact.data["frequency"]))
     return exception or agreed
 
@@ -349,7 +290,7 @@ def _recurring(rule: Rule, facts: Sequence[Fact], life: Life, horizon: date) -> 
     assert rule.interval is not None
     occasions = _occasions(rule, facts)
     absences = _absences(facts) if rule.subject == "worker" else []
-    noun = NOUNS[rule.events[0]]
+    noun = _noun(rule)
     found: list[Obligation] = []
     for start, end in segments(rule, life, horizon):
         # The window opens on ``opens`` and is due one interval after ``base``; acts count
@@ -414,7 +355,7 @@ def _minimum_count(
 ) -> list[Obligation]:
     assert rule.period is not None
     occasions = _occasions(rule, facts)
-    noun = NOUNS[rule.events[0]]
+    noun = _noun(rule)
     found: list[Obligation] = []
     window_start = life.start
     while window_start <= horizon:
@@ -455,9 +396,9 @@ def supervisor_on(facts: Sequence[Fact], day: date) -> str | None:
     for fact in facts:
         if fact.day > day:
             break
-        if fact.event_type in ("WorkerRegistered", "LineManagerChanged"):
+        if fact.kind in (WorkerRegistered, LineManagerChanged):
             manager = fact.data.get("line_manager_id")
-        elif fact.event_type == "SupervisionAgreementSigned":
+        elif fact.kind is SupervisionAgreementSigned:
             agreed = str(fact.data["supervisor_id"])
     return agreed or manager
 
@@ -492,9 +433,9 @@ def action_items(facts: Sequence[Fact]) -> list[ActionItem]:
     found: dict[str, ActionItem] = {}
     for fact in facts:
         listed: list[Any] = []
-        if fact.event_type in ("CaseSupervisionRecorded", "ManagementOversightRecorded"):
+        if fact.kind in (CaseSupervisionRecorded, ManagementOversightRecorded):
             listed = list(fact.data.get("actions", []))
-        elif fact.event_type == "ActionSet":
+        elif fact.kind is ActionSet:
             listed = [fact.data["action"]]
         for action in listed:
             found[str(action["action_id"])] = ActionItem(
@@ -508,11 +449,11 @@ def action_items(facts: Sequence[Fact]) -> list[ActionItem]:
         item = found.get(str(fact.data.get("action_id")))
         if item is None:
             continue
-        if fact.event_type == "ActionCarriedForward":
+        if fact.kind is ActionCarriedForward:
             item.due_on = _date(fact.data["new_due_on"])
             item.carried_forward += 1
             item.evidence.append(fact.position)
-        elif fact.event_type == "ActionCompleted":
+        elif fact.kind is ActionCompleted:
             item.completed_on = fact.day
             item.evidence.append(fact.position)
     return list(found.values())
@@ -585,7 +526,7 @@ def obligations(
     ``related``: other workers' facts a rule needs, by staff id (a worker's supervisors,
     for their absences)."""
     ordered = sorted(facts, key=lambda f: (f.occurred_at, f.position))
-    life = life_of(ordered)
+    life = life_of(facts)
     if life is None:
         return []
     found: list[Obligation] = []

@@ -20,8 +20,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain.policy.compliance import Obligation, action_items, registration_of
-from domain.policy.timeline import Fact
+from domain.events import (
+    DisagreementEscalated,
+    DisagreementRaised,
+    DisagreementResolved,
+    ManagementOversightRecorded,
+    OversightTriggered,
+    PersonalSupervisionRecordWritten,
+    SupervisionSessionHeld,
+    WorkerRegistered,
+)
+from domain.policy.compliance import Obligation, action_items
+from domain.policy.timeline import Allocation, Fact, timeline_of
+
+__all__ = ["Allocation"]  # where callers have always found it
 
 TRIGGERS = "oversight_trigger"
 ACTIONS = "action"
@@ -48,16 +60,6 @@ class Profile:
 
 
 @dataclass(frozen=True)
-class Allocation:
-    """A child allocated to a worker over [start, end) (end None: still allocated)."""
-
-    worker_id: str
-    team: str | None
-    start: date
-    end: date | None
-
-
-@dataclass(frozen=True)
 class RegisterItem:
     register: str
     item_id: str
@@ -71,32 +73,19 @@ class RegisterItem:
 
 
 def profile(facts: Sequence[Fact]) -> Profile | None:
-    """The subject's current profile (facts in valid-time order)."""
-    registration = registration_of(facts)
-    if registration is None:
+    """The subject's current profile (facts in valid-time order), from its timeline:
+    its attributes now, its supervisors and the end of its life."""
+    timeline = timeline_of(facts)
+    registration = timeline.registration
+    life = timeline.life
+    if registration is None or life is None:
         return None
     data = registration.data
-    worker = registration.event_type == "WorkerRegistered"
-    team = data.get("team") if worker else None
-    manager = data.get("line_manager_id") if worker else None
-    supervisors: list[str] = []
-    ended: date | None = None
-    for fact in facts:
-        kind = fact.event_type
-        if kind in ("WorkerTeamChanged", "TeamAllocated", "WorkerAllocated"):
-            team = fact.data.get("team", team)
-        if kind == "LineManagerChanged":
-            manager = fact.data.get("line_manager_id")
-        elif kind == "WorkerAllocated":
-            manager = str(fact.data["worker_id"])
-        elif kind in ("SupervisionAgreementSigned", "SupervisionSessionHeld"):
-            supervisor = str(fact.data["supervisor_id"])
-            if supervisor not in supervisors:
-                supervisors.append(supervisor)
-        elif kind == "WorkerLeftEmployment":
-            ended = date.fromisoformat(str(fact.data["last_day"])[:10])
-        elif kind == "CaseClosed":
-            ended = fact.day
+    worker = registration.kind is WorkerRegistered
+    current = timeline.current
+    team = current.get("team")
+    manager = current.get("line_manager_id" if worker else "allocated_worker_id")
+    supervisors = timeline.supervisors() if worker else []
     if manager is not None and worker and manager not in supervisors:
         supervisors.append(str(manager))
     local_id = str(data["staff_id"] if worker else data["local_child_id"])
@@ -109,25 +98,13 @@ def profile(facts: Sequence[Fact]) -> Profile | None:
         manager_id=manager,
         worker_id=local_id if worker else manager,
         supervisors=tuple(supervisors),
-        ended_on=ended,
+        ended_on=life.end,
     )
 
 
 def allocations(facts: Sequence[Fact]) -> list[Allocation]:
-    """A child's allocations to workers, in valid-time order."""
-    found: list[Allocation] = []
-    for fact in facts:
-        if fact.event_type == "WorkerAllocated":
-            if found and found[-1].end is None:
-                found[-1] = Allocation(
-                    found[-1].worker_id, found[-1].team, found[-1].start, fact.day
-                )
-            found.append(
-                Allocation(str(fact.data["worker_id"]), fact.data.get("team"), fact.day, None)
-            )
-        elif fact.event_type == "CaseClosed" and found and found[-1].end is None:
-            found[-1] = Allocation(found[-1].worker_id, found[-1].team, found[-1].start, fact.day)
-    return found
+    """A child's allocations to workers, in valid-time order (``Timeline.allocations``)."""
+    return timeline_of(facts).allocations()
 
 
 def _due(
@@ -149,11 +126,11 @@ def registers(facts: Sequence[Fact], found: Sequence[Obligation]) -> list[Regist
     items: list[RegisterItem] = []
     answers: dict[str, Fact] = {}
     for fact in facts:
-        if fact.event_type == "ManagementOversightRecorded":
+        if fact.kind is ManagementOversightRecorded:
             for trigger_id in fact.data.get("answers_trigger_ids", []):
                 answers.setdefault(str(trigger_id), fact)
     for fact in facts:
-        if fact.event_type != "OversightTriggered":
+        if fact.kind is not OversightTriggered:
             continue
         trigger_id = str(fact.data["trigger_id"])
         answer = answers.get(trigger_id)
@@ -191,17 +168,14 @@ def registers(facts: Sequence[Fact], found: Sequence[Obligation]) -> list[Regist
 
 
 def _sign_offs(facts: Sequence[Fact], found: Sequence[Obligation]) -> list[RegisterItem]:
-    records: dict[str, Fact] = {}
-    signatures: dict[str, dict[str, Fact]] = {}
-    for fact in facts:
-        if fact.event_type == "PersonalSupervisionRecordWritten":
-            records[str(fact.data["session_id"])] = fact
-        elif fact.event_type == "PersonalSupervisionRecordSigned":
-            signed = signatures.setdefault(str(fact.data["record_id"]), {})
-            signed[str(fact.data["signatory"])] = fact
+    records = {
+        str(f.data["session_id"]): f for f in facts if f.kind is PersonalSupervisionRecordWritten
+    }
+    # A correction voids the signatures before it: the record awaits them again.
+    signatures = timeline_of(facts).signatures
     items: list[RegisterItem] = []
     for fact in facts:
-        if fact.event_type != "SupervisionSessionHeld":
+        if fact.kind is not SupervisionSessionHeld:
             continue
         session_id = str(fact.data["session_id"])
         record = records.get(session_id)
@@ -241,11 +215,12 @@ def _disagreements(facts: Sequence[Fact], found: Sequence[Obligation]) -> list[R
     resolved: dict[str, Fact] = {}
     for fact in facts:
         item = str(fact.data.get("disagreement_id"))
-        if fact.event_type == "DisagreementRaised":
+        kind = fact.kind
+        if kind is DisagreementRaised:
             raised[item] = fact
-        elif fact.event_type == "DisagreementEscalated":
+        elif kind is DisagreementEscalated:
             escalations.setdefault(item, []).append(fact)
-        elif fact.event_type == "DisagreementResolved":
+        elif kind is DisagreementResolved:
             resolved[item] = fact
     items: list[RegisterItem] = []
     for item, fact in raised.items():

@@ -12,7 +12,7 @@
   supervision and the next one due under the child's pack, and the child's breached
   windows in the period, by rule.
 
-Pure functions of facts (``domain.policy.compliance.Fact``), like the rest of the policy.
+Pure functions of facts (``domain.policy.timeline.Fact``), like the rest of the policy.
 """
 
 from __future__ import annotations
@@ -22,11 +22,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from domain.events import (
+    CaseSupervisionRecorded,
+    EventType,
+    GroupSupervisionDiscussionRecorded,
+    PersonalSupervisionRecordWritten,
+    SupervisionSessionHeld,
+)
 from domain.policy.calendar import Period, add_months
 from domain.policy.compliance import Obligation, agreed_interval, breached_windows
 from domain.policy.packs import Rule
 from domain.policy.registers import Allocation, Profile
-from domain.policy.timeline import Fact
+from domain.policy.timeline import Fact, signatures
 
 ROLLING_YEAR = Period.parse("P1Y")
 
@@ -109,18 +116,15 @@ def supervision_sheet(
     that asks for a comment on a gap beyond the agreed frequency (SHR-APP2); ``found``:
     the worker's obligations, whose windows breached in ``[since, as_of]`` (a year to
     ``as_of`` by default) the sheet counts."""
-    signatures: dict[str, set[str]] = {}
-    record_of: dict[str, str] = {}
-    for fact in facts:
-        if fact.day > as_of:
-            continue
-        if fact.event_type == "PersonalSupervisionRecordWritten":
-            record_of[str(fact.data["session_id"])] = str(fact.data["record_id"])
-        elif fact.event_type == "PersonalSupervisionRecordSigned":
-            signatures.setdefault(str(fact.data["record_id"]), set()).add(
-                str(fact.data["signatory"])
-            )
-    held = [f for f in facts if f.event_type == "SupervisionSessionHeld" and f.day <= as_of]
+    by_then = [f for f in facts if f.day <= as_of]
+    record_of = {
+        str(f.data["session_id"]): str(f.data["record_id"])
+        for f in by_then
+        if f.kind is PersonalSupervisionRecordWritten
+    }
+    # A correction voids the signatures before it (ADR 0020): signed again, or not.
+    signed = signatures(by_then)
+    held = [f for f in by_then if f.kind is SupervisionSessionHeld]
     rows: list[SessionRow] = []
     previous: Fact | None = None
     for fact in held:
@@ -154,7 +158,7 @@ def supervision_sheet(
                 comment=comment,
                 sessions_in_rolling_year=in_year,
                 record_signed_by_both=record is not None
-                and {"supervisor", "supervisee"} <= signatures.get(record, set()),
+                and {"supervisor", "supervisee"} <= signed.get(record, {}).keys(),
                 evidence=(fact.position,),
             )
         )
@@ -214,7 +218,9 @@ class ChildOnTracker:
     allocations: Sequence[Allocation]
 
 
-CASE_SUPERVISION = frozenset({"CaseSupervisionRecorded", "GroupSupervisionDiscussionRecorded"})
+CASE_SUPERVISION: frozenset[EventType] = frozenset(
+    {CaseSupervisionRecorded, GroupSupervisionDiscussionRecorded}
+)
 
 
 def case_tracker(
@@ -230,9 +236,7 @@ def case_tracker(
     the sheet's check column counts the period ending on ``end``."""
     assert minimum.kind == "minimum_count" and minimum.period is not None
     sessions = [
-        f
-        for f in worker_facts
-        if f.event_type == "SupervisionSessionHeld" and start <= f.day <= end
+        f for f in worker_facts if f.kind is SupervisionSessionHeld and start <= f.day <= end
     ]
     columns = [TrackerColumn(str(f.data["session_id"]), f.day) for f in sessions]
     by_id = {c.session_id for c in columns}
@@ -253,7 +257,7 @@ def case_tracker(
         recent = 0
         last: date | None = None
         for fact in child.facts:
-            if fact.event_type not in CASE_SUPERVISION or fact.day > end:
+            if fact.kind not in CASE_SUPERVISION or fact.day > end:
                 continue
             last = fact.day if last is None or fact.day > last else last
             if fact.day >= window_from:

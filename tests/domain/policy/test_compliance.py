@@ -9,6 +9,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.events import (
+    AbsenceEnded,
+    AbsenceStarted,
+    CaseSupervisionRecorded,
+    ChildRegistered,
+    EntryCorrected,
+    EntrySignaturesVoided,
+    EventType,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    SupervisionAgreementSigned,
+    SupervisionSessionHeld,
+    WorkerRegistered,
+)
 from domain.policy.calendar import WorkingCalendar
 from domain.policy.compliance import Status, finding, known_facts, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
@@ -26,8 +40,8 @@ class Facts:
     def __init__(self) -> None:
         self.items: list[Fact] = []
 
-    def add(self, event_type: str, day: date, recorded: date | None = None, **data) -> Fact:
-        fact = Fact(len(self.items) + 1, event_type, at(day), at(recorded or day, 18), data)
+    def add(self, event: EventType, day: date, recorded: date | None = None, **data) -> Fact:
+        fact = Fact(len(self.items) + 1, event.__name__, at(day), at(recorded or day, 18), data)
         self.items.append(fact)
         return fact
 
@@ -35,7 +49,7 @@ class Facts:
 def worker(start: date, **extra) -> Facts:
     facts = Facts()
     facts.add(
-        "WorkerRegistered",
+        WorkerRegistered,
         start,
         role="social_worker",
         case_holding=True,
@@ -68,8 +82,8 @@ def window(facts: Facts, pack: str, key: str, horizon: date, opens: date):
 )
 def test_por_3_1b_never_more_than_two_months(held, expected):
     facts = worker(date(2025, 1, 1))
-    facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
-    facts.add("SupervisionSessionHeld", held, session_id="S2", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, date(2026, 1, 15), session_id="S1", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, held, session_id="S2", duration_minutes=90)
     gap = window(facts, "POR", "POR-3.1b", date(2026, 6, 1), date(2026, 1, 15))
     assert gap.due_on == date(2026, 3, 15)
     result = finding(gap, date(2026, 6, 1), LIBRARY.get("POR").due_soon)
@@ -79,7 +93,7 @@ def test_por_3_1b_never_more_than_two_months(held, expected):
 
 def test_por_3_1b_open_gap_is_due_soon_then_breached_and_the_next_window_opens():
     facts = worker(date(2025, 1, 1))
-    facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, date(2026, 1, 15), session_id="S1", duration_minutes=90)
     gap = window(facts, "POR", "POR-3.1b", date(2026, 6, 1), date(2026, 1, 15))
     due_soon = LIBRARY.get("POR").due_soon
     assert finding(gap, date(2026, 3, 1), due_soon).status is Status.MET
@@ -112,8 +126,8 @@ def test_por_3_1b_open_gap_is_due_soon_then_breached_and_the_next_window_opens()
 )
 def test_dur_4_7a_record_shared_within_ten_working_days_over_christmas(written, expected):
     facts = worker(date(2025, 1, 1))
-    facts.add("SupervisionSessionHeld", date(2026, 12, 24), session_id="S1", duration_minutes=90)
-    facts.add("PersonalSupervisionRecordWritten", written, session_id="S1", record_id="R1")
+    facts.add(SupervisionSessionHeld, date(2026, 12, 24), session_id="S1", duration_minutes=90)
+    facts.add(PersonalSupervisionRecordWritten, written, session_id="S1", record_id="R1")
     shared = by_rule(facts, "DUR", "DUR-4.7a/shared", date(2027, 2, 1))
     assert [o.due_on for o in shared] == [date(2027, 1, 12)]
     assert finding(shared[0], date(2027, 2, 1), LIBRARY.get("DUR").due_soon).status is expected
@@ -130,14 +144,14 @@ def test_dur_4_7a_record_shared_within_ten_working_days_over_christmas(written, 
 def test_dur_4_4_session_within_five_working_days_of_return_over_easter(session, expected):
     facts = worker(date(2025, 1, 1))
     facts.add(
-        "AbsenceStarted",
+        AbsenceStarted,
         date(2026, 3, 2),
         absence_id="A1",
         kind="sickness",
         started_on="2026-03-02",
     )
-    facts.add("AbsenceEnded", date(2026, 4, 2), absence_id="A1", returned_on="2026-04-02")
-    facts.add("SupervisionSessionHeld", session, session_id="S1", duration_minutes=90)
+    facts.add(AbsenceEnded, date(2026, 4, 2), absence_id="A1", returned_on="2026-04-02")
+    facts.add(SupervisionSessionHeld, session, session_id="S1", duration_minutes=90)
     [after] = by_rule(facts, "DUR", "DUR-4.4", date(2026, 5, 1))
     assert after.due_on == date(2026, 4, 13)
     assert finding(after, date(2026, 5, 1), LIBRARY.get("DUR").due_soon).status is expected
@@ -147,7 +161,7 @@ def test_dur_4_2_annual_minimum_by_working_pattern():
     facts = worker(date(2025, 1, 1))
     for month in range(1, 9):  # eight sessions: one short of the full-time minimum
         facts.add(
-            "SupervisionSessionHeld",
+            SupervisionSessionHeld,
             date(2025, month, 10),
             session_id=f"S{month}",
             duration_minutes=90,
@@ -162,11 +176,11 @@ def test_dur_4_2_annual_minimum_by_working_pattern():
 
 def test_dev_5_3_case_record_counts_from_when_it_was_recorded():
     facts = Facts()
-    facts.add("ChildRegistered", date(2026, 1, 5), case_type="cp", risk_level="high")
+    facts.add(ChildRegistered, date(2026, 1, 5), case_type="cp", risk_level="high")
     day = date(2026, 2, 2)  # a Monday: three working days -> Thursday 5 February
-    facts.add("CaseSupervisionRecorded", day, recorded=date(2026, 2, 5), entry_id="E1", actions=[])
+    facts.add(CaseSupervisionRecorded, day, recorded=date(2026, 2, 5), entry_id="E1", actions=[])
     facts.add(
-        "CaseSupervisionRecorded",
+        CaseSupervisionRecorded,
         day + timedelta(days=7),
         recorded=date(2026, 2, 13),
         entry_id="E2",
@@ -181,11 +195,11 @@ def test_dev_5_3_case_record_counts_from_when_it_was_recorded():
 
 def test_known_at_sees_the_original_before_a_correction_was_recorded():
     facts = worker(date(2025, 1, 1))
-    facts.add("SupervisionSessionHeld", date(2026, 1, 15), session_id="S1", duration_minutes=90)
-    facts.add("SupervisionSessionHeld", date(2026, 3, 20), session_id="S2", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, date(2026, 1, 15), session_id="S1", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, date(2026, 3, 20), session_id="S2", duration_minutes=90)
     # Recorded on 1 April: the second session was really held on 10 March.
     facts.add(
-        "EntryCorrected",
+        EntryCorrected,
         date(2026, 4, 1),
         entry_id="S2",
         changes={"held_on": "2026-03-10T10:00:00+00:00"},
@@ -210,7 +224,7 @@ def test_known_at_sees_the_original_before_a_correction_was_recorded():
 def test_dur_4_6a_unborn_and_under_one_monthly_then_eight_weekly():
     facts = Facts()
     facts.add(
-        "ChildRegistered",
+        ChildRegistered,
         date(2026, 1, 5),
         case_type="cin",
         risk_level="low",
@@ -228,9 +242,9 @@ def test_dur_4_6a_unborn_and_under_one_monthly_then_eight_weekly():
 def _absent_supervisor(start: date, returned: date | None) -> Facts:
     """TM1's own facts: an unplanned absence from ``start``."""
     facts = Facts()
-    facts.add("AbsenceStarted", start, absence_id="TM1-A", kind="sickness", started_on=start)
+    facts.add(AbsenceStarted, start, absence_id="TM1-A", kind="sickness", started_on=start)
     if returned is not None:
-        facts.add("AbsenceEnded", returned, absence_id="TM1-A", returned_on=returned)
+        facts.add(AbsenceEnded, returned, absence_id="TM1-A", returned_on=returned)
     return facts
 
 
@@ -238,12 +252,12 @@ def _supervised_by_tm1(start: date) -> Facts:
     facts = worker(start)
     facts.items[0] = Fact(
         1,
-        "WorkerRegistered",
+        WorkerRegistered.__name__,
         facts.items[0].occurred_at,
         facts.items[0].recorded_at,
         {**facts.items[0].data, "line_manager_id": "TM1"},
     )
-    facts.add("SupervisionAgreementSigned", start, supervisor_id="TM1", frequency="P1M")
+    facts.add(SupervisionAgreementSigned, start, supervisor_id="TM1", frequency="P1M")
     return facts
 
 
@@ -268,7 +282,7 @@ def _absence_obligations(facts: Facts, supervisor: Facts, pack: str, key: str):
 )
 def test_por_3_1e_alternative_supervision_when_the_supervisor_is_away(held, expected):
     facts = _supervised_by_tm1(date(2025, 6, 1))
-    facts.add("SupervisionSessionHeld", held, session_id="S1", supervisor_id="TM2")
+    facts.add(SupervisionSessionHeld, held, session_id="S1", supervisor_id="TM2")
     away = _absent_supervisor(date(2026, 3, 4), None)  # unplanned, still away
     [found] = _absence_obligations(facts, away, "POR", "POR-3.1e")
     assert found.arises_on == date(2026, 4, 1)  # more than four weeks away
@@ -287,7 +301,7 @@ def test_por_3_1e_applies_only_past_four_weeks_and_only_to_the_supervisor():
     assert found.satisfied_on == date(2026, 4, 2)
     assert finding(found, date(2026, 6, 1), LIBRARY.get("POR").due_soon).status is Status.MET
     # A session with the absent supervisor themself is not an alternative.
-    facts.add("SupervisionSessionHeld", date(2026, 4, 10), session_id="S1", supervisor_id="TM1")
+    facts.add(SupervisionSessionHeld, date(2026, 4, 10), session_id="S1", supervisor_id="TM1")
     away = _absent_supervisor(date(2026, 3, 4), None)
     [found] = _absence_obligations(facts, away, "POR", "POR-3.1e")
     assert found.satisfied_on is None
@@ -295,7 +309,7 @@ def test_por_3_1e_applies_only_past_four_weeks_and_only_to_the_supervisor():
     # Someone who is not their supervisor being away creates nothing.
     facts.items[1] = Fact(
         2,
-        "SupervisionAgreementSigned",
+        SupervisionAgreementSigned.__name__,
         facts.items[1].occurred_at,
         facts.items[1].recorded_at,
         {"supervisor_id": "TM9", "frequency": "P1M"},
@@ -345,12 +359,12 @@ def test_dur_4_7a_a_correction_voids_the_signatures_the_record_needs_again():
     """A record signed by both, then corrected: its signatures are voided (ADR 0020), so
     DUR-4.7a's "signed record filed" is met only once both have signed it again."""
     facts = worker(date(2025, 1, 1))
-    facts.add("SupervisionSessionHeld", date(2026, 3, 2), session_id="S1", duration_minutes=90)
-    facts.add("PersonalSupervisionRecordWritten", date(2026, 3, 3), record_id="R1",
+    facts.add(SupervisionSessionHeld, date(2026, 3, 2), session_id="S1", duration_minutes=90)
+    facts.add(PersonalSupervisionRecordWritten, date(2026, 3, 3), record_id="R1",
               session_id="S1")  # fmt: skip
-    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 4), record_id="R1",
+    facts.add(PersonalSupervisionRecordSigned, date(2026, 3, 4), record_id="R1",
               signatory="supervisor")  # fmt: skip
-    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 5), record_id="R1",
+    facts.add(PersonalSupervisionRecordSigned, date(2026, 3, 5), record_id="R1",
               signatory="supervisee")  # fmt: skip
     horizon = date(2026, 6, 1)
 
@@ -359,13 +373,13 @@ def test_dur_4_7a_a_correction_voids_the_signatures_the_record_needs_again():
         return finding(filed, horizon, LIBRARY.get("DUR").due_soon).status
 
     assert signed() is Status.MET
-    facts.add("EntryCorrected", date(2026, 3, 6), entry_id="R1",
+    facts.add(EntryCorrected, date(2026, 3, 6), entry_id="R1",
               changes={"workload": "High"}, reason="miscounted")  # fmt: skip
-    facts.add("EntrySignaturesVoided", date(2026, 3, 6), entry_id="R1",
+    facts.add(EntrySignaturesVoided, date(2026, 3, 6), entry_id="R1",
               voided=["supervisor", "supervisee"])  # fmt: skip
     assert signed() is not Status.MET
-    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 9), record_id="R1",
+    facts.add(PersonalSupervisionRecordSigned, date(2026, 3, 9), record_id="R1",
               signatory="supervisor")  # fmt: skip
-    facts.add("PersonalSupervisionRecordSigned", date(2026, 3, 10), record_id="R1",
+    facts.add(PersonalSupervisionRecordSigned, date(2026, 3, 10), record_id="R1",
               signatory="supervisee")  # fmt: skip
     assert signed() is Status.MET

@@ -15,6 +15,30 @@ from typing import Any
 
 import pytest
 
+from domain.events import (
+    AbsenceEnded,
+    AbsenceStarted,
+    ActionCompleted,
+    ActionSet,
+    AppraisalHeld,
+    CaseSupervisionRecorded,
+    ChildRegistered,
+    DirectObservationRecorded,
+    DisagreementRaised,
+    DisagreementResolved,
+    EventType,
+    GroupSupervisionAttended,
+    GroupSupervisionDiscussionRecorded,
+    ManagementOversightRecorded,
+    OversightTriggered,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    SupervisionAgreementReviewed,
+    SupervisionAgreementSigned,
+    SupervisionSessionHeld,
+    WorkerRegistered,
+    named,
+)
 from domain.policy.calendar import WorkingCalendar, add_months
 from domain.policy.compliance import Status, finding, known_facts, obligations
 from domain.policy.packs import BUILT_IN, CLOCKS, Pack, PackLibrary, Rule
@@ -48,9 +72,9 @@ class Story:
     def __init__(self) -> None:
         self.facts: list[Fact] = []
 
-    def add(self, event_type: str, day: date, recorded: date | None = None, **data: Any) -> None:
+    def add(self, event: EventType, day: date, recorded: date | None = None, **data: Any) -> None:
         recorded_at = at(recorded or day, 18)
-        self.facts.append(Fact(len(self.facts) + 1, event_type, at(day), recorded_at, data))
+        self.facts.append(Fact(len(self.facts) + 1, event.__name__, at(day), recorded_at, data))
 
 
 def _first(values: frozenset[str] | None, default: str) -> str:
@@ -62,7 +86,7 @@ def _subject(rule: Rule) -> Story:
     if rule.subject == "worker":
         window = rule.window
         story.add(
-            "WorkerRegistered",
+            WorkerRegistered,
             START,
             authority_code="T",
             staff_id="SW1",
@@ -77,7 +101,7 @@ def _subject(rule: Rule) -> Story:
     else:
         risk = _first(rule.when.get("risk_levels"), "medium")
         story.add(
-            "ChildRegistered",
+            ChildRegistered,
             START,
             authority_code="T",
             local_child_id="C1",
@@ -89,26 +113,28 @@ def _subject(rule: Rule) -> Story:
     return story
 
 
-def _occasion(story: Story, event_type: str, day: date, n: int) -> None:
-    fields: dict[str, dict[str, Any]] = {
-        "SupervisionSessionHeld": {
+def _occasion(story: Story, event: EventType | str, day: date, n: int) -> None:
+    """An occasion of ``event`` (a class, or a name as a pack configures it)."""
+    fields: dict[EventType, dict[str, Any]] = {
+        SupervisionSessionHeld: {
             "session_id": f"S{n}",
             "supervisor_id": "TM1",
             "duration_minutes": 120,
         },
-        "SupervisionAgreementSigned": {
+        SupervisionAgreementSigned: {
             "agreement_id": f"SA{n}",
             "supervisor_id": "TM1",
             "frequency": "P1M",
         },
-        "SupervisionAgreementReviewed": {"agreement_id": "SA0", "next_review_due_on": None},
-        "GroupSupervisionAttended": {"group_session_id": f"G{n}"},
-        "DirectObservationRecorded": {"observation_id": f"O{n}"},
-        "AppraisalHeld": {"appraisal_id": f"A{n}", "kind": "annual"},
-        "CaseSupervisionRecorded": {"entry_id": f"CS{n}", "worker_id": "SW1"},
-        "GroupSupervisionDiscussionRecorded": {"entry_id": f"GD{n}"},
+        SupervisionAgreementReviewed: {"agreement_id": "SA0", "next_review_due_on": None},
+        GroupSupervisionAttended: {"group_session_id": f"G{n}"},
+        DirectObservationRecorded: {"observation_id": f"O{n}"},
+        AppraisalHeld: {"appraisal_id": f"A{n}", "kind": "annual"},
+        CaseSupervisionRecorded: {"entry_id": f"CS{n}", "worker_id": "SW1"},
+        GroupSupervisionDiscussionRecorded: {"entry_id": f"GD{n}"},
     }
-    story.add(event_type, day, **fields[event_type])
+    kind = named(event) if isinstance(event, str) else event
+    story.add(kind, day, **fields[kind])
 
 
 def _boundary(rule: Rule) -> tuple[date, date]:
@@ -177,52 +203,48 @@ def _deadline_story(rule: Rule, done: date) -> tuple[Story, dict[str, list[Fact]
     clock = rule.clock
     if clock == "return_from_sickness":
         story.add(
-            "AbsenceStarted", day - timedelta(days=20), absence_id="A1", kind="sickness",
+            AbsenceStarted, day - timedelta(days=20), absence_id="A1", kind="sickness",
             started_on=(day - timedelta(days=20)).isoformat(),
         )  # fmt: skip
-        story.add("AbsenceEnded", day, absence_id="A1", returned_on=day.isoformat())
-        _occasion(story, "SupervisionSessionHeld", done, 1)
+        story.add(AbsenceEnded, day, absence_id="A1", returned_on=day.isoformat())
+        _occasion(story, SupervisionSessionHeld, done, 1)
     elif clock in ("record_shared", "record_signed"):
-        _occasion(story, "SupervisionSessionHeld", day, 1)
+        _occasion(story, SupervisionSessionHeld, day, 1)
         written = done if clock == "record_shared" else day
-        story.add("PersonalSupervisionRecordWritten", written, session_id="S1", record_id="R1")
+        story.add(PersonalSupervisionRecordWritten, written, session_id="S1", record_id="R1")
         if clock == "record_signed":
-            story.add(
-                "PersonalSupervisionRecordSigned", day, record_id="R1", signatory="supervisor"
-            )
-            story.add(
-                "PersonalSupervisionRecordSigned", done, record_id="R1", signatory="supervisee"
-            )
+            story.add(PersonalSupervisionRecordSigned, day, record_id="R1", signatory="supervisor")
+            story.add(PersonalSupervisionRecordSigned, done, record_id="R1", signatory="supervisee")
     elif clock == "disagreement_resolved":
-        story.add("DisagreementRaised", day, disagreement_id="D1", subject="x", about="y")
-        story.add("DisagreementResolved", done, disagreement_id="D1", resolution="agreed")
+        story.add(DisagreementRaised, day, disagreement_id="D1", subject="x", about="y")
+        story.add(DisagreementResolved, done, disagreement_id="D1", resolution="agreed")
     elif clock == "case_record_entered":
-        story.add("CaseSupervisionRecorded", day, recorded=done, entry_id="CS1", worker_id="SW1")
+        story.add(CaseSupervisionRecorded, day, recorded=done, entry_id="CS1", worker_id="SW1")
     elif clock == "trigger_answered":
-        story.add("OversightTriggered", day, trigger_id="T1", kind="child_became_looked_after")
-        story.add("ManagementOversightRecorded", done, entry_id="MO1", answers_trigger_ids=["T1"])
+        story.add(OversightTriggered, day, trigger_id="T1", kind="child_became_looked_after")
+        story.add(ManagementOversightRecorded, done, entry_id="MO1", answers_trigger_ids=["T1"])
     elif clock == "oversight_actions_reviewed":
         action = {"action_id": "A1", "due_on": (day + timedelta(days=60)).isoformat()}
         story.add(
-            "ManagementOversightRecorded", day, entry_id="MO1", answers_trigger_ids=[],
+            ManagementOversightRecorded, day, entry_id="MO1", answers_trigger_ids=[],
             actions=[action],
         )  # fmt: skip
-        story.add("CaseSupervisionRecorded", done, entry_id="CS1", worker_id="SW1")
+        story.add(CaseSupervisionRecorded, done, entry_id="CS1", worker_id="SW1")
     elif clock == "action_due":
         # Set ten days before, due on the day: the action's own due date is the deadline.
         action = {"action_id": "A1", "due_on": day.isoformat()}
-        story.add("ActionSet", day - timedelta(days=10), action=action)
-        story.add("ActionCompleted", done, action_id="A1")
+        story.add(ActionSet, day - timedelta(days=10), action=action)
+        story.add(ActionCompleted, done, action_id="A1")
     elif clock == "supervisor_absent":
         assert rule.after is not None
         # The supervisor's absence began so that it passes ``after`` on DEADLINE_DAY.
         began = day - timedelta(days=28) if rule.after.unit == "W" else add_months(day, -1)
         assert rule.after.after(began) == day
         away = Story()
-        away.add("AbsenceStarted", began, absence_id="X", kind="sickness", started_on=began)
+        away.add(AbsenceStarted, began, absence_id="X", kind="sickness", started_on=began)
         related["TM1"] = away.facts
         story.add(
-            "SupervisionSessionHeld", done, session_id="S1", supervisor_id="TM2",
+            SupervisionSessionHeld, done, session_id="S1", supervisor_id="TM2",
             duration_minutes=60,
         )  # fmt: skip
     else:  # pragma: no cover - a new clock must get a scenario here

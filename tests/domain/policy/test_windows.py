@@ -10,6 +10,12 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.events import (
+    CaseSupervisionRecorded,
+    ChildRegistered,
+    PersonalSupervisionRecordWritten,
+    SupervisionSessionHeld,
+)
 from domain.policy.compliance import (
     Obligation,
     Status,
@@ -36,7 +42,7 @@ def _unsupervised_worker() -> Facts:
     facts = worker(date(2025, 6, 2))
     day = date(2025, 6, 15)
     for n in range(8):
-        facts.add("SupervisionSessionHeld", day, session_id=f"S{n}", duration_minutes=90)
+        facts.add(SupervisionSessionHeld, day, session_id=f"S{n}", duration_minutes=90)
         day = date(day.year + day.month // 12, day.month % 12 + 1, 15)
     return facts
 
@@ -87,7 +93,7 @@ def test_the_fifth_window_is_open_on_its_due_day_and_breached_the_day_after() ->
 
 def test_supervision_after_the_gap_meets_the_window_it_falls_in_and_restarts_it() -> None:
     facts = _unsupervised_worker()
-    facts.add("SupervisionSessionHeld", date(2026, 4, 20), session_id="LATE", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, date(2026, 4, 20), session_id="LATE", duration_minutes=90)
     found = _statuses(facts, "DEV", "DEV-4.1a/monthly", date(2026, 6, 25))
     assert found == [
         (Status.BREACHED, date(2026, 1, 15)),
@@ -102,10 +108,10 @@ def test_supervision_after_the_gap_meets_the_window_it_falls_in_and_restarts_it(
 
 def test_a_childs_monthly_case_supervision_counts_each_missed_month() -> None:
     facts = Facts()
-    facts.add("ChildRegistered", date(2025, 7, 1), case_type="cp", risk_level="high")
+    facts.add(ChildRegistered, date(2025, 7, 1), case_type="cp", risk_level="high")
     for n, month in enumerate((7, 8, 9, 10, 11, 12)):
-        facts.add("CaseSupervisionRecorded", date(2025, month, 10), entry_id=f"E{n}", actions=[])
-    facts.add("CaseSupervisionRecorded", date(2026, 1, 10), entry_id="E9", actions=[])
+        facts.add(CaseSupervisionRecorded, date(2025, month, 10), entry_id=f"E{n}", actions=[])
+    facts.add(CaseSupervisionRecorded, date(2026, 1, 10), entry_id="E9", actions=[])
     found = _statuses(facts, "DEV", "DEV-5.1b/cp", date(2026, 6, 20))
     assert found == [
         (Status.BREACHED, date(2026, 1, 10)),
@@ -124,7 +130,7 @@ def test_a_childs_monthly_case_supervision_counts_each_missed_month() -> None:
 def test_a_deadline_has_one_window_overdue_until_done_then_breached() -> None:
     """DUR-4.7a: the personal record shared within 10 working days of the session."""
     facts = worker(date(2025, 6, 2))
-    facts.add("SupervisionSessionHeld", date(2026, 3, 2), session_id="S1", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, date(2026, 3, 2), session_id="S1", duration_minutes=90)
     [window] = _rule(
         obligations(known_facts(facts.items), DUR, ENGLAND, date(2027, 1, 1)), "DUR-4.7a/shared"
     )
@@ -132,7 +138,7 @@ def test_a_deadline_has_one_window_overdue_until_done_then_breached() -> None:
     assert finding(window, date(2026, 3, 16), DUR.due_soon).status is Status.DUE_SOON
     assert finding(window, date(2026, 6, 20), DUR.due_soon).status is Status.OVERDUE
     assert not closed_without_act(window, date(2026, 6, 20))
-    facts.add("PersonalSupervisionRecordWritten", date(2026, 7, 1), session_id="S1", record_id="R1")
+    facts.add(PersonalSupervisionRecordWritten, date(2026, 7, 1), session_id="S1", record_id="R1")
     [done] = _rule(
         obligations(known_facts(facts.items), DUR, ENGLAND, date(2027, 1, 1)), "DUR-4.7a/shared"
     )
@@ -141,7 +147,7 @@ def test_a_deadline_has_one_window_overdue_until_done_then_breached() -> None:
 
 def test_an_annual_minimum_year_closes_breached_and_the_next_year_follows() -> None:
     facts = worker(date(2025, 1, 1))
-    facts.add("SupervisionSessionHeld", date(2025, 3, 1), session_id="S1", duration_minutes=90)
+    facts.add(SupervisionSessionHeld, date(2025, 3, 1), session_id="S1", duration_minutes=90)
     years = _rule(
         obligations(known_facts(facts.items), DUR, ENGLAND, date(2027, 6, 1)),
         "DUR-4.2/annual-minimum",
@@ -164,9 +170,9 @@ EVERY = 56  # DUR-4.6a: every child discussed at least every 8 weeks (P8W)
 
 def _child_discussed_on(days: list[date]) -> Facts:
     facts = Facts()
-    facts.add("ChildRegistered", START, case_type="cin", risk_level="low")
+    facts.add(ChildRegistered, START, case_type="cin", risk_level="low")
     for n, day in enumerate(days):
-        facts.add("CaseSupervisionRecorded", day, entry_id=f"E{n}", actions=[])
+        facts.add(CaseSupervisionRecorded, day, entry_id=f"E{n}", actions=[])
     return facts
 
 
