@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, text
 
 from domain import commands as c
 from domain.application import OversightApplication
+from domain.events import AuthorityRegistered, SupervisionSessionHeld, WorkerRegistered
 from domain.identifiers import authority_id, worker_id
 from domain.policy.compliance import Status, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
@@ -26,7 +27,6 @@ from oversight.settings import DatabaseSettings
 from projections.compliance import (
     Compliance,
     Tally,
-    _stored_obligations,
     answer,
     case_tracker_for,
     category,
@@ -34,6 +34,7 @@ from projections.compliance import (
     derive,
     evaluate,
     register_items,
+    stored_obligations,
     summary,
     supervision_sheet_for,
     view,
@@ -83,7 +84,7 @@ def _full_recompute(app: OversightApplication) -> dict[str, Any]:
     expected: dict[str, Any] = {}
     for subject_id, subject_facts in facts.items():
         code = str(subject_facts[0].data.get("authority_code", ""))
-        if subject_facts[0].event_type == "AuthorityRegistered":
+        if subject_facts[0].kind is AuthorityRegistered:
             continue
         if code not in contexts:
             contexts[code] = context_from(code, facts[str(authority_id(code))], LIBRARY)
@@ -124,7 +125,7 @@ def test_settled_incrementally_it_equals_a_full_recompute_and_a_rebuild(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM compliance_dirty")).scalar_one() == 0
         for subject_id, derived in expected.items():
-            assert _stored_obligations(conn, subject_id) == derived.obligations, subject_id
+            assert stored_obligations(conn, subject_id) == derived.obligations, subject_id
     kinds = {o.rule_id for d in expected.values() for o in d.obligations}
     assert {"SHR-3.6a", "SHR-3.6e", "SHR-APP2", "SWRB-5"} <= kinds
     incremental = checksum(engine, Compliance())
@@ -493,12 +494,12 @@ def test_the_engine_only_recomputes_what_it_must(
 def test_obligations_are_pure_functions_of_the_facts() -> None:
     """The same facts in any arrival order give the same obligations."""
     facts = [
-        Fact(1, "WorkerRegistered", _at(date(2025, 1, 1)), _at(date(2025, 1, 1)), {
+        Fact(1, WorkerRegistered.__name__, _at(date(2025, 1, 1)), _at(date(2025, 1, 1)), {
             "authority_code": "X", "staff_id": "S", "role": "social_worker",
             "case_holding": True, "employment_pattern": "full_time",
             "engagement": "permanent", "start_date": "2025-01-01",
         }),
-        Fact(2, "SupervisionSessionHeld", _at(date(2025, 2, 1)), _at(date(2025, 2, 1)), {
+        Fact(2, SupervisionSessionHeld.__name__, _at(date(2025, 2, 1)), _at(date(2025, 2, 1)), {
             "session_id": "S1", "supervisor_id": "T", "duration_minutes": 90,
         }),
     ]  # fmt: skip
