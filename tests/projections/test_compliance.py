@@ -5,6 +5,7 @@ registers, summaries and tracking sheets read what the rules say."""
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select, text
 
+import projections.compliance as package
 from domain import commands as c
 from domain.application import OversightApplication
 from domain.events import AuthorityRegistered, SupervisionSessionHeld, WorkerRegistered
@@ -507,6 +509,50 @@ def test_obligations_are_pure_functions_of_the_facts() -> None:
     context = context_from("X", [], LIBRARY)
     once = obligations(facts, pack, context.calendar, date(2026, 1, 1))
     assert obligations(list(reversed(facts)), pack, context.calendar, date(2026, 1, 1)) == once
+
+
+def _names_imported_from(package: str, source: str) -> set[str]:
+    """The names a module imports from ``package``, or reads off it as an attribute."""
+    tree = ast.parse(source)
+    names: set[str] = set()
+    aliases: set[str] = set()
+    parent, _, leaf = package.rpartition(".")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == package:
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == parent:
+            aliases |= {a.asname or a.name for a in node.names if a.name == leaf}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
+            names.add(node.attr)
+    return names
+
+
+def test_the_package_exports_every_name_its_users_import() -> None:
+    """What the API, the CLI, the migrations and the tests import from
+    ``projections.compliance`` is exported on purpose (``__all__``), so the modules
+    inside the package can move without breaking them."""
+    root = Path(__file__).resolve().parents[2]
+    users = [
+        path
+        for top in ("application", "benchmarks", "graphql_api", "migrations", "oversight",
+                    "projections", "tests")
+        for path in (root / top).rglob("*.py")
+        if "projections/compliance/" not in path.as_posix()
+    ]  # fmt: skip
+    imported: dict[str, set[str]] = defaultdict(set)
+    for path in users:
+        for name in _names_imported_from("projections.compliance", path.read_text("utf-8")):
+            imported[name].add(path.relative_to(root).as_posix())
+    assert {"Compliance", "view", "summary", "evaluate", "open_work"} <= set(imported)
+    missing = {
+        name: sorted(paths) for name, paths in imported.items() if name not in package.__all__
+    }
+    assert missing == {}
 
 
 def test_a_changed_pack_recomputes_the_subjects_held_to_it(
