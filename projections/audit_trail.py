@@ -409,6 +409,26 @@ CITED: dict[EventType, str] = {
     for key, rules in RULES_CITED_BY_EVENT.items()
 }
 
+#: A registration's ``audit_subjects`` row: the subject's kind, authority and local id
+#: (for tenancy filters), by the registering event's class.
+SUBJECT_ROWS: dict[EventType, Callable[[Any], dict[str, str]]] = {
+    WorkerRegistered: lambda e: {
+        "subject_kind": "worker",
+        "authority_code": e.authority_code,
+        "local_id": e.staff_id,
+    },
+    ChildRegistered: lambda e: {
+        "subject_kind": "child",
+        "authority_code": e.authority_code,
+        "local_id": e.local_child_id,
+    },
+    AuthorityRegistered: lambda e: {
+        "subject_kind": "authority",
+        "authority_code": e.authority_code,
+        "local_id": e.authority_code,
+    },
+}
+
 #: What a purged event's row says until its ``RecordPurged`` (later in the log) names the
 #: rule and the purge; only a rebuild between the two could show it.
 PURGED_PENDING = "Content purged"
@@ -508,6 +528,8 @@ class AuditTrail:
         return {"audit_trail": trail, "audit_refs": refs, "audit_subjects": subjects}
 
     def handle(self, event: Any, notification: Notification) -> Sequence[Operation]:
+        """An event's trail row, its subject's row if it registers one, and its refs:
+        all chosen by its catalogue class, looked up once."""
         try:
             kind = kind_of(event)
         except UnknownEvent:  # outside the catalogue: on the trail as "other", by its name
@@ -522,10 +544,10 @@ class AuditTrail:
         subject_id = described.subject_id or str(event.originator_id)
         provenance = event.provenance
         operations: list[Operation] = []
-        register = REGISTRATIONS.get(kind)
-        if register is not None:
+        subject_row = SUBJECT_ROWS.get(kind)
+        if subject_row is not None:
             operations.append(
-                Insert("audit_subjects", {"subject_id": subject_id, **register(event)})
+                Insert("audit_subjects", {"subject_id": subject_id, **subject_row(event)})
             )
         # A tuple in the table's column order (see define_tables): the rebuild's
         # hottest row, and COPY takes it as it is.
@@ -613,26 +635,6 @@ class AuditTrail:
             )
         )
         return operations
-
-
-#: The registrations: each subject's kind, authority and local id (for tenancy filters).
-REGISTRATIONS: dict[EventType, Callable[[Any], dict[str, str]]] = {
-    WorkerRegistered: lambda e: {
-        "subject_kind": "worker",
-        "authority_code": e.authority_code,
-        "local_id": e.staff_id,
-    },
-    ChildRegistered: lambda e: {
-        "subject_kind": "child",
-        "authority_code": e.authority_code,
-        "local_id": e.local_child_id,
-    },
-    AuthorityRegistered: lambda e: {
-        "subject_kind": "authority",
-        "authority_code": e.authority_code,
-        "local_id": e.authority_code,
-    },
-}
 
 
 # -- queries -------------------------------------------------------------------------------
