@@ -22,11 +22,10 @@ def team_positions(engine: Engine, authority_code: str, team: str) -> dict[str, 
     return {str(r[0]): max(int(r[1]), int(r[2])) for r in rows}
 
 
-# -- case lists -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class CaseRow:
+    """A child (or worker) on a case list, with who holds the case (or manages them)."""
+
     subject_id: str
     local_id: str
     team: str | None
