@@ -38,6 +38,73 @@ from sqlalchemy import (
     select,
 )
 
+from domain.events import (
+    AbsenceEnded,
+    AbsenceStarted,
+    AccessLogOpened,
+    ActionCarriedForward,
+    ActionCompleted,
+    ActionSet,
+    AdoptionOrderRecorded,
+    AppraisalHeld,
+    AuthorityRegistered,
+    CaseClosed,
+    CaseSupervisionRecorded,
+    CaseTypeChanged,
+    ChildAddedToCaseload,
+    ChildCameIntoCare,
+    ChildDeathRecorded,
+    ChildRegistered,
+    ChildRemovedFromCaseload,
+    ChildReturnedHome,
+    ClosureDayAdded,
+    ContentPurged,
+    DirectObservationRecorded,
+    DirectObservationSigned,
+    DisagreementEscalated,
+    DisagreementRaised,
+    DisagreementResolved,
+    EntryCorrected,
+    EntrySignaturesVoided,
+    EventType,
+    GroupSupervisionAttended,
+    GroupSupervisionDiscussionRecorded,
+    LegalHoldLifted,
+    LegalHoldPlaced,
+    LegalStatusChanged,
+    LineManagerChanged,
+    LookedAfterReviewHeld,
+    ManagementDecisionRecorded,
+    ManagementOversightRecorded,
+    OversightTriggered,
+    PeriodOfCareEnded,
+    PersonalRecordCommentRemoved,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    PlacementChanged,
+    PolicyPackAdopted,
+    RecordAccessed,
+    RecordPurged,
+    RiskLevelChanged,
+    SupervisionAgreementReviewed,
+    SupervisionAgreementSigned,
+    SupervisionAgreementSignedByOneParty,
+    SupervisionFrequencyExceptionApproved,
+    SupervisionSessionCancelled,
+    SupervisionSessionHeld,
+    SupervisionSessionRescheduled,
+    SupervisionSessionScheduled,
+    TeamAllocated,
+    ThresholdChanged,
+    UnknownEvent,
+    WorkerAllocated,
+    WorkerLeftEmployment,
+    WorkerRegistered,
+    WorkerRoleChanged,
+    WorkerTeamChanged,
+    WorkingPatternChanged,
+    kind_of,
+)
 from domain.rules import RULES_CITED_BY_EVENT
 from domain.vocabulary import OversightTriggerKind
 from projections.engine import (
@@ -91,73 +158,73 @@ def _signed(e: Any) -> Described:
     return Described("sign_off", text, e.record_id)
 
 
-DESCRIBERS: dict[str, Callable[[Any], Described]] = {
-    "AuthorityRegistered": lambda e: Described(
+DESCRIBERS: dict[EventType, Callable[[Any], Described]] = {
+    AuthorityRegistered: lambda e: Described(
         "registration", f"Authority {e.authority_code} registered on the {e.policy_pack} pack"
     ),
-    "PolicyPackAdopted": lambda e: Described("policy", f"Policy pack {e.policy_pack} adopted"),
-    "ClosureDayAdded": lambda e: Described(
+    PolicyPackAdopted: lambda e: Described("policy", f"Policy pack {e.policy_pack} adopted"),
+    ClosureDayAdded: lambda e: Described(
         "policy", f"Closure day {e.day.isoformat()} added: {e.reason}"
     ),
-    "WorkerRegistered": lambda e: Described(
+    WorkerRegistered: lambda e: Described(
         "registration",
         f"Worker {e.staff_id} registered: {_words(e.role)} in {e.team}, "
         f"{_words(e.employment_pattern)} (FTE {e.fte}), {e.engagement}, "
         f"{'case-holding' if e.case_holding else 'not case-holding'}",
     ),
-    "WorkerRoleChanged": lambda e: Described("employment", f"Role changed to {_words(e.role)}"),
-    "WorkerTeamChanged": lambda e: Described("employment", f"Team changed to {e.team}"),
-    "LineManagerChanged": lambda e: Described(
+    WorkerRoleChanged: lambda e: Described("employment", f"Role changed to {_words(e.role)}"),
+    WorkerTeamChanged: lambda e: Described("employment", f"Team changed to {e.team}"),
+    LineManagerChanged: lambda e: Described(
         "employment", f"Line manager changed to {e.line_manager_id}"
     ),
-    "WorkingPatternChanged": lambda e: Described(
+    WorkingPatternChanged: lambda e: Described(
         "employment", f"Working pattern changed to {_words(e.employment_pattern)} (FTE {e.fte})"
     ),
-    "WorkerLeftEmployment": lambda e: Described(
+    WorkerLeftEmployment: lambda e: Described(
         "employment", f"Left employment on {e.last_day.isoformat()}: {e.reason}"
     ),
-    "SupervisionAgreementSignedByOneParty": lambda e: Described(
+    SupervisionAgreementSignedByOneParty: lambda e: Described(
         "supervision_agreement",
         f"Supervision agreement {e.agreement_id} signed by the {_words(e.signatory)} on "
         f"{e.signed_on.isoformat()}: awaiting the other party's signature",
         e.agreement_id,
     ),
-    "SupervisionAgreementSigned": lambda e: Described(
+    SupervisionAgreementSigned: lambda e: Described(
         "supervision_agreement",
         f"Supervision agreement {e.agreement_id} signed by both with {e.supervisor_id}: "
         f"{e.frequency}, {_words(e.supervision_format)}, review due "
         f"{e.review_due_on.isoformat()}, escalation to {e.escalation_manager_id}",
         e.agreement_id,
     ),
-    "SupervisionAgreementReviewed": lambda e: Described(
+    SupervisionAgreementReviewed: lambda e: Described(
         "supervision_agreement",
         f"Supervision agreement {e.agreement_id} reviewed; next review "
         f"{e.next_review_due_on.isoformat()}",
         e.agreement_id,
     ),
-    "SupervisionFrequencyExceptionApproved": lambda e: Described(
+    SupervisionFrequencyExceptionApproved: lambda e: Described(
         "supervision_agreement",
         f"Supervision every {e.frequency} approved by the Head of Service: {e.reason}",
         e.agreement_id,
     ),
-    "SupervisionSessionScheduled": lambda e: Described(
+    SupervisionSessionScheduled: lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} scheduled with {e.supervisor_id} for "
         f"{e.scheduled_for.isoformat()}",
         e.session_id,
     ),
-    "SupervisionSessionCancelled": lambda e: Described(
+    SupervisionSessionCancelled: lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} cancelled by the {e.cancelled_by}: {e.reason}",
         e.session_id,
     ),
-    "SupervisionSessionRescheduled": lambda e: Described(
+    SupervisionSessionRescheduled: lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} rescheduled to "
         f"{e.new_scheduled_for.isoformat()}: {e.reason}",
         e.session_id,
     ),
-    "SupervisionSessionHeld": lambda e: Described(
+    SupervisionSessionHeld: lambda e: Described(
         "supervision_session",
         f"Supervision session {e.session_id} held with {e.supervisor_id} for "
         f"{e.duration_minutes} minutes; functions: {_functions(e)}; wellbeing "
@@ -166,91 +233,91 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
         + (f"; children discussed: {len(e.children_discussed)}" if e.children_discussed else ""),
         e.session_id,
     ),
-    "PersonalSupervisionRecordWritten": lambda e: Described(
+    PersonalSupervisionRecordWritten: lambda e: Described(
         "personal_record",
         f"Personal supervision record {e.record_id} written for session {e.session_id} "
         f"with {len(e.agreed_actions)} agreed action(s)",
         e.record_id,
         (e.session_id,),
     ),
-    "PersonalSupervisionRecordSigned": _signed,
-    "PersonalRecordCommentRemoved": lambda e: Described(
+    PersonalSupervisionRecordSigned: _signed,
+    PersonalRecordCommentRemoved: lambda e: Described(
         "correction",
         f"Comment removed from {_words(e.field_name)} of personal record {e.record_id}: {e.reason}",
         e.record_id,
     ),
-    "AbsenceStarted": lambda e: Described(
+    AbsenceStarted: lambda e: Described(
         "absence",
         f"{_words(e.kind).capitalize()} absence started on {e.started_on.isoformat()}",
         e.absence_id,
     ),
-    "AbsenceEnded": lambda e: Described(
+    AbsenceEnded: lambda e: Described(
         "absence", f"Absence ended; returned on {e.returned_on.isoformat()}", e.absence_id
     ),
-    "GroupSupervisionAttended": lambda e: Described(
+    GroupSupervisionAttended: lambda e: Described(
         "group_supervision",
         f"Attended group supervision {e.group_session_id}: {e.topic}",
         e.group_session_id,
     ),
-    "DirectObservationRecorded": lambda e: Described(
+    DirectObservationRecorded: lambda e: Described(
         "direct_observation",
         f"Direct observation {e.observation_id} by {e.observer_id}",
         e.observation_id,
     ),
-    "DirectObservationSigned": lambda e: Described(
+    DirectObservationSigned: lambda e: Described(
         "sign_off",
         f"Direct observation {e.observation_id} signed by the {_words(e.signatory)}",
         e.observation_id,
     ),
-    "AppraisalHeld": lambda e: Described(
+    AppraisalHeld: lambda e: Described(
         "appraisal", f"{_words(e.kind).capitalize()} {e.appraisal_id} held", e.appraisal_id
     ),
-    "ChildAddedToCaseload": lambda e: Described(
+    ChildAddedToCaseload: lambda e: Described(
         "caseload", f"Child {e.child_id} added to the caseload", e.child_id
     ),
-    "ChildRemovedFromCaseload": lambda e: Described(
+    ChildRemovedFromCaseload: lambda e: Described(
         "caseload", f"Child {e.child_id} removed from the caseload", e.child_id
     ),
-    "ChildRegistered": lambda e: Described(
+    ChildRegistered: lambda e: Described(
         "registration",
         f"Child {e.local_child_id} registered: {_words(e.case_type)}, {e.risk_level} risk"
         + (", unborn" if e.expected_date_of_birth else ""),
     ),
-    "WorkerAllocated": lambda e: Described(
+    WorkerAllocated: lambda e: Described(
         "allocation", f"Allocated to {e.worker_id} in {e.team} (reason {e.reason})"
     ),
-    "TeamAllocated": lambda e: Described("allocation", f"Team allocated: {e.team}"),
-    "CaseTypeChanged": lambda e: Described(
+    TeamAllocated: lambda e: Described("allocation", f"Team allocated: {e.team}"),
+    CaseTypeChanged: lambda e: Described(
         "case_change", f"Case type changed to {_words(e.case_type)}"
     ),
-    "ThresholdChanged": lambda e: Described("case_change", f"Threshold changed to {e.threshold}"),
-    "RiskLevelChanged": lambda e: Described(
+    ThresholdChanged: lambda e: Described("case_change", f"Threshold changed to {e.threshold}"),
+    RiskLevelChanged: lambda e: Described(
         "case_change", f"Risk level changed to {e.risk_level}" + (f", RAG {e.rag}" if e.rag else "")
     ),
-    "LegalStatusChanged": lambda e: Described(
+    LegalStatusChanged: lambda e: Described(
         "case_change", f"Legal status changed to {e.legal_status}"
     ),
-    "ChildCameIntoCare": lambda e: Described(
+    ChildCameIntoCare: lambda e: Described(
         "care", f"Came into care: legal status {e.legal_status}, placement {e.placement}"
     ),
-    "PlacementChanged": lambda e: Described(
+    PlacementChanged: lambda e: Described(
         "care", f"Placement changed to {e.placement}: {e.reason}"
     ),
-    "ChildReturnedHome": lambda e: Described("care", f"Returned home: {e.reason}"),
-    "CaseClosed": lambda e: Described("closure", f"Case {_words(e.kind)}: {e.reason}"),
-    "PeriodOfCareEnded": lambda e: Described(
+    ChildReturnedHome: lambda e: Described("care", f"Returned home: {e.reason}"),
+    CaseClosed: lambda e: Described("closure", f"Case {_words(e.kind)}: {e.reason}"),
+    PeriodOfCareEnded: lambda e: Described(
         "care", f"Period of care ended (SSDA903 reason {e.reason_code})"
     ),
-    "LookedAfterReviewHeld": lambda e: Described(
+    LookedAfterReviewHeld: lambda e: Described(
         "care", f"Looked-after review held on {e.review_on.isoformat()} ({e.review_code})"
     ),
-    "AdoptionOrderRecorded": lambda e: Described(
+    AdoptionOrderRecorded: lambda e: Described(
         "retention", f"Adoption order made on {e.order_made_on.isoformat()} [AAR-42]"
     ),
-    "ChildDeathRecorded": lambda e: Described(
+    ChildDeathRecorded: lambda e: Described(
         "retention", f"Death recorded: {e.died_on.isoformat()} [CPPCR-50]"
     ),
-    "CaseSupervisionRecorded": lambda e: Described(
+    CaseSupervisionRecorded: lambda e: Described(
         "case_supervision",
         f"Case supervision {e.entry_id} by {e.supervisor_id} with {e.worker_id}: decision "
         f"'{e.decision}'; child last seen {e.child_last_seen_on.isoformat()}; "
@@ -258,8 +325,8 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
         e.entry_id,
         ((e.session_id,) if e.session_id else ()) + tuple(a.action_id for a in e.actions),
     ),
-    "OversightTriggered": _trigger,
-    "ManagementOversightRecorded": lambda e: Described(
+    OversightTriggered: _trigger,
+    ManagementOversightRecorded: lambda e: Described(
         "management_oversight",
         f"Management oversight {e.entry_id} by {e.decision_maker_id} "
         f"({_words(e.decision_maker_role)}): decision '{e.decision}'; answers "
@@ -267,64 +334,64 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
         e.entry_id,
         tuple(e.answers_trigger_ids) + tuple(a.action_id for a in e.actions),
     ),
-    "ManagementDecisionRecorded": lambda e: Described(
+    ManagementDecisionRecorded: lambda e: Described(
         "management_decision", f"Management decision {e.entry_id}: '{e.decision}'", e.entry_id
     ),
-    "ActionSet": lambda e: Described(
+    ActionSet: lambda e: Described(
         "action",
         f"Action {e.action.action_id} set for {e.action.owner}, due {e.action.due_on.isoformat()}",
         e.action.action_id,
     ),
-    "ActionCompleted": lambda e: Described(
+    ActionCompleted: lambda e: Described(
         "action", f"Action {e.action_id} completed: {e.note}", e.action_id
     ),
-    "ActionCarriedForward": lambda e: Described(
+    ActionCarriedForward: lambda e: Described(
         "action",
         f"Action {e.action_id} carried forward to {e.new_due_on.isoformat()}: {e.rationale}",
         e.action_id,
     ),
-    "GroupSupervisionDiscussionRecorded": lambda e: Described(
+    GroupSupervisionDiscussionRecorded: lambda e: Described(
         "group_supervision",
         f"Discussed in group supervision {e.group_session_id}",
         e.entry_id,
         (e.group_session_id,),
     ),
-    "EntrySignaturesVoided": lambda e: Described(
+    EntrySignaturesVoided: lambda e: Described(
         "correction",
         f"Signatures on {e.entry_id} voided by its correction: the "
         f"{' and the '.join(_words(p) for p in e.voided)} must sign it again",
         e.entry_id,
     ),
-    "EntryCorrected": lambda e: Described(
+    EntryCorrected: lambda e: Described(
         "correction",
         f"Entry {e.entry_id} corrected ({', '.join(sorted(e.changes))}): {e.reason}",
         e.entry_id,
     ),
-    "DisagreementRaised": lambda e: Described(
+    DisagreementRaised: lambda e: Described(
         "disagreement",
         f"Disagreement {e.disagreement_id} raised about {_words(e.subject)}: {e.about}",
         e.disagreement_id,
     ),
-    "DisagreementEscalated": lambda e: Described(
+    DisagreementEscalated: lambda e: Described(
         "disagreement",
         f"Disagreement {e.disagreement_id} escalated to the {_words(e.level)}: {e.reason}",
         e.disagreement_id,
     ),
-    "DisagreementResolved": lambda e: Described(
+    DisagreementResolved: lambda e: Described(
         "disagreement",
         f"Disagreement {e.disagreement_id} resolved: {e.resolution}",
         e.disagreement_id,
     ),
-    "LegalHoldPlaced": lambda e: Described(
+    LegalHoldPlaced: lambda e: Described(
         "legal_hold", f"Legal hold {e.hold_id} placed ({_words(e.kind)}): {e.reference}", e.hold_id
     ),
-    "LegalHoldLifted": lambda e: Described(
+    LegalHoldLifted: lambda e: Described(
         "legal_hold", f"Legal hold {e.hold_id} lifted: {e.reason}", e.hold_id
     ),
-    "RecordPurged": lambda e: Described(
+    RecordPurged: lambda e: Described(
         "purge", purged_summary(e), f"{e.record_class}:{e.record_id}"
     ),
-    "RecordAccessed": lambda e: Described(
+    RecordAccessed: lambda e: Described(
         "access",
         f"{_words(e.kind).capitalize()} read: {e.what} (purpose: {e.purpose})",
         subject_id=str(e.subject_id),
@@ -332,7 +399,30 @@ DESCRIBERS: dict[str, Callable[[Any], Described]] = {
 }
 
 #: Events that carry no information for the trail (bookkeeping only).
-IGNORED = frozenset({"AccessLogOpened"})
+IGNORED: frozenset[EventType] = frozenset({AccessLogOpened})
+
+#: The policy clauses each event is evidence for (``domain.rules``), by catalogue class.
+CITED = RULES_CITED_BY_EVENT
+
+#: A registration's ``audit_subjects`` row: the subject's kind, authority and local id
+#: (for tenancy filters), by the registering event's class.
+SUBJECT_ROWS: dict[EventType, Callable[[Any], dict[str, str]]] = {
+    WorkerRegistered: lambda e: {
+        "subject_kind": "worker",
+        "authority_code": e.authority_code,
+        "local_id": e.staff_id,
+    },
+    ChildRegistered: lambda e: {
+        "subject_kind": "child",
+        "authority_code": e.authority_code,
+        "local_id": e.local_child_id,
+    },
+    AuthorityRegistered: lambda e: {
+        "subject_kind": "authority",
+        "authority_code": e.authority_code,
+        "local_id": e.authority_code,
+    },
+}
 
 #: What a purged event's row says until its ``RecordPurged`` (later in the log) names the
 #: rule and the purge; only a rebuild between the two could show it.
@@ -364,7 +454,7 @@ def _purged_row_values(e: Any) -> dict[str, Any]:
     reads once purged: a rebuild (from the tombstone) and the live runner (updating the
     original row) agree on each."""
     return {
-        "event_type": "ContentPurged",
+        "event_type": ContentPurged.__name__,
         "kind": "purged",
         "summary": f"Content purged: {purged_summary(e)}",
         "actor_id": "",
@@ -433,19 +523,27 @@ class AuditTrail:
         return {"audit_trail": trail, "audit_refs": refs, "audit_subjects": subjects}
 
     def handle(self, event: Any, notification: Notification) -> Sequence[Operation]:
-        name = type(event).__name__
-        if name in IGNORED:
+        """An event's trail row, its subject's row if it registers one, and its refs:
+        all chosen by its catalogue class, looked up once."""
+        try:
+            kind = kind_of(event)
+        except UnknownEvent:  # outside the catalogue: on the trail as "other", by its name
+            kind = type(event)
+        if kind in IGNORED:
             return []
-        if name == "ContentPurged":
+        if kind is ContentPurged:
             return self._tombstone(event, notification)
-        describe = DESCRIBERS.get(name)
+        name = kind.__name__
+        describe = DESCRIBERS.get(kind)
         described = Described("other", _words(name)) if describe is None else describe(event)
         subject_id = described.subject_id or str(event.originator_id)
         provenance = event.provenance
         operations: list[Operation] = []
-        registered = _registration(name, event)
-        if registered is not None:
-            operations.append(Insert("audit_subjects", {"subject_id": subject_id, **registered}))
+        subject_row = SUBJECT_ROWS.get(kind)
+        if subject_row is not None:
+            operations.append(
+                Insert("audit_subjects", {"subject_id": subject_id, **subject_row(event)})
+            )
         # A tuple in the table's column order (see define_tables): the rebuild's
         # hottest row, and COPY takes it as it is.
         operations.append(
@@ -462,7 +560,7 @@ class AuditTrail:
                     provenance.actor_id,
                     provenance.actor_role,
                     provenance.command_id,
-                    event.rule_id if name == "RecordPurged" else RULES_CITED_BY_EVENT.get(name),
+                    event.rule_id if kind is RecordPurged else CITED.get(kind),
                     described.entry_ref,
                     provenance.imported,
                 ),
@@ -470,7 +568,7 @@ class AuditTrail:
         )
         # The entry's own ref is on its trail row; only the entries it points at get
         # ``audit_refs`` rows (measured: a third fewer rows per rebuild, ADR 0006).
-        if name == "RecordPurged":
+        if kind is RecordPurged:
             # The record's rows keep their place and times; what could hold content goes.
             positions = list(event.positions)
             values = {**_purged_row_values(event), "occurred_at": SameAs("recorded_at")}
@@ -517,7 +615,7 @@ class AuditTrail:
                 (
                     notification.id,
                     subject_id,
-                    "ContentPurged",
+                    ContentPurged.__name__,
                     "purged",
                     PURGED_PENDING,
                     recorded,
@@ -532,28 +630,6 @@ class AuditTrail:
             )
         )
         return operations
-
-
-def _registration(name: str, event: Any) -> dict[str, str] | None:
-    if name == "WorkerRegistered":
-        return {
-            "subject_kind": "worker",
-            "authority_code": event.authority_code,
-            "local_id": event.staff_id,
-        }
-    if name == "ChildRegistered":
-        return {
-            "subject_kind": "child",
-            "authority_code": event.authority_code,
-            "local_id": event.local_child_id,
-        }
-    if name == "AuthorityRegistered":
-        return {
-            "subject_kind": "authority",
-            "authority_code": event.authority_code,
-            "local_id": event.authority_code,
-        }
-    return None
 
 
 # -- queries -------------------------------------------------------------------------------

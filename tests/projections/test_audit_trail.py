@@ -9,6 +9,21 @@ from sqlalchemy import Engine
 
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import (
+    ChildRegistered,
+    DisagreementEscalated,
+    DisagreementRaised,
+    DisagreementResolved,
+    EntryCorrected,
+    EntrySignaturesVoided,
+    ManagementOversightRecorded,
+    OversightTriggered,
+    PersonalSupervisionRecordSigned,
+    PersonalSupervisionRecordWritten,
+    RecordAccessed,
+    SupervisionSessionHeld,
+    WorkerAllocated,
+)
 from domain.vocabulary import ActorRole
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import AuditEntry, InvalidCursor, encode_cursor, subject_trail
@@ -100,14 +115,14 @@ def test_one_entry_per_event_in_plain_words(
     catch_up_all(database, app, engine)
     trail = _trail(engine)
     assert [e.event_type for e in trail] == [
-        "ChildRegistered",
-        "WorkerAllocated",
-        "OversightTriggered",
-        "ManagementOversightRecorded",
-        "DisagreementRaised",
-        "DisagreementEscalated",
-        "DisagreementResolved",
-        "RecordAccessed",
+        ChildRegistered.__name__,
+        WorkerAllocated.__name__,
+        OversightTriggered.__name__,
+        ManagementOversightRecorded.__name__,
+        DisagreementRaised.__name__,
+        DisagreementEscalated.__name__,
+        DisagreementResolved.__name__,
+        RecordAccessed.__name__,
     ]
     trigger, oversight = trail[2], trail[3]
     assert trigger.summary.startswith(
@@ -131,14 +146,14 @@ def test_links_between_related_entries(
     _child_story(app)
     catch_up_all(database, app, engine)
     by_type = {e.event_type: e for e in _trail(engine)}
-    trigger = by_type["OversightTriggered"]
-    oversight = by_type["ManagementOversightRecorded"]
+    trigger = by_type[OversightTriggered.__name__]
+    oversight = by_type[ManagementOversightRecorded.__name__]
     assert trigger.related == (oversight.position,)
     assert trigger.position in oversight.related
-    raised = by_type["DisagreementRaised"]
+    raised = by_type[DisagreementRaised.__name__]
     assert set(raised.related) == {
-        by_type["DisagreementEscalated"].position,
-        by_type["DisagreementResolved"].position,
+        by_type[DisagreementEscalated.__name__].position,
+        by_type[DisagreementResolved.__name__].position,
     }
 
 
@@ -195,15 +210,15 @@ def test_record_links_to_its_sign_offs_and_corrections(
         engine, authority_code=AUTHORITY, subject_kind="worker", local_id="SW1"
     ).entries
     by_type = {e.event_type: e for e in trail}
-    written = by_type["PersonalSupervisionRecordWritten"]
+    written = by_type[PersonalSupervisionRecordWritten.__name__]
     assert set(written.related) == {
-        by_type["SupervisionSessionHeld"].position,
-        by_type["PersonalSupervisionRecordSigned"].position,
-        by_type["EntryCorrected"].position,
-        by_type["EntrySignaturesVoided"].position,  # the correction voided the signature
+        by_type[SupervisionSessionHeld.__name__].position,
+        by_type[PersonalSupervisionRecordSigned.__name__].position,
+        by_type[EntryCorrected.__name__].position,
+        by_type[EntrySignaturesVoided.__name__].position,  # the correction voided the signature
     }
-    assert by_type["EntryCorrected"].summary == "Entry R1 corrected (workload): Typo"
-    assert by_type["EntrySignaturesVoided"].summary == (
+    assert by_type[EntryCorrected.__name__].summary == "Entry R1 corrected (workload): Typo"
+    assert by_type[EntrySignaturesVoided.__name__].summary == (
         "Signatures on R1 voided by its correction: the supervisor must sign it again"
     )
 
@@ -231,15 +246,18 @@ def test_keyset_pagination_and_filters(
             break
     assert seen == [e.position for e in everything]
     assert [e.event_type for e in _trail(engine, kinds=["disagreement"])] == [
-        "DisagreementRaised",
-        "DisagreementEscalated",
-        "DisagreementResolved",
+        DisagreementRaised.__name__,
+        DisagreementEscalated.__name__,
+        DisagreementResolved.__name__,
     ]
     assert [e.actor_id for e in _trail(engine, actor_id="TM1")] == [
         "TM1"
     ] * 4  # with the resolution
     window = _trail(engine, occurred_from=T + timedelta(days=1), occurred_to=T + timedelta(days=3))
-    assert [e.event_type for e in window] == ["DisagreementRaised", "DisagreementEscalated"]
+    assert [e.event_type for e in window] == [
+        DisagreementRaised.__name__,
+        DisagreementEscalated.__name__,
+    ]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ registers, summaries and tracking sheets read what the rules say."""
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,8 +15,10 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select, text
 
+import projections.compliance as package
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import AuthorityRegistered, SupervisionSessionHeld, WorkerRegistered
 from domain.identifiers import authority_id, worker_id
 from domain.policy.compliance import Status, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
@@ -26,7 +29,6 @@ from oversight.settings import DatabaseSettings
 from projections.compliance import (
     Compliance,
     Tally,
-    _stored_obligations,
     answer,
     case_tracker_for,
     category,
@@ -34,6 +36,7 @@ from projections.compliance import (
     derive,
     evaluate,
     register_items,
+    stored_obligations,
     summary,
     supervision_sheet_for,
     view,
@@ -83,7 +86,7 @@ def _full_recompute(app: OversightApplication) -> dict[str, Any]:
     expected: dict[str, Any] = {}
     for subject_id, subject_facts in facts.items():
         code = str(subject_facts[0].data.get("authority_code", ""))
-        if subject_facts[0].event_type == "AuthorityRegistered":
+        if subject_facts[0].kind is AuthorityRegistered:
             continue
         if code not in contexts:
             contexts[code] = context_from(code, facts[str(authority_id(code))], LIBRARY)
@@ -124,7 +127,7 @@ def test_settled_incrementally_it_equals_a_full_recompute_and_a_rebuild(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM compliance_dirty")).scalar_one() == 0
         for subject_id, derived in expected.items():
-            assert _stored_obligations(conn, subject_id) == derived.obligations, subject_id
+            assert stored_obligations(conn, subject_id) == derived.obligations, subject_id
     kinds = {o.rule_id for d in expected.values() for o in d.obligations}
     assert {"SHR-3.6a", "SHR-3.6e", "SHR-APP2", "SWRB-5"} <= kinds
     incremental = checksum(engine, Compliance())
@@ -493,12 +496,12 @@ def test_the_engine_only_recomputes_what_it_must(
 def test_obligations_are_pure_functions_of_the_facts() -> None:
     """The same facts in any arrival order give the same obligations."""
     facts = [
-        Fact(1, "WorkerRegistered", _at(date(2025, 1, 1)), _at(date(2025, 1, 1)), {
+        Fact(1, WorkerRegistered.__name__, _at(date(2025, 1, 1)), _at(date(2025, 1, 1)), {
             "authority_code": "X", "staff_id": "S", "role": "social_worker",
             "case_holding": True, "employment_pattern": "full_time",
             "engagement": "permanent", "start_date": "2025-01-01",
         }),
-        Fact(2, "SupervisionSessionHeld", _at(date(2025, 2, 1)), _at(date(2025, 2, 1)), {
+        Fact(2, SupervisionSessionHeld.__name__, _at(date(2025, 2, 1)), _at(date(2025, 2, 1)), {
             "session_id": "S1", "supervisor_id": "T", "duration_minutes": 90,
         }),
     ]  # fmt: skip
@@ -506,6 +509,50 @@ def test_obligations_are_pure_functions_of_the_facts() -> None:
     context = context_from("X", [], LIBRARY)
     once = obligations(facts, pack, context.calendar, date(2026, 1, 1))
     assert obligations(list(reversed(facts)), pack, context.calendar, date(2026, 1, 1)) == once
+
+
+def _names_imported_from(package: str, source: str) -> set[str]:
+    """The names a module imports from ``package``, or reads off it as an attribute."""
+    tree = ast.parse(source)
+    names: set[str] = set()
+    aliases: set[str] = set()
+    parent, _, leaf = package.rpartition(".")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == package:
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == parent:
+            aliases |= {a.asname or a.name for a in node.names if a.name == leaf}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
+            names.add(node.attr)
+    return names
+
+
+def test_the_package_exports_every_name_its_users_import() -> None:
+    """What the API, the CLI, the migrations and the tests import from
+    ``projections.compliance`` is exported on purpose (``__all__``), so the modules
+    inside the package can move without breaking them."""
+    root = Path(__file__).resolve().parents[2]
+    users = [
+        path
+        for top in ("application", "benchmarks", "graphql_api", "migrations", "oversight",
+                    "projections", "tests")
+        for path in (root / top).rglob("*.py")
+        if "projections/compliance/" not in path.as_posix()
+    ]  # fmt: skip
+    imported: dict[str, set[str]] = defaultdict(set)
+    for path in users:
+        for name in _names_imported_from("projections.compliance", path.read_text("utf-8")):
+            imported[name].add(path.relative_to(root).as_posix())
+    assert {"Compliance", "view", "summary", "evaluate", "open_work"} <= set(imported)
+    missing = {
+        name: sorted(paths) for name, paths in imported.items() if name not in package.__all__
+    }
+    assert missing == {}
 
 
 def test_a_changed_pack_recomputes_the_subjects_held_to_it(
