@@ -31,6 +31,7 @@ import os
 import signal
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -331,6 +332,10 @@ class Purges:
         refused: list[tuple[Intent, str]] = []
         for intent in pending:
             command = intent_command(intent)
+            # Still to be destroyed here: counted again now, and intended again. If not
+            # (refused, or committed), the command itself says which.
+            with suppress(DomainError):
+                intent = self._intend(command)
             try:
                 result = self.app.execute(command, retries=2)
             except NotFound:
