@@ -35,6 +35,7 @@ from application.certificates import Ledger
 from application.purge import AFTER_COMMAND, BEFORE_COMMAND, CRASH_SETTING, Purges
 from application.storage import compact
 from domain import commands as c
+from domain.events import RecordPurged
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.projecting import read_engine
@@ -190,7 +191,7 @@ def test_a_purge_killed_after_its_command_is_not_lost_to_a_restore(
         purged = [
             n
             for n in fresh.recorder.select_notifications(start=1, limit=10_000)
-            if n.topic.endswith("RecordPurged")
+            if n.topic.endswith(f".{RecordPurged.__name__}")
         ]
     assert [n.id for n in purged] == [committed.position]  # replayed, not purged twice
 
