@@ -254,8 +254,9 @@ class Purges:
     # -- after a restore -------------------------------------------------------------------
 
     def reapply(self) -> Reapplied:
-        """Destroy again every record the ledger names (a restored backup brings them
-        back); write back the certificates the restored table lacks. Idempotent."""
+        """Destroy again every record the ledger certifies (a restored backup brings them
+        back); write back the certificates the restored table lacks; settle every intent
+        without a certificate (``_settle``) and certify it. Idempotent."""
         ledger = self._require_ledger()
         contents = ledger.contents()
         again: list[tuple[Certificate, int]] = []

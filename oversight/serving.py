@@ -126,6 +126,15 @@ def refuse_unapplied_purges(purges: Purges, settings: Settings) -> None:
             f"purge was interrupted before its certificate and that {where} still holds, "
             "due and not held: run `oversight retention reapply` before serving"
         )
+    uncertified = purges.ledger.pending()
+    if uncertified:
+        # Destroyed already, held, or not here: nothing to disclose, but no certificate.
+        log.warning(
+            "the purge ledger %s names %d interrupted purges without a certificate: "
+            "`oversight retention reapply` certifies or reports them (ADR 0018)",
+            purges.ledger.path,
+            len(uncertified),
+        )
 
 
 def request_limits(development: bool) -> Limits:
