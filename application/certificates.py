@@ -5,6 +5,21 @@ Each certificate goes to two places: the ``purge_certificates`` table (migration
 queried by the API and the CLI, and an append-only JSON-lines ledger outside the database
 (``OVERSIGHT_PURGE_LEDGER``), because restoring a backup restores the table too: the
 ledger is what says, after a restore, which records must be destroyed again.
+
+The ledger's lines, one JSON object each (ADR 0018, addendum of 2026-12-03):
+
+- ``"line": "intent"``: a purge about to run, written and fsynced *before* its command,
+  so a process killed between the command's commit and its certificate still leaves a
+  trace outside the database: the record, the rule and due day, who authorised it, the
+  command (its id and time: executing it again replays it where it committed);
+- ``"line": "certificate"``, or no ``line`` at all (every line of a ledger written before
+  intents existed): a destroyed record's certificate, the fields of ``Certificate``;
+- ``"line": "abandoned"``: an intent whose command the domain refused when it ran (the
+  record changed between the check and the command), so it certainly did not commit.
+
+An intent is *pending* while no certificate for its record (the same
+``certificate_id``) and no abandonment of its command follow it: its purge may or may
+not have committed, and ``oversight retention reapply`` settles it.
 """
 
 from __future__ import annotations
@@ -123,6 +138,60 @@ class Certificate:
 
 COLUMNS = [f.name for f in fields(Certificate)]
 
+#: The ``line`` of each kind of ledger line (a line without one is a certificate).
+INTENT, CERTIFICATE, ABANDONED = "intent", "certificate", "abandoned"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A purge about to run: enough to run its command again, and to certify it without
+    reading what the purge destroys (the read-model rows were counted before it)."""
+
+    command_id: str
+    certificate_id: str  # the certificate it will have: matches the two lines
+    authority_code: str
+    subject_kind: str  # worker | child
+    subject_id: str
+    local_id: str
+    record_class: str
+    record_id: str
+    rule_id: str
+    due_on: date
+    as_of: date
+    authorised_by: str  # the officer's staff id, or "schedule"
+    occurred_at: datetime  # the command's: the same command again is a replay
+    read_model_rows_redacted: int  # counted before the command
+    legal_holds_lifted: int  # on the subject before the command
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": INTENT,
+            **{
+                k: v.isoformat() if isinstance(v, date | datetime) else v
+                for k, v in asdict(self).items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Intent:
+        values = {f.name: data[f.name] for f in fields(cls)}
+        values["due_on"] = date.fromisoformat(str(values["due_on"]))
+        values["as_of"] = date.fromisoformat(str(values["as_of"]))
+        # Its offset as given (not made UTC): the command's fingerprint includes it.
+        values["occurred_at"] = datetime.fromisoformat(str(values["occurred_at"]))
+        values["read_model_rows_redacted"] = int(values["read_model_rows_redacted"])
+        values["legal_holds_lifted"] = int(values["legal_holds_lifted"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class LedgerContents:
+    """A ledger read once: its certificates (the latest line per id) and its intents
+    still pending, in the order they were written."""
+
+    certificates: list[Certificate]
+    pending: list[Intent]
+
 
 class LedgerMissing(RuntimeError):
     """No ledger is configured where one is required."""
@@ -147,35 +216,78 @@ class Ledger:
         return None
 
     def append(self, certificates: Iterable[Certificate]) -> None:
-        """Append and flush to disk before the caller goes on (O_APPEND: whole lines)."""
-        lines = "".join(
-            json.dumps(c.to_json(), sort_keys=True) + "\n" for c in certificates
-        ).encode()
+        """Append certificates and flush them to disk before the caller goes on."""
+        self._write([{"line": CERTIFICATE, **k.to_json()} for k in certificates])
+
+    def intend(self, intent: Intent) -> None:
+        """Record a purge about to run, on disk before its command may commit."""
+        self._write([intent.to_json()])
+
+    def abandon(self, intent: Intent, reason: str) -> None:
+        """Record that an intent's command was refused, so certainly never committed."""
+        self._write([{"line": ABANDONED, "command_id": intent.command_id, "reason": reason}])
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        """Append whole lines (``O_APPEND``) and fsync them; a new file's directory entry
+        too, or a crash could lose the file with its first line."""
+        lines = "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries).encode()
         if not lines:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             os.write(fd, lines)
             os.fsync(fd)
         finally:
             os.close(fd)
+        if created:
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
 
     def read(self) -> list[Certificate]:
         """Every certificate in the ledger, the latest line per certificate id winning."""
+        return self.contents().certificates
+
+    def pending(self) -> list[Intent]:
+        """Intents with neither a certificate nor an abandonment: maybe committed."""
+        return self.contents().pending
+
+    def contents(self) -> LedgerContents:
+        """Every line read and matched: certificates, and the intents still pending."""
         if not self.path.exists():
-            return []
+            return LedgerContents([], [])
         found: dict[str, Certificate] = {}
+        intents: dict[str, Intent] = {}
+        abandoned: set[str] = set()
         with self.path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
                 try:
-                    certificate = Certificate.from_json(json.loads(line))
-                except (ValueError, KeyError, TypeError) as error:
-                    raise ValueError(f"{self.path}:{number}: not a certificate ({error})") from None
-                found[certificate.certificate_id] = certificate
-        return list(found.values())
+                    data = json.loads(line)
+                    kind = data.get("line", CERTIFICATE)
+                    if kind == INTENT:
+                        intent = Intent.from_json(data)
+                        intents[intent.command_id] = intent
+                    elif kind == ABANDONED:
+                        abandoned.add(str(data["command_id"]))
+                    elif kind == CERTIFICATE:
+                        certificate = Certificate.from_json(data)
+                        found[certificate.certificate_id] = certificate
+                    else:
+                        raise ValueError(f"unknown line {kind!r}")
+                except (ValueError, KeyError, TypeError, AttributeError) as error:
+                    raise ValueError(f"{self.path}:{number}: not a ledger line ({error})") from None
+        pending = [
+            i
+            for i in intents.values()
+            if i.certificate_id not in found and i.command_id not in abandoned
+        ]
+        return LedgerContents(list(found.values()), pending)
 
 
 def store(engine: Engine, certificates: Iterable[Certificate]) -> int:

@@ -14,18 +14,24 @@ a scheduled run (``oversight retention purge --scheduled``) and a reapply after 
 5. certify: a certificate per record appended to the ledger outside the database, then
    written to ``purge_certificates``.
 
+Before step 2 an *intent* line naming the record and the command goes to the ledger,
+fsynced: a process killed between the command's commit and the certificate (or a
+backup restored after such a crash) still leaves outside the database the trace that
+makes ``reapply`` destroy the record again and certify it (ADR 0018, addendum).
+
 A run that stops part way (a refused record does not stop it; the database going away
 does) still redacts, compacts and certifies what it destroyed before the error goes up;
-run again, what it destroyed reads "already purged". A process killed between a
-record's ``PurgeRecord`` and its certificate leaves that record destroyed without one
-(ADR 0018, Consequences).
+run again, what it destroyed reads "already purged".
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,7 +41,7 @@ from sqlalchemy import Engine
 from application import certificates as certs
 from application import storage
 from application.app import CommandResult, OversightApplication
-from application.certificates import Certificate, Ledger, LedgerMissing
+from application.certificates import Certificate, Intent, Ledger, LedgerMissing
 from application.purge_plan import plan_purge
 from domain import commands as c
 from domain.errors import DomainError, NotFound, ValidationError
@@ -48,6 +54,19 @@ log = logging.getLogger(__name__)
 
 #: Who runs a scheduled purge (the certificate's ``ran_by``).
 SCHEDULE = "schedule"
+
+#: Test only (tests/application/test_purge_crash.py): the point at which a purge kills
+#: its own process with SIGKILL, as a crash would, with no cleanup: ``before-purge-command``
+#: (the intent is on disk, the command not run) or ``after-purge-command`` (the command
+#: committed, no certificate yet). Never set it in a deployment.
+CRASH_SETTING = "OVERSIGHT_TEST_CRASH_AT"
+BEFORE_COMMAND, AFTER_COMMAND = "before-purge-command", "after-purge-command"
+
+
+def _crash_point(point: str) -> None:
+    """Die here, uncleanly, when the test-only ``OVERSIGHT_TEST_CRASH_AT`` names ``point``."""
+    if os.environ.get(CRASH_SETTING) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -79,11 +98,21 @@ class PurgeRun:
 
 @dataclass(frozen=True)
 class Reapplied:
-    """What a reapply after a restore did with each certificate of the ledger."""
+    """What a reapply after a restore did with each certificate of the ledger, and with
+    each intent that had none (a purge interrupted between its command and its
+    certificate, or before its command)."""
 
     destroyed_again: list[Certificate]
     already_destroyed: list[Certificate]
     refused: list[tuple[Certificate, str]]
+    #: Intents now certified: destroyed by this reapply, or found committed (a replay).
+    completed: list[Certificate] = field(default_factory=list)
+    #: Intents whose record this database does not hold (absent, or destroyed by
+    #: another command): nothing to destroy; they stay pending for an older restore.
+    not_held: list[Intent] = field(default_factory=list)
+    #: Intents the domain refuses now (a legal hold, not due under the pack): reported,
+    #: never forced; they stay pending until the officer decides.
+    intents_refused: list[tuple[Intent, str]] = field(default_factory=list)
 
 
 def purge_command(
@@ -98,6 +127,21 @@ def purge_command(
         record_class=row.record_class,
         record_id=row.record_id,
         as_of=as_of,
+    )
+
+
+def intent_command(intent: Intent) -> c.PurgeRecord:
+    """The very command an intent named: executed again, it replays where it committed
+    (same id, same fingerprint) and runs afresh where it did not."""
+    return c.PurgeRecord(
+        command_id=intent.command_id,
+        actor=Actor(intent.authorised_by, ActorRole.DATA_PROTECTION_OFFICER, intent.authority_code),
+        occurred_at=intent.occurred_at,
+        staff_id=intent.local_id if intent.subject_kind == "worker" else None,
+        child_id=intent.local_id if intent.subject_kind == "child" else None,
+        record_class=intent.record_class,
+        record_id=intent.record_id,
+        as_of=intent.as_of,
     )
 
 
@@ -137,11 +181,14 @@ class Purges:
         """Destroy one record the caller names (``purgeRecord``): the same steps as a run."""
         check_officer(command.actor, command.actor.authority_id)
         self._require_ledger()
-        before = self._before(command)
-        result = self.app.execute(command, retries=2)
+        try:
+            intent: Intent | None = self._intend(command)
+        except DomainError:
+            intent = None  # refused (the command says why), or a retry: it replays
+        result = self._execute(command, intent)
         if result.replayed or result.position is None:
             return result
-        certificate = self._certificate(command, result.position, before)
+        certificate = self._certificate(command, result.position, intent)
         self._finish(result.position, [certificate])
         return result
 
@@ -196,24 +243,28 @@ class Purges:
             if dry_run:
                 plan_purge(self.app, command)
                 return PurgeOutcome(row, destroyed=True)
-            before = self._before(command)
-            result = self.app.execute(command, retries=2)
+            intent = self._intend(command)
+            result = self._execute(command, intent)
         except DomainError as error:
             return PurgeOutcome(row, destroyed=False, refused=str(error))
         assert result.position is not None
-        certificate = self._certificate(command, result.position, before)
+        certificate = self._certificate(command, result.position, intent)
         return PurgeOutcome(row, True, position=result.position, certificate=certificate)
 
     # -- after a restore -------------------------------------------------------------------
 
     def reapply(self) -> Reapplied:
-        """Destroy again every record the ledger names (a restored backup brings them
-        back); write back the certificates the restored table lacks. Idempotent."""
+        """Destroy again every record the ledger certifies (a restored backup brings them
+        back); write back the certificates the restored table lacks; settle every intent
+        without a certificate (``_settle``) and certify it. Idempotent."""
         ledger = self._require_ledger()
+        contents = ledger.contents()
         again: list[tuple[Certificate, int]] = []
         already: list[Certificate] = []
         refused: list[tuple[Certificate, str]] = []
-        for certificate in sorted(ledger.read(), key=lambda k: (k.purged_at, k.certificate_id)):
+        for certificate in sorted(
+            contents.certificates, key=lambda k: (k.purged_at, k.certificate_id)
+        ):
             command = c.PurgeRecord(
                 command_id=f"reapply-{uuid.uuid4().hex}",
                 actor=Actor(
@@ -244,19 +295,62 @@ class Purges:
                 continue
             assert result.position is not None
             again.append((certificate, result.position))
-        last = max((position for _, position in again), default=None)
+        completed, not_held, intents_refused = self._settle(contents.pending)
+        last = max(
+            [position for _, position in again] + [k.position for k in completed], default=None
+        )
         if last is not None:
+            # A replayed intent's purge committed, but its process died before this: the
+            # projections and the storage still need it.
             storage.catch_up(self.app, self.engine, last, timeout=self.catch_up_timeout)
             storage.compact(self.engine)
+        # The intents' certificates are new: the ledger first, as for any purge.
+        ledger.append(completed)
         # The ledger's own certificates (not new ones): the table says what it said.
-        certs.store(self.engine, [k for k, _ in again] + already)
+        certs.store(self.engine, [k for k, _ in again] + already + completed)
         log.info(
-            "reapply: %d destroyed again, %d already destroyed, %d refused",
+            "reapply: %d destroyed again, %d already destroyed, %d refused; intents: "
+            "%d certified, %d not held, %d refused",
             len(again),
             len(already),
             len(refused),
+            len(completed),
+            len(not_held),
+            len(intents_refused),
         )
-        return Reapplied([k for k, _ in again], already, refused)
+        return Reapplied(
+            [k for k, _ in again], already, refused, completed, not_held, intents_refused
+        )
+
+    def _settle(
+        self, pending: list[Intent]
+    ) -> tuple[list[Certificate], list[Intent], list[tuple[Intent, str]]]:
+        """Run each pending intent's own command again: where it committed it replays
+        and is certified; where it did not (killed before, or a restore undid it) it
+        runs now, checked like any purge (legal holds included), or is refused."""
+        completed: list[Certificate] = []
+        not_held: list[Intent] = []
+        refused: list[tuple[Intent, str]] = []
+        for intent in pending:
+            command = intent_command(intent)
+            # Still to be destroyed here: counted again now, and intended again. If not
+            # (refused, or committed), the command itself says which.
+            with suppress(DomainError):
+                intent = self._intend(command)
+            try:
+                result = self.app.execute(command, retries=2)
+            except NotFound:
+                not_held.append(intent)  # the backup is older than the record
+                continue
+            except DomainError as error:
+                if isinstance(error, ValidationError) and "already purged" in error.message:
+                    not_held.append(intent)  # destroyed by another command
+                else:
+                    refused.append((intent, str(error)))
+                continue
+            assert result.position is not None
+            completed.append(self._certificate(command, result.position, intent))
+        return completed, not_held, refused
 
     def unapplied(self) -> list[Certificate]:
         """Certificates in the ledger that the database does not hold: records a restore
@@ -265,6 +359,22 @@ class Purges:
             return []
         held = certs.stored_ids(self.engine)
         return [k for k in self.ledger.read() if k.certificate_id not in held]
+
+    def interrupted(self) -> list[Intent]:
+        """Pending intents whose record this database still holds and would destroy now
+        (checked as a purge is, legal holds included): a purge interrupted before its
+        certificate, perhaps undone by a restore. Those it refuses, or does not hold,
+        are not listed (``reapply`` reports them)."""
+        if self.ledger is None:
+            return []
+        due = []
+        for intent in self.ledger.pending():
+            try:
+                plan_purge(self.app, intent_command(intent))
+            except DomainError:
+                continue
+            due.append(intent)
+        return due
 
     def compact(self, *, full: bool = False) -> None:
         storage.compact(self.engine, full=full)
@@ -280,22 +390,59 @@ class Purges:
             )
         return self.ledger
 
-    def _before(self, command: c.PurgeRecord) -> tuple[int, int]:
-        """What the purge will redact, read before it runs: the read-model rows of the
-        record's events, and the legal holds on the subject, all lifted (a refused
-        purge: nothing)."""
+    def _intend(self, command: c.PurgeRecord) -> Intent:
+        """Check the purge (raising the domain's refusal) and put its intent on disk in
+        the ledger before its command can commit. What it will redact is counted here,
+        before: the read-model rows of the record's events, and the legal holds on the
+        subject, all lifted."""
+        plan = plan_purge(self.app, command)
+        assert plan.item.rule_id is not None and plan.item.due_on is not None
+        subject_id = str(plan.subject.id)
+        kind = "worker" if command.staff_id is not None else "child"
+        intent = Intent(
+            command_id=command.command_id,
+            certificate_id=certs.certificate_id(
+                plan.subject.authority_code, subject_id, command.record_class, command.record_id
+            ),
+            authority_code=plan.subject.authority_code,
+            subject_kind=kind,
+            subject_id=subject_id,
+            local_id=str(command.staff_id if command.staff_id is not None else command.child_id),
+            record_class=command.record_class,
+            record_id=command.record_id,
+            rule_id=plan.item.rule_id,
+            due_on=plan.item.due_on,
+            as_of=command.as_of,
+            authorised_by=command.actor.id,
+            occurred_at=command.occurred_at,  # as given: the fingerprint's
+            read_model_rows_redacted=storage.rows_at(self.engine, plan.positions),
+            legal_holds_lifted=sum(
+                1 for h in plan.subject.legal_holds.values() if h.lifted_at is not None
+            ),
+        )
+        self._require_ledger().intend(intent)
+        return intent
+
+    def _execute(self, command: c.PurgeRecord, intent: Intent | None) -> CommandResult:
+        """The command, after its intent: a refusal is written to the ledger as the
+        intent abandoned (it certainly did not commit)."""
+        _crash_point(BEFORE_COMMAND)
         try:
-            plan = plan_purge(self.app, command)
-        except DomainError:
-            return 0, 0
-        lifted = sum(1 for h in plan.subject.legal_holds.values() if h.lifted_at is not None)
-        return storage.rows_at(self.engine, plan.positions), lifted
+            result = self.app.execute(command, retries=2)
+        except DomainError as error:
+            if intent is not None:
+                self._require_ledger().abandon(intent, str(error))
+            raise
+        _crash_point(AFTER_COMMAND)
+        return result
 
     def _certificate(
-        self, command: c.PurgeRecord, position: int, before: tuple[int, int]
+        self, command: c.PurgeRecord, position: int, intent: Intent | None
     ) -> Certificate:
-        """The certificate of the purge whose ``RecordPurged`` is at ``position``."""
-        rows, lifted = before
+        """The certificate of the purge whose ``RecordPurged`` is at ``position``, with
+        the counts its intent took before it ran (none: a purge that raced its check)."""
+        rows = intent.read_model_rows_redacted if intent is not None else 0
+        lifted = intent.legal_holds_lifted if intent is not None else 0
         notification = self.app.recorder.select_notifications(start=position, limit=1)[0]
         event: Any = self.app.mapper.to_domain_event(notification)  # a RecordPurged
         kind = "worker" if command.staff_id is not None else "child"

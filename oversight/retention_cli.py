@@ -254,8 +254,10 @@ def certificates_command(authority: str | None, fmt: str) -> None:
 @retention.command("reapply")
 @click.option("--wait", default=60.0, show_default=True, help="Seconds to wait for projections.")
 def reapply_command(wait: float) -> None:
-    """After restoring a backup: destroy again every record the purge ledger names
-    (OVERSIGHT_PURGE_LEDGER) and restore their certificates. Safe to run again."""
+    """After restoring a backup, or after a purge was interrupted: destroy again every
+    record the purge ledger (OVERSIGHT_PURGE_LEDGER) certifies and restore their
+    certificates; finish every purge whose intent has no certificate (destroying the
+    record if it is still due and not held) and certify it. Safe to run again."""
     database = _database()
     try:
         done = _purges(database, wait).reapply()
@@ -266,10 +268,26 @@ def reapply_command(wait: float) -> None:
             f"refused: {certificate.authority_code} {certificate.subject_kind} "
             f"{certificate.local_id} {certificate.record_class} {certificate.record_id}: {why}"
         )
+    for intent, why in done.intents_refused:
+        click.echo(
+            f"refused (interrupted purge, command {intent.command_id}): "
+            f"{intent.authority_code} {intent.subject_kind} {intent.local_id} "
+            f"{intent.record_class} {intent.record_id}: {why}"
+        )
     click.echo(
         f"destroyed again {len(done.destroyed_again)}, already destroyed "
         f"{len(done.already_destroyed)}, refused {len(done.refused)}"
     )
+    if done.completed or done.not_held or done.intents_refused:
+        click.echo(
+            f"interrupted purges: certified {len(done.completed)}, not held "
+            f"{len(done.not_held)}, refused {len(done.intents_refused)}"
+        )
+    if done.intents_refused:
+        raise click.ClickException(
+            "some interrupted purges are refused by the records' authorities now: see "
+            "above (a legal hold, or not due under the pack); nothing was forced"
+        )
     if done.refused:
         raise click.ClickException(
             "some records named by the ledger are still held: see above (a legal hold the "

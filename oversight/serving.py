@@ -109,13 +109,31 @@ def refuse_unapplied_purges(purges: Purges, settings: Settings) -> None:
             LEDGER_SETTING,
         )
         return
+    where = settings.database.sqlite_path or settings.database.dbname
     unapplied = purges.unapplied()
     if unapplied:
-        where = settings.database.sqlite_path or settings.database.dbname
         raise PurgesNotApplied(
             f"the purge ledger {purges.ledger.path} names {len(unapplied)} destroyed records "
             f"that {where} still holds (a backup restored after their purge?): run "
             "`oversight retention reapply` before serving"
+        )
+    # An intent without its certificate: the purge was interrupted (and its commit maybe
+    # undone by a restore). Refused only while the record is here and still due.
+    interrupted = purges.interrupted()
+    if interrupted:
+        raise PurgesNotApplied(
+            f"the purge ledger {purges.ledger.path} names {len(interrupted)} records whose "
+            f"purge was interrupted before its certificate and that {where} still holds, "
+            "due and not held: run `oversight retention reapply` before serving"
+        )
+    uncertified = purges.ledger.pending()
+    if uncertified:
+        # Destroyed already, held, or not here: nothing to disclose, but no certificate.
+        log.warning(
+            "the purge ledger %s names %d interrupted purges without a certificate: "
+            "`oversight retention reapply` certifies or reports them (ADR 0018)",
+            purges.ledger.path,
+            len(uncertified),
         )
 
 

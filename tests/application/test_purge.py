@@ -20,7 +20,7 @@ import struct
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from sqlalchemy import Engine, inspect, text
 
 from application import certificates as certs
 from application.app import OversightApplication
-from application.certificates import Certificate, Ledger, LedgerMissing
+from application.certificates import Certificate, Intent, Ledger, LedgerMissing
 from application.purge import Purges
 from application.storage import compact
 from domain import commands as c
@@ -518,3 +518,54 @@ def test_a_certificate_round_trips_through_the_ledger(tmp_path: Path) -> None:
     ledger.append([certificate])
     ledger.append([certificate])  # a line again: the same certificate
     assert ledger.read() == [certificate]
+
+
+def test_the_ledger_pairs_each_intent_with_its_certificate_and_reads_old_ledgers(
+    tmp_path: Path,
+) -> None:
+    """Line types (ADR 0018, addendum): an intent is pending until a certificate of its
+    record or an abandonment of its command follows; a line without ``line`` is a
+    certificate, as every line of a ledger written before intents was."""
+    subject = str(uuid.uuid4())
+
+    def intent(record_id: str, command_id: str) -> Intent:
+        return Intent(
+            command_id=command_id,
+            certificate_id=certs.certificate_id("LA", subject, "personal_supervision", record_id),
+            authority_code="LA", subject_kind="worker", subject_id=subject, local_id="SW1",
+            record_class="personal_supervision", record_id=record_id, rule_id="DUR-4.9",
+            due_on=date(2018, 1, 1), as_of=date(2026, 1, 1), authorised_by="DPO1",
+            occurred_at=datetime(2026, 1, 1, 10, tzinfo=timezone(timedelta(hours=1))),
+            read_model_rows_redacted=7, legal_holds_lifted=1,
+        )  # fmt: skip
+
+    done, killed, refused = intent("S1", "p-1"), intent("S2", "p-2"), intent("S3", "p-3")
+    certificate = Certificate(
+        certificate_id=done.certificate_id, authority_code="LA", subject_kind="worker",
+        subject_id=subject, local_id="SW1", record_class="personal_supervision",
+        record_id="S1", rule_id="DUR-4.9", due_on=date(2018, 1, 1), as_of=date(2026, 1, 1),
+        legal_hold_check="clear", events_rewritten=3, read_model_rows_redacted=7,
+        ran_by="DPO1", purged_at=datetime(2026, 1, 1, 9, tzinfo=UTC), position=42,
+    )  # fmt: skip
+    path = tmp_path / "ledger.jsonl"
+    # A ledger of before intents: bare certificate lines.
+    old = dict(certificate.to_json(), certificate_id="old", record_id="S0")
+    path.write_text(json.dumps(old) + "\n")
+    ledger = Ledger(path)
+    for each in (done, killed, refused):
+        ledger.intend(each)
+    ledger.append([certificate])
+    ledger.abandon(refused, "held by legal hold H1 (litigation): lift it first")
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line.get("line") for line in lines] == [
+        None, "intent", "intent", "intent", "certificate", "abandoned"
+    ]  # fmt: skip
+    assert {k.certificate_id for k in ledger.read()} == {"old", certificate.certificate_id}
+    assert ledger.pending() == [killed]
+    # Its command's time keeps its offset: the command run again is the same command.
+    assert ledger.pending()[0].occurred_at.utcoffset() == timedelta(hours=1)
+
+    path.write_text(path.read_text() + '{"line": "promise"}\n')
+    with pytest.raises(ValueError, match=r"ledger.jsonl:7: not a ledger line"):
+        ledger.read()
