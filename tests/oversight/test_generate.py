@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from oversight.cli import main
-from oversight.generate import SCALES, AuthorityGenerator, Scale, _Case, _Member, at
+from oversight.generate.authority import SCALES, AuthorityGenerator, Scale, _Case, _Member, at
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
 from tests.helpers import stored_events
