@@ -80,8 +80,8 @@ SCALES: dict[str, Scale] = {
         Scale("large", teams=110, practitioners=1_200, open_cases=18_000, years=10),
         # The demo authorities (``oversight demo seed``): two years and an archive; the
         # full-size one holds the Durham pack, the small ones each of the other packs.
-        Scale("demo", teams=5, practitioners=22, open_cases=200, years=2, archive=True),
-        Scale("demo-small", teams=2, practitioners=8, open_cases=30, years=2, archive=True),
+        Scale("demo", teams=5, practitioners=22, open_cases=150, years=2, archive=True),
+        Scale("demo-small", teams=2, practitioners=8, open_cases=25, years=2, archive=True),
     )
 }
 
