@@ -39,7 +39,7 @@ from domain.policy.packs import PackLibrary
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.service import Service
-from oversight import demo
+from oversight.generate import demo
 from oversight.projecting import read_engine, runner_for
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings

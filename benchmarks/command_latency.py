@@ -31,6 +31,7 @@ import psycopg
 
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import CaseSupervisionRecorded
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.schema import upgrade
@@ -103,9 +104,8 @@ def _timed(app: OversightApplication, numbers: range) -> list[float]:
 def _payload(app: OversightApplication) -> bytes:
     """The stored state of one recorded case supervision: the reference writes the same."""
     stored = app.recorder.select_notifications(start=1, limit=10**6)
-    return bytes(
-        next(n.state for n in reversed(stored) if n.topic.endswith("CaseSupervisionRecorded"))
-    )
+    suffix = f".{CaseSupervisionRecorded.__name__}"
+    return bytes(next(n.state for n in reversed(stored) if n.topic.endswith(suffix)))
 
 
 def _reference_postgres(conninfo: str, payload: bytes, count: int) -> list[float]:

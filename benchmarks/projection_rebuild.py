@@ -27,7 +27,7 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 
 from benchmarks.measure import raw_read
-from oversight import demo
+from oversight.generate import demo
 from oversight.projecting import read_engine, runner_for
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings

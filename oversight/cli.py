@@ -20,11 +20,11 @@ from application.app import OversightApplication
 from domain.errors import DomainError
 from domain.policy.packs import PackLibrary
 from domain.subject import Subject
-from oversight import demo as demo_module
-from oversight import generate as generate_module
 from oversight import schema
 from oversight.api_cli import graphql, serve, token
 from oversight.compliance_cli import compliance, policy
+from oversight.generate import authority as generate_module
+from oversight.generate import demo as demo_module
 from oversight.import_cli import import_group
 from oversight.log_cli import log
 from oversight.projecting import read_engine, runner_for, source_for
@@ -122,7 +122,8 @@ def _engine(database: DatabaseSettings) -> Engine:
     help="Last day of the two-year history (default: today, UTC).",
 )
 def demo_seed(seed_value: int, until: datetime | None) -> None:
-    """Seed the demo authority (about 30 workers, 300 children, two years). Idempotent."""
+    """Seed the demo authorities, one per policy pack (the largest about 30 workers and
+    200 open cases; two years). Idempotent."""
     app = _open()
     last_day = until.date() if until is not None else None
     started = time.perf_counter()
@@ -150,7 +151,8 @@ def demo_seed(seed_value: int, until: datetime | None) -> None:
     default="small",
     show_default=True,
     help="small: ~40 workers, 2 years; medium: ~300 workers, 4,000 open cases, 5 years "
-    "(1-2 million events); large: ~1,300 workers, 10 years (~10 million events).",
+    "(1-2 million events); large: ~1,300 workers, 10 years (~10 million events); demo, "
+    "demo-small: the demo authorities' sizes (oversight demo seed).",
 )
 @click.option("--seed", "seed_value", default=1, show_default=True, help="Random seed.")
 @click.option(

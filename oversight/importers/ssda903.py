@@ -15,7 +15,7 @@ import flag set:
   code ends the period of care with that code.
 - ``reviews.csv``: each looked-after review (``REVIEW``, ``REVIEW_CODE``).
 - ``oc3.csv`` (care leavers; read when present): a young person who has left care
-  becomes a care leaver's case (``CaseTypeChanged`` to ``care_leaver``, which takes
+  becomes a care leaver's case (its case type changes to ``care_leaver``, which takes
   DEV-5.1b's quarterly case supervision) from the day their last period of care ended
   in ``episodes.csv``. A row is rejected, naming the column, for a child not in the
   header, a ``DOB`` that differs from it, an ``IN_TOUCH`` code that is not the

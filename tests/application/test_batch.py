@@ -20,7 +20,7 @@ from application.batching import BatchReport, CommandRefused
 from domain import commands as c
 from domain.errors import DomainError
 from domain.vocabulary import ActorRole
-from oversight.demo import DEMO_AUTHORITIES, build_plan
+from oversight.generate import DEMO_AUTHORITIES
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
 from tests.helpers import START, action, actor, common, mixed_plan, mixed_steps, stored_events
@@ -63,7 +63,7 @@ def troubled_plan() -> list[c.Command]:
     registration, a command id reused for another command, a retried command, and a
     session whose second case discussion names no child (refused after the worker's
     session event was already decided)."""
-    commands = list(build_plan(11, date(2026, 6, 1), DEMO_AUTHORITIES[1]).ordered())
+    commands = list(DEMO_AUTHORITIES[1].generator(11, date(2026, 6, 1)).commands())
     registration = next(x for x in commands if isinstance(x, c.RegisterChild))
     hold = next(
         x for x in commands if isinstance(x, c.HoldSupervisionSession) and x.case_discussions
@@ -247,7 +247,7 @@ def test_an_import_refreshes_the_stores_statistics_as_it_grows(
     calls: list[int] = []
     analyze = app.command_log.analyze
     monkeypatch.setattr(app.command_log, "analyze", lambda: (calls.append(1), analyze())[1])
-    commands = list(build_plan(5, date(2026, 6, 1), DEMO_AUTHORITIES[0]).ordered())
+    commands = list(DEMO_AUTHORITIES[0].generator(5, date(2026, 6, 1)).commands())
     report = app.execute_batch(commands, batch_size=10)
     assert report.events > 160
     assert 3 <= len(calls) <= report.events.bit_length()  # 20, then doubling: not per batch

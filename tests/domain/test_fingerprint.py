@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from domain.commands import Command, _canonical, _canonical_bytes, _canonical_or_fields
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
-from oversight.demo import DEMO_AUTHORITIES, build_plan
-from oversight.generate import SCALES, AuthorityGenerator
+from oversight.generate import DEMO_AUTHORITIES, SCALES, AuthorityGenerator
 
 
 def reference_fingerprint(command: Command) -> str:
@@ -30,7 +29,7 @@ def test_fingerprints_are_those_of_the_canonical_form() -> None:
     commands: list[Command] = [
         command
         for demo in DEMO_AUTHORITIES
-        for command in build_plan(3, date(2026, 1, 1), demo).ordered()
+        for command in demo.generator(3, date(2026, 1, 1)).commands()
     ]
     generator = AuthorityGenerator(
         SCALES["small"], seed=2, until=date(2025, 6, 1), authority_code="FP"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from oversight.cli import main
-from oversight.demo import DEMO_AUTHORITIES, build_plan
+from oversight.generate import DEMO_AUTHORITIES
 from oversight.schema import head_revision
 from projections.registry import all_projections
 from tests.conftest import drop_postgres_database, new_postgres_database
@@ -51,9 +51,13 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     everything = json.loads(output)
     assert sorted(everything) == sorted(d.code for d in DEMO_AUTHORITIES)
     summary = everything["DEMO"]
-    # 30 staff and 300 children, and the archive: a leaver of 2016, three closed cases.
-    assert summary["workers"] == 31
-    assert summary["children"] == 303
+    # 29 staff (a head of service, a service manager, 5 team managers, 22 practitioners),
+    # a replacement for each practitioner who left (three did), and the archive's leaver
+    # of 2016; about 150 cases open at a time, so more children known over two years,
+    # and the archive's three closed cases.
+    assert summary["workers_left"] == 3 + 1
+    assert summary["workers"] == 29 + 3 + 1
+    assert summary["children"] == 359 + 3
     assert summary["policy_pack"] == "DUR"
     # Two years of realistic slippage: all of these are present, none dominate.
     assert 500 < summary["sessions_held"] < 720
@@ -62,7 +66,6 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert summary["records_disputed"] > 0
     assert 0 < summary["open_oversight_triggers"] < summary["oversight_records"]
     assert summary["open_disagreements"] > 0
-    assert summary["workers_left"] == 2
     # Seeding again replays every command from its receipt: nothing new is written.
     code, output = _run(fresh_url, "demo", "seed", "--seed", "7", "--until", "2026-10-31")
     assert "commands executed: 0" in output
@@ -204,9 +207,10 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
 
 def test_same_seed_gives_the_same_history() -> None:
     until = date(2026, 1, 31)
-    first = [c.fingerprint() for c in build_plan(3, until).ordered()]
-    second = [c.fingerprint() for c in build_plan(3, until).ordered()]
-    other = [c.fingerprint() for c in build_plan(4, until).ordered()]
+    demo = DEMO_AUTHORITIES[0]
+    first = [c.fingerprint() for c in demo.generator(3, until).commands()]
+    second = [c.fingerprint() for c in demo.generator(3, until).commands()]
+    other = [c.fingerprint() for c in demo.generator(4, until).commands()]
     assert first == second
     assert first != other
 

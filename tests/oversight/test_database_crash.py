@@ -29,6 +29,7 @@ import pytest
 from application.app import OversightApplication
 from domain import commands as c
 from domain.authorization import AccessRole
+from domain.events import ActionSet
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import ActorRole
 from graphql_api.app import create_app
@@ -78,7 +79,7 @@ def _action_events(app: OversightApplication) -> Counter[str]:
     start = 1
     while page := app.recorder.select_notifications(start=start, limit=1000):
         for n in page:
-            if n.topic.endswith(".ActionSet"):
+            if n.topic.endswith(f".{ActionSet.__name__}"):
                 seen[orjson.loads(n.state)["action"]["_data_"]["action_id"]] += 1
         start = page[-1].id + 1
     return seen

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from domain import commands as c
 from oversight.cli import main
-from oversight.generate import SCALES, AuthorityGenerator, Scale, _Case, _Member, at
+from oversight.generate import DEMO_AUTHORITIES
+from oversight.generate.authority import SCALES, AuthorityGenerator, Scale, _Case, _Member, at
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
 from tests.helpers import stored_events
@@ -87,6 +89,35 @@ def test_the_commands_come_in_time_order_and_follow_the_packs_shape() -> None:
         assert kinds[kind] > 0, kind
     # Cases open and close, so more children are known than are open at once.
     assert generator.children > SCALES["small"].open_cases
+
+
+def test_the_demo_authorities_are_the_generator_at_a_demo_scale_under_each_pack() -> None:
+    """One generator [issue 18]: each demo authority is a demo scale of it under its own
+    pack, with the archive migrated in (real past dates, marked imported) and each
+    disputed record taken further as a disagreement [DUR-4.10]."""
+    until = date(2026, 10, 31)
+    assert {demo.pack for demo in DEMO_AUTHORITIES} == {"DUR", "POR", "DEV", "SHR", "BUR"}
+    for demo in DEMO_AUTHORITIES:
+        generator = demo.generator(7, until)
+        assert demo.scale in (SCALES["demo"], SCALES["demo-small"]) and demo.scale.archive
+        commands = list(generator.commands())
+        [registration] = [x for x in commands if isinstance(x, c.RegisterAuthority)]
+        assert (registration.authority_code, registration.policy_pack) == (demo.code, demo.pack)
+        archive = [x for x in commands if "-archive-" in x.command_id]
+        assert archive and all(x.imported for x in archive)
+        assert all(x.occurred_at.date() < generator.start for x in archive)
+        assert [x.child_id for x in commands if isinstance(x, c.PlaceLegalHold)] == ["ARCH-C03"]
+        disputed = {
+            x.record_id
+            for x in commands
+            if isinstance(x, c.SignPersonalSupervisionRecord) and x.confirmed is False
+        }
+        raised = {
+            x.disagreement_id.removesuffix("-D")
+            for x in commands
+            if isinstance(x, c.RaiseDisagreement) and x.subject == "record_content"
+        }
+        assert disputed and raised == disputed, demo.code
 
 
 def _stored(database: DatabaseSettings) -> list[tuple[Any, ...]]:

@@ -16,6 +16,21 @@ from click.testing import CliRunner
 
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import (
+    AdoptionOrderRecorded,
+    CaseTypeChanged,
+    ChildCameIntoCare,
+    ChildDeathRecorded,
+    ChildRegistered,
+    ChildReturnedHome,
+    LegalStatusChanged,
+    LookedAfterReviewHeld,
+    OversightTriggered,
+    PeriodOfCareEnded,
+    PlacementChanged,
+    kind_of,
+    named,
+)
 from domain.provenance import Actor
 from domain.vocabulary import ActorRole
 from oversight.cli import main
@@ -124,16 +139,16 @@ def test_episodes_become_care_events_with_their_real_dates_and_triggers(
     assert reasons[("reviews.csv", 6)] == "REVIEW: a second review of this child that day (line 3)"
 
     a1 = _events(app, "A1")
-    assert [type(e).__name__ for e in a1] == [
-        "ChildRegistered",
-        "ChildCameIntoCare",
-        "OversightTriggered",  # DEV-6 (4), raised by coming into care
-        "LookedAfterReviewHeld",
-        "LookedAfterReviewHeld",
-        "LegalStatusChanged",
-        "PlacementChanged",
-        "AdoptionOrderRecorded",
-        "PeriodOfCareEnded",
+    assert [kind_of(e) for e in a1] == [
+        ChildRegistered,
+        ChildCameIntoCare,
+        OversightTriggered,  # DEV-6 (4), raised by coming into care
+        LookedAfterReviewHeld,
+        LookedAfterReviewHeld,
+        LegalStatusChanged,
+        PlacementChanged,
+        AdoptionOrderRecorded,
+        PeriodOfCareEnded,
     ]
     assert all(e.provenance.imported for e in a1)
     assert a1[1].provenance.occurred_at.date() == date(2016, 2, 15)
@@ -145,12 +160,12 @@ def test_episodes_become_care_events_with_their_real_dates_and_triggers(
     assert child.date_of_birth == date(2008, 3, 1) and not child.in_care
     assert child.case_type.value == "cla"
 
-    b2 = [type(e).__name__ for e in _events(app, "B2")]
-    assert b2[-3:] == ["PlacementChanged", "ChildReturnedHome", "OversightTriggered"]
+    b2 = [kind_of(e) for e in _events(app, "B2")]
+    assert b2[-3:] == [PlacementChanged, ChildReturnedHome, OversightTriggered]
     c3 = _events(app, "C3")
-    assert [type(e).__name__ for e in c3][-2:] == ["ChildDeathRecorded", "PeriodOfCareEnded"]
+    assert [kind_of(e) for e in c3][-2:] == [ChildDeathRecorded, PeriodOfCareEnded]
     assert c3[-2].died_on == date(2017, 3, 3)
-    assert [type(e).__name__ for e in _events(app, "E5")] == ["ChildRegistered"]
+    assert [kind_of(e) for e in _events(app, "E5")] == [ChildRegistered]
 
 
 def write_oc3(directory: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -209,7 +224,7 @@ def test_care_leavers_become_care_leaver_cases_from_the_day_care_ended(
             head = app.recorder.max_notification_id()
         else:
             assert report.recorded == 0 and app.recorder.max_notification_id() == head
-    changed = [e for e in _events(app, "B2") if type(e).__name__ == "CaseTypeChanged"]
+    changed = [e for e in _events(app, "B2") if kind_of(e) is CaseTypeChanged]
     assert [(e.case_type, e.provenance.occurred_at.date()) for e in changed] == [
         ("care_leaver", date(2016, 9, 1))
     ]
@@ -293,10 +308,11 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
         for r in report.rejected
     )
     came_into_care = Counter(
-        n.topic.rsplit(".", 1)[-1] for n in app.recorder.select_notifications(start=1, limit=10**6)
+        named(n.topic.rsplit(".", 1)[-1])
+        for n in app.recorder.select_notifications(start=1, limit=10**6)
     )
-    assert came_into_care["ChildCameIntoCare"] > 2000
-    assert came_into_care["OversightTriggered"] >= came_into_care["ChildCameIntoCare"]
+    assert came_into_care[ChildCameIntoCare] > 2000
+    assert came_into_care[OversightTriggered] >= came_into_care[ChildCameIntoCare]
     # Care leavers (oc3.csv): those whose care ended other than by adoption or death
     # become care leavers' cases; the sample's other rows are rejected, each saying why.
     leavers = report.read["oc3.csv"]
@@ -307,7 +323,7 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
         reason.startswith(("IN_TOUCH: DIED", "CHILD: no period of care", "CHILD: care ended"))
         for reason in refused
     )
-    assert came_into_care["CaseTypeChanged"] == report.accepted["oc3.csv"]
+    assert came_into_care[CaseTypeChanged] == report.accepted["oc3.csv"]
     head = app.recorder.max_notification_id()
     assert _import(app, SHARED).recorded == 0
     assert app.recorder.max_notification_id() == head
@@ -333,5 +349,5 @@ def test_a_row_the_domain_refuses_writes_none_of_its_events(
     [rejection] = report.rejected
     assert (rejection.file, rejection.line) == ("episodes.csv", 3)
     assert rejection.reason.startswith("RecordChildDeath: a death is already recorded")
-    names = [type(e).__name__ for e in _events(app, "F7")]
-    assert names.count("ChildCameIntoCare") == 1 and names.count("ChildDeathRecorded") == 1
+    kinds = [kind_of(e) for e in _events(app, "F7")]
+    assert kinds.count(ChildCameIntoCare) == 1 and kinds.count(ChildDeathRecorded) == 1

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import CaseSupervisionRecorded
 from domain.identifiers import child_id
 from domain.vocabulary import ActorRole
 from oversight.cli import main
@@ -163,7 +164,7 @@ def _insert_forged(database: DatabaseSettings) -> int:
         "chain_hash) VALUES (%s, %s, %s, %s, %s, %s)",
         originator,
         head + 1,
-        "domain.child:Child.CaseSupervisionRecorded",
+        f"domain.child:Child.{CaseSupervisionRecorded.__name__}",
         b"{}",
         bytes(32),
         bytes(32),

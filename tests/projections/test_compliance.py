@@ -24,7 +24,7 @@ from domain.policy.compliance import Status, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
 from domain.policy.timeline import Fact
 from domain.vocabulary import ActorRole
-from oversight.demo import DEMO_AUTHORITIES, build_plan
+from oversight.generate import DEMO_AUTHORITIES
 from oversight.settings import DatabaseSettings
 from projections.compliance import (
     Compliance,
@@ -106,7 +106,7 @@ def _full_recompute(app: OversightApplication) -> dict[str, Any]:
 
 
 def _commands(demo_index: int, until: date, count: int | None = None) -> list[c.Command]:
-    commands = list(build_plan(5, until, DEMO_AUTHORITIES[demo_index]).ordered())
+    commands = list(DEMO_AUTHORITIES[demo_index].generator(5, until).commands())
     return commands[:count] if count is not None else commands
 
 

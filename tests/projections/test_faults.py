@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from application.app import OversightApplication
-from oversight.demo import build_plan
+from oversight.generate import DEMO_AUTHORITIES
 from oversight.settings import DatabaseSettings
 from projections.engine import active_generation
 from projections.registry import all_projections
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _commands(count: int) -> Iterator[object]:
-    plan = build_plan(11, date(2026, 6, 30))
-    for index, command in enumerate(plan.ordered()):
+    generator = DEMO_AUTHORITIES[0].generator(11, date(2026, 6, 30))
+    for index, command in enumerate(generator.commands()):
         if index >= count:
             return
         yield command

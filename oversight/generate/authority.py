@@ -22,6 +22,11 @@ supervisee:
 Cases open and close throughout, so the open caseload stays near the scale's size while
 the number of children ever known grows. Commands are yielded in time order, a month at
 a time, so even the large scale is generated in bounded memory.
+
+A scale with ``archive`` also migrates in records from before the history: a leaver of
+2016 with their supervision records and three cases closed in 2014, one under a legal
+hold, so the purge schedule has something due (ADR 0012). The demo authorities are such
+scales (``oversight.generate.demo``).
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class Scale:
     practitioners: int
     open_cases: int
     years: int
+    #: Migrate in records from before the history (a leaver of 2016, closed cases).
+    archive: bool = False
 
     @property
     def service_managers(self) -> int:
@@ -71,6 +78,10 @@ SCALES: dict[str, Scale] = {
         Scale("medium", teams=24, practitioners=270, open_cases=4_000, years=5),
         # About 1,300 workers, 18,000 open cases, ten years: about 10 million events.
         Scale("large", teams=110, practitioners=1_200, open_cases=18_000, years=10),
+        # The demo authorities (``oversight demo seed``): two years and an archive; the
+        # full-size one holds the Durham pack, the small ones each of the other packs.
+        Scale("demo", teams=5, practitioners=22, open_cases=150, years=2, archive=True),
+        Scale("demo-small", teams=2, practitioners=8, open_cases=25, years=2, archive=True),
     )
 }
 
@@ -187,6 +198,8 @@ class AuthorityGenerator:
 
     def commands(self) -> Iterator[c.Command]:
         self._setup()
+        if self.scale.archive:
+            self._archive(at(self.start, 9))
         month = date(self.start.year, self.start.month, 1)
         while month < self.until:
             following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -217,15 +230,17 @@ class AuthorityGenerator:
             self._hire(f"SM{n:02d}", "service_manager", "Leadership", "HOS01", day)
         for n in range(1, self.scale.teams + 1):
             manager = f"SM{(n - 1) % self.scale.service_managers + 1:02d}"
-            self._hire(f"TM{n:03d}", "team_manager", f"Team {n}", manager, day)
+            self._hire(f"TM{n:02d}", "team_manager", f"Team {n}", manager, day)
         for n in range(self.scale.practitioners):
             self._hire_practitioner(n % self.scale.teams + 1, day)
 
     def _hire_practitioner(self, team: int, day: date) -> _Member:
         self.practitioners_hired += 1
         n = self.practitioners_hired
-        role = "nqsw" if self.rng.random() < 0.12 else "social_worker"
-        return self._hire(f"SW{n:05d}", role, f"Team {team}", f"TM{team:03d}", day)
+        # One practitioner in eight is newly qualified [SWRB-5], so even a small
+        # authority has one.
+        role = "nqsw" if n % 8 == 5 else "social_worker"
+        return self._hire(f"SW{n:03d}", role, f"Team {team}", f"TM{team:02d}", day)
 
     def _hire(self, staff_id: str, role: str, team: str, manager: str | None, day: date) -> _Member:
         rng = self.rng
@@ -275,6 +290,127 @@ class AuthorityGenerator:
                     escalation_manager_id=self.staff[manager].manager or "HOS01",
                 )
         return member
+
+    def _archive(self, after: datetime) -> None:
+        """Records from before the history, migrated in: a leaver of 2016 with their
+        supervision records, and three cases closed in 2014, one under a legal hold
+        since 2025. Their retention periods have run (or not), so the purge schedule has
+        something due (ADR 0012). Each is written just after the authority's first
+        morning, with the day it really happened."""
+        dpo = self._actor("DPO01", ActorRole.DATA_PROTECTION_OFFICER)
+        steps: list[tuple[date, Any, dict[str, Any]]] = []
+        joined = date(2014, 1, 6)
+        worker = {"staff_id": "ARCH01"}
+        steps.append(
+            (
+                joined,
+                c.RegisterWorker,
+                {
+                    **worker,
+                    "display_name": "Archived Practitioner",
+                    "role": "social_worker",
+                    "team": "Archive",
+                    "line_manager_id": None,
+                    "employment_pattern": "full_time",
+                    "fte": Decimal(1),
+                    "engagement": "permanent",
+                    "start_date": joined,
+                    "case_holding": True,
+                },
+            )
+        )
+        for n, day in enumerate((date(2015, 2, 10), date(2015, 3, 10)), start=1):
+            session = {**worker, "session_id": f"ARCH01-S{n}"}
+            steps.append(
+                (
+                    day - timedelta(days=7),
+                    c.ScheduleSupervisionSession,
+                    {**session, "supervisor_id": "ARCHTM", "scheduled_for": at(day, 10)},
+                )
+            )
+            steps.append(
+                (
+                    day,
+                    c.HoldSupervisionSession,
+                    {
+                        **session,
+                        "supervisor_id": "ARCHTM",
+                        "duration_minutes": 90,
+                        "functions_covered": ["management", "support", "development"],
+                        "wellbeing_discussed": True,
+                        "equality_and_diversity_discussed": True,
+                    },
+                )
+            )
+            steps.append(
+                (
+                    day + timedelta(days=1),
+                    c.WritePersonalSupervisionRecord,
+                    {
+                        **session,
+                        "record_id": f"ARCH01-R{n}",
+                        "actions_reviewed": "Actions from the last session reviewed",
+                        "wellbeing": "Well; workload discussed",
+                        "workload": "Caseload of 18",
+                        "development": "Court skills training booked",
+                        "disagreements": None,
+                        "agreed_actions": [],
+                    },
+                )
+            )
+        left = date(2016, 3, 31)
+        steps.append((left, c.LeaveEmployment, {**worker, "last_day": left, "reason": "retired"}))
+        for child, born, case_type in (
+            ("ARCH-C01", date(1995, 6, 1), "cin"),
+            ("ARCH-C02", date(2000, 1, 15), "cp"),
+            ("ARCH-C03", date(1996, 9, 9), "cin"),
+        ):
+            steps.append(
+                (
+                    date(2013, 4, 2),
+                    c.RegisterChild,
+                    {
+                        "child_id": child,
+                        "date_of_birth": born,
+                        "expected_date_of_birth": None,
+                        "case_type": case_type,
+                        "risk_level": "medium",
+                    },
+                )
+            )
+            steps.append(
+                (
+                    date(2014, 5, 20),
+                    c.CloseCase,
+                    {"child_id": child, "kind": "closed", "reason": "Needs met"},
+                )
+            )
+        hold = {
+            "child_id": "ARCH-C03",
+            "hold_id": "HOLD-ARCH-C03",
+            "kind": "subject_access_request",
+            "reference": "SAR made by the former child, 2025",
+        }
+        held = date(2025, 1, 6)
+        if held < self.start:  # placed before the history: migrated in with the rest
+            steps.append((held, c.PlaceLegalHold, {**hold, "actor": dpo, "imported": False}))
+        for index, (day, make, fields) in enumerate(steps):
+            label = f"archive-{index}"
+            command = make(
+                **{
+                    "command_id": self._cid(label),
+                    "actor": self.admin,
+                    "occurred_at": at(day, 10),
+                    "imported": True,
+                    **fields,
+                }
+            )
+            self._counter += 1
+            heapq.heappush(self._queue, (after + timedelta(seconds=index), self._counter, command))
+        if self.start <= held:
+            # A subject access request by the former child: their record is held past
+            # its retention period.
+            self._add(at(held, 10), c.PlaceLegalHold, "legal-hold-ARCH-C03", actor=dpo, **hold)
 
     # -- one month -------------------------------------------------------------------------
 
@@ -366,7 +502,7 @@ class AuthorityGenerator:
         weights = [CASE_TYPES[n][0] for n in names]
         for _ in range(max(0, wanted)):
             self.children += 1
-            child = f"C{self.children:06d}"
+            child = f"C{self.children:04d}"
             opened = first + timedelta(days=rng.randint(0, days - 1))
             case_type = rng.choices(names, weights)[0]
             _, shortest, longest = CASE_TYPES[case_type]
@@ -388,13 +524,16 @@ class AuthorityGenerator:
             worker.caseload.append(child)
             risk = rng.choices(["low", "medium", "high"], [3, 5, 2])[0]
             age_days = rng.randint(30, 17 * 365) if case_type != "care_leaver" else 6_700
+            # Now and then an assessment before birth, of a child not yet born.
+            unborn = case_type in ("assessment", "cin", "cp") and rng.random() < 0.03
             self._add(
                 at(opened, 10),
                 c.RegisterChild,
                 f"register-{child}",
                 actor=self.admin,
                 child_id=child,
-                date_of_birth=opened - timedelta(days=age_days),
+                date_of_birth=None if unborn else opened - timedelta(days=age_days),
+                expected_date_of_birth=opened + timedelta(days=60) if unborn else None,
                 case_type=case_type,
                 risk_level=risk,
                 rag={"low": "green", "medium": "amber", "high": "red"}[risk],
@@ -804,6 +943,18 @@ class AuthorityGenerator:
                 confirmed=not disputed,
                 differing_view="Workload is higher than recorded." if disputed else None,
             )
+            if disputed:
+                # The supervisee takes their differing view further [DUR-4.10, POR-6.2a].
+                self._add(
+                    confirmed + timedelta(minutes=5),
+                    c.RaiseDisagreement,
+                    f"dispute-{session_id}",
+                    actor=self._actor(member.staff_id, ActorRole.SUPERVISEE),
+                    staff_id=member.staff_id,
+                    disagreement_id=f"{record_id}-D",
+                    subject="record_content",
+                    about="Workload recorded lower than it is",
+                )
         if rng.random() < 0.01:
             off = held + timedelta(days=rng.randint(3, 20))
             absence = f"{member.staff_id}-ABS{member.sessions}"
