@@ -40,7 +40,7 @@ def record_access(app: OversightApplication, cmd: c.RecordAccess) -> list[Aggreg
             provenance=cmd.provenance(),
         )
     kind = "personal_file" if isinstance(subject, Worker) else "child_record"
-    log.record_read(cmd.provenance(), what=cmd.what, purpose=cmd.purpose, kind=kind)
+    log.record_access(cmd.provenance(), what=cmd.what, purpose=cmd.purpose, kind=kind)
     return [log]
 
 

@@ -46,7 +46,9 @@ from application.purge_plan import plan_purge
 from domain import commands as c
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from projections.engine import utc
 from projections.purge_schedule import ScheduleRow, due_for_destruction
 
@@ -135,7 +137,7 @@ def intent_command(intent: Intent) -> c.PurgeRecord:
     (same id, same fingerprint) and runs afresh where it did not."""
     return c.PurgeRecord(
         command_id=intent.command_id,
-        actor=Actor(intent.authorised_by, ActorRole.DATA_PROTECTION_OFFICER, intent.authority_code),
+        actor=Actor(intent.authorised_by, Role.DATA_PROTECTION_OFFICER, intent.authority_code),
         occurred_at=intent.occurred_at,
         staff_id=intent.local_id if intent.subject_kind == "worker" else None,
         child_id=intent.local_id if intent.subject_kind == "child" else None,
@@ -146,7 +148,7 @@ def intent_command(intent: Intent) -> c.PurgeRecord:
 
 
 def check_officer(dpo: Actor, authority_code: str) -> None:
-    if dpo.role is not ActorRole.DATA_PROTECTION_OFFICER:
+    if dpo.role is not Role.DATA_PROTECTION_OFFICER:
         raise DomainError("a purge is authorised by the data protection officer", field="actor")
     if dpo.authority_id != authority_code:
         raise DomainError("a purge is authorised within its own authority", field="actor")
@@ -269,7 +271,7 @@ class Purges:
                 command_id=f"reapply-{uuid.uuid4().hex}",
                 actor=Actor(
                     certificate.ran_by,
-                    ActorRole.DATA_PROTECTION_OFFICER,
+                    Role.DATA_PROTECTION_OFFICER,
                     certificate.authority_code,
                 ),
                 occurred_at=self.clock(),

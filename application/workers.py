@@ -47,12 +47,14 @@ def change_worker(app: OversightApplication, cmd: c.WorkerCommand) -> list[Aggre
     return [worker]
 
 
-def hold_session(app: OversightApplication, cmd: c.HoldSupervisionSession) -> list[Aggregate]:
+def hold_supervision_session(
+    app: OversightApplication, cmd: c.HoldSupervisionSession
+) -> list[Aggregate]:
     """The session on the worker and a case supervision on each child, in one save."""
     authority = cmd.actor.authority_id
     provenance = cmd.provenance()
     worker = app.get_worker(authority, cmd.staff_id)
-    worker.hold_session(
+    worker.hold_supervision_session(
         provenance,
         session_id=cmd.session_id,
         supervisor_id=cmd.supervisor_id,
@@ -82,7 +84,7 @@ def hold_session(app: OversightApplication, cmd: c.HoldSupervisionSession) -> li
     return touched
 
 
-def write_personal_record(
+def write_personal_supervision_record(
     app: OversightApplication, cmd: c.WritePersonalSupervisionRecord
 ) -> list[Aggregate]:
     """POR-6.2b: the record may not name a child of the authority, by id or by name."""
@@ -100,7 +102,7 @@ def write_personal_record(
         app, authority, sorted(worker.children_worked_with(cmd.occurred_at.date()))
     )
     PersonalRecordHoldsNoServiceUserInformation.check(texts, child_ids, names)
-    worker.write_personal_record(cmd.provenance(), **cmd.arguments("staff_id"))
+    worker.write_personal_supervision_record(cmd.provenance(), **cmd.arguments("staff_id"))
     return [worker]
 
 
@@ -119,4 +121,9 @@ def _caseload_names(
     return names
 
 
-__all__ = ["WORKER_COMMANDS", "change_worker", "hold_session", "write_personal_record"]
+__all__ = [
+    "WORKER_COMMANDS",
+    "change_worker",
+    "hold_supervision_session",
+    "write_personal_supervision_record",
+]

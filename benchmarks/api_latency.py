@@ -33,9 +33,9 @@ import httpx2 as httpx
 import psycopg
 
 from benchmarks.measure import summary, time_each
-from domain.authorization import AccessRole
 from domain.identifiers import child_id
 from domain.policy.packs import PackLibrary
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.service import Service
@@ -75,7 +75,7 @@ def main() -> None:
     library = PackLibrary.load()
     service = Service(app, engine, library)
     asgi = create_app(service, TokenVerifier(tokens))
-    manager = mint(tokens, private_key, staff_id="SM01", role=AccessRole.SERVICE_MANAGER,
+    manager = mint(tokens, private_key, staff_id="SM01", role=Role.SERVICE_MANAGER,
                    authority="DEMO", lifetime_seconds=7200)  # fmt: skip
     children = [f"C{n:04d}" for n in range(1, 301)]
     known_at = datetime.now(UTC)

@@ -33,7 +33,9 @@ from application.app import OversightApplication
 from domain import commands as c
 from domain.events import CaseSupervisionRecorded
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
@@ -47,7 +49,7 @@ START = datetime(2025, 1, 6, 9, tzinfo=UTC)
 
 
 def _setup(app: OversightApplication) -> None:
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
 
     def run(command: type[c.Command], key: str, **fields: Any) -> None:
         app.execute(command(command_id=key, actor=admin, occurred_at=START, **fields))
@@ -75,7 +77,7 @@ def _supervision(n: int) -> c.RecordCaseSupervision:
     when = START + timedelta(days=30, minutes=n)
     return c.RecordCaseSupervision(
         command_id=f"cs-{n}",
-        actor=Actor("TM1", ActorRole.SUPERVISOR, AUTHORITY),
+        actor=Actor("TM1", Role.SUPERVISOR, AUTHORITY),
         occurred_at=when,
         child_id=f"C{n % CHILDREN:03d}",
         entry_id=f"CS{n}",

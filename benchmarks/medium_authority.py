@@ -42,9 +42,9 @@ import psycopg
 from sqlalchemy import MetaData
 
 from benchmarks.measure import raw_read, summary, time_each
-from domain.authorization import AccessRole
 from domain.identifiers import child_id
 from domain.policy.packs import PackLibrary
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.service import Service
@@ -333,7 +333,7 @@ def reads(database: DatabaseSettings, keys: Path) -> dict[str, Any]:
     library = PackLibrary.load()
     service = Service(app, engine, library)
     asgi = create_app(service, TokenVerifier(tokens))
-    manager = mint(tokens, private_key, staff_id="SM01", role=AccessRole.SERVICE_MANAGER,
+    manager = mint(tokens, private_key, staff_id="SM01", role=Role.SERVICE_MANAGER,
                    authority=AUTHORITY, lifetime_seconds=7200)  # fmt: skip
     with engine.connect() as conn:
         children = [

@@ -39,11 +39,10 @@ import psycopg
 
 from application.certificates import Ledger
 from application.purge import Purges
-from domain.authorization import AccessRole
 from domain.child import Child
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor, Provenance
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.service import Service
@@ -63,7 +62,7 @@ AUTHORITY = "BENCH"
 def _seed(app: Any) -> None:
     from domain import commands as c
 
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
     app.execute(
         c.RegisterAuthority(
             command_id="bench-authority", actor=admin,
@@ -218,7 +217,7 @@ def main() -> None:
     tokens = TokenSettings(
         "https://bench/", "oversight-api", jwks, "development", max_lifetime_seconds=7200
     )  # a benchmark may outlast the default hour
-    token = mint(tokens, private_key, staff_id="QA01", role=AccessRole.QA_AUDITOR,
+    token = mint(tokens, private_key, staff_id="QA01", role=Role.QA_AUDITOR,
                  authority=AUTHORITY, lifetime_seconds=7200)  # fmt: skip
 
     reference = _reference(url, min(RECORDS, 5000))
@@ -229,7 +228,7 @@ def main() -> None:
     before_samples, before_failures = _stop_reading(*reading)
 
     reading = _reading(url, tokens, token)
-    dpo = Actor("DPO01", ActorRole.DATA_PROTECTION_OFFICER, AUTHORITY)
+    dpo = Actor("DPO01", Role.DATA_PROTECTION_OFFICER, AUTHORITY)
     started = time.perf_counter()
     # The purge use case: since ADR 0018 the run includes the projections' catch-up, the
     # compaction and the certificates; the catch-up and compaction timed below find

@@ -57,7 +57,7 @@ class AccessLog(Aggregate):
         self.authority_code = authority_code
         self.reads = 0
 
-    def record_read(self, provenance: Provenance, *, what: str, purpose: str, kind: str) -> None:
+    def record_access(self, provenance: Provenance, *, what: str, purpose: str, kind: str) -> None:
         OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
         require(kind in ACCESS_KINDS, f"kind is one of {sorted(ACCESS_KINDS)}", field="kind")
         require_text(what, field="what", max_length=500)

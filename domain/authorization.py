@@ -32,22 +32,23 @@ from typing import Any, Protocol
 
 from domain import commands as c
 from domain.errors import DomainError, Forbidden
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 
-
-class AccessRole(StrEnum):
-    """The roles a token can carry."""
-
-    PRACTITIONER = "practitioner"
-    TEAM_MANAGER = "team_manager"  # supervisor / team manager
-    SERVICE_MANAGER = "service_manager"
-    HEAD_OF_SERVICE = "head_of_service"
-    QA_AUDITOR = "qa_auditor"  # read-only, the whole authority
-    INSPECTOR = "inspector"  # read-only, for the time of their grant
-    INVESTIGATING_OFFICER = "investigating_officer"  # named grants only
-    HR = "hr"
-    DATA_PROTECTION_OFFICER = "data_protection_officer"
-    ADMINISTRATOR = "administrator"
+#: The roles a token can carry.
+ACCESS_ROLES: tuple[Role, ...] = (
+    Role.PRACTITIONER,
+    Role.TEAM_MANAGER,  # supervisor / team manager
+    Role.SERVICE_MANAGER,
+    Role.HEAD_OF_SERVICE,
+    Role.QA_AUDITOR,  # read-only, the whole authority
+    Role.INSPECTOR,  # read-only, for the time of their grant
+    Role.INVESTIGATING_OFFICER,  # named grants only
+    Role.HR,
+    Role.DATA_PROTECTION_OFFICER,
+    Role.ADMINISTRATOR,
+)
 
 
 class RecordClass(StrEnum):
@@ -61,11 +62,9 @@ class Operation(StrEnum):
     WRITE = "write"
 
 
-READ_ONLY = frozenset({AccessRole.QA_AUDITOR, AccessRole.INSPECTOR})
-MANAGERS = frozenset(
-    {AccessRole.TEAM_MANAGER, AccessRole.SERVICE_MANAGER, AccessRole.HEAD_OF_SERVICE}
-)
-SENIOR = frozenset({AccessRole.SERVICE_MANAGER, AccessRole.HEAD_OF_SERVICE})
+READ_ONLY = frozenset({Role.QA_AUDITOR, Role.INSPECTOR})
+MANAGERS = frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.HEAD_OF_SERVICE})
+SENIOR = frozenset({Role.SERVICE_MANAGER, Role.HEAD_OF_SERVICE})
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Principal:
     """Who is asking: from a verified token, never from the request body."""
 
     staff_id: str
-    role: AccessRole
+    role: Role
     authority_code: str
     #: Records named in the token's grant: "worker:SW001", "child:C0001".
     grants: frozenset[str] = frozenset()
@@ -86,22 +85,22 @@ class Principal:
         return f"{kind}:{local_id}" in self.grants
 
     @property
-    def actor_role(self) -> ActorRole:
+    def actor_role(self) -> Role:
         """The role recorded on the events this principal writes."""
         return _ACTOR_ROLE[self.role]
 
 
 _ACTOR_ROLE = {
-    AccessRole.PRACTITIONER: ActorRole.PRACTITIONER,
-    AccessRole.TEAM_MANAGER: ActorRole.TEAM_MANAGER,
-    AccessRole.SERVICE_MANAGER: ActorRole.SERVICE_MANAGER,
-    AccessRole.HEAD_OF_SERVICE: ActorRole.HEAD_OF_SERVICE,
-    AccessRole.QA_AUDITOR: ActorRole.AUDITOR,
-    AccessRole.INSPECTOR: ActorRole.AUDITOR,
-    AccessRole.INVESTIGATING_OFFICER: ActorRole.AUDITOR,
-    AccessRole.HR: ActorRole.ADMINISTRATOR,
-    AccessRole.DATA_PROTECTION_OFFICER: ActorRole.DATA_PROTECTION_OFFICER,
-    AccessRole.ADMINISTRATOR: ActorRole.ADMINISTRATOR,
+    Role.PRACTITIONER: Role.PRACTITIONER,
+    Role.TEAM_MANAGER: Role.TEAM_MANAGER,
+    Role.SERVICE_MANAGER: Role.SERVICE_MANAGER,
+    Role.HEAD_OF_SERVICE: Role.HEAD_OF_SERVICE,
+    Role.QA_AUDITOR: Role.AUDITOR,
+    Role.INSPECTOR: Role.AUDITOR,
+    Role.INVESTIGATING_OFFICER: Role.AUDITOR,
+    Role.HR: Role.ADMINISTRATOR,
+    Role.DATA_PROTECTION_OFFICER: Role.DATA_PROTECTION_OFFICER,
+    Role.ADMINISTRATOR: Role.ADMINISTRATOR,
 }
 
 
@@ -183,7 +182,7 @@ def decide(
     role = principal.role
     if operation is Operation.WRITE and role in READ_ONLY:
         return _deny("READ-ONLY", f"a {role.value} reads and never writes")
-    if role is AccessRole.INSPECTOR and (
+    if role is Role.INSPECTOR and (
         principal.grant_expires_at is None or now >= principal.grant_expires_at
     ):
         return _deny("GRANT", "an inspector reads only during a time-limited grant")
@@ -204,14 +203,14 @@ def _personal_file(
         return _allow("DUR-4.8a", "the supervisee reads their own file")
     if role in MANAGERS and me in worker.chain:
         return _allow("DUR-4.8a", "their supervisor or line-management chain")
-    if role is AccessRole.QA_AUDITOR:
+    if role is Role.QA_AUDITOR:
         return _allow("DUR-4.8a", "quality assurance reads personal files [POR-7, SHR-5.8]")
-    if role is AccessRole.INSPECTOR:
+    if role is Role.INSPECTOR:
         return _allow("DUR-4.8a", "inspectors, during their grant")
     if role in (
-        AccessRole.HR,
-        AccessRole.INVESTIGATING_OFFICER,
-        AccessRole.DATA_PROTECTION_OFFICER,
+        Role.HR,
+        Role.INVESTIGATING_OFFICER,
+        Role.DATA_PROTECTION_OFFICER,
     ):
         if principal.granted("worker", worker.staff_id, now):
             return _allow("DUR-4.8a", f"a {role.value} with a grant for this file")
@@ -233,11 +232,11 @@ def _child_record(
         return _any_act(principal, child, principal_team)
     allocated = me == child.allocated_worker
     same_team = principal_team is not None and principal_team == child.team
-    if role is AccessRole.PRACTITIONER:
+    if role is Role.PRACTITIONER:
         if allocated or same_team:
             return _allow("DUR-4.8c", "allocated to the child, or in the child's team")
         return _deny("DUR-4.8c", "a practitioner outside the child's allocation and team")
-    if role is AccessRole.TEAM_MANAGER:
+    if role is Role.TEAM_MANAGER:
         if same_team or me in child.chain or allocated:
             return _allow("DUR-4.8c", "the child's team manager or the worker's chain")
         return _deny("DUR-4.8c", "a team manager of another team")
@@ -245,7 +244,7 @@ def _child_record(
         return _allow("DUR-4.8c", "the service's senior managers")
     if role in READ_ONLY:
         return _allow("DUR-4.8c", "quality assurance and inspectors read children's files")
-    if role in (AccessRole.INVESTIGATING_OFFICER, AccessRole.DATA_PROTECTION_OFFICER):
+    if role in (Role.INVESTIGATING_OFFICER, Role.DATA_PROTECTION_OFFICER):
         if principal.granted("child", child.local_id, now):
             return _allow("DUR-4.8c", f"a {role.value} with a grant for this child")
         return _deny("DUR-4.8c", f"a {role.value} reads a child's file only with a grant")
@@ -260,7 +259,7 @@ def _report(
         return _any_act(principal, scope, principal_team)
     if role in SENIOR or role in READ_ONLY:
         return _allow("POR-7", "quality assurance and senior managers read across the authority")
-    if role is AccessRole.TEAM_MANAGER:
+    if role is Role.TEAM_MANAGER:
         if scope.team is not None and scope.team == principal_team:
             return _allow("SHR-5.8", "a team manager reads their own team's figures")
         return _deny("SHR-5.8", "a team manager reads their own team's figures only")
@@ -322,45 +321,45 @@ _ANY = frozenset(
 _OWN = frozenset({Relationship.OWN})
 _CHAIN = frozenset({Relationship.SUPERVISEE})
 _PRACTICE = {
-    AccessRole.PRACTITIONER: frozenset({Relationship.OWN, Relationship.TEAM}),
-    AccessRole.TEAM_MANAGER: _CASE,
-    AccessRole.SERVICE_MANAGER: _ANY,
-    AccessRole.HEAD_OF_SERVICE: _ANY,
+    Role.PRACTITIONER: frozenset({Relationship.OWN, Relationship.TEAM}),
+    Role.TEAM_MANAGER: _CASE,
+    Role.SERVICE_MANAGER: _ANY,
+    Role.HEAD_OF_SERVICE: _ANY,
 }
 _CASE_MANAGERS = {
-    AccessRole.TEAM_MANAGER: _CASE,
-    AccessRole.SERVICE_MANAGER: _ANY,
-    AccessRole.HEAD_OF_SERVICE: _ANY,
+    Role.TEAM_MANAGER: _CASE,
+    Role.SERVICE_MANAGER: _ANY,
+    Role.HEAD_OF_SERVICE: _ANY,
 }
 _SUPERVISION_PARTIES = {
-    AccessRole.PRACTITIONER: _OWN,
-    AccessRole.TEAM_MANAGER: _CLOSE,
-    AccessRole.SERVICE_MANAGER: _CLOSE,
-    AccessRole.HEAD_OF_SERVICE: _CLOSE,
+    Role.PRACTITIONER: _OWN,
+    Role.TEAM_MANAGER: _CLOSE,
+    Role.SERVICE_MANAGER: _CLOSE,
+    Role.HEAD_OF_SERVICE: _CLOSE,
 }
 _SUPERVISORS = {role: _CHAIN for role in MANAGERS}
 
 #: Which role may do which act, to whom; with the clause it rests on. A role's writes
 #: are the acts its clause names [DUR-4.8a, DUR-4.8c; HR, DP, ADMIN: their own remits].
-WRITES: dict[Act, tuple[str, Mapping[AccessRole, frozenset[Relationship]]]] = {
-    Act.CONFIGURE: ("ADMIN", {AccessRole.ADMINISTRATOR: _ANY}),
-    Act.REGISTER_WORKER: ("HR", {AccessRole.HR: _ANY, AccessRole.ADMINISTRATOR: _ANY}),
-    Act.KEEP_EMPLOYMENT: ("HR", {AccessRole.HR: _ANY}),
-    Act.RECORD_ABSENCE: ("HR", {AccessRole.HR: _ANY, **_SUPERVISORS}),
-    Act.HOLD_OR_PURGE: ("DP", {AccessRole.DATA_PROTECTION_OFFICER: _ANY}),
+WRITES: dict[Act, tuple[str, Mapping[Role, frozenset[Relationship]]]] = {
+    Act.CONFIGURE: ("ADMIN", {Role.ADMINISTRATOR: _ANY}),
+    Act.REGISTER_WORKER: ("HR", {Role.HR: _ANY, Role.ADMINISTRATOR: _ANY}),
+    Act.KEEP_EMPLOYMENT: ("HR", {Role.HR: _ANY}),
+    Act.RECORD_ABSENCE: ("HR", {Role.HR: _ANY, **_SUPERVISORS}),
+    Act.HOLD_OR_PURGE: ("DP", {Role.DATA_PROTECTION_OFFICER: _ANY}),
     Act.TAKE_PART_IN_SUPERVISION: ("DUR-4.8a", _SUPERVISION_PARTIES),
     Act.SUPERVISE: ("DUR-4.8a", _SUPERVISORS),
-    Act.APPROVE_FREQUENCY_EXCEPTION: ("POR-3.1a", {AccessRole.HEAD_OF_SERVICE: _CHAIN}),
+    Act.APPROVE_FREQUENCY_EXCEPTION: ("POR-3.1a", {Role.HEAD_OF_SERVICE: _CHAIN}),
     Act.CORRECT_PERSONAL_FILE: ("DUR-4.7a", _SUPERVISION_PARTIES),
     Act.DISAGREE_ON_PERSONAL_FILE: ("DUR-4.10", _SUPERVISION_PARTIES),
     Act.REGISTER_CHILD: (
         "DUR-4.8c",
         {
-            AccessRole.PRACTITIONER: _ANY,
-            AccessRole.TEAM_MANAGER: _ANY,
-            AccessRole.SERVICE_MANAGER: _ANY,
-            AccessRole.HEAD_OF_SERVICE: _ANY,
-            AccessRole.ADMINISTRATOR: _ANY,
+            Role.PRACTITIONER: _ANY,
+            Role.TEAM_MANAGER: _ANY,
+            Role.SERVICE_MANAGER: _ANY,
+            Role.HEAD_OF_SERVICE: _ANY,
+            Role.ADMINISTRATOR: _ANY,
         },
     ),
     Act.ALLOCATE: ("ALLOCATION", _CASE_MANAGERS),

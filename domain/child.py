@@ -50,8 +50,8 @@ from domain.subject import Subject
 from domain.values import SmartAction
 from domain.vocabulary import (
     AUTOMATIC_TRIGGERS,
+    CAPACITIES,
     RAG,
-    ActorRole,
     AllocationChangeReason,
     CaseClosureKind,
     CaseType,
@@ -60,6 +60,7 @@ from domain.vocabulary import (
     OversightTriggerKind,
     RiskLevel,
     parse_enum,
+    parse_role,
 )
 from domain.worker import parse_actions
 
@@ -338,7 +339,9 @@ class Child(Subject):
     def _legal_status_changed(self, provenance: Provenance, legal_status: str) -> None:
         self.legal_status = legal_status
 
-    def come_into_care(self, provenance: Provenance, *, legal_status: str, placement: str) -> None:
+    def record_came_into_care(
+        self, provenance: Provenance, *, legal_status: str, placement: str
+    ) -> None:
         """Raises DEV-6 (4)."""
         self._check_open(provenance)
         require(not self.in_care, "the child is already in care", field="child_id")
@@ -364,7 +367,7 @@ class Child(Subject):
     def _placement_changed(self, provenance: Provenance, placement: str, reason: str) -> None:
         self.placement = placement
 
-    def return_home(self, provenance: Provenance, *, reason: str) -> None:
+    def record_returned_home(self, provenance: Provenance, *, reason: str) -> None:
         """Raises DEV-6 (7)."""
         self._check_open(provenance)
         require(self.in_care, "the child is not in care", field="child_id")
@@ -377,7 +380,7 @@ class Child(Subject):
         self.in_care = False
         self.placement = None
 
-    def end_care(self, provenance: Provenance, *, reason_code: str) -> None:
+    def record_care_ended(self, provenance: Provenance, *, reason_code: str) -> None:
         """A period of care ends other than by returning home: adopted, a special
         guardianship or child arrangements order, care taken over by another authority,
         staying put at 18... (SSDA903 REC codes, free text here)."""
@@ -446,7 +449,7 @@ class Child(Subject):
     def _adoption_order_recorded(self, provenance: Provenance, order_made_on: date) -> None:
         self.adoption_order_on = order_made_on
 
-    def record_death(self, provenance: Provenance, *, died_on: date) -> None:
+    def record_child_death(self, provenance: Provenance, *, died_on: date) -> None:
         """The child's death: a looked-after child's record is then kept 15 years from it
         if the child was under 18 [CPPCR-50]."""
         self.check_provenance(provenance)
@@ -658,7 +661,7 @@ class Child(Subject):
             },
             actions,
         )
-        parse_enum(ActorRole, decision_maker_role, field="decision_maker_role")
+        parse_role(decision_maker_role, CAPACITIES, field="decision_maker_role")
         check_local_id(decision_maker_id, field="decision_maker_id")
         OversightAnswersOpenTriggers.check(
             answers_trigger_ids, [t.trigger_id for t in self.open_triggers]

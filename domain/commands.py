@@ -256,7 +256,7 @@ class ApproveFrequencyException(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ScheduleSupervisionSession(WorkerCommand):
-    method = "schedule_session"
+    method = "schedule_supervision_session"
     session_id: str
     supervisor_id: str
     scheduled_for: datetime
@@ -264,14 +264,14 @@ class ScheduleSupervisionSession(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class CancelSupervisionSession(WorkerCommand):
-    method = "cancel_session"
+    method = "cancel_supervision_session"
     session_id: str
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class RescheduleSupervisionSession(WorkerCommand):
-    method = "reschedule_session"
+    method = "reschedule_supervision_session"
     session_id: str
     new_scheduled_for: datetime | None
     reason: str
@@ -298,7 +298,7 @@ class CaseDiscussion:
 class HoldSupervisionSession(WorkerCommand):
     """A held session, with the case supervision of each child discussed (atomic)."""
 
-    method = "hold_session"
+    method = "hold_supervision_session"
     session_id: str
     supervisor_id: str
     duration_minutes: int
@@ -310,7 +310,7 @@ class HoldSupervisionSession(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class WritePersonalSupervisionRecord(WorkerCommand):
-    method = "write_personal_record"
+    method = "write_personal_supervision_record"
     record_id: str
     session_id: str
     actions_reviewed: str
@@ -326,7 +326,7 @@ class SignPersonalSupervisionRecord(WorkerCommand):
     """The actor signs as the party they are on the record: its supervisor, or the
     supervisee (who confirms it or states their differing view)."""
 
-    method = "sign_personal_record"
+    method = "sign_personal_supervision_record"
     record_id: str
     confirmed: bool = True
     differing_view: str | None = None
@@ -451,7 +451,7 @@ class ChangeLegalStatus(ChildCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordCameIntoCare(ChildCommand):
-    method = "come_into_care"
+    method = "record_came_into_care"
     legal_status: str
     placement: str
 
@@ -465,7 +465,7 @@ class ChangePlacement(ChildCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordReturnedHome(ChildCommand):
-    method = "return_home"
+    method = "record_returned_home"
     reason: str
 
 
@@ -482,7 +482,7 @@ class CloseCase(ChildCommand):
 class RecordCareEnded(ChildCommand):
     """A period of care ended other than by returning home (SSDA903 REC code)."""
 
-    method = "end_care"
+    method = "record_care_ended"
     reason_code: str
 
 
@@ -507,7 +507,7 @@ class RecordAdoptionOrder(ChildCommand):
 class RecordChildDeath(ChildCommand):
     """The child died: retention runs from the death if under 18 [CPPCR-50]."""
 
-    method = "record_death"
+    method = "record_child_death"
     died_on: date
 
 
@@ -671,6 +671,6 @@ class LiftLegalHold(SubjectCommand):
 class RecordAccess(SubjectCommand):
     """A read of a child's record or a worker's personal file, for the audit trail."""
 
-    method = "record_read"
+    method = "record_access"
     what: str
     purpose: str

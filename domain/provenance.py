@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.errors import ValidationError
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 
 MAX_ID_LENGTH = 200
 
@@ -20,7 +22,7 @@ class Actor:
     """Who is acting, and in which role."""
 
     id: str
-    role: ActorRole
+    role: Role
     authority_id: str
 
     def __post_init__(self) -> None:

@@ -38,7 +38,12 @@ from domain.events import (
     SupervisionSessionCancelled,
     SupervisionSessionRescheduled,
 )
-from domain.vocabulary import ESCALATION_CHAIN, ActorRole, EscalationLevel, Signatory
+from domain.vocabulary import (
+    ESCALATION_CHAIN,
+    EscalationLevel,
+    Role,
+    Signatory,
+)
 
 #: Clock skew tolerated between a client's "now" and ours before occurred_at is "future".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -99,13 +104,13 @@ class EachPartySignsOnce(Rule):
             raise cls.violation(f"the {signatory.value} has already signed", field="signatory")
 
 
-#: The roles in which someone records a manager's decision (ActorRole values).
+#: The roles in which someone records a manager's decision (Role values).
 MANAGER_ROLES: frozenset[str] = frozenset(
     {
-        ActorRole.SUPERVISOR.value,
-        ActorRole.TEAM_MANAGER.value,
-        ActorRole.SERVICE_MANAGER.value,
-        ActorRole.HEAD_OF_SERVICE.value,
+        Role.SUPERVISOR.value,
+        Role.TEAM_MANAGER.value,
+        Role.SERVICE_MANAGER.value,
+        Role.HEAD_OF_SERVICE.value,
     }
 )
 
@@ -200,8 +205,8 @@ class DisagreementIsResolvedByTheLevelHoldingIt(Rule):
     policy_ids = ("DUR-4.10", "SHR-APP1d", "POR-3.1a")
     HOLDERS: ClassVar[dict[EscalationLevel, frozenset[str]]] = {
         EscalationLevel.SUPERVISORS_LINE_MANAGER: MANAGER_ROLES,
-        EscalationLevel.SERVICE_MANAGER: frozenset({ActorRole.SERVICE_MANAGER.value}),
-        EscalationLevel.HEAD_OF_SERVICE: frozenset({ActorRole.HEAD_OF_SERVICE.value}),
+        EscalationLevel.SERVICE_MANAGER: frozenset({Role.SERVICE_MANAGER.value}),
+        EscalationLevel.HEAD_OF_SERVICE: frozenset({Role.HEAD_OF_SERVICE.value}),
     }
 
     @classmethod

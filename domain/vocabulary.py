@@ -12,8 +12,11 @@ from typing import TypeVar
 from domain.errors import ValidationError
 
 
-class StaffRole(StrEnum):
-    """Roles a worker holds [SHR-3.6c]."""
+class Role(StrEnum):
+    """Every role the policies name, in one vocabulary. A role is used in three ways, each
+    a subset below: the post a worker holds [SHR-3.6c] (``POSTS``), the capacity in which
+    someone records an event, carried on every event (``CAPACITIES``), and the role a
+    token carries (``domain.authorization.ACCESS_ROLES``). Stored values never change."""
 
     DIRECTOR = "director"
     HEAD_OF_SERVICE = "head_of_service"
@@ -27,24 +30,68 @@ class StaffRole(StrEnum):
     TARGETED_YOUTH_WORKER = "targeted_youth_worker"
     SUPPORT_STAFF = "support_staff"
     INFORMATION_COORDINATOR = "information_coordinator"
-
-
-class ActorRole(StrEnum):
-    """The role in which someone records an event (carried on every event)."""
-
     SUPERVISOR = "supervisor"
     SUPERVISEE = "supervisee"
-    TEAM_MANAGER = "team_manager"
-    SERVICE_MANAGER = "service_manager"
-    HEAD_OF_SERVICE = "head_of_service"
     PRACTITIONER = "practitioner"
     IRO = "iro"
     CP_CHAIR = "cp_chair"
-    DATA_PROTECTION_OFFICER = "data_protection_officer"
     AUDITOR = "auditor"
+    QA_AUDITOR = "qa_auditor"  # read-only, the whole authority
+    INSPECTOR = "inspector"  # read-only, for the time of their grant
+    INVESTIGATING_OFFICER = "investigating_officer"  # named grants only
+    HR = "hr"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
     ADMINISTRATOR = "administrator"
     SYSTEM = "system"
     IMPORTER = "importer"
+
+
+#: The posts a worker holds [SHR-3.6c].
+POSTS: tuple[Role, ...] = (
+    Role.DIRECTOR,
+    Role.HEAD_OF_SERVICE,
+    Role.SERVICE_MANAGER,
+    Role.OPERATIONS_MANAGER,
+    Role.TEAM_MANAGER,
+    Role.PRACTICE_SUPERVISOR,
+    Role.SOCIAL_WORKER,
+    Role.NQSW,
+    Role.FAMILY_SUPPORT_WORKER,
+    Role.TARGETED_YOUTH_WORKER,
+    Role.SUPPORT_STAFF,
+    Role.INFORMATION_COORDINATOR,
+)
+
+#: The capacities in which someone records an event (carried on every event).
+CAPACITIES: tuple[Role, ...] = (
+    Role.SUPERVISOR,
+    Role.SUPERVISEE,
+    Role.TEAM_MANAGER,
+    Role.SERVICE_MANAGER,
+    Role.HEAD_OF_SERVICE,
+    Role.PRACTITIONER,
+    Role.IRO,
+    Role.CP_CHAIR,
+    Role.DATA_PROTECTION_OFFICER,
+    Role.AUDITOR,
+    Role.ADMINISTRATOR,
+    Role.SYSTEM,
+    Role.IMPORTER,
+)
+
+
+def parse_role(value: object, within: tuple[Role, ...], *, field: str) -> Role:
+    """``value`` as a role of ``within`` (posts, capacities or access roles), or a
+    validation error naming the field and the roles allowed there."""
+    if isinstance(value, str):
+        try:
+            role = Role(value)
+        except ValueError:
+            role = None
+        if role in within:
+            return role
+    allowed = ", ".join(r.value for r in within)
+    raise ValidationError(f"must be one of: {allowed}", field=field)
 
 
 class EmploymentPattern(StrEnum):

@@ -58,15 +58,17 @@ from domain.rules import (
 from domain.subject import Subject
 from domain.values import SmartAction
 from domain.vocabulary import (
+    POSTS,
     AbsenceKind,
     DisagreementSubject,
     EmploymentPattern,
     EngagementType,
+    Role,
     Signatory,
-    StaffRole,
     SupervisionFormat,
     SupervisionFunction,
     parse_enum,
+    parse_role,
 )
 
 #: Free-text fields of a personal supervision record [POR-6.2b checks these].
@@ -84,7 +86,7 @@ AGREEMENT_FREQUENCIES = frozenset({"P1W", "P2W", "P4W", "P1M", "P6W", "P2M", "P3
 
 @dataclass(frozen=True)
 class Employment:
-    role: StaffRole
+    role: Role
     team: str
     line_manager_id: str | None
     pattern: EmploymentPattern
@@ -242,7 +244,7 @@ class Worker(Subject):
         OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
         check_local_id(staff_id, field="staff_id")
         require_text(display_name, field="display_name", max_length=200)
-        parse_enum(StaffRole, role, field="role")
+        parse_role(role, POSTS, field="role")
         require_text(team, field="team", max_length=200)
         if line_manager_id is not None:
             check_local_id(line_manager_id, field="line_manager_id")
@@ -307,7 +309,7 @@ class Worker(Subject):
         self.staff_id = staff_id
         self.display_name = display_name
         self.employment = Employment(
-            role=StaffRole(role),
+            role=Role(role),
             team=team,
             line_manager_id=line_manager_id,
             pattern=EmploymentPattern(employment_pattern),
@@ -335,13 +337,13 @@ class Worker(Subject):
 
     def change_role(self, provenance: Provenance, role: str) -> None:
         self._check_employed(provenance)
-        new = parse_enum(StaffRole, role, field="role")
+        new = parse_role(role, POSTS, field="role")
         require(new is not self.employment.role, "the worker already holds that role", field="role")
         self._role_changed(provenance, new.value)
 
     @event(WorkerRoleChanged)
     def _role_changed(self, provenance: Provenance, role: str) -> None:
-        self.employment = replace(self.employment, role=StaffRole(role))
+        self.employment = replace(self.employment, role=Role(role))
 
     def change_team(self, provenance: Provenance, team: str) -> None:
         self._check_employed(provenance)
@@ -607,7 +609,7 @@ class Worker(Subject):
 
     # -- supervision sessions [DUR-4.4] -------------------------------------------------
 
-    def schedule_session(
+    def schedule_supervision_session(
         self,
         provenance: Provenance,
         *,
@@ -655,7 +657,9 @@ class Worker(Subject):
             raise ValidationError(f"the session is already {session.status}", field="session_id")
         return session
 
-    def cancel_session(self, provenance: Provenance, *, session_id: str, reason: str) -> None:
+    def cancel_supervision_session(
+        self, provenance: Provenance, *, session_id: str, reason: str
+    ) -> None:
         """Cancelled only in exceptional circumstances, with a reason, by a party: the
         actor is recorded as who cancelled [DUR-4.4]."""
         self._check_employed(provenance)
@@ -675,7 +679,7 @@ class Worker(Subject):
             self.sessions[session_id], status="cancelled", cancellation_reason=reason
         )
 
-    def reschedule_session(
+    def reschedule_supervision_session(
         self,
         provenance: Provenance,
         *,
@@ -702,7 +706,7 @@ class Worker(Subject):
         )
         self.entries[session_id].fields["scheduled_for"] = new_scheduled_for
 
-    def hold_session(
+    def hold_supervision_session(
         self,
         provenance: Provenance,
         *,
@@ -793,7 +797,7 @@ class Worker(Subject):
 
     # -- personal supervision record [POR-6.2, DUR-4.7a, SHR-APP2, BUR-RC] ---------------
 
-    def write_personal_record(
+    def write_personal_supervision_record(
         self,
         provenance: Provenance,
         *,
@@ -878,7 +882,7 @@ class Worker(Subject):
             record_id=record_id, session_id=session_id, supervisor_id=supervisor_id
         )
 
-    def sign_personal_record(
+    def sign_personal_supervision_record(
         self,
         provenance: Provenance,
         *,

@@ -37,9 +37,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.exceptions import InvalidSubjectError
 
-from domain.authorization import AccessRole, Principal
+from domain.authorization import (
+    ACCESS_ROLES,
+    Principal,
+)
 from domain.errors import ValidationError
 from domain.identifiers import check_authority_code, check_local_id
+from domain.vocabulary import Role
 
 ALGORITHMS = ("ES256", "RS256")
 DEV_DIRECTORY = Path(".oversight")
@@ -210,9 +214,11 @@ def principal_from(claims: dict[str, Any]) -> Principal:
     if not isinstance(role_claim, str):
         raise AuthenticationFailed("the token's role must be a string")
     try:
-        role = AccessRole(role_claim)
+        role = Role(role_claim)
     except ValueError:
         raise AuthenticationFailed("the token's role is not one we know") from None
+    if role not in ACCESS_ROLES:
+        raise AuthenticationFailed("the token's role is not one a token may carry")
     try:
         authority = check_authority_code(claims.get("authority", ""))
     except ValidationError:
@@ -273,7 +279,7 @@ def mint(
     private_key_path: Path,
     *,
     staff_id: str,
-    role: AccessRole,
+    role: Role,
     authority: str,
     lifetime_seconds: int = 3600,
     grants: tuple[str, ...] = (),

@@ -28,7 +28,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 
 # -- the gate ---------------------------------------------------------------------------------
 from graphql_api.arguments import (
@@ -75,7 +75,7 @@ class DocumentGate:
         rules: tuple[type[ASTValidationRule], ...],
         variables: Mapping[str, Any] | None,
         operation_name: str | None,
-        role: AccessRole | None,
+        role: Role | None,
     ) -> list[GraphQLError]:
         """Every error of this request's document, variables and cost for this role."""
         deadline = time.monotonic() + self.limits.validation_seconds
@@ -104,7 +104,7 @@ class DocumentGate:
         rules: tuple[type[ASTValidationRule], ...],
         variables: Mapping[str, Any] | None,
         operation_name: str | None,
-        role: AccessRole | None,
+        role: Role | None,
         deadline: float,
     ) -> list[GraphQLError]:
         checked = self._verdict(query, rules, deadline)

@@ -34,7 +34,7 @@ from graphql import (
     GraphQLError,
 )
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 
 LIMITED = "LIMITED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -51,18 +51,18 @@ MUTATION_COST = 10
 
 #: Query cost budgets per role (docs/security.md gives the figures and how to read them).
 #: Without a token only introspection answers; the standard introspection query costs 220.
-COST_BUDGETS: Mapping[AccessRole | None, int] = {
+COST_BUDGETS: Mapping[Role | None, int] = {
     None: 1_000,
-    AccessRole.PRACTITIONER: 5_000,
-    AccessRole.TEAM_MANAGER: 20_000,
-    AccessRole.SERVICE_MANAGER: 20_000,
-    AccessRole.HEAD_OF_SERVICE: 20_000,
-    AccessRole.QA_AUDITOR: 20_000,
-    AccessRole.INSPECTOR: 20_000,
-    AccessRole.INVESTIGATING_OFFICER: 5_000,
-    AccessRole.HR: 5_000,
-    AccessRole.DATA_PROTECTION_OFFICER: 20_000,
-    AccessRole.ADMINISTRATOR: 5_000,
+    Role.PRACTITIONER: 5_000,
+    Role.TEAM_MANAGER: 20_000,
+    Role.SERVICE_MANAGER: 20_000,
+    Role.HEAD_OF_SERVICE: 20_000,
+    Role.QA_AUDITOR: 20_000,
+    Role.INSPECTOR: 20_000,
+    Role.INVESTIGATING_OFFICER: 5_000,
+    Role.HR: 5_000,
+    Role.DATA_PROTECTION_OFFICER: 20_000,
+    Role.ADMINISTRATOR: 5_000,
 }
 
 #: The dates the API takes, in arguments and variables alike. Wide enough for a child's
@@ -88,7 +88,7 @@ class Limits:
     max_overlap: int = 50_000
     max_tokens: int = 5_000
     validation_seconds: float = 2.0
-    cost_budgets: Mapping[AccessRole | None, int] = field(default_factory=lambda: COST_BUDGETS)
+    cost_budgets: Mapping[Role | None, int] = field(default_factory=lambda: COST_BUDGETS)
     #: Requests a second per principal (or, without a token, per client address), and
     #: the burst allowed above it; ``None`` turns the rate limit off.
     rate_per_second: float | None = None

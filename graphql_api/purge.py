@@ -18,15 +18,18 @@ from application import certificates as certs
 from application.certificates import Certificate, LedgerMissing
 from application.purge import PurgeRun, Purges
 from application.storage import CompactionIncomplete
-from domain.authorization import AccessRole, Principal
+from domain.authorization import (
+    Principal,
+)
 from domain.errors import Forbidden, ValidationError
+from domain.vocabulary import Role
 from graphql_api.errors import unfinished_purge
 from graphql_api.service import Service
 from graphql_api.types import PageInfo
 from projections.engine import utc
 
 #: Who reads the certificates: the officer who issues them, and quality assurance.
-CERTIFICATE_READERS = frozenset({AccessRole.DATA_PROTECTION_OFFICER, AccessRole.QA_AUDITOR})
+CERTIFICATE_READERS = frozenset({Role.DATA_PROTECTION_OFFICER, Role.QA_AUDITOR})
 
 
 @dataclass
@@ -44,7 +47,7 @@ class PurgingService(Service):
 
 def purge_due(service: Service, principal: Principal, as_of: date, dry_run: bool) -> PurgeRun:
     """``purgeDueRecords``: the officer's run over the schedule, through the use case."""
-    if principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
+    if principal.role is not Role.DATA_PROTECTION_OFFICER:
         raise Forbidden("purges are the data protection officer's", rule="DP")
     purges = service.purge_use_case()
     if as_of > purges.clock().date():

@@ -32,7 +32,6 @@ from domain import commands as c
 from domain.authorization import (
     READ_ONLY,
     WRITES,
-    AccessRole,
     Act,
     ChildRelations,
     Decision,
@@ -54,6 +53,7 @@ from domain.errors import DomainError, Forbidden, NotFound, ValidationError
 from domain.identifiers import check_local_id
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
+from domain.vocabulary import Role
 from projections.compliance import view
 from projections.engine import wait_for
 
@@ -358,7 +358,7 @@ class Service:
     def open_purge_schedule(self, principal: Principal) -> None:
         """The purge schedule is the data protection officer's to work from (ADR 0012), and
         an authority report for everyone else who may read those."""
-        if principal.role is not AccessRole.DATA_PROTECTION_OFFICER:
+        if principal.role is not Role.DATA_PROTECTION_OFFICER:
             self.open_reports(principal, None)
 
     def _log_read(

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from domain.authorization import ACCESS_ROLES
 from domain.errors import DomainError
 from domain.identifiers import worker_id
 from oversight.settings import Settings, SettingsError
@@ -67,7 +68,7 @@ DEMO_PRINCIPALS = (
 def _mint(
     tokens: Any, staff: str, role: str, authority: str, seconds: int, grants: tuple[str, ...]
 ) -> str:
-    from domain.authorization import AccessRole
+    from domain.vocabulary import Role
     from graphql_api.auth import development_keys, mint
 
     private_key, _ = development_keys(tokens.jwks_file.parent)
@@ -75,7 +76,7 @@ def _mint(
         tokens,
         private_key,
         staff_id=staff,
-        role=AccessRole(role),
+        role=Role(role),
         authority=authority,
         lifetime_seconds=seconds,
         grants=grants,
@@ -92,20 +93,7 @@ def token() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(
-        [
-            "practitioner",
-            "team_manager",
-            "service_manager",
-            "head_of_service",
-            "qa_auditor",
-            "inspector",
-            "investigating_officer",
-            "hr",
-            "data_protection_officer",
-            "administrator",
-        ]
-    ),
+    type=click.Choice([role.value for role in ACCESS_ROLES]),
 )
 @click.option("--authority", default="DEMO", show_default=True)
 @click.option(

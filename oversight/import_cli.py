@@ -14,7 +14,10 @@ from application.app import OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import authority_id
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole, RiskLevel
+from domain.vocabulary import (
+    RiskLevel,
+    Role,
+)
 from oversight.importers.annex_a import WorkbookError, import_annex_a
 from oversight.importers.ssda903 import ImportReport, RowError, import_ssda903
 from oversight.importers.workforce import CensusError, import_workforce
@@ -35,7 +38,7 @@ def _importing(authority: str, actor_id: str) -> Iterator[tuple[OversightApplica
         raise click.ClickException(str(error)) from None
     try:
         app.get_authority(authority)
-        yield app, Actor(actor_id, ActorRole.IMPORTER, authority)
+        yield app, Actor(actor_id, Role.IMPORTER, authority)
     except (RowError, CensusError, WorkbookError, DomainError) as error:  # a file unread
         raise click.ClickException(str(error)) from None
     finally:

@@ -20,7 +20,9 @@ from application.storage import CompactionIncomplete
 from domain.errors import DomainError
 from domain.policy.calendar import Period
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.projecting import read_engine
 from oversight.schema import SchemaOutOfDate
 from oversight.settings import DatabaseSettings, Settings, SettingsError
@@ -189,7 +191,7 @@ def purge_command(
     runs: list[PurgeRun] = []
     try:
         for code in _authorities(purges.engine, authority):
-            dpo = Actor(authorised_by or SCHEDULE, ActorRole.DATA_PROTECTION_OFFICER, code)
+            dpo = Actor(authorised_by or SCHEDULE, Role.DATA_PROTECTION_OFFICER, code)
             runs.append(
                 purges.run(authority_code=code, as_of=day, dpo=dpo, dry_run=dry_run, limit=limit)
             )

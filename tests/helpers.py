@@ -16,7 +16,9 @@ from application.app import CommandResult, OversightApplication
 from domain import commands as c
 from domain.events import EventType, named
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.schema import check_schema
 from oversight.settings import DatabaseSettings
 
@@ -44,7 +46,7 @@ def opened(
 
 
 def actor(
-    actor_id: str = "ADMIN", role: ActorRole = ActorRole.ADMINISTRATOR, authority: str = AUTHORITY
+    actor_id: str = "ADMIN", role: Role = Role.ADMINISTRATOR, authority: str = AUTHORITY
 ) -> Actor:
     return Actor(actor_id, role, authority)
 
@@ -225,7 +227,7 @@ def mixed_plan(authority: str, steps: list[tuple[str, str, int]]) -> list[c.Comm
     command per step, many of them refused by the rules: actions set twice or completed
     before they exist, supervision and closure of closed cases, sessions that fail half
     way (an odd number names a child that does not exist), entry ids already taken."""
-    admin = actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
+    admin = actor("ADMIN", Role.ADMINISTRATOR, authority)
     commands: list[c.Command] = [
         c.RegisterAuthority(
             **common(START, admin), authority_code=authority, name="P", policy_pack="DUR"
@@ -261,8 +263,8 @@ def mixed_plan(authority: str, steps: list[tuple[str, str, int]]) -> list[c.Comm
                 risk_level="medium",
             )
         )
-    supervisor = actor("TM1", ActorRole.SUPERVISOR, authority)
-    practitioner = actor("SW1", ActorRole.PRACTITIONER, authority)
+    supervisor = actor("TM1", Role.SUPERVISOR, authority)
+    practitioner = actor("SW1", Role.PRACTITIONER, authority)
     for n, (kind, child, k) in enumerate(steps, start=1):
         when = START + timedelta(days=1, minutes=n)
         if kind == "set":

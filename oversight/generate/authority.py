@@ -41,7 +41,9 @@ from typing import Any
 
 from domain import commands as c
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 
 #: The last day of a generated history unless another is given: fixed, so that a seed
 #: always generates the same authority (and a re-run replays it from its receipts).
@@ -166,7 +168,7 @@ class AuthorityGenerator:
         self.pack = policy_pack
         self.rng = random.Random(f"{seed}/{scale.name}/{authority_code}")
         self.start = until - timedelta(days=365 * scale.years)
-        self.admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, authority_code)
+        self.admin = Actor("ADMIN", Role.ADMINISTRATOR, authority_code)
         self.staff: dict[str, _Member] = {}
         self.cases: dict[str, _Case] = {}
         self.children = 0
@@ -193,7 +195,7 @@ class AuthorityGenerator:
         heapq.heappush(self._queue, (when, self._counter, command))
         return command_id
 
-    def _actor(self, staff_id: str, role: ActorRole) -> Actor:
+    def _actor(self, staff_id: str, role: Role) -> Actor:
         return Actor(staff_id, role, self.code)
 
     def commands(self) -> Iterator[c.Command]:
@@ -273,8 +275,8 @@ class AuthorityGenerator:
             signed = joined + timedelta(days=3)
             # Each party signs for themselves: the supervisor, then the supervisee.
             for suffix, signer, hour in (
-                ("", self._actor(manager, ActorRole.SUPERVISOR), 14),
-                ("-supervisee", self._actor(staff_id, ActorRole.SUPERVISEE), 15),
+                ("", self._actor(manager, Role.SUPERVISOR), 14),
+                ("-supervisee", self._actor(staff_id, Role.SUPERVISEE), 15),
             ):
                 self._add(
                     at(signed, hour),
@@ -297,7 +299,7 @@ class AuthorityGenerator:
         since 2025. Their retention periods have run (or not), so the purge schedule has
         something due (ADR 0012). Each is written just after the authority's first
         morning, with the day it really happened."""
-        dpo = self._actor("DPO01", ActorRole.DATA_PROTECTION_OFFICER)
+        dpo = self._actor("DPO01", Role.DATA_PROTECTION_OFFICER)
         steps: list[tuple[date, Any, dict[str, Any]]] = []
         joined = date(2014, 1, 6)
         worker = {"staff_id": "ARCH01"}
@@ -444,7 +446,7 @@ class AuthorityGenerator:
             last_day = first + timedelta(days=rng.randint(8, days - 1))
             if member.next_session is not None:
                 last_day = max(last_day, member.next_session + timedelta(days=20))
-            manager = self._actor(member.manager or "HOS01", ActorRole.TEAM_MANAGER)
+            manager = self._actor(member.manager or "HOS01", Role.TEAM_MANAGER)
             colleagues = [
                 m
                 for m in self._practitioners(member.team)
@@ -538,7 +540,7 @@ class AuthorityGenerator:
                 risk_level=risk,
                 rag={"low": "green", "medium": "amber", "high": "red"}[risk],
             )
-            manager = self._actor(worker.manager or "HOS01", ActorRole.TEAM_MANAGER)
+            manager = self._actor(worker.manager or "HOS01", Role.TEAM_MANAGER)
             command_id = self._add(
                 at(opened, 11),
                 c.AllocateWorker,
@@ -558,7 +560,7 @@ class AuthorityGenerator:
                     at(into_care, 13),
                     c.RecordCameIntoCare,
                     f"care-{child}",
-                    actor=self._actor(worker.staff_id, ActorRole.PRACTITIONER),
+                    actor=self._actor(worker.staff_id, Role.PRACTITIONER),
                     child_id=child,
                     legal_status=rng.choice(["C2", "C2", "V2", "E1"]),
                     placement=rng.choice(["U1", "U3", "U4", "K2", "R1"]),
@@ -608,8 +610,8 @@ class AuthorityGenerator:
             return
         rng = self.rng
         worker = self.staff[case.worker]
-        practitioner = self._actor(worker.staff_id, ActorRole.PRACTITIONER)
-        manager = self._actor(worker.manager or "HOS01", ActorRole.TEAM_MANAGER)
+        practitioner = self._actor(worker.staff_id, Role.PRACTITIONER)
+        manager = self._actor(worker.manager or "HOS01", Role.TEAM_MANAGER)
         begin = max(first, case.opened + timedelta(days=1))
         # Nothing is done on a case after the day it closes.
         span = max(1, (min(following, case.closes_on) - begin).days)
@@ -785,7 +787,7 @@ class AuthorityGenerator:
             at(day, 11, self.rng.randint(0, 59)),
             c.RecordCaseSupervision,
             f"case-supervision-{case.child_id}",
-            actor=self._actor(supervisor, ActorRole.SUPERVISOR),
+            actor=self._actor(supervisor, Role.SUPERVISOR),
             child_id=case.child_id,
             entry_id=f"{case.child_id}-CS{case.entries}",
             worker_id=worker.staff_id,
@@ -812,7 +814,7 @@ class AuthorityGenerator:
             member.sessions += 1
             session_id = f"{member.staff_id}-S{member.sessions:03d}"
             supervisor = member.manager or "HOS01"
-            sup = self._actor(supervisor, ActorRole.SUPERVISOR)
+            sup = self._actor(supervisor, Role.SUPERVISOR)
             self._add(
                 at(day - timedelta(days=14), 9),
                 c.ScheduleSupervisionSession,
@@ -832,7 +834,7 @@ class AuthorityGenerator:
                     # The party who cancels does so for themselves.
                     actor=sup
                     if rng.choice(["supervisee", "supervisor"]) == "supervisor"
-                    else self._actor(member.staff_id, ActorRole.SUPERVISEE),
+                    else self._actor(member.staff_id, Role.SUPERVISEE),
                     staff_id=member.staff_id,
                     session_id=session_id,
                     reason="Court hearing took priority",
@@ -879,7 +881,7 @@ class AuthorityGenerator:
                     **DISCUSSION,
                 )
             )
-        sup = self._actor(supervisor, ActorRole.SUPERVISOR)
+        sup = self._actor(supervisor, Role.SUPERVISOR)
         self._add(
             at(held, 10),
             c.HoldSupervisionSession,
@@ -937,7 +939,7 @@ class AuthorityGenerator:
                 confirmed,
                 c.SignPersonalSupervisionRecord,
                 f"sign-me-{session_id}",
-                actor=self._actor(member.staff_id, ActorRole.SUPERVISEE),
+                actor=self._actor(member.staff_id, Role.SUPERVISEE),
                 staff_id=member.staff_id,
                 record_id=record_id,
                 confirmed=not disputed,
@@ -949,7 +951,7 @@ class AuthorityGenerator:
                     confirmed + timedelta(minutes=5),
                     c.RaiseDisagreement,
                     f"dispute-{session_id}",
-                    actor=self._actor(member.staff_id, ActorRole.SUPERVISEE),
+                    actor=self._actor(member.staff_id, Role.SUPERVISEE),
                     staff_id=member.staff_id,
                     disagreement_id=f"{record_id}-D",
                     subject="record_content",

@@ -16,7 +16,9 @@ from application.app import OversightApplication
 from domain import commands as c
 from domain.errors import DomainError
 from domain.identifiers import authority_id, child_id
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.settings import DatabaseSettings
 from tests.helpers import (
     NOW,
@@ -65,7 +67,7 @@ def _as_stored(database: DatabaseSettings, aggregate: Any) -> Any:
 
 
 def _supervise(app: OversightApplication, child: str, entry: str) -> Any:
-    return app.execute(case_supervision(NOW, actor("TM1", ActorRole.SUPERVISOR), child, entry))
+    return app.execute(case_supervision(NOW, actor("TM1", Role.SUPERVISOR), child, entry))
 
 
 def test_a_command_decides_on_what_another_process_wrote_since(
@@ -124,7 +126,7 @@ def test_a_refused_command_leaves_nothing_of_itself_in_the_cache(
         app.execute(
             supervision_session(
                 NOW,
-                actor("TM1", ActorRole.SUPERVISOR),
+                actor("TM1", Role.SUPERVISOR),
                 "S1",
                 [case_discussion("C1", "S1-C1"), case_discussion("NO", "S1-NO")],
             )

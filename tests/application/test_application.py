@@ -89,7 +89,9 @@ from domain.events import (
     WorkingPatternChanged,
 )
 from domain.identifiers import child_id, worker_id
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.settings import DatabaseSettings
 from tests.helpers import (
     AUTHORITY,
@@ -106,11 +108,11 @@ from tests.helpers import (
     setup_authority,
 )
 
-SUP = actor("TM1", ActorRole.SUPERVISOR)
+SUP = actor("TM1", Role.SUPERVISOR)
 #: SW1, on their own file; SW2, the worker C1 is allocated to (after its reallocation).
-ME = actor("SW1", ActorRole.SUPERVISEE)
-SW2 = actor("SW2", ActorRole.PRACTITIONER)
-DPO = actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER)
+ME = actor("SW1", Role.SUPERVISEE)
+SW2 = actor("SW2", Role.PRACTITIONER)
+DPO = actor("DPO1", Role.DATA_PROTECTION_OFFICER)
 
 
 def test_every_command_records_its_events(app: OversightApplication) -> None:
@@ -213,7 +215,7 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
     )
     run(
         c.ApproveFrequencyException(
-            **common(t, actor("HOS1", ActorRole.HEAD_OF_SERVICE)),
+            **common(t, actor("HOS1", Role.HEAD_OF_SERVICE)),
             **w,
             agreement_id="SA1",
             frequency="P6W",
@@ -309,7 +311,7 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
     )
     run(
         c.SignPersonalSupervisionRecord(
-            **common(held + timedelta(days=2), actor("SW1", ActorRole.SUPERVISEE)),
+            **common(held + timedelta(days=2), actor("SW1", Role.SUPERVISEE)),
             **w,
             record_id="R1",
             confirmed=False,
@@ -319,7 +321,7 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
     )
     run(
         c.RemoveComment(
-            **common(held + timedelta(days=3), actor("SM1", ActorRole.SERVICE_MANAGER)),
+            **common(held + timedelta(days=3), actor("SM1", Role.SERVICE_MANAGER)),
             **w,
             record_id="R1",
             field_name="workload",
@@ -491,7 +493,7 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
     )
     run(
         c.RecordAccess(
-            **common(t, actor("AUD1", ActorRole.AUDITOR)),
+            **common(t, actor("AUD1", Role.AUDITOR)),
             **ch,
             what="case file",
             purpose="Ofsted inspection",
@@ -501,7 +503,7 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
     )
     run(
         c.RecordAccess(
-            **common(t, actor("AUD1", ActorRole.AUDITOR)),
+            **common(t, actor("AUD1", Role.AUDITOR)),
             **w,
             what="personal file",
             purpose="Annual audit [DUR-7]",
@@ -545,7 +547,7 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
     )
     run(
         c.PurgeRecord(
-            **common(NOW, actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER)),
+            **common(NOW, actor("DPO1", Role.DATA_PROTECTION_OFFICER)),
             child_id="C-1990",
             record_class="child_record",
             record_id="C-1990",
@@ -656,7 +658,7 @@ def test_other_authorities_records_are_invisible(app: OversightApplication) -> N
     setup_authority(app)
     setup_authority(app, "OTHER-LA")
     register_worker(app, "SW1")
-    intruder = actor("X1", ActorRole.TEAM_MANAGER, authority="OTHER-LA")
+    intruder = actor("X1", Role.TEAM_MANAGER, authority="OTHER-LA")
     with pytest.raises(NotFound):
         app.execute(c.ChangeTeam(**common(who=intruder), staff_id="SW1", team="Stolen"))
     with pytest.raises(NotFound):

@@ -19,7 +19,9 @@ from application.app import OversightApplication
 from application.batching import BatchReport, CommandRefused
 from domain import commands as c
 from domain.errors import DomainError
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.generate import DEMO_AUTHORITIES
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
@@ -119,13 +121,13 @@ def test_an_aggregate_changed_by_another_writer_mid_import_is_decided_again(
     authority = "TEST-LA"
     plan = [
         c.RegisterAuthority(
-            **common(START, actor("ADMIN", ActorRole.ADMINISTRATOR)),
+            **common(START, actor("ADMIN", Role.ADMINISTRATOR)),
             authority_code=authority,
             name="Test",
             policy_pack="DUR",
         ),
         c.RegisterChild(
-            **common(START, actor("ADMIN", ActorRole.ADMINISTRATOR)),
+            **common(START, actor("ADMIN", Role.ADMINISTRATOR)),
             child_id="C1",
             date_of_birth=date(2015, 1, 1),
             case_type="cin",
@@ -134,7 +136,7 @@ def test_an_aggregate_changed_by_another_writer_mid_import_is_decided_again(
     ]
     later = [
         c.SetAction(
-            **common(START + timedelta(days=n), actor("SW1", ActorRole.PRACTITIONER)),
+            **common(START + timedelta(days=n), actor("SW1", Role.PRACTITIONER)),
             child_id="C1",
             action=action(f"A{n}", START.date() + timedelta(days=30 + n)),
         )
@@ -149,7 +151,7 @@ def test_an_aggregate_changed_by_another_writer_mid_import_is_decided_again(
             # The first batch (three commands) is written; now someone else appends.
             writer.execute(
                 c.SetAction(
-                    **common(START + timedelta(hours=1), actor("SW2", ActorRole.PRACTITIONER)),
+                    **common(START + timedelta(hours=1), actor("SW2", Role.PRACTITIONER)),
                     child_id="C1",
                     action=action("ELSEWHERE", START.date() + timedelta(days=60)),
                 )
@@ -199,7 +201,7 @@ def test_all_or_nothing_writes_nothing_when_one_command_is_refused(
     app: OversightApplication,
 ) -> None:
     authority = "TEST-LA"
-    admin = actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
+    admin = actor("ADMIN", Role.ADMINISTRATOR, authority)
     app.execute(
         c.RegisterAuthority(
             **common(START, admin), authority_code=authority, name="T", policy_pack="DUR"
@@ -214,7 +216,7 @@ def test_all_or_nothing_writes_nothing_when_one_command_is_refused(
         risk_level="low",
     )
     into_care = c.RecordCameIntoCare(
-        **common(START + timedelta(days=1), actor("SW1", ActorRole.PRACTITIONER, authority)),
+        **common(START + timedelta(days=1), actor("SW1", Role.PRACTITIONER, authority)),
         child_id="C1",
         legal_status="C2",
         placement="U1",

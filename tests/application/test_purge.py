@@ -35,9 +35,8 @@ from application.certificates import Certificate, Intent, Ledger, LedgerMissing
 from application.purge import Purges
 from application.storage import compact
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from oversight.cli import main
 from oversight.projecting import read_engine
 from oversight.serving import PurgesNotApplied, refuse_unapplied_purges
@@ -59,7 +58,7 @@ def _sentinel() -> str:
 def _seed(app: OversightApplication, authority: str, staff_id: str, sentinel: str) -> str:
     """A worker of 2012 with one supervision session and its personal record carrying
     ``sentinel`` (corrected once, with the sentinel again); the session's id."""
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, authority)
 
     def common(days: int) -> dict[str, Any]:
         return {
@@ -287,7 +286,7 @@ def test_a_full_compaction_leaves_no_byte_in_the_data_directory(
 def test_without_a_ledger_nothing_is_destroyed(app: OversightApplication, engine: Engine) -> None:
     setup_authority(app)
     _seed(app, AUTHORITY, "SW1", _sentinel())
-    dpo = Actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER, AUTHORITY)
+    dpo = Actor("DPO1", Role.DATA_PROTECTION_OFFICER, AUTHORITY)
     purges = Purges(app, engine, None)
     dry = purges.run(authority_code=AUTHORITY, as_of=AS_OF, dpo=dpo, dry_run=True)
     assert len(dry.destroyed) == 0  # not projected yet: the schedule proposes nothing
@@ -333,7 +332,7 @@ def test_purge_record_over_graphql_leaves_no_copy(
 ) -> None:
     api, sentinel, sessions = seeded
     assert_present(sentinel, api.database, api.engine)
-    dpo = api.token("DPO1", AccessRole.DATA_PROTECTION_OFFICER)
+    dpo = api.token("DPO1", Role.DATA_PROTECTION_OFFICER)
     caplog.clear()
     caplog.set_level(logging.DEBUG)
     responses = []
@@ -361,9 +360,9 @@ def test_purge_record_over_graphql_leaves_no_copy(
     ledger = Ledger.configured(api.engine)
     assert ledger is not None
     assert {k.certificate_id for k in ledger.read()} == {n["certificateId"] for n in nodes}
-    qa = api.query(CERTIFICATES, api.token("QA1", AccessRole.QA_AUDITOR), {"first": 10})
+    qa = api.query(CERTIFICATES, api.token("QA1", Role.QA_AUDITOR), {"first": 10})
     assert len(qa["purgeCertificates"]["edges"]) == 2
-    refused = api.error(CERTIFICATES, api.token("TM1", AccessRole.TEAM_MANAGER), {"first": 10})
+    refused = api.error(CERTIFICATES, api.token("TM1", Role.TEAM_MANAGER), {"first": 10})
     assert refused["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -371,7 +370,7 @@ def test_purge_due_records_over_graphql_leaves_no_copy(
     seeded: tuple[Api, str, list[str]], caplog: pytest.LogCaptureFixture
 ) -> None:
     api, sentinel, sessions = seeded
-    dpo = api.token("DPO1", AccessRole.DATA_PROTECTION_OFFICER)
+    dpo = api.token("DPO1", Role.DATA_PROTECTION_OFFICER)
     caplog.clear()
     caplog.set_level(logging.DEBUG)
     done = api.query(PURGE_DUE, dpo, {"asOf": AS_OF.isoformat()})["purgeDueRecords"]

@@ -37,7 +37,9 @@ from application.storage import compact
 from domain import commands as c
 from domain.events import RecordPurged
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.projecting import read_engine
 from oversight.serving import PurgesNotApplied, refuse_unapplied_purges
 from oversight.settings import DatabaseSettings, Settings
@@ -57,7 +59,7 @@ from tests.projections.conftest import catch_up_all
 
 ROOT = Path(__file__).resolve().parents[2]
 PURGE = ("retention", "purge", "--as-of", "2026-01-01", "--authorised-by", "DPO1")
-DPO = Actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER, AUTHORITY)
+DPO = Actor("DPO1", Role.DATA_PROTECTION_OFFICER, AUTHORITY)
 
 
 def _killed_purge(database: DatabaseSettings, ledger: Path, point: str) -> None:

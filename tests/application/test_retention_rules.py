@@ -17,7 +17,9 @@ from domain.events import ContentPurged, EntryCorrected, RecordPurged, kind_of
 from domain.policy.packs import PackError, PackLibrary, parse_pack
 from domain.policy.retention import RecordRef, fact_of, schedule
 from domain.subject import SubjectPurged
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.settings import DatabaseSettings
 from tests.helpers import (
     actor,
@@ -32,7 +34,7 @@ from tests.helpers import (
 
 SENTINEL = "SENTINEL-7f3a9c-retention"
 THEN = datetime(2012, 3, 1, 10, 0, tzinfo=UTC)
-DPO = actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER)
+DPO = actor("DPO1", Role.DATA_PROTECTION_OFFICER)
 
 
 def at(days: int) -> datetime:
@@ -392,7 +394,7 @@ def test_an_access_log_year_is_purged_and_the_log_carries_on(app: OversightAppli
     still takes reads."""
     setup_authority(app, pack="DUR")
     _worker_with_a_session(app)
-    auditor = actor("AUD1", ActorRole.AUDITOR)
+    auditor = actor("AUD1", Role.AUDITOR)
     for day in (30, 40):
         app.execute(
             c.RecordAccess(
@@ -456,7 +458,7 @@ def test_a_purge_planned_before_a_late_append_is_refused_not_half_done(
 
     setup_authority(app, pack="DUR")
     _worker_with_a_session(app)
-    auditor = actor("AUD1", ActorRole.AUDITOR)
+    auditor = actor("AUD1", Role.AUDITOR)
     app.execute(
         c.RecordAccess(
             **common(at(30), auditor), staff_id="SW1", what="file", purpose=f"Audit {SENTINEL}"

@@ -65,7 +65,7 @@ def child(**overrides: Any) -> Child:
 
 
 def held_session(w: Worker, session_id: str = "S1", when: datetime | None = None) -> None:
-    w.hold_session(
+    w.hold_supervision_session(
         prov(when or NOW - timedelta(days=2)),
         session_id=session_id,
         supervisor_id="TM1",
@@ -79,7 +79,7 @@ def held_session(w: Worker, session_id: str = "S1", when: datetime | None = None
 
 def written_record(w: Worker, record_id: str = "R1", session_id: str = "S1") -> None:
     held_session(w, session_id)
-    w.write_personal_record(
+    w.write_personal_supervision_record(
         prov(NOW - timedelta(days=1)),
         record_id=record_id,
         session_id=session_id,

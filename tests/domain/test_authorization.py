@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.authorization import (
-    AccessRole,
+    ACCESS_ROLES,
     ChildRelations,
     Operation,
     Principal,
@@ -20,6 +20,7 @@ from domain.authorization import (
     decide,
     record_class,
 )
+from domain.vocabulary import Role
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 LA = "LA"
@@ -33,107 +34,107 @@ WHOLE = ReportScope(LA)
 
 # (role, who they are when related, their team) and who they are when not.
 RELATED = {
-    AccessRole.PRACTITIONER: ("SW1", "Team A"),
-    AccessRole.TEAM_MANAGER: ("TM1", "Team A"),
-    AccessRole.SERVICE_MANAGER: ("SM1", "Leadership"),
-    AccessRole.HEAD_OF_SERVICE: ("HOS1", "Leadership"),
-    AccessRole.QA_AUDITOR: ("QA1", None),
-    AccessRole.INSPECTOR: ("INS1", None),
-    AccessRole.INVESTIGATING_OFFICER: ("IO1", None),
-    AccessRole.HR: ("HR1", None),
-    AccessRole.DATA_PROTECTION_OFFICER: ("DPO1", None),
-    AccessRole.ADMINISTRATOR: ("ADM1", None),
+    Role.PRACTITIONER: ("SW1", "Team A"),
+    Role.TEAM_MANAGER: ("TM1", "Team A"),
+    Role.SERVICE_MANAGER: ("SM1", "Leadership"),
+    Role.HEAD_OF_SERVICE: ("HOS1", "Leadership"),
+    Role.QA_AUDITOR: ("QA1", None),
+    Role.INSPECTOR: ("INS1", None),
+    Role.INVESTIGATING_OFFICER: ("IO1", None),
+    Role.HR: ("HR1", None),
+    Role.DATA_PROTECTION_OFFICER: ("DPO1", None),
+    Role.ADMINISTRATOR: ("ADM1", None),
 }
 UNRELATED = {
-    AccessRole.PRACTITIONER: ("SW9", "Team B"),
-    AccessRole.TEAM_MANAGER: ("TM9", "Team B"),
-    AccessRole.SERVICE_MANAGER: ("SM9", "Leadership"),
-    AccessRole.HEAD_OF_SERVICE: ("HOS9", "Leadership"),
+    Role.PRACTITIONER: ("SW9", "Team B"),
+    Role.TEAM_MANAGER: ("TM9", "Team B"),
+    Role.SERVICE_MANAGER: ("SM9", "Leadership"),
+    Role.HEAD_OF_SERVICE: ("HOS9", "Leadership"),
 }
 
 # Expected decisions: (role, record, operation) -> (related?, unrelated?).
 # Grants: investigators, HR and the DPO are "related" when their token names the record.
-EXPECTED: dict[tuple[AccessRole, str, Operation], tuple[bool, bool]] = {
+EXPECTED: dict[tuple[Role, str, Operation], tuple[bool, bool]] = {
     # practitioner: their own file and their allocated/team children
-    (AccessRole.PRACTITIONER, "file", R): (True, False),
-    (AccessRole.PRACTITIONER, "file", W): (True, False),
-    (AccessRole.PRACTITIONER, "child", R): (True, False),
-    (AccessRole.PRACTITIONER, "child", W): (True, False),
-    (AccessRole.PRACTITIONER, "team", R): (False, False),
-    (AccessRole.PRACTITIONER, "authority", R): (False, False),
-    (AccessRole.PRACTITIONER, "authority", W): (False, False),
+    (Role.PRACTITIONER, "file", R): (True, False),
+    (Role.PRACTITIONER, "file", W): (True, False),
+    (Role.PRACTITIONER, "child", R): (True, False),
+    (Role.PRACTITIONER, "child", W): (True, False),
+    (Role.PRACTITIONER, "team", R): (False, False),
+    (Role.PRACTITIONER, "authority", R): (False, False),
+    (Role.PRACTITIONER, "authority", W): (False, False),
     # team manager: supervisees' files, the team's children, the team's figures
-    (AccessRole.TEAM_MANAGER, "file", R): (True, False),
-    (AccessRole.TEAM_MANAGER, "file", W): (True, False),
-    (AccessRole.TEAM_MANAGER, "child", R): (True, False),
-    (AccessRole.TEAM_MANAGER, "child", W): (True, False),
-    (AccessRole.TEAM_MANAGER, "team", R): (True, False),
-    (AccessRole.TEAM_MANAGER, "authority", R): (False, False),
-    (AccessRole.TEAM_MANAGER, "authority", W): (False, False),
+    (Role.TEAM_MANAGER, "file", R): (True, False),
+    (Role.TEAM_MANAGER, "file", W): (True, False),
+    (Role.TEAM_MANAGER, "child", R): (True, False),
+    (Role.TEAM_MANAGER, "child", W): (True, False),
+    (Role.TEAM_MANAGER, "team", R): (True, False),
+    (Role.TEAM_MANAGER, "authority", R): (False, False),
+    (Role.TEAM_MANAGER, "authority", W): (False, False),
     # service manager / head of service: files in their chain only; every child
-    (AccessRole.SERVICE_MANAGER, "file", R): (True, False),
-    (AccessRole.SERVICE_MANAGER, "file", W): (True, False),
-    (AccessRole.SERVICE_MANAGER, "child", R): (True, True),
-    (AccessRole.SERVICE_MANAGER, "child", W): (True, True),
-    (AccessRole.SERVICE_MANAGER, "team", R): (True, True),
-    (AccessRole.SERVICE_MANAGER, "authority", R): (True, True),
-    (AccessRole.SERVICE_MANAGER, "authority", W): (False, False),
-    (AccessRole.HEAD_OF_SERVICE, "file", R): (True, False),
-    (AccessRole.HEAD_OF_SERVICE, "file", W): (True, False),
-    (AccessRole.HEAD_OF_SERVICE, "child", R): (True, True),
-    (AccessRole.HEAD_OF_SERVICE, "child", W): (True, True),
-    (AccessRole.HEAD_OF_SERVICE, "team", R): (True, True),
-    (AccessRole.HEAD_OF_SERVICE, "authority", R): (True, True),
-    (AccessRole.HEAD_OF_SERVICE, "authority", W): (False, False),
+    (Role.SERVICE_MANAGER, "file", R): (True, False),
+    (Role.SERVICE_MANAGER, "file", W): (True, False),
+    (Role.SERVICE_MANAGER, "child", R): (True, True),
+    (Role.SERVICE_MANAGER, "child", W): (True, True),
+    (Role.SERVICE_MANAGER, "team", R): (True, True),
+    (Role.SERVICE_MANAGER, "authority", R): (True, True),
+    (Role.SERVICE_MANAGER, "authority", W): (False, False),
+    (Role.HEAD_OF_SERVICE, "file", R): (True, False),
+    (Role.HEAD_OF_SERVICE, "file", W): (True, False),
+    (Role.HEAD_OF_SERVICE, "child", R): (True, True),
+    (Role.HEAD_OF_SERVICE, "child", W): (True, True),
+    (Role.HEAD_OF_SERVICE, "team", R): (True, True),
+    (Role.HEAD_OF_SERVICE, "authority", R): (True, True),
+    (Role.HEAD_OF_SERVICE, "authority", W): (False, False),
     # quality assurance: reads everything in the authority, writes nothing
-    (AccessRole.QA_AUDITOR, "file", R): (True, True),
-    (AccessRole.QA_AUDITOR, "file", W): (False, False),
-    (AccessRole.QA_AUDITOR, "child", R): (True, True),
-    (AccessRole.QA_AUDITOR, "child", W): (False, False),
-    (AccessRole.QA_AUDITOR, "team", R): (True, True),
-    (AccessRole.QA_AUDITOR, "authority", R): (True, True),
-    (AccessRole.QA_AUDITOR, "authority", W): (False, False),
+    (Role.QA_AUDITOR, "file", R): (True, True),
+    (Role.QA_AUDITOR, "file", W): (False, False),
+    (Role.QA_AUDITOR, "child", R): (True, True),
+    (Role.QA_AUDITOR, "child", W): (False, False),
+    (Role.QA_AUDITOR, "team", R): (True, True),
+    (Role.QA_AUDITOR, "authority", R): (True, True),
+    (Role.QA_AUDITOR, "authority", W): (False, False),
     # inspector: as QA during the grant ("unrelated": the grant has expired)
-    (AccessRole.INSPECTOR, "file", R): (True, False),
-    (AccessRole.INSPECTOR, "file", W): (False, False),
-    (AccessRole.INSPECTOR, "child", R): (True, False),
-    (AccessRole.INSPECTOR, "child", W): (False, False),
-    (AccessRole.INSPECTOR, "team", R): (True, False),
-    (AccessRole.INSPECTOR, "authority", R): (True, False),
-    (AccessRole.INSPECTOR, "authority", W): (False, False),
+    (Role.INSPECTOR, "file", R): (True, False),
+    (Role.INSPECTOR, "file", W): (False, False),
+    (Role.INSPECTOR, "child", R): (True, False),
+    (Role.INSPECTOR, "child", W): (False, False),
+    (Role.INSPECTOR, "team", R): (True, False),
+    (Role.INSPECTOR, "authority", R): (True, False),
+    (Role.INSPECTOR, "authority", W): (False, False),
     # investigating officer: named grants, read only
-    (AccessRole.INVESTIGATING_OFFICER, "file", R): (True, False),
-    (AccessRole.INVESTIGATING_OFFICER, "file", W): (False, False),
-    (AccessRole.INVESTIGATING_OFFICER, "child", R): (True, False),
-    (AccessRole.INVESTIGATING_OFFICER, "child", W): (False, False),
-    (AccessRole.INVESTIGATING_OFFICER, "team", R): (False, False),
-    (AccessRole.INVESTIGATING_OFFICER, "authority", R): (False, False),
-    (AccessRole.INVESTIGATING_OFFICER, "authority", W): (False, False),
+    (Role.INVESTIGATING_OFFICER, "file", R): (True, False),
+    (Role.INVESTIGATING_OFFICER, "file", W): (False, False),
+    (Role.INVESTIGATING_OFFICER, "child", R): (True, False),
+    (Role.INVESTIGATING_OFFICER, "child", W): (False, False),
+    (Role.INVESTIGATING_OFFICER, "team", R): (False, False),
+    (Role.INVESTIGATING_OFFICER, "authority", R): (False, False),
+    (Role.INVESTIGATING_OFFICER, "authority", W): (False, False),
     # HR: employment records; reads a personal file only with a grant; no child files
-    (AccessRole.HR, "file", R): (True, False),
-    (AccessRole.HR, "file", W): (True, True),
-    (AccessRole.HR, "child", R): (False, False),
-    (AccessRole.HR, "child", W): (False, False),
-    (AccessRole.HR, "team", R): (False, False),
-    (AccessRole.HR, "authority", R): (False, False),
-    (AccessRole.HR, "authority", W): (False, False),
+    (Role.HR, "file", R): (True, False),
+    (Role.HR, "file", W): (True, True),
+    (Role.HR, "child", R): (False, False),
+    (Role.HR, "child", W): (False, False),
+    (Role.HR, "team", R): (False, False),
+    (Role.HR, "authority", R): (False, False),
+    (Role.HR, "authority", W): (False, False),
     # data protection officer: reads with a grant (a subject access request); holds
-    (AccessRole.DATA_PROTECTION_OFFICER, "file", R): (True, False),
-    (AccessRole.DATA_PROTECTION_OFFICER, "file", W): (True, True),
-    (AccessRole.DATA_PROTECTION_OFFICER, "child", R): (True, False),
-    (AccessRole.DATA_PROTECTION_OFFICER, "child", W): (True, True),
-    (AccessRole.DATA_PROTECTION_OFFICER, "team", R): (False, False),
-    (AccessRole.DATA_PROTECTION_OFFICER, "authority", R): (False, False),
-    (AccessRole.DATA_PROTECTION_OFFICER, "authority", W): (False, False),
+    (Role.DATA_PROTECTION_OFFICER, "file", R): (True, False),
+    (Role.DATA_PROTECTION_OFFICER, "file", W): (True, True),
+    (Role.DATA_PROTECTION_OFFICER, "child", R): (True, False),
+    (Role.DATA_PROTECTION_OFFICER, "child", W): (True, True),
+    (Role.DATA_PROTECTION_OFFICER, "team", R): (False, False),
+    (Role.DATA_PROTECTION_OFFICER, "authority", R): (False, False),
+    (Role.DATA_PROTECTION_OFFICER, "authority", W): (False, False),
     # administrator: configures the authority and registers (a new record, no write on
     # one: see test_write_matrix); reads no content
-    (AccessRole.ADMINISTRATOR, "file", R): (False, False),
-    (AccessRole.ADMINISTRATOR, "file", W): (False, False),
-    (AccessRole.ADMINISTRATOR, "child", R): (False, False),
-    (AccessRole.ADMINISTRATOR, "child", W): (False, False),
-    (AccessRole.ADMINISTRATOR, "team", R): (False, False),
-    (AccessRole.ADMINISTRATOR, "authority", R): (False, False),
-    (AccessRole.ADMINISTRATOR, "authority", W): (True, True),
+    (Role.ADMINISTRATOR, "file", R): (False, False),
+    (Role.ADMINISTRATOR, "file", W): (False, False),
+    (Role.ADMINISTRATOR, "child", R): (False, False),
+    (Role.ADMINISTRATOR, "child", W): (False, False),
+    (Role.ADMINISTRATOR, "team", R): (False, False),
+    (Role.ADMINISTRATOR, "authority", R): (False, False),
+    (Role.ADMINISTRATOR, "authority", W): (True, True),
 }
 
 RECORDS: dict[str, Record] = {
@@ -144,18 +145,18 @@ RECORDS: dict[str, Record] = {
 }
 
 
-def _principal(role: AccessRole, related: bool) -> tuple[Principal, str | None]:
+def _principal(role: Role, related: bool) -> tuple[Principal, str | None]:
     staff, team = RELATED[role] if related else UNRELATED.get(role, RELATED[role])
     grants: frozenset[str] = frozenset()
     until = None
     if role in (
-        AccessRole.INVESTIGATING_OFFICER,
-        AccessRole.HR,
-        AccessRole.DATA_PROTECTION_OFFICER,
+        Role.INVESTIGATING_OFFICER,
+        Role.HR,
+        Role.DATA_PROTECTION_OFFICER,
     ):
         grants = frozenset({"worker:SW1", "child:C1"}) if related else frozenset()
         until = NOW + timedelta(days=30)
-    if role is AccessRole.INSPECTOR:
+    if role is Role.INSPECTOR:
         until = NOW + timedelta(days=30) if related else NOW - timedelta(seconds=1)
     return Principal(staff, role, LA, grants, until), team
 
@@ -165,7 +166,7 @@ def _principal(role: AccessRole, related: bool) -> tuple[Principal, str | None]:
     sorted(EXPECTED, key=lambda k: (k[0].value, k[1], k[2].value)),
     ids=lambda v: getattr(v, "value", v),
 )
-def test_authorization_matrix(role: AccessRole, record: str, operation: Operation) -> None:
+def test_authorization_matrix(role: Role, record: str, operation: Operation) -> None:
     expected_related, expected_unrelated = EXPECTED[(role, record, operation)]
     for related, expected in ((True, expected_related), (False, expected_unrelated)):
         principal, team = _principal(role, related)
@@ -176,14 +177,14 @@ def test_authorization_matrix(role: AccessRole, record: str, operation: Operatio
 
 def test_the_matrix_covers_every_role_record_class_and_operation() -> None:
     covered = {(role, record_class(RECORDS[r]), op) for role, r, op in EXPECTED}
-    for role in AccessRole:
+    for role in ACCESS_ROLES:
         for klass in RecordClass:
             for op in Operation:
                 assert (role, klass, op) in covered, (role, klass, op)
 
 
-@pytest.mark.parametrize("role", list(AccessRole))
-def test_no_role_ever_crosses_authorities(role: AccessRole) -> None:
+@pytest.mark.parametrize("role", ACCESS_ROLES)
+def test_no_role_ever_crosses_authorities(role: Role) -> None:
     principal, team = _principal(role, True)
     elsewhere: list[Record] = [
         WorkerRelations("ELSEWHERE", "SW1", "Team A", ("TM1",)),

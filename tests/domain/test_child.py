@@ -83,7 +83,7 @@ def test_allocation_raises_dev_6_point_1() -> None:
             OversightTriggerKind.THRESHOLD_CHANGE,
         ),
         (
-            "come_into_care",
+            "record_came_into_care",
             {"legal_status": "C2", "placement": "U1"},
             ChildCameIntoCare,
             OversightTriggerKind.CAME_INTO_CARE,
@@ -109,10 +109,10 @@ def test_key_point_events_raise_their_trigger(
 def test_care_episode_and_return_home() -> None:
     ch = child(case_type="cla")
     with pytest.raises(ValidationError):
-        ch.return_home(prov(), reason="x")
-    ch.come_into_care(prov(), legal_status="C2", placement="U1")
+        ch.record_returned_home(prov(), reason="x")
+    ch.record_came_into_care(prov(), legal_status="C2", placement="U1")
     ch.change_placement(prov(), placement="U3", reason="Carer retired")
-    ch.return_home(prov(), reason="Plan met")
+    ch.record_returned_home(prov(), reason="Plan met")
     assert not ch.in_care
     assert [t.kind for t in ch.open_triggers] == [
         OversightTriggerKind.CAME_INTO_CARE,

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from domain.commands import Command, _canonical, _canonical_bytes, _canonical_or_fields
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    CAPACITIES,
+)
 from oversight.generate import DEMO_AUTHORITIES, SCALES, AuthorityGenerator
 
 
@@ -55,7 +57,7 @@ _scalars = st.one_of(
     st.datetimes(timezones=st.sampled_from([None, UTC])),
     st.decimals(allow_nan=True),
     st.uuids(),
-    st.sampled_from(list(ActorRole)),
+    st.sampled_from(CAPACITIES),
 )
 _values = st.recursive(
     _scalars,
@@ -65,7 +67,7 @@ _values = st.recursive(
         st.builds(
             Actor,
             st.from_regex(r"\A[A-Za-z0-9 ]{0,6}[A-Za-z]\Z"),
-            st.sampled_from(list(ActorRole)),
+            st.sampled_from(CAPACITIES),
             st.just("LA"),
         ),
         st.frozensets(st.integers(), max_size=3),

@@ -60,6 +60,10 @@ def test_registration_records_employment() -> None:
     ("overrides", "field"),
     [
         ({"role": "wizard"}, "role"),
+        # One role vocabulary, three uses: a worker holds a post, never a token's role
+        # or a capacity in which events are recorded.
+        ({"role": "qa_auditor"}, "role"),
+        ({"role": "supervisee"}, "role"),
         ({"staff_id": "bad id!"}, "staff_id"),
         ({"employment_pattern": "full_time", "fte": "0.5"}, "fte"),
         ({"employment_pattern": "part_time", "fte": "1"}, "fte"),
@@ -102,13 +106,13 @@ def test_employment_changes_are_events() -> None:
 
 def test_session_lifecycle() -> None:
     w = worker()
-    w.schedule_session(
+    w.schedule_supervision_session(
         prov(NOW - timedelta(days=20)),
         session_id="S1",
         supervisor_id="TM1",
         scheduled_for=NOW - timedelta(days=10),
     )
-    w.reschedule_session(
+    w.reschedule_supervision_session(
         prov(NOW - timedelta(days=11)),
         session_id="S1",
         new_scheduled_for=NOW - timedelta(days=5),
@@ -123,37 +127,41 @@ def test_session_lifecycle() -> None:
     session = w.sessions["S1"]
     assert (session.status, session.reschedules) == ("held", 1)
     with pytest.raises(ValidationError):
-        w.cancel_session(prov(), session_id="S1", reason="too late")
+        w.cancel_supervision_session(prov(), session_id="S1", reason="too late")
 
 
 def test_reschedule_needs_a_new_date_dur_4_4() -> None:
     w = worker()
-    w.schedule_session(prov(), session_id="S1", supervisor_id="TM1", scheduled_for=NOW)
+    w.schedule_supervision_session(prov(), session_id="S1", supervisor_id="TM1", scheduled_for=NOW)
     with pytest.raises(RuleViolation) as caught:
-        w.reschedule_session(prov(), session_id="S1", new_scheduled_for=None, reason="x")
+        w.reschedule_supervision_session(
+            prov(), session_id="S1", new_scheduled_for=None, reason="x"
+        )
     assert "DUR-4.4" in str(caught.value.rule)
 
 
 def test_cancellation_needs_a_reason() -> None:
     w = worker()
-    w.schedule_session(prov(), session_id="S1", supervisor_id="TM1", scheduled_for=NOW)
+    w.schedule_supervision_session(prov(), session_id="S1", supervisor_id="TM1", scheduled_for=NOW)
     with pytest.raises(RuleViolation):
-        w.cancel_session(prov(), session_id="S1", reason=" ")
-    w.cancel_session(
+        w.cancel_supervision_session(prov(), session_id="S1", reason=" ")
+    w.cancel_supervision_session(
         prov(actor="SW1", role="supervisee"), session_id="S1", reason="Bereavement leave"
     )
     assert w.sessions["S1"].cancellation_reason == "Bereavement leave"
     assert w.pending_events[-1].cancelled_by == "supervisee"  # type: ignore[attr-defined]
-    w.schedule_session(prov(), session_id="S2", supervisor_id="TM1", scheduled_for=NOW)
+    w.schedule_supervision_session(prov(), session_id="S2", supervisor_id="TM1", scheduled_for=NOW)
     with pytest.raises(Forbidden) as caught:  # who cancels is the actor: a party, or no one
-        w.cancel_session(prov(actor="HR1", role="administrator"), session_id="S2", reason="x")
+        w.cancel_supervision_session(
+            prov(actor="HR1", role="administrator"), session_id="S2", reason="x"
+        )
     assert str(caught.value.rule).startswith("OnlyAPartyCancelsTheSession DUR-4.4")
 
 
 def test_held_session_validates_functions_and_duration() -> None:
     w = worker()
     with pytest.raises(ValidationError) as caught:
-        w.hold_session(
+        w.hold_supervision_session(
             prov(),
             session_id="S1",
             supervisor_id="TM1",
@@ -165,7 +173,7 @@ def test_held_session_validates_functions_and_duration() -> None:
         )
     assert caught.value.field == "duration_minutes"
     with pytest.raises(ValidationError) as caught:
-        w.hold_session(
+        w.hold_supervision_session(
             prov(),
             session_id="S1",
             supervisor_id="TM1",
@@ -177,7 +185,7 @@ def test_held_session_validates_functions_and_duration() -> None:
         )
     assert caught.value.field == "functions_covered"
     with pytest.raises(ValidationError) as caught:
-        w.hold_session(
+        w.hold_supervision_session(
             prov(),
             session_id="S1",
             supervisor_id="SW1",
@@ -194,10 +202,10 @@ def test_record_signing_supervisor_then_supervisee() -> None:
     w = worker()
     written_record(w)
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+        w.sign_personal_supervision_record(prov(actor="SW1", role="supervisee"), record_id="R1")
     assert "SupervisorSignsBeforeSuperviseeConfirms" in str(caught.value.rule)
-    w.sign_personal_record(prov(), record_id="R1")
-    w.sign_personal_record(
+    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(
         prov(actor="SW1", role="supervisee"),
         record_id="R1",
         confirmed=False,
@@ -211,10 +219,10 @@ def test_record_signing_supervisor_then_supervisee() -> None:
 def test_each_party_signs_once() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1")
     before = len(w.pending_events)
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_record(prov(), record_id="R1")
+        w.sign_personal_supervision_record(prov(), record_id="R1")
     assert caught.value.rule is not None and caught.value.rule.startswith("EachPartySignsOnce")
     assert len(w.pending_events) == before  # nothing was triggered
 
@@ -222,9 +230,9 @@ def test_each_party_signs_once() -> None:
 def test_dispute_states_the_differing_view_por_6_2a() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1")
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_record(
+        w.sign_personal_supervision_record(
             prov(actor="SW1", role="supervisee"), record_id="R1", confirmed=False
         )
     assert "POR-6.2a" in str(caught.value.rule)
@@ -234,9 +242,9 @@ def test_dispute_states_the_differing_view_por_6_2a() -> None:
 def test_signed_record_is_never_edited_only_corrected() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1")
     with pytest.raises(RuleViolation) as caught:
-        w.write_personal_record(
+        w.write_personal_supervision_record(
             prov(),
             record_id="R2",
             session_id="S1",
@@ -263,16 +271,16 @@ def test_a_correction_voids_the_signatures_and_asks_for_them_again_dur_4_7a() ->
     """The probe: a record both had signed was rewritten and kept both signatures."""
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1")
-    w.sign_personal_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(actor="SW1", role="supervisee"), record_id="R1")
     assert w.records["R1"].signed_by == ("supervisor", "supervisee")
     w.correct_entry(prov(), "R1", {"workload": "High"}, "Caseload miscounted")
     voided = w.pending_events[-1]
     assert kind_of(voided) is EntrySignaturesVoided
     assert voided.voided == ["supervisor", "supervisee"]  # type: ignore[attr-defined]
     assert w.records["R1"].signed_by == ()  # reads unsigned until each signs again
-    w.sign_personal_record(prov(), record_id="R1")
-    w.sign_personal_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(actor="SW1", role="supervisee"), record_id="R1")
     assert w.records["R1"].signed_by == ("supervisor", "supervisee")
     assert replay(w).records == w.records
 
@@ -310,7 +318,7 @@ def test_agreed_actions_need_owner_and_due_date() -> None:
     w = worker()
     held_session(w)
     with pytest.raises(RuleViolation) as caught:
-        w.write_personal_record(
+        w.write_personal_supervision_record(
             prov(),
             record_id="R1",
             session_id="S1",
@@ -325,7 +333,7 @@ def test_agreed_actions_need_owner_and_due_date() -> None:
         )
     assert caught.value.field == "actions[0].owner"
     with pytest.raises(RuleViolation) as caught:
-        w.write_personal_record(
+        w.write_personal_supervision_record(
             prov(),
             record_id="R1",
             session_id="S1",
@@ -470,7 +478,7 @@ def test_worker_disagreements_are_about_records_frequency_or_practice() -> None:
 def test_replaying_events_reproduces_state() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1")
     w.correct_entry(prov(), "R1", {"workload": "High"}, "Correction")
     rebuilt = replay(w)
     assert rebuilt.records == w.records

@@ -28,10 +28,9 @@ from starlette.applications import Starlette
 
 from application.app import OversightApplication
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.limits import Limits
@@ -72,7 +71,7 @@ class Api:
     def token(
         self,
         staff_id: str,
-        role: AccessRole,
+        role: Role,
         authority: str = AUTHORITY,
         grants: tuple[str, ...] = (),
         grant_expires_at: datetime | None = None,
@@ -146,14 +145,14 @@ def _story(app: OversightApplication) -> None:
     """Two authorities. In API-LA: TM1 manages SW1 (Team A), TM2 manages SW2 (Team B);
     SM1 above both; C1 is allocated to SW1; C2 to SW2."""
     for code in (AUTHORITY, OTHER):
-        admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, code)
+        admin = Actor("ADMIN", Role.ADMINISTRATOR, code)
         app.execute(
             c.RegisterAuthority(
                 command_id=f"{code}-reg", actor=admin, occurred_at=at(date(2025, 1, 1)),
                 authority_code=code, name=f"{code} Council", policy_pack="DUR",
             )
         )  # fmt: skip
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
     staff = [
         ("SM1", "service_manager", "Leadership", None),
         ("TM1", "team_manager", "Team A", "SM1"),
@@ -185,7 +184,7 @@ def _story(app: OversightApplication) -> None:
                 child_id=child, worker_id=worker, reason="NEW", team=team,
             )
         )  # fmt: skip
-    other = Actor("ADMIN", ActorRole.ADMINISTRATOR, OTHER)
+    other = Actor("ADMIN", Role.ADMINISTRATOR, OTHER)
     app.execute(
         c.RegisterChild(
             command_id="reg-other-C1", actor=other, occurred_at=at(START), child_id="C1",
@@ -288,5 +287,5 @@ def live_token(live_server: str, tmp_path: Path) -> str:
         issuer="https://oversight.invalid/dev", audience="oversight-api", jwks_file=jwks,
         environment="development",
     )  # fmt: skip
-    return mint(settings, private_key, staff_id="SM1", role=AccessRole.SERVICE_MANAGER,
+    return mint(settings, private_key, staff_id="SM1", role=Role.SERVICE_MANAGER,
                 authority=AUTHORITY)  # fmt: skip

@@ -11,8 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from domain.authorization import AccessRole
 from domain.events import AccessLogOpened, ChildRegistered, RecordAccessed, WorkerAllocated
+from domain.vocabulary import Role
 from graphql_api.limits import Limits
 from graphql_api.service import HIDDEN_MESSAGES
 from tests.graphql_api.conftest import AUTHORITY, OTHER, Api, claims, forge, later
@@ -42,7 +42,7 @@ def _code(error: dict[str, Any]) -> str:
 
 
 def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     before = len(topics(api.application))
     found = api.query(CHILD, sw1, {"id": "C1", "purpose": "home visit planning"})["child"]
     assert found["childId"] == "C1" and found["allocatedWorker"] == "SW1"
@@ -59,13 +59,9 @@ def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
     assert any("home visit planning" in e["node"]["summary"] for e in trail), trail
     # Team access: SW3 is in Team A; SW2 (Team B) is refused, and nothing is logged. A
     # child the caller may not read answers as one that does not exist (issue 23).
-    assert api.query(
-        CHILD, api.token("SW3", AccessRole.PRACTITIONER), {"id": "C1", "purpose": "cover"}
-    )
+    assert api.query(CHILD, api.token("SW3", Role.PRACTITIONER), {"id": "C1", "purpose": "cover"})
     before = len(topics(api.application))
-    refused = api.error(
-        CHILD, api.token("SW2", AccessRole.PRACTITIONER), {"id": "C1", "purpose": "x"}
-    )
+    refused = api.error(CHILD, api.token("SW2", Role.PRACTITIONER), {"id": "C1", "purpose": "x"})
     assert _code(refused) == "NOT_FOUND" and "rule" not in refused["extensions"]
     assert refused["message"] == HIDDEN_MESSAGES["child"]
     assert len(topics(api.application)) == before
@@ -74,8 +70,8 @@ def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
 def test_authority_isolation_hides_other_authorities(api: Api) -> None:
     """OTHER-LA has its own C1: neither authority sees the other's, and a query about a
     record of another authority reads as not found, never as forbidden."""
-    theirs = api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER)
-    mine = api.token("QA1", AccessRole.QA_AUDITOR)
+    theirs = api.token("QA9", Role.QA_AUDITOR, authority=OTHER)
+    mine = api.token("QA1", Role.QA_AUDITOR)
     assert api.query(CHILD, mine, {"id": "C1", "purpose": "audit"})["child"]["team"] == "Team A"
     assert _code(api.error(CHILD, theirs, {"id": "C2", "purpose": "audit"})) == "NOT_FOUND"
     assert _code(api.error(WORKER, theirs, {"id": "SW1"})) == "NOT_FOUND"
@@ -109,26 +105,26 @@ def test_authority_isolation_hides_other_authorities(api: Api) -> None:
 
 
 def test_personal_files_are_never_read_by_peers(api: Api) -> None:
-    assert api.query(WORKER, api.token("SW1", AccessRole.PRACTITIONER), {"id": "SW1"})
-    assert api.query(WORKER, api.token("TM1", AccessRole.TEAM_MANAGER), {"id": "SW1"})
-    assert api.query(WORKER, api.token("SM1", AccessRole.SERVICE_MANAGER), {"id": "SW1"})
-    peer = api.error(WORKER, api.token("SW3", AccessRole.PRACTITIONER), {"id": "SW1"})
+    assert api.query(WORKER, api.token("SW1", Role.PRACTITIONER), {"id": "SW1"})
+    assert api.query(WORKER, api.token("TM1", Role.TEAM_MANAGER), {"id": "SW1"})
+    assert api.query(WORKER, api.token("SM1", Role.SERVICE_MANAGER), {"id": "SW1"})
+    peer = api.error(WORKER, api.token("SW3", Role.PRACTITIONER), {"id": "SW1"})
     # A file the caller may not read answers as one that does not exist (issue 23).
     assert _code(peer) == "NOT_FOUND" and peer["message"] == HIDDEN_MESSAGES["worker"]
-    other_manager = api.error(WORKER, api.token("TM2", AccessRole.TEAM_MANAGER), {"id": "SW1"})
+    other_manager = api.error(WORKER, api.token("TM2", Role.TEAM_MANAGER), {"id": "SW1"})
     assert _code(other_manager) == "NOT_FOUND"
-    hr = api.token("HR1", AccessRole.HR)
+    hr = api.token("HR1", Role.HR)
     assert _code(api.error(WORKER, hr, {"id": "SW1"})) == "NOT_FOUND"
-    granted = api.token("HR1", AccessRole.HR, grants=("worker:SW1",))
+    granted = api.token("HR1", Role.HR, grants=("worker:SW1",))
     assert api.query(WORKER, granted, {"id": "SW1"})["worker"]["team"] == "Team A"
-    expired = api.token("INS1", AccessRole.INSPECTOR, grant_expires_at=later(-1))
+    expired = api.token("INS1", Role.INSPECTOR, grant_expires_at=later(-1))
     assert _code(api.error(WORKER, expired, {"id": "SW1"})) == "NOT_FOUND"
-    inspector = api.token("INS1", AccessRole.INSPECTOR, grant_expires_at=later(5))
+    inspector = api.token("INS1", Role.INSPECTOR, grant_expires_at=later(5))
     assert api.query(WORKER, inspector, {"id": "SW1"})
 
 
 def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api) -> None:
-    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)
+    tm1 = api.token("TM1", Role.TEAM_MANAGER)
     before = len(topics(api.application))
     bad = api.query(HOLD, tm1, {"key": "k-bad", "staff": "SW1", "minutes": 0})
     assert bad["holdSupervisionSession"]["__typename"] == "ValidationProblem"
@@ -137,13 +133,13 @@ def test_mutations_return_typed_results_and_write_nothing_when_refused(api: Api)
     assert missing["holdSupervisionSession"]["__typename"] == "NotFoundProblem"
     peer = api.query(
         HOLD,
-        api.token("SW3", AccessRole.PRACTITIONER),
+        api.token("SW3", Role.PRACTITIONER),
         {"key": "k-p", "staff": "SW1", "minutes": 90},
     )
     # A peer may not see SW1's file: answered as a file that does not exist (issue 23).
     assert peer["holdSupervisionSession"]["__typename"] == "NotFoundProblem"
     auditor = api.query(
-        HOLD, api.token("QA1", AccessRole.QA_AUDITOR), {"key": "k-q", "staff": "SW1", "minutes": 90}
+        HOLD, api.token("QA1", Role.QA_AUDITOR), {"key": "k-q", "staff": "SW1", "minutes": 90}
     )
     assert auditor["holdSupervisionSession"]["rule"] == "READ-ONLY"
     assert len(topics(api.application)) == before  # nothing written by any of them
@@ -197,21 +193,21 @@ def test_every_command_has_a_mutation_and_reads_need_a_principal(api: Api) -> No
 def test_compliance_and_registers_for_managers_only(api: Api) -> None:
     query = """query { complianceSummary(asOf: "2026-03-31") { pack byRule { key fellDue } } }"""
     assert (
-        api.query(query, api.token("SM1", AccessRole.SERVICE_MANAGER))["complianceSummary"]["pack"]
+        api.query(query, api.token("SM1", Role.SERVICE_MANAGER))["complianceSummary"]["pack"]
         == "DUR"
     )
-    assert _code(api.error(query, api.token("SW1", AccessRole.PRACTITIONER))) == "FORBIDDEN"
+    assert _code(api.error(query, api.token("SW1", Role.PRACTITIONER))) == "FORBIDDEN"
     team = """query {
       register(kind: OVERSIGHT_TRIGGER, asOf: "2026-03-31", team: "Team A") {
         localId itemId dueOn ruleId } }"""
-    items = api.query(team, api.token("TM1", AccessRole.TEAM_MANAGER))["register"]
+    items = api.query(team, api.token("TM1", Role.TEAM_MANAGER))["register"]
     assert [i["localId"] for i in items] == ["C1"] and items[0]["ruleId"] == "DUR-4.6d"
     other_team = team.replace("Team A", "Team B")
-    assert _code(api.error(other_team, api.token("TM1", AccessRole.TEAM_MANAGER))) == "FORBIDDEN"
+    assert _code(api.error(other_team, api.token("TM1", Role.TEAM_MANAGER))) == "FORBIDDEN"
     findings = api.query(
         """query { worker(staffId: "SW1") {
           compliance(asOf: "2026-03-31") { pack findings { ruleId status sentence } } } }""",
-        api.token("TM1", AccessRole.TEAM_MANAGER),
+        api.token("TM1", Role.TEAM_MANAGER),
     )["worker"]["compliance"]
     assert findings["pack"] == "DUR" and findings["findings"]
     assert all(f["ruleId"] in f["sentence"] for f in findings["findings"])
@@ -220,7 +216,7 @@ def test_compliance_and_registers_for_managers_only(api: Api) -> None:
 def test_findings_carry_their_windows_and_summaries_count_breached_windows(api: Api) -> None:
     """SW1 has had no supervision since starting: each window of a recurring rule that
     closed without it is its own BREACHED finding, with its dates (ADR 0009, addendum)."""
-    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    manager = api.token("TM1", Role.TEAM_MANAGER)
     findings = api.query(
         """query { worker(staffId: "SW1") { compliance(asOf: "2026-03-31") {
           findings { ruleId status dueOn windowStart windowEnd } } } }""",
@@ -235,7 +231,7 @@ def test_findings_carry_their_windows_and_summaries_count_breached_windows(api: 
     rows = api.query(
         """query { complianceSummary(asOf: "2026-03-31", since: "2025-10-01") {
           since byRule { key breached fellDue } byTeam { key breached } } }""",
-        api.token("SM1", AccessRole.SERVICE_MANAGER),
+        api.token("SM1", Role.SERVICE_MANAGER),
     )["complianceSummary"]
     assert rows["since"] == "2025-10-01"
     by_rule = sum(r["breached"] for r in rows["byRule"])
@@ -249,7 +245,7 @@ def test_findings_carry_their_windows_and_summaries_count_breached_windows(api: 
 def test_tokens_are_checked_strictly(api: Api) -> None:
     tokens = api.tokens
     private = api.private_key.read_bytes()
-    kid = jwt.get_unverified_header(api.token("SW1", AccessRole.PRACTITIONER))["kid"]
+    kid = jwt.get_unverified_header(api.token("SW1", Role.PRACTITIONER))["kid"]
     other_key = ec.generate_private_key(ec.SECP256R1())
     bad: dict[str, str] = {
         "alg none": jwt.encode(claims(tokens), None, algorithm="none"),  # type: ignore[arg-type]
@@ -294,7 +290,7 @@ def _limit(response: Any) -> str:
 
 
 def test_limits_and_request_errors(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     deep = """{ child(childId: "C1") {
       auditTrail { edges { node { related } } pageInfo { endCursor } } } }"""
     assert api.raw({"query": deep}, sw1).status_code == 200
@@ -328,7 +324,7 @@ def test_limits_and_request_errors(api: Api) -> None:
 
 
 def test_point_in_time_state_through_the_api(api: Api) -> None:
-    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)
+    tm1 = api.token("TM1", Role.TEAM_MANAGER)
     now = datetime.now(UTC)
     state = api.query(
         """query($k: DateTime) { child(childId: "C1") {
@@ -354,7 +350,7 @@ def test_point_in_time_state_through_the_api(api: Api) -> None:
 def test_global_ids_are_opaque_and_stable(api: Api, authority: str) -> None:
     from graphql_api.schema import global_id, parse_global_id
 
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     found = api.query(CHILD, sw1, {"id": "C1", "purpose": "x"})["child"]
     assert found["id"] == global_id("Child", authority, "C1")
     assert parse_global_id(found["id"]) == ("Child", authority, "C1")
@@ -384,7 +380,7 @@ def test_a_case_list_costs_the_same_queries_however_long(api: Api) -> None:
     number of database queries does not grow with the page [no N+1]."""
     from sqlalchemy import event
 
-    manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    manager = api.token("SM1", Role.SERVICE_MANAGER)
     query = """query($first: Int!) { cases(asOf: "2026-03-31", first: $first) {
         edges { cursor node { childId team allocatedWorker overdue nextDueOn } }
         pageInfo { hasNextPage endCursor } } }"""
@@ -418,7 +414,7 @@ def test_a_case_list_costs_the_same_queries_however_long(api: Api) -> None:
         """query { cases(asOf: "2026-03-31", after: "Zm9v") { edges { cursor } } }""", manager
     )
     assert _code(bad) == "BAD_USER_INPUT"
-    assert _code(api.error(query, api.token("SW1", AccessRole.PRACTITIONER), {"first": 1})) == (
+    assert _code(api.error(query, api.token("SW1", Role.PRACTITIONER), {"first": 1})) == (
         "FORBIDDEN"
     )
 
@@ -426,7 +422,7 @@ def test_a_case_list_costs_the_same_queries_however_long(api: Api) -> None:
 def test_a_just_registered_child_can_be_allocated_before_the_read_models_settle(api: Api) -> None:
     """The relationships come from the read models, but a subject they have not settled
     yet is read from the event store: register then allocate, with no catch-up between."""
-    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    manager = api.token("TM1", Role.TEAM_MANAGER)
     register = """mutation { registerChild(idempotencyKey: "r-C9", input: {childId: "C9",
         dateOfBirth: "2019-02-01", caseType: "cin", riskLevel: "low", rag: "green"})
         { __typename } }"""
@@ -434,13 +430,11 @@ def test_a_just_registered_child_can_be_allocated_before_the_read_models_settle(
     allocate = """mutation { allocateWorker(idempotencyKey: "a-C9", input: {childId: "C9",
         workerId: "SW1", reason: "NEW", team: "Team A"}) { __typename } }"""
     assert api.query(allocate, manager)["allocateWorker"]["__typename"] == "CommandSuccess"
-    found = api.query(
-        CHILD, api.token("SW1", AccessRole.PRACTITIONER), {"id": "C9", "purpose": "x"}
-    )
+    found = api.query(CHILD, api.token("SW1", Role.PRACTITIONER), {"id": "C9", "purpose": "x"})
     assert found["child"]["allocatedWorker"] == "SW1" and found["child"]["team"] == "Team A"
     elsewhere = api.query(
         allocate.replace("a-C9", "a-C9b").replace("SW1", "SW2").replace("Team A", "Team B"),
-        api.token("SW2", AccessRole.PRACTITIONER),
+        api.token("SW2", Role.PRACTITIONER),
     )["allocateWorker"]
     assert elsewhere["__typename"] == "ForbiddenProblem"
 
@@ -449,7 +443,7 @@ def test_nul_characters_are_refused_with_a_typed_error(api: Api) -> None:
     """PostgreSQL text cannot hold U+0000: ids are checked first (naming the field), and
     anything else the database refuses is a typed VALIDATION error, never a masked one
     (found by the fuzzing test)."""
-    manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    manager = api.token("SM1", Role.SERVICE_MANAGER)
     named = api.error(CHILD, manager, {"id": "C\u00001", "purpose": "x"})
     assert _code(named) == "BAD_USER_INPUT" and named["extensions"]["field"] == "childId"
     allocate = api.query(
@@ -470,7 +464,7 @@ def test_nul_characters_are_refused_with_a_typed_error(api: Api) -> None:
 
 
 def test_token_limit_introspection_switch_and_error_masking(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     few_tokens = api.with_limits(Limits(max_tokens=20))
     long_query = "{ viewer { staffId role authority } " + "viewer { staffId } " * 10 + "}"
     response = few_tokens.raw({"query": long_query}, sw1, **ACCEPT)
@@ -500,7 +494,7 @@ def test_a_chunked_body_is_held_to_the_same_size_limit(api: Api) -> None:
     """No Content-Length (chunked transfer): the body is counted as it arrives."""
     import httpx2
 
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     small = api.with_limits(Limits(max_body_bytes=1_000))
 
     async def chunks() -> Any:
@@ -527,11 +521,11 @@ def test_a_manager_records_their_supervisees_absence(api: Api) -> None:
     absence = """mutation { startAbsence(idempotencyKey: "abs-1", input: {staffId: "SW1",
         absenceId: "A1", kind: "sickness", startedOn: "2026-02-02"}) { __typename
         ... on ForbiddenProblem { rule } } }"""
-    assert api.query(absence, api.token("TM1", AccessRole.TEAM_MANAGER))["startAbsence"] == {
+    assert api.query(absence, api.token("TM1", Role.TEAM_MANAGER))["startAbsence"] == {
         "__typename": "CommandSuccess"
     }
     other = absence.replace("abs-1", "abs-2").replace("A1", "A2")
-    refused = api.query(other, api.token("TM2", AccessRole.TEAM_MANAGER))["startAbsence"]
+    refused = api.query(other, api.token("TM2", Role.TEAM_MANAGER))["startAbsence"]
     assert refused["__typename"] == "NotFoundProblem"  # not TM2's to see (issue 23)
 
 
@@ -539,7 +533,7 @@ def test_unicode_edge_cases_are_stored_exactly_or_refused_typed(api: Api) -> Non
     """Text that is valid Unicode is stored exactly, however odd; what cannot be text at
     all (a lone surrogate, which JSON can spell but UTF-8 cannot) is a typed error, and
     the service stays up. Issue 8."""
-    manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    manager = api.token("SM1", Role.SERVICE_MANAGER)
     kept = {
         "emoji and a flag": "Child said 😊🇬🇧 at the visit",
         "right-to-left override": "Name \u202egnol si siht\u202c recorded",
@@ -589,7 +583,7 @@ def test_every_read_of_a_record_is_on_its_access_log(api: Api) -> None:
     a refused read logs nothing. Issue 8."""
     from graphql_api.schema import global_id
 
-    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    manager = api.token("TM1", Role.TEAM_MANAGER)
     reads = [
         (CHILD, {"id": "C1", "purpose": "supervision prep"}),
         (WORKER, {"id": "SW1"}),
@@ -610,5 +604,5 @@ def test_every_read_of_a_record_is_on_its_access_log(api: Api) -> None:
             [AccessLogOpened.__name__, RecordAccessed.__name__],
         ), document
     refused_before = len(topics(api.application))
-    api.error(WORKER, api.token("SW3", AccessRole.PRACTITIONER), {"id": "SW1"})
+    api.error(WORKER, api.token("SW3", Role.PRACTITIONER), {"id": "SW1"})
     assert len(topics(api.application)) == refused_before

@@ -18,9 +18,8 @@ from sqlalchemy import Engine
 from application.app import OversightApplication
 from application.handlers import handled_commands
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier
 from graphql_api.limits import Limits
@@ -32,14 +31,14 @@ from tests.graphql_api.conftest import Api
 from tests.helpers import kinds
 
 ROLE = {
-    ActorRole.ADMINISTRATOR: AccessRole.ADMINISTRATOR,
-    ActorRole.SUPERVISOR: AccessRole.TEAM_MANAGER,
-    ActorRole.TEAM_MANAGER: AccessRole.TEAM_MANAGER,
-    ActorRole.SERVICE_MANAGER: AccessRole.SERVICE_MANAGER,
-    ActorRole.HEAD_OF_SERVICE: AccessRole.HEAD_OF_SERVICE,
-    ActorRole.SUPERVISEE: AccessRole.PRACTITIONER,
-    ActorRole.PRACTITIONER: AccessRole.PRACTITIONER,
-    ActorRole.DATA_PROTECTION_OFFICER: AccessRole.DATA_PROTECTION_OFFICER,
+    Role.ADMINISTRATOR: Role.ADMINISTRATOR,
+    Role.SUPERVISOR: Role.TEAM_MANAGER,
+    Role.TEAM_MANAGER: Role.TEAM_MANAGER,
+    Role.SERVICE_MANAGER: Role.SERVICE_MANAGER,
+    Role.HEAD_OF_SERVICE: Role.HEAD_OF_SERVICE,
+    Role.SUPERVISEE: Role.PRACTITIONER,
+    Role.PRACTITIONER: Role.PRACTITIONER,
+    Role.DATA_PROTECTION_OFFICER: Role.DATA_PROTECTION_OFFICER,
 }
 PROBLEMS = """__typename
   ... on CommandSuccess { position }
@@ -82,11 +81,11 @@ def _document(command: c.Command) -> tuple[str, str]:
     return name, document
 
 
-def _role(command: c.Command) -> AccessRole:
+def _role(command: c.Command) -> Role:
     if type(command) in HOLD_COMMANDS:
-        return AccessRole.DATA_PROTECTION_OFFICER
+        return Role.DATA_PROTECTION_OFFICER
     if type(command) in EMPLOYMENT_COMMANDS and not isinstance(command, c.RegisterWorker):
-        return AccessRole.HR  # employment records are HR's; administrators register
+        return Role.HR  # employment records are HR's; administrators register
     return ROLE[command.actor.role]
 
 

@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy import event
 
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.schema import global_id
 from graphql_api.service import HIDDEN_MESSAGES
 from tests.graphql_api.conftest import AUTHORITY, START, Api, at, later
@@ -101,7 +100,7 @@ def _discussion(child_id: str) -> dict[str, Any]:
 def _actions_outstanding(api: Api) -> None:
     """C1 (Team A) and C2 (Team B) each have an action outstanding, so a case supervision
     that does not review the previous actions breaks a rule on either."""
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
     for child in ("C1", "C2"):
         api.application.execute(
             c.SetAction(
@@ -200,20 +199,18 @@ def _error(body: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_child_the_caller_may_not_read_answers_as_a_missing_one(api: Api) -> None:
     # C2 exists (SW2 reads it), in the same authority, and is hidden from each of these.
-    assert api.query(CHILD, api.token("SW2", AccessRole.PRACTITIONER), {"id": "C2"})["child"]
+    assert api.query(CHILD, api.token("SW2", Role.PRACTITIONER), {"id": "C2"})["child"]
     callers = {
-        "practitioner of another team": api.token("SW1", AccessRole.PRACTITIONER),
-        "team manager of another team": api.token("TM1", AccessRole.TEAM_MANAGER),
+        "practitioner of another team": api.token("SW1", Role.PRACTITIONER),
+        "team manager of another team": api.token("TM1", Role.TEAM_MANAGER),
         "inspector whose grant ended": api.token(
-            "INS1", AccessRole.INSPECTOR, grant_expires_at=later(-1)
+            "INS1", Role.INSPECTOR, grant_expires_at=later(-1)
         ),
         "investigating officer without a grant": api.token(
-            "IO1", AccessRole.INVESTIGATING_OFFICER, grants=("child:C1",)
+            "IO1", Role.INVESTIGATING_OFFICER, grants=("child:C1",)
         ),
-        "data protection officer without a grant": api.token(
-            "DPO1", AccessRole.DATA_PROTECTION_OFFICER
-        ),
-        "HR": api.token("HR1", AccessRole.HR),
+        "data protection officer without a grant": api.token("DPO1", Role.DATA_PROTECTION_OFFICER),
+        "HR": api.token("HR1", Role.HR),
     }
     for who, token in callers.items():
         body = _same(api, CHILD, token, {"id": "C2"}, {"id": MISSING_CHILD})
@@ -226,14 +223,14 @@ def test_a_child_the_caller_may_not_read_answers_as_a_missing_one(api: Api) -> N
 
 
 def test_a_personal_file_the_caller_may_not_read_answers_as_a_missing_one(api: Api) -> None:
-    assert api.query(WORKER, api.token("TM1", AccessRole.TEAM_MANAGER), {"id": "SW1"})["worker"]
+    assert api.query(WORKER, api.token("TM1", Role.TEAM_MANAGER), {"id": "SW1"})["worker"]
     callers = {
-        "peer": api.token("SW3", AccessRole.PRACTITIONER),
-        "practitioner of another team": api.token("SW2", AccessRole.PRACTITIONER),
-        "team manager outside the chain": api.token("TM2", AccessRole.TEAM_MANAGER),
-        "HR without a grant": api.token("HR1", AccessRole.HR),
+        "peer": api.token("SW3", Role.PRACTITIONER),
+        "practitioner of another team": api.token("SW2", Role.PRACTITIONER),
+        "team manager outside the chain": api.token("TM2", Role.TEAM_MANAGER),
+        "HR without a grant": api.token("HR1", Role.HR),
         "inspector whose grant ended": api.token(
-            "INS1", AccessRole.INSPECTOR, grant_expires_at=later(-1)
+            "INS1", Role.INSPECTOR, grant_expires_at=later(-1)
         ),
     }
     for who, token in callers.items():
@@ -246,7 +243,7 @@ def test_a_personal_file_the_caller_may_not_read_answers_as_a_missing_one(api: A
 
 
 def test_node_answers_a_hidden_record_as_a_missing_one(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     child = _same(
         api,
         NODE,
@@ -270,7 +267,7 @@ def test_node_answers_a_hidden_record_as_a_missing_one(api: Api) -> None:
 def test_a_visible_record_is_still_read_and_logged(api: Api) -> None:
     """The control: the same callers read what they may, and that read is logged."""
     before = _position(api)
-    found = api.query(CHILD, api.token("SW1", AccessRole.PRACTITIONER), {"id": "C1"})
+    found = api.query(CHILD, api.token("SW1", Role.PRACTITIONER), {"id": "C1"})
     assert found["child"] == {"childId": "C1", "team": "Team A"}
     assert _position(api) > before  # its access log
 
@@ -286,8 +283,8 @@ def _problem(body: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_a_child_side_mutation_on_a_hidden_child_answers_as_on_a_missing_one(api: Api) -> None:
     _actions_outstanding(api)
-    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)  # Team A: C2 is Team B's
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    tm1 = api.token("TM1", Role.TEAM_MANAGER)  # Team A: C2 is Team B's
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     cases = {
         "recordCaseSupervision": (_case_supervision, tm1),
         "recordManagementOversight": (_management_oversight, tm1),
@@ -313,7 +310,7 @@ def test_broken_fields_on_a_hidden_child_answer_not_found_not_the_rule(api: Api)
     """What the probe found: field rules answered for a child the caller cannot read
     (``previousActionsReviewed must not be blank`` said it had actions outstanding)."""
     _actions_outstanding(api)
-    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)
+    tm1 = api.token("TM1", Role.TEAM_MANAGER)
     document = _mutation("recordCaseSupervision")
     body = _same(
         api,
@@ -351,7 +348,7 @@ def test_a_case_discussed_in_a_session_is_authorised_before_its_rules(api: Api) 
     """A worker-side mutation that writes on children too: each child it names is
     authorised before any rule of the session or of the child's record runs."""
     _actions_outstanding(api)
-    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)  # SW1's line manager
+    tm1 = api.token("TM1", Role.TEAM_MANAGER)  # SW1's line manager
     document = _mutation("holdSupervisionSession")
     body = _same(
         api,
@@ -374,7 +371,7 @@ def test_a_case_discussed_in_a_session_is_authorised_before_its_rules(api: Api) 
 
 
 def test_a_worker_side_mutation_on_a_hidden_file_answers_as_on_a_missing_one(api: Api) -> None:
-    peer = api.token("SW3", AccessRole.PRACTITIONER)
+    peer = api.token("SW3", Role.PRACTITIONER)
     schedule = _mutation("scheduleSupervisionSession")
 
     def session(staff_id: str) -> dict[str, Any]:
@@ -410,7 +407,7 @@ def test_a_worker_side_mutation_on_a_hidden_file_answers_as_on_a_missing_one(api
 def test_a_second_subject_a_mutation_names_is_authorised_too(api: Api) -> None:
     """Allocating a case names a worker, whose caseload it changes: one the caller may
     not see answers as one that does not exist (not ``does not hold cases``)."""
-    tm1 = api.token("TM1", AccessRole.TEAM_MANAGER)  # SW2 is Team B's, under TM2
+    tm1 = api.token("TM1", Role.TEAM_MANAGER)  # SW2 is Team B's, under TM2
 
     def allocation(worker_id: str) -> dict[str, Any]:
         return {"childId": "C1", "workerId": worker_id, "reason": "CHCHAN", "team": "Team A"}
@@ -433,7 +430,7 @@ def test_forbidden_is_kept_for_a_record_the_caller_may_see(api: Api) -> None:
     """An auditor reads C2 but never writes: FORBIDDEN tells them nothing new, and the
     broken fields are still not looked at."""
     _actions_outstanding(api)
-    qa = api.token("QA1", AccessRole.QA_AUDITOR)
+    qa = api.token("QA1", Role.QA_AUDITOR)
     before = _position(api)
     answer = api.query(
         _mutation("recordCaseSupervision"),

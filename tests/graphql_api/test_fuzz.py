@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 from graphql_api.arguments import ARGUMENT_BOUNDS
 from graphql_api.schema import build_schema
 from tests.graphql_api.conftest import Api
@@ -112,7 +112,7 @@ def _post(api: Api, query: str, token: str) -> httpx.Response:
 
 
 def test_no_server_error_for_generated_operations(api: Api) -> None:
-    token = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    token = api.token("SM1", Role.SERVICE_MANAGER)
     seen: dict[str, int] = {}
 
     @given(query=OPERATIONS)

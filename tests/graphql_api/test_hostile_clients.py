@@ -43,7 +43,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 from graphql_api.auth import TokenSettings, development_keys, mint
 from oversight.projecting import read_engine
 from oversight.settings import DatabaseSettings
@@ -106,7 +106,7 @@ class Server:
         document = json.loads(self.tokens.jwks_file.read_text(encoding="utf-8"))
         return str(document["keys"][0]["kid"])
 
-    def token(self, staff_id: str = "SM1", role: AccessRole = AccessRole.SERVICE_MANAGER) -> str:
+    def token(self, staff_id: str = "SM1", role: Role = Role.SERVICE_MANAGER) -> str:
         return mint(
             self.tokens, self.private_key, staff_id=staff_id, role=role, authority=AUTHORITY
         )

@@ -7,8 +7,8 @@ import base64
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.authorization import AccessRole
 from domain.identifiers import child_id
+from domain.vocabulary import Role
 from oversight.integrity import (
     export_history,
     key_id,
@@ -27,7 +27,7 @@ INTEGRITY = """query { child(childId: "C1", purpose: "audit of the record's inte
 
 
 def test_a_childs_history_names_the_checkpoint_that_covers_it(api: Api) -> None:
-    token = api.token("SW1", AccessRole.PRACTITIONER)
+    token = api.token("SW1", Role.PRACTITIONER)
     assert api.query(INTEGRITY, token)["child"]["integrity"] is None  # none signed yet
     key = Ed25519PrivateKey.generate()
     checkpoint = write_checkpoint(api.database, key)

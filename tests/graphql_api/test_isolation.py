@@ -24,9 +24,8 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.schema import build_schema
 from tests.graphql_api.conftest import AUTHORITY, OTHER, START, Api, at
 from tests.projections.conftest import catch_up_all
@@ -111,8 +110,8 @@ def _documents(node_id: str) -> dict[str, str]:
 
 def _plant(api: Api) -> None:
     app = api.application
-    manager = Actor("TM1", ActorRole.TEAM_MANAGER, AUTHORITY)
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY)
+    manager = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
     when = at(START + timedelta(days=20))
     app.execute(
         c.RegisterWorker(
@@ -140,7 +139,7 @@ def _plant(api: Api) -> None:
 
 def test_no_query_returns_another_authoritys_records(api: Api) -> None:
     _plant(api)
-    auditor = api.token("QA1", AccessRole.QA_AUDITOR)
+    auditor = api.token("QA1", Role.QA_AUDITOR)
     node_id = api.query('{ child(childId: "C1", purpose: "audit") { id } }', auditor)
     documents = _documents(node_id["child"]["id"])
     assert set(documents) == set(build_schema()._schema.query_type.fields)  # every one
@@ -160,19 +159,19 @@ def test_no_query_returns_another_authoritys_records(api: Api) -> None:
     assert [name for name, text in own.items() if SENTINEL in text], "the sentinel is readable"
 
     readers = [
-        api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER),
-        api.token("SM9", AccessRole.SERVICE_MANAGER, authority=OTHER),
-        api.token("HOS9", AccessRole.HEAD_OF_SERVICE, authority=OTHER),
-        api.token("DPO9", AccessRole.DATA_PROTECTION_OFFICER, authority=OTHER),
+        api.token("QA9", Role.QA_AUDITOR, authority=OTHER),
+        api.token("SM9", Role.SERVICE_MANAGER, authority=OTHER),
+        api.token("HOS9", Role.HEAD_OF_SERVICE, authority=OTHER),
+        api.token("DPO9", Role.DATA_PROTECTION_OFFICER, authority=OTHER),
         api.token(
             "INS9",
-            AccessRole.INSPECTOR,
+            Role.INSPECTOR,
             authority=OTHER,
             grant_expires_at=at(START + timedelta(days=900)),
         ),
         api.token(
             "IO9",
-            AccessRole.INVESTIGATING_OFFICER,
+            Role.INVESTIGATING_OFFICER,
             authority=OTHER,
             grants=("child:C1", "worker:SW1", "worker:SW9"),
         ),

@@ -17,7 +17,7 @@ from graphql import get_introspection_query, parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 from graphql_api.limits import Limits, RateLimiter, depth_of
 from graphql_api.measure import DocumentMeasurer
 from graphql_api.schema import build_schema
@@ -55,7 +55,7 @@ def fragment_bomb(levels: int) -> str:
 def test_a_fragment_bomb_is_refused_by_its_cost_measured_once_per_fragment(
     api: Api, levels: int
 ) -> None:
-    for token in (None, api.token("SM1", AccessRole.SERVICE_MANAGER)):
+    for token in (None, api.token("SM1", Role.SERVICE_MANAGER)):
         response = api.raw({"query": fragment_bomb(levels)}, token, **ACCEPT)
         _limited(response, "cost")
         assert "data" not in response.json()
@@ -74,9 +74,9 @@ def test_the_introspection_query_answers_and_deeper_introspection_is_refused(api
 def test_cost_follows_the_page_asked_for_and_the_roles_budget(api: Api) -> None:
     query = """query Cases($n: Int!) { cases(asOf: "2026-01-01", team: "Team A", first: $n) {
         edges { node { childId overdue team nextDueOn } } } }"""
-    budgets = {AccessRole.TEAM_MANAGER: 1_000, AccessRole.PRACTITIONER: 100, None: 10}
+    budgets = {Role.TEAM_MANAGER: 1_000, Role.PRACTITIONER: 100, None: 10}
     small_budgets = api.with_limits(Limits(cost_budgets=budgets))
-    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    manager = api.token("TM1", Role.TEAM_MANAGER)
     # cases: 1 + n x (edges: 1 + (node: 1 + 4 fields)); edges are the connection's page.
     small = small_budgets.raw({"query": query, "variables": {"n": 5}}, manager, **ACCEPT)
     assert small.status_code == 200 and "errors" not in small.json(), small.text
@@ -85,7 +85,7 @@ def test_cost_follows_the_page_asked_for_and_the_roles_budget(api: Api) -> None:
     assert _first(large)["extensions"]["cost"] == 1 + 200 * 6
     assert _first(large)["extensions"]["budget"] == 1_000
     # A practitioner's budget is smaller: the same document refused at a smaller page.
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     refused = small_budgets.raw({"query": query, "variables": {"n": 30}}, sw1, **ACCEPT)
     _limited(refused, "cost")
     assert _first(refused)["extensions"]["budget"] == 100
@@ -105,7 +105,7 @@ def test_repeated_fields_of_one_name_are_bounded_before_graphql_core_compares_th
     """graphql-core checks that fields of one response name can be merged by comparing
     every pair, recursively: 800 copies of ``viewer { staffId }`` (within the token
     limit) took 1.3 s. The gate bounds those comparisons first."""
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     repeated = "{ " + "viewer { staffId } " * 300 + "}"
     _limited(api.raw({"query": repeated}, sw1, **ACCEPT), "overlappingFields")
     inline = "{ " + "... on Query { viewer { staffId } } " * 300 + "}"
@@ -128,7 +128,7 @@ def test_repeated_fields_of_one_name_are_bounded_before_graphql_core_compares_th
 
 
 def test_aliases_and_directives_are_counted_through_fragments(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     aliased = (
         "query { ...A ...A } fragment A on Query { "
         + " ".join(f"a{i}: __typename" for i in range(11))
@@ -202,7 +202,7 @@ def test_a_body_that_is_not_a_json_object_within_bounds_is_a_typed_400(
 
 
 def test_variables_nest_within_their_limit(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     deep: Any = "leaf"
     for _ in range(20):
         deep = {"a": deep}
@@ -219,7 +219,7 @@ def test_variables_nest_within_their_limit(api: Api) -> None:
 
 @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1899-12-31", "2200-01-01"])
 def test_dates_out_of_range_name_their_argument(api: Api, day: str) -> None:
-    manager = api.token("SM1", AccessRole.SERVICE_MANAGER)
+    manager = api.token("SM1", Role.SERVICE_MANAGER)
     literal = api.raw(
         {"query": f'{{ complianceSummary(asOf: "{day}") {{ asOf }} }}'}, manager, **ACCEPT
     )
@@ -260,7 +260,7 @@ BOUNDED = [
 def test_arguments_out_of_bounds_are_a_400_before_anything_runs(
     api: Api, argument: str, document: str, type_: str, value: Any, literal: str
 ) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     before = api.application.recorder.max_notification_id()
     by_literal = api.raw({"query": document.replace("VALUE", literal)}, sw1, **ACCEPT)
     by_variable = api.raw(
@@ -281,7 +281,7 @@ def test_arguments_out_of_bounds_are_a_400_before_anything_runs(
 
 
 def test_a_mutations_instant_out_of_range_is_refused_before_it_runs(api: Api) -> None:
-    manager = api.token("TM1", AccessRole.TEAM_MANAGER)
+    manager = api.token("TM1", Role.TEAM_MANAGER)
     before = api.application.recorder.max_notification_id()
     response = api.raw(
         {
@@ -308,7 +308,7 @@ def _sha(text: str) -> str:
 
 
 def test_automatic_persisted_queries(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     query = "query Me { viewer { staffId } }"
     hashed = {"persistedQuery": {"version": 1, "sha256Hash": _sha(query)}}
     off = api.raw({"extensions": hashed}, sw1, **ACCEPT)
@@ -329,7 +329,7 @@ def test_automatic_persisted_queries(api: Api) -> None:
 
 
 def test_trusted_documents_only(api: Api) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     query = "query Me { viewer { staffId } }"
     trusted = api.with_limits(Limits(trusted_documents={_sha(query): query}))
     by_hash = {"persistedQuery": {"version": 1, "sha256Hash": _sha(query)}}
@@ -350,13 +350,13 @@ def test_trusted_documents_only(api: Api) -> None:
 
 def test_the_rate_limit_is_per_principal_and_says_when_to_retry(api: Api) -> None:
     limited = api.with_limits(Limits(rate_per_second=0.5, rate_burst=3))
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     answers = [limited.raw({"query": "{ viewer { staffId } }"}, sw1) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     _limited(answers[-1], "rate", status=429)
     assert int(answers[-1].headers["retry-after"]) >= 1
     # Another person is not held back by SW1's requests.
-    sw3 = api.token("SW3", AccessRole.PRACTITIONER)
+    sw3 = api.token("SW3", Role.PRACTITIONER)
     assert limited.raw({"query": "{ viewer { staffId } }"}, sw3).status_code == 200
 
 
@@ -378,7 +378,7 @@ def test_errors_and_logs_carry_no_echo_of_the_request(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     sentinel = f"SENTINEL{uuid.uuid4().hex}"
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     requests: list[dict[str, Any]] = [
         {"query": f"{{ {sentinel} }}"},  # an unknown field
         {"query": f"{{ viewer {{ staffId }} }} {sentinel}"},  # a syntax error
@@ -407,7 +407,7 @@ def test_errors_and_logs_carry_no_echo_of_the_request(
 def test_an_unexpected_failure_is_masked_with_a_correlation_id(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sw1 = api.token("SW1", AccessRole.PRACTITIONER)
+    sw1 = api.token("SW1", Role.PRACTITIONER)
     original = api.service.team_of
     secret = f"secret-{uuid.uuid4().hex}"
 

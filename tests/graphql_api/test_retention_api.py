@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from tests.graphql_api.conftest import AUTHORITY, Api
 
 SCHEDULE = """query($from: Date, $to: Date, $months: Int, $first: Int!, $after: String,
@@ -38,8 +37,8 @@ def _code(error: dict[str, Any]) -> str:
 def _old_children(api: Api) -> None:
     """Two children in need only, born in the 1990s (RET-CIN: 25 years from birth), one
     under a litigation hold; and one born in 2012."""
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY)
-    dpo = Actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER, AUTHORITY)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
+    dpo = Actor("DPO1", Role.DATA_PROTECTION_OFFICER, AUTHORITY)
     when = datetime(2013, 1, 2, 10, tzinfo=UTC)
     for child, born in (
         ("OLD1", date(1991, 3, 1)),
@@ -69,7 +68,7 @@ def _variables(**overrides: Any) -> dict[str, Any]:
 
 def test_the_dpo_reads_the_schedule_and_a_dry_run_lists_what_the_run_destroys(api: Api) -> None:
     _old_children(api)
-    dpo = api.token("DPO1", AccessRole.DATA_PROTECTION_OFFICER)
+    dpo = api.token("DPO1", Role.DATA_PROTECTION_OFFICER)
     page = api.query(SCHEDULE, dpo, _variables(to="2026-11-01"))["purgeSchedule"]
     due = {e["localId"]: e for e in page["entries"]}
     assert due["OLD1"]["status"] == "due" and due["OLD1"]["ruleId"] == "RET-CIN"
@@ -93,14 +92,14 @@ def test_the_dpo_reads_the_schedule_and_a_dry_run_lists_what_the_run_destroys(ap
     # The purged child's record is no longer readable: a typed answer, not a crash.
     refused = api.error(
         """query { child(childId: "OLD1", purpose: "audit") { childId } }""",
-        api.token("QA1", AccessRole.QA_AUDITOR),
+        api.token("QA1", Role.QA_AUDITOR),
     )
     assert _code(refused) == "PURGED"
 
 
 def test_paging_the_schedule_by_cursor(api: Api) -> None:
     _old_children(api)
-    qa = api.token("QA1", AccessRole.QA_AUDITOR)
+    qa = api.token("QA1", Role.QA_AUDITOR)
     everything = api.query(SCHEDULE, qa, _variables(first=200))["purgeSchedule"]["entries"]
     first = api.query(SCHEDULE, qa, _variables(first=2))["purgeSchedule"]
     second = api.query(SCHEDULE, qa, _variables(first=200, after=first["endCursor"]))
@@ -111,17 +110,17 @@ def test_paging_the_schedule_by_cursor(api: Api) -> None:
 def test_only_the_dpo_purges_and_only_report_readers_see_the_schedule(api: Api) -> None:
     _old_children(api)
     today = datetime.now(UTC).date().isoformat()
-    for role in (AccessRole.TEAM_MANAGER, AccessRole.QA_AUDITOR, AccessRole.ADMINISTRATOR):
+    for role in (Role.TEAM_MANAGER, Role.QA_AUDITOR, Role.ADMINISTRATOR):
         refused = api.error(PURGE, api.token("X1", role), {"asOf": today, "dry": True})
         assert _code(refused) == "FORBIDDEN" and refused["extensions"]["rule"] == "DP"
-    refused = api.error(SCHEDULE, api.token("SW1", AccessRole.PRACTITIONER), _variables())
+    refused = api.error(SCHEDULE, api.token("SW1", Role.PRACTITIONER), _variables())
     assert _code(refused) == "FORBIDDEN"
-    assert api.query(SCHEDULE, api.token("SM1", AccessRole.SERVICE_MANAGER), _variables())
+    assert api.query(SCHEDULE, api.token("SM1", Role.SERVICE_MANAGER), _variables())
 
 
 def test_bad_input_names_the_field_and_destroys_nothing(api: Api) -> None:
     _old_children(api)
-    dpo = api.token("DPO1", AccessRole.DATA_PROTECTION_OFFICER)
+    dpo = api.token("DPO1", Role.DATA_PROTECTION_OFFICER)
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     error = api.error(PURGE, dpo, {"asOf": tomorrow, "dry": False})
     assert _code(error) == "BAD_USER_INPUT" and error["extensions"]["field"] == "asOf"

@@ -10,9 +10,8 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.schema import POLL_SECONDS
 from tests.graphql_api.conftest import AUTHORITY, OTHER, START, Api, at
 
@@ -33,7 +32,7 @@ def _next(ws: Any) -> dict[str, Any]:
 
 
 def test_a_childs_audit_trail_live(api: Api) -> None:
-    token = api.token("SW1", AccessRole.PRACTITIONER)
+    token = api.token("SW1", Role.PRACTITIONER)
     with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
         _connect(ws, token)
         ws.send_json({"id": "1", "type": "subscribe",
@@ -41,7 +40,7 @@ def test_a_childs_audit_trail_live(api: Api) -> None:
         first = [_next(ws)["payload"]["data"]["auditTrail"]["summary"] for _ in range(2)]
         assert first[0].startswith("Child C1 registered")
         # A new event, once projected, arrives on the open subscription.
-        admin = Actor("TM1", ActorRole.TEAM_MANAGER, AUTHORITY)
+        admin = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
         api.application.execute(
             c.ChangeRiskLevel(command_id="risk-1", actor=admin, occurred_at=at(START, 15),
                               child_id="C1", risk_level="high", rag="red")
@@ -58,7 +57,7 @@ def test_a_childs_audit_trail_live(api: Api) -> None:
 def test_subscriptions_are_authorised_and_isolated(api: Api) -> None:
     with TestClient(api.app) as client:
         with client.websocket_connect("/graphql", PROTOCOL) as ws:
-            _connect(ws, api.token("SW2", AccessRole.PRACTITIONER))  # Team B
+            _connect(ws, api.token("SW2", Role.PRACTITIONER))  # Team B
             ws.send_json({"id": "1", "type": "subscribe",
                           "payload": {"query": TRAIL, "variables": {"child": "C1"}}})  # fmt: skip
             refused = _next(ws)
@@ -68,7 +67,7 @@ def test_subscriptions_are_authorised_and_isolated(api: Api) -> None:
             # A child the caller may not read: as one that does not exist (issue 23).
             assert errors[0]["extensions"]["code"] == "NOT_FOUND"
         with client.websocket_connect("/graphql", PROTOCOL) as ws:
-            _connect(ws, api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER))
+            _connect(ws, api.token("QA9", Role.QA_AUDITOR, authority=OTHER))
             ws.send_json({"id": "1", "type": "subscribe",
                           "payload": {"query": TRAIL, "variables": {"child": "C2"}}})  # fmt: skip
             hidden = _next(ws)
@@ -85,13 +84,13 @@ def test_subscriptions_are_authorised_and_isolated(api: Api) -> None:
 
 
 def test_compliance_changes_for_a_team(api: Api) -> None:
-    token = api.token("TM1", AccessRole.TEAM_MANAGER)
+    token = api.token("TM1", Role.TEAM_MANAGER)
     query = """subscription { complianceChanges(team: "Team A", asOf: "2025-12-01") {
         localId subjectKind overdue dueSoon throughPosition } }"""
     with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
         _connect(ws, token)
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
-        manager = Actor("TM1", ActorRole.TEAM_MANAGER, AUTHORITY)
+        manager = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
         api.application.execute(
             c.HoldSupervisionSession(
                 command_id="s-1", actor=manager, occurred_at=at(START + (START - START), 16),
@@ -116,12 +115,12 @@ def test_compliance_changes_for_a_team(api: Api) -> None:
 
 def test_team_compliance_changes_never_cross_authorities(api: Api) -> None:
     """OTHER-LA's auditor watching "Team A" sees nothing of API-LA's Team A."""
-    theirs = api.token("QA9", AccessRole.QA_AUDITOR, authority=OTHER)
+    theirs = api.token("QA9", Role.QA_AUDITOR, authority=OTHER)
     query = """subscription { complianceChanges(team: "Team A") { localId } }"""
     with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
         _connect(ws, theirs)
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
-        manager = Actor("TM1", ActorRole.TEAM_MANAGER, AUTHORITY)
+        manager = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
         api.application.execute(
             c.HoldSupervisionSession(
                 command_id="s-x", actor=manager, occurred_at=at(START, 16), staff_id="SW1",

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 from graphql_api.auth import (
     LATEST_TIME,
     MAX_TOKEN_LENGTH,
@@ -22,6 +22,7 @@ from graphql_api.auth import (
     TokenSettings,
     TokenVerifier,
     mint,
+    principal_from,
 )
 from tests.graphql_api.conftest import Api, claims, forge
 
@@ -140,7 +141,7 @@ def test_a_token_of_exactly_the_maximum_lifetime_is_accepted(api: Api) -> None:
 
 def test_a_minted_token_for_the_maximum_lifetime_is_accepted(api: Api) -> None:
     token = mint(
-        api.tokens, api.private_key, staff_id="SW1", role=AccessRole.PRACTITIONER,
+        api.tokens, api.private_key, staff_id="SW1", role=Role.PRACTITIONER,
         authority="API-LA", lifetime_seconds=MAXIMUM,
     )  # fmt: skip
     _accepted(api, token)
@@ -278,7 +279,7 @@ def test_mint_refuses_a_lifetime_over_the_maximum(
     tokens, private_key = token_settings
 
     def minted(settings: TokenSettings, lifetime: int) -> str:
-        return mint(settings, private_key, staff_id="SW1", role=AccessRole.PRACTITIONER,
+        return mint(settings, private_key, staff_id="SW1", role=Role.PRACTITIONER,
                     authority="API-LA", lifetime_seconds=lifetime)  # fmt: skip
 
     with pytest.raises(ValueError, match=VARIABLE):
@@ -291,3 +292,13 @@ def test_mint_refuses_a_lifetime_over_the_maximum(
     assert TokenVerifier(longer).verify(token).staff_id == "SW1"
     with pytest.raises(AuthenticationFailed, match="3600 s maximum"):
         TokenVerifier(tokens).verify(token)
+
+
+@pytest.mark.parametrize("role", ["social_worker", "supervisee", "system", "importer"])
+def test_a_role_no_token_may_carry_is_refused(role: str) -> None:
+    """One role vocabulary (``domain.vocabulary.Role``): a post or a capacity in which
+    events are recorded is a role, but not one a token may carry (``ACCESS_ROLES``)."""
+    good = {"role": "practitioner", "authority": "DEMO", "sub": "SW001"}
+    assert principal_from(good).role is Role.PRACTITIONER
+    with pytest.raises(AuthenticationFailed, match="not one a token may carry"):
+        principal_from({**good, "role": role})

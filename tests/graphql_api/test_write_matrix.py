@@ -29,11 +29,15 @@ from sqlalchemy import Engine
 from application.app import OversightApplication
 from application.handlers import handled_commands
 from domain import commands as c
-from domain.authorization import AccessRole, Principal, authorize_acts
+from domain.authorization import (
+    ACCESS_ROLES,
+    Principal,
+    authorize_acts,
+)
 from domain.errors import DomainError, Forbidden
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, mint
 from graphql_api.limits import Limits
@@ -171,7 +175,7 @@ def allowed(mutation: str, role: str, relationship: str) -> bool:
 
 # -- the story ----------------------------------------------------------------------------------
 
-SHORT = {role: f"X{index}" for index, role in enumerate(AccessRole)}
+SHORT = {role: f"X{index}" for index, role in enumerate(ACCESS_ROLES)}
 
 
 def at(day: date, hour: int = 10) -> datetime:
@@ -186,7 +190,7 @@ def _story(app: OversightApplication) -> None:
     counter = itertools.count()
 
     def run(command_type: type[c.Command], authority: str = LA, **fields: Any) -> None:
-        admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, authority)
+        admin = Actor("ADMIN", Role.ADMINISTRATOR, authority)
         app.execute(
             command_type(
                 command_id=f"story-{next(counter)}", actor=admin,
@@ -222,7 +226,7 @@ def _story(app: OversightApplication) -> None:
         child(f"{short}-C-ELSE", f"{short}-ELSE", "Team A", ELSEWHERE)
 
 
-def _subjects(role: AccessRole, relationship: str) -> tuple[str, str, str]:
+def _subjects(role: Role, relationship: str) -> tuple[str, str, str]:
     """The worker and the child a case writes on, and the child's allocated worker."""
     short = SHORT[role]
     suffix = {OWN: "ME", SUPERVISEE: "SUB", TEAM: "MATE", OTHER_TEAM: "FAR",
@@ -303,14 +307,14 @@ def _command(
                 **values)  # fmt: skip
 
 
-def _cases() -> list[tuple[str, type[c.Command], str, AccessRole, str]]:
+def _cases() -> list[tuple[str, type[c.Command], str, Role, str]]:
     cases = []
     for kind in MUTATIONS:
         name = lower_first(kind.__name__)
         targets = ["worker", "child"] if kind in EITHER else [""]
         for on in targets:
             label = f"{name}@{on}" if on and f"{name}@{on}" in MAY else name
-            for role in AccessRole:
+            for role in ACCESS_ROLES:
                 for relationship in RELATIONSHIPS:
                     cases.append((label, kind, on or "worker", role, relationship))
     return cases
@@ -319,7 +323,7 @@ def _cases() -> list[tuple[str, type[c.Command], str, AccessRole, str]]:
 CASES = _cases()
 
 
-def _principal(role: AccessRole) -> Principal:
+def _principal(role: Role) -> Principal:
     return Principal(f"{SHORT[role]}-ME", role, LA, grant_expires_at=None)
 
 
@@ -328,7 +332,7 @@ def _actor(principal: Principal) -> Actor:
 
 
 def _build(
-    index: int, case: tuple[str, type[c.Command], str, AccessRole, str], authority: str = LA
+    index: int, case: tuple[str, type[c.Command], str, Role, str], authority: str = LA
 ) -> c.Command:
     _, kind, on, role, relationship = case
     staff, child, _ = _subjects(role, relationship)
@@ -354,7 +358,7 @@ def test_the_table_covers_every_mutation() -> None:
     names = {lower_first(k.__name__) for k in MUTATIONS}
     covered = {m.split("@")[0] for m in MAY} | CONFIGURATION | set(ANYONE_OF)
     assert names == covered, names ^ covered
-    assert len(CASES) >= len(MUTATIONS) * len(AccessRole) * len(RELATIONSHIPS)
+    assert len(CASES) >= len(MUTATIONS) * len(ACCESS_ROLES) * len(RELATIONSHIPS)
 
 
 def test_write_matrix_in_the_domain(app: OversightApplication) -> None:
@@ -398,7 +402,7 @@ def test_write_matrix_over_graphql(
     minted = {
         (role, authority): mint(tokens, private_key, staff_id=f"{SHORT[role]}-ME", role=role,
                                 authority=authority, grant_expires_at=None)
-        for role in AccessRole for authority in (LA,)
+        for role in ACCESS_ROLES for authority in (LA,)
     }  # fmt: skip
     hidden = set(HIDDEN_MESSAGES.values())
 
@@ -447,8 +451,8 @@ def test_a_session_is_authorised_on_each_case_it_discusses(app: OversightApplica
     """A held session writes a case supervision on every child discussed: the act is
     decided on each of them, not only on the supervisee's file."""
     _story(app)
-    manager = _principal(AccessRole.TEAM_MANAGER)  # manages X1-SUB; not in Team B
-    short = SHORT[AccessRole.TEAM_MANAGER]
+    manager = _principal(Role.TEAM_MANAGER)  # manages X1-SUB; not in Team B
+    short = SHORT[Role.TEAM_MANAGER]
 
     def session(child_id: str, key: str) -> c.HoldSupervisionSession:
         discussion = c.CaseDiscussion(

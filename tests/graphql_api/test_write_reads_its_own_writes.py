@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 from projections.compliance import view
 from tests.graphql_api.conftest import Api
 from tests.graphql_api.test_every_mutation import PROBLEMS
@@ -30,10 +30,10 @@ def _send(api: Api, token: str, mutation: str, key: str, values: dict[str, Any])
 
 
 def test_consecutive_requests_set_up_a_chain_and_record_supervision_unsettled(api: Api) -> None:
-    admin = api.token("ADMIN", AccessRole.ADMINISTRATOR, authority=NEW)
-    hr = api.token("HR1", AccessRole.HR, authority=NEW)
-    tm = api.token("TMX", AccessRole.TEAM_MANAGER, authority=NEW)
-    sw = api.token("SWX", AccessRole.PRACTITIONER, authority=NEW)
+    admin = api.token("ADMIN", Role.ADMINISTRATOR, authority=NEW)
+    hr = api.token("HR1", Role.HR, authority=NEW)
+    tm = api.token("TMX", Role.TEAM_MANAGER, authority=NEW)
+    sw = api.token("SWX", Role.PRACTITIONER, authority=NEW)
     _send(api, admin, "registerAuthority", "a",
           {"authorityCode": NEW, "name": "Fresh", "policyPack": "DUR"})  # fmt: skip
     worker = {

@@ -14,7 +14,9 @@ import orjson
 from application.app import CommandResult, OversightApplication
 from domain import commands as c
 from domain.errors import ConcurrencyConflict
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.settings import DatabaseSettings
 from oversight.wiring import open_application
 from tests.helpers import (
@@ -32,8 +34,8 @@ EACH = 6
 
 def _commands(client: int) -> list[c.Command]:
     when = START + timedelta(days=2, minutes=client)
-    practitioner = actor("SW1", ActorRole.PRACTITIONER)
-    supervisor = actor("TM1", ActorRole.SUPERVISOR)
+    practitioner = actor("SW1", Role.PRACTITIONER)
+    supervisor = actor("TM1", Role.SUPERVISOR)
     commands: list[c.Command] = []
     for n in range(EACH):
         commands.append(

@@ -28,10 +28,9 @@ import pytest
 
 from application.app import OversightApplication
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.events import ActionSet
 from domain.policy.packs import PackLibrary
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.service import Service
@@ -67,7 +66,7 @@ def cluster() -> Iterator[Cluster]:
 def _set_action(n: int, writer: int) -> c.SetAction:
     child = CHILDREN[n % len(CHILDREN)]
     return c.SetAction(
-        **common(START + timedelta(days=1), actor("SW1", ActorRole.PRACTITIONER)),
+        **common(START + timedelta(days=1), actor("SW1", Role.PRACTITIONER)),
         child_id=child,
         action=action(f"W{writer}-{n}", START.date() + timedelta(days=30)),
     )
@@ -109,7 +108,7 @@ def test_acknowledged_commands_survive_immediate_shutdowns_and_the_api_says_unav
 
     private, jwks = development_keys(tmp_path / "keys")
     tokens = TokenSettings("https://crash.invalid/", "oversight-api", jwks, "development")
-    auditor = mint(tokens, private, staff_id="QA1", role=AccessRole.QA_AUDITOR,
+    auditor = mint(tokens, private, staff_id="QA1", role=Role.QA_AUDITOR,
                    authority=AUTHORITY)  # fmt: skip
     asgi = create_app(Service(app, engine, PackLibrary.load()), TokenVerifier(tokens))
 

@@ -17,7 +17,9 @@ from openpyxl import Workbook
 from application.app import OversightApplication
 from domain import commands as c
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.cli import main
 from oversight.importers.annex_a import AnnexAReport, WorkbookError, import_annex_a
 from oversight.settings import DatabaseSettings
@@ -30,7 +32,7 @@ SHARED = (
     / "Annex_A.xlsx"
 )
 AUTHORITY = "LA-ANNEX"
-IMPORTER = Actor("IMPORT", ActorRole.IMPORTER, AUTHORITY)
+IMPORTER = Actor("IMPORT", Role.IMPORTER, AUTHORITY)
 AS_OF = date(2021, 3, 1)
 COMMON = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age"]
 
@@ -80,7 +82,7 @@ def _fixture(path: Path) -> Path:
 
 
 def _setup(app: OversightApplication) -> None:
-    admin = Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY)
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
     app.execute(
         c.RegisterAuthority(
             command_id="reg-annex", actor=admin, occurred_at=datetime(2000, 1, 1, tzinfo=UTC),

@@ -32,7 +32,9 @@ from domain.events import (
     named,
 )
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.cli import main
 from oversight.importers.ssda903 import RowError, import_ssda903
 from oversight.settings import DatabaseSettings
@@ -40,7 +42,7 @@ from oversight.settings import DatabaseSettings
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("OVERSIGHT_SHARED", ROOT.parent / "shared")) / "data" / "ssda903"
 AUTHORITY = "LA903"
-IMPORTER = Actor("IMPORT", ActorRole.IMPORTER, AUTHORITY)
+IMPORTER = Actor("IMPORT", Role.IMPORTER, AUTHORITY)
 EPISODE_COLUMNS = [
     "CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
     "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN",
@@ -105,7 +107,7 @@ def _fixture(directory: Path) -> Path:
 def _register_authority(app: OversightApplication) -> None:
     app.execute(
         c.RegisterAuthority(
-            command_id="reg-903", actor=Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY),
+            command_id="reg-903", actor=Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY),
             occurred_at=datetime(2010, 1, 1, tzinfo=UTC), authority_code=AUTHORITY,
             name="903 Council", policy_pack="DUR",
         )

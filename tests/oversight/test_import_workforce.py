@@ -14,7 +14,9 @@ import pytest
 from application.app import OversightApplication
 from domain import commands as c
 from domain.provenance import Actor
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.importers.workforce import CensusError, WorkforceReport, import_workforce
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +27,7 @@ SHARED = (
     / "social_work_workforce_2022.xml"
 )
 AUTHORITY = "LA-CSWW"
-IMPORTER = Actor("IMPORT", ActorRole.IMPORTER, AUTHORITY)
+IMPORTER = Actor("IMPORT", Role.IMPORTER, AUTHORITY)
 
 
 def write_census(path: Path, workers: list[dict[str, str]]) -> Path:
@@ -47,7 +49,7 @@ def write_census(path: Path, workers: list[dict[str, str]]) -> Path:
 def _setup(app: OversightApplication) -> None:
     app.execute(
         c.RegisterAuthority(
-            command_id="reg-csww", actor=Actor("ADMIN", ActorRole.ADMINISTRATOR, AUTHORITY),
+            command_id="reg-csww", actor=Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY),
             occurred_at=datetime(2000, 1, 1, tzinfo=UTC), authority_code=AUTHORITY,
             name="Census Council", policy_pack="POR",
         )

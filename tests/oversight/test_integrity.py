@@ -22,7 +22,9 @@ from application.app import OversightApplication
 from domain import commands as c
 from domain.events import CaseSupervisionRecorded
 from domain.identifiers import child_id
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.cli import main
 from oversight.integrity import (
     LogStore,
@@ -50,8 +52,8 @@ from tests.helpers import (
 )
 
 THEN = datetime(2012, 3, 1, 10, 0, tzinfo=UTC)
-DPO = actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER)
-TM1 = actor("TM1", ActorRole.SUPERVISOR)
+DPO = actor("DPO1", Role.DATA_PROTECTION_OFFICER)
+TM1 = actor("TM1", Role.SUPERVISOR)
 
 
 @pytest.fixture
@@ -289,7 +291,7 @@ def _purge_scenario(app: OversightApplication) -> None:
     )
     app.execute(
         c.RecordAccess(
-            **common(datetime.now(UTC) - timedelta(days=10), actor("AUD1", ActorRole.AUDITOR)),
+            **common(datetime.now(UTC) - timedelta(days=10), actor("AUD1", Role.AUDITOR)),
             child_id="C-OLD",
             what="case file",
             purpose="Review",
@@ -317,7 +319,7 @@ def test_a_purge_keeps_the_log_verifiable_and_its_tombstones_guarded(
     assert write_checkpoint(database, key) is not None
     app.execute(
         c.RecordAccess(
-            **common(datetime.now(UTC) - timedelta(days=10), actor("AUD1", ActorRole.AUDITOR)),
+            **common(datetime.now(UTC) - timedelta(days=10), actor("AUD1", Role.AUDITOR)),
             child_id="C-OLD",
             what="case file",
             purpose="Review",

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import InternalError, OperationalError
 
-from domain.authorization import AccessRole
+from domain.vocabulary import Role
 from oversight.projecting import read_engine, runner_for
 from oversight.schema import upgrade
 from oversight.serving import build
@@ -94,7 +94,7 @@ def test_the_api_reads_from_the_standby_and_still_reads_its_own_writes(
         api = Api(served.app, app, served.engine, settings.database, served.tokens, private,
                   None)  # type: ignore[arg-type]  # fmt: skip
         admin = mint(served.tokens, private, staff_id="ADMIN",
-                     role=AccessRole.ADMINISTRATOR, authority="REP-LA")  # fmt: skip
+                     role=Role.ADMINISTRATOR, authority="REP-LA")  # fmt: skip
         written = api.query(
             """mutation { registerAuthority(idempotencyKey: "reg-1",
                  input: {authorityCode: "REP-LA", name: "Replica Council", policyPack: "DUR"})
@@ -123,7 +123,7 @@ def test_the_api_reads_from_the_standby_and_still_reads_its_own_writes(
         worker = threading.Thread(target=project)
         started = time.monotonic()
         worker.start()
-        qa = mint(served.tokens, private, staff_id="QA1", role=AccessRole.QA_AUDITOR,
+        qa = mint(served.tokens, private, staff_id="QA1", role=Role.QA_AUDITOR,
                   authority="REP-LA")  # fmt: skip
         found = api.query(
             """query($p: ID!) { child(childId: "C1", purpose: "audit", consistentWith: $p) {
@@ -201,9 +201,9 @@ def test_stateless_api_processes_and_one_active_runner_per_projection(
     private, jwks = development_keys(tmp_path / "keys")
     issuer = "https://topology.invalid/"
     tokens = TokenSettings(issuer, "oversight-api", jwks, "development")
-    admin = mint(tokens, private, staff_id="ADMIN", role=AccessRole.ADMINISTRATOR,
+    admin = mint(tokens, private, staff_id="ADMIN", role=Role.ADMINISTRATOR,
                  authority="TOPO-LA")  # fmt: skip
-    qa = mint(tokens, private, staff_id="QA1", role=AccessRole.QA_AUDITOR, authority="TOPO-LA")
+    qa = mint(tokens, private, staff_id="QA1", role=Role.QA_AUDITOR, authority="TOPO-LA")
     env = dict(
         os.environ,
         OVERSIGHT_DATABASE_URL=primary_url,

@@ -24,9 +24,8 @@ import pytest
 
 from application.app import OversightApplication
 from domain import commands as c
-from domain.authorization import AccessRole
 from domain.policy.packs import PackLibrary
-from domain.vocabulary import ActorRole
+from domain.vocabulary import Role
 from graphql_api.app import create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.service import Service
@@ -92,7 +91,7 @@ class Client:
         tokens = TokenSettings("https://disk.invalid/", "oversight-api", jwks, "development")
         self.engine = read_engine(database)
         self.asgi = create_app(Service(app, self.engine, PackLibrary.load()), TokenVerifier(tokens))
-        self.token = mint(tokens, private, staff_id="SW1", role=AccessRole.PRACTITIONER,
+        self.token = mint(tokens, private, staff_id="SW1", role=Role.PRACTITIONER,
                           authority=AUTHORITY)  # fmt: skip
 
     def post(self, query: str, variables: dict[str, Any]) -> httpx.Response:
@@ -118,7 +117,7 @@ def _prepare(app: OversightApplication) -> None:
     setup_team(app)
     app.execute(
         c.AllocateWorker(
-            **common(START, actor("TM1", ActorRole.TEAM_MANAGER)),
+            **common(START, actor("TM1", Role.TEAM_MANAGER)),
             child_id="C1",
             worker_id="SW1",
             reason="NEW",

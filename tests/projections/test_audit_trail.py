@@ -24,7 +24,9 @@ from domain.events import (
     SupervisionSessionHeld,
     WorkerAllocated,
 )
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import AuditEntry, InvalidCursor, encode_cursor, subject_trail
 from tests.helpers import (
@@ -39,7 +41,7 @@ from tests.helpers import (
 )
 from tests.projections.conftest import catch_up_all
 
-TM = actor("TM1", ActorRole.TEAM_MANAGER)
+TM = actor("TM1", Role.TEAM_MANAGER)
 T = NOW - timedelta(days=10)
 
 
@@ -94,7 +96,7 @@ def _child_story(app: OversightApplication) -> None:
     )
     app.execute(
         c.RecordAccess(
-            **common(T + timedelta(days=4), actor("AUD1", ActorRole.AUDITOR)),
+            **common(T + timedelta(days=4), actor("AUD1", Role.AUDITOR)),
             child_id="C1",
             what="audit trail",
             purpose="QA dip sample",
@@ -162,7 +164,7 @@ def test_record_links_to_its_sign_offs_and_corrections(
 ) -> None:
     setup_authority(app)
     register_worker(app, "SW1")
-    sup = actor("TM1", ActorRole.SUPERVISOR)
+    sup = actor("TM1", Role.SUPERVISOR)
     app.execute(
         c.HoldSupervisionSession(
             **common(T, sup),

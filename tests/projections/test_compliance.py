@@ -23,7 +23,9 @@ from domain.identifiers import authority_id, worker_id
 from domain.policy.compliance import Status, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
 from domain.policy.timeline import Fact
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.generate import DEMO_AUTHORITIES
 from oversight.settings import DatabaseSettings
 from projections.compliance import (
@@ -46,7 +48,7 @@ from tests.helpers import actor, common, register_child, register_worker
 from tests.projections.conftest import checksum, make_runner
 
 LIBRARY = PackLibrary.load()
-TM = actor("TM1", ActorRole.SUPERVISOR)
+TM = actor("TM1", Role.SUPERVISOR)
 
 
 def _catch_up(
@@ -414,7 +416,7 @@ def test_supervision_sheet_and_case_tracker(
     database: DatabaseSettings, app: OversightApplication, engine: Engine
 ) -> None:
     _authority(app, "SHR")
-    for signer in (TM, actor("SW1", ActorRole.SUPERVISEE)):  # each party, in turn
+    for signer in (TM, actor("SW1", Role.SUPERVISEE)):  # each party, in turn
         app.execute(
             c.SignSupervisionAgreement(
                 **common(_at(START_DAY), signer),

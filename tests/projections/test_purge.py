@@ -26,7 +26,9 @@ from application.purge import Purges
 from application.storage import compact
 from domain import commands as c
 from domain.errors import DomainError
-from domain.vocabulary import ActorRole
+from domain.vocabulary import (
+    Role,
+)
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
 from projections.purge_schedule import purge_schedule, schedule_csv
@@ -37,7 +39,7 @@ from tests.projections.conftest import catch_up_all, checksum, make_runner
 PURGED = "SENTINEL-d41d8cd98f00-PURGE-ME"
 HELD = "SENTINEL-0cc175b9c0f1-KEEP-ME"
 THEN = datetime(2012, 3, 1, 10, 0, tzinfo=UTC)
-DPO = actor("DPO1", ActorRole.DATA_PROTECTION_OFFICER)
+DPO = actor("DPO1", Role.DATA_PROTECTION_OFFICER)
 
 
 def at(days: int) -> datetime:
@@ -105,7 +107,7 @@ def _scenario(app: OversightApplication) -> None:
         )
     )
     # Who read what and why, in 2012: kept 6 years from the last read [RET-ACCESS].
-    auditor = actor("AUD1", ActorRole.AUDITOR)
+    auditor = actor("AUD1", Role.AUDITOR)
     for staff_id, text in (("SW1", PURGED), ("SW2", HELD)):
         app.execute(
             c.RecordAccess(
@@ -296,7 +298,7 @@ def test_only_the_data_protection_officer_runs_a_purge(
         Purges(app, engine, Ledger(tmp_path / "ledger.jsonl")).run(
             authority_code=AUTHORITY,
             as_of=date(2026, 1, 1),
-            dpo=actor("TM1", ActorRole.TEAM_MANAGER),
+            dpo=actor("TM1", Role.TEAM_MANAGER),
             dry_run=True,
         )
     assert refused.value.field == "actor"
