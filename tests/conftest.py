@@ -19,7 +19,11 @@ from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
 from tests.helpers import opened
 
-BACKENDS = ("sqlite", "postgres")
+#: ``OVERSIGHT_TEST_BACKENDS=sqlite`` (``make test-sqlite``) runs the embedded default only:
+#: the PostgreSQL cases are not generated at all (tests that need PostgreSQL itself skip).
+BACKENDS = (
+    ("sqlite",) if os.environ.get("OVERSIGHT_TEST_BACKENDS") == "sqlite" else ("sqlite", "postgres")
+)
 
 
 def _postgres_admin_url() -> str:
