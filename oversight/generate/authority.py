@@ -78,6 +78,9 @@ SCALES: dict[str, Scale] = {
         Scale("small", teams=4, practitioners=36, open_cases=450, years=2),
         # About 300 workers, 4,000 open cases, five years: 1-2 million events.
         Scale("medium", teams=24, practitioners=270, open_cases=4_000, years=5),
+        # Twice the medium authority: about 2 million events (the size at which the
+        # point-in-time history is benchmarked, issue 18).
+        Scale("medium-x2", teams=48, practitioners=540, open_cases=8_000, years=5),
         # About 1,300 workers, 18,000 open cases, ten years: about 10 million events.
         Scale("large", teams=110, practitioners=1_200, open_cases=18_000, years=10),
         # The demo authorities (``oversight demo seed``): two years and an archive; the
