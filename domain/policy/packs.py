@@ -194,6 +194,9 @@ class Uncomputed:
     rule_id: str
     status: str  # recorded-only | out of scope
     reason: str
+    #: The source's sentence that makes the rule non-computable, and where it is.
+    says: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -659,7 +662,10 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
                 raise _err(where, f"[[{table}]] needs an id, not {rule_id!r}", "id")
             if not isinstance(reason, str) or not reason.strip():
                 raise _err(where, f"[[{table}]] {rule_id} needs a reason", "reason")
-            uncomputed.append(Uncomputed(rule_id, status, reason))
+            says, source = item.get("says", ""), item.get("source", "")
+            if not isinstance(says, str) or not isinstance(source, str):
+                raise _err(where, f"[[{table}]] {rule_id}: says and source are text", "says")
+            uncomputed.append(Uncomputed(rule_id, status, reason, says, source))
     return Pack(
         pack_id=pack_id,
         name=str(head.get("name", pack_id)),
