@@ -141,7 +141,7 @@ def coverage(
     rows: list[Coverage] = []
     for rule_id, pack_id in home.items():
         packs = tuple(sorted(packs_of[rule_id]))
-        if rule_id in computed and computed[rule_id]:
+        if computed.get(rule_id):
             rows.append(Coverage(rule_id, COMPUTED, "; ".join(computed[rule_id]), packs, pack_id))
         else:
             status, reason, quotation = uncomputed[rule_id]

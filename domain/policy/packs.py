@@ -812,7 +812,9 @@ class PackText:
         except tomllib.TOMLDecodeError as error:
             found = _AT_LINE.search(str(error))
             line = int(found.group(1)) if found else None
-            raise PackFileError([PackProblem(str(path), line, f"not valid TOML: {error}")]) from None
+            raise PackFileError(
+                [PackProblem(str(path), line, f"not valid TOML: {error}")]
+            ) from None
         return cls(str(path), text, document, _tables(text))
 
     def table(self, name: str, index: int = 0) -> _Table | None:
