@@ -147,10 +147,10 @@ def coverage(
             status, reason, quotation = uncomputed[rule_id]
             quotation = quotation if status == OUT_OF_SCOPE else None
             rows.append(Coverage(rule_id, status, reason, packs, pack_id, quotation))
-    for item in digest or ():
-        if item.rule_id not in home:
-            home[item.rule_id] = ""
-            rows.append(Coverage(item.rule_id, MISSING, "no pack accounts for this rule", ()))
+    for listed in digest or ():
+        if listed.rule_id not in home:
+            home[listed.rule_id] = ""
+            rows.append(Coverage(listed.rule_id, MISSING, "no pack accounts for this rule", ()))
     return rows
 
 

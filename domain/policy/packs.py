@@ -858,7 +858,8 @@ class PackText:
 
 def _tables(text: str) -> tuple[_Table, ...]:
     tables: list[_Table] = []
-    name, array, start, keys = "", False, 1, {}
+    name, array, start = "", False, 1
+    keys: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
         if header and not line.lstrip().startswith("#"):

@@ -99,7 +99,8 @@ def test_an_unknown_event_in_a_clock_is_refused_at_its_line(tmp_path: Path) -> N
 def test_an_unknown_event_in_a_clocks_own_table_is_refused_at_its_key(tmp_path: Path) -> None:
     text = INV.read_text(encoding="utf-8").replace(
         f'stop = {{ match = "keyed", event = "{WRITTEN}", key = "session_id" }}',
-        f'\n[clock.session_written_up.stop]\nmatch = "keyed"\nkey = "session_id"\nevent = "{HELD}s"',
+        "\n[clock.session_written_up.stop]\n"
+        f'match = "keyed"\nkey = "session_id"\nevent = "{HELD}s"',
     )
     path = _bad(tmp_path, text)
     code, output = _run("policy", "check", str(path))
