@@ -241,3 +241,20 @@ def test_a_sixth_authority_from_a_pack_file_gets_findings_citing_that_pack(
     assert "INV-2.1" in first["INV-2.1"].sentence
     assert first["INV-2.4"].status is Status.OVERDUE
     assert today < (first["INV-2.4"].due_on or today) <= today + timedelta(days=7)
+    # Moved to another pack by its id, the authority is held to it from now on.
+    assert _run("authority", "adopt", "--code", "INV", "--pack", "DUR", **env) == (
+        0,
+        "INV adopted pack DUR\n",
+    )
+
+
+def test_a_bad_pack_in_the_configured_directories_is_refused_at_load_with_its_line(
+    tmp_path: Path,
+) -> None:
+    text = INV.read_text(encoding="utf-8").replace('within = "3WD"', 'within = "3 days"')
+    path = _bad(tmp_path, text, "inv.toml")
+    code, output = _run("policy", "packs", OVERSIGHT_POLICY_PACKS=str(tmp_path))
+    assert code == 1
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t == 'within = "3 days"')
+    assert "inv.toml rule INV-2.4: '3 days' is not a period" in output
+    assert f"(at line {line} of {path})" in output
