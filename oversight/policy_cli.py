@@ -105,7 +105,7 @@ def policy_check(pack_file: Path) -> None:
     extends = f", extends {pack.extends}" if pack.extends else ""
     click.echo(f"{pack_file}: pack {pack.pack_id} ({pack.name}{extends}) is sound")
     click.echo(
-        f"  rules: {own_rules} rules of its own, {len(pack.rules) - own_rules} inherited; "
+        f"  rules: {own_rules} of its own, {len(pack.rules) - own_rules} inherited; "
         f"clocks: {own_clocks} of its own, {len(pack.clocks) - own_clocks} inherited; "
         f"retention: {len(pack.retention)}; not computed: {len(pack.uncomputed)}"
     )

@@ -51,7 +51,7 @@ def test_a_sound_pack_is_summarised() -> None:
     code, output = _run("policy", "check", str(INV))
     assert code == 0, output
     assert "pack INV (Invershire Council (invented), extends SWRB) is sound" in output
-    assert "3 rules of its own, 3 inherited" in output
+    assert "rules: 3 of its own, 3 inherited" in output
     assert "clocks: 1 of its own, 9 inherited" in output
     for rule_id in ("INV-2.1", "INV-2.4", "INV-3.1", "SWRB-5/monthly"):
         assert rule_id in output
