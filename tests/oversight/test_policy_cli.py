@@ -258,3 +258,12 @@ def test_a_bad_pack_in_the_configured_directories_is_refused_at_load_with_its_li
     line = next(n for n, t in enumerate(text.splitlines(), 1) if t == 'within = "3 days"')
     assert "inv.toml rule INV-2.4: '3 days' is not a period" in output
     assert f"(at line {line} of {path})" in output
+
+
+def test_a_broken_pack_among_the_configured_ones_is_checked_with_its_line(tmp_path: Path) -> None:
+    text = INV.read_text(encoding="utf-8").replace('within = "3WD"', 'within = "3 days"')
+    path = _bad(tmp_path, text, "inv.toml")
+    code, output = _run("policy", "check", str(path), OVERSIGHT_POLICY_PACKS=str(tmp_path))
+    assert code == REFUSED
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t == 'within = "3 days"')
+    assert output.startswith(f"{path}:{line}: rule INV-2.4: '3 days' is not a period"), output
