@@ -203,7 +203,7 @@ def test_a_sixth_authority_from_a_pack_file_gets_findings_citing_that_pack(
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.date()
     admin = actor(authority="INV")
-    app.policy_packs = library  # type: ignore[misc]  # the packs this run loaded
+    app.policy_packs = library  # the packs this run loaded
     for staff, manager, role in (("TM1", None, "team_manager"), ("SW1", "TM1", "social_worker")):
         register_worker(
             app,
