@@ -171,7 +171,7 @@ def coverage_markdown(library: PackLibrary, digest: Sequence[DigestRule] | None 
         "Generated from the policy packs by `oversight policy coverage --write "
         "docs/policy-coverage.md`; do not edit by hand (a test regenerates it and fails "
         "when this file differs). `--rules RULES.md` also lists every rule ID of the policy "
-        "digest that no pack accounts for (there are none). Each rule ID is listed under "
+        "digest that no pack accounts for. Each rule ID is listed under "
         "the pack that defines it:",
         "",
         "- **computed**: a pack rule evaluates it (kind, and the rule in words);",
