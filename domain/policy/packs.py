@@ -4,9 +4,10 @@ A pack is a TOML file. Its ``[pack]`` table names it; each ``[[rule]]`` is a rul
 *kind* the compliance engine knows (``recurring``, ``minimum_count``, ``deadline``) with
 the parameters and applicability its policy gives, citing its rule ID. ``[[recorded]]``
 and ``[[out_of_scope]]`` list the digest's other rule IDs with the reason nothing is
-computed for them, so the coverage table (docs/policy-coverage.md) is generated from
-the packs alone. A pack may ``extend`` another (the SWRB national minimum): it inherits
-that pack's rules, and a rule of its own with the same ID and variant replaces one.
+computed for them (an out-of-scope entry may quote its source: ``says``, ``source``), so
+the coverage table (docs/policy-coverage.md) is generated from the packs alone. A pack
+may ``extend`` another (the SWRB national minimum): it inherits that pack's rules, and a
+rule of its own with the same ID and variant replaces one.
 
 A ``deadline`` rule names a *clock*, which the pack declares as data in a
 ``[clock.NAME]`` table (``domain/policy/clocks.py``: what starts it, what stops it, the
@@ -16,6 +17,8 @@ when it loads.
 
 An authority copies a pack file, gives it a new ``id`` and changes parameters: no code
 changes (``OVERSIGHT_POLICY_PACKS`` names extra directories to load packs from).
+``check_pack_file`` checks one file as ``oversight policy check`` does, naming the line
+of each problem; an error at load also ends with its line.
 """
 
 from __future__ import annotations
