@@ -775,6 +775,7 @@ _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
 _AT_LINE = re.compile(r"at line (\d+)")
 _IN_RULE = re.compile(r" (rule|retention) ([A-Z]+-[A-Za-z0-9.]+)(?:/(\S+))?")
+_IN_LIST = re.compile(r"\[\[(recorded|out_of_scope)\]\] ([A-Z]+-[A-Za-z0-9.]+)")
 
 
 @dataclass(frozen=True)
@@ -855,6 +856,17 @@ class PackText:
                     return self.line_of(name, 0, key)
         if field_name.startswith("pack."):
             return self.line_of("pack", 0, field_name.split(".", 1)[1])
+        listed = _IN_LIST.search(message)
+        if listed:  # [[recorded]] INV-2.2 needs a reason
+            for index, raw in enumerate(self.document.get(listed.group(1), [])):
+                if isinstance(raw, dict) and raw.get("id") == listed.group(2):
+                    return self.line_of(listed.group(1), index, field_name or None)
+        if field_name == "id":  # an entry without a proper id: the first such
+            for array in ("rule", "retention", "recorded", "out_of_scope"):
+                for index, raw in enumerate(self.document.get(array, [])):
+                    rule_id = raw.get("id") if isinstance(raw, dict) else None
+                    if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
+                        return self.line_of(array, index, "id")
         first = field_name.split(".")[0]
         return self.line_of(first) if first else None
 

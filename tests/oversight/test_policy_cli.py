@@ -267,3 +267,21 @@ def test_a_broken_pack_among_the_configured_ones_is_checked_with_its_line(tmp_pa
     assert code == REFUSED
     line = next(n for n, t in enumerate(text.splitlines(), 1) if t == 'within = "3 days"')
     assert output.startswith(f"{path}:{line}: rule INV-2.4: '3 days' is not a period"), output
+
+
+@pytest.mark.parametrize(
+    ("change", "at", "words"),
+    [
+        (('id = "INV-3.1"', 'id = "inv 3.1"'), 'id = "inv 3.1"', "every rule needs an id"),
+        (('reason = "Sessions', 'why = "Sessions'), "[[recorded]]", "INV-2.2 needs a reason"),
+    ],
+)
+def test_an_entry_without_its_id_or_reason_is_refused_at_its_line(
+    tmp_path: Path, change: tuple[str, str], at: str, words: str
+) -> None:
+    text = INV.read_text(encoding="utf-8").replace(*change, 1)
+    path = _bad(tmp_path, text)
+    code, output = _run("policy", "check", str(path))
+    assert code == REFUSED
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t == at)
+    assert output.startswith(f"{path}:{line}: ") and words in output, output
