@@ -844,6 +844,8 @@ class PackText:
             array = "rule" if inside.group(1) == "rule" else "retention"
             rule_id, variant = inside.group(2), inside.group(3) or ""
             for index, raw in enumerate(self.document.get(array, [])):
+                if not isinstance(raw, dict):
+                    continue
                 if raw.get("id") == rule_id and str(raw.get("variant", "")) == variant:
                     return self.line_of(array, index, field_name.split(".")[0])
         if field_name.startswith("clock."):
@@ -922,9 +924,9 @@ def check_unique_rule_ids(pack: PackText) -> list[PackProblem]:
             else:
                 seen[key] = line or 0
     accounted = {
-        str(raw.get("id")): index
+        raw.get("id")
         for array in ("recorded", "out_of_scope")
-        for index, raw in enumerate(pack.document.get(array, []))
+        for raw in pack.document.get(array, [])
         if isinstance(raw, dict)
     }
     for index, raw in enumerate(pack.document.get("rule", [])):
