@@ -4,7 +4,7 @@ packs refused with file, line and reason, and nothing adopted."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from domain.events import (
     PersonalSupervisionRecordWritten,
     SupervisionSessionHeld,
 )
-from domain.identifiers import worker_id
+from domain.identifiers import child_id, worker_id
 from domain.policy.compliance import Status
 from domain.policy.packs import BUILT_IN, PackLibrary
 from domain.vocabulary import Role
@@ -227,8 +227,20 @@ def test_a_sixth_authority_from_a_pack_file_gets_findings_citing_that_pack(
             case_discussions=[],
         )
     )
+    app.execute(
+        c.RegisterChild(
+            **common(now, admin),
+            child_id="C1",
+            date_of_birth=date(2015, 5, 1),
+            case_type="cin",
+            risk_level="medium",
+        )
+    )
     make_runner(database, app, engine, Compliance(library=library)).catch_up()
     later = today + timedelta(days=40)
+    child = evaluate(engine, library, str(child_id("INV", "C1")), as_of=later)
+    assert child is not None
+    assert {f.rule_id for f in child.findings} == {"INV-3.1"}
     result = evaluate(engine, library, str(worker_id("INV", "SW1")), as_of=later)
     assert result is not None
     cited = {f.rule_id for f in result.findings}
