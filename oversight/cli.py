@@ -22,11 +22,12 @@ from domain.policy.packs import PackLibrary
 from domain.subject import Subject
 from oversight import schema
 from oversight.api_cli import graphql, serve, token
-from oversight.compliance_cli import compliance, policy
+from oversight.compliance_cli import compliance
 from oversight.generate import authority as generate_module
 from oversight.generate import demo as demo_module
 from oversight.import_cli import import_group
 from oversight.log_cli import log
+from oversight.policy_cli import authority, policy
 from oversight.projecting import read_engine, runner_for, source_for
 from oversight.retention_cli import retention
 from oversight.settings import DatabaseSettings, Settings, SettingsError
@@ -551,6 +552,7 @@ main.add_command(retention)
 main.add_command(import_group)
 main.add_command(log)
 main.add_command(policy)
+main.add_command(authority)
 main.add_command(serve)
 main.add_command(token)
 main.add_command(graphql)

@@ -1,12 +1,11 @@
-"""``oversight compliance ...`` and ``oversight policy ...``: findings, summaries,
-registers and tracking sheets from the compliance projection, and the policy packs."""
+"""``oversight compliance ...``: findings, summaries, registers and tracking sheets from
+the compliance projection."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -15,7 +14,6 @@ from sqlalchemy import Engine
 from domain.errors import DomainError
 from domain.identifiers import child_id, worker_id
 from domain.policy.compliance import Status
-from domain.policy.coverage import coverage_markdown, digest_rule_ids
 from domain.policy.packs import PackLibrary
 from domain.policy.registers import REGISTERS
 from oversight.projecting import read_engine
@@ -332,37 +330,3 @@ def compliance_tracker(
             f"  {row.breached_windows}"
             + "".join(f" {rule}:{n}" for rule, n in row.breached_by_rule.items())
         )
-
-
-@click.group()
-def policy() -> None:
-    """Policy packs: list, check, and the coverage table."""
-
-
-@policy.command("packs")
-def policy_packs() -> None:
-    """The packs loaded (built in, and from OVERSIGHT_POLICY_PACKS), validated."""
-    library = _library()
-    for pack in library.packs.values():
-        extends = f", extends {pack.extends}" if pack.extends else ""
-        click.echo(f"{pack.pack_id:<8} {pack.name} ({len(pack.rules)} rules{extends})")
-
-
-@policy.command("coverage")
-@click.option(
-    "--rules",
-    "rules_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="RULES.md, to list every digest rule ID and check none is missing.",
-)
-@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def policy_coverage(rules_path: Path | None, out: Path | None) -> None:
-    """The coverage table (docs/policy-coverage.md), generated from the packs."""
-    digest = digest_rule_ids(rules_path.read_text(encoding="utf-8")) if rules_path else None
-    text = coverage_markdown(_library(), digest)
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    out.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {out}")

@@ -1,23 +1,34 @@
-"""The coverage table: every rule ID in the policy digest, and what the packs do with it.
+"""The coverage table: every rule ID the packs know of, and what they do with it.
 
-Generated from the packs alone (``[[rule]]``, ``[[recorded]]``, ``[[out_of_scope]]``),
-so it cannot drift from them; ``docs/policy-coverage.md`` is its committed output, and a
-test regenerates it. Given the digest (RULES.md), it also lists digest rule IDs no pack
-accounts for, which the test requires to be none.
+Generated from the packs alone (``[[rule]]``, ``[[retention]]``, ``[[recorded]]``,
+``[[out_of_scope]]``) and the source quotations beside them, so it cannot drift from
+them and needs nothing outside this repository; ``docs/policy-coverage.md`` is its
+committed output, and a test regenerates it. Given the policy digest (RULES.md, which a
+user's machine may not have), it also lists digest rule IDs no pack accounts for, which
+the test requires to be none; with none missing, the table is the same with or without it.
+
+Every rule marked out of scope quotes the sentence of its source that makes it
+non-computable: from the pack's own ``[[out_of_scope]]`` entry (``says``, ``source``),
+else from ``data/coverage/sources.toml`` (the built-in packs' quotations).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from domain.policy.packs import PackLibrary
+from domain.policy.packs import BUILT_IN, Pack, PackLibrary
 
 COMPUTED = "computed"
 RECORDED_ONLY = "recorded-only"
 OUT_OF_SCOPE = "out of scope"
 MISSING = "missing"
+
+#: The built-in packs' quotations for what they leave out of scope.
+SOURCES = BUILT_IN / "coverage" / "sources.toml"
 
 _ID = r"[A-Z]+-[A-Za-z0-9.]+"
 _ROW = re.compile(rf"^\|\s*({_ID}(?:\s*,\s*{_ID})*)\s*\|\s*(.+?)\s*\|\s*$")
@@ -48,89 +59,150 @@ def digest_rule_ids(markdown: str) -> list[DigestRule]:
 
 
 @dataclass(frozen=True)
+class Quotation:
+    """The sentence of a source that makes a rule non-computable, and where it is."""
+
+    rule_id: str
+    says: str
+    source: str
+
+
+def quotations(path: Path = SOURCES) -> dict[str, Quotation]:
+    """The quotations file, by rule ID (none when the file is absent)."""
+    if not path.exists():
+        return {}
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {
+        str(item["id"]): Quotation(str(item["id"]), str(item["says"]), str(item["source"]))
+        for item in document.get("out_of_scope", [])
+    }
+
+
+@dataclass(frozen=True)
 class Coverage:
     rule_id: str
     status: str
     how: str  # what is computed, or why nothing is
     packs: tuple[str, ...]
+    #: The pack that defines it (its heading in the table); "" for a digest rule no pack has.
+    pack: str = ""
+    quotation: Quotation | None = None
 
 
-def _pack_of(rule_id: str) -> str:
-    return rule_id.split("-", 1)[0]
+def _ordered(library: PackLibrary) -> list[Pack]:
+    """Authorities' packs by id, then the packs they extend (the national standard)."""
+    extended = {p.extends for p in library.packs.values() if p.extends}
+    return sorted(library.packs.values(), key=lambda p: (p.pack_id in extended, p.pack_id))
 
 
-def coverage(library: PackLibrary, digest: Sequence[DigestRule] | None = None) -> list[Coverage]:
-    """One row per rule ID the packs know of (and per digest rule ID, when given)."""
+def _own(pack: Pack, library: PackLibrary) -> tuple[list[str], list[str]]:
+    """What a pack computes that it does not inherit: (rule IDs and words, retention)."""
+    parent = library.packs.get(pack.extends) if pack.extends else None
+    # A rule the pack replaces is its own; one it inherits (rebound to a clock it
+    # replaces, perhaps) is its parent's.
+    inherited = [replace(r, clock_definition=None) for r in parent.rules] if parent else []
+    kept = set(parent.retention) if parent else set()
+    rules = [r for r in pack.rules if replace(r, clock_definition=None) not in inherited]
+    return (
+        [f"{r.rule_id}\0{r.kind}: {r.title}" for r in rules],
+        [f"{k.rule_id}\0retention: {k.title}" for k in pack.retention if k not in kept],
+    )
+
+
+def coverage(
+    library: PackLibrary,
+    digest: Sequence[DigestRule] | None = None,
+    quoted: Mapping[str, Quotation] | None = None,
+) -> list[Coverage]:
+    """One row per rule ID the packs know of (and per digest rule ID, when given), under
+    the first pack that defines it."""
+    quoted = quotations() if quoted is None else quoted
     computed: dict[str, list[str]] = {}
-    packs_of: dict[str, set[str]] = {}
-    uncomputed: dict[str, tuple[str, str]] = {}
-    for pack in library.packs.values():
-        for rule in pack.rules:
-            # A rule is listed under the pack that defines it (its ID's prefix), once.
-            if _pack_of(rule.rule_id) not in (pack.pack_id, "SWRB") or (
-                _pack_of(rule.rule_id) == "SWRB" and pack.pack_id != "SWRB"
-            ):
-                continue
-            packs_of.setdefault(rule.rule_id, set()).add(pack.pack_id)
-            what = f"{rule.kind}: {rule.title}"
-            if what not in computed.setdefault(rule.rule_id, []):
-                computed[rule.rule_id].append(what)
-        parent = library.packs.get(pack.extends) if pack.extends else None
-        for kept in pack.retention:
-            if parent is not None and kept in parent.retention:
-                continue  # listed under the pack that defines it
-            packs_of.setdefault(kept.rule_id, set()).add(pack.pack_id)
-            what = f"retention: {kept.title}"
-            if what not in computed.setdefault(kept.rule_id, []):
-                computed[kept.rule_id].append(what)
+    uncomputed: dict[str, tuple[str, str, Quotation | None]] = {}
+    packs_of: dict[str, list[str]] = {}
+    home: dict[str, str] = {}
+    for pack in _ordered(library):
+        rules, retention = _own(pack, library)
+        for entry in (*rules, *retention):
+            rule_id, what = entry.split("\0")
+            home.setdefault(rule_id, pack.pack_id)
+            if pack.pack_id not in packs_of.setdefault(rule_id, []):
+                packs_of[rule_id].append(pack.pack_id)
+            if what not in computed.setdefault(rule_id, []):
+                computed[rule_id].append(what)
         for item in pack.uncomputed:
-            uncomputed.setdefault(item.rule_id, (item.status, item.reason))
-            packs_of.setdefault(item.rule_id, set()).add(pack.pack_id)
-    ids = list(dict.fromkeys([*(d.rule_id for d in digest or ()), *computed, *uncomputed]))
+            home.setdefault(item.rule_id, pack.pack_id)
+            if pack.pack_id not in packs_of.setdefault(item.rule_id, []):
+                packs_of[item.rule_id].append(pack.pack_id)
+            own = Quotation(item.rule_id, item.says, item.source) if item.says else None
+            uncomputed.setdefault(
+                item.rule_id, (item.status, item.reason, own or quoted.get(item.rule_id))
+            )
     rows: list[Coverage] = []
-    for rule_id in ids:
-        packs = tuple(sorted(packs_of.get(rule_id, ())))
-        if rule_id in computed:
-            rows.append(Coverage(rule_id, COMPUTED, "; ".join(computed[rule_id]), packs))
-        elif rule_id in uncomputed:
-            status, reason = uncomputed[rule_id]
-            rows.append(Coverage(rule_id, status, reason, packs))
+    for rule_id, pack_id in home.items():
+        packs = tuple(sorted(packs_of[rule_id]))
+        if computed.get(rule_id):
+            rows.append(Coverage(rule_id, COMPUTED, "; ".join(computed[rule_id]), packs, pack_id))
         else:
-            rows.append(Coverage(rule_id, MISSING, "no pack accounts for this rule", packs))
+            status, reason, quotation = uncomputed[rule_id]
+            quotation = quotation if status == OUT_OF_SCOPE else None
+            rows.append(Coverage(rule_id, status, reason, packs, pack_id, quotation))
+    for listed in digest or ():
+        if listed.rule_id not in home:
+            home[listed.rule_id] = ""
+            rows.append(Coverage(listed.rule_id, MISSING, "no pack accounts for this rule", ()))
     return rows
 
 
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def coverage_markdown(library: PackLibrary, digest: Sequence[DigestRule] | None = None) -> str:
+    """The table as committed in docs/policy-coverage.md: a section per pack."""
     rows = coverage(library, digest)
-    sections: dict[str, str] = {}
-    for item in digest or ():
-        sections.setdefault(item.rule_id, item.section)  # where it first appears
-    counts = {s: sum(1 for r in rows if r.status == s) for s in (COMPUTED, RECORDED_ONLY)}
-    counts[OUT_OF_SCOPE] = sum(1 for r in rows if r.status == OUT_OF_SCOPE)
+    counts = {
+        s: sum(1 for r in rows if r.status == s)
+        for s in (COMPUTED, RECORDED_ONLY, OUT_OF_SCOPE, MISSING)
+    }
     lines = [
         "# Policy coverage",
         "",
-        "Generated by `oversight policy coverage --rules RULES.md --write "
-        "docs/policy-coverage.md` from the packs in `domain/policy/data/`; do not edit by "
-        "hand (a test regenerates it). Every rule ID of the policy digest is listed:",
+        "Generated from the policy packs by `oversight policy coverage --write "
+        "docs/policy-coverage.md`; do not edit by hand (a test regenerates it and fails "
+        "when this file differs). `--rules RULES.md` also lists every rule ID of the policy "
+        "digest that no pack accounts for. Each rule ID is listed under "
+        "the pack that defines it:",
         "",
         "- **computed**: a pack rule evaluates it (kind, and the rule in words);",
         "- **recorded-only**: the events record it, and there is nothing to compute;",
-        "- **out of scope**: not a compliance rule of the packs, with the reason "
-        "(and where it is handled instead).",
+        "- **out of scope**: not a compliance rule of the packs, with the reason, where "
+        "it is handled instead, and the sentence of the source that makes it "
+        "non-computable.",
         "",
         f"{counts[COMPUTED]} computed, {counts[RECORDED_ONLY]} recorded-only, "
         f"{counts[OUT_OF_SCOPE]} out of scope"
-        + (f", {len(rows) - sum(counts.values())} missing" if digest else "")
+        + (f", {counts[MISSING]} missing" if counts[MISSING] else "")
         + ".",
-        "",
-        "| rule | section | status | packs | how, or why not |",
-        "|---|---|---|---|---|",
     ]
+    headings = {pack.pack_id: pack for pack in library.packs.values()}
+    current: str | None = None
     for row in rows:
-        how = row.how.replace("|", "\\|")
-        section = sections.get(row.rule_id, "")
-        lines.append(
-            f"| {row.rule_id} | {section} | {row.status} | {', '.join(row.packs)} | {how} |"
-        )
+        if row.pack != current:
+            current = row.pack
+            pack = headings.get(row.pack)
+            title = (
+                f"{pack.pack_id}: {pack.name}"
+                + (f" (extends {pack.extends})" if pack.extends else "")
+                if pack is not None
+                else "Rule IDs of the digest no pack accounts for"
+            )
+            source = f"Source: `{pack.source}`." if pack is not None and pack.source else ""
+            lines += ["", f"## {title}", ""]
+            lines += [source, ""] if source else []
+            lines += ["| rule | status | packs | how, or why not |", "|---|---|---|---|"]
+        how = _cell(row.how)
+        if row.quotation is not None:
+            how += f" The source: “{_cell(row.quotation.says)}” ({_cell(row.quotation.source)})"
+        lines.append(f"| {row.rule_id} | {row.status} | {', '.join(row.packs)} | {how} |")
     return "\n".join(lines) + "\n"

@@ -4,9 +4,10 @@ A pack is a TOML file. Its ``[pack]`` table names it; each ``[[rule]]`` is a rul
 *kind* the compliance engine knows (``recurring``, ``minimum_count``, ``deadline``) with
 the parameters and applicability its policy gives, citing its rule ID. ``[[recorded]]``
 and ``[[out_of_scope]]`` list the digest's other rule IDs with the reason nothing is
-computed for them, so the coverage table (docs/policy-coverage.md) is generated from
-the packs alone. A pack may ``extend`` another (the SWRB national minimum): it inherits
-that pack's rules, and a rule of its own with the same ID and variant replaces one.
+computed for them (an out-of-scope entry may quote its source: ``says``, ``source``), so
+the coverage table (docs/policy-coverage.md) is generated from the packs alone. A pack
+may ``extend`` another (the SWRB national minimum): it inherits that pack's rules, and a
+rule of its own with the same ID and variant replaces one.
 
 A ``deadline`` rule names a *clock*, which the pack declares as data in a
 ``[clock.NAME]`` table (``domain/policy/clocks.py``: what starts it, what stops it, the
@@ -16,6 +17,8 @@ when it loads.
 
 An authority copies a pack file, gives it a new ``id`` and changes parameters: no code
 changes (``OVERSIGHT_POLICY_PACKS`` names extra directories to load packs from).
+``check_pack_file`` checks one file as ``oversight policy check`` does, naming the line
+of each problem; an error at load also ends with its line.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -194,6 +197,9 @@ class Uncomputed:
     rule_id: str
     status: str  # recorded-only | out of scope
     reason: str
+    #: The source's sentence that makes the rule non-computable, and where it is.
+    says: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -659,7 +665,10 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
                 raise _err(where, f"[[{table}]] needs an id, not {rule_id!r}", "id")
             if not isinstance(reason, str) or not reason.strip():
                 raise _err(where, f"[[{table}]] {rule_id} needs a reason", "reason")
-            uncomputed.append(Uncomputed(rule_id, status, reason))
+            says, source = item.get("says", ""), item.get("source", "")
+            if not isinstance(says, str) or not isinstance(source, str):
+                raise _err(where, f"[[{table}]] {rule_id}: says and source are text", "says")
+            uncomputed.append(Uncomputed(rule_id, status, reason, says, source))
     return Pack(
         pack_id=pack_id,
         name=str(head.get("name", pack_id)),
@@ -694,6 +703,7 @@ class PackLibrary:
     @classmethod
     def load(cls, directories: Iterable[Path] | None = None) -> PackLibrary:
         documents: dict[str, tuple[str, dict[str, Any]]] = {}
+        paths: dict[str, Path] = {}
         for directory in directories if directories is not None else pack_directories():
             for path in sorted(Path(directory).glob("*.toml")):
                 try:
@@ -704,6 +714,7 @@ class PackLibrary:
                 if pack_id in documents:
                     raise _err(path.name, f"pack id {pack_id!r} is defined twice", "pack.id")
                 documents[str(pack_id)] = (path.name, document)
+                paths[str(pack_id)] = path
         packs: dict[str, Pack] = {}
 
         def build(pack_id: str, chain: tuple[str, ...]) -> Pack:
@@ -718,7 +729,10 @@ class PackLibrary:
                 if parent_id not in documents:
                     raise _err(where, f"extends unknown pack {parent_id!r}", "pack.extends")
                 parent = build(parent_id, (*chain, pack_id))
-            packs[pack_id] = parse_pack(document, where, parent)
+            try:
+                packs[pack_id] = parse_pack(document, where, parent)
+            except PackError as error:  # refused at load with the file, line and reason
+                raise with_line(paths[pack_id], error) from None
             return packs[pack_id]
 
         for pack_id in documents:
@@ -747,3 +761,227 @@ def _built_in_clocks() -> dict[str, str]:
 #: with the subject it runs on: for listing them. What a rule's clock does is its pack's
 #: (``Pack.clocks``, ``Rule.clock_definition``).
 CLOCKS: Mapping[str, str] = _built_in_clocks()
+
+
+# -- checking one pack file: what is wrong, and on which line (`oversight policy check`) ------
+#
+# Kept apart from the parsing above: the parser says what is wrong and where in the
+# pack's structure (``where`` and the error's ``field``); these functions find the line of
+# the file that says it, and run the checks a loader does not need (every problem, not
+# only the first). tomllib keeps no line numbers for values, so the line is found in the
+# text: the n-th ``[[rule]]`` header is the document's n-th rule, and so on.
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
+_AT_LINE = re.compile(r"at line (\d+)")
+_IN_RULE = re.compile(r" (rule|retention) ([A-Z]+-[A-Za-z0-9.]+)(?:/(\S+))?")
+_IN_LIST = re.compile(r"\[\[(recorded|out_of_scope)\]\] ([A-Z]+-[A-Za-z0-9.]+)")
+
+
+@dataclass(frozen=True)
+class PackProblem:
+    """One reason a pack file is refused, with the line that gives it (None: the file)."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line or 1}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str  # "rule", "clock.record_signed.stop", "pack"
+    array: bool  # [[name]]
+    line: int  # 1-based line of its header
+    keys: Mapping[str, int]  # key -> line, for the keys written in the table
+
+
+@dataclass(frozen=True)
+class PackText:
+    """A pack file's text, parsed document and tables, for the checks and line lookups."""
+
+    path: str
+    text: str
+    document: Mapping[str, Any]
+    tables: tuple[_Table, ...]
+
+    @classmethod
+    def read(cls, path: Path) -> PackText:
+        """The file parsed; a TOML syntax error is a PackError naming its line."""
+        text = path.read_text(encoding="utf-8")
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            found = _AT_LINE.search(str(error))
+            line = int(found.group(1)) if found else None
+            raise PackFileError(
+                [PackProblem(str(path), line, f"not valid TOML: {error}")]
+            ) from None
+        return cls(str(path), text, document, _tables(text))
+
+    def table(self, name: str, index: int = 0) -> _Table | None:
+        """The ``index``-th table of that name (for an array of tables), if written so."""
+        found = [t for t in self.tables if t.name == name]
+        return found[index] if index < len(found) else None
+
+    def line_of(self, name: str, index: int = 0, key: str | None = None) -> int | None:
+        """The line of a key in a table (the table's header when the key is not there)."""
+        table = self.table(name, index)
+        if table is None:
+            return None
+        if key is not None and key in table.keys:
+            return table.keys[key]
+        return table.line
+
+    def locate(self, error: PackError) -> int | None:
+        """The line a parser error is about, from where it says it is and its field."""
+        message = error.message
+        field_name = error.field or ""
+        inside = _IN_RULE.search(message)
+        if inside:
+            array = "rule" if inside.group(1) == "rule" else "retention"
+            rule_id, variant = inside.group(2), inside.group(3) or ""
+            for index, raw in enumerate(self.document.get(array, [])):
+                if not isinstance(raw, dict):
+                    continue
+                if raw.get("id") == rule_id and str(raw.get("variant", "")) == variant:
+                    return self.line_of(array, index, field_name.split(".")[0])
+        if field_name.startswith("clock."):
+            parts = field_name.split(".")
+            # The deepest table written for the field ([clock.x.stop]), then its key.
+            for depth in range(len(parts), 1, -1):
+                name = ".".join(parts[:depth])
+                if self.table(name) is not None:
+                    key = parts[depth] if depth < len(parts) else None
+                    return self.line_of(name, 0, key)
+        if field_name.startswith("pack."):
+            return self.line_of("pack", 0, field_name.split(".", 1)[1])
+        listed = _IN_LIST.search(message)
+        if listed:  # [[recorded]] INV-2.2 needs a reason
+            for index, raw in enumerate(self.document.get(listed.group(1), [])):
+                if isinstance(raw, dict) and raw.get("id") == listed.group(2):
+                    return self.line_of(listed.group(1), index, field_name or None)
+        if field_name == "id":  # an entry without a proper id: the first such
+            for array in ("rule", "retention", "recorded", "out_of_scope"):
+                for index, raw in enumerate(self.document.get(array, [])):
+                    rule_id = raw.get("id") if isinstance(raw, dict) else None
+                    if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
+                        return self.line_of(array, index, "id")
+        first = field_name.split(".")[0]
+        return self.line_of(first) if first else None
+
+
+def _tables(text: str) -> tuple[_Table, ...]:
+    tables: list[_Table] = []
+    name, array, start = "", False, 1
+    keys: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header and not line.lstrip().startswith("#"):
+            if name:
+                tables.append(_Table(name, array, start, keys))
+            name = header.group(2).replace('"', "").replace(" ", "")
+            array, start, keys = header.group(1) == "[[", number, {}
+            continue
+        key = _KEY.match(line)
+        if key and name:
+            keys.setdefault(key.group(1).strip("\"'"), number)
+    if name:
+        tables.append(_Table(name, array, start, keys))
+    return tuple(tables)
+
+
+class PackFileError(PackError):
+    """A pack file refused, with every problem found in it (file, line, reason)."""
+
+    def __init__(self, problems: list[PackProblem], field: str | None = "pack") -> None:
+        super().__init__("; ".join(str(p) for p in problems), field=field)
+        self.problems = problems
+
+
+def check_unique_rule_ids(pack: PackText) -> list[PackProblem]:
+    """Each rule (id and variant), retention rule and recorded/out-of-scope entry once."""
+    problems: list[PackProblem] = []
+    for array in ("rule", "retention", "recorded", "out_of_scope"):
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(pack.document.get(array, [])):
+            if not isinstance(raw, dict):
+                continue
+            variant = str(raw.get("variant", ""))
+            key = f"{raw.get('id')}{'/' + variant if variant else ''}"
+            line = pack.line_of(array, index, "id")
+            if key in seen:
+                problems.append(
+                    PackProblem(
+                        pack.path,
+                        line,
+                        f"duplicate [[{array}]] {key} (first at line {seen[key]}): "
+                        "give each a distinct id or variant",
+                    )
+                )
+            else:
+                seen[key] = line or 0
+    accounted = {
+        raw.get("id")
+        for array in ("recorded", "out_of_scope")
+        for raw in pack.document.get(array, [])
+        if isinstance(raw, dict)
+    }
+    for index, raw in enumerate(pack.document.get("rule", [])):
+        if isinstance(raw, dict) and raw.get("id") in accounted:
+            problems.append(
+                PackProblem(
+                    pack.path,
+                    pack.line_of("rule", index, "id"),
+                    f"{raw.get('id')} is computed here and also listed as not computed",
+                )
+            )
+    return problems
+
+
+#: The checks `oversight policy check` runs on a pack's text before parsing it, each
+#: returning every problem it finds. Checks of escalation chains (closed, no gap) and
+#: roles (every role referenced) plug in here as the packs gain them.
+PACK_CHECKS: list[Callable[[PackText], list[PackProblem]]] = [
+    check_unique_rule_ids,
+]
+
+
+def check_pack_file(path: Path, library: PackLibrary | None = None) -> Pack:
+    """The pack a file defines, checked as `oversight policy check` checks it: the
+    PACK_CHECKS, then the loader's own validation (schema, clocks' events in the
+    catalogue, the pack it extends) against ``library`` (default: the packs loaded from
+    the configured directories). Raises PackFileError listing each problem's line."""
+    pack_text = PackText.read(path)
+    problems = [problem for check in PACK_CHECKS for problem in check(pack_text)]
+    if problems:
+        raise PackFileError(problems)
+    head = pack_text.document.get("pack")
+    parent: Pack | None = None
+    if isinstance(head, dict) and head.get("extends") is not None:
+        known = library if library is not None else PackLibrary.load()
+        parent = known.packs.get(str(head["extends"]))
+        if parent is None:
+            message = f"extends unknown pack {head['extends']!r}; known: {', '.join(known.packs)}"
+            line = pack_text.line_of("pack", 0, "extends")
+            raise PackFileError([PackProblem(str(path), line, message)])
+    try:
+        return parse_pack(pack_text.document, str(path), parent)
+    except PackError as error:
+        raise located(pack_text, error) from None
+
+
+def with_line(path: Path, error: PackError) -> PackError:
+    """A loader's error, its message ending with the line of the file that gives it."""
+    line = PackText.read(path).locate(error)
+    at = f"line {line} of {path}" if line else str(path)
+    return PackError(f"{error.message} (at {at})", field=error.field, rule=error.rule)
+
+
+def located(pack_text: PackText, error: PackError) -> PackFileError:
+    """A parser's error as a problem on the line of the file that gives it."""
+    reason = error.message.removeprefix(pack_text.path).lstrip(" :")
+    problem = PackProblem(pack_text.path, pack_text.locate(error), reason)
+    return PackFileError([problem], field=error.field)
