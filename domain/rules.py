@@ -352,10 +352,11 @@ class DisagreementEscalatesWithinItsChain(Rule):
     ) -> ChainLevel:
         chain = rules.chain_for(subject)
         if chain is None:
+            pack = f"the {rules.pack_id} pack" if rules.pack_id else "the authority's pack"
+            about = subject.value.replace("_", " ")
             raise cls.violation(
-                f"the {rules.pack_id or 'authority'}'s policy names no escalation chain for a "
-                f"disagreement about {subject.value.replace('_', ' ')}: it is resolved within "
-                "supervision",
+                f"{pack} names no escalation chain for a disagreement about {about}: it is "
+                "resolved within supervision",
                 field="disagreement_id",
                 cite=(),
             )

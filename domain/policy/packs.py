@@ -729,8 +729,9 @@ def _role(raw: Any, declared: Mapping[Role, str], where: str, at: str) -> Role:
     """A role the pack (or one it extends) declares in ``[roles]``."""
     role = next((r for r in declared if r.value == raw), None)
     if role is None:
-        known = ", ".join(sorted(r.value for r in declared)) or "none"
-        raise _err(where, f"unknown role {raw!r}: declare it in [roles] (declared: {known})", at)
+        declared_names = ", ".join(sorted(r.value for r in declared)) or "none"
+        message = f"unknown role {raw!r}: declare it in [roles] (declared: {declared_names})"
+        raise _err(where, message, at)
     return role
 
 
@@ -749,8 +750,8 @@ def _declared_roles(document: Mapping[str, Any], where: str) -> dict[Role, str]:
         try:
             role = Role(name)
         except ValueError:
-            known = ", ".join(r.value for r in Role)
-            raise _err(where, f"unknown role {name!r}; known: {known}", f"roles.{name}") from None
+            every = ", ".join(r.value for r in Role)
+            raise _err(where, f"unknown role {name!r}; known: {every}", f"roles.{name}") from None
         if not isinstance(words, str) or not words.strip():
             raise _err(where, "a role's value is what the policy calls it", f"roles.{name}")
         roles[role] = words
@@ -773,8 +774,9 @@ def _chain(
         try:
             about.add(DisagreementSubject(value))
         except ValueError:
-            known = ", ".join(s.value for s in DisagreementSubject)
-            raise _err(where, f"a chain is about {known}, not {value!r}", f"{at}.about") from None
+            allowed = ", ".join(s.value for s in DisagreementSubject)
+            message = f"a chain is about {allowed}, not {value!r}"
+            raise _err(where, message, f"{at}.about") from None
     levels_raw = raw.get("level")
     if not isinstance(levels_raw, list) or not levels_raw:
         raise _err(where, "a chain has at least one [[chain.level]]", f"{at}.level")
@@ -784,12 +786,12 @@ def _chain(
     numbers = [lvl.number for lvl in levels]
     for expected, number in enumerate(numbers, start=1):
         if number != expected:
-            missing = f"no level {expected}" if number > expected else f"level {number} twice"
-            raise _err(
-                where,
-                f"the chain has a gap: its levels are {numbers}, {missing}",
-                f"{at}.level[{expected - 1}].level",
+            message = (
+                f"the chain has a gap: its levels are {numbers}, no level {expected}"
+                if number > expected
+                else f"the chain's levels are {numbers}: level {number} twice, or out of order"
             )
+            raise _err(where, message, f"{at}.level[{expected - 1}].level")
     names = [lvl.level for lvl in levels]
     if len(set(names)) != len(names):
         raise _err(where, "a chain names each level once", f"{at}.level")
@@ -809,10 +811,10 @@ def _chain_level(
         raise _err(where, "level is the level's place in the chain: 1, 2, ...", f"{at}.level")
     name = raw.get("name")
     try:
-        level = EscalationLevel(name)
+        level = EscalationLevel(str(name))
     except ValueError:
-        known = ", ".join(lvl.value for lvl in EscalationLevel)
-        raise _err(where, f"unknown level name {name!r}; known: {known}", f"{at}.name") from None
+        allowed = ", ".join(lvl.value for lvl in EscalationLevel)
+        raise _err(where, f"unknown level name {name!r}; known: {allowed}", f"{at}.name") from None
     within = _period(raw["within"], where, f"{at}.within") if "within" in raw else None
     return ChainLevel(
         number=number,
@@ -831,11 +833,11 @@ def _write_rule(
         raise _err(where, "a write rule is a table, [[write_rule]]", at)
     rule_id = _clause(raw.get("id"), where, f"{at}.id", known)
     try:
-        kind = WriteRuleKind(raw.get("kind"))
+        kind = WriteRuleKind(str(raw.get("kind")))
     except ValueError:
-        known = ", ".join(k.value for k in WriteRuleKind)
+        allowed = ", ".join(k.value for k in WriteRuleKind)
         raise _err(
-            where, f"unknown write rule kind {raw.get('kind')!r}; known: {known}", f"{at}.kind"
+            where, f"unknown write rule kind {raw.get('kind')!r}; known: {allowed}", f"{at}.kind"
         ) from None
     unknown = sorted(set(raw) - WRITE_RULE_KEYS - WRITE_RULE_PARAMETERS[kind])
     if unknown:
@@ -847,10 +849,10 @@ def _write_rule(
     granted: frozenset[Role] = frozenset()
     if kind is WriteRuleKind.APPROVED_BY:
         try:
-            approves = Approval(raw.get("approves"))
+            approves = Approval(str(raw.get("approves")))
         except ValueError:
-            known = ", ".join(a.value for a in Approval)
-            raise _err(where, f"approves is one of {known}", f"{at}.approves") from None
+            allowed = ", ".join(a.value for a in Approval)
+            raise _err(where, f"approves is one of {allowed}", f"{at}.approves") from None
         granted = _roles_of(raw.get("roles"), roles, where, f"{at}.roles")
     return WriteRule(rule_id=rule_id, kind=kind, title=title, approves=approves, roles=granted)
 
