@@ -266,3 +266,26 @@ def test_a_bad_chain_role_or_write_rule_is_refused_at_load_and_nothing_is_adopte
     assert caught.value.field == field
     assert str(caught.value).startswith("xyz.toml")
     assert words in str(caught.value)
+
+
+def test_a_pack_inherits_its_parents_chains_and_write_rules_and_replaces_by_subject(
+    tmp_path: Path,
+) -> None:
+    """An authority extends Durham's pack and refers decisions on a child to the Head of
+    Service after the line manager: its other chains and its write rules stay Durham's."""
+    text = (
+        '[pack]\nid = "DUR-LOCAL"\nextends = "DUR"\n\n[roles]\nhead_of_service = "Head"\n\n'
+        '[[chain]]\nid = "DUR-4.10"\nabout = ["decision_on_child"]\n\n'
+        + _level(1, "supervisors_line_manager", "team_manager", "DUR-4.10")
+        + _level(2, "head_of_service", "head_of_service", "DUR-4.10")
+    )
+    (tmp_path / "dur-local.toml").write_text(text)
+    local = PackLibrary.load([BUILT_IN, tmp_path]).get("DUR-LOCAL").authority
+    decisions = local.chain_for(DisagreementSubject.DECISION_ON_CHILD)
+    assert decisions is not None and len(decisions.levels) == 2
+    practice = local.chain_for(DisagreementSubject.SUPERVISION_PRACTICE)
+    durham = rules("DUR").chain_for(DisagreementSubject.SUPERVISION_PRACTICE)
+    assert practice is not None and durham is not None
+    assert practice.levels == durham.levels
+    assert DisagreementSubject.DECISION_ON_CHILD not in practice.about
+    assert local.write_rules == rules("DUR").write_rules
