@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from application.policy import rules_of
 from domain import commands as c
 from domain.errors import NotFound, ValidationError
 
@@ -29,8 +30,6 @@ CHILD_COMMANDS: tuple[type[c.ChildCommand], ...] = (
     c.RecordLookedAfterReview,
     c.RecordCaseSupervision,
     c.TriggerOversight,
-    c.RecordManagementOversight,
-    c.RecordManagementDecision,
     c.SetAction,
     c.CompleteAction,
     c.CarryForwardAction,
@@ -42,6 +41,23 @@ def change_child(app: OversightApplication, cmd: c.ChildCommand) -> list[Aggrega
     """One of ``CHILD_COMMANDS``: the child's own rules decide it."""
     child = app.get_child(cmd.actor.authority_id, cmd.child_id)
     getattr(child, cmd.method)(cmd.provenance(), **cmd.arguments("child_id"))
+    return [child]
+
+
+#: The commands on a child that its authority's pack binds (who decides): each names
+#: its method, which takes the pack's rules.
+RULED_CHILD_COMMANDS: tuple[type[c.ChildCommand], ...] = (
+    c.RecordManagementOversight,
+    c.RecordManagementDecision,
+)
+
+
+def change_child_under_its_rules(app: OversightApplication, cmd: c.ChildCommand) -> list[Aggregate]:
+    """One of ``RULED_CHILD_COMMANDS``: the child's rules and its authority's pack's."""
+    authority = cmd.actor.authority_id
+    child = app.get_child(authority, cmd.child_id)
+    rules = rules_of(app, authority)
+    getattr(child, cmd.method)(cmd.provenance(), **cmd.arguments("child_id"), rules=rules)
     return [child]
 
 
@@ -87,4 +103,11 @@ def close_case(app: OversightApplication, cmd: c.CloseCase) -> list[Aggregate]:
     return touched
 
 
-__all__ = ["CHILD_COMMANDS", "allocate_worker", "change_child", "close_case"]
+__all__ = [
+    "CHILD_COMMANDS",
+    "RULED_CHILD_COMMANDS",
+    "allocate_worker",
+    "change_child",
+    "change_child_under_its_rules",
+    "close_case",
+]

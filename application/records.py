@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from application.policy import rules_of
 from application.subjects import subject_of
 from domain import commands as c
 from domain.errors import NotFound, ValidationError
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
 #: The commands that change one subject, a worker or a child: each names its method.
 SUBJECT_COMMANDS: tuple[type[c.SubjectCommand], ...] = (
     c.RaiseDisagreement,
-    c.EscalateDisagreement,
-    c.ResolveDisagreement,
     c.PlaceLegalHold,
     c.LiftLegalHold,
 )
@@ -28,6 +27,24 @@ def change_subject(app: OversightApplication, cmd: c.SubjectCommand) -> list[Agg
     """One of ``SUBJECT_COMMANDS``: the subject's own rules decide it."""
     subject = subject_of(app, cmd)
     getattr(subject, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id", "child_id"))
+    return [subject]
+
+
+#: The commands on a subject that its authority's escalation chain decides [ADR 0022].
+RULED_SUBJECT_COMMANDS: tuple[type[c.SubjectCommand], ...] = (
+    c.EscalateDisagreement,
+    c.ResolveDisagreement,
+)
+
+
+def change_subject_under_its_rules(
+    app: OversightApplication, cmd: c.SubjectCommand
+) -> list[Aggregate]:
+    """One of ``RULED_SUBJECT_COMMANDS``: the subject's rules and its authority's chain."""
+    subject = subject_of(app, cmd)
+    rules = rules_of(app, cmd.actor.authority_id)
+    arguments = cmd.arguments("staff_id", "child_id")
+    getattr(subject, cmd.method)(cmd.provenance(), **arguments, rules=rules)
     return [subject]
 
 
@@ -53,7 +70,8 @@ def correct_entry(app: OversightApplication, cmd: c.CorrectEntry) -> list[Aggreg
 
 
 def remove_comment(app: OversightApplication, cmd: c.RemoveComment) -> list[Aggregate]:
-    """DUR-4.8b: only the manager of the supervisor who wrote the record."""
+    """Where the authority's pack says so [DUR-4.8b]: only the manager of the supervisor
+    who wrote the record."""
     authority = cmd.actor.authority_id
     worker = app.get_worker(authority, cmd.staff_id)
     record = worker.records.get(cmd.record_id)
@@ -69,8 +87,16 @@ def remove_comment(app: OversightApplication, cmd: c.RemoveComment) -> list[Aggr
         field_name=cmd.field_name,
         reason=cmd.reason,
         original_supervisors_manager_id=manager_id,
+        rules=rules_of(app, authority),
     )
     return [worker]
 
 
-__all__ = ["SUBJECT_COMMANDS", "change_subject", "correct_entry", "remove_comment"]
+__all__ = [
+    "RULED_SUBJECT_COMMANDS",
+    "SUBJECT_COMMANDS",
+    "change_subject",
+    "change_subject_under_its_rules",
+    "correct_entry",
+    "remove_comment",
+]

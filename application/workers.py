@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from application.policy import rules_of
 from domain import commands as c
 from domain.errors import NotFound, ValidationError
+from domain.governance import WriteRule, WriteRuleKind
 from domain.rules import PersonalRecordHoldsNoServiceUserInformation
-from domain.worker import PERSONAL_RECORD_TEXT_FIELDS
+from domain.worker import PERSONAL_RECORD_TEXT_FIELDS, Worker
 
 if TYPE_CHECKING:
     from application.app import OversightApplication
@@ -26,11 +28,9 @@ WORKER_COMMANDS: tuple[type[c.WorkerCommand], ...] = (
     c.LeaveEmployment,
     c.SignSupervisionAgreement,
     c.ReviewSupervisionAgreement,
-    c.ApproveFrequencyException,
     c.ScheduleSupervisionSession,
     c.CancelSupervisionSession,
     c.RescheduleSupervisionSession,
-    c.SignPersonalSupervisionRecord,
     c.StartAbsence,
     c.EndAbsence,
     c.AttendGroupSupervision,
@@ -40,10 +40,29 @@ WORKER_COMMANDS: tuple[type[c.WorkerCommand], ...] = (
 )
 
 
+#: The commands on one worker that the authority's pack binds (who approves, in what
+#: order the parties sign): each names its method, which takes the pack's rules.
+RULED_WORKER_COMMANDS: tuple[type[c.WorkerCommand], ...] = (
+    c.ApproveFrequencyException,
+    c.SignPersonalSupervisionRecord,
+)
+
+
 def change_worker(app: OversightApplication, cmd: c.WorkerCommand) -> list[Aggregate]:
     """One of ``WORKER_COMMANDS``: the worker's own rules decide it."""
     worker = app.get_worker(cmd.actor.authority_id, cmd.staff_id)
     getattr(worker, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id"))
+    return [worker]
+
+
+def change_worker_under_its_rules(
+    app: OversightApplication, cmd: c.WorkerCommand
+) -> list[Aggregate]:
+    """One of ``RULED_WORKER_COMMANDS``: the worker's rules and its authority's pack's."""
+    authority = cmd.actor.authority_id
+    worker = app.get_worker(authority, cmd.staff_id)
+    rules = rules_of(app, authority)
+    getattr(worker, cmd.method)(cmd.provenance(), **cmd.arguments("staff_id"), rules=rules)
     return [worker]
 
 
@@ -87,9 +106,24 @@ def hold_supervision_session(
 def write_personal_supervision_record(
     app: OversightApplication, cmd: c.WritePersonalSupervisionRecord
 ) -> list[Aggregate]:
-    """POR-6.2b: the record may not name a child of the authority, by id or by name."""
+    """Where the authority's pack says so [POR-6.2b], the record may not name a child of
+    the authority, by id or by name."""
     authority = cmd.actor.authority_id
     worker = app.get_worker(authority, cmd.staff_id)
+    rule = rules_of(app, authority).write_rule(WriteRuleKind.NO_SERVICE_USER_INFORMATION)
+    if rule is not None:
+        _names_no_child(app, cmd, worker, rule)
+    worker.write_personal_supervision_record(cmd.provenance(), **cmd.arguments("staff_id"))
+    return [worker]
+
+
+def _names_no_child(
+    app: OversightApplication,
+    cmd: c.WritePersonalSupervisionRecord,
+    worker: Worker,
+    rule: WriteRule,
+) -> None:
+    authority = cmd.actor.authority_id
     texts: dict[str, str | None] = {
         name: getattr(cmd, name) for name in PERSONAL_RECORD_TEXT_FIELDS
     }
@@ -101,9 +135,7 @@ def write_personal_supervision_record(
     names = _caseload_names(
         app, authority, sorted(worker.children_worked_with(cmd.occurred_at.date()))
     )
-    PersonalRecordHoldsNoServiceUserInformation.check(texts, child_ids, names)
-    worker.write_personal_supervision_record(cmd.provenance(), **cmd.arguments("staff_id"))
-    return [worker]
+    PersonalRecordHoldsNoServiceUserInformation.check(texts, child_ids, names, rule)
 
 
 def _caseload_names(
@@ -122,8 +154,10 @@ def _caseload_names(
 
 
 __all__ = [
+    "RULED_WORKER_COMMANDS",
     "WORKER_COMMANDS",
     "change_worker",
+    "change_worker_under_its_rules",
     "hold_supervision_session",
     "write_personal_supervision_record",
 ]

@@ -17,9 +17,10 @@ rests on, so a refusal can say why.
 Writes are decided per act (``Act``: what a command does to one subject it touches), by
 the caller's role and their relationship to that subject (``Relationship``), from
 ``WRITES``: a role writes only the acts its clause names, never every command. Who signs,
-decides or resolves within an act is the aggregate's own rule (``domain.rules``: the
-actor is the party). The adapter reads a write's relationships from the aggregates, so a
-write right after the one that made the relationship is decided on it.
+decides, approves or resolves within an act is the aggregate's own rule (``domain.rules``:
+the actor is the party), with the roles and chain of the subject's authority's pack
+(``domain.governance``, ADR 0022). The adapter reads a write's relationships from the
+aggregates, so a write right after the one that made the relationship is decided on it.
 """
 
 from __future__ import annotations
@@ -349,7 +350,10 @@ WRITES: dict[Act, tuple[str, Mapping[Role, frozenset[Relationship]]]] = {
     Act.HOLD_OR_PURGE: ("DP", {Role.DATA_PROTECTION_OFFICER: _ANY}),
     Act.TAKE_PART_IN_SUPERVISION: ("DUR-4.8a", _SUPERVISION_PARTIES),
     Act.SUPERVISE: ("DUR-4.8a", _SUPERVISORS),
-    Act.APPROVE_FREQUENCY_EXCEPTION: ("POR-3.1a", {Role.HEAD_OF_SERVICE: _CHAIN}),
+    # Approved within the line-management chain; which role in it is the authority's
+    # pack's ``approved_by`` rule, decided on the aggregate (ADR 0022: POR-3.1a's Head of
+    # Service binds Portsmouth, and no council whose pack lacks it).
+    Act.APPROVE_FREQUENCY_EXCEPTION: ("APPROVAL", _SUPERVISORS),
     Act.CORRECT_PERSONAL_FILE: ("DUR-4.7a", _SUPERVISION_PARTIES),
     Act.DISAGREE_ON_PERSONAL_FILE: ("DUR-4.10", _SUPERVISION_PARTIES),
     Act.REGISTER_CHILD: (

@@ -35,6 +35,7 @@ from domain.events import (
     ThresholdChanged,
     WorkerAllocated,
 )
+from domain.governance import Approval, AuthorityRules
 from domain.identifiers import check_local_id, child_id
 from domain.provenance import Provenance, optional_text, require_text
 from domain.rules import (
@@ -643,11 +644,15 @@ class Child(Subject):
         decision: str,
         rationale: str,
         actions: list[dict[str, Any]],
+        rules: AuthorityRules,
     ) -> None:
         """A Manager's Oversight/Review/Decision record with every heading [DEV-6g]: the
-        decision maker and their role are the actor's, never the request's."""
+        decision maker and their role are the actor's, never the request's, in a role
+        the authority's pack lets decide."""
         self.check_provenance(provenance)
-        ManagementOversightIsAManagersDecision.check(provenance.actor_role)
+        ManagementOversightIsAManagersDecision.check(
+            provenance.actor_role, rules.approvers(Approval.DECISION)
+        )
         decision_maker_id, decision_maker_role = provenance.actor_id, provenance.actor_role
         self.require_new_entry_id(entry_id)
         OversightRecordHasEveryHeading.check(
@@ -726,11 +731,15 @@ class Child(Subject):
         decision: str,
         rationale: str,
         consulted_by: str,
+        rules: AuthorityRules,
     ) -> None:
         """An ad hoc decision as a Management Advice/Guidance record [POR-3.3, BUR-AH],
-        recorded by the manager who made it (the actor)."""
+        recorded by the manager who made it (the actor), in a role the authority's pack
+        lets decide."""
         self.check_provenance(provenance)
-        ManagementOversightIsAManagersDecision.check(provenance.actor_role)
+        ManagementOversightIsAManagersDecision.check(
+            provenance.actor_role, rules.approvers(Approval.DECISION)
+        )
         self.require_new_entry_id(entry_id)
         require_text(decision, field="decision")
         require_text(rationale, field="rationale")

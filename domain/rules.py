@@ -38,8 +38,15 @@ from domain.events import (
     SupervisionSessionCancelled,
     SupervisionSessionRescheduled,
 )
+from domain.governance import (
+    Approval,
+    AuthorityRules,
+    ChainLevel,
+    EscalationChain,
+    WriteRule,
+)
 from domain.vocabulary import (
-    ESCALATION_CHAIN,
+    DisagreementSubject,
     EscalationLevel,
     Role,
     Signatory,
@@ -56,15 +63,22 @@ class Rule:
     policy_ids: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def violation(cls, message: str, *, field: str | None = None) -> RuleViolation:
-        cited = " ".join([cls.name, *cls.policy_ids])
-        return RuleViolation(message, field=field, rule=cited)
+    def cited(cls, cite: Iterable[str] | None = None) -> str:
+        """The rule's name and its clauses: ``cite`` (the subject's pack's) when given."""
+        return " ".join([cls.name, *(cls.policy_ids if cite is None else cite)])
 
     @classmethod
-    def forbidden(cls, message: str, *, field: str | None = None) -> Forbidden:
+    def violation(
+        cls, message: str, *, field: str | None = None, cite: Iterable[str] | None = None
+    ) -> RuleViolation:
+        return RuleViolation(message, field=field, rule=cls.cited(cite))
+
+    @classmethod
+    def forbidden(
+        cls, message: str, *, field: str | None = None, cite: Iterable[str] | None = None
+    ) -> Forbidden:
         """The actor is not the person the rule allows: FORBIDDEN, naming the rule."""
-        cited = " ".join([cls.name, *cls.policy_ids])
-        return Forbidden(message, field=field, rule=cited)
+        return Forbidden(message, field=field, rule=cls.cited(cite))
 
 
 class OccurredAtIsNotInTheFuture(Rule):
@@ -166,18 +180,21 @@ class OnlyAPartyCancelsTheSession(Rule):
 
 class ManagementOversightIsAManagersDecision(Rule):
     """The decision maker and their role on a management oversight or decision record
-    are the actor's [DEV-6g: "decision maker and role"], and the actor is a manager."""
+    are the actor's, and the actor is in a role the authority's pack lets decide (its
+    ``approved_by`` rule for decisions, citing it [DEV-6g: "decision maker and role"]);
+    a manager where the pack names none."""
 
     name = "ManagementOversightIsAManagersDecision"
-    policy_ids = ("DEV-6g", "POR-3.3")
 
     @classmethod
-    def check(cls, actor_role: str) -> None:
-        if actor_role not in MANAGER_ROLES:
+    def check(cls, actor_role: str, rule: WriteRule | None) -> None:
+        roles = MANAGER_ROLES if rule is None else frozenset(r.value for r in rule.roles)
+        if actor_role not in roles:
             raise cls.forbidden(
                 f"a {actor_role.replace('_', ' ')} does not record a manager's decision: "
                 "the decision maker records it themselves",
                 field="actor.role",
+                cite=(rule.rule_id,) if rule is not None else (),
             )
 
 
@@ -198,11 +215,12 @@ class OnlyTheAuthorOrTheirLineManagerCorrects(Rule):
 
 class DisagreementIsResolvedByTheLevelHoldingIt(Rule):
     """Resolved by whoever holds it now, never by the party who raised it: before any
-    escalation the other party, in supervision; then the supervisor's line manager (a
-    manager), the service manager, the head of service."""
+    escalation the other party, in supervision; then the roles the subject's authority's
+    chain names at the level it was escalated to, citing that level's clause."""
 
     name = "DisagreementIsResolvedByTheLevelHoldingIt"
-    policy_ids = ("DUR-4.10", "SHR-APP1d", "POR-3.1a")
+    #: Who holds a level a disagreement reached under a chain its pack no longer has
+    #: (the pack changed since): the level's own name says who.
     HOLDERS: ClassVar[dict[EscalationLevel, frozenset[str]]] = {
         EscalationLevel.SUPERVISORS_LINE_MANAGER: MANAGER_ROLES,
         EscalationLevel.SERVICE_MANAGER: frozenset({Role.SERVICE_MANAGER.value}),
@@ -211,32 +229,53 @@ class DisagreementIsResolvedByTheLevelHoldingIt(Rule):
 
     @classmethod
     def check(
-        cls, actor_id: str, actor_role: str, *, raised_by: str, level: EscalationLevel | None
+        cls,
+        actor_id: str,
+        actor_role: str,
+        *,
+        raised_by: str,
+        level: EscalationLevel | None,
+        chain: EscalationChain | None,
     ) -> None:
+        cite = (chain.rule_id,) if chain is not None else ()
         if actor_id == raised_by:
             raise cls.forbidden(
-                "the party who raised a disagreement does not resolve it", field="actor.id"
+                "the party who raised a disagreement does not resolve it",
+                field="actor.id",
+                cite=cite,
             )
-        if level is not None and actor_role not in cls.HOLDERS[level]:
+        if level is None:
+            return
+        holder: ChainLevel | None = chain.holding(level) if chain is not None else None
+        roles = (
+            frozenset(r.value for r in holder.roles) if holder is not None else cls.HOLDERS[level]
+        )
+        if actor_role not in roles:
             raise cls.forbidden(
                 f"the disagreement is with the {level.value.replace('_', ' ')}: "
                 "only they resolve it",
                 field="actor.role",
+                cite=(holder.rule_id,) if holder is not None else cite,
             )
 
 
 class SupervisorSignsBeforeSuperviseeConfirms(Rule):
-    """The supervisor completes and shares the record; then the supervisee confirms."""
+    """The supervisor completes and shares the record; then the supervisee confirms: in
+    an authority whose pack has a ``supervisor_signs_first`` rule [POR-6.2b]."""
 
     name = "SupervisorSignsBeforeSuperviseeConfirms"
-    policy_ids = ("POR-6.2b",)
 
     @classmethod
-    def check(cls, already_signed: Collection[str], signatory: Signatory) -> None:
+    def check(
+        cls, already_signed: Collection[str], signatory: Signatory, rule: WriteRule | None
+    ) -> None:
+        if rule is None:
+            return
         if signatory is Signatory.SUPERVISEE and Signatory.SUPERVISOR.value not in already_signed:
             raise cls.violation(
                 "the supervisor must sign and share the record before the supervisee confirms",
                 field="signatory",
+                cite=(rule.rule_id,),
             )
 
 
@@ -299,30 +338,51 @@ class CorrectionChangesOnlyCorrectableFields(Rule):
 
 
 class DisagreementEscalatesWithinItsChain(Rule):
+    """A disagreement goes only to the next level of its authority's chain for what it is
+    about; past the top, or where the pack names no chain, it is refused, citing the pack."""
+
     name = "DisagreementEscalatesWithinItsChain"
-    policy_ids = ("DUR-4.10", "SHR-APP1d", "POR-3.1a")
 
     @classmethod
-    def next_level(cls, current: EscalationLevel | None) -> EscalationLevel:
-        if current is None:
-            return ESCALATION_CHAIN[0]
-        index = ESCALATION_CHAIN.index(current)
-        if index + 1 >= len(ESCALATION_CHAIN):
+    def next_level(
+        cls,
+        current: EscalationLevel | None,
+        subject: DisagreementSubject,
+        rules: AuthorityRules,
+    ) -> ChainLevel:
+        chain = rules.chain_for(subject)
+        if chain is None:
+            pack = f"the {rules.pack_id} pack" if rules.pack_id else "the authority's pack"
+            about = subject.value.replace("_", " ")
             raise cls.violation(
-                f"already escalated to {current.value}, the top of the chain",
+                f"{pack} names no escalation chain for a disagreement about {about}: it is "
+                "resolved within supervision",
                 field="disagreement_id",
+                cite=(),
             )
-        return ESCALATION_CHAIN[index + 1]
+        following = chain.after(current)
+        if following is None:
+            top = chain.holding(current) if current is not None else None
+            raise cls.violation(
+                f"already escalated to the {current.value.replace('_', ' ') if current else ''}"
+                ", the top of the chain",
+                field="disagreement_id",
+                cite=(top.rule_id if top is not None else chain.rule_id,),
+            )
+        return following
 
 
 class DisagreementIsResolvedOnce(Rule):
     name = "DisagreementIsResolvedOnce"
-    policy_ids = ("DUR-4.10", "SHR-APP1d")
 
     @classmethod
-    def check(cls, *, resolved: bool) -> None:
+    def check(cls, *, resolved: bool, chain: EscalationChain | None = None) -> None:
         if resolved:
-            raise cls.violation("the disagreement is already resolved", field="disagreement_id")
+            raise cls.violation(
+                "the disagreement is already resolved",
+                field="disagreement_id",
+                cite=(chain.rule_id,) if chain is not None else (),
+            )
 
 
 class OversightRecordHasEveryHeading(Rule):
@@ -413,18 +473,26 @@ class OversightAnswersOpenTriggers(Rule):
             )
 
 
-class FrequencyExceptionNeedsHeadOfService(Rule):
-    name = "FrequencyExceptionNeedsHeadOfService"
-    policy_ids = ("POR-3.1a",)
+class ApprovedOnlyByTheRolesItsPackNames(Rule):
+    """An act the authority's pack reserves (``approved_by``: a frequency exception
+    [POR-3.1a]) is done only in a role the rule names. An
+    authority whose pack has no such rule is not bound by one."""
+
+    name = "ApprovedOnlyByTheRolesItsPackNames"
+    WORDS: ClassVar[dict[Approval, str]] = {
+        Approval.FREQUENCY_EXCEPTION: "supervision less often than the standard frequency",
+        Approval.DECISION: "this decision",
+    }
 
     @classmethod
-    def check(cls, approver_role: str) -> None:
-        if approver_role != "head_of_service":
-            raise cls.forbidden(
-                "only a Head of Service may approve supervision less often than the "
-                "standard frequency",
-                field="actor.role",
-            )
+    def check(cls, approver_role: str, rule: WriteRule | None) -> None:
+        if rule is None or approver_role in {r.value for r in rule.roles}:
+            return
+        roles = " or ".join(sorted(r.value.replace("_", " ") for r in rule.roles))
+        what = cls.WORDS[rule.approves] if rule.approves else "this"
+        raise cls.forbidden(
+            f"only a {roles} may approve {what}", field="actor.role", cite=(rule.rule_id,)
+        )
 
 
 class RescheduleAgreesANewDate(Rule):
@@ -451,26 +519,32 @@ class CancellationGivesAReason(Rule):
 
 
 class CommentRemovedOnlyByTheOriginalSupervisorsManager(Rule):
+    """In an authority whose pack has the rule [DUR-4.8b]; others are not bound by it."""
+
     name = "CommentRemovedOnlyByTheOriginalSupervisorsManager"
-    policy_ids = ("DUR-4.8b",)
 
     @classmethod
-    def check(cls, actor_id: str, original_supervisors_manager_id: str | None) -> None:
+    def check(
+        cls, actor_id: str, original_supervisors_manager_id: str | None, rule: WriteRule | None
+    ) -> None:
+        if rule is None:
+            return
         if original_supervisors_manager_id is None or actor_id != original_supervisors_manager_id:
             raise cls.forbidden(
                 "only the line manager of the supervisor who wrote the record may remove "
                 "a comment from it",
                 field="actor.id",
+                cite=(rule.rule_id,),
             )
 
 
 class PersonalRecordHoldsNoServiceUserInformation(Rule):
-    """A personal supervision record must not identify a child [POR-6.2b]: by any child
-    of the authority's id, or by the name of a child the supervisee works with, or
-    worked with in the last ``NAMES_LOOKBACK`` (their cases closed or passed on)."""
+    """A personal supervision record must not identify a child, in an authority whose
+    pack has the rule [POR-6.2b]: by any child of the authority's id, or by the name of a
+    child the supervisee works with, or worked with in the last ``NAMES_LOOKBACK`` (their
+    cases closed or passed on)."""
 
     name = "PersonalRecordHoldsNoServiceUserInformation"
-    policy_ids = ("POR-6.2b",)
     TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-/]{2,}")
     #: How long a child who has left a worker's caseload is still looked for by name.
     NAMES_LOOKBACK = timedelta(days=365)
@@ -490,7 +564,11 @@ class PersonalRecordHoldsNoServiceUserInformation(Rule):
         texts: Mapping[str, str | None],
         child_ids: Collection[str],
         child_names: Collection[str],
+        rule: WriteRule | None,
     ) -> None:
+        if rule is None:
+            return
+        cite = (rule.rule_id,)
         for field, text in texts.items():
             if not text:
                 continue
@@ -501,6 +579,7 @@ class PersonalRecordHoldsNoServiceUserInformation(Rule):
                     "a personal supervision record must not contain service-user "
                     f"information: it names child id {named_ids[0]}",
                     field=field,
+                    cite=cite,
                 )
             folded = text.casefold()
             for name in child_names:
@@ -513,6 +592,7 @@ class PersonalRecordHoldsNoServiceUserInformation(Rule):
                         "a personal supervision record must not contain service-user "
                         "information: it names a child of the authority",
                         field=field,
+                        cite=cite,
                     )
 
 

@@ -24,6 +24,7 @@ from domain.events import (
     LegalHoldPlaced,
     RecordPurged,
 )
+from domain.governance import AuthorityRules
 from domain.provenance import Provenance, require_text
 from domain.rules import (
     CorrectionChangesOnlyCorrectableFields,
@@ -312,14 +313,16 @@ class Subject(Aggregate):
         return found
 
     def escalate_disagreement(
-        self, provenance: Provenance, disagreement_id: str, reason: str
+        self, provenance: Provenance, disagreement_id: str, reason: str, *, rules: AuthorityRules
     ) -> None:
+        """To the next level of the subject's authority's chain only [its pack's clause]."""
         self.check_provenance(provenance)
         found = self._disagreement(disagreement_id)
-        DisagreementIsResolvedOnce.check(resolved=found.resolved)
-        level = DisagreementEscalatesWithinItsChain.next_level(found.level)
+        chain = rules.chain_for(found.subject)
+        DisagreementIsResolvedOnce.check(resolved=found.resolved, chain=chain)
+        level = DisagreementEscalatesWithinItsChain.next_level(found.level, found.subject, rules)
         require_text(reason, field="reason")
-        self._disagreement_escalated(provenance, disagreement_id, level.value, reason)
+        self._disagreement_escalated(provenance, disagreement_id, level.level.value, reason)
 
     @event(DisagreementEscalated)
     def _disagreement_escalated(
@@ -331,13 +334,24 @@ class Subject(Aggregate):
         )
 
     def resolve_disagreement(
-        self, provenance: Provenance, disagreement_id: str, resolution: str
+        self,
+        provenance: Provenance,
+        disagreement_id: str,
+        resolution: str,
+        *,
+        rules: AuthorityRules,
     ) -> None:
+        """Once, by the level holding it under the subject's authority's chain."""
         self.check_provenance(provenance)
         found = self._disagreement(disagreement_id)
-        DisagreementIsResolvedOnce.check(resolved=found.resolved)
+        chain = rules.chain_for(found.subject)
+        DisagreementIsResolvedOnce.check(resolved=found.resolved, chain=chain)
         DisagreementIsResolvedByTheLevelHoldingIt.check(
-            provenance.actor_id, provenance.actor_role, raised_by=found.raised_by, level=found.level
+            provenance.actor_id,
+            provenance.actor_role,
+            raised_by=found.raised_by,
+            level=found.level,
+            chain=chain,
         )
         require_text(resolution, field="resolution")
         self._disagreement_resolved(provenance, disagreement_id, resolution)

@@ -222,14 +222,13 @@ class DisagreementSubject(StrEnum):
 
 
 class EscalationLevel(StrEnum):
-    """The escalation chain, in order [DUR-4.10, SHR-APP1d, POR-3.1a]."""
+    """The levels a disagreement can be escalated to, as stored on the event. Which of
+    them an authority uses, in what order and held by whom, is its pack's escalation
+    chain (``[[chain]]``, ``domain.governance``; ADR 0022)."""
 
     SUPERVISORS_LINE_MANAGER = "supervisors_line_manager"
     SERVICE_MANAGER = "service_manager"
     HEAD_OF_SERVICE = "head_of_service"
-
-
-ESCALATION_CHAIN: tuple[EscalationLevel, ...] = tuple(EscalationLevel)
 
 
 class Signatory(StrEnum):

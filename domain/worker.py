@@ -38,15 +38,16 @@ from domain.events import (
     WorkerTeamChanged,
     WorkingPatternChanged,
 )
+from domain.governance import Approval, AuthorityRules, WriteRuleKind
 from domain.identifiers import check_local_id, worker_id
 from domain.provenance import Provenance, optional_text, require_text
 from domain.rules import (
     ActionHasAnOwnerAndADueDate,
+    ApprovedOnlyByTheRolesItsPackNames,
     CancellationGivesAReason,
     CommentRemovedOnlyByTheOriginalSupervisorsManager,
     DisputedSignatureStatesTheDifferingView,
     EachPartySignsOnce,
-    FrequencyExceptionNeedsHeadOfService,
     OnlyAPartyCancelsTheSession,
     OnlyTheNamedPartiesSign,
     PersonalRecordHoldsNoServiceUserInformation,
@@ -583,11 +584,20 @@ class Worker(Subject):
         self.agreements[agreement_id]["reviewed"].append(provenance.occurred_at)
 
     def approve_frequency_exception(
-        self, provenance: Provenance, *, frequency: str, reason: str, agreement_id: str
+        self,
+        provenance: Provenance,
+        *,
+        frequency: str,
+        reason: str,
+        agreement_id: str,
+        rules: AuthorityRules,
     ) -> None:
-        """Supervision less often than standard, approved by a Head of Service [POR-3.1a]."""
+        """Supervision less often than standard, approved in the role the authority's
+        pack names (a Head of Service [POR-3.1a]); any manager where it names none."""
         self._check_employed(provenance)
-        FrequencyExceptionNeedsHeadOfService.check(provenance.actor_role)
+        ApprovedOnlyByTheRolesItsPackNames.check(
+            provenance.actor_role, rules.approvers(Approval.FREQUENCY_EXCEPTION)
+        )
         self.entry(agreement_id, kind="supervision_agreement", field="agreement_id")
         require(
             frequency in AGREEMENT_FREQUENCIES,
@@ -889,9 +899,11 @@ class Worker(Subject):
         record_id: str,
         confirmed: bool = True,
         differing_view: str | None = None,
+        rules: AuthorityRules,
     ) -> None:
         """The actor signs as the party they are: the supervisor named on the record
-        signs; the supervisee confirms or disputes with their view [POR-6.2a]."""
+        signs; the supervisee confirms or disputes with their view [POR-6.2a]; first the
+        supervisor, where the authority's pack says so [POR-6.2b]."""
         self._check_employed(provenance)
         record = self.records.get(record_id)
         if record is None:
@@ -902,7 +914,9 @@ class Worker(Subject):
         }
         party = OnlyTheNamedPartiesSign.party(provenance.actor_id, parties, record.signed_by)
         EachPartySignsOnce.check(record.signed_by, party)
-        SupervisorSignsBeforeSuperviseeConfirms.check(record.signed_by, party)
+        SupervisorSignsBeforeSuperviseeConfirms.check(
+            record.signed_by, party, rules.write_rule(WriteRuleKind.SUPERVISOR_SIGNS_FIRST)
+        )
         if party is Signatory.SUPERVISOR:
             require(
                 confirmed and differing_view is None,
@@ -938,14 +952,18 @@ class Worker(Subject):
         field_name: str,
         reason: str,
         original_supervisors_manager_id: str | None,
+        rules: AuthorityRules,
     ) -> None:
-        """Remove a damaging comment on change of manager [DUR-4.8b]; the removal is recorded."""
+        """Remove a damaging comment on change of manager; the removal is recorded. Who
+        may is the authority's pack's rule [DUR-4.8b], if it has one."""
         self._check_employed(provenance)
         record = self.records.get(record_id)
         if record is None:
             raise NotFound(f"no personal record {record_id!r}", field="record_id")
         CommentRemovedOnlyByTheOriginalSupervisorsManager.check(
-            provenance.actor_id, original_supervisors_manager_id
+            provenance.actor_id,
+            original_supervisors_manager_id,
+            rules.write_rule(WriteRuleKind.COMMENT_REMOVED_BY_ORIGINAL_SUPERVISORS_MANAGER),
         )
         require(
             field_name in PERSONAL_RECORD_TEXT_FIELDS,

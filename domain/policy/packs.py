@@ -47,6 +47,15 @@ from domain.events import (
     UnknownEvent,
     named,
 )
+from domain.governance import (
+    WRITE_RULE_PARAMETERS,
+    Approval,
+    AuthorityRules,
+    ChainLevel,
+    EscalationChain,
+    WriteRule,
+    WriteRuleKind,
+)
 from domain.policy.calendar import Period
 from domain.policy.clocks import (
     REGISTERS,
@@ -59,6 +68,7 @@ from domain.policy.clocks import (
     ClockStop,
     placeholders,
 )
+from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
 
 BUILT_IN = Path(__file__).resolve().parent / "data"
 PACK_ID = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
@@ -217,6 +227,8 @@ class Pack:
     #: A hash of the pack's content (and its parent's): stored findings made under
     #: another digest are recomputed (ADR 0010).
     digest: str = ""
+    #: Its roles, escalation chains and write rules, own and inherited (ADR 0022).
+    authority: AuthorityRules = field(default_factory=lambda: AuthorityRules(pack_id=""))
 
     def rules_for(self, subject: str) -> list[Rule]:
         return [r for r in self.rules if r.subject == subject]
@@ -680,6 +692,222 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
         retention=tuple(inherited_retention + retention),
         clocks=clocks,
         digest=_digest(document, parent),
+        authority=authority_rules(document, where, pack_id, parent),
+    )
+
+
+# -- roles, escalation chains and write rules (domain/governance.py, ADR 0022) ---------------
+
+CHAIN_KEYS = frozenset({"id", "about", "level"})
+LEVEL_KEYS = frozenset({"level", "name", "roles", "id", "within"})
+WRITE_RULE_KEYS = frozenset({"id", "kind", "title", "source"})
+
+
+def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozenset[str]:
+    """The rule IDs a pack accounts for (its rules, recorded, out-of-scope and retention
+    entries, and its parent's): the only clauses its chains and write rules may cite."""
+    own = {
+        str(item.get("id"))
+        for table in ("rule", "recorded", "out_of_scope", "retention")
+        for item in document.get(table, [])
+        if isinstance(item, dict)
+    }
+    if parent is not None:
+        own |= {r.rule_id for r in parent.rules}
+        own |= {u.rule_id for u in parent.uncomputed}
+        own |= {r.rule_id for r in parent.retention}
+        own |= parent.authority.clauses
+    return frozenset(own)
+
+
+def _clause(raw: Any, where: str, at: str, known: frozenset[str]) -> str:
+    """A rule ID the pack accounts for: a chain or write rule cites no unknown clause."""
+    if not isinstance(raw, str) or not RULE_ID.match(raw):
+        raise _err(where, f"{at} must be a rule ID like DUR-4.10, not {raw!r}", at)
+    if raw not in known:
+        raise _err(
+            where,
+            f"{at} cites {raw}, a rule ID this pack does not account for (declare it as a "
+            "[[rule]], [[recorded]] or [[out_of_scope]] entry, or in the pack it extends)",
+            at,
+        )
+    return raw
+
+
+def _role(raw: Any, declared: Mapping[Role, str], where: str, at: str) -> Role:
+    """A role the pack (or one it extends) declares in ``[roles]``."""
+    role = next((r for r in declared if r.value == raw), None)
+    if role is None:
+        declared_names = ", ".join(sorted(r.value for r in declared)) or "none"
+        message = f"unknown role {raw!r}: declare it in [roles] (declared: {declared_names})"
+        raise _err(where, message, at)
+    return role
+
+
+def _roles_of(raw: Any, declared: Mapping[Role, str], where: str, at: str) -> frozenset[Role]:
+    return frozenset(_role(r, declared, where, at) for r in _strings(raw, where, at))
+
+
+def _declared_roles(document: Mapping[str, Any], where: str) -> dict[Role, str]:
+    """``[roles]``: each role the policy names (a value of the one role vocabulary, as
+    stored), with what the policy calls it."""
+    table = document.get("roles", {})
+    if not isinstance(table, dict):
+        raise _err(where, "roles is a table: role = what the policy calls it", "roles")
+    roles: dict[Role, str] = {}
+    for name, words in table.items():
+        try:
+            role = Role(name)
+        except ValueError:
+            every = ", ".join(r.value for r in Role)
+            raise _err(where, f"unknown role {name!r}; known: {every}", f"roles.{name}") from None
+        if not isinstance(words, str) or not words.strip():
+            raise _err(where, "a role's value is what the policy calls it", f"roles.{name}")
+        roles[role] = words
+    return roles
+
+
+def _chain(
+    raw: Any, where: str, at: str, roles: Mapping[Role, str], known: frozenset[str]
+) -> EscalationChain:
+    """One ``[[chain]]``: its clause, what it is about, and its levels numbered from 1
+    with no gap, each held by declared roles."""
+    if not isinstance(raw, dict):
+        raise _err(where, "a chain is a table, [[chain]]", at)
+    unknown = sorted(set(raw) - CHAIN_KEYS)
+    if unknown:
+        raise _err(where, f"unknown parameter(s): {', '.join(unknown)}", f"{at}.{unknown[0]}")
+    rule_id = _clause(raw.get("id"), where, f"{at}.id", known)
+    about: set[DisagreementSubject] = set()
+    for value in _strings(raw.get("about"), where, f"{at}.about"):
+        try:
+            about.add(DisagreementSubject(value))
+        except ValueError:
+            allowed = ", ".join(s.value for s in DisagreementSubject)
+            message = f"a chain is about {allowed}, not {value!r}"
+            raise _err(where, message, f"{at}.about") from None
+    levels_raw = raw.get("level")
+    if not isinstance(levels_raw, list) or not levels_raw:
+        raise _err(where, "a chain has at least one [[chain.level]]", f"{at}.level")
+    levels: list[ChainLevel] = []
+    for index, level in enumerate(levels_raw):
+        levels.append(_chain_level(level, where, f"{at}.level[{index}]", roles, known))
+    numbers = [lvl.number for lvl in levels]
+    for expected, number in enumerate(numbers, start=1):
+        if number != expected:
+            message = (
+                f"the chain has a gap: its levels are {numbers}, no level {expected}"
+                if number > expected
+                else f"the chain's levels are {numbers}: level {number} twice, or out of order"
+            )
+            raise _err(where, message, f"{at}.level[{expected - 1}].level")
+    names = [lvl.level for lvl in levels]
+    if len(set(names)) != len(names):
+        raise _err(where, "a chain names each level once", f"{at}.level")
+    return EscalationChain(rule_id=rule_id, about=frozenset(about), levels=tuple(levels))
+
+
+def _chain_level(
+    raw: Any, where: str, at: str, roles: Mapping[Role, str], known: frozenset[str]
+) -> ChainLevel:
+    if not isinstance(raw, dict):
+        raise _err(where, "a chain level is a table, [[chain.level]]", at)
+    unknown = sorted(set(raw) - LEVEL_KEYS)
+    if unknown:
+        raise _err(where, f"unknown parameter(s): {', '.join(unknown)}", f"{at}.{unknown[0]}")
+    number = raw.get("level")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise _err(where, "level is the level's place in the chain: 1, 2, ...", f"{at}.level")
+    name = raw.get("name")
+    try:
+        level = EscalationLevel(str(name))
+    except ValueError:
+        allowed = ", ".join(lvl.value for lvl in EscalationLevel)
+        raise _err(where, f"unknown level name {name!r}; known: {allowed}", f"{at}.name") from None
+    within = _period(raw["within"], where, f"{at}.within") if "within" in raw else None
+    return ChainLevel(
+        number=number,
+        level=level,
+        roles=_roles_of(raw.get("roles"), roles, where, f"{at}.roles"),
+        rule_id=_clause(raw.get("id"), where, f"{at}.id", known),
+        within=within,
+    )
+
+
+def _write_rule(
+    raw: Any, where: str, at: str, roles: Mapping[Role, str], known: frozenset[str]
+) -> WriteRule:
+    """One ``[[write_rule]]``: a kind the code interprets, with that kind's parameters."""
+    if not isinstance(raw, dict):
+        raise _err(where, "a write rule is a table, [[write_rule]]", at)
+    rule_id = _clause(raw.get("id"), where, f"{at}.id", known)
+    try:
+        kind = WriteRuleKind(str(raw.get("kind")))
+    except ValueError:
+        allowed = ", ".join(k.value for k in WriteRuleKind)
+        raise _err(
+            where, f"unknown write rule kind {raw.get('kind')!r}; known: {allowed}", f"{at}.kind"
+        ) from None
+    unknown = sorted(set(raw) - WRITE_RULE_KEYS - WRITE_RULE_PARAMETERS[kind])
+    if unknown:
+        raise _err(where, f"{kind.value} takes no {', '.join(unknown)}", f"{at}.{unknown[0]}")
+    title = raw.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise _err(where, "title (the rule in words) is required", f"{at}.title")
+    approves: Approval | None = None
+    granted: frozenset[Role] = frozenset()
+    if kind is WriteRuleKind.APPROVED_BY:
+        try:
+            approves = Approval(str(raw.get("approves")))
+        except ValueError:
+            allowed = ", ".join(a.value for a in Approval)
+            raise _err(where, f"approves is one of {allowed}", f"{at}.approves") from None
+        granted = _roles_of(raw.get("roles"), roles, where, f"{at}.roles")
+    return WriteRule(rule_id=rule_id, kind=kind, title=title, approves=approves, roles=granted)
+
+
+def authority_rules(
+    document: Mapping[str, Any], where: str, pack_id: str, parent: Pack | None
+) -> AuthorityRules:
+    """The pack's ``[roles]``, ``[[chain]]`` and ``[[write_rule]]``, over its parent's: a
+    chain of its own replaces the parent's for what it is about; a write rule of its own
+    replaces the parent's of the same kind (and act)."""
+    inherited = parent.authority if parent is not None else AuthorityRules(pack_id="")
+    roles = {**inherited.roles, **_declared_roles(document, where)}
+    known = _known_clauses(document, parent)
+    raw_chains = document.get("chain", [])
+    if not isinstance(raw_chains, list):
+        raise _err(where, "chains are [[chain]] tables", "chain")
+    chains = [_chain(raw, where, f"chain[{i}]", roles, known) for i, raw in enumerate(raw_chains)]
+    covered: set[DisagreementSubject] = set()
+    for index, chain in enumerate(chains):
+        twice = sorted(s.value for s in chain.about & covered)
+        if twice:
+            raise _err(where, f"two chains are about {twice[0]}", f"chain[{index}].about")
+        covered |= chain.about
+    kept = [replace(c, about=c.about - covered) for c in inherited.chains if c.about - covered]
+    raw_rules = document.get("write_rule", [])
+    if not isinstance(raw_rules, list):
+        raise _err(where, "write rules are [[write_rule]] tables", "write_rule")
+    own = [
+        _write_rule(raw, where, f"write_rule[{i}]", roles, known) for i, raw in enumerate(raw_rules)
+    ]
+    keys = [(r.kind, r.approves) for r in own]
+    for index, key in enumerate(keys):
+        if key in keys[:index]:
+            what = key[0].value + (f" ({key[1].value})" if key[1] else "")
+            raise _err(where, f"two write rules of kind {what}", f"write_rule[{index}].kind")
+    kept_rules = [r for r in inherited.write_rules if (r.kind, r.approves) not in keys]
+    return AuthorityRules(
+        pack_id=pack_id,
+        clauses=frozenset(
+            [*(c.rule_id for c in chains), *(lvl.rule_id for c in chains for lvl in c.levels)]
+            + [r.rule_id for r in own]
+        )
+        | inherited.clauses,
+        roles=roles,
+        chains=(*kept, *chains),
+        write_rules=(*kept_rules, *own),
     )
 
 

@@ -40,10 +40,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain import commands as c
+from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
-from domain.vocabulary import (
-    Role,
-)
+from domain.vocabulary import DisagreementSubject, Role
 
 #: The last day of a generated history unless another is given: fixed, so that a seed
 #: always generates the same authority (and a re-run replays it from its receipts).
@@ -169,6 +168,13 @@ class AuthorityGenerator:
         self.code = authority_code
         self.name = name or f"Generated {scale.name} authority (seed {seed})"
         self.pack = policy_pack
+        # A decision is escalated only where the pack has a chain for it (ADR 0022).
+        self._escalates = (
+            PackLibrary.load()
+            .get(policy_pack)
+            .authority.chain_for(DisagreementSubject.DECISION_ON_CHILD)
+            is not None
+        )
         self.rng = random.Random(f"{seed}/{scale.name}/{authority_code}")
         self.start = until - timedelta(days=365 * scale.years)
         self.admin = Actor("ADMIN", Role.ADMINISTRATOR, authority_code)
@@ -738,7 +744,7 @@ class AuthorityGenerator:
                 subject="decision_on_child",
                 about="Decision not to convene a strategy meeting",
             )
-            if rng.random() < 0.5:
+            if rng.random() < 0.5 and self._escalates:
                 self._add(
                     at(day + timedelta(days=7), 12),
                     c.EscalateDisagreement,

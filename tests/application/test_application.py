@@ -746,7 +746,7 @@ def _personal_record(**texts: str) -> c.WritePersonalSupervisionRecord:
 
 
 def test_personal_record_may_not_name_a_child_por_6_2b(app: OversightApplication) -> None:
-    setup_authority(app)
+    setup_authority(app, pack="POR")  # the rule is Portsmouth's [POR-6.2b]
     register_worker(app, "TM1", case_holding=False, line_manager_id="SM1")
     register_worker(app, "SW1")
     register_child(app, "C1234", name="Ezekiel Moonbeam")
@@ -779,7 +779,7 @@ def test_a_closed_case_leaves_the_caseload_in_the_same_save_and_is_still_not_nam
     """Closing a case takes the child off its worker's caseload (one save: child and
     worker); for a year after, a personal record still may not name the child, nor a
     child passed on to a colleague [POR-6.2b]."""
-    setup_authority(app)
+    setup_authority(app, pack="POR")
     register_worker(app, "TM1", case_holding=False, line_manager_id="SM1")
     register_worker(app, "SW1")
     register_worker(app, "SW2")

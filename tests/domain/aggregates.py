@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from domain.child import Child
 from domain.events import EventType, kind_of
+from domain.governance import AuthorityRules, ChainLevel, EscalationChain
+from domain.policy.packs import PackLibrary
 from domain.provenance import Provenance
+from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
 from domain.worker import Worker
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -110,3 +114,38 @@ def replay(aggregate: Worker | Child) -> Any:
 def kinds(aggregate: Worker | Child) -> list[EventType]:
     """The catalogue classes of the events an aggregate has triggered so far, in order."""
     return [kind_of(e) for e in aggregate.pending_events]
+
+
+@cache
+def _library() -> PackLibrary:
+    return PackLibrary.load()
+
+
+def rules(pack_id: str) -> AuthorityRules:
+    """The roles, chains and write rules of a built-in pack (ADR 0022)."""
+    return _library().get(pack_id).authority
+
+
+_MANAGERS = frozenset(
+    {Role.SUPERVISOR, Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.HEAD_OF_SERVICE}
+)
+
+#: A three-level chain for every subject, with no write rule: an invented authority's.
+THREE_LEVELS = AuthorityRules(
+    pack_id="TEST",
+    chains=(
+        EscalationChain(
+            rule_id="TEST-1",
+            about=frozenset(DisagreementSubject),
+            levels=(
+                ChainLevel(1, EscalationLevel.SUPERVISORS_LINE_MANAGER, _MANAGERS, "TEST-1"),
+                ChainLevel(
+                    2, EscalationLevel.SERVICE_MANAGER, frozenset({Role.SERVICE_MANAGER}), "TEST-2"
+                ),
+                ChainLevel(
+                    3, EscalationLevel.HEAD_OF_SERVICE, frozenset({Role.HEAD_OF_SERVICE}), "TEST-3"
+                ),
+            ),
+        ),
+    ),
+)

@@ -18,7 +18,7 @@ from domain.events import (
     WorkerAllocated,
 )
 from domain.vocabulary import OversightTriggerKind
-from tests.domain.aggregates import NOW, START, child, kinds, prov, replay
+from tests.domain.aggregates import NOW, START, child, kinds, prov, replay, rules
 
 
 def oversight_args(trigger_ids: list[str], **overrides: object) -> dict[str, object]:
@@ -162,7 +162,9 @@ def test_oversight_record_has_every_heading_dev_6g(heading: str) -> None:
     ch = child()
     ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
     with pytest.raises(RuleViolation) as caught:
-        ch.record_management_oversight(prov(), **oversight_args(["T1"], **{heading: " "}))
+        ch.record_management_oversight(
+            prov(), **oversight_args(["T1"], **{heading: " "}), rules=rules("DEV")
+        )
     assert caught.value.field == heading
     assert str(caught.value.rule).startswith("OversightRecordHasEveryHeading DEV-6g")
 
@@ -174,12 +176,12 @@ def test_the_decision_maker_and_role_are_the_actors_dev_6g() -> None:
     ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
     with pytest.raises(Forbidden) as caught:
         ch.record_management_oversight(
-            prov(actor="SW1", role="practitioner"), **oversight_args(["T1"])
+            prov(actor="SW1", role="practitioner"), **oversight_args(["T1"]), rules=rules("DEV")
         )
     assert str(caught.value.rule).startswith("ManagementOversightIsAManagersDecision DEV-6g")
     assert [t.trigger_id for t in ch.open_triggers] == ["T1"]
     ch.record_management_oversight(
-        prov(actor="HOS1", role="head_of_service"), **oversight_args(["T1"])
+        prov(actor="HOS1", role="head_of_service"), **oversight_args(["T1"]), rules=rules("DEV")
     )
     fields = ch.entries["MO1"].fields
     assert (fields["decision_maker_id"], fields["decision_maker_role"]) == (
@@ -193,6 +195,7 @@ def test_the_decision_maker_and_role_are_the_actors_dev_6g() -> None:
             decision="x",
             rationale="y",
             consulted_by="SW1",
+            rules=rules("POR"),
         )
 
 
@@ -200,7 +203,9 @@ def test_oversight_needs_smart_actions() -> None:
     ch = child()
     ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
     with pytest.raises(RuleViolation) as caught:
-        ch.record_management_oversight(prov(), **oversight_args(["T1"], actions=[]))
+        ch.record_management_oversight(
+            prov(), **oversight_args(["T1"], actions=[]), rules=rules("DEV")
+        )
     assert caught.value.field == "actions"
 
 
@@ -208,14 +213,16 @@ def test_oversight_answers_open_triggers() -> None:
     ch = child()
     ch.trigger_oversight(prov(), trigger_id="T1", kind="drift_or_delay", detail="Drift")
     with pytest.raises(RuleViolation):
-        ch.record_management_oversight(prov(), **oversight_args([]))
+        ch.record_management_oversight(prov(), **oversight_args([]), rules=rules("DEV"))
     with pytest.raises(RuleViolation):
-        ch.record_management_oversight(prov(), **oversight_args(["T9"]))
-    ch.record_management_oversight(prov(), **oversight_args(["T1"]))
+        ch.record_management_oversight(prov(), **oversight_args(["T9"]), rules=rules("DEV"))
+    ch.record_management_oversight(prov(), **oversight_args(["T1"]), rules=rules("DEV"))
     assert ch.open_triggers == []
     assert ch.triggers["T1"].answered_by == "MO1"
     with pytest.raises(RuleViolation):  # already answered
-        ch.record_management_oversight(prov(), **oversight_args(["T1"], entry_id="MO2"))
+        ch.record_management_oversight(
+            prov(), **oversight_args(["T1"], entry_id="MO2"), rules=rules("DEV")
+        )
 
 
 def test_case_supervision_tracks_previous_actions_dev_5_3() -> None:
@@ -295,6 +302,7 @@ def test_ad_hoc_decision_and_group_discussion() -> None:
         decision="Strategy meeting",
         rationale="New disclosure",
         consulted_by="SW1",
+        rules=rules("POR"),
     )
     ch.record_group_discussion(
         prov(),
@@ -310,9 +318,9 @@ def test_child_replay_reproduces_state() -> None:
     ch = child()
     ch.allocate_worker(prov(), worker_id="SW1", reason="NEW", team="Team A")
     trigger_id = ch.open_triggers[0].trigger_id
-    ch.record_management_oversight(prov(), **oversight_args([trigger_id]))
+    ch.record_management_oversight(prov(), **oversight_args([trigger_id]), rules=rules("DEV"))
     ch.raise_disagreement(prov(), "D1", "decision_on_child", "No strategy meeting")
-    ch.escalate_disagreement(prov(), "D1", "Unresolved")
+    ch.escalate_disagreement(prov(), "D1", "Unresolved", rules=rules("DUR"))
     rebuilt = replay(ch)
     assert rebuilt.triggers == ch.triggers
     assert rebuilt.actions == ch.actions

@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 from domain.child import Child
 from domain.errors import Forbidden, NotFound, RuleViolation, ValidationError
 from domain.provenance import Provenance
-from domain.vocabulary import ESCALATION_CHAIN, EscalationLevel
-from tests.domain.aggregates import NOW, START, child, prov, worker
+from domain.vocabulary import EscalationLevel
+from tests.domain.aggregates import NOW, START, THREE_LEVELS, child, prov, worker
+
+#: The invented authority's chain, its levels in order.
+ESCALATION_CHAIN = tuple(level.level for level in THREE_LEVELS.chains[0].levels)
 
 
 def test_occurred_at_is_not_in_the_future() -> None:
@@ -47,11 +50,11 @@ def test_disagreement_cannot_escalate_past_the_top_of_its_chain() -> None:
     ch = child()
     ch.raise_disagreement(prov(), "D1", "decision_on_child", "Threshold decision")
     for _ in ESCALATION_CHAIN:
-        ch.escalate_disagreement(prov(), "D1", "Still unresolved")
+        ch.escalate_disagreement(prov(), "D1", "Still unresolved", rules=THREE_LEVELS)
     assert ch.disagreements["D1"].escalations == ESCALATION_CHAIN
     with pytest.raises(RuleViolation) as caught:
-        ch.escalate_disagreement(prov(), "D1", "Again")
-    assert str(caught.value.rule).startswith("DisagreementEscalatesWithinItsChain")
+        ch.escalate_disagreement(prov(), "D1", "Again", rules=THREE_LEVELS)
+    assert caught.value.rule == "DisagreementEscalatesWithinItsChain TEST-3"
 
 
 RAISER = {"actor": "SW1", "role": "practitioner"}
@@ -71,14 +74,16 @@ def _holder(ch: Child) -> Provenance:
 def test_disagreement_is_resolved_once() -> None:
     ch = child()
     ch.raise_disagreement(prov(**RAISER), "D1", "decision_on_child", "Threshold decision")  # type: ignore[arg-type]
-    ch.resolve_disagreement(_holder(ch), "D1", "Agreed to convene a strategy meeting")
+    ch.resolve_disagreement(
+        _holder(ch), "D1", "Agreed to convene a strategy meeting", rules=THREE_LEVELS
+    )
     with pytest.raises(RuleViolation) as caught:
-        ch.resolve_disagreement(_holder(ch), "D1", "Again")
-    assert str(caught.value.rule).startswith("DisagreementIsResolvedOnce")
+        ch.resolve_disagreement(_holder(ch), "D1", "Again", rules=THREE_LEVELS)
+    assert caught.value.rule == "DisagreementIsResolvedOnce TEST-1"
     with pytest.raises(RuleViolation):
-        ch.escalate_disagreement(prov(), "D1", "After resolution")
+        ch.escalate_disagreement(prov(), "D1", "After resolution", rules=THREE_LEVELS)
     with pytest.raises(NotFound):
-        ch.resolve_disagreement(prov(), "D9", "x")
+        ch.resolve_disagreement(prov(), "D9", "x", rules=THREE_LEVELS)
 
 
 def test_a_disagreement_is_resolved_by_the_level_holding_it_not_its_raiser() -> None:
@@ -86,14 +91,19 @@ def test_a_disagreement_is_resolved_by_the_level_holding_it_not_its_raiser() -> 
     ch = child()
     ch.raise_disagreement(prov(**RAISER), "D1", "decision_on_child", "x")  # type: ignore[arg-type]
     with pytest.raises(Forbidden) as caught:
-        ch.resolve_disagreement(prov(**RAISER), "D1", "Resolved myself")  # type: ignore[arg-type]
-    assert str(caught.value.rule).startswith("DisagreementIsResolvedByTheLevelHoldingIt DUR-4.10")
-    ch.escalate_disagreement(prov(**RAISER), "D1", "Unresolved")  # type: ignore[arg-type]
-    ch.escalate_disagreement(prov(**RAISER), "D1", "Still")  # type: ignore[arg-type]
-    with pytest.raises(Forbidden):  # with the service manager: not a team manager's
-        ch.resolve_disagreement(prov(actor="TM1", role="team_manager"), "D1", "x")
+        ch.resolve_disagreement(prov(**RAISER), "D1", "Resolved myself", rules=THREE_LEVELS)  # type: ignore[arg-type]
+    assert caught.value.rule == "DisagreementIsResolvedByTheLevelHoldingIt TEST-1"
+    ch.escalate_disagreement(prov(**RAISER), "D1", "Unresolved", rules=THREE_LEVELS)  # type: ignore[arg-type]
+    ch.escalate_disagreement(prov(**RAISER), "D1", "Still", rules=THREE_LEVELS)  # type: ignore[arg-type]
+    with pytest.raises(Forbidden) as caught:  # with the service manager: not a team manager's
+        ch.resolve_disagreement(
+            prov(actor="TM1", role="team_manager"), "D1", "x", rules=THREE_LEVELS
+        )
+    assert caught.value.rule == "DisagreementIsResolvedByTheLevelHoldingIt TEST-2"
     assert not ch.disagreements["D1"].resolved
-    ch.resolve_disagreement(prov(actor="SM2", role="service_manager"), "D1", "Agreed")
+    ch.resolve_disagreement(
+        prov(actor="SM2", role="service_manager"), "D1", "Agreed", rules=THREE_LEVELS
+    )
     assert ch.disagreements["D1"].resolved
 
 
@@ -107,9 +117,9 @@ def test_disagreement_chain_property(steps: list[str]) -> None:
     for step in steps:
         try:
             if step == "escalate":
-                ch.escalate_disagreement(prov(), "D1", "r")
+                ch.escalate_disagreement(prov(), "D1", "r", rules=THREE_LEVELS)
             else:
-                ch.resolve_disagreement(_holder(ch), "D1", "r")
+                ch.resolve_disagreement(_holder(ch), "D1", "r", rules=THREE_LEVELS)
         except RuleViolation:
             continue
         accepted += 1

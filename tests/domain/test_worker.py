@@ -36,6 +36,7 @@ from tests.domain.aggregates import (
     kinds,
     prov,
     replay,
+    rules,
     worker,
     written_record,
 )
@@ -202,14 +203,17 @@ def test_record_signing_supervisor_then_supervisee() -> None:
     w = worker()
     written_record(w)
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_supervision_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+        w.sign_personal_supervision_record(
+            prov(actor="SW1", role="supervisee"), record_id="R1", rules=rules("POR")
+        )
     assert "SupervisorSignsBeforeSuperviseeConfirms" in str(caught.value.rule)
-    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
     w.sign_personal_supervision_record(
         prov(actor="SW1", role="supervisee"),
         record_id="R1",
         confirmed=False,
         differing_view="Workload is higher than recorded.",
+        rules=rules("POR"),
     )
     record = w.records["R1"]
     assert record.signed_by == ("supervisor", "supervisee")
@@ -219,10 +223,10 @@ def test_record_signing_supervisor_then_supervisee() -> None:
 def test_each_party_signs_once() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
     before = len(w.pending_events)
     with pytest.raises(RuleViolation) as caught:
-        w.sign_personal_supervision_record(prov(), record_id="R1")
+        w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
     assert caught.value.rule is not None and caught.value.rule.startswith("EachPartySignsOnce")
     assert len(w.pending_events) == before  # nothing was triggered
 
@@ -230,10 +234,13 @@ def test_each_party_signs_once() -> None:
 def test_dispute_states_the_differing_view_por_6_2a() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
     with pytest.raises(RuleViolation) as caught:
         w.sign_personal_supervision_record(
-            prov(actor="SW1", role="supervisee"), record_id="R1", confirmed=False
+            prov(actor="SW1", role="supervisee"),
+            record_id="R1",
+            confirmed=False,
+            rules=rules("POR"),
         )
     assert "POR-6.2a" in str(caught.value.rule)
     assert caught.value.field == "differing_view"
@@ -242,7 +249,7 @@ def test_dispute_states_the_differing_view_por_6_2a() -> None:
 def test_signed_record_is_never_edited_only_corrected() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
     with pytest.raises(RuleViolation) as caught:
         w.write_personal_supervision_record(
             prov(),
@@ -271,16 +278,20 @@ def test_a_correction_voids_the_signatures_and_asks_for_them_again_dur_4_7a() ->
     """The probe: a record both had signed was rewritten and kept both signatures."""
     w = worker()
     written_record(w)
-    w.sign_personal_supervision_record(prov(), record_id="R1")
-    w.sign_personal_supervision_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
+    w.sign_personal_supervision_record(
+        prov(actor="SW1", role="supervisee"), record_id="R1", rules=rules("POR")
+    )
     assert w.records["R1"].signed_by == ("supervisor", "supervisee")
     w.correct_entry(prov(), "R1", {"workload": "High"}, "Caseload miscounted")
     voided = w.pending_events[-1]
     assert kind_of(voided) is EntrySignaturesVoided
     assert voided.voided == ["supervisor", "supervisee"]  # type: ignore[attr-defined]
     assert w.records["R1"].signed_by == ()  # reads unsigned until each signs again
-    w.sign_personal_supervision_record(prov(), record_id="R1")
-    w.sign_personal_supervision_record(prov(actor="SW1", role="supervisee"), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
+    w.sign_personal_supervision_record(
+        prov(actor="SW1", role="supervisee"), record_id="R1", rules=rules("POR")
+    )
     assert w.records["R1"].signed_by == ("supervisor", "supervisee")
     assert replay(w).records == w.records
 
@@ -378,7 +389,11 @@ def test_agreement_and_frequency_exception_por_3_1a() -> None:
     )
     with pytest.raises(Forbidden) as caught:  # who approves: the person, not the input
         w.approve_frequency_exception(
-            prov(role="team_manager"), frequency="P2M", reason="Experienced", agreement_id="SA1"
+            prov(role="team_manager"),
+            frequency="P2M",
+            reason="Experienced",
+            agreement_id="SA1",
+            rules=rules("POR"),
         )
     assert "POR-3.1a" in str(caught.value.rule)
     w.approve_frequency_exception(
@@ -386,6 +401,7 @@ def test_agreement_and_frequency_exception_por_3_1a() -> None:
         frequency="P2M",
         reason="Experienced, low caseload",
         agreement_id="SA1",
+        rules=rules("POR"),
     )
     assert w.frequency_exception == {
         "frequency": "P2M",
@@ -451,6 +467,7 @@ def test_comment_removed_only_by_original_supervisors_manager_dur_4_8b() -> None
             field_name="wellbeing",
             reason="Damaging",
             original_supervisors_manager_id="SM1",
+            rules=rules("DUR"),
         )
     assert "DUR-4.8b" in str(caught.value.rule)
     w.remove_comment(
@@ -459,6 +476,7 @@ def test_comment_removed_only_by_original_supervisors_manager_dur_4_8b() -> None
         field_name="wellbeing",
         reason="Damaging to the new relationship",
         original_supervisors_manager_id="SM1",
+        rules=rules("DUR"),
     )
     entry = w.entries["R1"]
     assert entry.fields["wellbeing"] == "Well."
@@ -478,7 +496,7 @@ def test_worker_disagreements_are_about_records_frequency_or_practice() -> None:
 def test_replaying_events_reproduces_state() -> None:
     w = worker()
     written_record(w)
-    w.sign_personal_supervision_record(prov(), record_id="R1")
+    w.sign_personal_supervision_record(prov(), record_id="R1", rules=rules("POR"))
     w.correct_entry(prov(), "R1", {"workload": "High"}, "Correction")
     rebuilt = replay(w)
     assert rebuilt.records == w.records

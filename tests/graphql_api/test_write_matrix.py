@@ -116,7 +116,7 @@ MAY: dict[str, dict[str, set[str]]] = {
             "holdAppraisal",
         )
     },
-    "approveFrequencyException": {HOS: {SUPERVISEE}},  # [POR-3.1a]
+    "approveFrequencyException": SUPERVISORS,  # the chain; which role: the pack's (ADR 0022)
     # a child's case
     **{
         m: PRACTICE

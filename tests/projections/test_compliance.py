@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select, text
 import projections.compliance as package
 from application.app import OversightApplication
 from domain import commands as c
+from domain.errors import RuleViolation
 from domain.events import AuthorityRegistered, SupervisionSessionHeld, WorkerRegistered
 from domain.identifiers import authority_id, worker_id
 from domain.policy.compliance import Status, obligations
@@ -336,14 +337,18 @@ def test_registers_list_open_items_with_their_pack_deadlines(
             about="No strategy meeting",
         )
     )
-    app.execute(
-        c.EscalateDisagreement(
-            **common(_at(date(2025, 7, 10))),
-            child_id="C1",
-            disagreement_id="D1",
-            reason="Not resolved",
+    # Devon's procedure names no escalation chain (ADR 0022): the disagreement stays
+    # with supervision, and the register shows it unescalated.
+    with pytest.raises(RuleViolation) as refused:
+        app.execute(
+            c.EscalateDisagreement(
+                **common(_at(date(2025, 7, 10))),
+                child_id="C1",
+                disagreement_id="D1",
+                reason="Not resolved",
+            )
         )
-    )
+    assert "DisagreementEscalatesWithinItsChain" in str(refused.value.rule)
     _catch_up(database, app, engine)
     triggers = register_items(engine, "TEST-LA", "oversight_trigger", as_of=date(2025, 7, 5))
     assert [t.local_id for t in triggers] == ["C1"]
@@ -353,8 +358,8 @@ def test_registers_list_open_items_with_their_pack_deadlines(
     assert (item.item_id, item.due_on, item.overdue_days) == ("A1", date(2025, 7, 20), 5)
     assert register_items(engine, "TEST-LA", "action", as_of=date(2025, 7, 1)) == []
     [dispute] = register_items(engine, "TEST-LA", "disagreement", as_of=date(2025, 7, 17))
-    assert dispute.age_days == 14 and dispute.days_since_escalation == 7
-    assert dispute.detail["level"] is not None
+    assert dispute.age_days == 14 and dispute.days_since_escalation == 14
+    assert dispute.detail["level"] is None
     # Answered: the trigger leaves the queue from that day, and stays in the full list.
     app.execute(
         c.RecordManagementOversight(
