@@ -40,6 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain import commands as c
+from domain.errors import ValidationError
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from domain.vocabulary import DisagreementSubject, Role
@@ -168,13 +169,15 @@ class AuthorityGenerator:
         self.code = authority_code
         self.name = name or f"Generated {scale.name} authority (seed {seed})"
         self.pack = policy_pack
-        # A decision is escalated only where the pack has a chain for it (ADR 0022).
-        self._escalates = (
-            PackLibrary.load()
-            .get(policy_pack)
-            .authority.chain_for(DisagreementSubject.DECISION_ON_CHILD)
-            is not None
-        )
+        # A decision is escalated only where the pack has a chain for it (ADR 0022). An
+        # unknown pack is refused, naming it, when the authority adopts it.
+        try:
+            pack = PackLibrary.load().get(policy_pack)
+        except ValidationError:
+            self._escalates = False
+        else:
+            chain = pack.authority.chain_for(DisagreementSubject.DECISION_ON_CHILD)
+            self._escalates = chain is not None
         self.rng = random.Random(f"{seed}/{scale.name}/{authority_code}")
         self.start = until - timedelta(days=365 * scale.years)
         self.admin = Actor("ADMIN", Role.ADMINISTRATOR, authority_code)
