@@ -236,12 +236,13 @@ def demo_summary(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> No
         raise click.BadParameter("a date, YYYY-MM-DD", param_hint="--as-of") from None
     head = app.recorder.max_notification_id() or 0
     chosen = codes or tuple(d.code for d in demo_module.DEMO_AUTHORITIES)
-    data: dict[str, Any] = {}
     for code in chosen:
         try:
-            data[code] = demo_module.summary(app, code)
+            app.get_authority(code)
         except DomainError as error:
             raise click.ClickException(f"{code}: {error}; run: oversight demo seed") from None
+    data: dict[str, Any] = demo_module.summaries(app, chosen)
+    for code in chosen:
         data[code]["compliance"] = demo_module.compliance_overview(engine, library, code, day, head)
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))

@@ -23,7 +23,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from sqlalchemy import Engine
 
-from application.app import OversightApplication
+from application.app import OversightApplication, fold
 from domain import commands as c
 from domain.child import Child
 from domain.policy.packs import PackLibrary
@@ -110,26 +110,50 @@ def seed(
 
 def summary(app: OversightApplication, authority_code: str = DEMO_AUTHORITY) -> dict[str, Any]:
     """Counts an auditor would ask for first, read straight from the aggregates."""
-    events: Counter[str] = Counter()
-    workers: list[Worker] = []
-    children: list[Child] = []
+    return summaries(app, (authority_code,))[authority_code]
+
+
+def summaries(
+    app: OversightApplication, authority_codes: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """``summary`` of each authority, in one pass over the log: every aggregate is folded
+    once, whichever authority it belongs to (the log is not read once per authority)."""
+    wanted = set(authority_codes)
+    events: dict[str, Counter[str]] = {code: Counter() for code in wanted}
+    workers: dict[str, list[Worker]] = {code: [] for code in wanted}
+    children: dict[str, list[Child]] = {code: [] for code in wanted}
     authority_of: dict[UUID, str | None] = {}
     for notification in _all_notifications(app):
         originator = notification.originator_id
         if originator not in authority_of:
             try:
-                aggregate: Aggregate = app.repository.get(originator)
+                aggregate: Aggregate = app.repository.get(originator, projector_func=fold)
             except SubjectPurged:  # only its tombstones are left
                 authority_of[originator] = None
                 continue
-            authority_of[originator] = getattr(aggregate, "authority_code", None)
-            if authority_of[originator] == authority_code:
+            code = getattr(aggregate, "authority_code", None)
+            authority_of[originator] = code
+            if code in wanted:
                 if isinstance(aggregate, Worker):
-                    workers.append(aggregate)
+                    workers[code].append(aggregate)
                 elif isinstance(aggregate, Child):
-                    children.append(aggregate)
-        if authority_of[originator] == authority_code:
-            events[notification.topic.rsplit(".", 1)[-1]] += 1
+                    children[code].append(aggregate)
+        code = authority_of[originator]
+        if code in wanted:
+            events[code][notification.topic.rsplit(".", 1)[-1]] += 1
+    return {
+        code: _counts(app, code, events[code], workers[code], children[code])
+        for code in authority_codes
+    }
+
+
+def _counts(
+    app: OversightApplication,
+    authority_code: str,
+    events: Counter[str],
+    workers: list[Worker],
+    children: list[Child],
+) -> dict[str, Any]:
     sessions = Counter(s.status for w in workers for s in w.sessions.values())
     records = [r for w in workers for r in w.records.values()]
     return {
