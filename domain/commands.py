@@ -357,10 +357,14 @@ class EndAbsence(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AttendGroupSupervision(WorkerCommand):
+    """Group supervision by default; ``session_kind`` names a team meeting or practice
+    development session of a team's programme [POR-3.3] (``domain.team_sessions``)."""
+
     method = "attend_group_supervision"
     group_session_id: str
     facilitator_id: str
     topic: str
+    session_kind: str = "group_supervision"
 
 
 @dataclass(frozen=True, kw_only=True)
