@@ -455,9 +455,7 @@ class AbsenceEnded(WorkerEvent):
 
 
 class GroupSupervisionAttended(WorkerEvent):
-    """A worker attended a team's group session [DEV-7, DUR-5, POR-3.3]: group
-    supervision, or (version 2) a team meeting or practice development session of the
-    team's programme (``domain.team_sessions``)."""
+    """A worker attended a team's group session, of ``session_kind`` [DEV-7, DUR-5, POR-3.3]."""
 
     class_version = 2
 

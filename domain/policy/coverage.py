@@ -1,8 +1,8 @@
 """The coverage table: every rule ID the packs know of, and what they do with it.
 
 Generated from the packs alone (``[[rule]]``, ``[[team_rule]]``, ``[[retention]]``,
-``[[recorded]]``, ``[[out_of_scope]]``) and the source quotations beside them, so it cannot drift from
-them and needs nothing outside this repository; ``docs/policy-coverage.md`` is its
+``[[recorded]]``, ``[[out_of_scope]]``) and the source quotations beside them, so it cannot
+drift from them and needs nothing outside this repository; ``docs/policy-coverage.md`` is its
 committed output, and a test regenerates it. Given the policy digest (RULES.md, which a
 user's machine may not have), it also lists digest rule IDs no pack accounts for, which
 the test requires to be none; with none missing, the table is the same with or without it.
