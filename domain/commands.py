@@ -357,8 +357,7 @@ class EndAbsence(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AttendGroupSupervision(WorkerCommand):
-    """Group supervision by default; ``session_kind`` names a team meeting or practice
-    development session of a team's programme [POR-3.3] (``domain.team_sessions``)."""
+    """Attend a team's group session: group supervision, team meeting or practice development."""
 
     method = "attend_group_supervision"
     group_session_id: str

@@ -45,6 +45,7 @@ from projections.compliance.registers import RegisterRow, register_items
 from projections.compliance.sheets import case_tracker_for, supervision_sheet_for
 from projections.compliance.summary import CATEGORIES, Summary, Tally, category, summary
 from projections.compliance.tables import TABLES, view
+from projections.compliance.teams import TeamCompliance, team_compliance
 
 __all__ = [
     "CATEGORIES",
@@ -60,6 +61,7 @@ __all__ = [
     "SubjectCompliance",
     "Summary",
     "Tally",
+    "TeamCompliance",
     "answer",
     "authority_context",
     "case_list",
@@ -77,6 +79,7 @@ __all__ = [
     "subject_facts",
     "summary",
     "supervision_sheet_for",
+    "team_compliance",
     "team_positions",
     "view",
 ]
