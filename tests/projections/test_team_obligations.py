@@ -1,0 +1,143 @@
+"""Team findings from the stored facts [DEV-7, POR-3.3] (ADR 0024): the same after a
+rebuild, as known at a past time, on the audit trail, and from events stored before the
+session kind was recorded (version 1, upcast)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from eventsourcing.persistence import StoredEvent
+from sqlalchemy import Engine
+
+from application.app import OversightApplication
+from domain import commands as c
+from domain.events import GroupSupervisionAttended, kind_of
+from domain.policy.compliance import Status
+from domain.policy.packs import PackLibrary
+from domain.vocabulary import Role
+from oversight.settings import DatabaseSettings
+from projections.audit_trail import subject_trail
+from projections.compliance import Compliance, team_compliance
+from tests.helpers import AUTHORITY, actor, common, register_worker, setup_authority
+from tests.projections.conftest import catch_up_all, make_runner
+
+LIBRARY = PackLibrary.load()
+JAN = date(2026, 1, 5)
+
+
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
+
+
+def _devon(app: OversightApplication) -> None:
+    setup_authority(app, pack="DEV")
+    register_worker(app, "TM1", team="North", start_date=JAN, line_manager_id="SM1")
+    for staff_id in ("SW1", "SW2"):
+        register_worker(app, staff_id, team="North", start_date=JAN)
+
+
+def _attend(app: OversightApplication, staff_id: str, session: str, day: date, kind: str) -> None:
+    app.execute(
+        c.AttendGroupSupervision(
+            **common(at(day), actor(staff_id, Role.PRACTITIONER)),
+            staff_id=staff_id,
+            group_session_id=session,
+            facilitator_id="TM1",
+            topic="Reflective discussion",
+            session_kind=kind,
+        )
+    )
+
+
+def _answer(engine: Engine, as_of: date, known_at: datetime | None = None) -> list[tuple]:
+    with engine.connect() as conn:
+        found = team_compliance(conn, LIBRARY, AUTHORITY, as_of=as_of, known_at=known_at)
+    return [
+        (f.team, f.finding.rule_key, f.finding.window_start, f.finding.status, f.finding.evidence)
+        for f in found.findings
+    ]
+
+
+def test_team_findings_are_the_same_after_a_rebuild(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    _devon(app)
+    for who in ("SW1", "SW2", "TM1"):
+        _attend(app, who, "G1", date(2026, 2, 3), "group_supervision")
+    _attend(app, "SW1", "G2", date(2026, 5, 12), "group_supervision")
+    catch_up_all(database, app, engine)
+    before = _answer(engine, date(2026, 6, 30))
+    # No session from 3 February to 12 May, none after: four months closed without one.
+    assert [s for *_, s, _ in before].count(Status.BREACHED) == 4
+    make_runner(database, app, engine, Compliance()).rebuild()
+    assert _answer(engine, date(2026, 6, 30)) == before
+
+
+def test_a_session_recorded_later_is_not_known_before_it_was_recorded(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    _devon(app)
+    catch_up_all(database, app, engine)
+    recorded_before = datetime.now(UTC)
+    _attend(app, "SW1", "G1", date(2026, 1, 20), "group_supervision")
+    catch_up_all(database, app, engine)
+    as_of = date(2026, 1, 31)
+    [(_, _, _, status, evidence)] = _answer(engine, as_of)[:1]
+    assert status is Status.MET and evidence
+    with engine.connect() as conn:
+        then = team_compliance(conn, LIBRARY, AUTHORITY, as_of=as_of, known_at=recorded_before)
+    assert then.sessions == []
+    assert [f.satisfied_on for f in then.findings] == [None]
+
+
+def test_a_team_session_is_on_the_attendees_audit_trail_citing_its_rules(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    _devon(app)
+    _attend(app, "SW1", "T1", date(2026, 2, 3), "team_meeting")
+    catch_up_all(database, app, engine)
+    [entry] = [
+        e
+        for e in subject_trail(
+            engine, authority_code=AUTHORITY, subject_kind="worker", local_id="SW1"
+        ).entries
+        if e.entry_ref == "T1"
+    ]
+    assert entry.summary == "Attended team meeting T1: Reflective discussion"
+    assert entry.rule_ids is not None and "POR-3.3" in entry.rule_ids.split()
+    assert "DEV-7" in entry.rule_ids.split()
+    assert entry.actor_id == "SW1"  # who recorded it is the caller
+
+
+def test_an_attendance_stored_before_version_2_counts_as_group_supervision(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    """A version 1 event (no session kind) written to the store as the code before
+    ADR 0024 wrote it, read back through the real mapper and counted for DEV-7."""
+    _devon(app)
+    _attend(app, "SW1", "G1", date(2026, 1, 20), "group_supervision")
+    [stored] = [
+        n
+        for n in app.recorder.select_notifications(start=1, limit=1000)
+        if kind_of(app.mapper.to_domain_event(n)) is GroupSupervisionAttended
+    ]
+    state = app.mapper.transcoder.decode(stored.state)
+    assert (state.pop("class_version"), state.pop("session_kind")) == (2, "group_supervision")
+    as_v1 = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=app.mapper.transcoder.encode(state),
+    )
+    decoded = app.mapper.to_domain_event(as_v1)
+    assert decoded.session_kind == "group_supervision"
+    assert decoded.group_session_id == "G1"
+    # And the fold reads a stored fact without the field as group supervision.
+    catch_up_all(database, app, engine)
+    with engine.connect() as conn:
+        found = team_compliance(conn, LIBRARY, AUTHORITY, as_of=date(2026, 1, 31))
+    [session] = found.sessions
+    assert session.kind.value == "group_supervision"
+    assert found.findings[0].satisfied_on == date(2026, 1, 20)
+    assert found.findings[0].finding.window_start == JAN
+    assert found.findings[0].finding.due_on == JAN + timedelta(days=31)
