@@ -42,7 +42,7 @@ from projections.compliance.facts import subject_facts
 from projections.compliance.obligations import OpenWork, open_work, stored_obligations
 from projections.compliance.projection import Compliance
 from projections.compliance.registers import RegisterRow, register_items
-from projections.compliance.sheets import case_tracker_for, supervision_sheet_for
+from projections.compliance.sheets import case_tracker_for, supervision_sheet_for, team_sheet_for
 from projections.compliance.summary import CATEGORIES, Summary, Tally, category, summary
 from projections.compliance.tables import TABLES, view
 from projections.compliance.teams import TeamCompliance, team_compliance
@@ -81,5 +81,6 @@ __all__ = [
     "supervision_sheet_for",
     "team_compliance",
     "team_positions",
+    "team_sheet_for",
     "view",
 ]

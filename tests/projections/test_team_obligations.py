@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Engine
 
@@ -15,9 +16,10 @@ from domain.events import GroupSupervisionAttended, kind_of
 from domain.policy.compliance import Status
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import Role
+from oversight.cli import main
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
-from projections.compliance import Compliance, team_compliance
+from projections.compliance import Compliance, team_compliance, team_sheet_for
 from tests.helpers import AUTHORITY, actor, common, register_worker, setup_authority
 from tests.projections.conftest import catch_up_all, make_runner
 
@@ -141,3 +143,45 @@ def test_an_attendance_stored_before_version_2_counts_as_group_supervision(
     assert found.findings[0].satisfied_on == date(2026, 1, 20)
     assert found.findings[0].finding.window_start == JAN
     assert found.findings[0].finding.due_on == JAN + timedelta(days=31)
+
+
+def test_the_team_sheet_lists_the_sessions_and_the_breached_windows_by_rule(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    _devon(app)
+    for who in ("SW1", "SW2"):
+        _attend(app, who, "G1", date(2026, 1, 20), "group_supervision")
+    _attend(app, "SW1", "T1", date(2026, 3, 2), "team_meeting")  # no group supervision
+    _attend(app, "SW2", "G2", date(2026, 4, 28), "group_supervision")
+    catch_up_all(database, app, engine)
+    sheet = team_sheet_for(engine, LIBRARY, AUTHORITY, "North", as_of=date(2026, 5, 31))
+    assert sheet is not None
+    assert [(r.session_id, r.kind, r.attendees, r.gap_days) for r in sheet.sessions] == [
+        ("G1", "group supervision", ("SW1", "SW2"), None),
+        ("T1", "team meeting", ("SW1",), 41),
+        ("G2", "group supervision", ("SW2",), 57),
+    ]
+    # 20 Jan to 20 Feb and 21 Feb to 20 Mar closed without group supervision (the team
+    # meeting is none); 21 Mar to 20 Apr too: G2 came on 28 April; and nothing since.
+    assert [(w.start, w.end) for w in sheet.breached] == [
+        (date(2026, 1, 20), date(2026, 2, 20)),
+        (date(2026, 2, 21), date(2026, 3, 20)),
+        (date(2026, 3, 21), date(2026, 4, 20)),
+        (date(2026, 4, 28), date(2026, 5, 28)),
+    ]
+    assert sheet.breached_by_rule == {"DEV-7": 4}
+    assert team_sheet_for(engine, LIBRARY, AUTHORITY, "Nowhere", as_of=date(2026, 5, 31)) is None
+    result = CliRunner().invoke(
+        main,
+        ["compliance", "team-sheet", "--authority", AUTHORITY, "--team", "North",
+         "--as-of", "2026-05-31"],
+        env={"OVERSIGHT_DATABASE_URL": database.url},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "team meeting" in result.output and "DEV-7 4" in result.output
+    missing = CliRunner().invoke(
+        main,
+        ["compliance", "team-sheet", "--authority", AUTHORITY, "--team", "Nowhere"],
+        env={"OVERSIGHT_DATABASE_URL": database.url},
+    )
+    assert missing.exit_code == 1 and "no team 'Nowhere'" in missing.output
