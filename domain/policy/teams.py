@@ -100,8 +100,11 @@ def team_rule(raw: Any, where: str, rule_id_pattern: Any) -> TeamRule:
             ) from None
     if len(set(kinds)) != len(kinds):
         raise _err(where, "sessions names a kind twice", "sessions")
+    code = raw.get("interval")
+    if not isinstance(code, str):
+        raise _err(where, f"interval must be a period code like P1M, not {code!r}", "interval")
     try:
-        interval = Period.parse(raw.get("interval"), field="interval")
+        interval = Period.parse(code, field="interval")
     except ValidationError as error:
         raise _err(where, f"interval: {error.message}", "interval") from None
     if interval.code.endswith("WD"):

@@ -22,12 +22,11 @@ from domain.policy.sheets import (
     supervision_sheet,
     team_sheet,
 )
-from domain.policy.team_obligations import team_sessions
 from projections.compliance.answers import answer
 from projections.compliance.context import authority_context
 from projections.compliance.facts import subject_facts
 from projections.compliance.tables import VIEWS, view
-from projections.compliance.teams import team_obligations_of
+from projections.compliance.teams import held_sessions, team_obligations_of
 
 
 def _agreement_rule(pack: Pack | None) -> tuple[Period | None, str | None]:
@@ -137,10 +136,8 @@ def team_sheet_for(
     """A team's group sessions and its breached team windows in ``[since, as_of]`` (a
     year to ``as_of`` by default) [DEV-7, POR-3.3]; None: no such team."""
     with engine.connect() as conn:
-        _, found, timelines = team_obligations_of(
-            conn, library, authority_code, as_of=as_of, team=team
-        )
-    sessions = team_sessions(timelines)
-    if not found and not any(s.team == team for s in sessions):
+        _, found = team_obligations_of(conn, library, authority_code, as_of=as_of, team=team)
+        sessions = held_sessions(conn, authority_code, as_of, team)
+    if not found and not sessions:
         return None
     return team_sheet(team, sessions, [t.obligation for t in found], as_of, since)

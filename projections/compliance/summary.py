@@ -183,7 +183,7 @@ def summary(
                 if name is not None:
                     cells.setdefault((found.profile.team, obligation.rule_id), Tally()).add(name)
         # Team rules [DEV-7, POR-3.3]: each team's windows count under its own name.
-        _, teams, _ = team_obligations_of(
+        _, teams = team_obligations_of(
             conn, library, authority_code, as_of=as_of, team=team, context=context
         )
         for found_team in teams:

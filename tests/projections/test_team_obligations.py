@@ -8,18 +8,23 @@ from datetime import UTC, date, datetime, timedelta
 
 from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from application.app import OversightApplication
 from domain import commands as c
 from domain.events import GroupSupervisionAttended, kind_of
 from domain.policy.compliance import Status
 from domain.policy.packs import PackLibrary
+from domain.policy.team_obligations import TeamObligation, team_findings, team_obligations
 from domain.vocabulary import Role
 from oversight.cli import main
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
 from projections.compliance import Compliance, team_compliance, team_sheet_for
+from projections.compliance.context import authority_context
+from projections.compliance.tables import VIEWS
+from projections.compliance.teams import stored_team_obligations, team_timelines
+from projections.engine import active_generation, generation_table_name
 from tests.helpers import AUTHORITY, actor, common, register_worker, setup_authority
 from tests.projections.conftest import catch_up_all, make_runner
 
@@ -185,3 +190,48 @@ def test_the_team_sheet_lists_the_sessions_and_the_breached_windows_by_rule(
         env={"OVERSIGHT_DATABASE_URL": database.url},
     )
     assert missing.exit_code == 1 and "no team 'Nowhere'" in missing.output
+
+
+def test_settling_stores_each_teams_windows_as_the_facts_give_them(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    """The stored rows answer as a computation from the facts does, and a new session
+    marks the authority's teams and is in them once settled."""
+    _devon(app)
+    _attend(app, "SW1", "G1", date(2026, 1, 20), "group_supervision")
+    catch_up_all(database, app, engine)
+    as_of = date(2026, 6, 30)
+
+    def stored_and_computed() -> tuple[list[TeamObligation] | None, list[TeamObligation]]:
+        with engine.connect() as conn:
+            context = authority_context(conn, VIEWS, AUTHORITY, LIBRARY)
+            stored = stored_team_obligations(conn, LIBRARY, context, as_of)
+            assert context.pack is not None
+            computed = team_obligations(team_timelines(conn, AUTHORITY), context.pack, as_of)
+            assert conn.execute(text("SELECT count(*) FROM team_dirty")).scalar_one() == 0
+        return stored, computed
+
+    stored, computed = stored_and_computed()
+    assert stored is not None and stored == computed
+    assert [o.obligation.satisfied_on for o in stored][:2] == [date(2026, 1, 20), None]
+    _attend(app, "SW2", "G2", date(2026, 2, 10), "group_supervision")
+    catch_up_all(database, app, engine)
+    stored, computed = stored_and_computed()
+    assert stored is not None and stored == computed
+    assert [o.obligation.satisfied_on for o in stored][:2] == [date(2026, 1, 20), date(2026, 2, 10)]
+    # Not settled: answered from the facts, the same.
+    with engine.begin() as conn:
+        generation, _ = active_generation(conn, Compliance.name)
+        dirty = generation_table_name("team_dirty", generation)
+        conn.execute(text(f'INSERT INTO "{dirty}" (authority_code) VALUES (:c)'), {"c": AUTHORITY})
+    with engine.connect() as conn:
+        context = authority_context(conn, VIEWS, AUTHORITY, LIBRARY)
+        assert stored_team_obligations(conn, LIBRARY, context, as_of) is None
+    assert _answer(engine, as_of) == [
+        (t.team, t.obligation.rule_key, t.obligation.arises_on, s, t.obligation.evidence)
+        for t, s in zip(
+            computed,
+            [f.finding.status for f in team_findings(computed, as_of, LIBRARY.get("DEV"))],
+            strict=True,
+        )
+    ]
