@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from alembic import command
 from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from application.app import OversightApplication
 from domain import commands as c
@@ -18,6 +19,7 @@ from domain.policy.packs import PackLibrary
 from domain.policy.team_obligations import TeamObligation, team_findings, team_obligations
 from domain.vocabulary import Role
 from oversight.cli import main
+from oversight.schema import alembic_config, upgrade
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
 from projections.compliance import Compliance, team_compliance, team_sheet_for
@@ -235,3 +237,29 @@ def test_settling_stores_each_teams_windows_as_the_facts_give_them(
             strict=True,
         )
     ]
+
+
+def test_a_database_migrated_to_0012_settles_its_teams_without_a_rebuild(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    """Down to 0009 (no team tables) and up again, as a deploy of this change runs on a
+    database with settled subjects: the next catch-up computes the teams."""
+    _devon(app)
+    _attend(app, "SW1", "G1", date(2026, 1, 20), "group_supervision")
+    catch_up_all(database, app, engine)
+    expected = _answer(engine, date(2026, 6, 30))
+    command.downgrade(alembic_config(database), "0009")
+    with engine.connect() as conn:
+        assert "team_obligation" not in inspect(conn).get_view_names()
+    upgrade(database)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT authority_code FROM team_dirty")).scalars().all() == [
+            AUTHORITY
+        ]
+        assert conn.execute(text("SELECT count(*) FROM team_obligation")).scalar_one() == 0
+    assert _answer(engine, date(2026, 6, 30)) == expected  # from the facts meanwhile
+    catch_up_all(database, app, engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM team_dirty")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM team_obligation")).scalar_one() > 0
+    assert _answer(engine, date(2026, 6, 30)) == expected
