@@ -297,10 +297,16 @@ class Query:
 
     @strawberry.field(
         description="Teams' compliance with their authority's team rules [DEV-7, POR-3.3]: "
-        "each window, whether a session met it, and the sessions (ADR 0024)."
+        "each window open in [since, asOf], whether a session met it, and the sessions held "
+        "in it (ADR 0024)."
     )
     async def team_compliance(
-        self, info: Info, as_of: AsOfDay, team: Team = None, known_at: KnownAt = None
+        self,
+        info: Info,
+        as_of: AsOfDay,
+        since: Since = None,
+        team: Team = None,
+        known_at: KnownAt = None,
     ) -> TeamCompliance:
         who = info.context.who()
         service = info.context.service
@@ -313,6 +319,7 @@ class Query:
                     service.library,
                     who.authority_code,
                     as_of=as_of,
+                    since=since,
                     team=team,
                     known_at=known_at,
                 )

@@ -52,15 +52,16 @@ class TeamBreaches:
 class TeamCompliance:
     pack: str | None = strawberry.field(description="The authority's pack.")
     as_of: date = strawberry.field(description="The valid day asked about.")
+    since: date = strawberry.field(description="The first day of the period.")
     known_at: datetime | None = strawberry.field(description="The system time asked about.")
     findings: list[TeamFinding] = strawberry.field(
-        description="Every team window opened by asOf, by team and rule."
+        description="Every team window open in [since, asOf], by team and rule."
     )
     breaches: list[TeamBreaches] = strawberry.field(
         description="Windows closed without a session, counted by team and rule."
     )
     sessions: list[TeamSession] = strawberry.field(
-        description="The teams' group sessions held by asOf."
+        description="The teams' group sessions held in [since, asOf]."
     )
 
 
@@ -69,6 +70,7 @@ def team_compliance_of(result: TeamComplianceModel) -> TeamCompliance:
     return TeamCompliance(
         pack=result.pack_id,
         as_of=result.as_of,
+        since=result.since,
         known_at=result.known_at,
         findings=[
             TeamFinding(

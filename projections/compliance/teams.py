@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import orjson
 from sqlalchemy import Connection, Table, delete, insert, select
@@ -244,6 +244,7 @@ class TeamCompliance:
     authority_code: str
     pack_id: str | None
     as_of: date
+    since: date
     known_at: datetime | None
     findings: list[TeamFinding]
     sessions: list[TeamSession]
@@ -287,17 +288,32 @@ def team_compliance(
     authority_code: str,
     *,
     as_of: date,
+    since: date | None = None,
     team: str | None = None,
     known_at: datetime | None = None,
 ) -> TeamCompliance:
-    """Every team's findings on ``as_of`` (one team's, if ``team``), as known at
-    ``known_at`` (now, if None), and the sessions they rest on."""
+    """Every team's findings on ``as_of`` (one team's, if ``team``) for the windows open
+    at some time in ``[since, as_of]`` (a year to ``as_of`` by default), as known at
+    ``known_at`` (now, if None), and the sessions held in it."""
+    since = since or as_of - timedelta(days=365)
     context, found = team_obligations_of(
         conn, library, authority_code, as_of=as_of, team=team, known_at=known_at
     )
-    findings = team_findings(found, as_of, context.pack) if context.pack is not None else []
-    sessions = held_sessions(conn, authority_code, as_of, team, known_at)
-    return TeamCompliance(authority_code, context.pack_id, as_of, known_at, findings, sessions)
+    findings = (
+        [
+            f
+            for f in team_findings(found, as_of, context.pack)
+            if f.finding.window_end is None or f.finding.window_end >= since
+        ]
+        if context.pack is not None
+        else []
+    )
+    sessions = [
+        s for s in held_sessions(conn, authority_code, as_of, team, known_at) if s.day >= since
+    ]
+    return TeamCompliance(
+        authority_code, context.pack_id, as_of, since, known_at, findings, sessions
+    )
 
 
 def held_sessions(

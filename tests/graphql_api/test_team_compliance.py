@@ -15,9 +15,9 @@ from tests.graphql_api.conftest import Api, at
 DEVON, PORTSMOUTH = "DEV-LA", "POR-LA"
 START = date(2026, 1, 5)
 
-TEAMS = """query($asOf: Date!, $team: String) {
-  teamCompliance(asOf: $asOf, team: $team) {
-    pack
+TEAMS = """query($asOf: Date!, $team: String, $since: Date) {
+  teamCompliance(asOf: $asOf, team: $team, since: $since) {
+    pack since
     findings { team satisfiedOn finding { ruleId ruleKey status windowStart windowEnd sentence } }
     breaches { team ruleKey breached }
     sessions { team sessionId kind heldOn attendees facilitatorId evidence }
@@ -116,6 +116,16 @@ def test_devon_teams_missing_months_are_breached_per_team_and_counted(api: Api) 
         "group_supervision",
     )
     assert (g2["sessionId"], g2["attendees"], g2["heldOn"]) == ("G2", ["SW3"], "2026-04-10")
+    # A period: the windows open in it, and the sessions held in it.
+    spring = api.query(TEAMS, manager, {"asOf": "2026-04-30", "since": "2026-03-01"})
+    spring = spring["teamCompliance"]
+    assert spring["since"] == "2026-03-01"
+    assert [f["finding"]["windowStart"] for f in spring["findings"] if f["team"] == "North"] == [
+        "2026-02-21",
+        "2026-03-21",
+        "2026-04-10",
+    ]
+    assert [s["sessionId"] for s in spring["sessions"]] == ["G2"]
     # The summary counts the team windows per team and period.
     rows = api.query(
         """query { complianceSummary(asOf: "2026-04-30", since: "2026-01-01") {
