@@ -380,3 +380,13 @@ def test_a_session_kind_is_one_of_the_policies() -> None:
         team_session_kind("supper")
     assert refused.value.field == "session_kind"
     assert refused.value.rule == "DEV-7"
+
+
+def test_the_fold_shows_a_sessions_kind_on_the_attendees_record() -> None:
+    staff = Staff()
+    staff.join("SW1", "Hilsea", date(2026, 1, 5))
+    staff.attend("SW1", "T1", date(2026, 1, 12), "team_meeting")
+    staff.attend("SW1", "G0", date(2026, 1, 13))  # version 1: no kind stored
+    entries, _ = staff.timelines()["SW1"].entries_at()
+    assert entries["T1"]["session_kind"] == "team_meeting"
+    assert "session_kind" not in entries["G0"]  # as stored; the upcaster gives the default
