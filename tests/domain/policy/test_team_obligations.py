@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from domain.errors import ValidationError
 from domain.events import (
     GroupSupervisionAttended,
+    GroupSupervisionDiscussionRecorded,
     WorkerLeftEmployment,
     WorkerRegistered,
     WorkerTeamChanged,
@@ -390,3 +391,11 @@ def test_the_fold_shows_a_sessions_kind_on_the_attendees_record() -> None:
     entries, _ = staff.timelines()["SW1"].entries_at()
     assert entries["T1"]["session_kind"] == "team_meeting"
     assert "session_kind" not in entries["G0"]  # as stored; the upcaster gives the default
+
+
+def test_group_supervision_never_replaces_one_to_one_supervision_in_devon() -> None:
+    """DEV-7: "Group Supervision cannot replace 1:1 child specific supervision": no Devon
+    rule but the team's counts a group session or a group discussion of a child."""
+    for rule in DEV.rules:
+        assert GroupSupervisionAttended not in rule.event_kinds, rule.key
+        assert GroupSupervisionDiscussionRecorded not in rule.event_kinds, rule.key
