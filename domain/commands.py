@@ -357,10 +357,13 @@ class EndAbsence(WorkerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AttendGroupSupervision(WorkerCommand):
+    """Attend a team's group session: group supervision, team meeting or practice development."""
+
     method = "attend_group_supervision"
     group_session_id: str
     facilitator_id: str
     topic: str
+    session_kind: str = "group_supervision"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -455,14 +455,20 @@ class AbsenceEnded(WorkerEvent):
 
 
 class GroupSupervisionAttended(WorkerEvent):
-    """A worker attended group supervision [DEV-7, DUR-5]."""
+    """A worker attended a team's group session, of ``session_kind`` [DEV-7, DUR-5, POR-3.3]."""
 
-    class_version = 1
+    class_version = 2
 
     provenance: Provenance
     group_session_id: str
     facilitator_id: str
     topic: str
+    session_kind: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Before version 2 every group session recorded was group supervision."""
+        state["session_kind"] = "group_supervision"
 
 
 class DirectObservationRecorded(WorkerEvent):

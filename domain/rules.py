@@ -612,7 +612,7 @@ RULES_CITED_BY_EVENT: Mapping[EventType, str] = {
     PersonalRecordCommentRemoved: "DUR-4.8b",
     DirectObservationRecorded: "DUR-6",
     DirectObservationSigned: "DUR-6",
-    GroupSupervisionAttended: "DEV-7 DUR-5",
+    GroupSupervisionAttended: "DEV-7 DUR-5 POR-3.3",
     AppraisalHeld: "DEV-8 DUR-7 POR-4 BUR-ER",
     CaseSupervisionRecorded: "DEV-5.3 POR-6.1 SHR-5.6 DUR-4.7b",
     OversightTriggered: "DEV-6",

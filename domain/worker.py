@@ -57,6 +57,7 @@ from domain.rules import (
     require,
 )
 from domain.subject import Subject
+from domain.team_sessions import TeamSessionKind, team_session_kind
 from domain.values import SmartAction
 from domain.vocabulary import (
     POSTS,
@@ -1038,17 +1039,33 @@ class Worker(Subject):
     # -- other supervision forms [DEV-7, DUR-5, DUR-6, DEV-8, DUR-7, POR-4, BUR-ER] ----
 
     def attend_group_supervision(
-        self, provenance: Provenance, *, group_session_id: str, facilitator_id: str, topic: str
+        self,
+        provenance: Provenance,
+        *,
+        group_session_id: str,
+        facilitator_id: str,
+        topic: str,
+        session_kind: str = TeamSessionKind.GROUP_SUPERVISION.value,
     ) -> None:
+        """The worker attended a team's group session: group supervision by default, or
+        a team meeting or practice development session of a team's programme [POR-3.3]."""
         self._check_employed(provenance)
         self.require_new_entry_id(group_session_id, field="group_session_id")
         check_local_id(facilitator_id, field="facilitator_id")
         require_text(topic, field="topic", max_length=500)
-        self._group_supervision_attended(provenance, group_session_id, facilitator_id, topic)
+        kind = team_session_kind(session_kind)
+        self._group_supervision_attended(
+            provenance, group_session_id, facilitator_id, topic, kind.value
+        )
 
     @event(GroupSupervisionAttended)
     def _group_supervision_attended(
-        self, provenance: Provenance, group_session_id: str, facilitator_id: str, topic: str
+        self,
+        provenance: Provenance,
+        group_session_id: str,
+        facilitator_id: str,
+        topic: str,
+        session_kind: str,
     ) -> None:
         self._add_entry(
             group_session_id,
@@ -1058,6 +1075,7 @@ class Worker(Subject):
                 "attended_on": provenance.occurred_at,
                 "facilitator_id": facilitator_id,
                 "topic": topic,
+                "session_kind": session_kind,
             },
         )
 

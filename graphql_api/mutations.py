@@ -83,6 +83,7 @@ FIELD_WORDS: dict[str, str] = {
     "actions": "SMART actions agreed: each with an id, a description, an owner and a due date.",
     "action": "The SMART action agreed.",
     "changes": "The corrected fields and their new values (the original is kept).",
+    "session_kind": "group_supervision (default), team_meeting or practice_development.",
 }
 
 INPUT_WORDS: dict[str, str] = {

@@ -24,6 +24,7 @@ from graphql_api.context import (
     ConsistentWith,
     First,
     Info,
+    KnownAt,
     OpenOnly,
     Since,
     StaffId,
@@ -56,6 +57,7 @@ from graphql_api.types import (
     schedule_entry,
     summary_rows,
 )
+from graphql_api.types.teams import TeamCompliance, team_compliance_of
 from projections import compliance as compliance_model
 from projections import purge_schedule as purge_model
 
@@ -290,6 +292,38 @@ class Query:
                 by_rule=summary_rows(result.by_rule()),
                 by_team=summary_rows(result.by_team()),
             )
+
+        return await run_in_thread(read)
+
+    @strawberry.field(
+        description="Teams' compliance with their authority's team rules [DEV-7, POR-3.3]: "
+        "each window open in [since, asOf], whether a session met it, and the sessions held "
+        "in it (ADR 0024)."
+    )
+    async def team_compliance(
+        self,
+        info: Info,
+        as_of: AsOfDay,
+        since: Since = None,
+        team: Team = None,
+        known_at: KnownAt = None,
+    ) -> TeamCompliance:
+        who = info.context.who()
+        service = info.context.service
+
+        def read() -> TeamCompliance:
+            service.open_reports(who, team)
+            with service.engine.connect() as conn:
+                result = compliance_model.team_compliance(
+                    conn,
+                    service.library,
+                    who.authority_code,
+                    as_of=as_of,
+                    since=since,
+                    team=team,
+                    known_at=known_at,
+                )
+            return team_compliance_of(result)
 
         return await run_in_thread(read)
 

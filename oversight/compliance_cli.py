@@ -24,6 +24,7 @@ from projections.compliance import (
     register_items,
     summary,
     supervision_sheet_for,
+    team_sheet_for,
 )
 
 
@@ -330,3 +331,40 @@ def compliance_tracker(
             f"  {row.breached_windows}"
             + "".join(f" {rule}:{n}" for rule, n in row.breached_by_rule.items())
         )
+
+
+@compliance.command("team-sheet")
+@click.option("--authority", default="DEMO", show_default=True)
+@click.option("--team", required=True, help="The team's name.")
+@click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
+@click.option("--since", default=None, help="Count breached windows from (default: a year).")
+@click.option("--json", "as_json", is_flag=True)
+def compliance_team_sheet(
+    authority: str, team: str, as_of: str | None, since: str | None, as_json: bool
+) -> None:
+    """A team's group sessions (group supervision, team meetings, practice development
+    sessions) and the windows of its team rules that closed without one [DEV-7, POR-3.3]."""
+    _check_code(authority)
+    day = _day(as_of, "--as-of")
+    start = _day(since, "--since") if since else None
+    if start is not None and start > day:
+        raise click.BadParameter("must not be after --as-of", param_hint="--since")
+    sheet = team_sheet_for(_engine(), _library(), authority, team, as_of=day, since=start)
+    if sheet is None:
+        raise click.ClickException(f"no team {team!r} with team rules or sessions in {authority}")
+    if as_json:
+        _echo_json(asdict(sheet))
+        return
+    click.echo(f"{sheet.team}: group sessions {sheet.since} to {sheet.as_of}")
+    for row in sheet.sessions:
+        gap = f"{row.gap_days:>4}d" if row.gap_days is not None else "   -"
+        click.echo(
+            f"  {row.held_on}  gap {gap}  {row.kind:<30} {row.session_id:<16} "
+            f"by {row.facilitator_id}  {len(row.attendees)} attended"
+        )
+    click.echo(
+        f"  breached windows {sheet.since} to {sheet.as_of}: {len(sheet.breached)}"
+        + "".join(f", {rule} {n}" for rule, n in sheet.breached_by_rule.items())
+    )
+    for window in sheet.breached:
+        click.echo(f"    {window.rule_key:<28} {window.start} to {window.end}")

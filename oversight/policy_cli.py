@@ -115,6 +115,8 @@ def policy_check(pack_file: Path) -> None:
     )
     for rule in pack.rules:
         click.echo(f"  {rule.key:<28} {rule.kind:<14} {rule.title}")
+    for team_rule in pack.team_rules:  # ADR 0024
+        click.echo(f"  {team_rule.key:<28} {'team ' + team_rule.kind:<14} {team_rule.title}")
 
 
 @policy.command("packs")

@@ -256,7 +256,7 @@ DESCRIBERS: dict[EventType, Callable[[Any], Described]] = {
     ),
     GroupSupervisionAttended: lambda e: Described(
         "group_supervision",
-        f"Attended group supervision {e.group_session_id}: {e.topic}",
+        f"Attended {_words(e.session_kind)} {e.group_session_id}: {e.topic}",
         e.group_session_id,
     ),
     DirectObservationRecorded: lambda e: Described(

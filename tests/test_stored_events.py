@@ -166,6 +166,10 @@ def test_every_projection_rebuilds_over_the_stored_events(
             "oversight_register": 13,
             "case_allocation": 2,
             "retention_schedule": 17,
+            # Durham's pack has no team rule: its teams are settled with none (ADR 0024).
+            "team_obligation": 0,
+            "team_settled": 1,
+            "team_dirty": 0,
         }
     finally:
         engine.dispose()

@@ -1,8 +1,8 @@
 """The coverage table: every rule ID the packs know of, and what they do with it.
 
-Generated from the packs alone (``[[rule]]``, ``[[retention]]``, ``[[recorded]]``,
-``[[out_of_scope]]``) and the source quotations beside them, so it cannot drift from
-them and needs nothing outside this repository; ``docs/policy-coverage.md`` is its
+Generated from the packs alone (``[[rule]]``, ``[[team_rule]]``, ``[[retention]]``,
+``[[recorded]]``, ``[[out_of_scope]]``) and the source quotations beside them, so it cannot
+drift from them and needs nothing outside this repository; ``docs/policy-coverage.md`` is its
 committed output, and a test regenerates it. Given the policy digest (RULES.md, which a
 user's machine may not have), it also lists digest rule IDs no pack accounts for, which
 the test requires to be none; with none missing, the table is the same with or without it.
@@ -103,8 +103,10 @@ def _own(pack: Pack, library: PackLibrary) -> tuple[list[str], list[str]]:
     inherited = [replace(r, clock_definition=None) for r in parent.rules] if parent else []
     kept = set(parent.retention) if parent else set()
     rules = [r for r in pack.rules if replace(r, clock_definition=None) not in inherited]
+    teams = [t for t in pack.team_rules if not parent or t not in parent.team_rules]
     return (
-        [f"{r.rule_id}\0{r.kind}: {r.title}" for r in rules],
+        [f"{r.rule_id}\0{r.kind}: {r.title}" for r in rules]
+        + [f"{t.rule_id}\0team {t.kind}: {t.title}" for t in teams],
         [f"{k.rule_id}\0retention: {k.title}" for k in pack.retention if k not in kept],
     )
 

@@ -68,6 +68,7 @@ from domain.policy.clocks import (
     ClockStop,
     placeholders,
 )
+from domain.policy.teams import TeamRule, TeamRuleError, team_rules
 from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
 
 BUILT_IN = Path(__file__).resolve().parent / "data"
@@ -229,6 +230,8 @@ class Pack:
     digest: str = ""
     #: Its roles, escalation chains and write rules, own and inherited (ADR 0022).
     authority: AuthorityRules = field(default_factory=lambda: AuthorityRules(pack_id=""))
+    #: Its rules whose subject is a team, own and inherited (``teams.py``, ADR 0024).
+    team_rules: tuple[TeamRule, ...] = ()
 
     def rules_for(self, subject: str) -> list[Rule]:
         return [r for r in self.rules if r.subject == subject]
@@ -693,7 +696,18 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
         clocks=clocks,
         digest=_digest(document, parent),
         authority=authority_rules(document, where, pack_id, parent),
+        team_rules=_team_rules(document, where, parent),
     )
+
+
+def _team_rules(
+    document: Mapping[str, Any], where: str, parent: Pack | None
+) -> tuple[TeamRule, ...]:
+    """The pack's ``[[team_rule]]`` tables (``teams.py``), refused as a PackError."""
+    try:
+        return team_rules(document, where, parent.team_rules if parent else (), RULE_ID)
+    except TeamRuleError as error:
+        raise PackError(error.message, field=error.field) from None
 
 
 # -- roles, escalation chains and write rules (domain/governance.py, ADR 0022) ---------------
@@ -708,7 +722,7 @@ def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozense
     entries, and its parent's): the only clauses its chains and write rules may cite."""
     own = {
         str(item.get("id"))
-        for table in ("rule", "recorded", "out_of_scope", "retention")
+        for table in ("rule", "recorded", "out_of_scope", "retention", "team_rule")
         for item in document.get(table, [])
         if isinstance(item, dict)
     }
@@ -716,6 +730,7 @@ def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozense
         own |= {r.rule_id for r in parent.rules}
         own |= {u.rule_id for u in parent.uncomputed}
         own |= {r.rule_id for r in parent.retention}
+        own |= {r.rule_id for r in parent.team_rules}
         own |= parent.authority.clauses
     return frozenset(own)
 
@@ -1002,7 +1017,7 @@ CLOCKS: Mapping[str, str] = _built_in_clocks()
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
 _AT_LINE = re.compile(r"at line (\d+)")
-_IN_RULE = re.compile(r" (rule|retention) ([A-Z]+-[A-Za-z0-9.]+)(?:/(\S+))?")
+_IN_RULE = re.compile(r" (team_rule|rule|retention) ([A-Z]+-[A-Za-z0-9.]+)(?:/(\S+))?")
 _IN_LIST = re.compile(r"\[\[(recorded|out_of_scope)\]\] ([A-Z]+-[A-Za-z0-9.]+)")
 
 
@@ -1069,7 +1084,7 @@ class PackText:
         field_name = error.field or ""
         inside = _IN_RULE.search(message)
         if inside:
-            array = "rule" if inside.group(1) == "rule" else "retention"
+            array = inside.group(1)
             rule_id, variant = inside.group(2), inside.group(3) or ""
             for index, raw in enumerate(self.document.get(array, [])):
                 if not isinstance(raw, dict):
@@ -1132,7 +1147,7 @@ class PackFileError(PackError):
 def check_unique_rule_ids(pack: PackText) -> list[PackProblem]:
     """Each rule (id and variant), retention rule and recorded/out-of-scope entry once."""
     problems: list[PackProblem] = []
-    for array in ("rule", "retention", "recorded", "out_of_scope"):
+    for array in ("rule", "retention", "team_rule", "recorded", "out_of_scope"):
         seen: dict[str, int] = {}
         for index, raw in enumerate(pack.document.get(array, [])):
             if not isinstance(raw, dict):
@@ -1157,12 +1172,15 @@ def check_unique_rule_ids(pack: PackText) -> list[PackProblem]:
         for raw in pack.document.get(array, [])
         if isinstance(raw, dict)
     }
-    for index, raw in enumerate(pack.document.get("rule", [])):
+    computed = [("rule", i, r) for i, r in enumerate(pack.document.get("rule", []))] + [
+        ("team_rule", i, r) for i, r in enumerate(pack.document.get("team_rule", []))
+    ]
+    for array, index, raw in computed:
         if isinstance(raw, dict) and raw.get("id") in accounted:
             problems.append(
                 PackProblem(
                     pack.path,
-                    pack.line_of("rule", index, "id"),
+                    pack.line_of(array, index, "id"),
                     f"{raw.get('id')} is computed here and also listed as not computed",
                 )
             )

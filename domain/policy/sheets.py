@@ -11,6 +11,9 @@
   discussed at least twice in the six months [SHR-3.6e]. Per child, the last case
   supervision and the next one due under the child's pack, and the child's breached
   windows in the period, by rule.
+- ``team_sheet``: a team's group sessions (group supervision, team meetings, practice
+  development sessions) and its team rules' windows that closed without one, by rule
+  [DEV-7, POR-3.3].
 
 Pure functions of facts (``domain.policy.timeline.Fact``), like the rest of the policy.
 """
@@ -33,6 +36,7 @@ from domain.policy.calendar import Period, add_months
 from domain.policy.compliance import Obligation, agreed_interval, breached_windows
 from domain.policy.packs import Rule
 from domain.policy.registers import Allocation, Profile
+from domain.policy.team_obligations import TeamSession
 from domain.policy.timeline import Fact, signatures
 
 ROLLING_YEAR = Period.parse("P1Y")
@@ -308,3 +312,65 @@ def _next_due(found: Sequence[Obligation], as_of: date) -> Obligation | None:
         if o.due_on is not None and (o.satisfied_on is None or o.satisfied_on > as_of)
     ]
     return min(open_ones, key=lambda o: o.due_on or date.max, default=None)
+
+
+# -- a team's group sessions [DEV-7, POR-3.3] (ADR 0024) -------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamSessionRow:
+    session_id: str
+    kind: str  # in the policy's words: group supervision, team meeting, ...
+    held_on: date
+    facilitator_id: str
+    attendees: tuple[str, ...]
+    previous_on: date | None  # the team's session before it, of any kind
+    gap_days: int | None
+    evidence: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TeamSheet:
+    """A team's group sessions, and its team rules' windows that closed without one:
+    Devon's Service Manager's "record of all Group Supervisions" (DEV-7), Portsmouth's
+    programme (POR-3.3)."""
+
+    team: str
+    as_of: date
+    since: date
+    sessions: list[TeamSessionRow]
+    breached: list[BreachedWindow] = field(default_factory=list)
+    breached_by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def team_sheet(
+    team: str,
+    sessions: Sequence[TeamSession],
+    found: Sequence[Obligation],
+    as_of: date,
+    since: date | None = None,
+) -> TeamSheet:
+    """``sessions``: the team's (``team_obligations.team_sessions``); ``found``: its
+    obligations, whose windows breached in ``[since, as_of]`` (a year to ``as_of`` by
+    default) the sheet counts."""
+    since = since or as_of - timedelta(days=365)
+    rows: list[TeamSessionRow] = []
+    previous: date | None = None
+    for s in sorted(sessions, key=lambda s: (s.day, s.fact.position)):
+        if s.team != team or s.day > as_of:
+            continue
+        rows.append(
+            TeamSessionRow(
+                session_id=s.session_id,
+                kind=s.kind.words,
+                held_on=s.day,
+                facilitator_id=s.facilitator_id,
+                attendees=s.attendees,
+                previous_on=previous,
+                gap_days=(s.day - previous).days if previous else None,
+                evidence=(s.fact.position,),
+            )
+        )
+        previous = s.day
+    breached, by_rule = breached_in(found, since, as_of)
+    return TeamSheet(team, as_of, since, [r for r in rows if r.held_on >= since], breached, by_rule)

@@ -358,7 +358,7 @@ ENTRIES: Mapping[EventType, EntryEvent] = {
     GroupSupervisionAttended: EntryEvent(
         "group_supervision",
         "group_session_id",
-        _pick("facilitator_id", "topic"),
+        _pick("facilitator_id", "topic", "session_kind"),
         correctable=True,
     ),
     DirectObservationRecorded: EntryEvent(

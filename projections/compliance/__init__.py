@@ -17,12 +17,14 @@ obligations were computed to (``valid_until``: two years past its latest fact).
 Tables (``tables``): ``compliance_fact``, ``compliance_link``, ``compliance_dirty``,
 ``compliance_subject``, ``compliance_obligation``, ``oversight_register``,
 ``case_allocation``, and ``retention_schedule`` (the purge schedule: every record of the
-subject with the rule it falls due under, its due date and what holds it, ADR 0012).
+subject with the rule it falls due under, its due date and what holds it, ADR 0012); and
+per authority ``team_obligation``, ``team_settled`` and ``team_dirty`` (each team's
+windows under its team rules [DEV-7, POR-3.3], settled once no subject is left, ADR 0024).
 
 Modules: ``projection`` (the ``Compliance`` class), ``tables``, ``facts``, ``context``,
 ``derive``, ``settle``; one per table read (``obligations``, ``registers``,
-``retention``, ``caseload``); ``answers``, ``summary`` and ``sheets`` for the read
-functions the API and CLI call. This package exports what its users import.
+``retention``, ``caseload``, ``teams``); ``answers``, ``summary`` and ``sheets`` for the
+read functions the API and CLI call. This package exports what its users import.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ from projections.compliance.facts import subject_facts
 from projections.compliance.obligations import OpenWork, open_work, stored_obligations
 from projections.compliance.projection import Compliance
 from projections.compliance.registers import RegisterRow, register_items
-from projections.compliance.sheets import case_tracker_for, supervision_sheet_for
+from projections.compliance.sheets import case_tracker_for, supervision_sheet_for, team_sheet_for
 from projections.compliance.summary import CATEGORIES, Summary, Tally, category, summary
 from projections.compliance.tables import TABLES, view
+from projections.compliance.teams import TeamCompliance, team_compliance
 
 __all__ = [
     "CATEGORIES",
@@ -60,6 +63,7 @@ __all__ = [
     "SubjectCompliance",
     "Summary",
     "Tally",
+    "TeamCompliance",
     "answer",
     "authority_context",
     "case_list",
@@ -77,6 +81,8 @@ __all__ = [
     "subject_facts",
     "summary",
     "supervision_sheet_for",
+    "team_compliance",
     "team_positions",
+    "team_sheet_for",
     "view",
 ]

@@ -2,7 +2,9 @@
 
 A subject's rows are replaced, and its marks cleared, in one transaction. An authority's
 mark (a new pack, a closure day) is handed on to each of its subjects instead, and a
-subject settled under a pack that has changed since is marked again (``mark_stale``).
+subject settled under a pack that has changed since is marked again (``mark_stale``). A
+worker settled marks their authority's teams, settled once no subject is left to settle
+(``teams``, ADR 0024).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from projections.compliance.derive import derive
 from projections.compliance.facts import facts_of, related_of, supervisors_facts
 from projections.compliance.retention import purged_subject_rows
 from projections.compliance.tables import chunks
+from projections.compliance.teams import mark_teams, settle_teams
 from projections.engine import Insert, execute_operations
 
 log = logging.getLogger(__name__)
@@ -72,7 +75,8 @@ def settle(conn: Connection, tables: Mapping[str, Table], library: PackLibrary, 
         .limit(limit)
     ).all()
     if not marked:
-        return 0
+        # Every subject settled: then the teams of authorities whose workers changed.
+        return settle_teams(conn, tables, library, limit)
     ids = {str(r[0]) for r in marked}
     facts = facts_of(conn, tables, ids)
     authorities = {i for i in ids if is_authority(facts.get(i, []))}
@@ -148,6 +152,21 @@ def settle(conn: Connection, tables: Mapping[str, Table], library: PackLibrary, 
         recomputed.append(subject_id)
         for table, table_rows in derived.rows().items():
             operations.extend(Insert(table, row) for row in table_rows)
+    # A worker's change (or purge) may change their teams' obligations [DEV-7, POR-3.3].
+    teams_of = {
+        p.authority_code for p in profiles.values() if p is not None and p.subject == "worker"
+    }
+    purged = [s for s in recomputed if profiles.get(s) is None]
+    if purged:
+        subject = tables["compliance_subject"]
+        teams_of |= set(
+            conn.execute(
+                select(subject.c.authority_code).where(
+                    subject.c.subject_id.in_(purged), subject.c.subject_kind == "worker"
+                )
+            ).scalars()
+        )
+    mark_teams(conn, tables, teams_of)
     replace(conn, tables, recomputed, operations)
     # Only this runner marks (it holds the lock), so nothing newer than what was read
     # can be among them; the bound keeps it so if that ever changes.

@@ -1,5 +1,6 @@
-"""The tracking sheets, from the stored facts: a worker's supervision sheet and
-Shropshire's case supervision tracker (SHR-3.6e)."""
+"""The tracking sheets, from the stored facts: a worker's supervision sheet,
+Shropshire's case supervision tracker (SHR-3.6e) and a team's group sessions (DEV-7,
+POR-3.3)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from domain.policy.sheets import (
     CaseTracker,
     ChildOnTracker,
     SupervisionSheet,
+    TeamSheet,
     case_tracker,
     supervision_sheet,
+    team_sheet,
 )
 from projections.compliance.answers import answer
 from projections.compliance.context import authority_context
 from projections.compliance.facts import subject_facts
 from projections.compliance.tables import VIEWS, view
+from projections.compliance.teams import held_sessions, team_obligations_of
 
 
 def _agreement_rule(pack: Pack | None) -> tuple[Period | None, str | None]:
@@ -118,3 +122,22 @@ def _case_minimum(pack: Pack | None, library: PackLibrary) -> Rule:
             if rule.subject == "child" and rule.kind == "minimum_count":
                 return rule
     raise LookupError("no pack defines a counted case supervision rule (SHR-3.6e)")
+
+
+def team_sheet_for(
+    engine: Engine,
+    library: PackLibrary,
+    authority_code: str,
+    team: str,
+    *,
+    as_of: date,
+    since: date | None = None,
+) -> TeamSheet | None:
+    """A team's group sessions and its breached team windows in ``[since, as_of]`` (a
+    year to ``as_of`` by default) [DEV-7, POR-3.3]; None: no such team."""
+    with engine.connect() as conn:
+        _, found = team_obligations_of(conn, library, authority_code, as_of=as_of, team=team)
+        sessions = held_sessions(conn, authority_code, as_of, team)
+    if not found and not sessions:
+        return None
+    return team_sheet(team, sessions, [t.obligation for t in found], as_of, since)

@@ -1,4 +1,5 @@
-"""Compliance rates by rule and team, for an authority over a period [POR-7, SHR-5.8].
+"""Compliance rates by rule and team, for an authority over a period [POR-7, SHR-5.8];
+the team rules' windows [DEV-7, POR-3.3] count under their team (``teams``).
 
 Settled subjects are counted in the database from their stored obligations; the few that
 are not settled (or are asked about past their horizon) are computed from their facts.
@@ -17,6 +18,7 @@ from domain.policy.packs import PackLibrary
 from projections.compliance.answers import answer
 from projections.compliance.context import authority_context
 from projections.compliance.tables import VIEWS, view
+from projections.compliance.teams import team_obligations_of
 
 #: How each obligation counts in a summary (``category``).
 ON_TIME, LATE, MISSED, BREACHED, DUE_SOON = "on_time", "late", "missed", "breached", "due_soon"
@@ -180,4 +182,13 @@ def summary(
                 name = category(obligation, as_of, since, soon)
                 if name is not None:
                     cells.setdefault((found.profile.team, obligation.rule_id), Tally()).add(name)
+        # Team rules [DEV-7, POR-3.3]: each team's windows count under its own name.
+        _, teams = team_obligations_of(
+            conn, library, authority_code, as_of=as_of, team=team, context=context
+        )
+        for found_team in teams:
+            name = category(found_team.obligation, as_of, since, soon)
+            if name is not None:
+                key = (found_team.team, found_team.obligation.rule_id)
+                cells.setdefault(key, Tally()).add(name)
     return Summary(authority_code, context.pack_id, as_of, since, cells, computed)

@@ -1,7 +1,7 @@
-"""The compliance projection's eight tables, their stable views, and how values are stored.
+"""The compliance projection's tables, their stable views, and how values are stored.
 
-The names and indexes are the migrations' (0004 to 0006 create them from here): change
-one only with a migration.
+The names and indexes are the migrations' (0004 to 0006, and 0012 for the team tables,
+create them from here): change one only with a migration.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ TABLES = (
     "oversight_register",
     "case_allocation",
     "retention_schedule",
+    "team_obligation",
+    "team_settled",
+    "team_dirty",
 )
 
 
@@ -178,7 +181,41 @@ def define_tables(metadata: MetaData, generation: int) -> dict[str, Table]:
             "record_id",
         ),
     )
+    # A team's obligations [DEV-7, POR-3.3] read every member's facts: kept per
+    # authority, recomputed when none of its subjects is left to settle (``teams``,
+    # migration 0012, ADR 0024).
+    team_obligation = Table(
+        named("team_obligation"),
+        metadata,
+        Column("authority_code", String(32), primary_key=True),
+        Column("team", String(200), primary_key=True),
+        Column("seq", Integer, primary_key=True, autoincrement=False),
+        Column("rule_key", String(100), nullable=False),
+        Column("rule_id", String(40), nullable=False),
+        Column("kind", String(20), nullable=False),
+        Column("arises_on", Date, nullable=False),
+        Column("due_on", Date, nullable=True),
+        Column("satisfied_on", Date, nullable=True),
+        Column("evidence", Text, nullable=False),
+        Column("detail", Text, nullable=False),
+    )
+    team_settled = Table(
+        named("team_settled"),
+        metadata,
+        Column("authority_code", String(32), primary_key=True),
+        Column("pack_id", String(32), nullable=True),
+        Column("pack_digest", String(64), nullable=True),
+        Column("valid_until", Date, nullable=False),
+    )
+    team_dirty = Table(
+        named("team_dirty"),
+        metadata,
+        Column("authority_code", String(32), primary_key=True),
+    )
     return {
+        "team_obligation": team_obligation,
+        "team_settled": team_settled,
+        "team_dirty": team_dirty,
         "retention_schedule": retention,
         "compliance_fact": fact,
         "compliance_link": link,

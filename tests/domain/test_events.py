@@ -238,7 +238,11 @@ def test_every_catalogue_class_is_triggered_by_an_aggregate_or_stored_only() -> 
 
 def test_every_event_states_its_version_and_what_it_records() -> None:
     for name, cls in CATALOGUE.items():
-        assert cls.__dict__.get("class_version") == 1, name
+        version = cls.__dict__.get("class_version")
+        assert isinstance(version, int) and version >= 1, name
+        # A later version has an upcaster from each version before it.
+        for n in range(1, version):
+            assert callable(cls.__dict__.get(f"upcast_v{n}_v{n + 1}")), (name, n)
         doc = cls.__doc__ or ""
         assert doc and "\n" not in doc.strip() and doc.strip() != f"{name}.", name
 

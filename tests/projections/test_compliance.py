@@ -23,6 +23,7 @@ from domain.events import AuthorityRegistered, SupervisionSessionHeld, WorkerReg
 from domain.identifiers import authority_id, worker_id
 from domain.policy.compliance import Status, obligations
 from domain.policy.packs import BUILT_IN, PackLibrary
+from domain.policy.team_obligations import team_obligations
 from domain.policy.timeline import Fact
 from domain.vocabulary import (
     Role,
@@ -44,6 +45,7 @@ from projections.compliance import (
     supervision_sheet_for,
     view,
 )
+from projections.compliance.teams import team_timelines
 from projections.history import SKIPPED_FIELDS, dumps
 from tests.helpers import actor, common, register_child, register_worker
 from tests.projections.conftest import checksum, make_runner
@@ -409,6 +411,14 @@ def test_summary_in_the_database_equals_a_tally_from_each_subject(
                 name = category(obligation, as_of, result.since, soon)
                 if name is not None:
                     expected.setdefault((found.profile.team, obligation.rule_id), Tally()).add(name)
+        # And each team's windows under the team rules [POR-3.3] (ADR 0024), from its
+        # members' facts.
+        por = LIBRARY.get("POR")
+        for team in team_obligations(team_timelines(conn, "DEMO-POR"), por, as_of):
+            name = category(team.obligation, as_of, result.since, soon)
+            if name is not None:
+                expected.setdefault((team.team, team.obligation.rule_id), Tally()).add(name)
+    assert any(rule == "POR-3.3" for _, rule in expected)
     assert result.cells == expected
     assert result.overall().fell_due > 50
     assert 0 < (result.overall().rate or 0) < 1

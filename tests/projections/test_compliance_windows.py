@@ -13,6 +13,7 @@ from application.app import OversightApplication
 from domain import commands as c
 from domain.identifiers import child_id, worker_id
 from domain.policy.compliance import Status, closed_without_act
+from domain.policy.team_obligations import team_obligations
 from oversight.settings import DatabaseSettings
 from projections.compliance import (
     answer,
@@ -22,6 +23,7 @@ from projections.compliance import (
     summary,
     supervision_sheet_for,
 )
+from projections.compliance.teams import team_timelines
 from tests.helpers import common, register_child
 from tests.projections.test_compliance import (
     LIBRARY,
@@ -179,6 +181,13 @@ def test_sheets_and_the_summary_count_breached_windows_over_any_period(
             if o.due_on is not None and o.due_on >= SIX_MONTHS and closed_without_act(o, AS_OF):
                 key = (kid.profile.team, o.rule_id)
                 expected[key] = expected.get(key, 0) + 1
+        # Team A held no group supervision: each month is its own window [DEV-7, ADR 0024].
+        dev = LIBRARY.get("DEV")
+        for team in team_obligations(team_timelines(conn, "TEST-LA"), dev, AS_OF):
+            o = team.obligation
+            if o.due_on is not None and o.due_on >= SIX_MONTHS and closed_without_act(o, AS_OF):
+                expected[(team.team, o.rule_id)] = expected.get((team.team, o.rule_id), 0) + 1
+    assert expected[("Team A", "DEV-7")] == 6
     assert {k: t.breached for k, t in result.cells.items() if t.breached} == expected
     assert sum(t.breached for t in result.by_team().values()) == sum(expected.values())
     assert result.by_team()["Team A"].breached >= 10  # SW1's five and C1's five, at least
