@@ -37,6 +37,17 @@ from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
 from application.receipts import CommandReceipt, StaleRead
+from application.relationships import (
+    COLUMNS as RELATIONSHIP_COLUMNS,
+)
+from application.relationships import (
+    TABLE as RELATIONSHIPS_TABLE,
+)
+from application.relationships import (
+    Relationship,
+    from_values,
+    updated_rows,
+)
 from domain.subject import Tombstone
 from oversight.integrity import Seal, commitment, new_salt, redaction_digest, seal
 
@@ -75,6 +86,41 @@ _COLUMNS = (
     "authority_code, command_id, command_name, fingerprint, "
     "last_originator_id, last_originator_version, aggregate_ids"
 )
+
+#: Events that change relationships, by subject (``application.relationships``): passed
+#: to the recorders as ``relationships=`` and written with the events they come from.
+Changes = dict[UUID, list[Any]]
+
+_RELATIONSHIP_SELECT = f"SELECT {', '.join(RELATIONSHIP_COLUMNS)} FROM {RELATIONSHIPS_TABLE}"
+_RELATIONSHIP_UPDATE = ", ".join(
+    f"{c} = excluded.{c}" for c in RELATIONSHIP_COLUMNS if c != "subject_id"
+)
+
+
+def _sqlite_write_relationships(c: SQLiteCursor, changes: Changes) -> None:
+    """Fold ``changes`` into the rows they change, read and written in the caller's
+    transaction (which holds the write lock): the relationship table reads its own
+    writes (ADR 0020, addendum)."""
+    if not changes:
+        return
+    ids = [str(i) for i in changes]
+    previous: dict[str, Relationship] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        c.execute(
+            f"{_RELATIONSHIP_SELECT} WHERE subject_id IN ({', '.join('?' * len(chunk))})", chunk
+        )
+        for values in c.fetchall():
+            row = from_values(tuple(values))
+            previous[row.subject_id] = row
+    rows = [r.values() for r in updated_rows(changes, previous)]
+    if rows:
+        c.executemany(
+            f"INSERT INTO {RELATIONSHIPS_TABLE} ({', '.join(RELATIONSHIP_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(RELATIONSHIP_COLUMNS))}) "
+            f"ON CONFLICT (subject_id) DO UPDATE SET {_RELATIONSHIP_UPDATE}",
+            rows,
+        )
 
 
 class SQLiteOversightRecorder(SQLiteApplicationRecorder):
@@ -137,6 +183,7 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
         for originator_id, version in kwargs.get("read_versions", ()):
             if self._head(c, originator_id) != version:
                 raise StaleRead("a record this command read has changed since")
+        _sqlite_write_relationships(c, kwargs.get("relationships") or {})
         return positions
 
     def _insert_chained(
@@ -260,7 +307,10 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
         return found
 
     def insert_batch(
-        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+        self,
+        stored_events: Sequence[StoredEvent],
+        receipts: Sequence[CommandReceipt],
+        relationships: Changes | None = None,
     ) -> int | None:
         try:
             with self.datastore.transaction(commit=True) as c:
@@ -271,6 +321,7 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
                 if not receipts:
                     c.execute(f"UPDATE {self.events_table_name} SET topic = topic WHERE 0")
                 self._insert_chained(c, stored_events)
+                _sqlite_write_relationships(c, relationships or {})
                 c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
                 head = c.fetchone()[0]
         except sqlite3.IntegrityError as error:
@@ -434,6 +485,17 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{events} WHERE originator_id = %s ORDER BY originator_version"
         ).format(schema=schema, events=events)
+        relationships = Identifier(RELATIONSHIPS_TABLE)
+        self._select_relationships = SQL(
+            "SELECT " + ", ".join(RELATIONSHIP_COLUMNS) + " FROM {schema}.{table} "
+            "WHERE subject_id = ANY(%s::text[])"
+        ).format(schema=schema, table=relationships)
+        self._upsert_relationships = SQL(
+            "INSERT INTO {schema}.{table} (" + ", ".join(RELATIONSHIP_COLUMNS) + ") "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::text[], %s::text[], %s::boolean[], %s::integer[]) "
+            "ON CONFLICT (subject_id) DO UPDATE SET " + _RELATIONSHIP_UPDATE
+        ).format(schema=schema, table=relationships)
         self._select_notification_id = SQL(
             "SELECT notification_id FROM {schema}.{events} "
             "WHERE originator_id = %s AND originator_version = %s"
@@ -478,7 +540,9 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         Anything else (a purge's tombstones, events without a receipt) goes the library's
         way, through ``_insert_events`` below."""
         receipt: CommandReceipt | None = kwargs.get("command_receipt")
-        if receipt is None or kwargs.get("tombstones"):
+        if receipt is None or kwargs.get("tombstones") or kwargs.get("relationships"):
+            # (A command that changes a relationship writes its rows in the same
+            # transaction: ``_insert_events``. Only those take this way.)
             return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[no-any-return]
                 self, stored_events, **kwargs
             )
@@ -537,6 +601,24 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         if tombstones and not stored_events:
             raise IntegrityError("a purge is recorded by the event that made it")
         super()._insert_events(curs, stored_events, **kwargs)
+        # After the insert, under its lock: the rows before are what the last writer left.
+        self._write_relationships(curs, kwargs.get("relationships") or {})
+
+    def _write_relationships(self, curs: Cursor[DictRow], changes: Changes) -> None:
+        """Fold ``changes`` into the rows they change, in the caller's transaction (the
+        events table's insert lock held): the relationship table reads its own writes
+        (ADR 0020, addendum). One read, one upsert."""
+        if not changes:
+            return
+        curs.execute(self._select_relationships, ([str(i) for i in changes],))
+        previous = {
+            r.subject_id: r for r in (from_values(tuple(v.values())) for v in curs.fetchall())
+        }
+        rows = [r.values() for r in updated_rows(changes, previous)]
+        if rows:
+            curs.execute(
+                self._upsert_relationships, [list(column) for column in zip(*rows, strict=True)]
+            )
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -656,7 +738,10 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         return {receipt.command_id: receipt for receipt in receipts}
 
     def insert_batch(
-        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+        self,
+        stored_events: Sequence[StoredEvent],
+        receipts: Sequence[CommandReceipt],
+        relationships: Changes | None = None,
     ) -> int | None:
         try:
             with (
@@ -671,6 +756,7 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                     for receipt in receipts:
                         copy.write_row(_receipt_row(receipt))
                 self._copy_sealed(curs, stored_events)
+                self._write_relationships(curs, relationships or {})
                 curs.execute(self._select_max_position)
                 row = curs.fetchone()
         except psycopg.IntegrityError as error:
