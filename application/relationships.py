@@ -190,6 +190,18 @@ def apply(row: Relationship | None, event: Any) -> Relationship | None:
             subject_id, str(event.authority_code), "child", str(event.local_child_id),
             version=version,
         )  # fmt: skip
+    if kind is RecordPurged and event.record_class in OWN_RECORDS:
+        # The subject's own record is gone: the row says only that it was purged. Its
+        # registration is a tombstone in the log now, so the event alone names it (the
+        # record id of a subject's own record is its local id).
+        return Relationship(
+            subject_id,
+            str(event.authority_code),
+            "worker" if event.record_class == WORKER_FILE else "child",
+            row.local_id if row is not None else str(event.record_id),
+            purged=True,
+            version=version,
+        )
     if row is None or row.purged:
         return row  # nothing known to change (a purged subject takes no more events)
     if kind is WorkerTeamChanged:
@@ -204,12 +216,6 @@ def apply(row: Relationship | None, event: Any) -> Relationship | None:
         return replace(row, allocated_worker_id=event.worker_id, team=event.team, version=version)
     if kind is TeamAllocated:
         return replace(row, team=event.team, version=version)
-    if kind is RecordPurged and event.record_class in OWN_RECORDS:
-        # The subject's own record is gone: the row says only that it was purged.
-        return Relationship(
-            row.subject_id, row.authority_code, row.subject_kind, row.local_id,
-            purged=True, version=version,
-        )  # fmt: skip
     return row
 
 
