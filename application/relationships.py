@@ -38,7 +38,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
+    insert,
     select,
+    text,
 )
 
 from domain.events import (
@@ -314,6 +317,25 @@ def differences(app: Any, engine: Engine) -> list[str]:
     return problems
 
 
+def rebuild(app: Any, engine: Engine) -> int:
+    """Replace every row with the rows rebuilt from the log (after a restore, say), in
+    one transaction that holds the events table's write lock, so no command writes
+    meanwhile: ``oversight db relationships rebuild``. The number of rows."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"LOCK TABLE {app.recorder.events_table_name} IN EXCLUSIVE MODE"))
+        else:  # SQLite: take the write lock now (readers go on, writers wait)
+            conn.execute(text(f"DELETE FROM {TABLE} WHERE 0"))
+        rows = from_log(app)
+        conn.execute(delete(subject_relationship))
+        if rows:
+            conn.execute(
+                insert(subject_relationship),
+                [dict(zip(COLUMNS, r.values(), strict=True)) for r in rows.values()],
+            )
+    return len(rows)
+
+
 def _describe(row: Relationship | None) -> str:
     if row is None:
         return "no row"
@@ -339,6 +361,7 @@ __all__ = [
     "from_log",
     "from_values",
     "may_change",
+    "rebuild",
     "rebuilt",
     "relationship_events",
     "stored",

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, pool
+from sqlalchemy import Engine, create_engine, delete, pool, update
 
 from application.app import OversightApplication
 from application.batching import CommandRefused
@@ -29,12 +30,14 @@ from application.relationships import (
     from_values,
     relationship_events,
     stored,
+    subject_relationship,
 )
 from domain import commands as c
 from domain.errors import DomainError
 from domain.events import SupervisionSessionHeld, WorkerRoleChanged
 from domain.subject import SubjectPurged
 from domain.vocabulary import Role
+from oversight.cli import main
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
 from tests.helpers import (
@@ -327,3 +330,40 @@ def test_the_migration_fills_the_table_from_a_store_written_before_it(tmp_path: 
     finally:
         app.close()
         engine.dispose()
+
+
+# -- oversight db relationships verify / rebuild ---------------------------------------------
+
+
+def _cli(database: DatabaseSettings, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main,
+        ["db", "relationships", *args],
+        env={"OVERSIGHT_DATABASE_URL": database.url},
+        catch_exceptions=False,
+    )
+    return result.exit_code, result.output
+
+
+def test_the_cli_checks_the_table_against_the_log_and_rebuilds_it(
+    app: OversightApplication, engine: Engine, database: DatabaseSettings
+) -> None:
+    _setup(app, "CLI-LA")
+    assert _cli(database, "verify") == (0, "relationships: the table equals the log\n")
+    with engine.begin() as conn:  # a row tampered with, one lost
+        conn.execute(
+            update(subject_relationship)
+            .where(subject_relationship.c.local_id == "W1")
+            .values(team="Elsewhere")
+        )
+        conn.execute(delete(subject_relationship).where(subject_relationship.c.local_id == "K1"))
+    code, output = _cli(database, "verify")
+    assert code == 1
+    assert "CLI-LA worker W1: the table has team='Elsewhere'" in output
+    assert "CLI-LA child K1: the table has no row" in output
+    assert _cli(database, "rebuild") == (
+        0,
+        f"relationships: {len(WORKERS) + len(CHILDREN)} rows rebuilt from the log\n",
+    )
+    assert _cli(database, "verify")[0] == 0
+    _agrees_with_the_aggregates(app, _rows(engine, "CLI-LA"))
