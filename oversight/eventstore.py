@@ -440,6 +440,13 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         self._select_history_after = self._select_history.replace(
             " ORDER BY", " AND originator_version > %s ORDER BY"
         )
+        self._record_command_relationships = (
+            "SELECT oversight_record_command_relationships(%s, %s, %s, %s, %s, %s, %s, "
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[], %s::bytea[], "
+            "%s::uuid[], %s::bigint[], %s, %s::text[], %s::integer[], %s::text[], %s::text[], "
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[], "
+            "%s::integer[]) AS notification_id"
+        )
         self._lock_timeout = f"{self.datastore.lock_timeout}s"
         self._select_receipts = SQL(
             "SELECT " + _COLUMNS + " FROM {schema}.{table} "
@@ -486,10 +493,14 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "FROM {schema}.{events} WHERE originator_id = %s ORDER BY originator_version"
         ).format(schema=schema, events=events)
         relationships = Identifier(RELATIONSHIPS_TABLE)
-        self._select_relationships = SQL(
-            "SELECT " + ", ".join(RELATIONSHIP_COLUMNS) + " FROM {schema}.{table} "
-            "WHERE subject_id = ANY(%s::text[])"
-        ).format(schema=schema, table=relationships)
+        self._select_relationships = (
+            SQL(
+                "SELECT " + ", ".join(RELATIONSHIP_COLUMNS) + " FROM {schema}.{table} "
+                "WHERE subject_id = ANY(%s::text[])"
+            )
+            .format(schema=schema, table=relationships)
+            .as_string()
+        )
         self._upsert_relationships = SQL(
             "INSERT INTO {schema}.{table} (" + ", ".join(RELATIONSHIP_COLUMNS) + ") "
             "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
@@ -536,24 +547,32 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
     select_events = _retrying(_select_events)
 
     def _record(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """A command's events with its receipt: one call of ``oversight_record_command``.
+        """A command's events with its receipt: one call of ``oversight_record_command``,
+        or of ``oversight_record_command_relationships`` with the relationship rows its
+        events change (read first: one more round trip, for those commands only).
         Anything else (a purge's tombstones, events without a receipt) goes the library's
         way, through ``_insert_events`` below."""
         receipt: CommandReceipt | None = kwargs.get("command_receipt")
-        if receipt is None or kwargs.get("tombstones") or kwargs.get("relationships"):
-            # (A command that changes a relationship writes its rows in the same
-            # transaction: ``_insert_events``. Only those take this way.)
+        if receipt is None or kwargs.get("tombstones"):
             return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[no-any-return]
                 self, stored_events, **kwargs
             )
         read: Sequence[tuple[UUID, int]] = kwargs.get("read_versions", ())
+        changes: Changes = kwargs.get("relationships") or {}
         # The salt and commitment here, the chain in the function (it needs the
         # aggregate's last chain hash and the position, known under the lock).
         salts = [new_salt() for _ in stored_events]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            statement, rows = self._record_command, ()
+            if changes:
+                # A command that changes a relationship: its rows go in the same one
+                # statement (migration 0010), folded here from the rows read now; the
+                # function checks, under the insert lock, that they are still as read.
+                statement = self._record_command_relationships
+                rows = self._relationship_arrays(curs, changes)
             try:
                 curs.execute(
-                    self._record_command,
+                    statement,
                     (
                         *_receipt_row(receipt),
                         [s.originator_id for s in stored_events],
@@ -568,6 +587,7 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                         [i for i, _ in read],
                         [v for _, v in read],
                         self._lock_timeout,
+                        *rows,
                     ),
                     prepare=True,
                 )
@@ -577,6 +597,26 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             return [int(row["notification_id"]) for row in curs.fetchall()]
 
     insert_events = _retrying(_record)
+
+    def _relationship_arrays(self, curs: Cursor[DictRow], changes: Changes) -> tuple[Any, ...]:
+        """The rows ``changes`` leave, as the arrays ``oversight_record_command_relationships``
+        takes: each subject's id and the version its row was read at (None: no row yet),
+        then the rest of each row's columns."""
+        curs.execute(self._select_relationships, ([str(i) for i in changes],), prepare=True)
+        previous = {
+            r.subject_id: r for r in (from_values(tuple(v.values())) for v in curs.fetchall())
+        }
+        rows = updated_rows(changes, previous)
+        read_at = [
+            previous[r.subject_id].version if r.subject_id in previous else None for r in rows
+        ]
+        values = [r.values() for r in rows]
+        columns = (
+            [list(column) for column in zip(*values, strict=True)]
+            if values
+            else [[] for _ in RELATIONSHIP_COLUMNS]
+        )
+        return (columns[0], read_at, *columns[1:])
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

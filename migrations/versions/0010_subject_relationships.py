@@ -5,7 +5,8 @@ worker, the supervisors their agreements name, whether their own record was purg
 the version it reflects), which the recorders keep in the same transaction as the events
 that change it, and fills it from the events already stored, through the one derivation
 (``application.relationships``), so a store written before reads its relationships
-after the upgrade.
+after the upgrade. On PostgreSQL, ``oversight_record_command_relationships`` records a
+command that changes a relationship, with its rows, in one statement.
 
 Revision ID: 0010
 Revises: 0009
@@ -28,6 +29,68 @@ branch_labels = None
 depends_on = None
 
 TABLE = "subject_relationship"
+
+#: ``oversight_record_command``'s parameters (migration 0009), then the rows.
+SIGNATURE = (
+    "text, text, text, text, uuid, bigint, text, uuid[], bigint[], text[], bytea[], "
+    "bytea[], bytea[], uuid[], bigint[], text, "
+    "text[], integer[], text[], text[], text[], text[], text[], text[], text[], boolean[], "
+    "integer[]"
+)
+
+#: PostgreSQL: a command that changes a relationship, still in one statement. The command
+#: is recorded as ``oversight_record_command`` records it (the insert lock taken, the
+#: events chained); then, under that lock, each row it changes must still be at the
+#: version it was read at (else ``serialization_failure``: the command is decided again),
+#: and the rows are written. The rows are folded by the caller from the rows it read and
+#: the command's events (``application.relationships``, the one derivation).
+FUNCTION = """
+CREATE OR REPLACE FUNCTION oversight_record_command_relationships(
+    p_authority_code text, p_command_id text, p_command_name text, p_fingerprint text,
+    p_last_originator_id uuid, p_last_originator_version bigint, p_aggregate_ids text,
+    p_originator_ids uuid[], p_originator_versions bigint[], p_topics text[],
+    p_states bytea[], p_salts bytea[], p_commitments bytea[],
+    p_read_ids uuid[], p_read_versions bigint[], p_lock_timeout text,
+    p_subject_ids text[], p_read_at integer[], p_authority_codes text[], p_kinds text[],
+    p_local_ids text[], p_teams text[], p_line_managers text[], p_allocated text[],
+    p_supervisors text[], p_purged boolean[], p_versions integer[]
+) RETURNS SETOF bigint
+LANGUAGE plpgsql
+SET search_path = public, pg_temp
+AS $body$
+BEGIN
+    RETURN QUERY SELECT oversight_record_command(
+        p_authority_code, p_command_id, p_command_name, p_fingerprint,
+        p_last_originator_id, p_last_originator_version, p_aggregate_ids,
+        p_originator_ids, p_originator_versions, p_topics, p_states, p_salts,
+        p_commitments, p_read_ids, p_read_versions, p_lock_timeout
+    );
+    IF EXISTS (
+        SELECT 1 FROM unnest(p_subject_ids, p_read_at) AS r (subject_id, read_at)
+        LEFT JOIN subject_relationship AS s ON s.subject_id = r.subject_id
+        WHERE s.version IS DISTINCT FROM r.read_at
+    ) THEN
+        RAISE EXCEPTION 'a relationship this command read has changed since'
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    INSERT INTO subject_relationship (
+        subject_id, authority_code, subject_kind, local_id, team, line_manager_id,
+        allocated_worker_id, supervisors, purged, version
+    )
+    SELECT * FROM unnest(
+        p_subject_ids, p_authority_codes, p_kinds, p_local_ids, p_teams, p_line_managers,
+        p_allocated, p_supervisors, p_purged, p_versions
+    )
+    ON CONFLICT (subject_id) DO UPDATE SET
+        authority_code = excluded.authority_code, subject_kind = excluded.subject_kind,
+        local_id = excluded.local_id, team = excluded.team,
+        line_manager_id = excluded.line_manager_id,
+        allocated_worker_id = excluded.allocated_worker_id,
+        supervisors = excluded.supervisors, purged = excluded.purged,
+        version = excluded.version;
+END;
+$body$
+"""
 
 
 def _stored(sqlite: bool) -> Iterator[StoredEvent]:
@@ -104,8 +167,12 @@ def upgrade() -> None:
     # The line-management chain is walked up by (authority, kind, staff id): the index
     # above; who reports to whom is never asked here.
     backfill(sqlite)
+    if not sqlite:
+        op.execute(FUNCTION)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION oversight_record_command_relationships({SIGNATURE})")
     op.drop_index(f"{TABLE}_local", table_name=TABLE)
     op.drop_table(TABLE)
