@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -165,9 +166,15 @@ def _kind(event: object) -> EventType | None:
         return None  # a purged event's tombstone, or not the catalogue's
 
 
+@cache
+def _changes(event_type: type) -> bool:
+    return _kind(event_type) in RELATIONSHIP_EVENTS
+
+
 def changes_relationships(event: object) -> bool:
-    """Whether ``event`` changes its subject's row."""
-    return _kind(event) in RELATIONSHIP_EVENTS
+    """Whether ``event`` changes its subject's row (by its class, looked up once: this
+    runs on every command's events)."""
+    return _changes(type(event))
 
 
 def apply(row: Relationship | None, event: Any) -> Relationship | None:
