@@ -37,17 +37,9 @@ from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
 from application.receipts import CommandReceipt, StaleRead
-from application.relationships import (
-    COLUMNS as RELATIONSHIP_COLUMNS,
-)
-from application.relationships import (
-    TABLE as RELATIONSHIPS_TABLE,
-)
-from application.relationships import (
-    Relationship,
-    from_values,
-    updated_rows,
-)
+from application.relationships import COLUMNS as RELATIONSHIP_COLUMNS
+from application.relationships import TABLE as RELATIONSHIPS_TABLE
+from application.relationships import Relationship, from_values, updated_rows
 from domain.subject import Tombstone
 from oversight.integrity import Seal, commitment, new_salt, redaction_digest, seal
 
