@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -166,15 +165,18 @@ def _kind(event: object) -> EventType | None:
         return None  # a purged event's tombstone, or not the catalogue's
 
 
-@cache
-def _changes(event_type: type) -> bool:
-    return _kind(event_type) in RELATIONSHIP_EVENTS
+#: Whether events of each class change a row (each class looked up once).
+_CHANGES: dict[type, bool] = {}
 
 
 def changes_relationships(event: object) -> bool:
     """Whether ``event`` changes its subject's row (by its class, looked up once: this
     runs on every command's events)."""
-    return _changes(type(event))
+    cls = type(event)
+    found = _CHANGES.get(cls)
+    if found is None:
+        found = _CHANGES[cls] = _kind(cls) in RELATIONSHIP_EVENTS
+    return found
 
 
 def apply(row: Relationship | None, event: Any) -> Relationship | None:
