@@ -36,6 +36,7 @@ from application.receipts import (
     refuse_reuse,
 )
 from application.registration import REGISTRATIONS, registration_field
+from application.relationships import relationship_events
 from application.transcoding import VALUE_TRANSCODINGS, FastJSONTranscoder
 from domain import commands as c
 from domain.access import AccessLog
@@ -118,6 +119,20 @@ class OversightApplication(Application[UUID]):
         return self.recorder
 
     # -- writes ------------------------------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """The library's save, with the relationship rows the events change written in
+        the same transaction (``relationships=``, ADR 0020 addendum): every way an
+        aggregate is saved keeps the relationship table. None for most commands, which
+        then write as before."""
+        if "relationships" not in kwargs:
+            kwargs["relationships"] = relationship_events(
+                e
+                for o in objs
+                if o is not None
+                for e in (o.pending_events if isinstance(o, Aggregate) else (o,))
+            )
+        return super().save(*objs, **kwargs)
 
     def execute(
         self,

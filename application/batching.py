@@ -24,6 +24,7 @@ from eventsourcing.persistence import IntegrityError
 from application.app import OversightApplication
 from application.handlers import handler_of
 from application.receipts import CommandReceipt, CommandResult, receipt_of, refuse_reuse
+from application.relationships import relationship_events
 from domain import commands as c
 from domain.errors import ConcurrencyConflict, DomainError, ValidationError
 
@@ -121,7 +122,9 @@ def execute_atomically(
             return results
         stored = [app.mapper.to_stored_event(event) for event in batch.events]
         try:
-            position = app.command_log.insert_batch(stored, batch.receipts)
+            position = app.command_log.insert_batch(
+                stored, batch.receipts, relationship_events(batch.events)
+            )
         except IntegrityError:
             if attempt == retries:
                 raise ConcurrencyConflict(
@@ -187,7 +190,10 @@ def _flush(
         return
     stored = [app.mapper.to_stored_event(event) for event in batch.events]
     try:
-        position = app.command_log.insert_batch(stored, batch.receipts)
+        # The relationship rows the batch changes are written in its transaction.
+        position = app.command_log.insert_batch(
+            stored, batch.receipts, relationship_events(batch.events)
+        )
     except IntegrityError:
         commands = list(batch.commands)
         batch.forget()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -99,11 +99,15 @@ class CommandLog(Protocol):
         ...
 
     def insert_batch(
-        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+        self,
+        stored_events: Sequence[StoredEvent],
+        receipts: Sequence[CommandReceipt],
+        relationships: dict[UUID, list[Any]] | None = None,
     ) -> int | None:
         """Many commands' events and receipts in one transaction (COPY on PostgreSQL),
-        under the same insert lock and uniqueness constraints as one command's; returns
-        the log position of the last event."""
+        under the same insert lock and uniqueness constraints as one command's, with
+        the relationship rows their ``relationships`` events change; returns the log
+        position of the last event."""
         ...
 
     def analyze(self) -> None:

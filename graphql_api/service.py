@@ -7,9 +7,11 @@ any of it is returned: if the log cannot be written, nothing is read (fail close
 
 No existence oracle (issue 23): within an authority, a child or worker the caller may not
 see answers exactly as one that does not exist (``hidden``: the same code, message and
-field), after the same database work: the subject is looked up the same way (one read of
-the read models, then either its line-management chain or, not there, the event store),
-the caller's team is always read, and nothing is logged or validated before the answer.
+field), after the same database work: the subject is looked up the same way (its row of
+the relationship table, then its line-management chain, on one connection), the
+caller's team is always read, and nothing is logged or validated before the answer.
+The relationship table is written with the events (ADR 0020, addendum), so what a write
+changed counts in the next request, with no read model running.
 A write is authorised on every subject it names before any rule of the domain or check of
 its input runs, so no rule can tell a hidden subject's state either. FORBIDDEN is kept
 for a subject the caller may see but may not write: that tells them nothing new.
@@ -21,13 +23,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Engine, literal, select
 
 from application.app import CommandResult, OversightApplication, SubjectPurged
 from application.purge import Purges
+from application.relationships import Relationship, from_values, subject_relationship
 from domain import commands as c
 from domain.authorization import (
     READ_ONLY,
@@ -43,18 +44,14 @@ from domain.authorization import (
     act_of,
     authorize_acts,
     chain_of,
-    child_relations_of,
     decide,
     record_classes_of,
-    team_in_store,
-    worker_relations_of,
 )
 from domain.errors import DomainError, Forbidden, NotFound, ValidationError
 from domain.identifiers import check_local_id
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from domain.vocabulary import Role
-from projections.compliance import view
 from projections.engine import wait_for
 
 #: How far up a line-management chain access reaches (as ``chain_of``'s default).
@@ -106,6 +103,13 @@ HIDDEN_MESSAGES = {
 SubjectRelations = ChildRelations | WorkerRelations
 
 
+def _purged(row: Relationship) -> SubjectPurged:
+    """What a subject whose own record was purged answers (as its tombstones say in
+    the store: ``Subject.ContentPurged``)."""
+    record = "worker file" if row.subject_kind == "worker" else "child record"
+    return SubjectPurged(f"this {record} was purged", field="subject")
+
+
 def hidden(kind: str, field: str) -> NotFound:
     """The one answer for a subject that is not there and for one the caller may not see
     (issue 23): the same code, message and field, so the two cannot be told apart."""
@@ -153,21 +157,32 @@ class Service:
     #: The projection reads wait on for ``consistentWith`` (read-your-writes).
     consistency_projection: str = "compliance"
 
-    # -- relationships, from the compliance projection -----------------------------------
+    # -- relationships, from the relationship table ------------------------------------
+    #
+    # ``subject_relationship`` is part of the write model: the recorders write it in the
+    # same transaction as the events that change a relationship (ADR 0020, addendum), so
+    # a worker moved to a new manager, a child reallocated or a worker moved team counts
+    # in the very next request, with no read model running. Every subject the store
+    # holds has a row (a purged one: a row saying only that), so a lookup is always the
+    # same two queries on one connection: the subject's row, then the chain up from it
+    # (run whatever the row holds, finding nothing for a missing subject). A subject
+    # there, hidden or missing costs the same (issue 23).
 
     def _subject_row(
         self, authority: str, kind: str, local_id: str, conn: Connection | None = None
-    ) -> Any:
-        subject = view("compliance_subject")
-        query = select(subject).where(
-            subject.c.authority_code == authority,
-            subject.c.subject_kind == kind,
-            subject.c.local_id == local_id,
+    ) -> Relationship | None:
+        table = subject_relationship
+        query = select(*table.columns).where(
+            table.c.authority_code == authority,
+            table.c.subject_kind == kind,
+            table.c.local_id == local_id,
         )
         if conn is not None:
-            return conn.execute(query).one_or_none()
-        with self.engine.connect() as own:
-            return own.execute(query).one_or_none()
+            row = conn.execute(query).one_or_none()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).one_or_none()
+        return None if row is None else from_values(tuple(row))
 
     def _chain(
         self,
@@ -184,26 +199,26 @@ class Service:
         if not staff_id and not always:
             return ()
         staff_id = staff_id or ""
-        subject = view("compliance_subject")
+        table = subject_relationship
         step = (
-            select(subject.c.local_id, subject.c.manager_id, literal(0).label("depth"))
+            select(table.c.local_id, table.c.line_manager_id, literal(0).label("depth"))
             .where(
-                subject.c.authority_code == authority,
-                subject.c.subject_kind == "worker",
-                subject.c.local_id == staff_id,
+                table.c.authority_code == authority,
+                table.c.subject_kind == "worker",
+                table.c.local_id == staff_id,
             )
             .cte("chain", recursive=True)
         )
-        above = subject.alias("above")
+        above = table.alias("above")
         step = step.union_all(
-            select(above.c.local_id, above.c.manager_id, step.c.depth + 1).where(
+            select(above.c.local_id, above.c.line_manager_id, step.c.depth + 1).where(
                 above.c.authority_code == authority,
                 above.c.subject_kind == "worker",
-                above.c.local_id == step.c.manager_id,
+                above.c.local_id == step.c.line_manager_id,
                 step.c.depth < CHAIN_LIMIT,
             )
         )
-        query = select(step.c.local_id, step.c.manager_id)
+        query = select(step.c.local_id, step.c.line_manager_id)
         if conn is not None:
             rows = conn.execute(query).all()
         else:
@@ -212,61 +227,40 @@ class Service:
         managers = {str(r[0]): (str(r[1]) if r[1] else None) for r in rows}
         return chain_of(staff_id, managers, CHAIN_LIMIT)
 
-    # A subject's row and its chain are read on one connection; one not there is then
-    # looked for in the event store: either way two queries on two connections, so a
-    # subject the caller may not see costs what one that does not exist costs (issue 23).
-
     def worker_relations(self, authority: str, staff_id: str) -> WorkerRelations | None:
+        """A worker's file and its people (None: no such worker in the authority);
+        ``SubjectPurged`` when only what says it was purged is left."""
         check_local_id(staff_id, field="staff_id")  # before any query: typed, named
         with self.engine.connect() as conn:
             row = self._subject_row(authority, "worker", staff_id, conn)
-            chain = self._chain(authority, staff_id, conn=conn) if row is not None else ()
+            chain = self._chain(authority, staff_id, always=True, conn=conn)
         if row is None:
-            return self._worker_from_store(authority, staff_id)
-        supervisors = [str(s) for s in orjson.loads(row.supervisors) if s != staff_id]
-        ordered = tuple(dict.fromkeys([*supervisors, *chain]))
+            return None
+        if row.purged:
+            raise _purged(row)
+        supervisors = [s for s in row.supervisor_ids if s != staff_id]
+        ordered = tuple(p for p in dict.fromkeys([*supervisors, *chain]) if p != staff_id)
         return WorkerRelations(authority, staff_id, row.team, ordered)
 
     def child_relations(self, authority: str, child_id: str) -> ChildRelations | None:
         check_local_id(child_id, field="child_id")
         with self.engine.connect() as conn:
             row = self._subject_row(authority, "child", child_id, conn)
-            allocated = str(row.worker_id) if row is not None and row.worker_id else None
-            # Queried even for an unallocated child (it finds nothing then): see above.
-            chain = (
-                self._chain(authority, allocated, always=True, conn=conn) if row is not None else ()
-            )
+            allocated = row.allocated_worker_id if row is not None else None
+            # Queried even for an unallocated or missing child (it finds nothing then).
+            chain = self._chain(authority, allocated, always=True, conn=conn)
         if row is None:
-            return self._child_from_store(authority, child_id)
+            return None
+        if row.purged:
+            raise _purged(row)
         return ChildRelations(authority, child_id, row.team, allocated, chain)
 
-    # A subject the read models have not settled yet (just registered, say) is read from
-    # the event store, which is the source of truth: a client that registers a child and
-    # allocates it straight away is not told the child does not exist.
-
-    def _worker_from_store(self, authority: str, staff_id: str) -> WorkerRelations | None:
-        try:
-            return worker_relations_of(self.app, authority, staff_id)
-        except SubjectPurged:
-            raise  # only its tombstones are left: say so (ADR 0012)
-        except DomainError:
-            return None
-
-    def _child_from_store(self, authority: str, child_id: str) -> ChildRelations | None:
-        try:
-            return child_relations_of(self.app, authority, child_id)
-        except SubjectPurged:
-            raise  # only its tombstones are left: say so (ADR 0012)
-        except DomainError:
-            return None
-
     def team_of(self, principal: Principal) -> str | None:
-        """The caller's team: from the read models, or (not settled there yet) from
-        their own record in the store."""
+        """The caller's team, from their own row (as the write that set it left it)."""
         row = self._subject_row(principal.authority_code, "worker", principal.staff_id)
-        if row is None:
-            return team_in_store(self.app, principal)
-        return str(row.team) if row.team else None
+        if row is None or row.purged:
+            return None
+        return row.team or None
 
     # -- deciding ------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from oversight.import_cli import import_group
 from oversight.log_cli import log
 from oversight.policy_cli import authority, policy
 from oversight.projecting import read_engine, runner_for, source_for
+from oversight.relationships_cli import relationships_group
 from oversight.retention_cli import retention
 from oversight.settings import DatabaseSettings, Settings, SettingsError
 from oversight.wiring import open_application
@@ -57,6 +58,9 @@ def main() -> None:
 @main.group()
 def db() -> None:
     """Database schema (Alembic migrations)."""
+
+
+db.add_command(relationships_group)
 
 
 @db.command("upgrade")

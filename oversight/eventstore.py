@@ -37,6 +37,9 @@ from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
 from application.receipts import CommandReceipt, StaleRead
+from application.relationships import COLUMNS as RELATIONSHIP_COLUMNS
+from application.relationships import TABLE as RELATIONSHIPS_TABLE
+from application.relationships import Relationship, from_values, updated_rows
 from domain.subject import Tombstone
 from oversight.integrity import Seal, commitment, new_salt, redaction_digest, seal
 
@@ -75,6 +78,41 @@ _COLUMNS = (
     "authority_code, command_id, command_name, fingerprint, "
     "last_originator_id, last_originator_version, aggregate_ids"
 )
+
+#: Events that change relationships, by subject (``application.relationships``): passed
+#: to the recorders as ``relationships=`` and written with the events they come from.
+Changes = dict[UUID, list[Any]]
+
+_RELATIONSHIP_SELECT = f"SELECT {', '.join(RELATIONSHIP_COLUMNS)} FROM {RELATIONSHIPS_TABLE}"
+_RELATIONSHIP_UPDATE = ", ".join(
+    f"{c} = excluded.{c}" for c in RELATIONSHIP_COLUMNS if c != "subject_id"
+)
+
+
+def _sqlite_write_relationships(c: SQLiteCursor, changes: Changes) -> None:
+    """Fold ``changes`` into the rows they change, read and written in the caller's
+    transaction (which holds the write lock): the relationship table reads its own
+    writes (ADR 0020, addendum)."""
+    if not changes:
+        return
+    ids = [str(i) for i in changes]
+    previous: dict[str, Relationship] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        c.execute(
+            f"{_RELATIONSHIP_SELECT} WHERE subject_id IN ({', '.join('?' * len(chunk))})", chunk
+        )
+        for values in c.fetchall():
+            row = from_values(tuple(values))
+            previous[row.subject_id] = row
+    rows = [r.values() for r in updated_rows(changes, previous)]
+    if rows:
+        c.executemany(
+            f"INSERT INTO {RELATIONSHIPS_TABLE} ({', '.join(RELATIONSHIP_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(RELATIONSHIP_COLUMNS))}) "
+            f"ON CONFLICT (subject_id) DO UPDATE SET {_RELATIONSHIP_UPDATE}",
+            rows,
+        )
 
 
 class SQLiteOversightRecorder(SQLiteApplicationRecorder):
@@ -137,6 +175,7 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
         for originator_id, version in kwargs.get("read_versions", ()):
             if self._head(c, originator_id) != version:
                 raise StaleRead("a record this command read has changed since")
+        _sqlite_write_relationships(c, kwargs.get("relationships") or {})
         return positions
 
     def _insert_chained(
@@ -260,7 +299,10 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
         return found
 
     def insert_batch(
-        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+        self,
+        stored_events: Sequence[StoredEvent],
+        receipts: Sequence[CommandReceipt],
+        relationships: Changes | None = None,
     ) -> int | None:
         try:
             with self.datastore.transaction(commit=True) as c:
@@ -271,6 +313,7 @@ class SQLiteOversightRecorder(SQLiteApplicationRecorder):
                 if not receipts:
                     c.execute(f"UPDATE {self.events_table_name} SET topic = topic WHERE 0")
                 self._insert_chained(c, stored_events)
+                _sqlite_write_relationships(c, relationships or {})
                 c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
                 head = c.fetchone()[0]
         except sqlite3.IntegrityError as error:
@@ -389,6 +432,13 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         self._select_history_after = self._select_history.replace(
             " ORDER BY", " AND originator_version > %s ORDER BY"
         )
+        self._record_command_relationships = (
+            "SELECT oversight_record_command_relationships(%s, %s, %s, %s, %s, %s, %s, "
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[], %s::bytea[], "
+            "%s::uuid[], %s::bigint[], %s, %s::text[], %s::integer[], %s::text[], %s::text[], "
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[], "
+            "%s::integer[]) AS notification_id"
+        )
         self._lock_timeout = f"{self.datastore.lock_timeout}s"
         self._select_receipts = SQL(
             "SELECT " + _COLUMNS + " FROM {schema}.{table} "
@@ -434,6 +484,21 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{events} WHERE originator_id = %s ORDER BY originator_version"
         ).format(schema=schema, events=events)
+        relationships = Identifier(RELATIONSHIPS_TABLE)
+        self._select_relationships = (
+            SQL(
+                "SELECT " + ", ".join(RELATIONSHIP_COLUMNS) + " FROM {schema}.{table} "
+                "WHERE subject_id = ANY(%s::text[])"
+            )
+            .format(schema=schema, table=relationships)
+            .as_string()
+        )
+        self._upsert_relationships = SQL(
+            "INSERT INTO {schema}.{table} (" + ", ".join(RELATIONSHIP_COLUMNS) + ") "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::text[], %s::text[], %s::boolean[], %s::integer[]) "
+            "ON CONFLICT (subject_id) DO UPDATE SET " + _RELATIONSHIP_UPDATE
+        ).format(schema=schema, table=relationships)
         self._select_notification_id = SQL(
             "SELECT notification_id FROM {schema}.{events} "
             "WHERE originator_id = %s AND originator_version = %s"
@@ -474,7 +539,9 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
     select_events = _retrying(_select_events)
 
     def _record(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """A command's events with its receipt: one call of ``oversight_record_command``.
+        """A command's events with its receipt: one call of ``oversight_record_command``,
+        or of ``oversight_record_command_relationships`` with the relationship rows its
+        events change (read first: one more round trip, for those commands only).
         Anything else (a purge's tombstones, events without a receipt) goes the library's
         way, through ``_insert_events`` below."""
         receipt: CommandReceipt | None = kwargs.get("command_receipt")
@@ -483,13 +550,21 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                 self, stored_events, **kwargs
             )
         read: Sequence[tuple[UUID, int]] = kwargs.get("read_versions", ())
+        changes: Changes = kwargs.get("relationships") or {}
         # The salt and commitment here, the chain in the function (it needs the
         # aggregate's last chain hash and the position, known under the lock).
         salts = [new_salt() for _ in stored_events]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            statement, rows = self._record_command, ()
+            if changes:
+                # A command that changes a relationship: its rows go in the same one
+                # statement (migration 0010), folded here from the rows read now; the
+                # function checks, under the insert lock, that they are still as read.
+                statement = self._record_command_relationships
+                rows = self._relationship_arrays(curs, changes)
             try:
                 curs.execute(
-                    self._record_command,
+                    statement,
                     (
                         *_receipt_row(receipt),
                         [s.originator_id for s in stored_events],
@@ -504,6 +579,7 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                         [i for i, _ in read],
                         [v for _, v in read],
                         self._lock_timeout,
+                        *rows,
                     ),
                     prepare=True,
                 )
@@ -513,6 +589,26 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
             return [int(row["notification_id"]) for row in curs.fetchall()]
 
     insert_events = _retrying(_record)
+
+    def _relationship_arrays(self, curs: Cursor[DictRow], changes: Changes) -> tuple[Any, ...]:
+        """The rows ``changes`` leave, as the arrays ``oversight_record_command_relationships``
+        takes: each subject's id and the version its row was read at (None: no row yet),
+        then the rest of each row's columns."""
+        curs.execute(self._select_relationships, ([str(i) for i in changes],), prepare=True)
+        previous = {
+            r.subject_id: r for r in (from_values(tuple(v.values())) for v in curs.fetchall())
+        }
+        rows = updated_rows(changes, previous)
+        read_at = [
+            previous[r.subject_id].version if r.subject_id in previous else None for r in rows
+        ]
+        values = [r.values() for r in rows]
+        columns = (
+            [list(column) for column in zip(*values, strict=True)]
+            if values
+            else [[] for _ in RELATIONSHIP_COLUMNS]
+        )
+        return (columns[0], read_at, *columns[1:])
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -537,6 +633,24 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         if tombstones and not stored_events:
             raise IntegrityError("a purge is recorded by the event that made it")
         super()._insert_events(curs, stored_events, **kwargs)
+        # After the insert, under its lock: the rows before are what the last writer left.
+        self._write_relationships(curs, kwargs.get("relationships") or {})
+
+    def _write_relationships(self, curs: Cursor[DictRow], changes: Changes) -> None:
+        """Fold ``changes`` into the rows they change, in the caller's transaction (the
+        events table's insert lock held): the relationship table reads its own writes
+        (ADR 0020, addendum). One read, one upsert."""
+        if not changes:
+            return
+        curs.execute(self._select_relationships, ([str(i) for i in changes],))
+        previous = {
+            r.subject_id: r for r in (from_values(tuple(v.values())) for v in curs.fetchall())
+        }
+        rows = [r.values() for r in updated_rows(changes, previous)]
+        if rows:
+            curs.execute(
+                self._upsert_relationships, [list(column) for column in zip(*rows, strict=True)]
+            )
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -656,7 +770,10 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
         return {receipt.command_id: receipt for receipt in receipts}
 
     def insert_batch(
-        self, stored_events: Sequence[StoredEvent], receipts: Sequence[CommandReceipt]
+        self,
+        stored_events: Sequence[StoredEvent],
+        receipts: Sequence[CommandReceipt],
+        relationships: Changes | None = None,
     ) -> int | None:
         try:
             with (
@@ -671,6 +788,7 @@ class PostgresOversightRecorder(PostgresApplicationRecorder):
                     for receipt in receipts:
                         copy.write_row(_receipt_row(receipt))
                 self._copy_sealed(curs, stored_events)
+                self._write_relationships(curs, relationships or {})
                 curs.execute(self._select_max_position)
                 row = curs.fetchone()
         except psycopg.IntegrityError as error:
