@@ -721,6 +721,19 @@ def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozense
     return frozenset(own)
 
 
+def accounted_clauses(pack: Pack, library: PackLibrary) -> frozenset[str]:
+    """Every clause ``pack`` accounts for, with those of the packs it extends (found in
+    ``library``): the only IDs anything of its authority may cite (issue 19 item 3)."""
+    parent = library.packs.get(pack.extends) if pack.extends else None
+    return frozenset(
+        {r.rule_id for r in pack.rules}
+        | {u.rule_id for u in pack.uncomputed}
+        | {r.rule_id for r in pack.retention}
+        | pack.authority.clauses
+        | {c for clauses in pack.authority.citations.values() for c in clauses}
+    ) | (accounted_clauses(parent, library) if parent is not None else frozenset())
+
+
 def _clause(raw: Any, where: str, at: str, known: frozenset[str]) -> str:
     """A rule ID the pack accounts for: a chain or write rule cites no unknown clause."""
     if not isinstance(raw, str) or not RULE_ID.match(raw):
