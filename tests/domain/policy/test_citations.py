@@ -13,6 +13,7 @@ from application.app import OversightApplication
 from application.policy import cite_refusal
 from domain import commands as c
 from domain.errors import RuleViolation
+from domain.events import OversightTriggered, SupervisionAgreementSigned
 from domain.policy.citations import citable_names, clauses_in
 from domain.policy.packs import BUILT_IN, PackError, PackLibrary, accounted_clauses
 from oversight.cli import main
@@ -62,8 +63,9 @@ def test_a_pack_inherits_its_parents_citations_and_replaces_a_name_it_cites(
     packs = PackLibrary.load([tmp_path]).packs
     rules = packs["DUR-2027"].authority
     assert rules.cited("PersonalFileIsPrivate") == "PersonalFileIsPrivate DUR-4.8c"
-    assert rules.cites("SupervisionAgreementSigned") == ("DUR-4.1",)  # inherited
-    assert rules.cited("OversightTriggered") == "OversightTriggered"  # Durham cites none
+    assert rules.cites(SupervisionAgreementSigned.__name__) == ("DUR-4.1",)  # inherited
+    triggered = OversightTriggered.__name__
+    assert rules.cited(triggered) == triggered  # Durham's policy cites none for it
 
 
 def test_a_foreign_clause_is_refused_at_its_line(tmp_path: Path) -> None:
@@ -118,7 +120,7 @@ def test_citations_change_no_computed_finding() -> None:
     from domain.policy.packs import parse_pack
 
     document = {"pack": {"id": "XX", "name": "X"}}
-    cited = {**document, "citations": {"OversightTriggered": []}}
+    cited = {**document, "citations": {OversightTriggered.__name__: []}}
     assert parse_pack(document, "x").digest == parse_pack(cited, "x").digest
 
 
@@ -172,5 +174,5 @@ def test_a_refusal_already_citing_its_packs_clause_or_naming_no_rule_is_kept(
     kept = cite_refusal(app, "CT-X", RuleViolation("x", rule="DisagreementIsResolvedOnce DEV-6"))
     assert kept.rule == "DisagreementIsResolvedOnce DEV-6"
     assert cite_refusal(app, "CT-X", RuleViolation("x")).rule is None
-    unknown = cite_refusal(app, "NO-SUCH", RuleViolation("x", rule="OversightTriggered"))
-    assert unknown.rule == "OversightTriggered"  # no authority: the name alone
+    unknown = cite_refusal(app, "NO-SUCH", RuleViolation("x", rule="CorrectionGivesAReason"))
+    assert unknown.rule == "CorrectionGivesAReason"  # no authority: the name alone
