@@ -38,6 +38,10 @@ from typing import Any, Protocol
 
 from domain import commands as c
 from domain.errors import DomainError, Forbidden
+from domain.rules import (
+    ManagementOversightIsAManagersDecision,
+    OnlyTheAuthorOrTheirLineManagerCorrects,
+)
 from domain.vocabulary import (
     Role,
 )
@@ -75,10 +79,8 @@ REPORTS_ARE_FOR_QUALITY_ASSURANCE = "ReportsAreForQualityAssurance"
 CASE_SUPERVISION_IS_A_MANAGERS_RECORD = "CaseSupervisionIsAManagersRecord"
 DISAGREEMENT_IS_RAISED_BY_A_PARTY = "DisagreementIsRaisedByAParty"
 #: Named invariants of ``domain.rules`` that also name a write (the same clause binds).
-CORRECTED_BY_THE_AUTHOR = "OnlyTheAuthorOrTheirLineManagerCorrects"
-MANAGERS_DECISION = "ManagementOversightIsAManagersDecision"
-#: The act a role may not do: cited by the act's own decision name besides.
-A_ROLE_WRITES_ONLY_ITS_ACTS = "ARoleWritesOnlyTheActsItsClauseNames"
+CORRECTED_BY_THE_AUTHOR = OnlyTheAuthorOrTheirLineManagerCorrects.name
+MANAGERS_DECISION = ManagementOversightIsAManagersDecision.name
 ACCESS_DECISIONS: frozenset[str] = frozenset(
     {
         PERSONAL_FILE_IS_PRIVATE,
@@ -86,7 +88,6 @@ ACCESS_DECISIONS: frozenset[str] = frozenset(
         REPORTS_ARE_FOR_QUALITY_ASSURANCE,
         CASE_SUPERVISION_IS_A_MANAGERS_RECORD,
         DISAGREEMENT_IS_RAISED_BY_A_PARTY,
-        A_ROLE_WRITES_ONLY_ITS_ACTS,
     }
 )
 
