@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 
 from application.cache import AggregateCache, cache_size
 from application.handlers import Handler, handler_of
+from application.policy import cite_refusal
 from application.receipts import (
     CommandLog,
     CommandResult,
@@ -200,12 +201,13 @@ class OversightApplication(Application[UUID]):
             if authorize is not None:
                 authorize(self)
             aggregates = handler(self, command)
-        except DomainError:
+        except DomainError as error:
             earlier = self._earlier_result(authority, command, fingerprint)
             if earlier is not None:
                 return earlier
             if reads.trusted:
                 raise _TrustedStale from None  # refused on what may be out of date
+            cite_refusal(self, authority, error)  # citing its own pack's clauses
             raise
         receipt = receipt_of(command, fingerprint, aggregates)
         events = sum(len(a.pending_events) for a in aggregates)

@@ -2,17 +2,22 @@
 
 The policies say who reads what:
 
-- a personal supervision file is private, not confidential [DUR-4.8a, POR-6.2c,
-  SHR-5.5]: the supervisee, their supervisor and line-management chain, managers
-  covering, senior managers for quality assurance, HR and investigating officers with
-  a grant, and inspectors; never peers;
-- a child's case supervision and oversight records sit on the child's file [DUR-4.8c]:
-  readable by those with access to that file (allocation, team, service), quality
-  assurance, inspectors, and investigating officers with a grant.
+- a personal supervision file is private, not confidential (``PersonalFileIsPrivate``):
+  the supervisee, their supervisor and line-management chain, managers covering, senior
+  managers for quality assurance, HR and investigating officers with a grant, and
+  inspectors; never peers;
+- a child's case supervision and oversight records sit on the child's file
+  (``ChildRecordIsOnTheChildsFile``): readable by those with access to that file
+  (allocation, team, service), quality assurance, inspectors, and investigating
+  officers with a grant;
+- authority-wide reports are for quality assurance and senior managers, and a team
+  manager's own team (``ReportsAreForQualityAssurance``).
 
 Decisions are pure functions of a ``Principal`` (who is asking, from their verified
 token), the operation, and the record's relationships. Every decision names the rule it
-rests on, so a refusal can say why.
+rests on by a stable name (``ACCESS_DECISIONS``, or a named rule of ``domain.rules``),
+so a refusal can say why; which clause of its policy that is, each authority's pack
+says (``[citations]``, issue 19 item 3): the application adds it to the refusal.
 
 Writes are decided per act (``Act``: what a command does to one subject it touches), by
 the caller's role and their relationship to that subject (``Relationship``), from
@@ -33,6 +38,10 @@ from typing import Any, Protocol
 
 from domain import commands as c
 from domain.errors import DomainError, Forbidden
+from domain.rules import (
+    ManagementOversightIsAManagersDecision,
+    OnlyTheAuthorOrTheirLineManagerCorrects,
+)
 from domain.vocabulary import (
     Role,
 )
@@ -62,6 +71,25 @@ class Operation(StrEnum):
     READ = "read"
     WRITE = "write"
 
+
+#: The access decisions by name: what a pack's ``[citations]`` cites its clauses for.
+PERSONAL_FILE_IS_PRIVATE = "PersonalFileIsPrivate"
+CHILD_RECORD_IS_ON_THE_CHILDS_FILE = "ChildRecordIsOnTheChildsFile"
+REPORTS_ARE_FOR_QUALITY_ASSURANCE = "ReportsAreForQualityAssurance"
+CASE_SUPERVISION_IS_A_MANAGERS_RECORD = "CaseSupervisionIsAManagersRecord"
+DISAGREEMENT_IS_RAISED_BY_A_PARTY = "DisagreementIsRaisedByAParty"
+#: Named invariants of ``domain.rules`` that also name a write (the same clause binds).
+CORRECTED_BY_THE_AUTHOR = OnlyTheAuthorOrTheirLineManagerCorrects.name
+MANAGERS_DECISION = ManagementOversightIsAManagersDecision.name
+ACCESS_DECISIONS: frozenset[str] = frozenset(
+    {
+        PERSONAL_FILE_IS_PRIVATE,
+        CHILD_RECORD_IS_ON_THE_CHILDS_FILE,
+        REPORTS_ARE_FOR_QUALITY_ASSURANCE,
+        CASE_SUPERVISION_IS_A_MANAGERS_RECORD,
+        DISAGREEMENT_IS_RAISED_BY_A_PARTY,
+    }
+)
 
 READ_ONLY = frozenset({Role.QA_AUDITOR, Role.INSPECTOR})
 MANAGERS = frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.HEAD_OF_SERVICE})
@@ -200,25 +228,26 @@ def _personal_file(
     role, me = principal.role, principal.staff_id
     if operation is Operation.WRITE:
         return _any_act(principal, worker, None)
+    private = PERSONAL_FILE_IS_PRIVATE
     if me == worker.staff_id:
-        return _allow("DUR-4.8a", "the supervisee reads their own file")
+        return _allow(private, "the supervisee reads their own file")
     if role in MANAGERS and me in worker.chain:
-        return _allow("DUR-4.8a", "their supervisor or line-management chain")
+        return _allow(private, "their supervisor or line-management chain")
     if role is Role.QA_AUDITOR:
-        return _allow("DUR-4.8a", "quality assurance reads personal files [POR-7, SHR-5.8]")
+        return _allow(private, "quality assurance reads personal files")
     if role is Role.INSPECTOR:
-        return _allow("DUR-4.8a", "inspectors, during their grant")
+        return _allow(private, "inspectors, during their grant")
     if role in (
         Role.HR,
         Role.INVESTIGATING_OFFICER,
         Role.DATA_PROTECTION_OFFICER,
     ):
         if principal.granted("worker", worker.staff_id, now):
-            return _allow("DUR-4.8a", f"a {role.value} with a grant for this file")
-        return _deny("DUR-4.8a", f"a {role.value} reads a personal file only with a grant")
+            return _allow(private, f"a {role.value} with a grant for this file")
+        return _deny(private, f"a {role.value} reads a personal file only with a grant")
     if role in SENIOR:
-        return _deny("POR-6.2c", "a senior manager outside the supervisee's chain")
-    return _deny("SHR-5.5", "personal supervision files are never read by peers")
+        return _deny(private, "a senior manager outside the supervisee's chain")
+    return _deny(private, "personal supervision files are never read by peers")
 
 
 def _child_record(
@@ -233,23 +262,24 @@ def _child_record(
         return _any_act(principal, child, principal_team)
     allocated = me == child.allocated_worker
     same_team = principal_team is not None and principal_team == child.team
+    on_file = CHILD_RECORD_IS_ON_THE_CHILDS_FILE
     if role is Role.PRACTITIONER:
         if allocated or same_team:
-            return _allow("DUR-4.8c", "allocated to the child, or in the child's team")
-        return _deny("DUR-4.8c", "a practitioner outside the child's allocation and team")
+            return _allow(on_file, "allocated to the child, or in the child's team")
+        return _deny(on_file, "a practitioner outside the child's allocation and team")
     if role is Role.TEAM_MANAGER:
         if same_team or me in child.chain or allocated:
-            return _allow("DUR-4.8c", "the child's team manager or the worker's chain")
-        return _deny("DUR-4.8c", "a team manager of another team")
+            return _allow(on_file, "the child's team manager or the worker's chain")
+        return _deny(on_file, "a team manager of another team")
     if role in SENIOR:
-        return _allow("DUR-4.8c", "the service's senior managers")
+        return _allow(on_file, "the service's senior managers")
     if role in READ_ONLY:
-        return _allow("DUR-4.8c", "quality assurance and inspectors read children's files")
+        return _allow(on_file, "quality assurance and inspectors read children's files")
     if role in (Role.INVESTIGATING_OFFICER, Role.DATA_PROTECTION_OFFICER):
         if principal.granted("child", child.local_id, now):
-            return _allow("DUR-4.8c", f"a {role.value} with a grant for this child")
-        return _deny("DUR-4.8c", f"a {role.value} reads a child's file only with a grant")
-    return _deny("DUR-4.8c", f"a {role.value} has no access to children's files")
+            return _allow(on_file, f"a {role.value} with a grant for this child")
+        return _deny(on_file, f"a {role.value} reads a child's file only with a grant")
+    return _deny(on_file, f"a {role.value} has no access to children's files")
 
 
 def _report(
@@ -258,13 +288,14 @@ def _report(
     role = principal.role
     if operation is Operation.WRITE:
         return _any_act(principal, scope, principal_team)
+    reports = REPORTS_ARE_FOR_QUALITY_ASSURANCE
     if role in SENIOR or role in READ_ONLY:
-        return _allow("POR-7", "quality assurance and senior managers read across the authority")
+        return _allow(reports, "quality assurance and senior managers read across the authority")
     if role is Role.TEAM_MANAGER:
         if scope.team is not None and scope.team == principal_team:
-            return _allow("SHR-5.8", "a team manager reads their own team's figures")
-        return _deny("SHR-5.8", "a team manager reads their own team's figures only")
-    return _deny("POR-7", f"a {role.value} does not read authority-wide reports")
+            return _allow(reports, "a team manager reads their own team's figures")
+        return _deny(reports, "a team manager reads their own team's figures only")
+    return _deny(reports, f"a {role.value} does not read authority-wide reports")
 
 
 def chain_of(
@@ -340,24 +371,28 @@ _SUPERVISION_PARTIES = {
 }
 _SUPERVISORS = {role: _CHAIN for role in MANAGERS}
 
-#: Which role may do which act, to whom; with the clause it rests on. A role's writes
-#: are the acts its clause names [DUR-4.8a, DUR-4.8c; HR, DP, ADMIN: their own remits].
+#: Which role may do which act, to whom; with the rule it rests on, by name (the
+#: subject's pack cites its clauses: ``[citations]``). A role's writes are the acts its
+#: rule names (HR, DP, ADMIN, ALLOCATION, APPROVAL: their own remits, no clause).
 WRITES: dict[Act, tuple[str, Mapping[Role, frozenset[Relationship]]]] = {
     Act.CONFIGURE: ("ADMIN", {Role.ADMINISTRATOR: _ANY}),
     Act.REGISTER_WORKER: ("HR", {Role.HR: _ANY, Role.ADMINISTRATOR: _ANY}),
     Act.KEEP_EMPLOYMENT: ("HR", {Role.HR: _ANY}),
     Act.RECORD_ABSENCE: ("HR", {Role.HR: _ANY, **_SUPERVISORS}),
     Act.HOLD_OR_PURGE: ("DP", {Role.DATA_PROTECTION_OFFICER: _ANY}),
-    Act.TAKE_PART_IN_SUPERVISION: ("DUR-4.8a", _SUPERVISION_PARTIES),
-    Act.SUPERVISE: ("DUR-4.8a", _SUPERVISORS),
+    Act.TAKE_PART_IN_SUPERVISION: (PERSONAL_FILE_IS_PRIVATE, _SUPERVISION_PARTIES),
+    Act.SUPERVISE: (PERSONAL_FILE_IS_PRIVATE, _SUPERVISORS),
     # Approved within the line-management chain; which role in it is the authority's
     # pack's ``approved_by`` rule, decided on the aggregate (ADR 0022: POR-3.1a's Head of
     # Service binds Portsmouth, and no council whose pack lacks it).
     Act.APPROVE_FREQUENCY_EXCEPTION: ("APPROVAL", _SUPERVISORS),
-    Act.CORRECT_PERSONAL_FILE: ("DUR-4.7a", _SUPERVISION_PARTIES),
-    Act.DISAGREE_ON_PERSONAL_FILE: ("DUR-4.10", _SUPERVISION_PARTIES),
+    Act.CORRECT_PERSONAL_FILE: (
+        CORRECTED_BY_THE_AUTHOR,
+        _SUPERVISION_PARTIES,
+    ),
+    Act.DISAGREE_ON_PERSONAL_FILE: (DISAGREEMENT_IS_RAISED_BY_A_PARTY, _SUPERVISION_PARTIES),
     Act.REGISTER_CHILD: (
-        "DUR-4.8c",
+        CHILD_RECORD_IS_ON_THE_CHILDS_FILE,
         {
             Role.PRACTITIONER: _ANY,
             Role.TEAM_MANAGER: _ANY,
@@ -367,11 +402,11 @@ WRITES: dict[Act, tuple[str, Mapping[Role, frozenset[Relationship]]]] = {
         },
     ),
     Act.ALLOCATE: ("ALLOCATION", _CASE_MANAGERS),
-    Act.RECORD_ON_CASE: ("DUR-4.8c", _PRACTICE),
-    Act.SUPERVISE_CASE: ("DEV-5.3", _CASE_MANAGERS),
-    Act.MANAGE_CASE: ("DEV-6g", _CASE_MANAGERS),
-    Act.CORRECT_CASE_RECORD: ("DUR-4.8c", _PRACTICE),
-    Act.DISAGREE_ON_CASE: ("DUR-4.10", _PRACTICE),
+    Act.RECORD_ON_CASE: (CHILD_RECORD_IS_ON_THE_CHILDS_FILE, _PRACTICE),
+    Act.SUPERVISE_CASE: (CASE_SUPERVISION_IS_A_MANAGERS_RECORD, _CASE_MANAGERS),
+    Act.MANAGE_CASE: (MANAGERS_DECISION, _CASE_MANAGERS),
+    Act.CORRECT_CASE_RECORD: (CHILD_RECORD_IS_ON_THE_CHILDS_FILE, _PRACTICE),
+    Act.DISAGREE_ON_CASE: (DISAGREEMENT_IS_RAISED_BY_A_PARTY, _PRACTICE),
 }
 
 #: The acts on each kind of record.

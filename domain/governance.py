@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.policy.calendar import Period
+from domain.policy.citations import Citations, cited
 from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
 
 
@@ -110,6 +111,17 @@ class AuthorityRules:
     roles: Mapping[Role, str] = field(default_factory=dict)
     chains: tuple[EscalationChain, ...] = ()
     write_rules: tuple[WriteRule, ...] = ()
+    #: Its own clauses for each rule, access decision and event code names
+    #: (``[citations]``, ``domain.policy.citations``): nothing another council wrote.
+    citations: Citations = field(default_factory=dict)
+
+    def cites(self, name: str) -> tuple[str, ...]:
+        """The clauses the pack cites for ``name`` (none: the name stands alone)."""
+        return tuple(self.citations.get(name, ()))
+
+    def cited(self, name: str) -> str:
+        """``name`` with the pack's clauses for it, as a refusal names its rule."""
+        return cited(self.citations, name)
 
     def chain_for(self, subject: DisagreementSubject) -> EscalationChain | None:
         """The chain a disagreement about ``subject`` escalates along, if the pack has one."""

@@ -1,6 +1,10 @@
 """Named invariants. Each is a small class whose ``check`` raises ``RuleViolation``.
 
-A rule cites its policy rule ID (RULES.md) where one exists; the name is the invariant.
+The name is the invariant, and it is all the code says: which clause of a policy it
+enforces is the subject's authority's, declared in its pack's ``[citations]``
+(``domain.policy.citations``) and added to the refusal where the application knows the
+authority (``application.policy.cite_refusal``). A rule a pack's write rule or chain
+binds cites that rule's own clause as it refuses.
 """
 
 from __future__ import annotations
@@ -11,33 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from domain.errors import Forbidden, RuleViolation, ValidationError
-from domain.events import (
-    ActionCarriedForward,
-    AppraisalHeld,
-    CaseSupervisionRecorded,
-    DirectObservationRecorded,
-    DirectObservationSigned,
-    DisagreementEscalated,
-    DisagreementRaised,
-    DisagreementResolved,
-    EntrySignaturesVoided,
-    EventType,
-    GroupSupervisionAttended,
-    GroupSupervisionDiscussionRecorded,
-    ManagementDecisionRecorded,
-    ManagementOversightRecorded,
-    OversightTriggered,
-    PersonalRecordCommentRemoved,
-    PersonalSupervisionRecordSigned,
-    PersonalSupervisionRecordWritten,
-    RecordAccessed,
-    SupervisionAgreementReviewed,
-    SupervisionAgreementSigned,
-    SupervisionAgreementSignedByOneParty,
-    SupervisionFrequencyExceptionApproved,
-    SupervisionSessionCancelled,
-    SupervisionSessionRescheduled,
-)
 from domain.governance import (
     Approval,
     AuthorityRules,
@@ -57,15 +34,15 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Rule:
-    """Base class: ``name`` is the invariant; ``policy_ids`` the clauses it enforces."""
+    """Base class: ``name`` is the invariant, stable across authorities."""
 
     name: ClassVar[str]
-    policy_ids: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def cited(cls, cite: Iterable[str] | None = None) -> str:
-        """The rule's name and its clauses: ``cite`` (the subject's pack's) when given."""
-        return " ".join([cls.name, *(cls.policy_ids if cite is None else cite)])
+        """The rule's name, and ``cite``: the clauses of the subject's pack that bind it
+        (a write rule's, a chain's). Without them the pack's ``[citations]`` say which."""
+        return " ".join([cls.name, *(cite or ())])
 
     @classmethod
     def violation(
@@ -110,7 +87,6 @@ class OccurredAtIsNotBeforeTheSubjectExisted(Rule):
 
 class EachPartySignsOnce(Rule):
     name = "EachPartySignsOnce"
-    policy_ids = ("POR-6.2a", "DUR-4.7a", "DUR-6")
 
     @classmethod
     def check(cls, already_signed: Collection[str], signatory: Signatory) -> None:
@@ -136,7 +112,6 @@ class OnlyTheNamedPartiesSign(Rule):
     party named in the request."""
 
     name = "OnlyTheNamedPartiesSign"
-    policy_ids = ("POR-6.2a", "DUR-4.7a", "DUR-6", "SHR-APP1")
 
     @classmethod
     def party(
@@ -165,7 +140,6 @@ class OnlyAPartyCancelsTheSession(Rule):
     """A session is cancelled by its supervisor or its supervisee, and says which."""
 
     name = "OnlyAPartyCancelsTheSession"
-    policy_ids = ("DUR-4.4",)
 
     @classmethod
     def party(cls, actor_id: str, *, supervisee_id: str, supervisor_id: str) -> Signatory:
@@ -202,7 +176,6 @@ class OnlyTheAuthorOrTheirLineManagerCorrects(Rule):
     """A record is corrected by whoever recorded it, or by their line manager."""
 
     name = "OnlyTheAuthorOrTheirLineManagerCorrects"
-    policy_ids = ("DUR-4.7a",)
 
     @classmethod
     def check(cls, actor_id: str, author_id: str, authors_line_manager_id: str | None) -> None:
@@ -281,7 +254,6 @@ class SupervisorSignsBeforeSuperviseeConfirms(Rule):
 
 class DisputedSignatureStatesTheDifferingView(Rule):
     name = "DisputedSignatureStatesTheDifferingView"
-    policy_ids = ("POR-6.2a", "DUR-4.10")
 
     @classmethod
     def check(cls, *, confirmed: bool, differing_view: str | None) -> None:
@@ -301,7 +273,6 @@ class SignedRecordIsNeverEdited(Rule):
     """Once anyone has signed, content changes only by a correction event with a reason."""
 
     name = "SignedRecordIsNeverEdited"
-    policy_ids = ("DUR-4.7a",)
 
     @classmethod
     def check(cls, signed_by: Collection[str]) -> None:
@@ -387,7 +358,6 @@ class DisagreementIsResolvedOnce(Rule):
 
 class OversightRecordHasEveryHeading(Rule):
     name = "OversightRecordHasEveryHeading"
-    policy_ids = ("DEV-6g",)
     HEADINGS: ClassVar[tuple[str, ...]] = (
         "reason",
         "current_situation",
@@ -414,7 +384,6 @@ class OversightRecordHasEveryHeading(Rule):
 
 class SignificantIncidentHasItsDates(Rule):
     name = "SignificantIncidentHasItsDates"
-    policy_ids = ("DEV-6g",)
 
     @classmethod
     def check(cls, incident_dates: Collection[date]) -> None:
@@ -427,7 +396,6 @@ class SignificantIncidentHasItsDates(Rule):
 
 class ActionHasAnOwnerAndADueDate(Rule):
     name = "ActionHasAnOwnerAndADueDate"
-    policy_ids = ("POR-6.1", "DEV-6g")
 
     @classmethod
     def check(cls, index: int, owner: str | None, due_on: date | None) -> None:
@@ -439,7 +407,6 @@ class ActionHasAnOwnerAndADueDate(Rule):
 
 class CarriedForwardActionHasARationale(Rule):
     name = "CarriedForwardActionHasARationale"
-    policy_ids = ("POR-6.1",)
 
     @classmethod
     def check(cls, rationale: str | None, new_due_on: date, old_due_on: date) -> None:
@@ -456,7 +423,6 @@ class CarriedForwardActionHasARationale(Rule):
 
 class OversightAnswersOpenTriggers(Rule):
     name = "OversightAnswersOpenTriggers"
-    policy_ids = ("DEV-6",)
 
     @classmethod
     def check(cls, answered: Collection[str], open_triggers: Collection[str]) -> None:
@@ -497,7 +463,6 @@ class ApprovedOnlyByTheRolesItsPackNames(Rule):
 
 class RescheduleAgreesANewDate(Rule):
     name = "RescheduleAgreesANewDate"
-    policy_ids = ("DUR-4.4",)
 
     @classmethod
     def check(cls, new_date: datetime | None) -> None:
@@ -510,7 +475,6 @@ class RescheduleAgreesANewDate(Rule):
 
 class CancellationGivesAReason(Rule):
     name = "CancellationGivesAReason"
-    policy_ids = ("DUR-4.4", "BUR-ER")
 
     @classmethod
     def check(cls, reason: str | None) -> None:
@@ -596,35 +560,15 @@ class PersonalRecordHoldsNoServiceUserInformation(Rule):
                     )
 
 
-#: The policy clauses each kind of event is evidence for, cited on audit-trail entries and
-#: (next) on compliance findings, keyed by catalogue class (``kind_of(event)``). Kept here,
-#: beside the rules, so the read side never decides which rule an event concerns.
-RULES_CITED_BY_EVENT: Mapping[EventType, str] = {
-    SupervisionFrequencyExceptionApproved: "POR-3.1a",
-    SupervisionAgreementSigned: "POR-5.1 DEV-4.0 DUR-4.1 SHR-APP1",
-    SupervisionAgreementReviewed: "POR-5.1 DEV-4.0 DUR-4.1 DUR-4.11 BUR-SA",
-    SupervisionSessionCancelled: "DUR-4.4",
-    SupervisionSessionRescheduled: "DUR-4.4",
-    PersonalSupervisionRecordWritten: "POR-6.2b DUR-4.7a BUR-RC",
-    PersonalSupervisionRecordSigned: "POR-6.2a DUR-4.7a",
-    SupervisionAgreementSignedByOneParty: "POR-5.1 SHR-APP1",
-    EntrySignaturesVoided: "DUR-4.7a POR-6.2a DUR-6",
-    PersonalRecordCommentRemoved: "DUR-4.8b",
-    DirectObservationRecorded: "DUR-6",
-    DirectObservationSigned: "DUR-6",
-    GroupSupervisionAttended: "DEV-7 DUR-5 POR-3.3",
-    AppraisalHeld: "DEV-8 DUR-7 POR-4 BUR-ER",
-    CaseSupervisionRecorded: "DEV-5.3 POR-6.1 SHR-5.6 DUR-4.7b",
-    OversightTriggered: "DEV-6",
-    ManagementOversightRecorded: "DEV-6g",
-    ManagementDecisionRecorded: "POR-3.3 BUR-AH",
-    ActionCarriedForward: "POR-6.1",
-    DisagreementRaised: "DUR-4.10 SHR-APP1d",
-    DisagreementEscalated: "DUR-4.10 SHR-APP1d",
-    DisagreementResolved: "DUR-4.10 SHR-APP1d",
-    GroupSupervisionDiscussionRecorded: "DEV-7 DUR-5",
-    RecordAccessed: "DUR-4.8a DUR-4.8c",
-}
+def named_rules() -> frozenset[str]:
+    """Every named invariant's name: what a pack's ``[citations]`` may cite by."""
+    found: set[str] = set()
+    pending = list(Rule.__subclasses__())
+    while pending:
+        rule = pending.pop()
+        found.add(rule.name)
+        pending.extend(rule.__subclasses__())
+    return frozenset(found)
 
 
 def require(condition: bool, message: str, *, field: str) -> None:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, literal, select
 
 from application.app import CommandResult, OversightApplication, SubjectPurged
+from application.policy import cite_refusal
 from application.purge import Purges
 from application.relationships import Relationship, from_values, subject_relationship
 from domain import commands as c
@@ -272,7 +273,8 @@ class Service:
     def authorize(self, principal: Principal, operation: Operation, record: Record) -> None:
         decision = self.decide(principal, operation, record)
         if not decision:
-            raise Forbidden(decision.reason, rule=decision.rule)
+            refused = Forbidden(decision.reason, rule=decision.rule)
+            raise cite_refusal(self.app, principal.authority_code, refused)
 
     def _may(
         self, principal: Principal, operation: Operation, record: Record, team: str | None
@@ -469,11 +471,13 @@ class Service:
                 continue
             rule, allowed = WRITES[act]
             if not allowed.get(role):
-                raise Forbidden(
+                refused = Forbidden(
                     f"ARoleWritesOnlyTheActsItsClauseNames [{rule}]: a "
                     f"{role.value.replace('_', ' ')} may not {act.value}",
                     rule=rule,
                 )
+                # The act's rule, citing the caller's own authority's clauses for it.
+                raise cite_refusal(self.app, principal.authority_code, refused)
 
     @staticmethod
     def _written(

@@ -319,6 +319,8 @@ def compliance_tracker(
     if as_json:
         _echo_json(asdict(tracker))
         return
+    if not tracker.required_by_policy:
+        click.echo(f"{authority}'s policy counts no case discussions: none are counted")
     heads = " ".join(c.held_on.strftime("%d/%m") for c in tracker.columns)
     click.echo(f"{'child':<10} {heads}  twice/6m  last       next due  breached")
     for row in tracker.rows:
@@ -326,7 +328,7 @@ def compliance_tracker(
             f"{'  x  ' if c.session_id in row.discussed_at else '  .  '}" for c in tracker.columns
         )
         click.echo(
-            f"{row.local_child_id:<10} {ticks}  {'yes' if row.twice_in_six_months else 'NO ':<8}"
+            f"{row.local_child_id:<10} {ticks}  {_counted(row.twice_in_six_months):<8}"
             f"  {row.last_case_supervision or '-'}  {row.next_due or '-'} {row.next_due_rule or ''}"
             f"  {row.breached_windows}"
             + "".join(f" {rule}:{n}" for rule, n in row.breached_by_rule.items())
@@ -368,3 +370,8 @@ def compliance_team_sheet(
     )
     for window in sheet.breached:
         click.echo(f"    {window.rule_key:<28} {window.start} to {window.end}")
+
+
+def _counted(reached: bool | None) -> str:
+    """The tracker's check column: yes, NO, or - where the policy counts nothing."""
+    return "-" if reached is None else "yes" if reached else "NO "

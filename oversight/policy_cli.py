@@ -113,6 +113,15 @@ def policy_check(pack_file: Path) -> None:
         f"clocks: {own_clocks} of its own, {len(pack.clocks) - own_clocks} inherited; "
         f"retention: {len(pack.retention)}; not computed: {len(pack.uncomputed)}"
     )
+    inherited_citations = parent.authority.citations if parent else {}
+    own_citations = sum(
+        1 for name, cited in pack.authority.citations.items()
+        if inherited_citations.get(name) != cited
+    )  # fmt: skip
+    click.echo(
+        f"  citations: {own_citations} of its own, "
+        f"{len(pack.authority.citations) - own_citations} inherited (its own clauses only)"
+    )
     for rule in pack.rules:
         click.echo(f"  {rule.key:<28} {rule.kind:<14} {rule.title}")
     for team_rule in pack.team_rules:  # ADR 0024

@@ -17,9 +17,11 @@ subject's trail beside the changes.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar, NamedTuple
 
 from eventsourcing.persistence import Notification
@@ -105,8 +107,10 @@ from domain.events import (
     WorkingPatternChanged,
     kind_of,
 )
-from domain.rules import RULES_CITED_BY_EVENT
-from domain.vocabulary import OversightTriggerKind
+from domain.policy.citations import Citations
+from domain.policy.packs import PackLibrary
+from projections.compliance.context import authority_context
+from projections.compliance.tables import VIEWS
 from projections.engine import (
     Delete,
     Insert,
@@ -116,8 +120,6 @@ from projections.engine import (
     generation_table_name,
     utc,
 )
-
-TRIGGER_POINT = {kind: index for index, kind in enumerate(OversightTriggerKind, start=1)}
 
 
 class Described(NamedTuple):
@@ -140,9 +142,8 @@ def _functions(e: Any) -> str:
 
 
 def _trigger(e: Any) -> Described:
-    point = TRIGGER_POINT.get(OversightTriggerKind(e.kind))
     how = "automatically" if e.automatic else "by hand"
-    text = f"Management oversight triggered {how}: {_words(e.kind)} (DEV-6 key point {point})"
+    text = f"Management oversight triggered {how}: {_words(e.kind)}"
     if e.incident_dates:
         text += "; incident dates " + ", ".join(d.isoformat() for d in e.incident_dates)
     return Described("oversight_trigger", text, e.trigger_id)
@@ -401,8 +402,11 @@ DESCRIBERS: dict[EventType, Callable[[Any], Described]] = {
 #: Events that carry no information for the trail (bookkeeping only).
 IGNORED: frozenset[EventType] = frozenset({AccessLogOpened})
 
-#: The policy clauses each event is evidence for (``domain.rules``), by catalogue class.
-CITED = RULES_CITED_BY_EVENT
+#: The rows whose rule is stored with them: a purge's, naming its retention rule (the
+#: authority's own). Every other row cites what the subject's authority's pack cites for
+#: its event class, looked up as it is read (``[citations]``, issue 19 item 3), so a
+#: council's trail never cites another council's clause, and a pack's change shows.
+STORED_RULES: frozenset[str] = frozenset({RecordPurged.__name__, ContentPurged.__name__})
 
 #: A registration's ``audit_subjects`` row: the subject's kind, authority and local id
 #: (for tenancy filters), by the registering event's class.
@@ -560,7 +564,7 @@ class AuditTrail:
                     provenance.actor_id,
                     provenance.actor_role,
                     provenance.command_id,
-                    event.rule_id if kind is RecordPurged else CITED.get(kind),
+                    event.rule_id if kind is RecordPurged else None,
                     described.entry_ref,
                     provenance.imported,
                 ),
@@ -721,12 +725,16 @@ def subject_trail(
     occurred_from: datetime | None = None,
     occurred_to: datetime | None = None,
     actor_id: str | None = None,
+    library: PackLibrary | None = None,
 ) -> Page:
-    """A subject's trail, oldest first, by keyset pagination on position."""
+    """A subject's trail, oldest first, by keyset pagination on position. Each entry
+    cites what the subject's authority's pack cites for its event (``library``: the
+    packs it may have adopted; by default those the configured directories hold)."""
     if not 1 <= first <= 500:
         raise ValueError("first must be between 1 and 500")
     after_position = decode_cursor(after) if after is not None else None
     with engine.connect() as conn:
+        citations = authority_citations(conn, authority_code, library)
         subject_id = conn.execute(
             select(subjects_view.c.subject_id).where(
                 subjects_view.c.authority_code == authority_code,
@@ -759,15 +767,41 @@ def subject_trail(
         )
         page = rows[:first]
         related = _related(conn, str(subject_id), [int(r["position"]) for r in page])
-    entries = [_entry(r, related.get(int(r["position"]), ())) for r in page]
+    entries = [_entry(r, related.get(int(r["position"]), ()), citations) for r in page]
     return Page(entries, encode_cursor(entries[-1].position) if len(rows) > first else None)
 
 
-def _entry(row: Any, related: tuple[int, ...]) -> AuditEntry:
+@cache
+def _configured_packs(directories: str) -> PackLibrary:
+    """The packs in the configured directories (built in, and OVERSIGHT_POLICY_PACKS),
+    loaded once for each setting."""
+    return PackLibrary.load()
+
+
+def authority_citations(
+    conn: Any, authority_code: str, library: PackLibrary | None = None
+) -> Citations:
+    """The citations of the pack ``authority_code`` has adopted (none: not known)."""
+    packs = (
+        library
+        if library is not None
+        else _configured_packs(os.environ.get("OVERSIGHT_POLICY_PACKS", ""))
+    )
+    pack = authority_context(conn, VIEWS, authority_code, packs).pack
+    return pack.authority.citations if pack is not None else {}
+
+
+def _entry(row: Any, related: tuple[int, ...], citations: Citations) -> AuditEntry:
+    event_type = str(row["event_type"])
+    rule_ids = (
+        row["rule_ids"]
+        if event_type in STORED_RULES
+        else " ".join(citations.get(event_type, ())) or None
+    )
     return AuditEntry(
         position=int(row["position"]),
         subject_id=str(row["subject_id"]),
-        event_type=str(row["event_type"]),
+        event_type=event_type,
         kind=str(row["kind"]),
         summary=str(row["summary"]),
         occurred_at=utc(row["occurred_at"]),
@@ -775,7 +809,7 @@ def _entry(row: Any, related: tuple[int, ...]) -> AuditEntry:
         actor_id=str(row["actor_id"]),
         actor_role=str(row["actor_role"]),
         command_id=str(row["command_id"]),
-        rule_ids=row["rule_ids"],
+        rule_ids=rule_ids,
         entry_ref=row["entry_ref"],
         imported=bool(row["imported"]),
         related=related,

@@ -57,6 +57,7 @@ from domain.governance import (
     WriteRuleKind,
 )
 from domain.policy.calendar import Period
+from domain.policy.citations import CitationError, citation_problem, parse_citations
 from domain.policy.clocks import (
     REGISTERS,
     SIGNATURE_FIELDS,
@@ -735,6 +736,19 @@ def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozense
     return frozenset(own)
 
 
+def accounted_clauses(pack: Pack, library: PackLibrary) -> frozenset[str]:
+    """Every clause ``pack`` accounts for, with those of the packs it extends (found in
+    ``library``): the only IDs anything of its authority may cite (issue 19 item 3)."""
+    parent = library.packs.get(pack.extends) if pack.extends else None
+    return frozenset(
+        {r.rule_id for r in pack.rules}
+        | {u.rule_id for u in pack.uncomputed}
+        | {r.rule_id for r in pack.retention}
+        | pack.authority.clauses
+        | {c for clauses in pack.authority.citations.values() for c in clauses}
+    ) | (accounted_clauses(parent, library) if parent is not None else frozenset())
+
+
 def _clause(raw: Any, where: str, at: str, known: frozenset[str]) -> str:
     """A rule ID the pack accounts for: a chain or write rule cites no unknown clause."""
     if not isinstance(raw, str) or not RULE_ID.match(raw):
@@ -923,12 +937,26 @@ def authority_rules(
         roles=roles,
         chains=(*kept, *chains),
         write_rules=(*kept_rules, *own),
+        citations=_citations(document, where, known, inherited),
     )
+
+
+def _citations(
+    document: Mapping[str, Any], where: str, known: frozenset[str], inherited: AuthorityRules
+) -> dict[str, tuple[str, ...]]:
+    """The pack's ``[citations]`` over its parent's (``domain.policy.citations``)."""
+    try:
+        return parse_citations(document.get("citations"), known, inherited.citations)
+    except CitationError as error:
+        raise _err(where, error.message, error.field or "citations") from None
 
 
 def _digest(document: Mapping[str, Any], parent: Pack | None) -> str:
     """What the pack says, as a hash: a change to it or to the pack it extends shows."""
-    canonical = json.dumps(document, sort_keys=True, default=str)
+    # Its citations are left out: they are read as an entry is shown, and change no
+    # finding, so a change to them leaves every computed row current.
+    computed = {k: v for k, v in document.items() if k != "citations"}
+    canonical = json.dumps(computed, sort_keys=True, default=str)
     return hashlib.sha256(f"{parent.digest if parent else ''}|{canonical}".encode()).hexdigest()
 
 
@@ -1112,6 +1140,8 @@ class PackText:
                     rule_id = raw.get("id") if isinstance(raw, dict) else None
                     if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
                         return self.line_of(array, index, "id")
+        if field_name.startswith("citations."):  # the name's own line in [citations]
+            return self.line_of("citations", 0, field_name.split(".", 1)[1])
         first = field_name.split(".")[0]
         return self.line_of(first) if first else None
 
@@ -1187,11 +1217,28 @@ def check_unique_rule_ids(pack: PackText) -> list[PackProblem]:
     return problems
 
 
+def check_citations(pack: PackText) -> list[PackProblem]:
+    """Each ``[citations]`` entry names something code cites and lists clause IDs; whether
+    each clause is the pack's own (or its parent's) is checked as it loads."""
+    raw = pack.document.get("citations")
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        reason = "[citations] is a table of name = [clauses]"
+        return [PackProblem(pack.path, pack.line_of("citations"), reason)]
+    return [
+        PackProblem(pack.path, pack.line_of("citations", 0, name), f"citations.{name} {problem}")
+        for name, clauses in raw.items()
+        if (problem := citation_problem(name, clauses, None)) is not None
+    ]
+
+
 #: The checks `oversight policy check` runs on a pack's text before parsing it, each
 #: returning every problem it finds. Checks of escalation chains (closed, no gap) and
 #: roles (every role referenced) plug in here as the packs gain them.
 PACK_CHECKS: list[Callable[[PackText], list[PackProblem]]] = [
     check_unique_rule_ids,
+    check_citations,
 ]
 
 

@@ -194,8 +194,11 @@ class TrackerRow:
     discussed_at: list[str]
     #: Case supervisions of this child by this worker in the period outside a session.
     discussed_outside_sessions: int
-    discussed_in_last_six_months: int  # in the pack rule's period (SHR-3.6e: 6 months)
-    twice_in_six_months: bool  # the rule's count reached in that period [SHR-3.6e]
+    #: In the period of the pack's counted rule (SHR-3.6e: 6 months); None where the
+    #: authority's policy counts no case discussions.
+    discussed_in_last_six_months: int | None
+    #: The rule's count reached in that period [SHR-3.6e]; None: no such rule.
+    twice_in_six_months: bool | None
     last_case_supervision: date | None
     next_due: date | None
     next_due_rule: str | None
@@ -211,6 +214,14 @@ class CaseTracker:
     end: date
     columns: list[TrackerColumn]
     rows: list[TrackerRow]
+    #: The authority's own rule counting each case's discussions (SHR-3.6e); None: its
+    #: policy requires no such count, and no other council's rule stands in for it.
+    counted_rule: str | None = None
+
+    @property
+    def required_by_policy(self) -> bool:
+        """Whether the authority's policy counts each case's discussions."""
+        return self.counted_rule is not None
 
 
 @dataclass(frozen=True)
@@ -233,20 +244,25 @@ def case_tracker(
     children: Sequence[ChildOnTracker],
     start: date,
     end: date,
-    minimum: Rule,
+    minimum: Rule | None,
 ) -> CaseTracker:
     """The tracker for ``[start, end]`` (inclusive). ``minimum`` is the pack's rule for
     how often each case is discussed within a period (SHR-3.6e: twice in six months):
-    the sheet's check column counts the period ending on ``end``."""
-    assert minimum.kind == "minimum_count" and minimum.period is not None
+    the sheet's check column counts the period ending on ``end``. None: the authority's
+    policy has no such rule, and the tracker shows the discussions without a count."""
+    assert minimum is None or (minimum.kind == "minimum_count" and minimum.period is not None)
     sessions = [
         f for f in worker_facts if f.kind is SupervisionSessionHeld and start <= f.day <= end
     ]
     columns = [TrackerColumn(str(f.data["session_id"]), f.day) for f in sessions]
     by_id = {c.session_id for c in columns}
     by_day = {c.held_on: c.session_id for c in columns}
-    required = minimum.count.get("*", min(minimum.count.values()))
-    window_from = minimum.period.before(end) + timedelta(days=1)
+    required = minimum.count.get("*", min(minimum.count.values())) if minimum else None
+    window_from = (
+        minimum.period.before(end) + timedelta(days=1)
+        if minimum is not None and minimum.period is not None
+        else None
+    )
     rows: list[TrackerRow] = []
     for child in children:
         spans = [
@@ -264,7 +280,7 @@ def case_tracker(
             if fact.kind not in CASE_SUPERVISION or fact.day > end:
                 continue
             last = fact.day if last is None or fact.day > last else last
-            if fact.day >= window_from:
+            if window_from is not None and fact.day >= window_from:
                 recent += 1
             if fact.day < start:
                 continue
@@ -284,8 +300,8 @@ def case_tracker(
                 allocated=spans,
                 discussed_at=discussed,
                 discussed_outside_sessions=outside,
-                discussed_in_last_six_months=recent,
-                twice_in_six_months=recent >= required,
+                discussed_in_last_six_months=recent if required is not None else None,
+                twice_in_six_months=recent >= required if required is not None else None,
                 last_case_supervision=last,
                 next_due=nxt.due_on if nxt else None,
                 next_due_rule=nxt.rule_id if nxt else None,
@@ -294,7 +310,9 @@ def case_tracker(
             )
         )
     rows.sort(key=lambda r: r.local_child_id)
-    return CaseTracker(staff_id, start, end, columns, rows)
+    return CaseTracker(
+        staff_id, start, end, columns, rows, minimum.rule_id if minimum is not None else None
+    )
 
 
 def _next_due(found: Sequence[Obligation], as_of: date) -> Obligation | None:

@@ -1,6 +1,6 @@
-"""The tracking sheets, from the stored facts: a worker's supervision sheet,
-Shropshire's case supervision tracker (SHR-3.6e) and a team's group sessions (DEV-7,
-POR-3.3)."""
+"""The tracking sheets, from the stored facts: a worker's supervision sheet, the case
+supervision tracker (Shropshire's SHR-3.6e; counted under each authority's own rule, where
+it has one) and a team's group sessions (DEV-7, POR-3.3)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ def case_tracker_for(
     start: date,
     end: date,
 ) -> CaseTracker | None:
-    """Shropshire's case supervision tracker for one worker over ``[start, end]``."""
+    """The case supervision tracker for one worker over ``[start, end]``, counted under
+    the authority's own rule where its pack has one (``CaseTracker.counted_rule``)."""
     subject_id = str(worker_id(authority_code, staff_id))
     a = view("case_allocation")
     with engine.connect() as conn:
@@ -109,19 +110,17 @@ def case_tracker_for(
                     allocations(found.facts),
                 )
             )
-    return case_tracker(
-        staff_id, worker_facts, children, start, end, _case_minimum(context.pack, library)
-    )
+    return case_tracker(staff_id, worker_facts, children, start, end, case_minimum(context.pack))
 
 
-def _case_minimum(pack: Pack | None, library: PackLibrary) -> Rule:
+def case_minimum(pack: Pack | None) -> Rule | None:
     """The rule the tracker checks each case against: the authority's own counted case
-    supervision rule, else the one the sheet comes from (Shropshire's SHR-3.6e)."""
-    for candidate in (pack, library.packs.get("SHR")):
-        for rule in candidate.rules if candidate else ():
-            if rule.subject == "child" and rule.kind == "minimum_count":
-                return rule
-    raise LookupError("no pack defines a counted case supervision rule (SHR-3.6e)")
+    supervision rule (SHR-3.6e), or None where its pack has none: never another
+    council's (issue 19 item 3)."""
+    for rule in pack.rules if pack else ():
+        if rule.subject == "child" and rule.kind == "minimum_count":
+            return rule
+    return None
 
 
 def team_sheet_for(

@@ -138,7 +138,7 @@ def test_reschedule_needs_a_new_date_dur_4_4() -> None:
         w.reschedule_supervision_session(
             prov(), session_id="S1", new_scheduled_for=None, reason="x"
         )
-    assert "DUR-4.4" in str(caught.value.rule)
+    assert caught.value.rule == "RescheduleAgreesANewDate"  # its pack cites the clause
 
 
 def test_cancellation_needs_a_reason() -> None:
@@ -156,7 +156,7 @@ def test_cancellation_needs_a_reason() -> None:
         w.cancel_supervision_session(
             prov(actor="HR1", role="administrator"), session_id="S2", reason="x"
         )
-    assert str(caught.value.rule).startswith("OnlyAPartyCancelsTheSession DUR-4.4")
+    assert caught.value.rule == "OnlyAPartyCancelsTheSession"  # its pack cites the clause
 
 
 def test_held_session_validates_functions_and_duration() -> None:
@@ -242,7 +242,7 @@ def test_dispute_states_the_differing_view_por_6_2a() -> None:
             confirmed=False,
             rules=rules("POR"),
         )
-    assert "POR-6.2a" in str(caught.value.rule)
+    assert caught.value.rule == "DisputedSignatureStatesTheDifferingView"
     assert caught.value.field == "differing_view"
 
 

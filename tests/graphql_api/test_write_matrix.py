@@ -475,7 +475,7 @@ def test_a_session_is_authorised_on_each_case_it_discusses(app: OversightApplica
     try:
         run(refused)
     except Forbidden as error:
-        assert error.rule == "DEV-5.3"
+        assert error.rule == "CaseSupervisionIsAManagersRecord DUR-4.7b"  # Durham's own
     else:
         raise AssertionError("a case of another team was supervised")
     assert app.recorder.max_notification_id() == before

@@ -45,8 +45,8 @@ TM = actor("TM1", Role.TEAM_MANAGER)
 T = NOW - timedelta(days=10)
 
 
-def _child_story(app: OversightApplication) -> None:
-    setup_authority(app)
+def _child_story(app: OversightApplication, pack: str = "DUR") -> None:
+    setup_authority(app, pack=pack)
     register_worker(app, "TM1", case_holding=False, line_manager_id="SM1")
     register_worker(app, "SW1")
     register_child(app, "C1")
@@ -78,14 +78,15 @@ def _child_story(app: OversightApplication) -> None:
             about="Visit frequency",
         )
     )
-    app.execute(
-        c.EscalateDisagreement(
-            **common(T + timedelta(days=2)),
-            child_id="C1",
-            disagreement_id="D1",
-            reason="Unresolved",
+    if app.policy_packs.get(pack).authority.chains:  # Devon's is resolved in supervision
+        app.execute(
+            c.EscalateDisagreement(
+                **common(T + timedelta(days=2)),
+                child_id="C1",
+                disagreement_id="D1",
+                reason="Unresolved",
+            )
         )
-    )
     app.execute(
         c.ResolveDisagreement(
             **common(T + timedelta(days=3), TM),  # held by the supervisor's line manager
@@ -110,29 +111,41 @@ def _trail(engine: Engine, **filters: object) -> list[AuditEntry]:
     ).entries  # type: ignore[arg-type]
 
 
+#: What each pack cites for a trigger, an oversight record, a disagreement and a read:
+#: its own clauses only (issue 19 item 3); Durham's policy has no trigger clause.
+CITED_BY_PACK = {
+    "DEV": ("DEV-6", "DEV-6g", None, "DEV-5.5"),
+    "DUR": (None, None, "DUR-4.10", "DUR-4.8a DUR-4.8c"),
+}
+
+
+@pytest.mark.parametrize("pack", sorted(CITED_BY_PACK))
 def test_one_entry_per_event_in_plain_words(
-    database: DatabaseSettings, app: OversightApplication, engine: Engine
+    database: DatabaseSettings, app: OversightApplication, engine: Engine, pack: str
 ) -> None:
-    _child_story(app)
+    _child_story(app, pack)
     catch_up_all(database, app, engine)
     trail = _trail(engine)
+    escalated = [DisagreementEscalated.__name__] if pack != "DEV" else []
     assert [e.event_type for e in trail] == [
         ChildRegistered.__name__,
         WorkerAllocated.__name__,
         OversightTriggered.__name__,
         ManagementOversightRecorded.__name__,
         DisagreementRaised.__name__,
-        DisagreementEscalated.__name__,
+        *escalated,
         DisagreementResolved.__name__,
         RecordAccessed.__name__,
     ]
     trigger, oversight = trail[2], trail[3]
     assert trigger.summary.startswith(
-        "Management oversight triggered automatically: "
-        "allocation to new practitioner (DEV-6 key point 1)"
+        "Management oversight triggered automatically: allocation to new practitioner"
     )
-    assert trigger.rule_ids == "DEV-6"
-    assert oversight.rule_ids == "DEV-6g"
+    triggered, overseen, disagreed, read = CITED_BY_PACK[pack]
+    assert trigger.rule_ids == triggered
+    assert oversight.rule_ids == overseen
+    assert {e.rule_ids for e in trail[4:-1]} == {disagreed}
+    assert trail[-1].rule_ids == read
     assert oversight.actor_id == "TM1" and oversight.actor_role == "team_manager"
     assert oversight.occurred_at == T + timedelta(hours=2)
     assert oversight.recorded_at > oversight.occurred_at  # recorded now, happened earlier
