@@ -47,7 +47,6 @@ class AccessLog(Aggregate):
                 log.__base_init__(self.originator_id, self.originator_version, self.timestamp)
                 log.subject_id = self.subject_id
                 log.authority_code = self.authority_code
-                log.reads = 0
                 return log
             return super().mutate(aggregate)
 
@@ -55,7 +54,6 @@ class AccessLog(Aggregate):
     def __init__(self, *, subject_id: UUID, authority_code: str, provenance: Provenance) -> None:
         self.subject_id = subject_id
         self.authority_code = authority_code
-        self.reads = 0
 
     def record_access(self, provenance: Provenance, *, what: str, purpose: str, kind: str) -> None:
         OccurredAtIsNotInTheFuture.check(provenance.occurred_at)
@@ -68,4 +66,5 @@ class AccessLog(Aggregate):
     def _record_read(
         self, provenance: Provenance, subject_id: UUID, kind: str, what: str, purpose: str
     ) -> None:
-        self.reads += 1
+        """A read changes nothing a later read decides on: the log keeps no count, so
+        appending to it never needs its earlier reads (``application.access``)."""

@@ -13,7 +13,7 @@ from application.app import OversightApplication
 from domain import commands as c
 from domain.access import AccessLog
 from domain.errors import DomainError, NotFound, ValidationError
-from domain.events import ContentPurged, EntryCorrected, RecordPurged, kind_of
+from domain.events import ContentPurged, EntryCorrected, RecordAccessed, RecordPurged, kind_of
 from domain.policy.packs import PackError, PackLibrary, parse_pack
 from domain.policy.retention import RecordRef, fact_of, schedule
 from domain.subject import SubjectPurged
@@ -419,9 +419,46 @@ def test_an_access_log_year_is_purged_and_the_log_carries_on(app: OversightAppli
         )
     )
     log = app.repository.get(log_id)
-    assert log.version == 4 and log.reads == 1
+    assert log.version == 4
+    last = next(iter(app.events.get(log_id, desc=True, limit=1)))
+    assert kind_of(last) is RecordAccessed and last.purpose == "Annual audit"
     assert _items(app)[RecordRef("access_log", "2012")].purged is not None
     assert _items(app)[RecordRef("access_log", str(date.today().year))].rule_id == "RET-ACCESS"
+
+
+def test_a_read_appends_to_the_access_log_without_replaying_its_earlier_reads(
+    app: OversightApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DUR-4.8a: every read goes on the log, kept for years; appending one reads the
+    log's opening and its last event only, however many reads came before, and each
+    read is its next version."""
+    setup_authority(app, pack="DUR")
+    _worker_with_a_session(app)
+    auditor = actor("AUD1", Role.AUDITOR)
+    log_id = AccessLog.create_id(app.get_worker("TEST-LA", "SW1").id)
+    fetched: list[int] = []
+    original = app.events.get
+
+    def counting(originator_id: Any, *args: Any, **kwargs: Any) -> Any:
+        events = list(original(originator_id, *args, **kwargs))
+        if originator_id == log_id:
+            fetched.append(len(events))
+        return iter(events)
+
+    monkeypatch.setattr(app.events, "get", counting)
+    for day in range(30, 42):
+        fetched.clear()
+        app.execute(
+            c.RecordAccess(
+                **common(at(day), auditor), staff_id="SW1", what="personal file",
+                purpose=f"Audit {day}",
+            )
+        )  # fmt: skip
+        assert sum(fetched) <= 2, fetched
+    monkeypatch.undo()
+    stored = list(app.events.get(log_id))
+    assert [e.originator_version for e in stored] == list(range(1, 14))
+    assert [e.purpose for e in stored[1:]] == [f"Audit {day}" for day in range(30, 42)]
 
 
 def test_adoption_orders_and_deaths_refuse_bad_dates_naming_the_field(
