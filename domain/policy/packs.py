@@ -68,6 +68,7 @@ from domain.policy.clocks import (
     ClockStop,
     placeholders,
 )
+from domain.policy.quality import NO_QUALITY_RULES, QualityPackError, QualityRules, quality_rules
 from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
 
 BUILT_IN = Path(__file__).resolve().parent / "data"
@@ -229,6 +230,8 @@ class Pack:
     digest: str = ""
     #: Its roles, escalation chains and write rules, own and inherited (ADR 0022).
     authority: AuthorityRules = field(default_factory=lambda: AuthorityRules(pack_id=""))
+    #: Its audit tools, audit quotas and moderation, own or inherited (ADR 0023).
+    quality: QualityRules = NO_QUALITY_RULES
 
     def rules_for(self, subject: str) -> list[Rule]:
         return [r for r in self.rules if r.subject == subject]
@@ -693,7 +696,19 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
         clocks=clocks,
         digest=_digest(document, parent),
         authority=authority_rules(document, where, pack_id, parent),
+        quality=_quality(document, where, pack_id, parent),
     )
+
+
+def _quality(
+    document: Mapping[str, Any], where: str, pack_id: str, parent: Pack | None
+) -> QualityRules:
+    """The pack's ``[audit_tool.*]``, ``[[audit_quota]]``, ``[audit_moderation]`` (ADR 0023)."""
+    known = (_known_clauses(document, parent), pack_id.split("-")[0])
+    try:
+        return quality_rules(document, where, known, parent.quality if parent else None)
+    except QualityPackError as error:
+        raise PackError(error.message, field=error.field) from None
 
 
 # -- roles, escalation chains and write rules (domain/governance.py, ADR 0022) ---------------
