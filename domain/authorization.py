@@ -302,6 +302,10 @@ class Act(StrEnum):
     MANAGE_CASE = "record management oversight or a management decision"
     CORRECT_CASE_RECORD = "correct a child's record"
     DISAGREE_ON_CASE = "raise, escalate or resolve a disagreement on a child's case"
+    AUDIT_SUPERVISION_FILE = "audit a supervision file"
+    AUDIT_CASE_FILE = "audit a child's case supervision records"
+    DISPUTE_AUDIT = "dispute an audit"
+    MODERATE_AUDIT = "moderate an audit"
 
 
 class Relationship(StrEnum):
@@ -372,6 +376,14 @@ WRITES: dict[Act, tuple[str, Mapping[Role, frozenset[Relationship]]]] = {
     Act.MANAGE_CASE: ("DEV-6g", _CASE_MANAGERS),
     Act.CORRECT_CASE_RECORD: ("DUR-4.8c", _PRACTICE),
     Act.DISAGREE_ON_CASE: ("DUR-4.10", _PRACTICE),
+    # Quality assurance (ADR 0023): a manager up the file holder's chain audits and
+    # moderates; which one (the grandparent, the auditor's line manager) is the
+    # authority's pack's quota and moderator, decided on the aggregate. The audited
+    # worker and their supervisor dispute.
+    Act.AUDIT_SUPERVISION_FILE: ("AUDIT", _SUPERVISORS),
+    Act.AUDIT_CASE_FILE: ("AUDIT", _SUPERVISORS),
+    Act.DISPUTE_AUDIT: ("AUDIT", _SUPERVISION_PARTIES),
+    Act.MODERATE_AUDIT: ("AUDIT", _SUPERVISORS),
 }
 
 #: The acts on each kind of record.
@@ -388,6 +400,9 @@ ACTS_ON: dict[RecordClass, frozenset[Act]] = {
             Act.APPROVE_FREQUENCY_EXCEPTION,
             Act.CORRECT_PERSONAL_FILE,
             Act.DISAGREE_ON_PERSONAL_FILE,
+            Act.AUDIT_SUPERVISION_FILE,
+            Act.DISPUTE_AUDIT,
+            Act.MODERATE_AUDIT,
         }
     ),
     RecordClass.CHILD_RECORD: frozenset(
@@ -400,6 +415,9 @@ ACTS_ON: dict[RecordClass, frozenset[Act]] = {
             Act.MANAGE_CASE,
             Act.CORRECT_CASE_RECORD,
             Act.DISAGREE_ON_CASE,
+            Act.AUDIT_CASE_FILE,
+            Act.DISPUTE_AUDIT,
+            Act.MODERATE_AUDIT,
         }
     ),
 }
@@ -434,6 +452,9 @@ _WORKER_ACTS: dict[type[c.Command], Act] = {
     c.PlaceLegalHold: Act.HOLD_OR_PURGE,
     c.LiftLegalHold: Act.HOLD_OR_PURGE,
     c.PurgeRecord: Act.HOLD_OR_PURGE,
+    c.AuditSupervisionFile: Act.AUDIT_SUPERVISION_FILE,
+    c.DisputeAudit: Act.DISPUTE_AUDIT,
+    c.ModerateAudit: Act.MODERATE_AUDIT,
 }
 _CHILD_ACTS: dict[type[c.Command], Act] = {
     c.RegisterChild: Act.REGISTER_CHILD,
@@ -450,6 +471,9 @@ _CHILD_ACTS: dict[type[c.Command], Act] = {
     c.PlaceLegalHold: Act.HOLD_OR_PURGE,
     c.LiftLegalHold: Act.HOLD_OR_PURGE,
     c.PurgeRecord: Act.HOLD_OR_PURGE,
+    c.AuditCaseFile: Act.AUDIT_CASE_FILE,
+    c.DisputeAudit: Act.DISPUTE_AUDIT,
+    c.ModerateAudit: Act.MODERATE_AUDIT,
 }
 _AUTHORITY_ACTS: dict[type[c.Command], Act] = {
     c.RegisterAuthority: Act.CONFIGURE,
