@@ -928,6 +928,7 @@ class Child(Subject):
         self._case_file_audited(
             provenance,
             audit_id,
+            provenance.actor_id,
             self.allocated_worker_id,
             chain[0] if chain else None,
             period_from,
@@ -942,6 +943,7 @@ class Child(Subject):
         self,
         provenance: Provenance,
         audit_id: str,
+        auditor_id: str,
         worker_id: str | None,
         supervisor_id: str | None,
         period_from: date,
@@ -958,5 +960,5 @@ class Child(Subject):
         )
         audited = {p for p in (worker_id, supervisor_id) if p}
         self.audits[audit_id] = Audit(
-            audit_id, AuditRecord.CASE_FILE, provenance.actor_id, frozenset(audited), judgement
+            audit_id, AuditRecord.CASE_FILE, auditor_id, frozenset(audited), judgement
         )

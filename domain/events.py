@@ -807,6 +807,8 @@ class SupervisionFileAudited(WorkerEvent):
 
     provenance: Provenance
     audit_id: str
+    #: The caller who audited (the actor, never a request field).
+    auditor_id: str
     supervisor_id: str | None
     file_role: str
     period_from: date
@@ -823,6 +825,8 @@ class CaseFileAudited(ChildEvent):
 
     provenance: Provenance
     audit_id: str
+    #: The caller who audited (the actor, never a request field).
+    auditor_id: str
     worker_id: str | None
     supervisor_id: str | None
     period_from: date
@@ -839,6 +843,7 @@ class QualityAuditDisputed(SubjectEvent):
 
     provenance: Provenance
     audit_id: str
+    disputed_by: str
     reasons: str
 
 
@@ -849,6 +854,7 @@ class QualityAuditModerated(SubjectEvent):
 
     provenance: Provenance
     audit_id: str
+    moderator_id: str
     judgement: str
     confirmed: bool
     rationale: str

@@ -490,11 +490,13 @@ class Subject(Aggregate):
         AuditIsDisputedByTheAudited.check(
             audit, provenance.actor_id, reasons, tool_clause(rules, audit.record)
         )
-        self._audit_disputed(provenance, audit_id, reasons)
+        self._audit_disputed(provenance, audit_id, provenance.actor_id, reasons)
 
     @event(QualityAuditDisputed)
-    def _audit_disputed(self, provenance: Provenance, audit_id: str, reasons: str) -> None:
-        self.audits[audit_id] = replace(self.audits[audit_id], disputed_by=provenance.actor_id)
+    def _audit_disputed(
+        self, provenance: Provenance, audit_id: str, disputed_by: str, reasons: str
+    ) -> None:
+        self.audits[audit_id] = replace(self.audits[audit_id], disputed_by=disputed_by)
 
     def moderate_audit(
         self,
@@ -513,7 +515,12 @@ class Subject(Aggregate):
             rules, audit, provenance.actor_id, auditors_line_manager_id, judgement, rationale
         )
         self._audit_moderated(
-            provenance, audit_id, judgement, judgement == audit.judgement, rationale
+            provenance,
+            audit_id,
+            provenance.actor_id,
+            judgement,
+            judgement == audit.judgement,
+            rationale,
         )
 
     @event(QualityAuditModerated)
@@ -521,12 +528,13 @@ class Subject(Aggregate):
         self,
         provenance: Provenance,
         audit_id: str,
+        moderator_id: str,
         judgement: str,
         confirmed: bool,
         rationale: str,
     ) -> None:
         self.audits[audit_id] = replace(
-            self.audits[audit_id], judgement=judgement, moderated_by=provenance.actor_id
+            self.audits[audit_id], judgement=judgement, moderated_by=moderator_id
         )
 
 

@@ -1221,6 +1221,7 @@ class Worker(Subject):
         self._supervision_file_audited(
             provenance,
             audit_id,
+            provenance.actor_id,
             self.employment.line_manager_id,
             role,
             period_from,
@@ -1235,6 +1236,7 @@ class Worker(Subject):
         self,
         provenance: Provenance,
         audit_id: str,
+        auditor_id: str,
         supervisor_id: str | None,
         file_role: str,
         period_from: date,
@@ -1253,7 +1255,7 @@ class Worker(Subject):
         self.audits[audit_id] = Audit(
             audit_id,
             AuditRecord.SUPERVISION_FILE,
-            provenance.actor_id,
+            auditor_id,
             frozenset(audited),
             judgement,
         )

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
 )
 
+from projections.compliance.quality_tables import define_quality_tables
 from projections.engine import generation_table_name
 
 TABLES = (
@@ -36,6 +37,8 @@ TABLES = (
     "oversight_register",
     "case_allocation",
     "retention_schedule",
+    "quality_audit",
+    "quality_file",
 )
 
 
@@ -187,6 +190,7 @@ def define_tables(metadata: MetaData, generation: int) -> dict[str, Table]:
         "compliance_obligation": obligation,
         "oversight_register": register,
         "case_allocation": allocation,
+        **define_quality_tables(metadata, named),
     }
 
 
