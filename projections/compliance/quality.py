@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import Connection, Engine, select
 
 from domain.events import CaseFileAudited, EventType, SupervisionFileAudited
+from domain.policy.calendar import Period
 from domain.policy.packs import PackLibrary
 from domain.policy.quality import AuditDone, AuditFile, AuditRecord, QuotaWindow, quota_windows
 from domain.policy.registers import Profile
@@ -228,9 +229,17 @@ def quotas_for(
     return [w for w in windows if auditor_id is None or w.auditor_id == auditor_id]
 
 
+def due_soon_of(engine: Engine, library: PackLibrary, authority_code: str) -> Period:
+    """How near its end a quota window shows as due soon: the authority's pack's."""
+    with engine.connect() as conn:
+        pack = authority_context(conn, VIEWS, authority_code, library).pack
+    return pack.due_soon if pack is not None else Period.parse("P7D")
+
+
 __all__ = [
     "AuditRow",
     "audit_rows",
+    "due_soon_of",
     "quality_rows",
     "quotas_for",
 ]
