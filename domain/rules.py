@@ -14,6 +14,7 @@ from domain.errors import Forbidden, RuleViolation, ValidationError
 from domain.events import (
     ActionCarriedForward,
     AppraisalHeld,
+    CaseFileAudited,
     CaseSupervisionRecorded,
     DirectObservationRecorded,
     DirectObservationSigned,
@@ -30,10 +31,13 @@ from domain.events import (
     PersonalRecordCommentRemoved,
     PersonalSupervisionRecordSigned,
     PersonalSupervisionRecordWritten,
+    QualityAuditDisputed,
+    QualityAuditModerated,
     RecordAccessed,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionAgreementSignedByOneParty,
+    SupervisionFileAudited,
     SupervisionFrequencyExceptionApproved,
     SupervisionSessionCancelled,
     SupervisionSessionRescheduled,
@@ -624,6 +628,11 @@ RULES_CITED_BY_EVENT: Mapping[EventType, str] = {
     DisagreementResolved: "DUR-4.10 SHR-APP1d",
     GroupSupervisionDiscussionRecorded: "DEV-7 DUR-5",
     RecordAccessed: "DUR-4.8a DUR-4.8c",
+    # ADR 0023 (per pack, once citations are the packs': SHR-5.8; POR-7; DUR-7).
+    SupervisionFileAudited: "SHR-5.8 DUR-7",
+    CaseFileAudited: "POR-7 SHR-5.8",
+    QualityAuditDisputed: "SHR-5.8 POR-7 DUR-7",
+    QualityAuditModerated: "SHR-5.8 POR-7 DUR-7",
 }
 
 

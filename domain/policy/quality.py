@@ -25,7 +25,11 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from domain.errors import Forbidden, RuleViolation, ValidationError
+from domain.events import CaseFileAudited, EventType, SupervisionFileAudited
 from domain.policy.calendar import Period, add_months
+
+#: The events that make an audit (a dispute or moderation follows one).
+AUDIT_EVENTS: frozenset[EventType] = frozenset({SupervisionFileAudited, CaseFileAudited})
 
 
 class AuditRecord(StrEnum):
@@ -721,6 +725,7 @@ def quota_windows(
 
 
 __all__ = [
+    "AUDIT_EVENTS",
     "NO_QUALITY_RULES",
     "Audit",
     "AuditDone",

@@ -20,17 +20,20 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, select
 
-from domain.events import CaseFileAudited, EventType, SupervisionFileAudited
 from domain.policy.calendar import Period
 from domain.policy.packs import PackLibrary
-from domain.policy.quality import AuditDone, AuditFile, AuditRecord, QuotaWindow, quota_windows
+from domain.policy.quality import (
+    AUDIT_EVENTS,
+    AuditDone,
+    AuditFile,
+    AuditRecord,
+    QuotaWindow,
+    quota_windows,
+)
 from domain.policy.registers import Profile
 from domain.policy.timeline import Fact, local_day, timeline_of
 from projections.compliance.context import authority_context
 from projections.compliance.tables import VIEWS, json_text, stored_day, view
-
-#: The events that make an audit.
-AUDITS: frozenset[EventType] = frozenset({SupervisionFileAudited, CaseFileAudited})
 
 
 def quality_rows(
@@ -47,7 +50,7 @@ def quality_rows(
     audited_on = {
         str(f.data["audit_id"]): local_day(f.occurred_at)
         for f in timeline.facts
-        if f.kind in AUDITS
+        if f.kind in AUDIT_EVENTS
     }
     audits = [
         {

@@ -3,6 +3,7 @@ Shropshire's case supervision tracker (SHR-3.6e)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import Engine, select
@@ -15,6 +16,7 @@ from domain.policy.registers import allocations, profile
 from domain.policy.sheets import (
     CaseTracker,
     ChildOnTracker,
+    QuotaLine,
     SupervisionSheet,
     case_tracker,
     supervision_sheet,
@@ -22,6 +24,7 @@ from domain.policy.sheets import (
 from projections.compliance.answers import answer
 from projections.compliance.context import authority_context
 from projections.compliance.facts import subject_facts
+from projections.compliance.quality import quotas_for
 from projections.compliance.tables import VIEWS, view
 
 
@@ -50,7 +53,7 @@ def supervision_sheet_for(
             return None
         if found.profile.authority_code != authority_code:
             return None
-    return supervision_sheet(
+    sheet = supervision_sheet(
         found.profile,
         found.facts,
         as_of,
@@ -58,6 +61,24 @@ def supervision_sheet_for(
         found=found.obligations,
         since=since,
     )
+    # The worker's own quotas as an auditor (ADR 0023): they read other workers' files.
+    due_soon = found.context.pack.due_soon if found.context.pack else None
+    windows = quotas_for(
+        engine, library, authority_code, start=sheet.since or as_of, end=as_of, auditor_id=staff_id
+    )
+    quotas = [
+        QuotaLine(
+            w.rule_id,
+            w.rule_key,
+            w.starts_on,
+            w.ends_on,
+            w.due,
+            w.done,
+            w.status(as_of, due_soon) if due_soon else "met",
+        )
+        for w in windows
+    ]
+    return replace(sheet, audit_quotas=quotas)
 
 
 def case_tracker_for(

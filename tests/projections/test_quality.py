@@ -12,13 +12,15 @@ from sqlalchemy import Engine
 
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import QualityAuditModerated, SupervisionFileAudited
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import Role
 from oversight.settings import DatabaseSettings
-from projections.compliance import Compliance
+from projections.audit_trail import subject_trail
+from projections.compliance import Compliance, supervision_sheet_for
 from projections.compliance.quality import audit_rows, quotas_for
 from tests.helpers import actor, common, register_worker, setup_authority
-from tests.projections.conftest import checksum, make_runner
+from tests.projections.conftest import catch_up_all, checksum, make_runner
 
 LIBRARY = PackLibrary.load()
 SHR_FOLDER = dict.fromkeys(
@@ -113,3 +115,56 @@ def test_quota_windows_are_met_and_breached_per_auditor_and_quarter(
     before = checksum(engine, Compliance())
     make_runner(database, app, engine, Compliance()).rebuild()
     assert checksum(engine, Compliance()) == before
+
+
+def test_audits_are_on_the_trail_and_the_tracking_sheets(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    _line(app)
+    app.execute(_audit("SW1", "A1", date(YEAR, 2, 10), judgement="Inadequate"))
+    app.execute(
+        c.ModerateAudit(
+            **common(_at(date(YEAR, 3, 1)), actor("HOS1", Role.HEAD_OF_SERVICE)),
+            staff_id="SW1",
+            audit_id="A1",
+            judgement="Requires Improvement",
+            rationale="Section 1 was complete.",
+        )
+    )
+    catch_up_all(database, app, engine)
+
+    page = subject_trail(
+        engine,
+        authority_code="TEST-LA",
+        subject_kind="worker",
+        local_id="SW1",
+        kinds=["quality_audit"],
+    )
+    assert [(e.event_type, e.actor_id, e.entry_ref) for e in page.entries] == [
+        (SupervisionFileAudited.__name__, "SM1", "A1"),
+        (QualityAuditModerated.__name__, "HOS1", "A1"),
+    ]
+    assert all(e.rule_ids and "SHR-5.8" in e.rule_ids for e in page.entries)
+    assert "Inadequate" in page.entries[0].summary
+    assert "changed to Requires Improvement" in page.entries[1].summary
+
+    as_of = date(YEAR, 12, 31)
+    sheet = supervision_sheet_for(engine, LIBRARY, "TEST-LA", "SW1", as_of=as_of)
+    assert sheet is not None
+    assert [
+        (a.audit_id, a.auditor_id, a.graded, a.judgement, a.moderated_by) for a in sheet.audits
+    ] == [("A1", "SM1", "Inadequate", "Requires Improvement", "HOS1")]
+    before = supervision_sheet_for(engine, LIBRARY, "TEST-LA", "SW1", as_of=date(YEAR, 2, 9))
+    assert before is not None and before.audits == []
+    # The grandparent's own sheet shows their quota windows: Q1 met; Q2 to Q4 breached.
+    auditor = supervision_sheet_for(
+        engine, LIBRARY, "TEST-LA", "SM1", as_of=as_of, since=date(YEAR, 1, 1)
+    )
+    assert auditor is not None
+    social = [q for q in auditor.audit_quotas if q.rule_key == "SHR-5.8/social-worker-files"]
+    assert [(q.start.month, q.done, q.status) for q in social] == [
+        (1, 1, "met"),
+        (4, 0, "breached"),
+        (7, 0, "breached"),
+        (10, 0, "due_soon"),
+    ]
