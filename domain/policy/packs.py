@@ -1041,6 +1041,9 @@ class _Table:
     keys: Mapping[str, int]  # key -> line, for the keys written in the table
 
 
+_INDEXED = re.compile(r"^([a-z_]+)\[(\d+)\](?:\.([a-z_]+))?")
+
+
 @dataclass(frozen=True)
 class PackText:
     """A pack file's text, parsed document and tables, for the checks and line lookups."""
@@ -1112,6 +1115,17 @@ class PackText:
                     rule_id = raw.get("id") if isinstance(raw, dict) else None
                     if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
                         return self.line_of(array, index, "id")
+        # A table of an array by index, or the deepest table written for a dotted field
+        # (``audit_quota[1].period``, ``audit_tool.case_file.items``), then its key.
+        indexed = _INDEXED.match(field_name)
+        if indexed:
+            key = indexed.group(3)
+            return self.line_of(indexed.group(1), int(indexed.group(2)), key)
+        parts = field_name.split(".")
+        for depth in range(len(parts), 1, -1):
+            name = ".".join(parts[:depth])
+            if self.table(name) is not None:
+                return self.line_of(name, 0, parts[depth] if depth < len(parts) else None)
         first = field_name.split(".")[0]
         return self.line_of(first) if first else None
 

@@ -255,32 +255,35 @@ def _tool(record: str, raw: Any, where: str, known: Known) -> AuditTool:
 
 
 def _quota(
-    raw: Any, where: str, known: Known, tools: Mapping[AuditRecord, AuditTool]
+    raw: Any, where: str, known: Known, tools: Mapping[AuditRecord, AuditTool], index: int
 ) -> AuditQuota:
-    table = _keys(raw, QUOTA_KEYS, where, "audit_quota")
-    rule_id = _rule_id(table.get("id"), where, "audit_quota.id", known)
+    field = f"audit_quota[{index}]"
+    table = _keys(raw, QUOTA_KEYS, where, field)
+    rule_id = _rule_id(table.get("id"), where, f"{field}.id", known)
     variant = str(table.get("variant", ""))
     at = f"audit_quota {rule_id}{'/' + variant if variant else ''}"
     try:
         record = AuditRecord(table.get("record"))
     except ValueError:
-        raise _err(where, f"{at}: record is supervision_file or case_file", "audit_quota") from None
+        raise _err(
+            where, f"{at}: record is supervision_file or case_file", f"{field}.record"
+        ) from None
     if record not in tools:
-        raise _err(where, f"{at}: the pack has no [audit_tool.{record.value}]", "audit_quota")
+        raise _err(where, f"{at}: the pack has no [audit_tool.{record.value}]", f"{field}.record")
     try:
         auditor = AuditorRelationship(table.get("auditor"))
     except ValueError:
         allowed = ", ".join(r.value for r in AuditorRelationship)
-        raise _err(where, f"{at}: auditor is one of {allowed}", "audit_quota") from None
+        raise _err(where, f"{at}: auditor is one of {allowed}", f"{field}.auditor") from None
     roles = table.get("audited_roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise _err(where, f"{at}: audited_roles is a list of posts", "audit_quota")
+        raise _err(where, f"{at}: audited_roles is a list of posts", f"{field}.audited_roles")
     from domain.vocabulary import POSTS
 
     posts = {p.value for p in POSTS}
     for role in roles:
         if role not in posts:
-            raise _err(where, f"{at}: {role!r} is not a post", "audit_quota")
+            raise _err(where, f"{at}: {role!r} is not a post", f"{field}.audited_roles")
     try:
         period = Period.parse(table.get("period"), field="audit_quota.period")
     except ValidationError:
@@ -293,7 +296,7 @@ def _quota(
             where,
             f"{at}: bad period {table.get('period')!r}; quota periods tile the year: "
             "P1M, P2M, P3M, P4M, P6M or P1Y",
-            "audit_quota",
+            f"{field}.period",
         )
     count = table.get("count")
     if count == "each":
@@ -301,7 +304,7 @@ def _quota(
     elif isinstance(count, int) and not isinstance(count, bool) and count >= 1:
         how_many = count
     else:
-        raise _err(where, f'{at}: count is a positive number or "each"', "audit_quota")
+        raise _err(where, f'{at}: count is a positive number or "each"', f"{field}.count")
     return AuditQuota(
         rule_id=rule_id,
         variant=variant,
@@ -310,7 +313,7 @@ def _quota(
         audited_roles=frozenset(roles),
         period=period,
         count=how_many,
-        title=_text(table.get("title"), where, f"{at}.title"),
+        title=_text(table.get("title"), where, f"{field}.title"),
     )
 
 
@@ -338,7 +341,9 @@ def quality_rules(
     if raw_quotas is not None:
         if not isinstance(raw_quotas, list):
             raise _err(where, "audit_quota must be [[audit_quota]] tables", "audit_quota")
-        quotas = tuple(_quota(raw, where, known, tools) for raw in raw_quotas)
+        quotas = tuple(
+            _quota(raw, where, known, tools, index) for index, raw in enumerate(raw_quotas)
+        )
         keys = [q.key for q in quotas]
         if len(set(keys)) != len(keys):
             raise _err(where, "duplicate [[audit_quota]] (give each a variant)", "audit_quota")
