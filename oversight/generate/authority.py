@@ -44,6 +44,7 @@ from domain.errors import ValidationError
 from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from domain.vocabulary import DisagreementSubject, Role
+from oversight.generate.quality import QualityAudits
 
 #: The last day of a generated history unless another is given: fixed, so that a seed
 #: always generates the same authority (and a re-run replays it from its receipts).
@@ -189,6 +190,7 @@ class AuthorityGenerator:
         #: Everything before this has been yielded: nothing may be added before it.
         self._floor = at(self.start, 0)
         self._counter = 0
+        self._audits = QualityAudits(self)  # ADR 0023
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -437,6 +439,7 @@ class AuthorityGenerator:
         for member in list(self.staff.values()):
             if member.manager is not None:
                 self._supervision(member, following)
+        self._audits.month(first, following)
 
     def _practitioners(self, team: str | None = None) -> list[_Member]:
         return [
