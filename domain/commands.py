@@ -681,8 +681,7 @@ class RecordAccess(SubjectCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AuditSupervisionFile(WorkerCommand):
-    """Audit a worker's supervision file with the authority's tool; the auditor is the
-    caller (ADR 0023)."""
+    """Audit a worker's supervision file with the authority's tool, as its auditor."""
 
     method = "audit_supervision_file"
     audit_id: str
