@@ -20,6 +20,7 @@ from domain.policy.quality import QualityRules
 
 if TYPE_CHECKING:
     from application.app import OversightApplication
+    from application.handlers import Handler
 
 
 def quality_rules_of(app: OversightApplication, authority_code: str) -> QualityRules:
@@ -93,7 +94,7 @@ def moderate_audit(app: OversightApplication, cmd: c.ModerateAudit) -> list[Aggr
 
 
 #: The commands of this group, each with its use case (registered in ``handlers``).
-QUALITY_HANDLERS = {
+QUALITY_HANDLERS: dict[type[c.Command], Handler] = {
     c.AuditSupervisionFile: audit_supervision_file,
     c.AuditCaseFile: audit_case_file,
     c.DisputeAudit: dispute_audit,

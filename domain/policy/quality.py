@@ -263,7 +263,7 @@ def _quota(
     variant = str(table.get("variant", ""))
     at = f"audit_quota {rule_id}{'/' + variant if variant else ''}"
     try:
-        record = AuditRecord(table.get("record"))
+        record = AuditRecord(str(table.get("record")))
     except ValueError:
         raise _err(
             where, f"{at}: record is supervision_file or case_file", f"{field}.record"
@@ -271,7 +271,7 @@ def _quota(
     if record not in tools:
         raise _err(where, f"{at}: the pack has no [audit_tool.{record.value}]", f"{field}.record")
     try:
-        auditor = AuditorRelationship(table.get("auditor"))
+        auditor = AuditorRelationship(str(table.get("auditor")))
     except ValueError:
         allowed = ", ".join(r.value for r in AuditorRelationship)
         raise _err(where, f"{at}: auditor is one of {allowed}", f"{field}.auditor") from None
@@ -285,7 +285,7 @@ def _quota(
         if role not in posts:
             raise _err(where, f"{at}: {role!r} is not a post", f"{field}.audited_roles")
     try:
-        period = Period.parse(table.get("period"), field="audit_quota.period")
+        period = Period.parse(str(table.get("period")), field="audit_quota.period")
     except ValidationError:
         period = None
     if period is None or not (
@@ -351,7 +351,7 @@ def quality_rules(
     if raw_moderation is not None:
         table = _keys(raw_moderation, MODERATION_KEYS, where, "audit_moderation")
         try:
-            moderator = ModeratorRelationship(table.get("moderator"))
+            moderator = ModeratorRelationship(str(table.get("moderator")))
         except ValueError:
             allowed = ", ".join(m.value for m in ModeratorRelationship)
             raise _err(

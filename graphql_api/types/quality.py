@@ -57,7 +57,7 @@ def quality_audit(row: AuditRow) -> QualityAudit:
         audited_on=row.audited_on,
         period_from=row.period_from,
         period_to=row.period_to,
-        answers=dict(row.answers),
+        answers=JSON(dict(row.answers)),
         graded=row.graded,
         judgement=row.judgement,
         concern=row.concern,
