@@ -64,7 +64,6 @@ from graphql_api.types.quality import (
 )
 from projections import compliance as compliance_model
 from projections import purge_schedule as purge_model
-from projections.compliance import quality as quality_model
 
 
 def _case_cursor(local_id: str) -> str:
@@ -430,7 +429,7 @@ class Query:
         def read() -> list[QualityAudit]:
             service.open_reports(who, team)
             with service.engine.connect() as conn:
-                rows = quality_model.audit_rows(
+                rows = compliance_model.audit_rows(
                     conn,
                     service.library,
                     who.authority_code,
@@ -461,7 +460,7 @@ class Query:
 
         def read() -> list[AuditQuotaWindow]:
             service.open_reports(who, None)
-            windows = quality_model.quotas_for(
+            windows = compliance_model.quotas_for(
                 service.engine,
                 service.library,
                 who.authority_code,
@@ -469,7 +468,7 @@ class Query:
                 end=as_of,
                 auditor_id=auditor_id,
             )
-            due_soon = quality_model.due_soon_of(
+            due_soon = compliance_model.due_soon_of(
                 service.engine, service.library, who.authority_code
             )
             return [audit_quota_window(w, as_of, due_soon) for w in windows]

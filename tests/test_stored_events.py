@@ -175,6 +175,8 @@ def test_every_projection_rebuilds_over_the_stored_events(
             "oversight_register": 13,
             "case_allocation": 2,
             "retention_schedule": 17,
+            "quality_audit": 0,  # no audits then (ADR 0023)
+            "quality_file": 11,  # each worker's and child's file
         }
     finally:
         engine.dispose()

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from domain.policy.calendar import Period
 from domain.policy.quality import QuotaWindow
 from graphql_api.types.compliance import FindingStatus
-from projections.compliance.quality import AuditRow
+from projections.compliance import AuditRow
 
 
 @strawberry.type(

@@ -21,8 +21,8 @@ subject with the rule it falls due under, its due date and what holds it, ADR 00
 
 Modules: ``projection`` (the ``Compliance`` class), ``tables``, ``facts``, ``context``,
 ``derive``, ``settle``; one per table read (``obligations``, ``registers``,
-``retention``, ``caseload``); ``answers``, ``summary`` and ``sheets`` for the read
-functions the API and CLI call. This package exports what its users import.
+``retention``, ``caseload``); ``answers``, ``summary``, ``sheets`` and ``quality``
+(audits and quota windows, ADR 0023) for the read functions the API and CLI call. This package exports what its users import.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from projections.compliance.derive import HORIZON, Derived, derive, horizon_for
 from projections.compliance.facts import subject_facts
 from projections.compliance.obligations import OpenWork, open_work, stored_obligations
 from projections.compliance.projection import Compliance
+from projections.compliance.quality import AuditRow, audit_rows, due_soon_of, quotas_for
 from projections.compliance.registers import RegisterRow, register_items
 from projections.compliance.sheets import case_tracker_for, supervision_sheet_for
 from projections.compliance.summary import CATEGORIES, Summary, Tally, category, summary
@@ -51,6 +52,7 @@ __all__ = [
     "HORIZON",
     "TABLES",
     "Answer",
+    "AuditRow",
     "AuthorityContext",
     "CaseRow",
     "Compliance",
@@ -61,17 +63,20 @@ __all__ = [
     "Summary",
     "Tally",
     "answer",
+    "audit_rows",
     "authority_context",
     "case_list",
     "case_tracker_for",
     "category",
     "context_from",
     "derive",
+    "due_soon_of",
     "end_of_day",
     "evaluate",
     "horizon_for",
     "is_settled",
     "open_work",
+    "quotas_for",
     "register_items",
     "stored_obligations",
     "subject_facts",

@@ -17,8 +17,7 @@ from domain.policy.packs import PackLibrary
 from domain.vocabulary import Role
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
-from projections.compliance import Compliance, supervision_sheet_for
-from projections.compliance.quality import audit_rows, quotas_for
+from projections.compliance import Compliance, audit_rows, quotas_for, supervision_sheet_for
 from tests.helpers import actor, common, register_worker, setup_authority
 from tests.projections.conftest import catch_up_all, checksum, make_runner
 
