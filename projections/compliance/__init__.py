@@ -16,13 +16,15 @@ obligations were computed to (``valid_until``: two years past its latest fact).
 
 Tables (``tables``): ``compliance_fact``, ``compliance_link``, ``compliance_dirty``,
 ``compliance_subject``, ``compliance_obligation``, ``oversight_register``,
-``case_allocation``, and ``retention_schedule`` (the purge schedule: every record of the
-subject with the rule it falls due under, its due date and what holds it, ADR 0012).
+``case_allocation``, ``retention_schedule`` (the purge schedule: every record of the
+subject with the rule it falls due under, its due date and what holds it, ADR 0012),
+and ``quality_audit`` and ``quality_file`` (ADR 0023).
 
 Modules: ``projection`` (the ``Compliance`` class), ``tables``, ``facts``, ``context``,
 ``derive``, ``settle``; one per table read (``obligations``, ``registers``,
 ``retention``, ``caseload``); ``answers``, ``summary``, ``sheets`` and ``quality``
-(audits and quota windows, ADR 0023) for the read functions the API and CLI call. This package exports what its users import.
+(audits and quota windows, ADR 0023) for the read functions the API and CLI call.
+This package exports what its users import.
 """
 
 from __future__ import annotations
