@@ -18,7 +18,7 @@ from domain.vocabulary import Role
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail
 from projections.compliance import Compliance, audit_rows, quotas_for, supervision_sheet_for
-from tests.helpers import actor, common, register_worker, setup_authority
+from tests.helpers import actor, common, register_child, register_worker, setup_authority
 from tests.projections.conftest import catch_up_all, checksum, make_runner
 
 LIBRARY = PackLibrary.load()
@@ -34,9 +34,9 @@ def _at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
 
 
-def _line(app: OversightApplication) -> None:
-    """HOS1 > SM1 > TM1 > SW1, SW2; SM1 > TM2 > SW3 (Shropshire)."""
-    setup_authority(app, pack="SHR")
+def _line(app: OversightApplication, pack: str = "SHR") -> None:
+    """HOS1 > SM1 > TM1 > SW1, SW2; SM1 > TM2 > SW3 (Shropshire's, unless ``pack``)."""
+    setup_authority(app, pack=pack)
     for staff_id, role, manager in (
         ("HOS1", "head_of_service", None),
         ("SM1", "service_manager", "HOS1"),
@@ -166,4 +166,41 @@ def test_audits_are_on_the_trail_and_the_tracking_sheets(
         (4, 0, "breached"),
         (7, 0, "breached"),
         (10, 0, "due_soon"),
+    ]
+
+
+def test_portsmouths_dip_sample_is_one_case_a_quarter_by_the_supervisors_manager(
+    database: DatabaseSettings, app: OversightApplication, engine: Engine
+) -> None:
+    _line(app, pack="POR")
+    for child, worker in (("C1", "SW1"), ("C2", "SW3")):
+        register_child(app, child, when=JOINED)
+        app.execute(
+            c.AllocateWorker(
+                **common(JOINED + timedelta(hours=1)),
+                child_id=child,
+                worker_id=worker,
+                reason="NEW",
+                team="Team A",
+            )
+        )
+    day = date(YEAR, 3, 3)
+    app.execute(
+        c.AuditCaseFile(
+            **common(_at(day), actor("SM1", Role.SERVICE_MANAGER)),
+            child_id="C2",
+            audit_id="D1",
+            period_from=day - timedelta(days=90),
+            period_to=day,
+            answers={"story": True, "analysis": True, "reflection": True, "actions": True},
+            judgement="At the standard required",
+        )
+    )
+    make_runner(database, app, engine, Compliance()).catch_up()
+    windows = quotas_for(engine, LIBRARY, "TEST-LA", start=date(YEAR, 1, 1), end=date(YEAR, 6, 30))
+    assert [
+        (w.rule_key, w.auditor_id, w.starts_on.month, w.due, w.done, w.files) for w in windows
+    ] == [
+        ("POR-7/dip-sample", "SM1", 1, 1, 1, ("C1", "C2")),
+        ("POR-7/dip-sample", "SM1", 4, 1, 0, ("C1", "C2")),
     ]
