@@ -3,7 +3,7 @@
 Every command the application runs is listed here, next to the function that decides
 it; ``OversightApplication.execute`` looks its handler up in this table and nothing
 else. Each use-case group is a module of its own (``registration``, ``workers``,
-``children``, ``records``, ``access``, ``purge_plan``).
+``children``, ``records``, ``access``, ``purge_plan``, ``quality``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
-from application import access, children, purge_plan, records, registration, workers
+from application import access, children, purge_plan, quality, records, registration, workers
 from domain import commands as c
 from domain.errors import ValidationError
 
@@ -43,6 +43,7 @@ _HANDLERS: dict[type[c.Command], Handler] = {
     c.RemoveComment: records.remove_comment,
     c.RecordAccess: access.record_access,
     c.PurgeRecord: purge_plan.purge_record,
+    **quality.QUALITY_HANDLERS,
 }
 
 

@@ -78,6 +78,7 @@ CHILD_RECORD_IS_ON_THE_CHILDS_FILE = "ChildRecordIsOnTheChildsFile"
 REPORTS_ARE_FOR_QUALITY_ASSURANCE = "ReportsAreForQualityAssurance"
 CASE_SUPERVISION_IS_A_MANAGERS_RECORD = "CaseSupervisionIsAManagersRecord"
 DISAGREEMENT_IS_RAISED_BY_A_PARTY = "DisagreementIsRaisedByAParty"
+FILES_ARE_AUDITED_UP_THE_CHAIN = "FilesAreAuditedUpTheChain"
 #: Named invariants of ``domain.rules`` that also name a write (the same clause binds).
 CORRECTED_BY_THE_AUTHOR = OnlyTheAuthorOrTheirLineManagerCorrects.name
 MANAGERS_DECISION = ManagementOversightIsAManagersDecision.name
@@ -88,6 +89,7 @@ ACCESS_DECISIONS: frozenset[str] = frozenset(
         REPORTS_ARE_FOR_QUALITY_ASSURANCE,
         CASE_SUPERVISION_IS_A_MANAGERS_RECORD,
         DISAGREEMENT_IS_RAISED_BY_A_PARTY,
+        FILES_ARE_AUDITED_UP_THE_CHAIN,
     }
 )
 
@@ -333,6 +335,10 @@ class Act(StrEnum):
     MANAGE_CASE = "record management oversight or a management decision"
     CORRECT_CASE_RECORD = "correct a child's record"
     DISAGREE_ON_CASE = "raise, escalate or resolve a disagreement on a child's case"
+    AUDIT_SUPERVISION_FILE = "audit a supervision file"
+    AUDIT_CASE_FILE = "audit a child's case supervision records"
+    DISPUTE_AUDIT = "dispute an audit"
+    MODERATE_AUDIT = "moderate an audit"
 
 
 class Relationship(StrEnum):
@@ -407,6 +413,14 @@ WRITES: dict[Act, tuple[str, Mapping[Role, frozenset[Relationship]]]] = {
     Act.MANAGE_CASE: (MANAGERS_DECISION, _CASE_MANAGERS),
     Act.CORRECT_CASE_RECORD: (CHILD_RECORD_IS_ON_THE_CHILDS_FILE, _PRACTICE),
     Act.DISAGREE_ON_CASE: (DISAGREEMENT_IS_RAISED_BY_A_PARTY, _PRACTICE),
+    # Quality assurance (ADR 0023): a manager up the file holder's chain audits and
+    # moderates; which one (the grandparent, the auditor's line manager) is the
+    # authority's pack's quota and moderator, decided on the aggregate. The audited
+    # worker and their supervisor dispute.
+    Act.AUDIT_SUPERVISION_FILE: (FILES_ARE_AUDITED_UP_THE_CHAIN, _SUPERVISORS),
+    Act.AUDIT_CASE_FILE: (FILES_ARE_AUDITED_UP_THE_CHAIN, _SUPERVISORS),
+    Act.DISPUTE_AUDIT: (FILES_ARE_AUDITED_UP_THE_CHAIN, _SUPERVISION_PARTIES),
+    Act.MODERATE_AUDIT: (FILES_ARE_AUDITED_UP_THE_CHAIN, _SUPERVISORS),
 }
 
 #: The acts on each kind of record.
@@ -423,6 +437,9 @@ ACTS_ON: dict[RecordClass, frozenset[Act]] = {
             Act.APPROVE_FREQUENCY_EXCEPTION,
             Act.CORRECT_PERSONAL_FILE,
             Act.DISAGREE_ON_PERSONAL_FILE,
+            Act.AUDIT_SUPERVISION_FILE,
+            Act.DISPUTE_AUDIT,
+            Act.MODERATE_AUDIT,
         }
     ),
     RecordClass.CHILD_RECORD: frozenset(
@@ -435,6 +452,9 @@ ACTS_ON: dict[RecordClass, frozenset[Act]] = {
             Act.MANAGE_CASE,
             Act.CORRECT_CASE_RECORD,
             Act.DISAGREE_ON_CASE,
+            Act.AUDIT_CASE_FILE,
+            Act.DISPUTE_AUDIT,
+            Act.MODERATE_AUDIT,
         }
     ),
 }
@@ -469,6 +489,9 @@ _WORKER_ACTS: dict[type[c.Command], Act] = {
     c.PlaceLegalHold: Act.HOLD_OR_PURGE,
     c.LiftLegalHold: Act.HOLD_OR_PURGE,
     c.PurgeRecord: Act.HOLD_OR_PURGE,
+    c.AuditSupervisionFile: Act.AUDIT_SUPERVISION_FILE,
+    c.DisputeAudit: Act.DISPUTE_AUDIT,
+    c.ModerateAudit: Act.MODERATE_AUDIT,
 }
 _CHILD_ACTS: dict[type[c.Command], Act] = {
     c.RegisterChild: Act.REGISTER_CHILD,
@@ -485,6 +508,9 @@ _CHILD_ACTS: dict[type[c.Command], Act] = {
     c.PlaceLegalHold: Act.HOLD_OR_PURGE,
     c.LiftLegalHold: Act.HOLD_OR_PURGE,
     c.PurgeRecord: Act.HOLD_OR_PURGE,
+    c.AuditCaseFile: Act.AUDIT_CASE_FILE,
+    c.DisputeAudit: Act.DISPUTE_AUDIT,
+    c.ModerateAudit: Act.MODERATE_AUDIT,
 }
 _AUTHORITY_ACTS: dict[type[c.Command], Act] = {
     c.RegisterAuthority: Act.CONFIGURE,

@@ -16,6 +16,7 @@ from domain.events import (
     ActionSet,
     AdoptionOrderRecorded,
     CaseClosed,
+    CaseFileAudited,
     CaseSupervisionRecorded,
     CaseTypeChanged,
     ChildCameIntoCare,
@@ -37,6 +38,14 @@ from domain.events import (
 )
 from domain.governance import Approval, AuthorityRules
 from domain.identifiers import check_local_id, child_id
+from domain.policy.quality import (
+    Audit,
+    AuditedByTheRelationshipItsPackNames,
+    AuditIsGradedWithItsAuthoritysTool,
+    AuditRecord,
+    QualityRules,
+    check_period,
+)
 from domain.provenance import Provenance, optional_text, require_text
 from domain.rules import (
     CarriedForwardActionHasARationale,
@@ -876,4 +885,80 @@ class Child(Subject):
                 "facilitator_id": facilitator_id,
                 "summary": summary,
             },
+        )
+
+    # -- quality assurance: dip-samples of the case file [POR-7, SHR-5.8] (ADR 0023) ----
+
+    CaseFileAudited = CaseFileAudited
+
+    def audit_case_file(
+        self,
+        provenance: Provenance,
+        *,
+        audit_id: str,
+        period_from: date,
+        period_to: date,
+        answers: dict[str, bool],
+        judgement: str,
+        comment: str,
+        rules: QualityRules,
+        chain: tuple[str, ...],
+    ) -> None:
+        """The caller audits this child's case supervision records (a dip-sample) with the
+        authority's own tool, as the auditor its pack's quota names (``chain``: the
+        allocated worker's line management, nearest first)."""
+        self.check_provenance(provenance)
+        self.require_new_entry_id(audit_id, field="audit_id")
+        check_period(period_from, period_to, provenance.occurred_at.date())
+        tool = AuditIsGradedWithItsAuthoritysTool.tool(rules, AuditRecord.CASE_FILE)
+        AuditIsGradedWithItsAuthoritysTool.check(tool, answers, judgement)
+        require(
+            isinstance(comment, str) and len(comment) <= 10_000,
+            "comment is text of at most 10,000 characters",
+            field="comment",
+        )
+        require(
+            self.allocated_worker_id is not None,
+            "a case with no allocated worker has no case supervision to audit",
+            field="child_id",
+        )
+        AuditedByTheRelationshipItsPackNames.check(
+            rules, AuditRecord.CASE_FILE, None, provenance.actor_id, chain
+        )
+        self._case_file_audited(
+            provenance,
+            audit_id,
+            provenance.actor_id,
+            self.allocated_worker_id,
+            chain[0] if chain else None,
+            period_from,
+            period_to,
+            dict(answers),
+            judgement,
+            comment,
+        )
+
+    @event(CaseFileAudited)
+    def _case_file_audited(
+        self,
+        provenance: Provenance,
+        audit_id: str,
+        auditor_id: str,
+        worker_id: str | None,
+        supervisor_id: str | None,
+        period_from: date,
+        period_to: date,
+        answers: dict[str, bool],
+        judgement: str,
+        comment: str,
+    ) -> None:
+        self._add_entry(
+            audit_id,
+            "quality_audit",
+            provenance,
+            {"judgement": judgement, "worker_id": worker_id, "comment": comment},
+        )
+        audited = {p for p in (worker_id, supervisor_id) if p}
+        self.audits[audit_id] = Audit(
+            audit_id, AuditRecord.CASE_FILE, auditor_id, frozenset(audited), judgement
         )

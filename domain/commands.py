@@ -677,3 +677,51 @@ class RecordAccess(SubjectCommand):
     method = "record_access"
     what: str
     purpose: str
+
+
+# -- quality assurance: audits, disputes and moderation [SHR-5.8, POR-7, DUR-7] -----------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditSupervisionFile(WorkerCommand):
+    """Audit a worker's supervision file with the authority's tool, as its auditor."""
+
+    method = "audit_supervision_file"
+    audit_id: str
+    period_from: date
+    period_to: date
+    answers: dict[str, bool]
+    judgement: str
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditCaseFile(ChildCommand):
+    """Audit a child's case supervision records (a dip-sample) with the authority's tool."""
+
+    method = "audit_case_file"
+    audit_id: str
+    period_from: date
+    period_to: date
+    answers: dict[str, bool]
+    judgement: str
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisputeAudit(SubjectCommand):
+    """The audited worker or supervisor disputes an audit, with reasons."""
+
+    method = "dispute_audit"
+    audit_id: str
+    reasons: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModerateAudit(SubjectCommand):
+    """The moderator the pack names confirms or changes an audit's judgement."""
+
+    method = "moderate_audit"
+    audit_id: str
+    judgement: str
+    rationale: str

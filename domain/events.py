@@ -803,6 +803,69 @@ class RecordAccessed(AccessEvent):
     purpose: str
 
 
+# -- quality assurance: audits of supervision and case files [SHR-5.8, POR-7, DUR-7] ------
+
+
+class SupervisionFileAudited(WorkerEvent):
+    """A supervision file audited with the authority's tool, and graded [SHR-5.8, DUR-7]."""
+
+    class_version = 1
+
+    provenance: Provenance
+    audit_id: str
+    #: The caller who audited (the actor, never a request field).
+    auditor_id: str
+    supervisor_id: str | None
+    file_role: str
+    period_from: date
+    period_to: date
+    answers: dict[str, bool]
+    judgement: str
+    comment: str
+
+
+class CaseFileAudited(ChildEvent):
+    """A child's case supervision records audited: a dip-sample [POR-7, SHR-5.8]."""
+
+    class_version = 1
+
+    provenance: Provenance
+    audit_id: str
+    #: The caller who audited (the actor, never a request field).
+    auditor_id: str
+    worker_id: str | None
+    supervisor_id: str | None
+    period_from: date
+    period_to: date
+    answers: dict[str, bool]
+    judgement: str
+    comment: str
+
+
+class QualityAuditDisputed(SubjectEvent):
+    """The audited worker or their supervisor disputed an audit, with reasons [SHR-5.8]."""
+
+    class_version = 1
+
+    provenance: Provenance
+    audit_id: str
+    disputed_by: str
+    reasons: str
+
+
+class QualityAuditModerated(SubjectEvent):
+    """A moderator confirmed or changed an audit's overall judgement, with why [SHR-5.8]."""
+
+    class_version = 1
+
+    provenance: Provenance
+    audit_id: str
+    moderator_id: str
+    judgement: str
+    confirmed: bool
+    rationale: str
+
+
 def _catalogue() -> dict[str, EventType]:
     bases = {OversightEvent, SubjectEvent, AuthorityEvent, WorkerEvent, ChildEvent, AccessEvent}
     return {

@@ -22,9 +22,19 @@ from domain.events import (
     EntrySignaturesVoided,
     LegalHoldLifted,
     LegalHoldPlaced,
+    QualityAuditDisputed,
+    QualityAuditModerated,
     RecordPurged,
 )
 from domain.governance import AuthorityRules
+from domain.policy.quality import (
+    Audit,
+    AuditIsDisputedByTheAudited,
+    AuditIsModeratedByTheModeratorItsPackNames,
+    QualityRules,
+    audit_named,
+    tool_clause,
+)
 from domain.provenance import Provenance, require_text
 from domain.rules import (
     CorrectionChangesOnlyCorrectableFields,
@@ -459,6 +469,73 @@ class Subject(Aggregate):
     @property
     def under_legal_hold(self) -> bool:
         return any(h.lifted_at is None for h in self.legal_holds.values())
+
+    # -- quality assurance: disputes and moderation of an audit [SHR-5.8] (ADR 0023) ------
+
+    QualityAuditDisputed = QualityAuditDisputed
+    QualityAuditModerated = QualityAuditModerated
+
+    @property
+    def audits(self) -> dict[str, Audit]:
+        """The audits of this file, by id (kept since the first)."""
+        found: dict[str, Audit] = self.__dict__.setdefault("_quality_audits", {})
+        return found
+
+    def dispute_audit(
+        self, provenance: Provenance, *, audit_id: str, reasons: str, rules: QualityRules
+    ) -> None:
+        """The audited worker or their supervisor disputes an audit of this subject's file."""
+        self.check_provenance(provenance)
+        audit = audit_named(self.audits, audit_id)
+        AuditIsDisputedByTheAudited.check(
+            audit, provenance.actor_id, reasons, tool_clause(rules, audit.record)
+        )
+        self._audit_disputed(provenance, audit_id, provenance.actor_id, reasons)
+
+    @event(QualityAuditDisputed)
+    def _audit_disputed(
+        self, provenance: Provenance, audit_id: str, disputed_by: str, reasons: str
+    ) -> None:
+        self.audits[audit_id] = replace(self.audits[audit_id], disputed_by=disputed_by)
+
+    def moderate_audit(
+        self,
+        provenance: Provenance,
+        *,
+        audit_id: str,
+        judgement: str,
+        rationale: str,
+        rules: QualityRules,
+        auditors_line_manager_id: str | None,
+    ) -> None:
+        """The moderator the authority's pack names confirms or changes the judgement."""
+        self.check_provenance(provenance)
+        audit = audit_named(self.audits, audit_id)
+        AuditIsModeratedByTheModeratorItsPackNames.check(
+            rules, audit, provenance.actor_id, auditors_line_manager_id, judgement, rationale
+        )
+        self._audit_moderated(
+            provenance,
+            audit_id,
+            provenance.actor_id,
+            judgement,
+            judgement == audit.judgement,
+            rationale,
+        )
+
+    @event(QualityAuditModerated)
+    def _audit_moderated(
+        self,
+        provenance: Provenance,
+        audit_id: str,
+        moderator_id: str,
+        judgement: str,
+        confirmed: bool,
+        rationale: str,
+    ) -> None:
+        self.audits[audit_id] = replace(
+            self.audits[audit_id], judgement=judgement, moderated_by=moderator_id
+        )
 
 
 __all__ = [

@@ -27,6 +27,7 @@ from domain.events import (
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionAgreementSignedByOneParty,
+    SupervisionFileAudited,
     SupervisionFrequencyExceptionApproved,
     SupervisionSessionCancelled,
     SupervisionSessionHeld,
@@ -40,6 +41,14 @@ from domain.events import (
 )
 from domain.governance import Approval, AuthorityRules, WriteRuleKind
 from domain.identifiers import check_local_id, worker_id
+from domain.policy.quality import (
+    Audit,
+    AuditedByTheRelationshipItsPackNames,
+    AuditIsGradedWithItsAuthoritysTool,
+    AuditRecord,
+    QualityRules,
+    check_period,
+)
 from domain.provenance import Provenance, optional_text, require_text
 from domain.rules import (
     ActionHasAnOwnerAndADueDate,
@@ -1193,6 +1202,81 @@ class Worker(Subject):
     @property
     def line_manager_id(self) -> str | None:
         return self.employment.line_manager_id
+
+    # -- quality assurance: audits of the supervision file [SHR-5.8, DUR-7] (ADR 0023) ----
+
+    SupervisionFileAudited = SupervisionFileAudited
+
+    def audit_supervision_file(
+        self,
+        provenance: Provenance,
+        *,
+        audit_id: str,
+        period_from: date,
+        period_to: date,
+        answers: dict[str, bool],
+        judgement: str,
+        comment: str,
+        rules: QualityRules,
+        chain: tuple[str, ...],
+    ) -> None:
+        """The caller audits this file with the authority's own tool, as the auditor its
+        pack's quota names (``chain``: the worker's line management, nearest first)."""
+        self._check_employed(provenance)
+        self.require_new_entry_id(audit_id, field="audit_id")
+        check_period(period_from, period_to, provenance.occurred_at.date())
+        tool = AuditIsGradedWithItsAuthoritysTool.tool(rules, AuditRecord.SUPERVISION_FILE)
+        AuditIsGradedWithItsAuthoritysTool.check(tool, answers, judgement)
+        require(
+            isinstance(comment, str) and len(comment) <= 10_000,
+            "comment is text of at most 10,000 characters",
+            field="comment",
+        )
+        role = self.employment.role.value
+        AuditedByTheRelationshipItsPackNames.check(
+            rules, AuditRecord.SUPERVISION_FILE, role, provenance.actor_id, chain
+        )
+        self._supervision_file_audited(
+            provenance,
+            audit_id,
+            provenance.actor_id,
+            self.employment.line_manager_id,
+            role,
+            period_from,
+            period_to,
+            dict(answers),
+            judgement,
+            comment,
+        )
+
+    @event(SupervisionFileAudited)
+    def _supervision_file_audited(
+        self,
+        provenance: Provenance,
+        audit_id: str,
+        auditor_id: str,
+        supervisor_id: str | None,
+        file_role: str,
+        period_from: date,
+        period_to: date,
+        answers: dict[str, bool],
+        judgement: str,
+        comment: str,
+    ) -> None:
+        self._add_entry(
+            audit_id,
+            "quality_audit",
+            provenance,
+            {"judgement": judgement, "supervisor_id": supervisor_id, "comment": comment},
+        )
+        audited = {self.staff_id, *([supervisor_id] if supervisor_id else [])}
+        self.audits[audit_id] = Audit(
+            audit_id,
+            AuditRecord.SUPERVISION_FILE,
+            auditor_id,
+            frozenset(audited),
+            judgement,
+        )
 
 
 def _parse_fte(value: Decimal | str | float, pattern: EmploymentPattern) -> Decimal:

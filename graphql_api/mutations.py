@@ -84,6 +84,13 @@ FIELD_WORDS: dict[str, str] = {
     "action": "The SMART action agreed.",
     "changes": "The corrected fields and their new values (the original is kept).",
     "session_kind": "group_supervision (default), team_meeting or practice_development.",
+    "audit_id": "The audit's id, chosen by the client, unique per subject.",
+    "period_from": "The first day of the period audited.",
+    "period_to": "The last day of the period audited (not after the audit).",
+    "answers": "Each item of the authority's audit tool, by its id: true (yes) or false (no).",
+    "judgement": "The overall judgement, on the authority's tool's scale (e.g. Good).",
+    "reasons": "Why the audit is disputed, in words.",
+    "rationale": "Why, in words, for the record.",
 }
 
 INPUT_WORDS: dict[str, str] = {

@@ -57,6 +57,12 @@ from graphql_api.types import (
     schedule_entry,
     summary_rows,
 )
+from graphql_api.types.quality import (
+    AuditQuotaWindow,
+    QualityAudit,
+    audit_quota_window,
+    quality_audit,
+)
 from graphql_api.types.teams import TeamCompliance, team_compliance_of
 from projections import compliance as compliance_model
 from projections import purge_schedule as purge_model
@@ -433,5 +439,72 @@ class Query:
                 limit=size,
             )
             return [register_item(r) for r in rows]
+
+        return await run_in_thread(read)
+
+    @strawberry.field(
+        description="Audits done from since to asOf, graded with the authority's own tool, "
+        "with their disputes and moderation [SHR-5.8, POR-7, DUR-7] (ADR 0023)."
+    )
+    async def quality_audits(
+        self,
+        info: Info,
+        as_of: AsOfDay,
+        since: Since = None,
+        team: Team = None,
+        auditor_id: Annotated[
+            str | None, strawberry.argument(description="Only this auditor's audits.")
+        ] = None,
+    ) -> list[QualityAudit]:
+        who = info.context.who()
+        service = info.context.service
+        start = since or Period.parse("P1Y").before(as_of)
+
+        def read() -> list[QualityAudit]:
+            service.open_reports(who, team)
+            with service.engine.connect() as conn:
+                rows = compliance_model.audit_rows(
+                    conn,
+                    service.library,
+                    who.authority_code,
+                    start=start,
+                    end=as_of,
+                    auditor_id=auditor_id,
+                )
+            return [quality_audit(r) for r in rows if team is None or r.team == team]
+
+        return await run_in_thread(read)
+
+    @strawberry.field(
+        description="Each auditor's audit quota per period overlapping since to asOf: due, "
+        "done, and BREACHED when a period ended short [SHR-5.8, POR-7, DUR-7] (ADR 0023)."
+    )
+    async def audit_quotas(
+        self,
+        info: Info,
+        as_of: AsOfDay,
+        since: Since = None,
+        auditor_id: Annotated[
+            str | None, strawberry.argument(description="Only this auditor's quotas.")
+        ] = None,
+    ) -> list[AuditQuotaWindow]:
+        who = info.context.who()
+        service = info.context.service
+        start = since or Period.parse("P1Y").before(as_of)
+
+        def read() -> list[AuditQuotaWindow]:
+            service.open_reports(who, None)
+            windows = compliance_model.quotas_for(
+                service.engine,
+                service.library,
+                who.authority_code,
+                start=start,
+                end=as_of,
+                auditor_id=auditor_id,
+            )
+            due_soon = compliance_model.due_soon_of(
+                service.engine, service.library, who.authority_code
+            )
+            return [audit_quota_window(w, as_of, due_soon) for w in windows]
 
         return await run_in_thread(read)

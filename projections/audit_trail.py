@@ -51,6 +51,7 @@ from domain.events import (
     AppraisalHeld,
     AuthorityRegistered,
     CaseClosed,
+    CaseFileAudited,
     CaseSupervisionRecorded,
     CaseTypeChanged,
     ChildAddedToCaseload,
@@ -85,12 +86,15 @@ from domain.events import (
     PersonalSupervisionRecordWritten,
     PlacementChanged,
     PolicyPackAdopted,
+    QualityAuditDisputed,
+    QualityAuditModerated,
     RecordAccessed,
     RecordPurged,
     RiskLevelChanged,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionAgreementSignedByOneParty,
+    SupervisionFileAudited,
     SupervisionFrequencyExceptionApproved,
     SupervisionSessionCancelled,
     SupervisionSessionHeld,
@@ -396,6 +400,28 @@ DESCRIBERS: dict[EventType, Callable[[Any], Described]] = {
         "access",
         f"{_words(e.kind).capitalize()} read: {e.what} (purpose: {e.purpose})",
         subject_id=str(e.subject_id),
+    ),
+    # Quality assurance (ADR 0023).
+    SupervisionFileAudited: lambda e: Described(
+        "quality_audit",
+        f"Supervision file audited by {e.auditor_id} ({e.period_from.isoformat()} to "
+        f"{e.period_to.isoformat()}): {e.judgement}",
+        e.audit_id,
+    ),
+    CaseFileAudited: lambda e: Described(
+        "quality_audit",
+        f"Case supervision records audited by {e.auditor_id} ({e.period_from.isoformat()} to "
+        f"{e.period_to.isoformat()}): {e.judgement}",
+        e.audit_id,
+    ),
+    QualityAuditDisputed: lambda e: Described(
+        "quality_audit", f"Audit {e.audit_id} disputed by {e.disputed_by}: {e.reasons}", e.audit_id
+    ),
+    QualityAuditModerated: lambda e: Described(
+        "quality_audit",
+        f"Audit {e.audit_id} moderated by {e.moderator_id}: "
+        f"{'confirmed' if e.confirmed else 'changed to'} {e.judgement} ({e.rationale})",
+        e.audit_id,
     ),
 }
 

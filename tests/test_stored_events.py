@@ -22,6 +22,7 @@ from domain.authority import Authority
 from domain.child import Child
 from domain.events import (
     CATALOGUE,
+    CaseFileAudited,
     CaseSupervisionRecorded,
     ChildAddedToCaseload,
     ChildCameIntoCare,
@@ -32,7 +33,10 @@ from domain.events import (
     LegalHoldPlaced,
     OversightTriggered,
     PersonalSupervisionRecordSigned,
+    QualityAuditDisputed,
+    QualityAuditModerated,
     RecordPurged,
+    SupervisionFileAudited,
     SupervisionSessionScheduled,
     WorkerAllocated,
     WorkerRegistered,
@@ -50,8 +54,12 @@ STORED = 90
 
 #: How many of each event the fixture holds. Four ``ContentPurged`` tombstones: the purged
 #: session's schedule and holding, and the purged year's log opening and read.
+#: Events added to the catalogue after the fixture was written (ADR 0023): none stored.
+ADDED_SINCE: frozenset[EventType] = frozenset(
+    {SupervisionFileAudited, CaseFileAudited, QualityAuditDisputed, QualityAuditModerated}
+)
 EXPECTED_COUNTS: dict[EventType, int] = {
-    **dict.fromkeys(CATALOGUE.values(), 1),
+    **dict.fromkeys(set(CATALOGUE.values()) - ADDED_SINCE, 1),
     ChildRegistered: 5,
     WorkerRegistered: 6,
     OversightTriggered: 8,
@@ -98,7 +106,8 @@ def test_every_stored_event_decodes_to_its_catalogue_class(app: OversightApplica
         assert isinstance(event, kind)
         counts[kind] += 1
     assert counts == EXPECTED_COUNTS
-    assert set(counts) == set(CATALOGUE.values())  # every event of the catalogue, stored
+    # every event of the catalogue, stored (but those added since the fixture)
+    assert set(counts) == set(CATALOGUE.values()) - ADDED_SINCE
 
 
 def test_every_aggregate_replays(app: OversightApplication) -> None:
@@ -170,6 +179,8 @@ def test_every_projection_rebuilds_over_the_stored_events(
             "team_obligation": 0,
             "team_settled": 1,
             "team_dirty": 0,
+            "quality_audit": 0,  # no audits then (ADR 0023)
+            "quality_file": 11,  # each worker's and child's file
         }
     finally:
         engine.dispose()

@@ -104,9 +104,11 @@ def _own(pack: Pack, library: PackLibrary) -> tuple[list[str], list[str]]:
     kept = set(parent.retention) if parent else set()
     rules = [r for r in pack.rules if replace(r, clock_definition=None) not in inherited]
     teams = [t for t in pack.team_rules if not parent or t not in parent.team_rules]
+    quotas = [q for q in pack.quality.quotas if not parent or q not in parent.quality.quotas]
     return (
         [f"{r.rule_id}\0{r.kind}: {r.title}" for r in rules]
-        + [f"{t.rule_id}\0team {t.kind}: {t.title}" for t in teams],
+        + [f"{t.rule_id}\0team {t.kind}: {t.title}" for t in teams]
+        + [f"{q.rule_id}\0audit quota: {q.title}" for q in quotas],
         [f"{k.rule_id}\0retention: {k.title}" for k in pack.retention if k not in kept],
     )
 

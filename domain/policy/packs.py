@@ -69,6 +69,7 @@ from domain.policy.clocks import (
     ClockStop,
     placeholders,
 )
+from domain.policy.quality import NO_QUALITY_RULES, QualityPackError, QualityRules, quality_rules
 from domain.policy.teams import TeamRule, TeamRuleError, team_rules
 from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
 
@@ -233,6 +234,8 @@ class Pack:
     authority: AuthorityRules = field(default_factory=lambda: AuthorityRules(pack_id=""))
     #: Its rules whose subject is a team, own and inherited (``teams.py``, ADR 0024).
     team_rules: tuple[TeamRule, ...] = ()
+    #: Its audit tools, audit quotas and moderation, own or inherited (ADR 0023).
+    quality: QualityRules = NO_QUALITY_RULES
 
     def rules_for(self, subject: str) -> list[Rule]:
         return [r for r in self.rules if r.subject == subject]
@@ -698,6 +701,7 @@ def parse_pack(document: Mapping[str, Any], where: str, parent: Pack | None = No
         digest=_digest(document, parent),
         authority=authority_rules(document, where, pack_id, parent),
         team_rules=_team_rules(document, where, parent),
+        quality=_quality(document, where, pack_id, parent),
     )
 
 
@@ -708,6 +712,17 @@ def _team_rules(
     try:
         return team_rules(document, where, parent.team_rules if parent else (), RULE_ID)
     except TeamRuleError as error:
+        raise PackError(error.message, field=error.field) from None
+
+
+def _quality(
+    document: Mapping[str, Any], where: str, pack_id: str, parent: Pack | None
+) -> QualityRules:
+    """The pack's ``[audit_tool.*]``, ``[[audit_quota]]``, ``[audit_moderation]`` (ADR 0023)."""
+    known = (_known_clauses(document, parent), pack_id.split("-")[0])
+    try:
+        return quality_rules(document, where, known, parent.quality if parent else None)
+    except QualityPackError as error:
         raise PackError(error.message, field=error.field) from None
 
 
@@ -723,15 +738,22 @@ def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozense
     entries, and its parent's): the only clauses its chains and write rules may cite."""
     own = {
         str(item.get("id"))
-        for table in ("rule", "recorded", "out_of_scope", "retention", "team_rule")
+        for table in ("rule", "recorded", "out_of_scope", "retention", "team_rule", "audit_quota")
         for item in document.get(table, [])
         if isinstance(item, dict)
     }
+    tools = document.get("audit_tool", {})
+    tables = [
+        *(tools.values() if isinstance(tools, dict) else ()),
+        document.get("audit_moderation"),
+    ]
+    own |= {str(table.get("id")) for table in tables if isinstance(table, dict)}
     if parent is not None:
         own |= {r.rule_id for r in parent.rules}
         own |= {u.rule_id for u in parent.uncomputed}
         own |= {r.rule_id for r in parent.retention}
         own |= {r.rule_id for r in parent.team_rules}
+        own |= parent.quality.clauses
         own |= parent.authority.clauses
     return frozenset(own)
 
@@ -744,6 +766,8 @@ def accounted_clauses(pack: Pack, library: PackLibrary) -> frozenset[str]:
         {r.rule_id for r in pack.rules}
         | {u.rule_id for u in pack.uncomputed}
         | {r.rule_id for r in pack.retention}
+        | {t.rule_id for t in pack.team_rules}
+        | pack.quality.clauses
         | pack.authority.clauses
         | {c for clauses in pack.authority.citations.values() for c in clauses}
     ) | (accounted_clauses(parent, library) if parent is not None else frozenset())
@@ -1069,6 +1093,9 @@ class _Table:
     keys: Mapping[str, int]  # key -> line, for the keys written in the table
 
 
+_INDEXED = re.compile(r"^([a-z_]+)\[(\d+)\](?:\.([a-z_]+))?")
+
+
 @dataclass(frozen=True)
 class PackText:
     """A pack file's text, parsed document and tables, for the checks and line lookups."""
@@ -1142,6 +1169,17 @@ class PackText:
                         return self.line_of(array, index, "id")
         if field_name.startswith("citations."):  # the name's own line in [citations]
             return self.line_of("citations", 0, field_name.split(".", 1)[1])
+        # A table of an array by index, or the deepest table written for a dotted field
+        # (``audit_quota[1].period``, ``audit_tool.case_file.items``), then its key.
+        indexed = _INDEXED.match(field_name)
+        if indexed:
+            key = indexed.group(3)
+            return self.line_of(indexed.group(1), int(indexed.group(2)), key)
+        parts = field_name.split(".")
+        for depth in range(len(parts), 1, -1):
+            name = ".".join(parts[:depth])
+            if self.table(name) is not None:
+                return self.line_of(name, 0, parts[depth] if depth < len(parts) else None)
         first = field_name.split(".")[0]
         return self.line_of(first) if first else None
 

@@ -35,9 +35,10 @@ from domain.events import (
 from domain.policy.calendar import Period, add_months
 from domain.policy.compliance import Obligation, agreed_interval, breached_windows
 from domain.policy.packs import Rule
+from domain.policy.quality import AUDIT_EVENTS
 from domain.policy.registers import Allocation, Profile
 from domain.policy.team_obligations import TeamSession
-from domain.policy.timeline import Fact, signatures
+from domain.policy.timeline import Fact, signatures, timeline_of
 
 ROLLING_YEAR = Period.parse("P1Y")
 
@@ -103,6 +104,11 @@ class SupervisionSheet:
     since: date | None = None
     breached: list[BreachedWindow] = field(default_factory=list)
     breached_by_rule: dict[str, int] = field(default_factory=dict)
+    #: Audits of this file by ``as_of`` (ADR 0023) [SHR-5.8, DUR-7].
+    audits: list[AuditLine] = field(default_factory=list)
+    #: The worker's own audit quotas as an auditor, in the periods from ``since`` to
+    #: ``as_of`` (the read side fills them: they read other workers' files).
+    audit_quotas: list[QuotaLine] = field(default_factory=list)
 
 
 def supervision_sheet(
@@ -176,7 +182,71 @@ def supervision_sheet(
         end = start - timedelta(days=1)
     since = since or as_of - timedelta(days=365)
     breached, by_rule = breached_in(found, since, as_of)
-    return SupervisionSheet(who.local_id, who.display, as_of, rows, years, since, breached, by_rule)
+    return SupervisionSheet(
+        who.local_id,
+        who.display,
+        as_of,
+        rows,
+        years,
+        since,
+        breached,
+        by_rule,
+        audits=audit_lines(facts, as_of),
+    )
+
+
+# -- quality assurance on the sheets (ADR 0023) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """An audit of the file: who, when, the judgement graded and as it stands."""
+
+    audit_id: str
+    audited_on: date
+    auditor_id: str
+    graded: str
+    judgement: str
+    disputed_by: str | None
+    moderated_by: str | None
+    evidence: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class QuotaLine:
+    """One of the worker's audit quotas as an auditor in one period, and its status."""
+
+    rule_id: str
+    rule_key: str
+    start: date
+    end: date
+    due: int
+    done: int
+    status: str
+
+
+def audit_lines(facts: Sequence[Fact], as_of: date) -> list[AuditLine]:
+    """The audits of a subject recorded by ``as_of`` (their disputes and moderations by
+    then applied), from the one fold."""
+    by_then = [f for f in facts if f.day <= as_of]
+    made = {str(f.data["audit_id"]): f for f in by_then if f.kind in AUDIT_EVENTS}
+    entries, _ = timeline_of(by_then).entries_at(None)
+    lines: list[AuditLine] = []
+    for audit_id, fact in made.items():
+        fields = entries.get(audit_id, {})
+        lines.append(
+            AuditLine(
+                audit_id=audit_id,
+                audited_on=fact.day,
+                auditor_id=str(fields.get("auditor_id")),
+                graded=str(fields.get("graded")),
+                judgement=str(fields.get("judgement")),
+                disputed_by=fields.get("disputed_by"),
+                moderated_by=fields.get("moderated_by"),
+                evidence=(fact.position,),
+            )
+        )
+    return sorted(lines, key=lambda line: (line.audited_on, line.audit_id))
 
 
 @dataclass(frozen=True)

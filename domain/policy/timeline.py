@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from domain.events import (
     AppraisalHeld,
     CaseClosed,
+    CaseFileAudited,
     CaseSupervisionRecorded,
     CaseTypeChanged,
     ChildCameIntoCare,
@@ -48,9 +49,12 @@ from domain.events import (
     PersonalSupervisionRecordSigned,
     PersonalSupervisionRecordWritten,
     PlacementChanged,
+    QualityAuditDisputed,
+    QualityAuditModerated,
     RiskLevelChanged,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
+    SupervisionFileAudited,
     SupervisionSessionCancelled,
     SupervisionSessionHeld,
     SupervisionSessionRescheduled,
@@ -217,6 +221,16 @@ class EntryEvent:
     correctable: bool = False
 
 
+def _audit_fields(d: Data) -> Fields:
+    """What every audit sets: graded, and neither disputed nor moderated yet."""
+    return {
+        **_pick("auditor_id", "period_from", "period_to", "answers", "judgement", "comment")(d),
+        "graded": d.get("judgement"),
+        "disputed_by": None,
+        "moderated_by": None,
+    }
+
+
 #: Entry changes: event class -> what it sets on which entry.
 ENTRIES: Mapping[EventType, EntryEvent] = {
     SupervisionAgreementSigned: EntryEvent(
@@ -373,6 +387,39 @@ ENTRIES: Mapping[EventType, EntryEvent] = {
         "entry_id",
         _pick("group_session_id", "facilitator_id", "summary"),
         correctable=True,
+    ),
+    # Quality assurance (ADR 0023): an audit, then its dispute and moderation.
+    SupervisionFileAudited: EntryEvent(
+        "quality_audit",
+        "audit_id",
+        lambda d: {
+            "record": "supervision_file",
+            **_audit_fields(d),
+            **_pick("supervisor_id", "file_role")(d),
+        },
+    ),
+    CaseFileAudited: EntryEvent(
+        "quality_audit",
+        "audit_id",
+        lambda d: {
+            "record": "case_file",
+            **_audit_fields(d),
+            **_pick("worker_id", "supervisor_id")(d),
+        },
+    ),
+    QualityAuditDisputed: EntryEvent(
+        "quality_audit",
+        "audit_id",
+        lambda d: {"disputed_by": d.get("disputed_by"), "dispute_reasons": d.get("reasons")},
+    ),
+    QualityAuditModerated: EntryEvent(
+        "quality_audit",
+        "audit_id",
+        lambda d: {
+            "moderated_by": d.get("moderator_id"),
+            "judgement": d.get("judgement"),
+            "moderation_rationale": d.get("rationale"),
+        },
     ),
 }
 

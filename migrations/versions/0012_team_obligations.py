@@ -8,7 +8,7 @@ that has workers marked, so the runner's next settle computes its teams from the
 already stores: no rebuild. Until then a question is answered from the facts.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03
 """
 
@@ -22,7 +22,7 @@ from projections.compliance import Compliance
 from projections.engine import generation_table_name
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

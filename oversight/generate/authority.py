@@ -45,6 +45,7 @@ from domain.policy.packs import PackLibrary
 from domain.provenance import Actor
 from domain.vocabulary import DisagreementSubject, Role
 from oversight.generate.groups import GroupSessions
+from oversight.generate.quality import QualityAudits
 
 #: The last day of a generated history unless another is given: fixed, so that a seed
 #: always generates the same authority (and a re-run replays it from its receipts).
@@ -192,6 +193,7 @@ class AuthorityGenerator:
         self._counter = 0
         #: Teams' group sessions, where the pack has team rules [DEV-7, POR-3.3].
         self._groups = GroupSessions(self)
+        self._audits = QualityAudits(self)  # ADR 0023
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -441,6 +443,7 @@ class AuthorityGenerator:
             if member.manager is not None:
                 self._supervision(member, following)
         self._groups.month(first, following)
+        self._audits.month(first, following)
 
     def _practitioners(self, team: str | None = None) -> list[_Member]:
         return [

@@ -16,15 +16,17 @@ obligations were computed to (``valid_until``: two years past its latest fact).
 
 Tables (``tables``): ``compliance_fact``, ``compliance_link``, ``compliance_dirty``,
 ``compliance_subject``, ``compliance_obligation``, ``oversight_register``,
-``case_allocation``, and ``retention_schedule`` (the purge schedule: every record of the
-subject with the rule it falls due under, its due date and what holds it, ADR 0012); and
-per authority ``team_obligation``, ``team_settled`` and ``team_dirty`` (each team's
-windows under its team rules [DEV-7, POR-3.3], settled once no subject is left, ADR 0024).
+``case_allocation``, ``retention_schedule`` (the purge schedule: every record of the
+subject with the rule it falls due under, its due date and what holds it, ADR 0012),
+and ``quality_audit`` and ``quality_file`` (ADR 0023); and per authority
+``team_obligation``, ``team_settled`` and ``team_dirty`` (each team's windows under its
+team rules [DEV-7, POR-3.3], settled once no subject is left, ADR 0024).
 
 Modules: ``projection`` (the ``Compliance`` class), ``tables``, ``facts``, ``context``,
 ``derive``, ``settle``; one per table read (``obligations``, ``registers``,
-``retention``, ``caseload``, ``teams``); ``answers``, ``summary`` and ``sheets`` for the
-read functions the API and CLI call. This package exports what its users import.
+``retention``, ``caseload``, ``teams``); ``answers``, ``summary``, ``sheets`` and
+``quality`` (audits and quota windows, ADR 0023) for the read functions the API and CLI
+call. This package exports what its users import.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from projections.compliance.derive import HORIZON, Derived, derive, horizon_for
 from projections.compliance.facts import subject_facts
 from projections.compliance.obligations import OpenWork, open_work, stored_obligations
 from projections.compliance.projection import Compliance
+from projections.compliance.quality import AuditRow, audit_rows, due_soon_of, quotas_for
 from projections.compliance.registers import RegisterRow, register_items
 from projections.compliance.sheets import case_tracker_for, supervision_sheet_for, team_sheet_for
 from projections.compliance.summary import CATEGORIES, Summary, Tally, category, summary
@@ -54,6 +57,7 @@ __all__ = [
     "HORIZON",
     "TABLES",
     "Answer",
+    "AuditRow",
     "AuthorityContext",
     "CaseRow",
     "Compliance",
@@ -65,17 +69,20 @@ __all__ = [
     "Tally",
     "TeamCompliance",
     "answer",
+    "audit_rows",
     "authority_context",
     "case_list",
     "case_tracker_for",
     "category",
     "context_from",
     "derive",
+    "due_soon_of",
     "end_of_day",
     "evaluate",
     "horizon_for",
     "is_settled",
     "open_work",
+    "quotas_for",
     "register_items",
     "stored_obligations",
     "subject_facts",

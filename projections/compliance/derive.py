@@ -8,7 +8,7 @@ child's ``case_allocation``) and its purge schedule.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from domain.policy.retention import ScheduleItem, schedule
 from domain.policy.timeline import Fact, local_day
 from projections.compliance.context import AuthorityContext
 from projections.compliance.obligations import obligation_rows
+from projections.compliance.quality import quality_rows
 from projections.compliance.registers import register_rows
 from projections.compliance.retention import retention_row
 from projections.compliance.tables import json_text
@@ -50,6 +51,8 @@ class Derived:
     allocations: list[Allocation]
     depends_on: list[str]
     retention: list[ScheduleItem]
+    #: Its audits and its row as a file that may be audited (ADR 0023).
+    quality: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """The subject's rows, by table."""
@@ -96,6 +99,7 @@ class Derived:
                 }
                 for seq, a in enumerate(self.allocations)
             ],
+            **self.quality,
         }
 
 
@@ -143,4 +147,5 @@ def derive(
         allocations=allocations(current) if who.subject == "child" else [],
         depends_on=[d for d in depends_on if d != subject_id],
         retention=schedule(who.subject, who.local_id, facts, context.pack),
+        quality=quality_rows(subject_id, who, current),
     )

@@ -41,6 +41,8 @@ DERIVED_TABLES = {
     "compliance_obligation": "subject_id",
     "oversight_register": "subject_id",
     "case_allocation": "child_id",
+    "quality_audit": "subject_id",
+    "quality_file": "subject_id",
 }
 
 

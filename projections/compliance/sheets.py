@@ -4,6 +4,7 @@ it has one) and a team's group sessions (DEV-7, POR-3.3)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import Engine, select
@@ -16,6 +17,7 @@ from domain.policy.registers import allocations, profile
 from domain.policy.sheets import (
     CaseTracker,
     ChildOnTracker,
+    QuotaLine,
     SupervisionSheet,
     TeamSheet,
     case_tracker,
@@ -25,6 +27,7 @@ from domain.policy.sheets import (
 from projections.compliance.answers import answer
 from projections.compliance.context import authority_context
 from projections.compliance.facts import subject_facts
+from projections.compliance.quality import quotas_for
 from projections.compliance.tables import VIEWS, view
 from projections.compliance.teams import held_sessions, team_obligations_of
 
@@ -54,7 +57,7 @@ def supervision_sheet_for(
             return None
         if found.profile.authority_code != authority_code:
             return None
-    return supervision_sheet(
+    sheet = supervision_sheet(
         found.profile,
         found.facts,
         as_of,
@@ -62,6 +65,24 @@ def supervision_sheet_for(
         found=found.obligations,
         since=since,
     )
+    # The worker's own quotas as an auditor (ADR 0023): they read other workers' files.
+    due_soon = found.context.pack.due_soon if found.context.pack else None
+    windows = quotas_for(
+        engine, library, authority_code, start=sheet.since or as_of, end=as_of, auditor_id=staff_id
+    )
+    quotas = [
+        QuotaLine(
+            w.rule_id,
+            w.rule_key,
+            w.starts_on,
+            w.ends_on,
+            w.due,
+            w.done,
+            w.status(as_of, due_soon) if due_soon else "met",
+        )
+        for w in windows
+    ]
+    return replace(sheet, audit_quotas=quotas)
 
 
 def case_tracker_for(

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
 )
 
+from projections.compliance.quality_tables import define_quality_tables
 from projections.engine import generation_table_name
 
 TABLES = (
@@ -39,6 +40,8 @@ TABLES = (
     "team_obligation",
     "team_settled",
     "team_dirty",
+    "quality_audit",
+    "quality_file",
 )
 
 
@@ -224,6 +227,7 @@ def define_tables(metadata: MetaData, generation: int) -> dict[str, Table]:
         "compliance_obligation": obligation,
         "oversight_register": register,
         "case_allocation": allocation,
+        **define_quality_tables(metadata, named),
     }
 
 

@@ -36,6 +36,7 @@ from domain.events import (
     AppraisalHeld,
     AuthorityRegistered,
     CaseClosed,
+    CaseFileAudited,
     CaseSupervisionRecorded,
     CaseTypeChanged,
     ChildAddedToCaseload,
@@ -68,12 +69,15 @@ from domain.events import (
     PersonalSupervisionRecordWritten,
     PlacementChanged,
     PolicyPackAdopted,
+    QualityAuditDisputed,
+    QualityAuditModerated,
     RecordAccessed,
     RecordPurged,
     RiskLevelChanged,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionAgreementSignedByOneParty,
+    SupervisionFileAudited,
     SupervisionFrequencyExceptionApproved,
     SupervisionSessionCancelled,
     SupervisionSessionHeld,
@@ -511,6 +515,38 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         AccessLogOpened,
         RecordAccessed,
     )
+    # Quality assurance (ADR 0023): the grandparent audits with Durham's tool; the audited
+    # worker disputes; the auditor's line manager moderates.
+    grandparent = actor("SM1", Role.SERVICE_MANAGER)
+    moderator = actor("HOS1", Role.HEAD_OF_SERVICE)
+    run(
+        c.AuditSupervisionFile(
+            **common(t, grandparent),
+            **w,
+            audit_id="QA1",
+            period_from=(t - timedelta(days=365)).date(),
+            period_to=t.date(),
+            answers=dict.fromkeys(
+                ["agreement", "frequency", "record-shared", "record-signed", "case-records"], True
+            ),
+            judgement="Standards followed",
+        ),
+        SupervisionFileAudited,
+    )
+    run(
+        c.DisputeAudit(**common(t, ME), **w, audit_id="QA1", reasons="The agreement is late."),
+        QualityAuditDisputed,
+    )
+    run(
+        c.ModerateAudit(
+            **common(t, moderator),
+            **w,
+            audit_id="QA1",
+            judgement="Standards not followed",
+            rationale="The agreement review was late.",
+        ),
+        QualityAuditModerated,
+    )
     run(
         c.CloseCase(**common(t, SW2), **ch, kind="transferred", reason="Moved area"),
         OversightTriggered,
@@ -531,6 +567,19 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         WorkerLeftEmployment,
     )
     run(c.AdoptPolicyPack(**common(t), policy_pack="SHR"), PolicyPackAdopted)
+    # Shropshire's ICS audit check of a case file, by the allocated worker's grandparent.
+    run(
+        c.AuditCaseFile(
+            **common(t, grandparent),
+            **ch,
+            audit_id="QA2",
+            period_from=(t - timedelta(days=182)).date(),
+            period_to=t.date(),
+            answers={"3.2": True, "3.3": True, "3.4": False},
+            judgement="Requires Improvement",
+        ),
+        CaseFileAudited,
+    )
     # A child in need only, born in 1990: kept 25 years from birth [RET-CIN], so due.
     run(
         c.RegisterChild(

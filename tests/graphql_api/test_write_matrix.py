@@ -154,11 +154,20 @@ MAY: dict[str, dict[str, set[str]]] = {
             "allocateTeam",
         )
     },
+    # quality assurance (ADR 0023): a manager up the holder's chain audits and moderates
+    # (which one: the pack's quota and moderator); the audited dispute
+    "auditSupervisionFile": SUPERVISORS,
+    "auditCaseFile": SUPERVISORS,
+    "moderateAudit@worker": SUPERVISORS,
+    "moderateAudit@child": SUPERVISORS,
+    "disputeAudit@worker": PARTIES,
+    "disputeAudit@child": PARTIES,
 }
 
 # Mutations whose command may name either subject: run once on each.
 EITHER = {c.CorrectEntry, c.RaiseDisagreement, c.EscalateDisagreement, c.ResolveDisagreement,
-          c.PlaceLegalHold, c.LiftLegalHold, c.PurgeRecord}  # fmt: skip
+          c.PlaceLegalHold, c.LiftLegalHold, c.PurgeRecord, c.DisputeAudit,
+          c.ModerateAudit}  # fmt: skip
 
 
 def allowed(mutation: str, role: str, relationship: str) -> bool:

@@ -1,0 +1,112 @@
+"""Quality assurance as types (ADR 0023): audits graded with the authority's tool, and
+each auditor's quota windows [SHR-5.8, POR-7, DUR-7]."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain.policy.calendar import Period
+from domain.policy.quality import QuotaWindow
+from graphql_api.types.compliance import FindingStatus
+from projections.compliance import AuditRow
+
+
+@strawberry.type(
+    description="An audit of a supervision file or a child's case supervision records, graded "
+    "with the authority's own tool; its dispute and moderation [SHR-5.8, POR-7, DUR-7]."
+)
+class QualityAudit:
+    audit_id: str = strawberry.field(description="The audit's id, unique per subject.")
+    record: str = strawberry.field(description="supervision_file or case_file.")
+    subject_kind: str = strawberry.field(description="worker or child.")
+    local_id: str = strawberry.field(description="The worker's staff id or the child's id.")
+    team: str | None = strawberry.field(description="The subject's team.")
+    auditor_id: str = strawberry.field(description="Who audited (the caller who recorded it).")
+    holder_id: str | None = strawberry.field(
+        description="The worker whose file it is (a child's: the allocated worker)."
+    )
+    supervisor_id: str | None = strawberry.field(description="The audited supervisor.")
+    audited_on: date = strawberry.field(description="The day of the audit.")
+    period_from: date | None = strawberry.field(description="The period audited, from.")
+    period_to: date | None = strawberry.field(description="The period audited, to.")
+    answers: JSON = strawberry.field(description="Each item of the tool: yes (true) or no.")
+    graded: str = strawberry.field(description="The auditor's overall judgement.")
+    judgement: str = strawberry.field(description="The judgement now (after moderation).")
+    concern: bool = strawberry.field(description="The judgement is one the tool marks a concern.")
+    rule_id: str | None = strawberry.field(description="The clause of the authority's tool.")
+    comment: str | None = strawberry.field(description="The auditor's comment.")
+    disputed_by: str | None = strawberry.field(description="Who disputed it, if anyone.")
+    dispute_reasons: str | None = strawberry.field(description="Their reasons.")
+    moderated_by: str | None = strawberry.field(description="Who moderated it, if anyone.")
+    moderation_rationale: str | None = strawberry.field(description="Why, in words.")
+
+
+def quality_audit(row: AuditRow) -> QualityAudit:
+    return QualityAudit(
+        audit_id=row.audit_id,
+        record=row.record,
+        subject_kind=row.subject_kind,
+        local_id=row.local_id,
+        team=row.team,
+        auditor_id=row.auditor_id,
+        holder_id=row.holder_id,
+        supervisor_id=row.supervisor_id,
+        audited_on=row.audited_on,
+        period_from=row.period_from,
+        period_to=row.period_to,
+        answers=JSON(dict(row.answers)),
+        graded=row.graded,
+        judgement=row.judgement,
+        concern=row.concern,
+        rule_id=row.rule_id,
+        comment=row.comment,
+        disputed_by=row.disputed_by,
+        dispute_reasons=row.dispute_reasons,
+        moderated_by=row.moderated_by,
+        moderation_rationale=row.moderation_rationale,
+    )
+
+
+@strawberry.type(
+    description="One auditor's audit quota in one period: how many audits were due and done; "
+    "BREACHED when the period ended short, a finding citing the rule [SHR-5.8, POR-7, DUR-7]."
+)
+class AuditQuotaWindow:
+    rule_id: str = strawberry.field(description="The rule ID, e.g. SHR-5.8.")
+    rule_key: str = strawberry.field(description="The rule and its variant.")
+    title: str = strawberry.field(description="The quota in words.")
+    auditor_id: str = strawberry.field(description="The auditor the quota falls to.")
+    record: str = strawberry.field(description="supervision_file or case_file.")
+    starts_on: date = strawberry.field(description="The period's first day.")
+    ends_on: date = strawberry.field(description="The period's last day.")
+    due: int = strawberry.field(description="Audits due in the period.")
+    done: int = strawberry.field(description="Audits done in the period (distinct files).")
+    status: FindingStatus = strawberry.field(description="Status on asOf.")
+    files: list[str] = strawberry.field(description="The files the quota covers.")
+    audits: list[str] = strawberry.field(description="The audits done in the period.")
+    sentence: str | None = strawberry.field(description="The finding, when the quota is missed.")
+
+
+def audit_quota_window(window: QuotaWindow, as_of: date, due_soon: Period) -> AuditQuotaWindow:
+    status = window.status(as_of, due_soon)
+    return AuditQuotaWindow(
+        rule_id=window.rule_id,
+        rule_key=window.rule_key,
+        title=window.title,
+        auditor_id=window.auditor_id,
+        record=window.record.value,
+        starts_on=window.starts_on,
+        ends_on=window.ends_on,
+        due=window.due,
+        done=window.done,
+        status=FindingStatus(status),
+        files=list(window.files),
+        audits=list(window.audits),
+        sentence=window.finding() if status == FindingStatus.BREACHED.value else None,
+    )
+
+
+__all__ = ["AuditQuotaWindow", "QualityAudit", "audit_quota_window", "quality_audit"]
