@@ -226,8 +226,31 @@ def history(
 ) -> list[HistoryRow]:
     """The events that had happened by ``as_of`` and were recorded by ``known_at``, in the
     order they happened (valid time), ties in recorded order."""
-    selected = [r for r in rows(engine, subject_id) if _visible(r, as_of, known_at)]
+    return visible(rows(engine, subject_id), as_of=as_of, known_at=known_at)
+
+
+def visible(
+    all_rows: Sequence[HistoryRow], *, as_of: datetime | None, known_at: datetime | None
+) -> list[HistoryRow]:
+    """``history`` of rows already read."""
+    selected = [r for r in all_rows if _visible(r, as_of, known_at)]
     return sorted(selected, key=lambda r: (r.occurred_at, r.position))
+
+
+def read(
+    engine: Engine,
+    subject_id: UUID | str,
+    *,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> tuple[SubjectState, list[HistoryRow]]:
+    """``state`` and ``history`` together from one read of the subject's rows: the API
+    answers both, and reading and decoding the rows is most of either."""
+    all_rows = rows(engine, subject_id)
+    return (
+        fold(all_rows, as_of=as_of, known_at=known_at),
+        visible(all_rows, as_of=as_of, known_at=known_at),
+    )
 
 
 def _visible(row: HistoryRow, as_of: datetime | None, known_at: datetime | None) -> bool:

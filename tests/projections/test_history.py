@@ -35,7 +35,7 @@ from domain.provenance import Provenance
 from domain.subject import Subject
 from oversight.settings import DatabaseSettings
 from projections.engine import Insert, execute_operations
-from projections.history import SubjectHistory, state, verify
+from projections.history import SubjectHistory, history, read, state, verify
 from projections.history import rows as history_rows
 from tests.helpers import AUTHORITY, NOW, START, common, register_child, setup_authority
 from tests.projections.conftest import catch_up_all, make_runner
@@ -294,6 +294,11 @@ def test_projection_matches_a_naive_oracle(
         risk, decisions = _oracle(events, as_of, known_at)
         assert answer.attributes.get("risk_level", "none") == risk
         assert {k: v["decision"] for k, v in answer.entries.items()} == decisions
+        # The API's one read of the rows answers both, the same.
+        assert read(engine, subject, as_of=as_of, known_at=known_at) == (
+            answer,
+            history(engine, subject, as_of=as_of, known_at=known_at),
+        )
 
 
 def make_runner_tables(engine: Engine) -> Any:
