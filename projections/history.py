@@ -203,8 +203,13 @@ _columns = (
 
 
 def rows(engine: Engine, subject_id: UUID | str) -> list[HistoryRow]:
-    """The subject's rows in recorded order (its log positions)."""
-    with engine.connect() as conn:
+    """The subject's rows in recorded order (its log positions). One statement, so on
+    PostgreSQL it runs in autocommit: no BEGIN before it nor ROLLBACK after it, two of
+    the read's round trips (its one statement is its own snapshot)."""
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    with connection as conn:
         result = conn.execute(
             select(*_columns)
             .where(_view.c.subject_id == str(subject_id))
