@@ -113,10 +113,7 @@ def main() -> None:
 
     def bare_read(c: str) -> Any:
         subject = child_id("DEMO", c)
-        return (
-            history_model.state(engine, subject, as_of=as_of, known_at=known_at),
-            history_model.history(engine, subject, as_of=as_of, known_at=known_at),
-        )
+        return history_model.read(engine, subject, as_of=as_of, known_at=known_at)
 
     def same_work(c: str) -> Any:
         service.open_child(principal, c, what="child record", purpose="benchmark")

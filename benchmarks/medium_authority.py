@@ -395,10 +395,7 @@ def reads(database: DatabaseSettings, keys: Path) -> dict[str, Any]:
 
     def bare(c: str, a: datetime, k: datetime) -> Any:
         subject = child_id(AUTHORITY, c)
-        return (
-            history_model.state(engine, subject, as_of=a, known_at=k),
-            history_model.history(engine, subject, as_of=a, known_at=k),
-        )
+        return history_model.read(engine, subject, as_of=a, known_at=k)
 
     results: dict[str, Any] = {"children": len(children)}
     results["child_state_bare_read"] = summary(

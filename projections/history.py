@@ -158,14 +158,13 @@ class SubjectHistory:
 
 
 @dataclass(frozen=True)
-class HistoryRow:
-    position: int
+class HistoryRow(Fact):
+    """One row of a subject's history. It is a fact of the subject's timeline as it
+    stands, so the fold reads the rows themselves: building a second object per row cost
+    as much as the rest of the fold (issue 18)."""
+
     version: int
-    event_type: str
-    occurred_at: datetime
-    recorded_at: datetime
     entry_ref: str | None
-    data: Fields
 
 
 @dataclass
@@ -192,28 +191,41 @@ _view = Table(
 )
 
 
+_columns = (
+    _view.c.position,
+    _view.c.event_type,
+    _view.c.occurred_at,
+    _view.c.recorded_at,
+    _view.c.data,
+    _view.c.version,
+    _view.c.entry_ref,
+)
+
+
 def rows(engine: Engine, subject_id: UUID | str) -> list[HistoryRow]:
-    with engine.connect() as conn:
-        result = (
-            conn.execute(
-                select(_view)
-                .where(_view.c.subject_id == str(subject_id))
-                .order_by(_view.c.position)
-            )
-            .mappings()
-            .all()
-        )
+    """The subject's rows in recorded order (its log positions). One statement, so on
+    PostgreSQL it runs in autocommit: no BEGIN before it nor ROLLBACK after it, two of
+    the read's round trips (its one statement is its own snapshot)."""
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    with connection as conn:
+        result = conn.execute(
+            select(*_columns)
+            .where(_view.c.subject_id == str(subject_id))
+            .order_by(_view.c.position)
+        ).all()
     return [
         HistoryRow(
-            int(r["position"]),
-            int(r["version"]),
-            r["event_type"],
-            utc(r["occurred_at"]),
-            utc(r["recorded_at"]),
-            r["entry_ref"],
-            orjson.loads(r["data"]),
+            int(position),
+            event_type,
+            utc(occurred_at),
+            utc(recorded_at),
+            orjson.loads(data),
+            int(version),
+            entry_ref,
         )
-        for r in result
+        for position, event_type, occurred_at, recorded_at, data, version, entry_ref in result
     ]
 
 
@@ -226,8 +238,31 @@ def history(
 ) -> list[HistoryRow]:
     """The events that had happened by ``as_of`` and were recorded by ``known_at``, in the
     order they happened (valid time), ties in recorded order."""
-    selected = [r for r in rows(engine, subject_id) if _visible(r, as_of, known_at)]
+    return visible(rows(engine, subject_id), as_of=as_of, known_at=known_at)
+
+
+def visible(
+    all_rows: Sequence[HistoryRow], *, as_of: datetime | None, known_at: datetime | None
+) -> list[HistoryRow]:
+    """``history`` of rows already read."""
+    selected = [r for r in all_rows if _visible(r, as_of, known_at)]
     return sorted(selected, key=lambda r: (r.occurred_at, r.position))
+
+
+def read(
+    engine: Engine,
+    subject_id: UUID | str,
+    *,
+    as_of: datetime | None = None,
+    known_at: datetime | None = None,
+) -> tuple[SubjectState, list[HistoryRow]]:
+    """``state`` and ``history`` together from one read of the subject's rows: the API
+    answers both, and reading and decoding the rows is most of either."""
+    all_rows = rows(engine, subject_id)
+    return (
+        fold(all_rows, as_of=as_of, known_at=known_at),
+        visible(all_rows, as_of=as_of, known_at=known_at),
+    )
 
 
 def _visible(row: HistoryRow, as_of: datetime | None, known_at: datetime | None) -> bool:
@@ -250,14 +285,9 @@ def fold(
     all_rows: Sequence[HistoryRow], *, as_of: datetime | None, known_at: datetime | None
 ) -> SubjectState:
     """The state from history rows (in recorded order): the subject's timeline known at
-    ``known_at``, read as of ``as_of`` (``Timeline.attributes_at``, ``entries_at``)."""
-    timeline = Timeline(
-        [
-            Fact(r.position, r.event_type, r.occurred_at, r.recorded_at, r.data)
-            for r in all_rows
-            if known_at is None or r.recorded_at <= known_at
-        ]
-    )
+    ``known_at``, read as of ``as_of`` (``Timeline.attributes_at``, ``entries_at``). The
+    rows are the timeline's facts (``HistoryRow``)."""
+    timeline = Timeline(all_rows, known_at)
     entries, used = timeline.entries_at(as_of)
     version = {r.position: r.version for r in all_rows}
     return SubjectState(

@@ -194,8 +194,7 @@ async def _state(
     valid, system = instant(as_of, "asOf"), instant(known_at, "knownAt")
 
     def read() -> SubjectState:
-        answer = history_model.state(engine, subject, as_of=valid, known_at=system)
-        rows = history_model.history(engine, subject, as_of=valid, known_at=system)
+        answer, rows = history_model.read(engine, subject, as_of=valid, known_at=system)
         return SubjectState(
             attributes=JSON(answer.attributes),
             entries=JSON(answer.entries),

@@ -149,6 +149,9 @@ def summary(
             .join(s, s.c.subject_id == o.c.subject_id)
             .where(
                 settled,
+                # The subject's authority, said again of the obligation: its index
+                # (authority, due day) then reads only the period's obligations.
+                o.c.authority_code == authority_code,
                 o.c.arises_on <= as_of,
                 o.c.due_on >= since,
             )

@@ -125,6 +125,21 @@ def define_tables(metadata: MetaData, generation: int) -> dict[str, Table]:
         Column("evidence", Text, nullable=False),
         Column("detail", Text, nullable=False),
         Index(f"{named('compliance_obligation')}_authority", "authority_code", "team"),
+        # The summary counts one period's obligations of an authority: read from this
+        # index alone on PostgreSQL, not by scanning every year's (migration 0013).
+        Index(
+            f"{named('compliance_obligation')}_due",
+            "authority_code",
+            "due_on",
+            postgresql_include=[
+                "arises_on",
+                "satisfied_on",
+                "kind",
+                "team",
+                "rule_id",
+                "subject_id",
+            ],
+        ),
     )
     register = Table(
         named("oversight_register"),

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from eventsourcing.persistence import Notification
 from hypothesis import HealthCheck, given, settings
@@ -30,12 +31,13 @@ from domain.events import (
     kind_of,
 )
 from domain.policy.compliance import known_facts
-from domain.policy.timeline import Fact
+from domain.policy.timeline import Fact, Timeline
 from domain.provenance import Provenance
 from domain.subject import Subject
 from oversight.settings import DatabaseSettings
 from projections.engine import Insert, execute_operations
-from projections.history import SubjectHistory, state, verify
+from projections.history import HistoryRow, SubjectHistory, fold, history, read, state, verify
+from projections.history import SubjectState as SubjectStateRow
 from projections.history import rows as history_rows
 from tests.helpers import AUTHORITY, NOW, START, common, register_child, setup_authority
 from tests.projections.conftest import catch_up_all, make_runner
@@ -294,6 +296,65 @@ def test_projection_matches_a_naive_oracle(
         risk, decisions = _oracle(events, as_of, known_at)
         assert answer.attributes.get("risk_level", "none") == risk
         assert {k: v["decision"] for k, v in answer.entries.items()} == decisions
+        # The API's one read of the rows answers both, the same.
+        assert read(engine, subject, as_of=as_of, known_at=known_at) == (
+            answer,
+            history(engine, subject, as_of=as_of, known_at=known_at),
+        )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    operations,
+    st.lists(st.integers(0, 5), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(-1, 62), st.integers(0, 40)), min_size=1, max_size=6),
+)
+def test_folding_the_rows_themselves_equals_folding_their_facts(
+    ops: list[tuple[str, int, str]], gaps: list[int], instants: list[tuple[int, int]]
+) -> None:
+    """The history folds its rows as the timeline's facts (``HistoryRow`` is a ``Fact``):
+    the same state as the one fold of plain facts built from them, at every instant."""
+    projection = SubjectHistory()
+    history_rows_: list[HistoryRow] = []
+    for domain_event in _events(ops, gaps):
+        notification = Notification(
+            id=next(_positions),
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic="",
+            state=b"",
+        )
+        (insert,) = projection.handle(domain_event, notification)
+        assert isinstance(insert, Insert)
+        v = insert.values
+        history_rows_.append(
+            HistoryRow(
+                position=v["position"],
+                event_type=v["event_type"],
+                occurred_at=v["occurred_at"],
+                recorded_at=v["recorded_at"],
+                data=orjson.loads(v["data"]),
+                version=v["version"],
+                entry_ref=v["entry_ref"],
+            )
+        )
+    for as_of_day, known_minutes in [(None, None), *instants]:
+        as_of = None if as_of_day is None else T0 + timedelta(days=as_of_day)
+        known_at = None if known_minutes is None else T0 + timedelta(minutes=known_minutes)
+        facts = Timeline(
+            [
+                Fact(r.position, r.event_type, r.occurred_at, r.recorded_at, r.data)
+                for r in history_rows_
+                if known_at is None or r.recorded_at <= known_at
+            ]
+        )
+        entries, used = facts.entries_at(as_of)
+        version = {r.position: r.version for r in history_rows_}
+        assert fold(history_rows_, as_of=as_of, known_at=known_at) == SubjectStateRow(
+            attributes=facts.attributes_at(as_of),
+            entries=entries,
+            versions=sorted(version[p] for p in used),
+        )
 
 
 def make_runner_tables(engine: Engine) -> Any:
@@ -315,12 +376,14 @@ def test_a_correction_voids_the_signatures_in_the_history_until_each_signs_again
     """ADR 0020: a correction to a signed record voids its signatures. The history reads
     it unsigned from when the correction was recorded, and a party who signs again
     after it is signed again; known before the correction, both signatures stand."""
-    from projections.history import HistoryRow, fold
 
     def row(position: int, event: EventType, **data: Any) -> HistoryRow:
         when = T0 + timedelta(days=position)
         ref = data.get("record_id") or data.get("entry_id")
-        return HistoryRow(position, position, event.__name__, when, when, ref, data)
+        return HistoryRow(
+            position=position, event_type=event.__name__, occurred_at=when,
+            recorded_at=when, data=data, version=position, entry_ref=ref,
+        )  # fmt: skip
 
     rows = [
         row(1, PersonalSupervisionRecordWritten, record_id="R1", session_id="S1",
