@@ -36,9 +36,10 @@ from oversight.generate.authority import Scale
 from oversight.generate.demo import DEMO_AUTHORITIES, DemoAuthority, seed
 from oversight.settings import DatabaseSettings
 from projections.audit_trail import subject_trail, subjects_view
-from projections.compliance import register_items
+from projections.compliance import audit_rows, quotas_for, register_items
 from projections.compliance import summary as compliance_summary
 from projections.compliance.sheets import case_tracker_for, supervision_sheet_for
+from projections.compliance.teams import team_obligations_of
 from tests.graphql_api.conftest import Api
 from tests.helpers import actor, common, register_worker
 
@@ -296,6 +297,15 @@ def _collect(engine: Engine, library: PackLibrary, cited: Cited) -> None:
     found = compliance_summary(engine, library, code, as_of=TODAY)
     for key in found.by_rule():
         cited.add("finding", key.split("/")[0])
+    # Quality assurance (ADR 0023) and team rules (ADR 0024): their findings and audits.
+    year = TODAY - timedelta(days=365)
+    for window in quotas_for(engine, library, code, start=year, end=TODAY):
+        cited.add("finding: audit quota", window.rule_id)
+    with engine.connect() as conn:
+        for audit in audit_rows(conn, library, code, start=year, end=TODAY):
+            cited.add("audit", audit.rule_id)
+        for team in team_obligations_of(conn, library, code, as_of=TODAY)[1]:
+            cited.add("finding: team rule", team.obligation.rule_id)
     for staff_id in workers:
         sheet = supervision_sheet_for(engine, library, code, staff_id, as_of=TODAY)
         tracker = case_tracker_for(
@@ -356,6 +366,16 @@ def test_everything_cited_for_each_authority_is_its_own_packs(
         sources = {w.split(" ")[0] for w, t in cited.found if clauses_in(t)}
         assert {"finding", "trail", "sheet", "refusal:"} <= sources, (pack, sources)
     assert any(w.startswith("register") and clauses_in(t) for c in everything for w, t in c.found)
+    # The packs with audit quotas and team rules have findings under them, their own.
+    for pack, where in (
+        ("SHR", "finding: audit quota"),
+        ("POR", "finding: audit quota"),
+        ("DUR", "finding: audit quota"),
+        ("DEV", "finding: team rule"),
+        ("POR", "finding: team rule"),
+    ):
+        found = {t for w, t in by_pack[pack].found if w == where}
+        assert found and all(t.startswith(f"{pack}-") for t in found), (pack, where, found)
     reads = {p: _first(c, "GraphQL: report read") for p, c in by_pack.items()}
     assert reads["POR"] == "ReportsAreForQualityAssurance POR-7"
     assert reads["SHR"] == "ReportsAreForQualityAssurance SHR-5.8"
