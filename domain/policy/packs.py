@@ -738,16 +738,10 @@ def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozense
     entries, and its parent's): the only clauses its chains and write rules may cite."""
     own = {
         str(item.get("id"))
-        for table in ("rule", "recorded", "out_of_scope", "retention", "team_rule", "audit_quota")
+        for table in ("rule", "recorded", "out_of_scope", "retention", "team_rule")
         for item in document.get(table, [])
         if isinstance(item, dict)
     }
-    tools = document.get("audit_tool", {})
-    tables = [
-        *(tools.values() if isinstance(tools, dict) else ()),
-        document.get("audit_moderation"),
-    ]
-    own |= {str(table.get("id")) for table in tables if isinstance(table, dict)}
     if parent is not None:
         own |= {r.rule_id for r in parent.rules}
         own |= {u.rule_id for u in parent.uncomputed}
@@ -756,6 +750,23 @@ def _known_clauses(document: Mapping[str, Any], parent: Pack | None) -> frozense
         own |= parent.quality.clauses
         own |= parent.authority.clauses
     return frozenset(own)
+
+
+def _audit_clauses(document: Mapping[str, Any], pack_id: str) -> frozenset[str]:
+    """The clauses of the pack's own audit tables (ADR 0023) that are its authority's own
+    (``quality.py`` refuses any other at load): what its citations may also cite."""
+    tools = document.get("audit_tool", {})
+    tables = [
+        *(tools.values() if isinstance(tools, dict) else ()),
+        *(document.get("audit_quota", []) if isinstance(document.get("audit_quota"), list) else ()),
+        document.get("audit_moderation"),
+    ]
+    prefix = pack_id.split("-")[0]
+    return frozenset(
+        str(table.get("id"))
+        for table in tables
+        if isinstance(table, dict) and str(table.get("id")).split("-")[0] == prefix
+    )
 
 
 def accounted_clauses(pack: Pack, library: PackLibrary) -> frozenset[str]:
@@ -927,7 +938,7 @@ def authority_rules(
     replaces the parent's of the same kind (and act)."""
     inherited = parent.authority if parent is not None else AuthorityRules(pack_id="")
     roles = {**inherited.roles, **_declared_roles(document, where)}
-    known = _known_clauses(document, parent)
+    known = _known_clauses(document, parent) | _audit_clauses(document, pack_id)
     raw_chains = document.get("chain", [])
     if not isinstance(raw_chains, list):
         raise _err(where, "chains are [[chain]] tables", "chain")
