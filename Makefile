@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= sqlite:///oversight.sqlite3
 DEMO_PORT ?= 8000
-PYTEST_ARGS ?=
+# The slowest tests are listed at the end of each run, so their cost stays in sight.
+PYTEST_ARGS ?= --durations=25
 
 .PHONY: install demo test test-fast test-sqlite lint bench clean
 
