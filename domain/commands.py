@@ -100,22 +100,51 @@ def _canonical_bytes(payload: dict[str, Any]) -> bytes:
     ).encode()
 
 
+#: What ``_has_float`` does with a value of each type: nothing (a leaf), answer yes (a
+#: float), or look inside (a dict's values, a collection's items, a dataclass's
+#: fields). Worked out once per type (session 10: the walk was 4% of a command).
+_LEAF, _FLOAT, _DICT, _ITEMS, _FIELDS = range(5)
+_WALK: dict[type, int] = {
+    str: _LEAF,
+    bool: _LEAF,
+    int: _LEAF,
+    type(None): _LEAF,
+    float: _FLOAT,
+    dict: _DICT,
+    list: _ITEMS,
+    tuple: _ITEMS,
+    set: _ITEMS,
+    frozenset: _ITEMS,
+}
+
+
+def _walk_of(kind: type) -> int:
+    step = _WALK.get(kind)
+    if step is None:
+        step = _WALK[kind] = _FIELDS if hasattr(kind, "__dataclass_fields__") else _LEAF
+    return step
+
+
 def _has_float(payload: dict[str, Any]) -> bool:
     """Whether a float is anywhere in ``payload`` (commands carry none of their own:
     their numbers are whole, or decimals; a free-form action's dict might)."""
     stack: list[Any] = list(payload.values())
+    walk = _WALK
     while stack:
         value = stack.pop()
         kind = type(value)
-        if kind is str or kind is bool or kind is int or value is None:
+        step = walk.get(kind)
+        if step is None:
+            step = _walk_of(kind)
+        if step == _LEAF:
             continue
-        if kind is float:
+        if step == _FLOAT:
             return True
-        if kind is dict:
+        if step == _DICT:
             stack.extend(value.values())
-        elif kind is list or kind is tuple or kind is set or kind is frozenset:
+        elif step == _ITEMS:
             stack.extend(value)
-        elif hasattr(kind, "__dataclass_fields__"):
+        else:
             stack.extend(_fields_of(value).values())
     return False
 
