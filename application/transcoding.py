@@ -133,6 +133,7 @@ class FastJSONTranscoder(JSONTranscoder):
         it holds anything but those and registered types."""
         kind = type(value)
         if kind is dict:
+            encoders = self._encoders
             plain = {}
             for key, item in value.items():
                 if type(key) is not str:
@@ -140,6 +141,14 @@ class FastJSONTranscoder(JSONTranscoder):
                 item_kind = type(item)
                 if item_kind is str or item_kind is bool or item is None:
                     plain[key] = item
+                    continue
+                found = encoders.get(item_kind)
+                if found is not None:  # a registered type: most are a plain string
+                    data = found[1](item)
+                    plain[key] = {
+                        "_type_": found[0],
+                        "_data_": data if type(data) is str else self._plain(data),
+                    }
                 else:
                     plain[key] = self._plain(item)
             return plain
