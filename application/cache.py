@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -35,14 +36,22 @@ class AggregateCache:
             return self._kept.pop(aggregate_id, None)
 
     def put(self, aggregate: Aggregate) -> None:
+        self.put_all((aggregate,))
+
+    def put_all(self, aggregates: Iterable[Aggregate]) -> None:
+        """Keep each of ``aggregates``, in order, under one taking of the lock (a
+        command puts back what it read and what it wrote: session 10)."""
+        kept_ = self._kept
         with self._lock:
-            kept = self._kept.get(aggregate.id)
-            if kept is not None and kept.version > aggregate.version:
-                return  # another thread's command put back a later version meanwhile
-            self._kept[aggregate.id] = aggregate
-            self._kept.move_to_end(aggregate.id)
-            while len(self._kept) > self.maxsize:
-                self._kept.popitem(last=False)
+            for aggregate in aggregates:
+                key = aggregate.id
+                kept = kept_.get(key)
+                if kept is not None and kept.version > aggregate.version:
+                    continue  # another thread's command put back a later version meanwhile
+                kept_[key] = aggregate
+                kept_.move_to_end(key)
+            while len(kept_) > self.maxsize:
+                kept_.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._kept)

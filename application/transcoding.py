@@ -1,5 +1,5 @@
-"""How events' values are stored: the value objects' transcodings, and a faster decoder
-of the library's own JSON format (ADR 0006)."""
+"""How events' values are stored: the value objects' transcodings, and a faster encoder
+and decoder of the library's own JSON format (ADR 0006; ADR 0016, session 10)."""
 
 from __future__ import annotations
 
@@ -75,10 +75,15 @@ VALUE_TRANSCODINGS: tuple[type[Transcoding], ...] = (
 )
 
 
-class FastJSONTranscoder(JSONTranscoder):
-    """The library's JSON format, decoded by orjson.
+class _NotPlain(Exception):
+    """A value the fast encoder leaves to the library's (``FastJSONTranscoder.encode``)."""
 
-    Encoding is the library's own, so what is on disk never changes. Decoding parses
+
+class FastJSONTranscoder(JSONTranscoder):
+    """The library's JSON format, written and read by orjson.
+
+    Encoding writes the library's very bytes, so what is on disk never changes (see
+    ``encode``). Decoding parses
     with orjson and then rebuilds the registered types (``{"_type_", "_data_"}``
     objects) in one walk, as the library's ``object_hook`` would, innermost first.
     Measured on 20,000 stored events: 5.5 us against 6.5 us per event (ADR 0006).
@@ -98,6 +103,64 @@ class FastJSONTranscoder(JSONTranscoder):
     def register(self, transcoding: Transcoding) -> None:
         super().register(transcoding)
         self.__dict__.pop("_decoders", None)
+        self.__dict__.pop("_encoders", None)
+
+    @cached_property
+    def _encoders(self) -> dict[type, tuple[str, Callable[[Any], Any]]]:
+        return {t.type: (name, t.encode) for name, t in self.names.items()}
+
+    def encode(self, obj: Any) -> bytes:
+        """The library's bytes exactly (``tests/application/test_transcoding.py``
+        holds them equal, over arbitrary values and every event class).
+
+        A state of plain values (exactly ``str``, ``int``, ``bool``, ``None``, ``dict``
+        with string keys, ``list``, ``tuple``) and registered types is turned into what
+        the library writes for it, as plain values, and written by orjson, which
+        spells those as ``json`` does with the library's settings (compact, UTF-8 not
+        escaped) in a tenth of the time. Anything else (a float, whose shortest form
+        the two spell differently; a subclass, an enum; an integer beyond 64 bits,
+        a key that is not a string, text orjson refuses) is written by the library
+        (session 10)."""
+        if type(obj) is dict:
+            try:
+                return orjson.dumps(self._plain(obj))
+            except (_NotPlain, orjson.JSONEncodeError, RecursionError):
+                pass
+        return super().encode(obj)
+
+    def _plain(self, value: Any) -> Any:
+        """``value`` as the library writes it, in plain JSON values; ``_NotPlain`` if
+        it holds anything but those and registered types."""
+        kind = type(value)
+        if kind is dict:
+            encoders = self._encoders
+            plain = {}
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _NotPlain
+                item_kind = type(item)
+                if item_kind is str or item_kind is bool or item is None:
+                    plain[key] = item
+                    continue
+                found = encoders.get(item_kind)
+                if found is not None:  # a registered type: most are a plain string
+                    data = found[1](item)
+                    plain[key] = {
+                        "_type_": found[0],
+                        "_data_": data if type(data) is str else self._plain(data),
+                    }
+                else:
+                    plain[key] = self._plain(item)
+            return plain
+        if kind is str or kind is int or kind is bool or value is None:
+            return value
+        if kind is list or kind is tuple:
+            return [self._plain(item) for item in value]
+        found = self._encoders.get(kind)
+        if found is None:
+            raise _NotPlain
+        name, encode = found
+        return {"_type_": name, "_data_": self._plain(encode(value))}
 
     @cached_property
     def _decoders(self) -> dict[str, Callable[[Any], Any]]:

@@ -57,8 +57,14 @@ def _receipt_row(receipt: CommandReceipt) -> tuple[Any, ...]:
         receipt.fingerprint,
         receipt.last_originator_id.hex if receipt.last_originator_id else None,
         receipt.last_originator_version,
-        json.dumps([a.hex for a in receipt.aggregate_ids]),
+        _id_list(receipt.aggregate_ids),
     )
+
+
+def _id_list(ids: Sequence[UUID]) -> str:
+    """``json.dumps([i.hex for i in ids])``, the same text (a hex string needs no
+    escaping) without the encoder's set-up: a fifth of a receipt's row (session 10)."""
+    return '["' + '", "'.join([i.hex for i in ids]) + '"]' if ids else "[]"
 
 
 def _receipt_from_row(row: Sequence[Any]) -> CommandReceipt:
