@@ -231,7 +231,7 @@ def main() -> None:
         }
 
     def using(name: str) -> None:
-        access._appendable = variants[name][2]  # type: ignore[assignment]
+        access._appendable = variants[name][2]
 
     # Round trips of one request of each part (after warming up).
     work: dict[str, dict[str, dict[str, int]]] = {}

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
@@ -118,7 +119,7 @@ _SUBJECT, _CALLER, _CHAIN = 0, 1, 2
 
 
 @functools.cache
-def _lookup_statement(kind: str) -> CompoundSelect:
+def _lookup_statement(kind: str) -> CompoundSelect[Any]:
     """``Service._lookup``'s statement for a subject of ``kind``, built once (building
     it cost more than running it): the subject's row, the caller's row, and the chain
     up from the subject's worker (a child's allocated worker, found in the same
@@ -316,7 +317,11 @@ class Service:
                 mine = row
             else:
                 managers[row.local_id] = row.line_manager_id or None
-        start_id = local_id if kind == "worker" else subject and subject.allocated_worker_id
+        start_id = (
+            local_id
+            if kind == "worker"
+            else (subject.allocated_worker_id if subject is not None else None)
+        )
         return subject, chain_of(start_id, managers, CHAIN_LIMIT), mine
 
     def _relations(
