@@ -37,9 +37,10 @@ from typing import Any
 
 import httpx2 as httpx
 import psycopg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 
 from application import access
+from application.relationships import subject_relationship
 from benchmarks.measure import summary
 from domain.access import AccessLog
 from domain.authorization import Operation
@@ -136,17 +137,35 @@ def _counting(engine: Engine, recorder: Any) -> Iterator[Counter[str]]:
 
 
 def main() -> None:
-    database = _database()
-    upgrade(database)
-    app = open_application(database)
+    given = os.environ.get("BENCH_DATABASE_URL")
+    authority = os.environ.get("BENCH_AUTHORITY", "DEMO")
     started = time.perf_counter()
-    demo.seed(app, seed=7, until=UNTIL)
-    engine = read_engine(database)
-    for projection in all_projections():
-        runner_for(database, app, projection, engine).catch_up()
+    if given:  # already generated and projected (``oversight demo generate``)
+        database = DatabaseSettings.from_url(given)
+        app = open_application(database)
+        engine = read_engine(database)
+    else:
+        database = _database()
+        upgrade(database)
+        app = open_application(database)
+        demo.seed(app, seed=7, until=UNTIL)
+        engine = read_engine(database)
+        for projection in all_projections():
+            runner_for(database, app, projection, engine).catch_up()
     events = app.recorder.max_notification_id()
-    print(f"{database.backend}: {events} events, seeded and projected in "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    with engine.connect() as conn:
+        children = sorted(
+            str(row[0])
+            for row in conn.execute(
+                select(subject_relationship.c.local_id).where(
+                    subject_relationship.c.authority_code == authority,
+                    subject_relationship.c.subject_kind == "child",
+                    subject_relationship.c.purged.is_(False),
+                )
+            )
+        )
+    print(f"{database.backend}: {events} events, {len(children)} children of {authority}, "
+          f"ready in {time.perf_counter() - started:.0f} s")  # fmt: skip
     keys = Path(tempfile.mkdtemp())
     private_key, jwks = development_keys(keys)
     tokens = TokenSettings(
@@ -167,17 +186,18 @@ def main() -> None:
     }
     asgis = {name: create_app(v[0], verifier) for name, v in variants.items()}
     token = mint(tokens, private_key, staff_id="SM01", role=Role.SERVICE_MANAGER,
-                 authority="DEMO", lifetime_seconds=7200)  # fmt: skip
+                 authority=authority, lifetime_seconds=7200)  # fmt: skip
     principal = verifier.verify(token)
     query = """query($id: String!, $asOf: DateTime, $knownAt: DateTime) {
       child(childId: $id, purpose: "benchmark") {
         state(asOf: $asOf, knownAt: $knownAt) { attributes entries events { event } } } }"""
     rng = random.Random(18)
-    first = UNTIL - timedelta(days=700)
+    last = UNTIL if not given else date.fromisoformat(os.environ.get("BENCH_UNTIL", "2026-11-01"))
+    first = last - timedelta(days=700)
 
     def pick() -> tuple[str, datetime]:
         day = first + timedelta(days=rng.randrange(700))
-        return f"C{rng.randrange(1, 301):04d}", datetime.combine(day, clock_time(), UTC)
+        return rng.choice(children), datetime.combine(day, clock_time(), UTC)
 
     known_at = datetime.now(UTC)
 
@@ -214,7 +234,7 @@ def main() -> None:
 
         def bare(local: str, as_of: datetime) -> None:
             history_model.read(
-                read_engine_, child_id("DEMO", local), as_of=as_of, known_at=known_at
+                read_engine_, child_id(authority, local), as_of=as_of, known_at=known_at
             )
 
         def authorise(local: str, _: datetime) -> None:

@@ -7,9 +7,10 @@ any of it is returned: if the log cannot be written, nothing is read (fail close
 
 No existence oracle (issue 23): within an authority, a child or worker the caller may not
 see answers exactly as one that does not exist (``hidden``: the same code, message and
-field), after the same database work: the subject is looked up the same way (its row of
-the relationship table, then its line-management chain, on one connection), the
-caller's team is always read, and nothing is logged or validated before the answer.
+field), after the same database work: the subject is looked up the same way (a read:
+its row of the relationship table, its line-management chain and the caller's team in
+one statement, ``_lookup``; a write: its row, then its chain, on one connection, and the
+caller's team), and nothing is logged or validated before the answer.
 The relationship table is written with the events (ADR 0020, addendum), so what a write
 changed counts in the next request, with no read model running.
 A write is authorised on every subject it names before any rule of the domain or check of
