@@ -76,17 +76,6 @@ def test_one_statement_finds_what_the_three_queries_found(
     assert chain == service._chain(AUTHORITY, start)
 
 
-def _statements(engine: Engine) -> tuple[list[str], Any]:
-    seen: list[str] = []
-
-    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
-        if not sql.startswith("BEGIN"):
-            seen.append(sql)
-
-    event.listen(engine, "before_cursor_execute", statement)
-    return seen, statement
-
-
 def test_opening_a_record_is_one_statement_whoever_asks_for_whatever(api: Api) -> None:
     """Allowed, hidden or missing, a child or a file: one statement, the same for every
     subject of a kind, so the work cannot tell them apart (issue 23)."""
