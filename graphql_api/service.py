@@ -7,9 +7,10 @@ any of it is returned: if the log cannot be written, nothing is read (fail close
 
 No existence oracle (issue 23): within an authority, a child or worker the caller may not
 see answers exactly as one that does not exist (``hidden``: the same code, message and
-field), after the same database work: the subject is looked up the same way (its row of
-the relationship table, then its line-management chain, on one connection), the
-caller's team is always read, and nothing is logged or validated before the answer.
+field), after the same database work: the subject is looked up the same way (a read:
+its row of the relationship table, its line-management chain and the caller's team in
+one statement, ``_lookup``; a write: its row, then its chain, on one connection, and the
+caller's team), and nothing is logged or validated before the answer.
 The relationship table is written with the events (ADR 0020, addendum), so what a write
 changed counts in the next request, with no read model running.
 A write is authorised on every subject it names before any rule of the domain or check of
@@ -19,17 +20,28 @@ for a subject the caller may see but may not write: that tells them nothing new.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, literal, select
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Engine,
+    String,
+    bindparam,
+    literal,
+    select,
+    union_all,
+)
 
 from application.app import CommandResult, OversightApplication, SubjectPurged
 from application.policy import cite_refusal
 from application.purge import Purges
-from application.relationships import Relationship, from_values, subject_relationship
+from application.relationships import COLUMNS, Relationship, from_values, subject_relationship
 from domain import commands as c
 from domain.authorization import (
     READ_ONLY,
@@ -102,6 +114,61 @@ HIDDEN_MESSAGES = {
 }
 
 SubjectRelations = ChildRelations | WorkerRelations
+
+#: The parts of ``Service._lookup``'s one statement.
+_SUBJECT, _CALLER, _CHAIN = 0, 1, 2
+
+
+@functools.cache
+def _lookup_statement(kind: str) -> CompoundSelect[Any]:
+    """``Service._lookup``'s statement for a subject of ``kind``, built once (building
+    it cost more than running it): the subject's row, the caller's row, and the chain
+    up from the subject's worker (a child's allocated worker, found in the same
+    statement; a worker themself), each row tagged with its part."""
+    table = subject_relationship
+    authority, local_id = bindparam("authority", type_=String), bindparam("local_id", type_=String)
+    start = (
+        select(table.c.allocated_worker_id)
+        .where(
+            table.c.authority_code == authority,
+            table.c.subject_kind == "child",
+            table.c.local_id == local_id,
+        )
+        .scalar_subquery()
+        if kind == "child"
+        else local_id
+    )
+    step = (
+        select(*table.columns, literal(0).label("depth"))
+        .where(
+            table.c.authority_code == authority,
+            table.c.subject_kind == "worker",
+            table.c.local_id == start,
+        )
+        .cte("chain", recursive=True)
+    )
+    above = table.alias("above")
+    step = step.union_all(
+        select(*above.columns, step.c.depth + 1).where(
+            above.c.authority_code == authority,
+            above.c.subject_kind == "worker",
+            above.c.local_id == step.c.line_manager_id,
+            step.c.depth < CHAIN_LIMIT,
+        )
+    )
+    return union_all(
+        select(literal(_SUBJECT).label("part"), *table.columns).where(
+            table.c.authority_code == authority,
+            table.c.subject_kind == kind,
+            table.c.local_id == local_id,
+        ),
+        select(literal(_CALLER).label("part"), *table.columns).where(
+            table.c.authority_code == authority,
+            table.c.subject_kind == "worker",
+            table.c.local_id == bindparam("caller", type_=String),
+        ),
+        select(literal(_CHAIN).label("part"), *(step.c[name] for name in COLUMNS)),
+    )
 
 
 def _purged(row: Relationship) -> SubjectPurged:
@@ -228,6 +295,56 @@ class Service:
         managers = {str(r[0]): (str(r[1]) if r[1] else None) for r in rows}
         return chain_of(staff_id, managers, CHAIN_LIMIT)
 
+    def _lookup(
+        self, authority: str, kind: str, local_id: str, caller: str
+    ) -> tuple[Relationship | None, tuple[str, ...], Relationship | None]:
+        """The subject's row, its line-management chain (a child's: from its allocated
+        worker; a worker's: from them) and the caller's own row, in one statement: one
+        round trip where the subject's row, the chain and the caller's team were three,
+        each on a connection of its own (session 10, issue 18). The same statement
+        whatever the subject holds, so a subject there, hidden or missing costs the
+        same (issue 23)."""
+        query = _lookup_statement(kind)
+        params = {"authority": authority, "local_id": local_id, "caller": caller}
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, params).all()
+        subject = mine = None
+        managers: dict[str, str | None] = {}
+        for part, *values in rows:
+            row = from_values(values)
+            if part == _SUBJECT:
+                subject = row
+            elif part == _CALLER:
+                mine = row
+            else:
+                managers[row.local_id] = row.line_manager_id or None
+        start_id = (
+            local_id
+            if kind == "worker"
+            else (subject.allocated_worker_id if subject is not None else None)
+        )
+        return subject, chain_of(start_id, managers, CHAIN_LIMIT), mine
+
+    def _relations(
+        self,
+        authority: str,
+        kind: str,
+        local_id: str,
+        row: Relationship | None,
+        chain: tuple[str, ...],
+    ) -> SubjectRelations | None:
+        """A subject's relationships from its row and chain (None: no such subject in the
+        authority); ``SubjectPurged`` when only what says it was purged is left."""
+        if row is None:
+            return None
+        if row.purged:
+            raise _purged(row)
+        if kind == "child":
+            return ChildRelations(authority, local_id, row.team, row.allocated_worker_id, chain)
+        supervisors = [s for s in row.supervisor_ids if s != local_id]
+        ordered = tuple(p for p in dict.fromkeys([*supervisors, *chain]) if p != local_id)
+        return WorkerRelations(authority, local_id, row.team, ordered)
+
     def worker_relations(self, authority: str, staff_id: str) -> WorkerRelations | None:
         """A worker's file and its people (None: no such worker in the authority);
         ``SubjectPurged`` when only what says it was purged is left."""
@@ -341,9 +458,18 @@ class Service:
 
     def _open(self, principal: Principal, named: Named) -> SubjectRelations:
         """The subject, if the caller may read it. Refused or not there, the work done is
-        the same (the subject looked up, the caller's team read, nothing logged)."""
-        found, purged = self._find(principal.authority_code, named.kind, named.local_id)
-        team = self.team_of(principal)
+        the same (one statement: the subject's row and chain and the caller's team;
+        nothing logged)."""
+        check_local_id(named.local_id, field=named.field)  # before any query: typed, named
+        authority = principal.authority_code
+        row, chain, mine = self._lookup(authority, named.kind, named.local_id, principal.staff_id)
+        team = None if mine is None or mine.purged else (mine.team or None)
+        found: SubjectRelations | None
+        purged: SubjectPurged | None = None
+        try:
+            found = self._relations(authority, named.kind, named.local_id, row, chain)
+        except SubjectPurged as error:
+            found, purged = None, error
         if found is not None and self._may(principal, Operation.READ, found, team):
             return found
         raise self._hide(principal, named, purged, team)

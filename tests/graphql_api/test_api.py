@@ -475,16 +475,16 @@ def test_token_limit_introspection_switch_and_error_masking(api: Api) -> None:
     assert "introspection" in response.json()["errors"][0]["message"].lower()
     assert closed.raw({"query": "{ viewer { staffId } }"}, sw1).status_code == 200
     # An unexpected failure is masked: the client learns nothing of it.
-    original = api.service.team_of
+    original = api.service._lookup
 
-    def broken(principal: Any) -> str:
+    def broken(*args: Any) -> Any:
         raise RuntimeError("secret detail: connection string postgres://user:pw@db")
 
-    api.service.team_of = broken  # type: ignore[method-assign]
+    api.service._lookup = broken  # type: ignore[method-assign]
     try:
         response = api.raw({"query": '{ child(childId: "C1") { childId } }'}, sw1)
     finally:
-        api.service.team_of = original  # type: ignore[method-assign]
+        api.service._lookup = original  # type: ignore[method-assign]
     assert response.status_code == 200
     error = response.json()["errors"][0]
     assert error["message"] == "Unexpected error." and "secret" not in response.text

@@ -408,18 +408,18 @@ def test_an_unexpected_failure_is_masked_with_a_correlation_id(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     sw1 = api.token("SW1", Role.PRACTITIONER)
-    original = api.service.team_of
+    original = api.service._lookup  # the one statement that opens a record
     secret = f"secret-{uuid.uuid4().hex}"
 
-    def broken(principal: Any) -> str:
+    def broken(*args: Any) -> Any:
         raise RuntimeError(secret)
 
-    api.service.team_of = broken  # type: ignore[method-assign]
+    api.service._lookup = broken  # type: ignore[method-assign]
     try:
         with caplog.at_level(logging.INFO):
             response = api.raw({"query": '{ child(childId: "C1") { childId } }'}, sw1)
     finally:
-        api.service.team_of = original  # type: ignore[method-assign]
+        api.service._lookup = original  # type: ignore[method-assign]
     error = _first(response)
     assert error["message"] == "Unexpected error." and error["extensions"]["code"] == "INTERNAL"
     correlation = error["extensions"]["correlationId"]
