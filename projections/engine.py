@@ -25,6 +25,7 @@ import gc
 import hashlib
 import logging
 import os
+import select as sockets
 import sys
 import threading
 import time
@@ -33,7 +34,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from select import select as select_socket
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 import psycopg
@@ -223,6 +223,18 @@ def make_engine(sqlalchemy_url: str) -> Engine:
     return engine
 
 
+def _readable(fd: int) -> bool:
+    """Whether the socket has bytes waiting, without waiting: ``poll``, which takes any
+    descriptor (``select`` refuses one numbered past 1024, as a server holding many
+    subscriptions' sockets will have)."""
+    if hasattr(sockets, "poll"):
+        poller = sockets.poll()
+        poller.register(fd, sockets.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = sockets.select([fd], [], [], 0)
+    return bool(readable)
+
+
 def _quick_check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """The pool's check of a connection before lending it, without a round trip (in
     place of ``pool_pre_ping``'s ``SELECT 1`` on every loan: one round trip of every
@@ -238,8 +250,7 @@ def _quick_check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         return
     if pgconn.status != psycopg.pq.ConnStatus.OK:
         raise DisconnectionError("the connection is closed")
-    readable, _, _ = select_socket([pgconn.socket], [], [], 0)
-    if not readable:
+    if not _readable(pgconn.socket):
         return
     try:
         with dbapi_connection.cursor() as cursor:
