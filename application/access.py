@@ -54,11 +54,9 @@ def _appendable(app: OversightApplication, subject: Worker | Child) -> AccessLog
     last = next(iter(app.recorder.select_events(log_id, desc=True, limit=1)), None)
     if last is None:
         return None
-    log = object.__new__(AccessLog)
-    log.__base_init__(log_id, last.originator_version, subject.created_on)
-    log.subject_id = subject.id
-    log.authority_code = subject.authority_code
-    return log
+    return AccessLog.at_version(
+        last.originator_version, subject.id, subject.authority_code, subject.created_on
+    )
 
 
 __all__ = ["record_access"]

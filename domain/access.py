@@ -6,6 +6,7 @@ itself, so that reading never conflicts with writing and never bumps the subject
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -43,12 +44,22 @@ class AccessLog(Aggregate):
 
         def mutate(self, aggregate: Any) -> Any:
             if aggregate is None:  # the log's opening was purged: it carries on bare
-                log = object.__new__(AccessLog)
-                log.__base_init__(self.originator_id, self.originator_version, self.timestamp)
-                log.subject_id = self.subject_id
-                log.authority_code = self.authority_code
-                return log
+                return AccessLog.at_version(
+                    self.originator_version, self.subject_id, self.authority_code, self.timestamp
+                )
             return super().mutate(aggregate)
+
+    @staticmethod
+    def at_version(
+        version: int, subject_id: UUID, authority_code: str, created_on: datetime
+    ) -> AccessLog:
+        """The subject's log as it stands at ``version``, without its reads: all a new
+        read needs (nothing it records depends on the reads before it)."""
+        log = object.__new__(AccessLog)
+        log.__base_init__(AccessLog.create_id(subject_id), version, created_on)
+        log.subject_id = subject_id
+        log.authority_code = authority_code
+        return log
 
     @event(AccessLogOpened)
     def __init__(self, *, subject_id: UUID, authority_code: str, provenance: Provenance) -> None:
