@@ -57,7 +57,7 @@ from domain.subject import Subject, SubjectPurged
 from domain.worker import Worker
 
 if TYPE_CHECKING:
-    from application.batching import BatchReport
+    from application.batching import BatchReport, OnGroup
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -312,6 +312,22 @@ class OversightApplication(Application[UUID]):
         from application.batching import execute_atomically
 
         return execute_atomically(self, commands, retries=retries)
+
+    def execute_groups(
+        self,
+        groups: Iterable[Sequence[c.Command]],
+        *,
+        batch_size: int = 2_000,
+        dry_run: bool = False,
+        on_group: OnGroup | None = None,
+    ) -> BatchReport:
+        """Run many groups of commands (an import's rows), each all or nothing, in few
+        transactions: see ``application.batching.execute_groups``."""
+        from application.batching import execute_groups
+
+        return execute_groups(
+            self, groups, batch_size=batch_size, dry_run=dry_run, on_group=on_group
+        )
 
     # -- reads -------------------------------------------------------------------------
 

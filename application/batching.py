@@ -1,5 +1,6 @@
-"""Many commands in few transactions: bulk imports (``execute_batch``, ADR 0015) and one
-import row's commands all or nothing (``execute_atomically``).
+"""Many commands in few transactions: bulk imports (``execute_batch``, ADR 0015), one
+import row's commands all or nothing (``execute_atomically``), and many rows, each all or
+nothing, in few transactions (``execute_groups``).
 
 Each command is decided exactly as ``OversightApplication.execute`` decides it, by the
 same use case, on aggregates a batch keeps in memory between its commands; the batch's
@@ -10,18 +11,18 @@ command's.
 from __future__ import annotations
 
 import gc
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Repository
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from application.app import OversightApplication
+from application.app import OversightApplication, fold
 from application.handlers import handler_of
 from application.receipts import CommandReceipt, CommandResult, receipt_of, refuse_reuse
 from application.relationships import relationship_events
@@ -34,6 +35,10 @@ ANALYZE_FIRST_AFTER = 50_000
 
 #: Told of each command's outcome as a batch decides or writes it.
 OnResult = Callable[[c.Command, CommandResult | DomainError], None]
+
+#: Told of each group's outcome (its index, its commands, and its results or the
+#: refusal), once the group is in the store (or, on a dry run, decided).
+OnGroup = Callable[[int, Sequence[c.Command], "list[CommandResult] | CommandRefused"], None]
 
 
 class CommandRefused(Exception):
@@ -139,6 +144,204 @@ def execute_atomically(
             for result in results
         ]
     raise AssertionError("unreachable")
+
+
+def execute_groups(
+    app: OversightApplication,
+    groups: Iterable[Sequence[c.Command]],
+    *,
+    batch_size: int = 2_000,
+    dry_run: bool = False,
+    on_group: OnGroup | None = None,
+) -> BatchReport:
+    """Run many groups of commands, each all or nothing, writing up to about
+    ``batch_size`` commands a transaction (an import's rows, each row's commands one
+    group).
+
+    Each group is decided as ``execute_atomically`` decides it, on the aggregates as
+    the groups before it left them, without a transaction of its own: a group with a
+    refused command is taken back in memory (its events and receipts dropped, the
+    aggregates it touched rebuilt from the store and the batch's earlier events) and
+    ``on_group`` hears the refusal; the groups after it go on. If the store refuses a
+    transaction (another writer got there first), nothing of it is written and its
+    groups are run again one at a time through ``execute_atomically``, which decides
+    each against the store as it now is.
+
+    ``dry_run``: every group is decided exactly so, and nothing is written: the
+    report and ``on_group`` say what a real run would have done to the store as it is
+    now. Purges are never grouped (``ValidationError``).
+
+    One transaction a group cost an import of the SSDA903 sample 40,614 transactions
+    of ten round trips each on PostgreSQL (``_run`` before this): four times its time
+    on SQLite.
+    """
+    report = BatchReport()
+    grouped = _Grouped(app, report, dry_run, on_group)
+    chunk: list[tuple[int, Sequence[c.Command]]] = []
+    size = 0
+    for index, group in enumerate(groups):
+        if any(isinstance(command, c.PurgeRecord) for command in group):
+            raise ValidationError("a purge runs on its own", field="command")
+        chunk.append((index, group))
+        size += len(group)
+        if size >= batch_size:
+            with _collector_paused():
+                grouped.run(chunk)
+            chunk, size = [], 0
+    if chunk:
+        with _collector_paused():
+            grouped.run(chunk)
+    return report
+
+
+class _Grouped:
+    """``execute_groups``' state across its chunks: one batch of kept aggregates."""
+
+    def __init__(
+        self,
+        app: OversightApplication,
+        report: BatchReport,
+        dry_run: bool,
+        on_group: OnGroup | None,
+    ) -> None:
+        self.app, self.report, self.dry_run, self.on_group = app, report, dry_run, on_group
+        self.batch = _Batch(app)
+        #: The batch's unwritten events by aggregate, to rebuild one a refusal touched.
+        self.pending: dict[UUID, list[Any]] = {}
+        #: Groups decided and not yet written: (index, commands, results).
+        self.decided: list[tuple[int, Sequence[c.Command], list[CommandResult]]] = []
+
+    def run(self, chunk: list[tuple[int, Sequence[c.Command]]]) -> None:
+        batch = self.batch
+        batch.prefetch_receipts([command for _, group in chunk for command in group])
+        for index, group in chunk:
+            outcome = self._decide(group)
+            if isinstance(outcome, CommandRefused):
+                self.report.refused.append((outcome.command, outcome.error))
+                if self.on_group:
+                    self.on_group(index, group, outcome)
+                continue
+            self.decided.append((index, group, outcome))
+        self._write()
+
+    def _decide(self, group: Sequence[c.Command]) -> list[CommandResult] | CommandRefused:
+        batch = self.batch
+        marks = (len(batch.commands), len(batch.events), len(batch.receipts))
+        results: list[CommandResult] = []
+        for command in group:
+            before = len(batch.events)
+            try:
+                result = batch.decide(command)
+            except DomainError as error:
+                self._take_back(marks)
+                return CommandRefused(command, error)
+            for event in batch.events[before:]:
+                self.pending.setdefault(event.originator_id, []).append(event)
+            if not result.replayed:
+                batch.commands.append(command)
+            results.append(result)
+        return results
+
+    def _take_back(self, marks: tuple[int, int, int]) -> None:
+        """Undo a refused group in memory: its events and receipts go, and every
+        aggregate it touched is rebuilt as the store and the batch's earlier groups
+        left it (the refused command may have changed one before it was refused)."""
+        batch = self.batch
+        commands, events, receipts = marks
+        kept = batch.repository.kept
+        # The group's decided events are the tail of each aggregate's pending list.
+        theirs = Counter(event.originator_id for event in batch.events[events:])
+        touched = set(theirs)
+        touched.update(i for i, a in kept.items() if a.pending_events)
+        for receipt in batch.receipts[receipts:]:
+            del batch.stored_receipts[(receipt.authority_code, receipt.command_id)]
+        del batch.commands[commands:], batch.events[events:], batch.receipts[receipts:]
+        for aggregate_id in touched:
+            kept.pop(aggregate_id, None)
+            pending = self.pending.pop(aggregate_id, [])
+            earlier = pending[: len(pending) - theirs[aggregate_id]]
+            if not earlier:
+                continue  # read again from the store when next wanted
+            self.pending[aggregate_id] = earlier
+            try:
+                base = batch.repository.inner.get(aggregate_id, projector_func=fold)
+            except AggregateNotFoundError:
+                base = None  # registered by an earlier group of this batch
+            kept[aggregate_id] = fold(base, earlier)
+
+    def _write(self) -> None:
+        batch, report = self.batch, self.report
+        decided, self.decided = self.decided, []
+        if self.dry_run:
+            report.executed += len(batch.receipts)
+            report.events += len(batch.events)
+            report.replayed += sum(r.replayed for _, _, rs in decided for r in rs)
+            # Nothing is written: the kept aggregates and ``pending`` carry what was
+            # decided on to the next chunk.
+            batch.receipts.clear()
+            batch.events.clear()
+            batch.commands.clear()
+            self._tell(decided, None)
+            return
+        if batch.receipts:
+            stored = [self.app.mapper.to_stored_event(event) for event in batch.events]
+            try:
+                position = self.app.command_log.insert_batch(
+                    stored, batch.receipts, relationship_events(batch.events)
+                )
+            except IntegrityError:
+                batch.forget()
+                self.pending.clear()
+                report.fallbacks += 1
+                for index, group, _ in decided:
+                    self._one_by_one(index, group)
+                return
+            report.executed += len(batch.receipts)
+            report.events += len(stored)
+            report.position = position
+        else:
+            position = None
+        report.replayed += sum(r.replayed for _, _, rs in decided for r in rs)
+        batch.written()
+        self.pending.clear()
+        self._tell(decided, position)
+
+    def _tell(
+        self,
+        decided: list[tuple[int, Sequence[c.Command], list[CommandResult]]],
+        position: int | None,
+    ) -> None:
+        if not self.on_group:
+            return
+        for index, group, results in decided:
+            self.on_group(
+                index,
+                group,
+                [
+                    r
+                    if r.replayed
+                    else CommandResult(r.command_id, position, r.aggregate_ids, False)
+                    for r in results
+                ],
+            )
+
+    def _one_by_one(self, index: int, group: Sequence[c.Command]) -> None:
+        report = self.report
+        try:
+            results = execute_atomically(self.app, group)
+        except CommandRefused as refused:
+            report.refused.append((refused.command, refused.error))
+            if self.on_group:
+                self.on_group(index, group, refused)
+            return
+        for result in results:
+            if result.replayed:
+                report.replayed += 1
+            else:
+                report.executed += 1
+                report.position = result.position
+        if self.on_group:
+            self.on_group(index, group, results)
 
 
 def _execute_chunk(
@@ -407,7 +610,9 @@ __all__ = [
     "ANALYZE_FIRST_AFTER",
     "BatchReport",
     "CommandRefused",
+    "OnGroup",
     "OnResult",
     "execute_atomically",
     "execute_batch",
+    "execute_groups",
 ]
