@@ -86,7 +86,9 @@ def test_a_receipt_of_the_first_form_still_matches_its_retry(
     retry of that command as it was sent (offset and all) replays; another input is
     still a conflict."""
     with monkeypatch.context() as before:
-        before.setattr(application_app, "fingerprint_of", lambda command, **_: command.fingerprint())
+        before.setattr(
+            application_app, "fingerprint_of", lambda command, **_: command.fingerprint()
+        )
         first = _hold(api, "old-receipt", at="2026-03-02T11:00:00+01:00")
     assert first["__typename"] == "CommandSuccess"
     receipt = api.application.command_log.select_command_receipt("API-LA", "old-receipt")
