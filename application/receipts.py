@@ -88,14 +88,15 @@ def fingerprint(command: c.Command, *, occurred_at_given: bool = True) -> str:
     """The command's fingerprint as receipts store it: its input (every aware instant
     made UTC) and, apart, its valid time in UTC, or ``-`` when the caller did not give
     one (``occurred_at_given``)."""
-    instants = {
+    instants: dict[str, Any] = {
         f.name: value.astimezone(UTC)
         for f in fields(command)
         if isinstance(value := getattr(command, f.name), datetime)
         and value.tzinfo is not None
         and f.name != "occurred_at"
     }
-    body = replace(command, occurred_at=_NO_TIME, **instants).fingerprint()
+    instants["occurred_at"] = _NO_TIME
+    body = replace(command, **instants).fingerprint()
     when = command.occurred_at
     if not occurred_at_given:
         valid_time = DEFAULTED
