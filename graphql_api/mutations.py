@@ -43,7 +43,7 @@ from graphql_api import purge as purge_api
 from graphql_api import unavailable
 from graphql_api.context import Info, instant
 from graphql_api.errors import UNFINISHED_PURGE, run_in_thread, unfinished_purge
-from graphql_api.names import camel, lower_first
+from graphql_api.names import camel, camel_words, lower_first
 from graphql_api.service import INTERNAL_COMMANDS
 from graphql_api.types import (
     CommandResult,
@@ -251,21 +251,29 @@ def problem_of(error: DomainError, idempotency_key: str | None = None) -> Any:
     """A domain error as the ``CommandResult`` member that says why nothing was written;
     a reused ``idempotency_key`` is named (ADR 0027)."""
     if isinstance(error, Forbidden):
-        return ForbiddenProblem(message=error.message, rule=error.rule)
+        return ForbiddenProblem(message=camel_words(error.message), rule=error.rule)
     if isinstance(error, NotFound):
-        return NotFoundProblem(message=error.message, field=error.field and camel(error.field))
+        return NotFoundProblem(
+            message=camel_words(error.message), field=error.field and camel(error.field)
+        )
     if isinstance(error, IdempotencyKeyReused):
         return ConflictProblem(
-            message=error.message, retryable=False, reused_idempotency_key=idempotency_key
+            message=camel_words(error.message),
+            retryable=False,
+            reused_idempotency_key=idempotency_key,
         )
     if isinstance(error, ConcurrencyConflict):
-        return ConflictProblem(message=error.message, retryable=error.retryable)
+        return ConflictProblem(message=camel_words(error.message), retryable=error.retryable)
     if isinstance(error, RuleViolation):
         return RuleViolationProblem(
-            message=error.message, field=error.field and camel(error.field), rule=error.rule
+            message=camel_words(error.message),
+            field=error.field and camel(error.field),
+            rule=error.rule,
         )
     return ValidationProblem(
-        message=error.message, field=error.field and camel(error.field), rule=error.rule
+        message=camel_words(error.message),
+        field=error.field and camel(error.field),
+        rule=error.rule,
     )
 
 
