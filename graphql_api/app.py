@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import re
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ from graphql_api.schema import Context, build_schema
 from graphql_api.service import Service
 
 log = logging.getLogger(__name__)
+#: Where every error the API sends is logged, one line each (docs/api-errors.md).
+errors_log = logging.getLogger("graphql_api.errors")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`")
@@ -347,6 +350,7 @@ def _typed_request_errors(send: Send, media_type: str) -> Send:
             status = held["start"]["status"]
             code = _TRANSPORT_CODES.get(status, BAD_USER_INPUT)
             extensions = typed(code, rule=OVER_HTTP) if code == BAD_USER_INPUT else typed(code)
+            logged_refusal(status, extensions)
             body = json.dumps({"errors": [{"message": reason, "extensions": extensions}]}).encode()
             kept = [
                 (name, value)
@@ -393,7 +397,19 @@ def _legacy_json(send: Send) -> Send:
     return legacy
 
 
+def logged_refusal(status: int, extensions: Mapping[str, Any]) -> None:
+    """A refusal made before GraphQL, logged as the GraphQL layer logs its errors: one
+    line, no traceback, nothing of the request but its status."""
+    errors_log.info(
+        "graphql.error code=%s correlation=%s operation=- document=- path=- status=%d%s%s",
+        extensions.get("code"), uuid.uuid4().hex, status,
+        f" limit={extensions['limit']}" if "limit" in extensions else "",
+        f" rule={extensions['rule']}" if "rule" in extensions else "",
+    )  # fmt: skip
+
+
 def _problem(status: int, code: str, message: str, **extensions: Any) -> JSONResponse:
+    logged_refusal(status, typed(code, **extensions))
     return JSONResponse(
         {
             "errors": [
@@ -418,6 +434,7 @@ def _too_large(limits: Limits) -> JSONResponse:
 def _refusal(refused: RequestRefused, media_type: str) -> Response:
     """A request refused before GraphQL: a typed error; no ``data`` (nothing ran)."""
     extensions = typed(refused.code, **refused.extensions)
+    logged_refusal(refused.status, extensions)
     body = json.dumps({"errors": [{"message": refused.message, "extensions": extensions}]})
     return Response(
         body, status_code=refused.status, media_type=media_type, headers=refused.headers

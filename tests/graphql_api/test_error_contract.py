@@ -261,8 +261,12 @@ def test_client_errors_are_one_line_without_a_traceback(
         _post(api, {"query": "{ viewer { staffId }"}, token)
         _post(api, {"query": 'query { worker(staffId: "SW1", consistentWith: "x") { id } }'}, token)
         _post(api, {"query": "{ viewer { staffId } }"}, None)
+        _post(api, {"query": "{ viewer { staffId } }"}, "not.a.token")  # refused before GraphQL
+        _post(api, b"not json", token, **{"content-type": "application/json"})
     lines = [r for r in caplog.records if r.name.startswith("graphql_api")]
-    assert len(lines) >= 4, [r.getMessage() for r in caplog.records]
+    assert len(lines) >= 6, [r.getMessage() for r in caplog.records]
+    codes = [re.search(r"\bcode=(\w+)", r.getMessage()) for r in lines]
+    assert {"UNAUTHENTICATED", "BAD_USER_INPUT"} <= {c.group(1) for c in codes if c}
     for record in caplog.records:
         assert record.exc_info is None and record.exc_text is None, record.getMessage()
         assert "Traceback" not in record.getMessage(), record.getMessage()
