@@ -36,6 +36,7 @@ from application.receipts import (
     receipt_of,
     refuse_reuse,
 )
+from application.receipts import fingerprint as fingerprint_of
 from application.registration import REGISTRATIONS, registration_field
 from application.relationships import relationship_events
 from application.transcoding import VALUE_TRANSCODINGS, FastJSONTranscoder
@@ -160,19 +161,27 @@ class OversightApplication(Application[UUID]):
         *,
         retries: int = 0,
         authorize: Callable[[OversightApplication], None] | None = None,
+        occurred_at_given: bool = True,
     ) -> CommandResult:
         """Run a command exactly once. A retry with the same command id returns the
         original result; the same id with a different command is refused. With
         ``retries``, a lost concurrency race is retried on freshly loaded aggregates.
         ``authorize`` decides, before the command's rules run, whether its actor may do
         it, on the aggregates it reads here: each is checked at the write like those the
-        command itself reads, so the decision stands on what is written with it."""
+        command itself reads, so the decision stands on what is written with it.
+        ``occurred_at_given``: false when the valid time is an adapter's default, which a
+        retry need not repeat (ADR 0027)."""
+        given = occurred_at_given
         for attempt in range(retries + 1):
             try:
                 try:
-                    return self._execute_once(command, trusting=True, authorize=authorize)
+                    return self._execute_once(
+                        command, trusting=True, authorize=authorize, occurred_at_given=given
+                    )
                 except _TrustedStale:
-                    return self._execute_once(command, trusting=False, authorize=authorize)
+                    return self._execute_once(
+                        command, trusting=False, authorize=authorize, occurred_at_given=given
+                    )
             except ConcurrencyConflict:
                 if attempt == retries:
                     raise
@@ -184,6 +193,7 @@ class OversightApplication(Application[UUID]):
         *,
         trusting: bool,
         authorize: Callable[[OversightApplication], None] | None = None,
+        occurred_at_given: bool = True,
     ) -> CommandResult:
         """Decide and write ``command`` once. ``trusting``: decide on the aggregates this
         process keeps as they are, without reading the store first; the write then
@@ -191,7 +201,7 @@ class OversightApplication(Application[UUID]):
         it changes, a version check for those it only read), and a stale one makes
         the caller decide again, not trusting (ADR 0016). Purges never trust."""
         authority = command.actor.authority_id
-        fingerprint = command.fingerprint()
+        fingerprint = fingerprint_of(command, occurred_at_given=occurred_at_given)
         handler = handler_of(command)
         reads = _Reads(trusting=trusting and not isinstance(command, c.PurgeRecord))
         self._reading.reads = reads

@@ -25,6 +25,7 @@ from eventsourcing.persistence import IntegrityError
 from application.app import OversightApplication, fold
 from application.handlers import handler_of
 from application.receipts import CommandReceipt, CommandResult, receipt_of, refuse_reuse
+from application.receipts import fingerprint as fingerprint_of
 from application.relationships import relationship_events
 from domain import commands as c
 from domain.errors import ConcurrencyConflict, DomainError, ValidationError
@@ -538,7 +539,7 @@ class _Batch:
         self.stored_receipts: dict[tuple[str, str], CommandReceipt] = {}
 
     def decide(self, command: c.Command) -> CommandResult:
-        fingerprint = command.fingerprint()
+        fingerprint = fingerprint_of(command)
         key = (command.actor.authority_id, command.command_id)
         earlier = self.stored_receipts.get(key)
         if earlier is not None:
@@ -599,7 +600,7 @@ class _Batch:
             authority_code=authority,
             command_id=command.command_id,
             command_name=type(command).__name__,
-            fingerprint=command.fingerprint(),
+            fingerprint=fingerprint_of(command),
             last_originator_id=None,
             last_originator_version=None,
             aggregate_ids=result.aggregate_ids,

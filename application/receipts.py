@@ -4,12 +4,19 @@ A receipt is written in the same transaction as its command's events, under a un
 key, so a retry with the same command id replays the first result, and the same id for
 a different command is refused. Persistence is reached only through the ``CommandLog``
 protocol, which the infrastructure's recorders implement.
+
+What "the same command" means is the fingerprint's (ADR 0027): the command's input, its
+instants compared as instants (in UTC, whatever offset they were given in), and its
+valid time only where the caller gave one: an adapter's default of "now" differs on
+every retry and is not part of what the caller asked.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -68,11 +75,57 @@ def receipt_of(
     )
 
 
+#: The prefix of the fingerprint's second form (ADR 0027): ``2:<input>:<valid time>``.
+#: A receipt without it holds the first form, ``Command.fingerprint()`` (ADR 0002).
+FORM = "2:"
+#: The valid-time part of a fingerprint whose caller left the valid time to the default.
+DEFAULTED = "-"
+#: What every valid time is replaced by in the input part: the instant is its own part.
+_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def fingerprint(command: c.Command, *, occurred_at_given: bool = True) -> str:
+    """The command's fingerprint as receipts store it: its input (every aware instant
+    made UTC) and, apart, its valid time in UTC, or ``-`` when the caller did not give
+    one (``occurred_at_given``)."""
+    instants: dict[str, Any] = {
+        f.name: value.astimezone(UTC)
+        for f in fields(command)
+        if isinstance(value := getattr(command, f.name), datetime)
+        and value.tzinfo is not None
+        and f.name != "occurred_at"
+    }
+    instants["occurred_at"] = _NO_TIME
+    body = replace(command, **instants).fingerprint()
+    when = command.occurred_at
+    if not occurred_at_given:
+        valid_time = DEFAULTED
+    else:
+        utc = when.astimezone(UTC) if when.tzinfo is not None else when
+        valid_time = hashlib.sha256(utc.isoformat().encode()).hexdigest()[:32]
+    return f"{FORM}{body}:{valid_time}"
+
+
+def same_command(command: c.Command, fingerprint: str, earlier: str) -> bool:
+    """Whether a receipt's fingerprint ``earlier`` is that of ``command``, whose own is
+    ``fingerprint``: the same input, and the same valid time where both callers gave
+    one. A receipt of the first form (written before ADR 0027) matches its command as
+    it was given then, offset and all."""
+    if earlier == fingerprint:
+        return True
+    if not earlier.startswith(FORM):
+        return earlier == command.fingerprint()
+    earlier_body, _, earlier_time = earlier[len(FORM) :].partition(":")
+    body, _, valid_time = fingerprint[len(FORM) :].partition(":")
+    return earlier_body == body and DEFAULTED in (earlier_time, valid_time)
+
+
 def refuse_reuse(command: c.Command, fingerprint: str, earlier: CommandReceipt) -> None:
-    """The same id for a different command is refused as such [ADR 0002]."""
-    if earlier.fingerprint != fingerprint:
+    """The same id for a different command is refused as such, naming the key [ADR 0002,
+    ADR 0027]."""
+    if not same_command(command, fingerprint, earlier.fingerprint):
         raise IdempotencyKeyReused(
-            f"command id {command.command_id!r} was already used for a different "
+            f"idempotency key {command.command_id!r} was already used for a different "
             f"{earlier.command_name} command",
             field="command_id",
         )
@@ -120,6 +173,8 @@ __all__ = [
     "CommandReceipt",
     "CommandResult",
     "StaleRead",
+    "fingerprint",
     "receipt_of",
     "refuse_reuse",
+    "same_command",
 ]

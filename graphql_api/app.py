@@ -7,7 +7,12 @@
 - Errors: domain errors and validation messages are shown, typed by ``extensions.code``;
   anything unexpected is masked (its detail goes to the log, never to the client).
 - Responses are ``application/graphql-response+json`` when the client accepts it, and a
-  request error (no ``data``: unparsable, invalid) is HTTP 400 (GraphQL over HTTP).
+  request error (no ``data``: unparsable, invalid) is HTTP 400 (GraphQL over HTTP); an
+  answer whose every error is ``UNAUTHENTICATED`` and that has no data is HTTP 401.
+- Every error's ``extensions.code`` is from one documented set (``graphql_api.codes``,
+  docs/api-errors.md), the transport's own refusals too; a 405 says what is ``Allow``ed.
+- Cross-origin requests from the configured origins only (``Cors``; ADR 0027), and the
+  IDE from this package's own copy of GraphiQL (``/ide/``), so it works offline.
 """
 
 from __future__ import annotations
@@ -16,15 +21,21 @@ import json
 import logging
 import math
 import re
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -35,6 +46,14 @@ from strawberry.types.unset import UNSET
 
 from graphql_api import unavailable
 from graphql_api.auth import AuthenticationFailed, TokenVerifier
+from graphql_api.codes import (
+    BAD_USER_INPUT,
+    FORBIDDEN,
+    NOT_FOUND,
+    OVER_HTTP,
+    UNAUTHENTICATED,
+    typed,
+)
 from graphql_api.gate import BoundedDocuments, DocumentGate
 from graphql_api.limits import (
     LIMITED,
@@ -49,9 +68,23 @@ from graphql_api.schema import Context, build_schema
 from graphql_api.service import Service
 
 log = logging.getLogger(__name__)
+#: Where every error the API sends is logged, one line each (docs/api-errors.md).
+errors_log = logging.getLogger("graphql_api.errors")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`")
+#: This package's copy of GraphiQL (VERSIONS there says where from); its page is ide.html.
+IDE_ASSETS = Path(__file__).parent / "static" / "graphiql"
+
+
+@dataclass(frozen=True)
+class Cors:
+    """Which browser origins may call the API (CORS): exact origins, and a pattern for
+    development's any-port localhost. None by default: a browser on another origin is
+    refused unless the deployment names it (``OVERSIGHT_CORS_ORIGINS``)."""
+
+    origins: tuple[str, ...] = ()
+    origin_pattern: str | None = None
 
 
 class OversightGraphQL(GraphQL[Context, None]):
@@ -75,6 +108,11 @@ class OversightGraphQL(GraphQL[Context, None]):
         )
         self.service = service
         self.verifier = verifier
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """The IDE's page, loading GraphiQL from ``/ide/`` (never a CDN: ADR 0027)."""
+        return (IDE_ASSETS.parent / "ide.html").read_text(encoding="utf-8")
 
     def decode_json(self, data: str | bytes) -> object:
         """The body as JSON, within the nesting limit; not JSON (or not UTF-8) is the
@@ -139,6 +177,14 @@ class OversightGraphQL(GraphQL[Context, None]):
         if request_error:
             response.status_code = 400
         codes = {(error.get("extensions") or {}).get("code") for error in errors}
+        if (
+            single is not None
+            and codes == {UNAUTHENTICATED}
+            and not any((single.get("data") or {}).values())
+        ):
+            # Nothing answered, for want of a token: the transport says so (RFC 6750).
+            response.status_code = 401
+            response.headers["www-authenticate"] = "Bearer"
         if codes & unavailable.CODES:
             # Storage cannot serve it: the transport says so too (issue 8).
             response.status_code = 503
@@ -204,9 +250,6 @@ class Authenticate:
                 response.headers["retry-after"] = str(max(1, math.ceil(wait)))
                 await response(scope, receive, send)
                 return
-        if scope["type"] == "http":
-            accepted = GRAPHQL_RESPONSE in headers.get("accept", "")
-            send = _typed_request_errors(send, GRAPHQL_RESPONSE if accepted else "application/json")
         if scope["type"] == "http" and GRAPHQL_RESPONSE not in headers.get("accept", ""):
             send = _legacy_json(send)
         if scope["type"] != "http":
@@ -244,12 +287,52 @@ class _TooLarge(Exception):
     """The request body passed the limit while it was being read."""
 
 
+class TypedTransportErrors:
+    """The outermost layer: a 4xx in plain text from anything inside (strawberry on a
+    body it cannot read, the router's 404 and 405, CORS refusing a preflight) is sent as
+    every other error is sent, JSON with a code from the documented set."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            accept = b""
+            for name, value in scope["headers"]:
+                if name.lower() == b"accept":
+                    accept = value
+            media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE.encode() in accept else None
+            send = _typed_request_errors(send, media_type or "application/json")
+        await self.app(scope, receive, send)
+
+
+class CrossOrigin(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight typed as every refusal is: FORBIDDEN
+    (403), citing CORS, with the headers CORS gave it."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = _problem(403, FORBIDDEN, "this origin may not call the API", rule="CORS")
+        for name in ("vary",):
+            if name in response.headers:
+                refused.headers[name] = response.headers[name]
+        return refused
+
+
+#: What each plain-text 4xx is, in the documented set; any other is the caller's input.
+_TRANSPORT_CODES = {401: UNAUTHENTICATED, 404: NOT_FOUND, 413: LIMITED}
+#: Headers a refusal keeps (a 405's ``Allow``, CORS's ``Vary``) besides its new body's.
+_KEPT = (b"allow", b"vary", b"www-authenticate", b"retry-after")
+
+
 def _typed_request_errors(send: Send, media_type: str) -> Send:
     """The GraphQL layer answers a body it cannot read (not JSON, not UTF-8, no query)
     with a 4xx in plain text: send it as every other error is sent, JSON with a code."""
     held: dict[str, Any] = {}
 
-    async def typed(message: Any) -> None:
+    async def typed_send(message: Any) -> None:
         if message["type"] == "http.response.start":
             content_type = dict(message.get("headers", [])).get(b"content-type", b"")
             if 400 <= message["status"] < 500 and content_type.startswith(b"text/plain"):
@@ -264,14 +347,22 @@ def _typed_request_errors(send: Send, media_type: str) -> Send:
             # strawberry's own texts quote the request ("Unknown operation named ..."):
             # the client knows what it sent, and nothing of it is sent back.
             reason = _QUOTED.sub("…", reason)
-            body = json.dumps(
-                {"errors": [{"message": reason, "extensions": {"code": "BAD_REQUEST"}}]}
-            ).encode()
+            status = held["start"]["status"]
+            code = _TRANSPORT_CODES.get(status, BAD_USER_INPUT)
+            extensions = typed(code, rule=OVER_HTTP) if code == BAD_USER_INPUT else typed(code)
+            logged_refusal(status, extensions)
+            body = json.dumps({"errors": [{"message": reason, "extensions": extensions}]}).encode()
+            kept = [
+                (name, value)
+                for name, value in held["start"].get("headers", [])
+                if name.lower() in _KEPT
+            ]
             await send(
                 {
                     "type": "http.response.start",
-                    "status": held["start"]["status"],
+                    "status": status,
                     "headers": [
+                        *kept,
                         (b"content-type", media_type.encode()),
                         (b"content-length", str(len(body)).encode()),
                     ],
@@ -281,7 +372,7 @@ def _typed_request_errors(send: Send, media_type: str) -> Send:
             return
         await send(message)
 
-    return typed
+    return typed_send
 
 
 def _legacy_json(send: Send) -> Send:
@@ -306,13 +397,25 @@ def _legacy_json(send: Send) -> Send:
     return legacy
 
 
+def logged_refusal(status: int, extensions: Mapping[str, Any]) -> None:
+    """A refusal made before GraphQL, logged as the GraphQL layer logs its errors: one
+    line, no traceback, nothing of the request but its status."""
+    errors_log.info(
+        "graphql.error code=%s correlation=%s operation=- document=- path=- status=%d%s%s",
+        extensions.get("code"), uuid.uuid4().hex, status,
+        f" limit={extensions['limit']}" if "limit" in extensions else "",
+        f" rule={extensions['rule']}" if "rule" in extensions else "",
+    )  # fmt: skip
+
+
 def _problem(status: int, code: str, message: str, **extensions: Any) -> JSONResponse:
+    logged_refusal(status, typed(code, **extensions))
     return JSONResponse(
         {
             "errors": [
                 {
                     "message": message,
-                    "extensions": {"code": code, "classification": "BAD_REQUEST", **extensions},
+                    "extensions": typed(code, **extensions),
                 }
             ]
         },
@@ -330,7 +433,8 @@ def _too_large(limits: Limits) -> JSONResponse:
 
 def _refusal(refused: RequestRefused, media_type: str) -> Response:
     """A request refused before GraphQL: a typed error; no ``data`` (nothing ran)."""
-    extensions = {"code": refused.code, "classification": "BAD_REQUEST", **refused.extensions}
+    extensions = typed(refused.code, **refused.extensions)
+    logged_refusal(refused.status, extensions)
     body = json.dumps({"errors": [{"message": refused.message, "extensions": extensions}]})
     return Response(
         body, status_code=refused.status, media_type=media_type, headers=refused.headers
@@ -342,9 +446,11 @@ def create_app(
     verifier: TokenVerifier,
     limits: Limits | None = None,
     lifespan: Any = None,
+    cors: Cors | None = None,
 ) -> Starlette:
     chosen = limits or Limits()
     graphql = OversightGraphQL(service, chosen, verifier)
+    origins = cors or Cors()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -353,12 +459,29 @@ def create_app(
     async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
 
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+    ]
+    if chosen.ide:
+        routes.append(Mount("/ide", app=StaticFiles(directory=IDE_ASSETS), name="ide"))
     return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
+        routes=routes,
+        middleware=[
+            # Outermost first: typed errors for all; CORS headers on every answer,
+            # refusals included (a browser cannot read a 401 without them).
+            Middleware(TypedTransportErrors),
+            Middleware(
+                CrossOrigin,
+                allow_origins=list(origins.origins),
+                allow_origin_regex=origins.origin_pattern,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "accept"],
+                expose_headers=["retry-after", "www-authenticate"],
+                max_age=600,
+            ),
+            Middleware(Authenticate, verifier=verifier, limits=chosen),
         ],
-        middleware=[Middleware(Authenticate, verifier=verifier, limits=chosen)],
         lifespan=lifespan or no_lifespan,
     )

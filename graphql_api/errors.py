@@ -13,6 +13,12 @@ and the first 16 hex digits of the document's sha256.
 It is also where a resolver's errors become GraphQL errors, once for every resolver:
 ``client_error`` for what the adapter itself refuses, ``domain_error`` for the domain's
 errors, and ``run_in_thread`` around every call of the synchronous service.
+
+The codes are one documented set (``graphql_api.codes``, docs/api-errors.md, ADR 0027):
+a syntax or validation error is ``BAD_USER_INPUT`` with the ``rule`` it broke and, where
+the schema names it, the ``path`` of the field; a message names fields as the schema
+does (camelCase), never as the code does. A client's error is logged as one line, with a
+correlation id and no traceback; an unexpected one once, with its traceback's frames.
 """
 
 from __future__ import annotations
@@ -27,7 +33,17 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError, GraphQLSchema, GraphQLSyntaxError
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    Node,
+    Visitor,
+    visit,
+)
 from sqlalchemy.exc import DataError
 from strawberry.types import ExecutionContext
 
@@ -35,8 +51,12 @@ from application.certificates import LedgerMissing
 from application.storage import CompactionIncomplete
 from domain.errors import DomainError
 from graphql_api import unavailable
+from graphql_api.codes import CLASSIFICATIONS as CLASSIFICATIONS
+from graphql_api.codes import CODES as CODES
+from graphql_api.codes import DOMAIN_CODES, OVER_HTTP, classification
+from graphql_api.codes import INTERNAL as INTERNAL
 from graphql_api.limits import BAD_USER_INPUT, document_text_for_log
-from graphql_api.names import camel
+from graphql_api.names import camel, camel_words
 from projections.audit_trail import InvalidCursor
 from projections.engine import ProjectionLagging
 
@@ -44,7 +64,6 @@ log = logging.getLogger("graphql_api.errors")
 
 T = TypeVar("T")
 
-INTERNAL = "INTERNAL"
 #: ``extensions.classification`` for errors that are the caller's to fix (bad input, not
 #: found, forbidden, unauthenticated), as graphql-java and Apollo label them, so generic
 #: clients and tools can tell them from server faults; ``code`` is ours (ADR 0011).
@@ -52,28 +71,31 @@ CLIENT = "BAD_REQUEST"
 #: ``extensions.code`` of input the caller must change: an argument, a variable, a value.
 INPUT = BAD_USER_INPUT
 #: A domain error's code as the API names it: invalid input is ``BAD_USER_INPUT``
-#: whether the adapter or the domain found it (ADR 0017).
-API_CODES = {"VALIDATION": INPUT}
+#: whether the adapter or the domain found it (ADR 0017); a key reused or a record
+#: already there is ``CONFLICT`` (ADR 0027).
+API_CODES = DOMAIN_CODES
 MASKED = "Unexpected error."
 
 
 def client_error(message: str, code: str, **extensions: Any) -> GraphQLError:
     """An error that is the caller's to fix, found by the adapter itself."""
-    return GraphQLError(message, extensions={"code": code, "classification": CLIENT, **extensions})
+    return GraphQLError(
+        camel_words(message),
+        extensions={"code": code, "classification": classification(code), **extensions},
+    )
 
 
 def domain_error(error: DomainError) -> GraphQLError:
     """A domain error as the API names it: its code, rule and field (in GraphQL's name)."""
-    extensions: dict[str, Any] = {"code": API_CODES.get(error.code, error.code)}
-    if not error.retryable:
-        extensions["classification"] = CLIENT
+    code = API_CODES.get(error.code, error.code)
+    extensions: dict[str, Any] = {"code": code, "classification": classification(code)}
     if error.field:
         extensions["field"] = camel(error.field)  # the argument's GraphQL name
     if error.rule:
         extensions["rule"] = error.rule
     if error.retryable:
         extensions["retryable"] = True
-    return GraphQLError(error.message, extensions=extensions)
+    return GraphQLError(camel_words(error.message), extensions=extensions)
 
 
 def unstorable() -> GraphQLError:
@@ -98,7 +120,12 @@ def unfinished_purge(error: Exception) -> GraphQLError:
         ProjectionLagging: ProjectionLagging.code,
     }.get(type(error), "PURGE_INCOMPLETE")
     return GraphQLError(
-        str(error), extensions={"code": code, "retryable": code != "PURGE_LEDGER_MISSING"}
+        camel_words(str(error)),
+        extensions={
+            "code": code,
+            "classification": classification(code),
+            "retryable": code != "PURGE_LEDGER_MISSING",
+        },
     )
 
 
@@ -107,7 +134,14 @@ async def run_in_thread(func: Callable[[], T]) -> T:
     try:
         return await asyncio.to_thread(func)
     except ProjectionLagging as error:
-        raise GraphQLError(str(error), extensions={"code": error.code, "retryable": True}) from None
+        raise GraphQLError(
+            camel_words(str(error)),
+            extensions={
+                "code": error.code,
+                "classification": classification(error.code),
+                "retryable": True,
+            },
+        ) from None
     except InvalidCursor as error:
         raise client_error(str(error), INPUT, field="after") from None
     except DomainError as error:
@@ -138,18 +172,102 @@ def schema_names(schema: GraphQLSchema) -> frozenset[str]:
     return frozenset(names)
 
 
+def _schema_path(text: str, names: frozenset[str]) -> bool:
+    """Whether ``text`` is a path of the schema's names (``input.caseDiscussions[0].childId``)."""
+    parts = [re.sub(r"\[\d+\]", "", part) for part in text.strip("[]!").split(".")]
+    return all(part in names for part in parts)
+
+
 def scrub(message: str, names: frozenset[str]) -> str:
     """``message`` with the request's own words taken out: values after "found" and
-    "got invalid value", and any quoted part that is not one of the schema's names."""
+    "got invalid value", and any quoted part that is not one of the schema's names (or
+    a path of them)."""
     message = _VALUE_AFTER.sub(lambda m: f"{m.group(1)} …", message)
 
     def keep_or_hide(match: re.Match[str]) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
-        bare = inner.strip("[]!")
         quote = match.group(0)[0]
-        return match.group(0) if bare in names else f"{quote}…{quote}"
+        return match.group(0) if inner and _schema_path(inner, names) else f"{quote}…{quote}"
 
-    return _QUOTED.sub(keep_or_hide, message)
+    return _python_text_out(_QUOTED.sub(keep_or_hide, message))
+
+
+#: A custom scalar's refusal ends with the exception that refused it ("Value cannot
+#: represent a DateTime: "…". invalid literal for int() with base 10: …"): cut there.
+_SCALAR_TAIL = re.compile(r'(cannot represent an? [A-Za-z]+: "…")\.?\s[^;]*')
+#: What Python says, never a client (the last guard: the sentence holding it goes).
+_PYTHONIC = re.compile(
+    r"invalid literal|Traceback|object has no attribute|NoneType|not supported between"
+    r"|unexpected keyword|required positional|\bint\(\)|\bfloat\(\)|<class "
+    r"|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|__\w+__"
+)
+
+
+def _python_text_out(message: str) -> str:
+    """``message`` without what Python said about the value (ADR 0027)."""
+    message = _SCALAR_TAIL.sub(r"\1", message)
+    found = _PYTHONIC.search(message)
+    if found is None:
+        return message
+    kept = re.split(r"(?<=[.;])\s", message[: found.start()])
+    return " ".join(kept[:-1]).rstrip(" ;") or "the value is not valid for its type"
+
+
+#: graphql-core's variable coercion names where in the value it failed: ``at 'a.b[0]'``.
+_AT = re.compile(r" at '([^']*)'")
+
+
+def _rule_of(error: GraphQLError) -> str:
+    """The rule a request error broke: the validation rule's name (the gate tags each),
+    ``Syntax``, or ``VariableValues`` for a variable's value (coerced as it executes)."""
+    tagged = (error.extensions or {}).get("rule")
+    if isinstance(tagged, str):
+        return tagged
+    if isinstance(error, GraphQLSyntaxError):
+        return "Syntax"
+    if error.message.startswith("Variable '$"):
+        return "VariableValues"
+    return OVER_HTTP
+
+
+class _FieldPath(Visitor):
+    """The schema's field names from the operation down to one node (aliases aside)."""
+
+    def __init__(self, target: Node, names: frozenset[str]) -> None:
+        super().__init__()
+        self.target = target
+        self.names = names
+        self.stack: list[str] = []
+        self.found: list[str] | None = None
+
+    def enter(self, node: Node, *_: Any) -> Any:
+        if isinstance(node, FieldNode):
+            self.stack.append(node.name.value)
+        if node is self.target:
+            self.found = [name for name in self.stack if name in self.names]
+            if isinstance(node, ArgumentNode) and node.name.value in self.names:
+                self.found.append(node.name.value)
+            return Visitor.BREAK
+        return None
+
+    def leave(self, node: Node, *_: Any) -> None:
+        if isinstance(node, FieldNode):
+            self.stack.pop()
+
+
+def _path_of(
+    error: GraphQLError, document: DocumentNode | None, names: frozenset[str]
+) -> list[str] | None:
+    """Where a request error is, as the schema names it: the fields down to its node,
+    or the path into a variable's value; none when nothing of it is the schema's."""
+    at = _AT.search(error.message)
+    if at is not None and _schema_path(at.group(1), names):
+        return [re.sub(r"\[\d+\]", "", p) for p in at.group(1).split(".")]
+    if document is None or not error.nodes:
+        return None
+    finder = _FieldPath(error.nodes[0], names)
+    visit(document, finder)
+    return finder.found or None
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -167,6 +285,10 @@ def _operation(context: ExecutionContext | None) -> tuple[str, str]:
     return name, document_text_for_log(context.query)
 
 
+def _document(context: ExecutionContext | None) -> DocumentNode | None:
+    return None if context is None else context.graphql_document
+
+
 def present(error: GraphQLError, names: frozenset[str], context: ExecutionContext | None) -> None:
     """Make ``error`` fit to send (in place, as strawberry's own processing does) and log
     it as one line."""
@@ -179,33 +301,47 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
         ".".join(str(p) if isinstance(p, int) or p in names else "…" for p in error.path or ())
         or "-"
     )
+    correlation = uuid.uuid4().hex
     if _is_unexpected(error):
-        correlation = uuid.uuid4().hex
         original = error.original_error
         assert original is not None
         frames = "".join(traceback.format_tb(original.__traceback__))
         log.error(
-            "graphql.internal correlation=%s operation=%s document=%s path=%s exception=%s\n%s",
-            correlation, operation, document, path, type(original).__name__, frames,
+            "graphql.internal code=%s correlation=%s operation=%s document=%s path=%s "
+            "exception=%s\n%s",
+            INTERNAL, correlation, operation, document, path, type(original).__name__, frames,
         )  # fmt: skip
         error.message = MASKED
-        error.extensions = {"code": INTERNAL, "correlationId": correlation}
+        error.extensions = {
+            "code": INTERNAL,
+            "classification": classification(INTERNAL),
+            "correlationId": correlation,
+        }
         error.original_error = None  # presented once: a second pass only logs it again
         return
     extensions = dict(error.extensions or {})
     if "code" not in extensions:
         # Syntax and validation errors: graphql-core's text quotes the document.
+        where = _path_of(error, _document(context), names)
+        extensions["rule"] = _rule_of(error)
         error.message = scrub(error.message, names)
         extensions["code"] = BAD_USER_INPUT
-        extensions["classification"] = CLIENT
+        if where:
+            extensions["path"] = where
         if isinstance(error, GraphQLSyntaxError):
             extensions["syntax"] = True
-        error.extensions = extensions
+    elif extensions["code"] not in CODES:
+        # A code outside the documented set is a fault of ours: logged, and sent typed.
+        log.error("graphql.untyped code=%s correlation=%s", extensions["code"], correlation)
+        extensions = {"code": INTERNAL, "correlationId": correlation}
+        error.message = MASKED
+    extensions["classification"] = classification(extensions["code"])
+    error.extensions = extensions
     retryable = bool(extensions.get("retryable"))
     log.log(
         logging.WARNING if retryable else logging.INFO,
-        "graphql.error code=%s operation=%s document=%s path=%s%s%s",
-        extensions["code"], operation, document, path,
+        "graphql.error code=%s correlation=%s operation=%s document=%s path=%s%s%s",
+        extensions["code"], correlation, operation, document, path,
         f" field={extensions['field']}" if "field" in extensions else "",
         f" rule={extensions['rule']}" if "rule" in extensions else "",
     )  # fmt: skip

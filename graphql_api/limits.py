@@ -35,9 +35,9 @@ from graphql import (
 )
 
 from domain.vocabulary import Role
-
-LIMITED = "LIMITED"
-BAD_USER_INPUT = "BAD_USER_INPUT"
+from graphql_api.codes import BAD_USER_INPUT as BAD_USER_INPUT  # re-exported: its old home
+from graphql_api.codes import LIMITED as LIMITED
+from graphql_api.codes import OVER_HTTP, typed
 
 #: The largest page a connection serves (``first``/``last``): a larger one is refused
 #: by the resolver, so the cost counts at most this.
@@ -126,7 +126,7 @@ class RequestRefused(Exception):
 def limited(message: str, limit: str, **extensions: Any) -> GraphQLError:
     return GraphQLError(
         message,
-        extensions={"code": LIMITED, "classification": "BAD_REQUEST", "limit": limit, **extensions},
+        extensions=typed(LIMITED, limit=limit, **extensions),
     )
 
 
@@ -149,10 +149,12 @@ def load_body(data: str | bytes, limits: Limits) -> object:
                 limit="jsonDepth",
             ) from None
         raise RequestRefused(
-            400, "BAD_REQUEST", "the request body is not JSON (RFC 8259)"
+            400, BAD_USER_INPUT, "the request body is not JSON (RFC 8259)", rule=OVER_HTTP
         ) from None
     if not isinstance(value, dict | list):
-        raise RequestRefused(400, "BAD_REQUEST", "the request body must be a JSON object")
+        raise RequestRefused(
+            400, BAD_USER_INPUT, "the request body must be a JSON object", rule=OVER_HTTP
+        )
     if depth_of(value, limits.max_json_depth) > limits.max_json_depth:
         raise RequestRefused(
             400,

@@ -43,7 +43,7 @@ from graphql_api import purge as purge_api
 from graphql_api import unavailable
 from graphql_api.context import Info, instant
 from graphql_api.errors import UNFINISHED_PURGE, run_in_thread, unfinished_purge
-from graphql_api.names import camel, lower_first
+from graphql_api.names import camel, camel_words, lower_first
 from graphql_api.service import INTERNAL_COMMANDS
 from graphql_api.types import (
     CommandResult,
@@ -247,20 +247,33 @@ def arguments_of(mutation: GeneratedMutation, value: Any) -> Mapping[str, Any]:
 # -- the Mutation root ----------------------------------------------------------------------
 
 
-def problem_of(error: DomainError) -> Any:
-    """A domain error as the ``CommandResult`` member that says why nothing was written."""
+def problem_of(error: DomainError, idempotency_key: str | None = None) -> Any:
+    """A domain error as the ``CommandResult`` member that says why nothing was written;
+    a reused ``idempotency_key`` is named (ADR 0027)."""
     if isinstance(error, Forbidden):
-        return ForbiddenProblem(message=error.message, rule=error.rule)
+        return ForbiddenProblem(message=camel_words(error.message), rule=error.rule)
     if isinstance(error, NotFound):
-        return NotFoundProblem(message=error.message, field=error.field and camel(error.field))
-    if isinstance(error, ConcurrencyConflict | IdempotencyKeyReused):
-        return ConflictProblem(message=error.message, retryable=error.retryable)
+        return NotFoundProblem(
+            message=camel_words(error.message), field=error.field and camel(error.field)
+        )
+    if isinstance(error, IdempotencyKeyReused):
+        return ConflictProblem(
+            message=camel_words(error.message),
+            retryable=False,
+            reused_idempotency_key=idempotency_key,
+        )
+    if isinstance(error, ConcurrencyConflict):
+        return ConflictProblem(message=camel_words(error.message), retryable=error.retryable)
     if isinstance(error, RuleViolation):
         return RuleViolationProblem(
-            message=error.message, field=error.field and camel(error.field), rule=error.rule
+            message=camel_words(error.message),
+            field=error.field and camel(error.field),
+            rule=error.rule,
         )
     return ValidationProblem(
-        message=error.message, field=error.field and camel(error.field), rule=error.rule
+        message=camel_words(error.message),
+        field=error.field and camel(error.field),
+        rule=error.rule,
     )
 
 
@@ -284,10 +297,13 @@ def _resolver(mutation: GeneratedMutation) -> Any:
                     **mutation.convert(input),
                 )
                 done = service.execute(
-                    who, command, checks=lambda: instant(occurred_at, "occurredAt")
+                    who,
+                    command,
+                    checks=lambda: instant(occurred_at, "occurredAt"),
+                    occurred_at_given=occurred_at is not None,
                 )
             except DomainError as error:
-                return problem_of(error)
+                return problem_of(error, idempotency_key)
             except DataError:
                 return ValidationProblem(
                     message="a value cannot be stored (does it contain a NUL character?)",

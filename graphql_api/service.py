@@ -515,11 +515,14 @@ class Service:
         command: c.Command,
         *,
         checks: Callable[[], object] | None = None,
+        occurred_at_given: bool = True,
     ) -> CommandResult:
         """Authorise a command on every subject it names, then run the adapter's own
         checks of its input (``checks``), then run it once: no check of the input and no
         rule of the domain runs before the caller is known to be allowed (issue 23). A
-        purge that cannot finish raises one of ``errors.UNFINISHED_PURGE``."""
+        purge that cannot finish raises one of ``errors.UNFINISHED_PURGE``. Without
+        ``occurred_at_given`` the valid time is the adapter's "now", which a retry need
+        not repeat (ADR 0027)."""
         self.authorize_command(principal, command)
         if checks is not None:
             checks()
@@ -527,7 +530,10 @@ class Service:
             # A purge is the purge use case's: redacted, compacted, certified (ADR 0018).
             return self.purge_use_case().purge_record(command)
         return self.app.execute(
-            command, retries=2, authorize=lambda app: authorize_acts(app, principal, command)
+            command,
+            retries=2,
+            authorize=lambda app: authorize_acts(app, principal, command),
+            occurred_at_given=occurred_at_given,
         )
 
     def purge_use_case(self) -> Purges:

@@ -52,7 +52,9 @@ def serve(host: str, port: int, projections: bool | None) -> None:
     # 100 ms and more (measured by the hostile-client suite: 22 ms worst with this).
     gc.collect()
     gc.freeze()
-    uvicorn.run(served.app, host=host, port=port, log_level="info")
+    # Named, not "auto": without the websockets package uvicorn would refuse every
+    # subscription's upgrade with a warning; this way it cannot start (ADR 0027).
+    uvicorn.run(served.app, host=host, port=port, log_level="info", ws="websockets-sansio")
 
 
 #: Demo principals printed by ``serve`` in development.

@@ -23,12 +23,12 @@ from application.app import OversightApplication
 from application.certificates import LEDGER_SETTING
 from application.purge import Purges
 from domain.policy.packs import PackLibrary
-from graphql_api.app import create_app
+from graphql_api.app import Cors, create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys
 from graphql_api.limits import Limits, document_hash
 from graphql_api.purge import PurgingService
 from oversight.projecting import InProcessProjections, read_engine
-from oversight.settings import Settings
+from oversight.settings import CorsSettings, Settings
 from oversight.wiring import open_application
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,14 @@ def build(settings: Settings, *, projections_in_process: bool | None = None) -> 
 
     development = tokens.environment == "development"
     limits = request_limits(development)
-    app = create_app(service, TokenVerifier(tokens), limits, lifespan=lifespan)
+    cors = CorsSettings.from_env()
+    app = create_app(
+        service,
+        TokenVerifier(tokens),
+        limits,
+        lifespan=lifespan,
+        cors=Cors(cors.origins, cors.origin_pattern),
+    )
     return Served(app, application, engine, tokens, primary)
 
 

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -180,3 +182,38 @@ def psycopg_conninfo(database: DatabaseSettings) -> str:
         password=database.password or None,
         dbname=database.dbname,
     )
+
+
+#: Which browser origins may call the API (CORS), comma separated: ``https://a.example``.
+CORS_ORIGINS_VARIABLE = "OVERSIGHT_CORS_ORIGINS"
+#: Development's default: a front end on localhost or 127.0.0.1, on any port.
+DEVELOPMENT_ORIGIN_PATTERN = r"https?://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
+
+
+@dataclass(frozen=True)
+class CorsSettings:
+    """The origins a browser may call the API from: none by default in production; in
+    development (``OVERSIGHT_ENV=development``) and unless set, localhost on any port."""
+
+    origins: tuple[str, ...] = ()
+    origin_pattern: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CorsSettings:
+        env = os.environ if environ is None else environ
+        raw = env.get(CORS_ORIGINS_VARIABLE, "")
+        if not raw.strip():
+            if env.get("OVERSIGHT_ENV", "production") == "development":
+                return cls(origin_pattern=DEVELOPMENT_ORIGIN_PATTERN)
+            return cls()
+        origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise SettingsError(
+                    f"{CORS_ORIGINS_VARIABLE}: {origin[:80]!r} is not an origin "
+                    "(scheme://host[:port], no path; '*' is not accepted: name the origins)"
+                )
+        return cls(origins=origins)

@@ -46,6 +46,11 @@ class ConflictProblem:
     retryable: bool = strawberry.field(
         description="True: reload and retry with the same idempotency key."
     )
+    reused_idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="The key, when it was already used for a different input: send this "
+        "input with a new key.",
+    )
 
 
 @strawberry.type(description="The caller may not do this; the access rule is cited.")

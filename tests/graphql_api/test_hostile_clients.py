@@ -55,7 +55,6 @@ from tests.projections.conftest import catch_up_all
 #: Every ``extensions.code`` a refusal may carry (ADR 0017, docs/security.md).
 DOCUMENTED_CODES = frozenset(
     {
-        "BAD_REQUEST",
         "BAD_USER_INPUT",
         "LIMITED",
         "UNAUTHENTICATED",
@@ -641,14 +640,15 @@ BODIES = {
         ),
         400, "LIMITED", "jsonDepth",
     ),
-    "json-string": Body('the JSON string "x"', lambda s: post_bytes(s, b'"x"'), 400, "BAD_REQUEST"),
+    "json-string": Body('the JSON string "x"', lambda s: post_bytes(s, b'"x"'), 400,
+                        "BAD_USER_INPUT"),
     "json-1e999999": Body("the number 1e999999", lambda s: post_bytes(s, b"1e999999"), 400,
-                          "BAD_REQUEST"),
-    "json-null": Body("null", lambda s: post_bytes(s, b"null"), 400, "BAD_REQUEST"),
-    "json-nan": Body("NaN", lambda s: post_bytes(s, b"NaN"), 400, "BAD_REQUEST"),
-    "empty": Body("an empty body", lambda s: post_bytes(s, b""), 400, "BAD_REQUEST"),
+                          "BAD_USER_INPUT"),
+    "json-null": Body("null", lambda s: post_bytes(s, b"null"), 400, "BAD_USER_INPUT"),
+    "json-nan": Body("NaN", lambda s: post_bytes(s, b"NaN"), 400, "BAD_USER_INPUT"),
+    "empty": Body("an empty body", lambda s: post_bytes(s, b""), 400, "BAD_USER_INPUT"),
     "truncated": Body("a truncated body", lambda s: post_bytes(s, b'{"query": "{ __typename }'),
-                      400, "BAD_REQUEST"),
+                      400, "BAD_USER_INPUT"),
     "variables-5000-deep": Body(
         "variables nested 5,000 deep",
         lambda s: post_bytes(
@@ -688,19 +688,19 @@ BODIES = {
     ),
     "not-utf8": Body(
         "a body that is not UTF-8",
-        lambda s: post_bytes(s, b'{"query": "{ __typename \xff\xfe }"}'), 400, "BAD_REQUEST",
+        lambda s: post_bytes(s, b'{"query": "{ __typename \xff\xfe }"}'), 400, "BAD_USER_INPUT",
     ),
     "latin1-declared": Body(
         "a body that is not UTF-8, declared as latin-1",
         lambda s: post_bytes(s, '{"query": "{ é }"}'.encode("latin-1"),
                              **{"content-type": "application/json; charset=latin-1"}),
-        400, "BAD_REQUEST",
+        400, "BAD_USER_INPUT",
     ),
     "text-plain": Body(
         "a wrong content type (text/plain)",
         lambda s: post_bytes(s, json.dumps({"query": VIEWER}).encode(),
                              **{"content-type": "text/plain"}),
-        400, "BAD_REQUEST",
+        400, "BAD_USER_INPUT",
     ),
 }  # fmt: skip
 

@@ -183,13 +183,13 @@ def test_measuring_once_per_fragment_equals_expanding_every_use(data: Any, size:
 @pytest.mark.parametrize(
     ("body", "code", "limit"),
     [
-        (b'"x"', "BAD_REQUEST", None),
-        (b"1e999999", "BAD_REQUEST", None),
-        (b"null", "BAD_REQUEST", None),
-        (b'{"query": NaN}', "BAD_REQUEST", None),
+        (b'"x"', "BAD_USER_INPUT", None),
+        (b"1e999999", "BAD_USER_INPUT", None),
+        (b"null", "BAD_USER_INPUT", None),
+        (b'{"query": NaN}', "BAD_USER_INPUT", None),
         (b"[" * 100_000 + b"]" * 100_000, "LIMITED", "jsonDepth"),
         (b"[" * 40 + b"]" * 40, "LIMITED", "jsonDepth"),
-        (b"\xff\xfe{}", "BAD_REQUEST", None),
+        (b"\xff\xfe{}", "BAD_USER_INPUT", None),
     ],
 )
 def test_a_body_that_is_not_a_json_object_within_bounds_is_a_typed_400(
@@ -199,6 +199,8 @@ def test_a_body_that_is_not_a_json_object_within_bounds_is_a_typed_400(
     assert response.status_code == 400, response.text
     error = _first(response)
     assert error["extensions"]["code"] == code and error["extensions"].get("limit") == limit
+    if code == "BAD_USER_INPUT":  # not a GraphQL request at all (ADR 0027)
+        assert error["extensions"]["rule"] == "GraphQLOverHttp", error
 
 
 def test_variables_nest_within_their_limit(api: Api) -> None:
