@@ -5,16 +5,20 @@ written from the DfE specification by ``tests/fixtures/cin/make_census.py``."""
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime
+import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import oversight.cin_census_cli  # noqa: F401  (registers ``oversight import cin-census``)
 from application.app import OversightApplication
 from domain import commands as c
+from domain.errors import NotFound
 from domain.events import (
     AssessmentCompleted,
     CaseTypeChanged,
@@ -401,3 +405,69 @@ def test_the_cli_reports_tells_rejections_from_failure_and_dry_runs(
         assert _written(app) > written
     finally:
         app.close()
+
+
+# -- a property: whatever plans a census gives, the case type and Devon's key points follow -
+
+sys.path.insert(0, str(FIXTURES))
+from make_census import census as census_xml  # noqa: E402
+from make_census import child as child_xml  # noqa: E402
+from make_census import details, plan  # noqa: E402
+
+REFERRAL = date(2023, 4, 10)
+
+
+@st.composite
+def _plans(draw: st.DrawFn) -> list[tuple[date, date | None, list[date]]]:
+    """Up to three plans in one episode, one after another; only the last may be open."""
+    plans: list[tuple[date, date | None, list[date]]] = []
+    cursor = REFERRAL
+    count = draw(st.integers(0, 3))
+    for index in range(count):
+        start = cursor + timedelta(days=draw(st.integers(0, 20)))
+        length = draw(st.integers(1, 90))
+        end = start + timedelta(days=length)
+        ends = index < count - 1 or draw(st.booleans())
+        offsets = draw(st.sets(st.integers(1, length), max_size=3))
+        reviews = sorted(start + timedelta(days=o) for o in offsets)
+        plans.append((start, end if ends else None, reviews))
+        cursor = end
+    return plans
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(plans=_plans())
+def test_any_census_plans_set_the_case_type_and_only_devons_key_points(
+    app: OversightApplication, tmp_path_factory: pytest.TempPathFactory, plans: Any
+) -> None:
+    try:
+        app.get_authority(AUTHORITY)
+    except NotFound:
+        _register_authority(app, "DEV")
+    child_id = f"H{abs(hash(repr(plans))) % 10**9}"
+    modules = [
+        plan(s.isoformat(), e.isoformat() if e else None, "NEG", *(r.isoformat() for r in rs))
+        for s, e, rs in plans
+    ]
+    path = tmp_path_factory.mktemp("census") / "census.xml"
+    path.write_text(census_xml([child_xml(child_id, "2015-01-01", details(
+        REFERRAL.isoformat(), "1A", "N1", *modules))]))  # fmt: skip
+    report = _import(app, path)
+    assert report.accepted == {"census.xml": 1}, report.rejected
+    events = _events(app, child_id)
+    assert sum(kind_of(e) is ChildProtectionPlanStarted for e in events) == len(plans)
+    assert sum(kind_of(e) is ChildProtectionPlanReviewed for e in events) == sum(
+        len(rs) for _, _, rs in plans
+    )
+    open_plan = bool(plans) and plans[-1][1] is None
+    expected = CaseType.CP if open_plan else CaseType.CIN
+    assert app.get_child(AUTHORITY, child_id).case_type is expected
+    at_first_review = sum(1 for _, e, rs in plans if e is not None and rs == [e])
+    kinds = [e.kind for e in events if kind_of(e) is OversightTriggered]
+    assert kinds.count("ending_cp_plan_at_first_review") == at_first_review
+    ends = sum(1 for _, e, _ in plans if e is not None)
+    assert kinds.count("threshold_change") == len(plans) + ends
+    written = _written(app)
+    assert _import(app, path).recorded == 0 and _written(app) == written
