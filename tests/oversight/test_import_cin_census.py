@@ -35,6 +35,7 @@ from domain.events import (
     Section47EnquiryStarted,
     kind_of,
 )
+from domain.policy.timeline import Fact, Timeline
 from domain.provenance import Actor
 from domain.vocabulary import CaseType, Role
 from oversight.cli import main
@@ -229,6 +230,17 @@ def test_a_corrected_census_records_corrections_not_duplicates(
     episode = child.entries["cin-2023-05-02"].current()
     assert (episode["referral_source"], episode["reason_for_closure"]) == ("2B", "RC7")
     assert child.entries["cin-2023-05-02-cpp-2023-05-25"].current()["category_of_abuse"] == "PHY"
+    # the one fold reads the corrected census as every reader does
+    facts = [
+        Fact(i, kind_of(e).__name__, e.provenance.occurred_at, e.timestamp,
+             {k: v for k, v in vars(e).items() if k != "provenance"})
+        for i, e in enumerate(after, start=1)
+    ]  # fmt: skip
+    entries, _ = Timeline(facts).entries_at()
+    assert entries["cin-2023-05-02"]["referral_source"] == "2B"
+    assert entries["cin-2023-05-02"]["reason_for_closure"] == "RC7"
+    assert entries["cin-2023-05-02-cpp-2023-05-25"]["category_of_abuse"] == "PHY"
+    assert entries["cin-2023-05-02-cpp-2023-05-25"]["at_review"] == 2
     # the corrected file once more: nothing new
     written = _written(app)
     assert _import(app, CORRECTED).recorded == 0
