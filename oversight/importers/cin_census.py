@@ -86,6 +86,19 @@ FALSE = frozenset({"false", "0", ""})
 BEFORE_BIRTH = timedelta(weeks=40)
 #: The encoding an XML declaration names.
 DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+#: The order of a child's census facts on one day: a plan reviewed and ended before the
+#: next one starts, the episode closed last.
+SAME_DAY: tuple[type[c.Command], ...] = (
+    c.RecordReferral,
+    c.RecordAssessment,
+    c.RecordSection47Enquiry,
+    c.RecordInitialChildProtectionConference,
+    c.StartChildInNeedPlan,
+    c.ReviewChildProtectionPlan,
+    c.EndChildProtectionPlan,
+    c.StartChildProtectionPlan,
+    c.CloseChildInNeedEpisode,
+)
 #: How many children's positions a run reports progress every.
 PROGRESS_EVERY = 200
 
@@ -582,26 +595,18 @@ class Planner:
                     risk_level=self.risk_level,
                 )
             )
-        # (day, order, entry id or None, fields to compare, the command)
+        # (day, order that day, the entry, its fields a census may correct, the command)
         steps: list[tuple[date, int, str, dict[str, Any], c.Command]] = []
 
-        def step(order: int, day: date, entry: str, same: dict[str, Any], **kw: Any) -> None:
+        def step(day: date, entry: str, same: dict[str, Any], **kw: Any) -> None:
             kind = kw.pop("kind")
             key = kw.pop("key", entry)
-            steps.append(
-                (
-                    day,
-                    order,
-                    entry,
-                    same,
-                    self._command(kind, f"{cid}-{key}", day, child_id=cid, **kw),
-                )
-            )
+            command = self._command(kind, f"{cid}-{key}", day, child_id=cid, **kw)
+            steps.append((day, SAME_DAY.index(kind), entry, same, command))
 
         for episode in child.episodes:
             eid = f"cin-{episode.referral_on}"
             step(
-                0,
                 episode.referral_on,
                 eid,
                 {"referral_source": episode.source, "primary_need": episode.need},
@@ -617,7 +622,6 @@ class Planner:
                     continue
                 aid = f"{eid}-assessment-{a.authorised_on}"
                 step(
-                    1,
                     a.authorised_on,
                     aid,
                     {"factors": list(a.factors)},
@@ -633,7 +637,6 @@ class Planner:
                 assert s.started_on is not None
                 sid = f"{eid}-s47-{s.started_on}"
                 step(
-                    2,
                     s.started_on,
                     sid,
                     {"conference_required": not s.conference_not_required},
@@ -650,7 +653,6 @@ class Planner:
             for day in sorted(conferences):
                 iid = f"{eid}-icpc-{day}"
                 step(
-                    3,
                     day,
                     iid,
                     {},
@@ -662,7 +664,6 @@ class Planner:
             for start in episode.cin_plans:
                 pid = f"{eid}-cinplan-{start}"
                 step(
-                    4,
                     start,
                     pid,
                     {},
@@ -674,7 +675,6 @@ class Planner:
             for p in episode.plans:
                 pid = f"{eid}-cpp-{p.started_on}"
                 step(
-                    7,
                     p.started_on,
                     pid,
                     {"category_of_abuse": p.category},
@@ -686,7 +686,6 @@ class Planner:
                 )
                 for number, day in enumerate(p.reviews, start=1):
                     step(
-                        5,
                         day,
                         pid,
                         {"review": day},
@@ -697,7 +696,6 @@ class Planner:
                     )
                 if p.ended_on is not None:
                     step(
-                        6,
                         p.ended_on,
                         pid,
                         {"ended_on": p.ended_on},
@@ -708,7 +706,6 @@ class Planner:
                     )
             if episode.closed_on is not None:
                 step(
-                    8,
                     episode.closed_on,
                     eid,
                     {"closed_on": episode.closed_on, "reason_for_closure": episode.reason},
