@@ -742,7 +742,7 @@ class Child(Subject):
     ) -> None:
         """The open plan ends, after the day it started (CIN census 8840); at a review
         conference if one was held that day. The case is child in need again while its
-        episode is open."""
+        episode is open (looked after, if the child is in care)."""
         self._check_open(provenance)
         plan = self._open_plan(entry_id)
         self._past_day(provenance, ended_on, field="ended_on")
@@ -759,8 +759,11 @@ class Child(Subject):
         )
         at_review = len(reviews) if reviews and reviews[-1] == ended_on else None
         self._cp_plan_ended(provenance, entry_id, ended_on, at_review)
-        if self.case_type is CaseType.CP and self.open_cin_episode is not None:
-            self._case_type_changed(provenance, CaseType.CIN.value)
+        if self.case_type is CaseType.CP:
+            # A child in care is looked after; otherwise in need while the episode is open.
+            after = CaseType.CLA if self.in_care else CaseType.CIN
+            if self.in_care or self.open_cin_episode is not None:
+                self._case_type_changed(provenance, after.value)
         self._raise_key_points(
             provenance, ChildProtectionPlanEnded, {"at_review": at_review}, rules
         )

@@ -54,7 +54,7 @@ def cin_census(
     plans and closures, as events on each child. Running it again records nothing new;
     a corrected census records corrections."""
     if not census.is_file():
-        _fail(f"{census}: no such file")
+        _fail(f"{census}: {'not a file' if census.exists() else 'no such file'}")
     try:
         with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
             report = import_cin_census(

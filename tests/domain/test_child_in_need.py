@@ -227,3 +227,12 @@ def test_a_pack_key_point_binds_its_own_authority_only() -> None:
     for council in ("POR", "DUR", "SHR", "BUR"):
         assert rules(council).key_points == ()
     assert {p.detail for p in rules("DEV").key_points} == {"DEV-6 (9)", "DEV-6 (11)"}
+
+
+def test_a_looked_after_childs_plan_ends_back_to_looked_after() -> None:
+    ch = _in_need()
+    ch.record_came_into_care(prov(), legal_status="C2", placement="U1")
+    _plan(ch, "DUR")
+    assert ch.case_type is CaseType.CP
+    ch.end_child_protection_plan(prov(), entry_id="P1", ended_on=_day(30), rules=rules("DUR"))
+    assert ch.case_type is CaseType.CLA
