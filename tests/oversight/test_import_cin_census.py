@@ -409,6 +409,8 @@ def test_the_cli_reports_tells_rejections_from_failure_and_dry_runs(
     again = _cli(database, str(clean), "--authority", AUTHORITY)
     assert again.exit_code == 0, again.output
     assert "events recorded 0" in again.output
+    absent = _cli(database, str(tmp_path / "absent.xml"), "--authority", AUTHORITY)
+    assert absent.exit_code == 2 and "absent.xml: no such file" in absent.output
     missing = _cli(database, str(CENSUS), "--authority", "NOPE-LA")
     assert missing.exit_code == 2 and "authority" in missing.output
     assert "Traceback" not in missing.output
