@@ -13,12 +13,14 @@ import pytest
 from domain.child import Child
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.events import (
+    CaseSupervisionRecorded,
     CaseTypeChanged,
     ChildProtectionPlanEnded,
     ChildProtectionPlanReviewed,
     ChildProtectionPlanStarted,
     OversightTriggered,
     ReferralReceived,
+    Section47EnquiryStarted,
 )
 from domain.policy.packs import PackError, parse_pack
 from domain.vocabulary import CaseType
@@ -178,7 +180,9 @@ def test_a_census_correction_changes_only_what_describes_a_module() -> None:
 
 # -- [[key_point]] in a pack ---------------------------------------------------------------
 
-PACK = """
+SUPERVISED = CaseSupervisionRecorded.__name__
+STARTED, ENDED = ChildProtectionPlanStarted.__name__, ChildProtectionPlanEnded.__name__
+PACK = f"""
 [pack]
 id = "KP"
 [[rule]]
@@ -186,7 +190,7 @@ id = "KP-1"
 kind = "recurring"
 subject = "child"
 title = "Case supervision monthly"
-events = ["CaseSupervisionRecorded"]
+events = ["{SUPERVISED}"]
 interval = "P1M"
 """
 
@@ -198,17 +202,17 @@ def _pack(key_point: str) -> Any:
 @pytest.mark.parametrize(
     ("key_point", "field", "says"),
     [
-        ('id = "DEV-6"\nkind = "threshold_change"\nevent = "ChildProtectionPlanStarted"',
+        (f'id = "DEV-6"\nkind = "threshold_change"\nevent = "{STARTED}"',
          "key_point[0].id", "not one of this pack's own rules"),
-        ('id = "KP-1"\nkind = "a_whim"\nevent = "ChildProtectionPlanStarted"',
+        (f'id = "KP-1"\nkind = "a_whim"\nevent = "{STARTED}"',
          "key_point[0].kind", "unknown key point kind"),
         ('id = "KP-1"\nkind = "threshold_change"\nevent = "PlanStarted"',
          "key_point[0].event", "not an event in the catalogue"),
-        ('id = "KP-1"\nkind = "threshold_change"\nevent = "CaseSupervisionRecorded"',
+        (f'id = "KP-1"\nkind = "threshold_change"\nevent = "{SUPERVISED}"',
          "key_point[0].event", "raises no declared key point"),
-        ('id = "KP-1"\nkind = "threshold_change"\nevent = "ChildProtectionPlanEnded"\n'
+        (f'id = "KP-1"\nkind = "threshold_change"\nevent = "{ENDED}"\n'
          "when = { ended_on = 1 }", "key_point[0].when", "no field 'ended_on'"),
-        ('id = "KP-1"\nkind = "threshold_change"\nevent = "ChildProtectionPlanEnded"\n'
+        (f'id = "KP-1"\nkind = "threshold_change"\nevent = "{ENDED}"\n'
          "also = 1", "key_point[0].also", "unknown parameter"),
     ],
 )  # fmt: skip
@@ -221,9 +225,10 @@ def test_a_pack_key_point_that_is_not_its_own_or_not_a_census_event_is_refused(
 
 
 def test_a_pack_key_point_binds_its_own_authority_only() -> None:
-    pack = _pack('id = "KP-1"\nkind = "threshold_change"\nevent = "Section47EnquiryStarted"')
+    s47 = Section47EnquiryStarted.__name__
+    pack = _pack(f'id = "KP-1"\nkind = "threshold_change"\nevent = "{s47}"')
     [point] = pack.authority.key_points
-    assert point.detail == "KP-1" and point.event.__name__ == "Section47EnquiryStarted"
+    assert point.detail == "KP-1" and point.event is Section47EnquiryStarted
     for council in ("POR", "DUR", "SHR", "BUR"):
         assert rules(council).key_points == ()
     assert {p.detail for p in rules("DEV").key_points} == {"DEV-6 (9)", "DEV-6 (11)"}
