@@ -34,6 +34,13 @@ CHILD_COMMANDS: tuple[type[c.ChildCommand], ...] = (
     c.CompleteAction,
     c.CarryForwardAction,
     c.RecordGroupDiscussion,
+    # A child in need: the DfE CIN census (ADR 0026).
+    c.RecordReferral,
+    c.RecordAssessment,
+    c.RecordSection47Enquiry,
+    c.RecordInitialChildProtectionConference,
+    c.StartChildInNeedPlan,
+    c.CloseChildInNeedEpisode,
 )
 
 
@@ -49,6 +56,10 @@ def change_child(app: OversightApplication, cmd: c.ChildCommand) -> list[Aggrega
 RULED_CHILD_COMMANDS: tuple[type[c.ChildCommand], ...] = (
     c.RecordManagementOversight,
     c.RecordManagementDecision,
+    # A child protection plan: its pack may declare its events key points (ADR 0026).
+    c.StartChildProtectionPlan,
+    c.ReviewChildProtectionPlan,
+    c.EndChildProtectionPlan,
 )
 
 

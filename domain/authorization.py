@@ -511,6 +511,18 @@ _CHILD_ACTS: dict[type[c.Command], Act] = {
     c.AuditCaseFile: Act.AUDIT_CASE_FILE,
     c.DisputeAudit: Act.DISPUTE_AUDIT,
     c.ModerateAudit: Act.MODERATE_AUDIT,
+    # A child in need: the DfE CIN census (ADR 0026): the case's own record, as the
+    # practitioner and their managers keep it [ChildRecordIsOnTheChildsFile].
+    c.RecordReferral: Act.RECORD_ON_CASE,
+    c.RecordAssessment: Act.RECORD_ON_CASE,
+    c.RecordSection47Enquiry: Act.RECORD_ON_CASE,
+    c.RecordInitialChildProtectionConference: Act.RECORD_ON_CASE,
+    c.StartChildProtectionPlan: Act.RECORD_ON_CASE,
+    c.ReviewChildProtectionPlan: Act.RECORD_ON_CASE,
+    c.EndChildProtectionPlan: Act.RECORD_ON_CASE,
+    c.StartChildInNeedPlan: Act.RECORD_ON_CASE,
+    c.CloseChildInNeedEpisode: Act.RECORD_ON_CASE,
+    # -- end of the CIN census acts
 }
 _AUTHORITY_ACTS: dict[type[c.Command], Act] = {
     c.RegisterAuthority: Act.CONFIGURE,

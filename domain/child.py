@@ -15,15 +15,22 @@ from domain.events import (
     ActionCompleted,
     ActionSet,
     AdoptionOrderRecorded,
+    AssessmentCompleted,
     CaseClosed,
     CaseFileAudited,
     CaseSupervisionRecorded,
     CaseTypeChanged,
     ChildCameIntoCare,
     ChildDeathRecorded,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
     ChildRegistered,
     ChildReturnedHome,
     GroupSupervisionDiscussionRecorded,
+    InitialChildProtectionConferenceHeld,
     LegalStatusChanged,
     LookedAfterReviewHeld,
     ManagementDecisionRecorded,
@@ -31,7 +38,9 @@ from domain.events import (
     OversightTriggered,
     PeriodOfCareEnded,
     PlacementChanged,
+    ReferralReceived,
     RiskLevelChanged,
+    Section47EnquiryStarted,
     TeamAllocated,
     ThresholdChanged,
     WorkerAllocated,
@@ -65,9 +74,12 @@ from domain.vocabulary import (
     AllocationChangeReason,
     CaseClosureKind,
     CaseType,
+    CategoryOfAbuse,
     DisagreementSubject,
     LegalHoldKind,
     OversightTriggerKind,
+    PrimaryNeed,
+    ReasonForClosure,
     RiskLevel,
     parse_enum,
     parse_role,
@@ -122,6 +134,16 @@ class Child(Subject):
     TeamAllocated = TeamAllocated
     ThresholdChanged = ThresholdChanged
     WorkerAllocated = WorkerAllocated
+    # A child in need: the DfE CIN census (ADR 0026).
+    AssessmentCompleted = AssessmentCompleted
+    ChildInNeedEpisodeClosed = ChildInNeedEpisodeClosed
+    ChildInNeedPlanStarted = ChildInNeedPlanStarted
+    ChildProtectionPlanEnded = ChildProtectionPlanEnded
+    ChildProtectionPlanReviewed = ChildProtectionPlanReviewed
+    ChildProtectionPlanStarted = ChildProtectionPlanStarted
+    InitialChildProtectionConferenceHeld = InitialChildProtectionConferenceHeld
+    ReferralReceived = ReferralReceived
+    Section47EnquiryStarted = Section47EnquiryStarted
 
     DISAGREEMENT_SUBJECTS: ClassVar[frozenset[DisagreementSubject]] = frozenset(
         {DisagreementSubject.DECISION_ON_CHILD}
@@ -142,6 +164,12 @@ class Child(Subject):
         "management_oversight": frozenset({"reason", "current_situation", "decision", "rationale"}),
         "management_decision": frozenset({"decision", "rationale"}),
         "group_discussion": frozenset({"summary"}),
+        # A child in need (ADR 0026): what a corrected census may change; the dates that
+        # identify each module are its entry id, and a plan's end changes the case type.
+        "cin_episode": frozenset({"referral_source", "primary_need", "reason_for_closure"}),
+        "assessment": frozenset({"started_on", "factors"}),
+        "section47": frozenset({"conference_required"}),
+        "child_protection_plan": frozenset({"category_of_abuse"}),
     }
 
     @staticmethod
@@ -225,6 +253,9 @@ class Child(Subject):
         self.adoption_order_on: date | None = None
         self.last_review_on: date | None = None
         self.died_on: date | None = None
+        #: The open child-in-need episode and child protection plan (entry ids), if any.
+        self.open_cin_episode: str | None = None
+        self.open_cp_plan: str | None = None
         self.triggers: dict[str, Trigger] = {}
         self.actions: dict[str, ActionState] = {}
 
@@ -436,6 +467,371 @@ class Child(Subject):
     @event(CaseClosed)
     def _case_closed(self, provenance: Provenance, kind: str, reason: str) -> None:
         self.closed = CaseClosureKind(kind)
+
+    # -- a child in need: the DfE CIN census (ADR 0026) ---------------------------------
+    # Each census module is an entry (its id made by the importer from the child and the
+    # module's own dates), so a corrected census corrects it rather than adding another.
+    # A child protection plan makes the case child protection, whose case-supervision
+    # frequency each pack sets [DEV-5.1b, BUR-SD]; its pack alone decides whether a plan's
+    # events are key points (``[[key_point]]``, domain/policy/key_points.py).
+
+    def _past_day(self, provenance: Provenance, day: date, *, field: str) -> None:
+        require(isinstance(day, date), "a date", field=field)
+        require(day <= provenance.occurred_at.date(), "a date cannot be in the future", field=field)
+
+    def _episode(self, episode_id: str, *, field: str = "episode_id") -> dict[str, Any]:
+        return self.entry(episode_id, kind="cin_episode", field=field).current()
+
+    def _raise_key_points(
+        self,
+        provenance: Provenance,
+        kind: type,
+        fields: dict[str, Any],
+        rules: AuthorityRules,
+    ) -> None:
+        """The key points the child's own pack declares on this event [DEV-6]."""
+        for point in rules.key_points_on(kind, fields):
+            trigger_id = f"{provenance.command_id}:{point.kind.value}"
+            if trigger_id not in self.triggers:
+                self._oversight_triggered(
+                    provenance, trigger_id, point.kind.value, True, point.detail, []
+                )
+
+    def record_referral(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        referral_on: date,
+        referral_source: str,
+        primary_need: str,
+        no_further_action: bool = False,
+    ) -> None:
+        """A referral: it opens a child-in-need episode unless no further action follows.
+        Episodes do not overlap (CIN census 8820)."""
+        self._check_open(provenance)
+        self.require_new_entry_id(entry_id)
+        self._past_day(provenance, referral_on, field="referral_on")
+        require_text(referral_source, field="referral_source", max_length=10)
+        parse_enum(PrimaryNeed, primary_need, field="primary_need")
+        require(isinstance(no_further_action, bool), "true or false", field="no_further_action")
+        require(
+            self.open_cin_episode is None,
+            f"8820 the child-in-need episode {self.open_cin_episode} is still open",
+            field="referral_on",
+        )
+        self._referral_received(
+            provenance, entry_id, referral_on, referral_source, primary_need, no_further_action
+        )
+
+    @event(ReferralReceived)
+    def _referral_received(
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        referral_on: date,
+        referral_source: str,
+        primary_need: str,
+        no_further_action: bool,
+    ) -> None:
+        fields = {
+            "referral_on": referral_on,
+            "referral_source": referral_source,
+            "primary_need": primary_need,
+            "no_further_action": no_further_action,
+            "closed_on": None,
+            "reason_for_closure": None,
+        }
+        self._add_entry(entry_id, "cin_episode", provenance, fields)
+        if not no_further_action:
+            self.open_cin_episode = entry_id
+
+    def record_assessment(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        episode_id: str,
+        started_on: date,
+        authorised_on: date,
+        factors: list[str] | None = None,
+    ) -> None:
+        """A completed assessment: started no later than authorised (CIN census 8608), each
+        factor once (8898)."""
+        self._check_open(provenance)
+        self.require_new_entry_id(entry_id)
+        self._episode(episode_id)
+        self._past_day(provenance, started_on, field="started_on")
+        self._past_day(provenance, authorised_on, field="authorised_on")
+        require(
+            started_on <= authorised_on,
+            "8608 an assessment cannot start after it is authorised",
+            field="started_on",
+        )
+        found = list(factors or [])
+        for factor in found:
+            require_text(factor, field="factors", max_length=10)
+        require(len(set(found)) == len(found), "8898 a factor given twice", field="factors")
+        self._assessment_completed(
+            provenance, entry_id, episode_id, started_on, authorised_on, found
+        )
+
+    @event(AssessmentCompleted)
+    def _assessment_completed(
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        episode_id: str,
+        started_on: date,
+        authorised_on: date,
+        factors: list[str],
+    ) -> None:
+        fields = {
+            "episode_id": episode_id,
+            "started_on": started_on,
+            "authorised_on": authorised_on,
+            "factors": list(factors),
+        }
+        self._add_entry(entry_id, "assessment", provenance, fields)
+
+    def record_section47_enquiry(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        episode_id: str,
+        started_on: date,
+        conference_required: bool = True,
+    ) -> None:
+        self._check_open(provenance)
+        self.require_new_entry_id(entry_id)
+        self._episode(episode_id)
+        self._past_day(provenance, started_on, field="started_on")
+        require(isinstance(conference_required, bool), "true or false", field="conference_required")
+        self._section47_enquiry_started(
+            provenance, entry_id, episode_id, started_on, conference_required
+        )
+
+    @event(Section47EnquiryStarted)
+    def _section47_enquiry_started(
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        episode_id: str,
+        started_on: date,
+        conference_required: bool,
+    ) -> None:
+        fields = {
+            "episode_id": episode_id,
+            "started_on": started_on,
+            "conference_required": conference_required,
+        }
+        self._add_entry(entry_id, "section47", provenance, fields)
+
+    def record_initial_child_protection_conference(
+        self, provenance: Provenance, *, entry_id: str, episode_id: str, held_on: date
+    ) -> None:
+        self._check_open(provenance)
+        self.require_new_entry_id(entry_id)
+        episode = self._episode(episode_id)
+        self._past_day(provenance, held_on, field="held_on")
+        require(
+            held_on >= episode["referral_on"],
+            "a conference before the referral that opened the episode",
+            field="held_on",
+        )
+        self._initial_conference_held(provenance, entry_id, episode_id, held_on)
+
+    @event(InitialChildProtectionConferenceHeld)
+    def _initial_conference_held(
+        self, provenance: Provenance, entry_id: str, episode_id: str, held_on: date
+    ) -> None:
+        fields = {"episode_id": episode_id, "held_on": held_on}
+        self._add_entry(entry_id, "initial_child_protection_conference", provenance, fields)
+
+    def start_child_protection_plan(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        episode_id: str,
+        started_on: date,
+        category_of_abuse: str,
+        rules: AuthorityRules,
+    ) -> None:
+        """A plan starts within an open episode, one plan at a time; the case becomes child
+        protection."""
+        self._check_open(provenance)
+        self.require_new_entry_id(entry_id)
+        episode = self._episode(episode_id)
+        require(
+            self.open_cin_episode == episode_id,
+            "8565 the child-in-need episode is not open",
+            field="episode_id",
+        )
+        self._past_day(provenance, started_on, field="started_on")
+        require(
+            started_on >= episode["referral_on"],
+            "a plan before the referral that opened the episode",
+            field="started_on",
+        )
+        require(
+            self.open_cp_plan is None,
+            f"the child protection plan {self.open_cp_plan} has not ended",
+            field="started_on",
+        )
+        category = parse_enum(CategoryOfAbuse, category_of_abuse, field="category_of_abuse")
+        self._cp_plan_started(provenance, entry_id, episode_id, started_on, category.value)
+        if self.case_type is not CaseType.CP:
+            self._case_type_changed(provenance, CaseType.CP.value)
+        self._raise_key_points(
+            provenance, ChildProtectionPlanStarted, {"category_of_abuse": category.value}, rules
+        )
+
+    @event(ChildProtectionPlanStarted)
+    def _cp_plan_started(
+        self,
+        provenance: Provenance,
+        entry_id: str,
+        episode_id: str,
+        started_on: date,
+        category_of_abuse: str,
+    ) -> None:
+        fields = {
+            "episode_id": episode_id,
+            "started_on": started_on,
+            "category_of_abuse": category_of_abuse,
+            "reviews": [],
+            "ended_on": None,
+        }
+        self._add_entry(entry_id, "child_protection_plan", provenance, fields)
+        self.open_cp_plan = entry_id
+
+    def _open_plan(self, entry_id: str) -> dict[str, Any]:
+        plan = self.entry(entry_id, kind="child_protection_plan").current()
+        require(self.open_cp_plan == entry_id, "the plan has ended", field="entry_id")
+        return plan
+
+    def review_child_protection_plan(
+        self, provenance: Provenance, *, entry_id: str, reviewed_on: date, rules: AuthorityRules
+    ) -> None:
+        """A review conference of the open plan, after its start and its last review."""
+        self._check_open(provenance)
+        plan = self._open_plan(entry_id)
+        self._past_day(provenance, reviewed_on, field="reviewed_on")
+        last = plan["reviews"][-1] if plan["reviews"] else plan["started_on"]
+        require(
+            reviewed_on > last,
+            "a review conference after the plan's start and its last review",
+            field="reviewed_on",
+        )
+        number = len(plan["reviews"]) + 1
+        self._cp_plan_reviewed(provenance, entry_id, reviewed_on, number)
+        self._raise_key_points(
+            provenance, ChildProtectionPlanReviewed, {"review_number": number}, rules
+        )
+
+    @event(ChildProtectionPlanReviewed)
+    def _cp_plan_reviewed(
+        self, provenance: Provenance, entry_id: str, reviewed_on: date, review_number: int
+    ) -> None:
+        self.entries[entry_id].fields["reviews"].append(reviewed_on)
+
+    def end_child_protection_plan(
+        self, provenance: Provenance, *, entry_id: str, ended_on: date, rules: AuthorityRules
+    ) -> None:
+        """The open plan ends, after the day it started (CIN census 8840); at a review
+        conference if one was held that day. The case is child in need again while its
+        episode is open (looked after, if the child is in care)."""
+        self._check_open(provenance)
+        plan = self._open_plan(entry_id)
+        self._past_day(provenance, ended_on, field="ended_on")
+        require(
+            ended_on > plan["started_on"],
+            "8840 a child protection plan cannot start and end on the same day",
+            field="ended_on",
+        )
+        reviews: list[date] = plan["reviews"]
+        require(
+            not reviews or ended_on >= reviews[-1],
+            "a plan cannot end before its last review conference",
+            field="ended_on",
+        )
+        at_review = len(reviews) if reviews and reviews[-1] == ended_on else None
+        self._cp_plan_ended(provenance, entry_id, ended_on, at_review)
+        if self.case_type is CaseType.CP:
+            # A child in care is looked after; otherwise in need while the episode is open.
+            after = CaseType.CLA if self.in_care else CaseType.CIN
+            if self.in_care or self.open_cin_episode is not None:
+                self._case_type_changed(provenance, after.value)
+        self._raise_key_points(
+            provenance, ChildProtectionPlanEnded, {"at_review": at_review}, rules
+        )
+
+    @event(ChildProtectionPlanEnded)
+    def _cp_plan_ended(
+        self, provenance: Provenance, entry_id: str, ended_on: date, at_review: int | None
+    ) -> None:
+        self.entries[entry_id].fields["ended_on"] = ended_on
+        self.open_cp_plan = None
+
+    def start_child_in_need_plan(
+        self, provenance: Provenance, *, entry_id: str, episode_id: str, started_on: date
+    ) -> None:
+        self._check_open(provenance)
+        self.require_new_entry_id(entry_id)
+        episode = self._episode(episode_id)
+        self._past_day(provenance, started_on, field="started_on")
+        require(
+            started_on >= episode["referral_on"],
+            "a plan before the referral that opened the episode",
+            field="started_on",
+        )
+        self._cin_plan_started(provenance, entry_id, episode_id, started_on)
+
+    @event(ChildInNeedPlanStarted)
+    def _cin_plan_started(
+        self, provenance: Provenance, entry_id: str, episode_id: str, started_on: date
+    ) -> None:
+        fields = {"episode_id": episode_id, "started_on": started_on}
+        self._add_entry(entry_id, "cin_plan", provenance, fields)
+
+    def close_child_in_need_episode(
+        self,
+        provenance: Provenance,
+        *,
+        entry_id: str,
+        closed_on: date,
+        reason_for_closure: str,
+    ) -> None:
+        """The open episode closes, not before its referral, with no plan still open
+        (CIN census 8565), for one of the census's reasons (8640)."""
+        self._check_open(provenance)
+        episode = self._episode(entry_id, field="entry_id")
+        require(self.open_cin_episode == entry_id, "the episode is not open", field="entry_id")
+        self._past_day(provenance, closed_on, field="closed_on")
+        require(
+            closed_on >= episode["referral_on"],
+            "an episode cannot close before its referral",
+            field="closed_on",
+        )
+        require(
+            self.open_cp_plan is None,
+            f"8565 the child protection plan {self.open_cp_plan} has not ended",
+            field="closed_on",
+        )
+        reason = parse_enum(ReasonForClosure, reason_for_closure, field="reason_for_closure")
+        self._cin_episode_closed(provenance, entry_id, closed_on, reason.value)
+
+    @event(ChildInNeedEpisodeClosed)
+    def _cin_episode_closed(
+        self, provenance: Provenance, entry_id: str, closed_on: date, reason_for_closure: str
+    ) -> None:
+        fields = self.entries[entry_id].fields
+        fields["closed_on"], fields["reason_for_closure"] = closed_on, reason_for_closure
+        self.open_cin_episode = None
+
+    # -- end of the CIN census -------------------------------------------------------------
 
     # -- what starts the child's record's retention [CPPCR-50, AAR-42] ----------------------
 

@@ -552,6 +552,106 @@ class RecordChildDeath(ChildCommand):
     died_on: date
 
 
+# -- A child in need: the DfE CIN census (ADR 0026) -----------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordReferral(ChildCommand):
+    """A referral, which opens a child-in-need episode unless no further action follows."""
+
+    method = "record_referral"
+    entry_id: str
+    referral_on: date
+    referral_source: str
+    primary_need: str
+    no_further_action: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordAssessment(ChildCommand):
+    """An assessment in a child-in-need episode was authorised (completed)."""
+
+    method = "record_assessment"
+    entry_id: str
+    episode_id: str
+    started_on: date
+    authorised_on: date
+    factors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSection47Enquiry(ChildCommand):
+    """A section 47 enquiry began in a child-in-need episode."""
+
+    method = "record_section47_enquiry"
+    entry_id: str
+    episode_id: str
+    started_on: date
+    conference_required: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordInitialChildProtectionConference(ChildCommand):
+    """An initial child protection conference was held in a child-in-need episode."""
+
+    method = "record_initial_child_protection_conference"
+    entry_id: str
+    episode_id: str
+    held_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartChildProtectionPlan(ChildCommand):
+    """A child protection plan began: the case becomes child protection."""
+
+    method = "start_child_protection_plan"
+    entry_id: str
+    episode_id: str
+    started_on: date
+    category_of_abuse: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewChildProtectionPlan(ChildCommand):
+    """A review conference of an open child protection plan was held."""
+
+    method = "review_child_protection_plan"
+    entry_id: str
+    reviewed_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndChildProtectionPlan(ChildCommand):
+    """A child protection plan ended: the case is child in need again."""
+
+    method = "end_child_protection_plan"
+    entry_id: str
+    ended_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartChildInNeedPlan(ChildCommand):
+    """A child-in-need plan began in a child-in-need episode."""
+
+    method = "start_child_in_need_plan"
+    entry_id: str
+    episode_id: str
+    started_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseChildInNeedEpisode(ChildCommand):
+    """A child-in-need episode closed, with the census reason for closure (RC1-RC8)."""
+
+    method = "close_child_in_need_episode"
+    entry_id: str
+    closed_on: date
+    reason_for_closure: str
+
+
+# -- end of the CIN census commands ------------------------------------------------------
+
+
 @dataclass(frozen=True, kw_only=True)
 class RecordCaseSupervision(ChildCommand):
     """Case supervision outside a held session (or linked to one by ``session_id``)."""

@@ -778,6 +778,119 @@ class GroupSupervisionDiscussionRecorded(ChildEvent):
     summary: str
 
 
+# -- A child in need: the DfE CIN census (ADR 0026) -----------------------------------
+# Each census module is an entry on the child (``entry_id``: the importer makes it from
+# the child and the module's own dates), which a corrected census corrects in place.
+
+
+class ReferralReceived(ChildEvent):
+    """A referral opened a child-in-need episode: its date, source and primary need."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    referral_on: date
+    referral_source: str
+    primary_need: str
+    no_further_action: bool
+
+
+class AssessmentCompleted(ChildEvent):
+    """An assessment in the episode was authorised, with the factors it identified."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    episode_id: str
+    started_on: date
+    authorised_on: date
+    factors: list[str]
+
+
+class Section47EnquiryStarted(ChildEvent):
+    """A section 47 enquiry began, and whether it needs an initial conference."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    episode_id: str
+    started_on: date
+    conference_required: bool
+
+
+class InitialChildProtectionConferenceHeld(ChildEvent):
+    """An initial child protection conference was held (``DateOfInitialCPC``)."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    episode_id: str
+    held_on: date
+
+
+class ChildProtectionPlanStarted(ChildEvent):
+    """A child protection plan began: the case is child protection [DEV-5.1b, BUR-SD]."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    episode_id: str
+    started_on: date
+    category_of_abuse: str
+
+
+class ChildProtectionPlanReviewed(ChildEvent):
+    """A review conference of a child protection plan (``CPPreviewDate``), numbered from 1."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    reviewed_on: date
+    review_number: int
+
+
+class ChildProtectionPlanEnded(ChildEvent):
+    """A child protection plan ended, at its review conference ``at_review`` [DEV-6 (11)]."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    ended_on: date
+    at_review: int | None
+
+
+class ChildInNeedPlanStarted(ChildEvent):
+    """A child-in-need plan began (``CINPlanStartDate``)."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    episode_id: str
+    started_on: date
+
+
+class ChildInNeedEpisodeClosed(ChildEvent):
+    """A child-in-need episode closed (``CINclosureDate``, ``ReasonForClosure`` RC1-RC8)."""
+
+    class_version = 1
+
+    provenance: Provenance
+    entry_id: str
+    closed_on: date
+    reason_for_closure: str
+
+
+# -- end of the CIN census events --------------------------------------------------------
+
+
 # -- A subject's access log ----------------------------------------------------
 
 

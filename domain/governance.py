@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from domain.policy.calendar import Period
 from domain.policy.citations import Citations, cited
+from domain.policy.key_points import KeyPoint
 from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
 
 
@@ -114,6 +115,12 @@ class AuthorityRules:
     #: Its own clauses for each rule, access decision and event code names
     #: (``[citations]``, ``domain.policy.citations``): nothing another council wrote.
     citations: Citations = field(default_factory=dict)
+    #: The key points its pack declares on child-in-need events (``[[key_point]]``, ADR 0026).
+    key_points: tuple[KeyPoint, ...] = ()
+
+    def key_points_on(self, event: type, fields: Mapping[str, object]) -> tuple[KeyPoint, ...]:
+        """The pack's key points ``event`` with these ``fields`` raises (none: not bound)."""
+        return tuple(p for p in self.key_points if p.matches(event, fields))
 
     def cites(self, name: str) -> tuple[str, ...]:
         """The clauses the pack cites for ``name`` (none: the name stands alone)."""

@@ -258,6 +258,50 @@ class AbsenceKind(StrEnum):
     UNPLANNED = "unplanned"
 
 
+# -- A child in need: the DfE CIN census code sets (ADR 0026) --------------------------
+
+
+class ReasonForClosure(StrEnum):
+    """Why a child-in-need episode closed (CIN census ``ReasonForClosure``)."""
+
+    ADOPTED = "RC1"
+    DIED = "RC2"
+    CHILD_ARRANGEMENTS_ORDER = "RC3"
+    SPECIAL_GUARDIANSHIP_ORDER = "RC4"
+    TRANSFERRED = "RC5"
+    AGE_18 = "RC6"
+    CEASED_FOR_ANY_OTHER_REASON = "RC7"
+    CASE_CLOSED_AFTER_ASSESSMENT = "RC8"
+
+
+class PrimaryNeed(StrEnum):
+    """The child's primary need at referral (CIN census ``PrimaryNeedCode``)."""
+
+    ABUSE_OR_NEGLECT = "N1"
+    DISABILITY_OR_ILLNESS = "N2"
+    PARENTAL_DISABILITY_OR_ILLNESS = "N3"
+    FAMILY_IN_ACUTE_STRESS = "N4"
+    FAMILY_DYSFUNCTION = "N5"
+    SOCIALLY_UNACCEPTABLE_BEHAVIOUR = "N6"
+    LOW_INCOME = "N7"
+    ABSENT_PARENTING = "N8"
+    CASES_OTHER_THAN_CHILDREN_IN_NEED = "N9"
+    NOT_STATED = "N0"
+
+
+class CategoryOfAbuse(StrEnum):
+    """A child protection plan's category of abuse (CIN census ``InitialCategoryOfAbuse``)."""
+
+    NEGLECT = "NEG"
+    PHYSICAL = "PHY"
+    SEXUAL = "SAB"
+    EMOTIONAL = "EMO"
+    MULTIPLE = "MUL"
+
+
+# -- end of the CIN census code sets -------------------------------------------------------
+
+
 E = TypeVar("E", bound=StrEnum)
 
 

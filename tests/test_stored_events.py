@@ -22,20 +22,29 @@ from domain.authority import Authority
 from domain.child import Child
 from domain.events import (
     CATALOGUE,
+    AssessmentCompleted,
     CaseFileAudited,
     CaseSupervisionRecorded,
     ChildAddedToCaseload,
     ChildCameIntoCare,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
     ChildRegistered,
     ContentPurged,
     EntryCorrected,
     EventType,
+    InitialChildProtectionConferenceHeld,
     LegalHoldPlaced,
     OversightTriggered,
     PersonalSupervisionRecordSigned,
     QualityAuditDisputed,
     QualityAuditModerated,
     RecordPurged,
+    ReferralReceived,
+    Section47EnquiryStarted,
     SupervisionFileAudited,
     SupervisionSessionScheduled,
     WorkerAllocated,
@@ -56,7 +65,22 @@ STORED = 90
 #: session's schedule and holding, and the purged year's log opening and read.
 #: Events added to the catalogue after the fixture was written (ADR 0023): none stored.
 ADDED_SINCE: frozenset[EventType] = frozenset(
-    {SupervisionFileAudited, CaseFileAudited, QualityAuditDisputed, QualityAuditModerated}
+    {
+        SupervisionFileAudited,
+        CaseFileAudited,
+        QualityAuditDisputed,
+        QualityAuditModerated,
+        # ADR 0026: a child in need, from the DfE CIN census.
+        AssessmentCompleted,
+        ChildInNeedEpisodeClosed,
+        ChildInNeedPlanStarted,
+        ChildProtectionPlanEnded,
+        ChildProtectionPlanReviewed,
+        ChildProtectionPlanStarted,
+        InitialChildProtectionConferenceHeld,
+        ReferralReceived,
+        Section47EnquiryStarted,
+    }
 )
 EXPECTED_COUNTS: dict[EventType, int] = {
     **dict.fromkeys(set(CATALOGUE.values()) - ADDED_SINCE, 1),

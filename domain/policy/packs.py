@@ -69,6 +69,7 @@ from domain.policy.clocks import (
     ClockStop,
     placeholders,
 )
+from domain.policy.key_points import KeyPoint, KeyPointError, parse_key_points
 from domain.policy.quality import NO_QUALITY_RULES, QualityPackError, QualityRules, quality_rules
 from domain.policy.teams import TeamRule, TeamRuleError, team_rules
 from domain.vocabulary import DisagreementSubject, EscalationLevel, Role
@@ -973,7 +974,18 @@ def authority_rules(
         chains=(*kept, *chains),
         write_rules=(*kept_rules, *own),
         citations=_citations(document, where, known, inherited),
+        key_points=_key_points(document, where, known, inherited),
     )
+
+
+def _key_points(
+    document: Mapping[str, Any], where: str, known: frozenset[str], inherited: AuthorityRules
+) -> tuple[KeyPoint, ...]:
+    """The pack's ``[[key_point]]`` tables (``domain.policy.key_points``, ADR 0026)."""
+    try:
+        return parse_key_points(document.get("key_point"), known, inherited.key_points)
+    except KeyPointError as error:
+        raise _err(where, error.message, error.field) from None
 
 
 def _citations(

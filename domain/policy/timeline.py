@@ -21,11 +21,17 @@ from zoneinfo import ZoneInfo
 
 from domain.events import (
     AppraisalHeld,
+    AssessmentCompleted,
     CaseClosed,
     CaseFileAudited,
     CaseSupervisionRecorded,
     CaseTypeChanged,
     ChildCameIntoCare,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
     ChildRegistered,
     ChildReturnedHome,
     DirectObservationRecorded,
@@ -38,6 +44,7 @@ from domain.events import (
     EventType,
     GroupSupervisionAttended,
     GroupSupervisionDiscussionRecorded,
+    InitialChildProtectionConferenceHeld,
     LegalHoldLifted,
     LegalHoldPlaced,
     LegalStatusChanged,
@@ -51,7 +58,9 @@ from domain.events import (
     PlacementChanged,
     QualityAuditDisputed,
     QualityAuditModerated,
+    ReferralReceived,
     RiskLevelChanged,
+    Section47EnquiryStarted,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionFileAudited,
@@ -350,6 +359,48 @@ ENTRIES: Mapping[EventType, EntryEvent] = {
         _pick("decision", "rationale", "consulted_by", "recorded_by_instruction_of"),
         correctable=True,
     ),
+    # -- a child in need: the CIN census's modules, each an entry (ADR 0026); a census
+    # correction amends the fact that made the entry.
+    ReferralReceived: EntryEvent(
+        "cin_episode",
+        "entry_id",
+        _pick("referral_on", "referral_source", "primary_need", "no_further_action"),
+        correctable=True,
+    ),
+    ChildInNeedEpisodeClosed: EntryEvent(
+        "cin_episode", "entry_id", _pick("closed_on", "reason_for_closure")
+    ),
+    AssessmentCompleted: EntryEvent(
+        "assessment",
+        "entry_id",
+        _pick("episode_id", "started_on", "authorised_on", "factors"),
+        correctable=True,
+    ),
+    Section47EnquiryStarted: EntryEvent(
+        "section47",
+        "entry_id",
+        _pick("episode_id", "started_on", "conference_required"),
+        correctable=True,
+    ),
+    InitialChildProtectionConferenceHeld: EntryEvent(
+        "initial_child_protection_conference", "entry_id", _pick("episode_id", "held_on")
+    ),
+    ChildProtectionPlanStarted: EntryEvent(
+        "child_protection_plan",
+        "entry_id",
+        _pick("episode_id", "started_on", "category_of_abuse"),
+        correctable=True,
+    ),
+    ChildProtectionPlanReviewed: EntryEvent(
+        "child_protection_plan",
+        "entry_id",
+        lambda d: {"last_reviewed_on": d.get("reviewed_on"), "reviews": d.get("review_number")},
+    ),
+    ChildProtectionPlanEnded: EntryEvent(
+        "child_protection_plan", "entry_id", _pick("ended_on", "at_review")
+    ),
+    ChildInNeedPlanStarted: EntryEvent("cin_plan", "entry_id", _pick("episode_id", "started_on")),
+    # -- end of the CIN census entries
     DisagreementRaised: EntryEvent(
         "disagreement",
         "disagreement_id",

@@ -34,6 +34,7 @@ from domain.events import (
     ActionSet,
     AdoptionOrderRecorded,
     AppraisalHeld,
+    AssessmentCompleted,
     AuthorityRegistered,
     CaseClosed,
     CaseFileAudited,
@@ -42,6 +43,11 @@ from domain.events import (
     ChildAddedToCaseload,
     ChildCameIntoCare,
     ChildDeathRecorded,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
     ChildRegistered,
     ChildRemovedFromCaseload,
     ChildReturnedHome,
@@ -55,6 +61,7 @@ from domain.events import (
     EventType,
     GroupSupervisionAttended,
     GroupSupervisionDiscussionRecorded,
+    InitialChildProtectionConferenceHeld,
     LegalHoldLifted,
     LegalHoldPlaced,
     LegalStatusChanged,
@@ -73,7 +80,9 @@ from domain.events import (
     QualityAuditModerated,
     RecordAccessed,
     RecordPurged,
+    ReferralReceived,
     RiskLevelChanged,
+    Section47EnquiryStarted,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionAgreementSignedByOneParty,
@@ -389,6 +398,70 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         OversightTriggered,
     )
     run(c.RecordCareEnded(**common(t, SW2), **ch, reason_code="E41"), PeriodOfCareEnded)
+    # A child in need, as the CIN census records it (ADR 0026): under DUR, which declares no
+    # key point on a plan; the case is already child protection, and the plan's end makes
+    # it child in need again.
+    day = t.date()
+    cin = {"episode_id": "CIN1"}
+    run(
+        c.RecordReferral(
+            **common(t, SW2), **ch, entry_id="CIN1", referral_on=day - timedelta(days=30),
+            referral_source="1A", primary_need="N1",
+        ),
+        ReferralReceived,
+    )  # fmt: skip
+    run(
+        c.RecordAssessment(
+            **common(t, SW2), **ch, **cin, entry_id="AS1",
+            started_on=day - timedelta(days=29), authorised_on=day - timedelta(days=20),
+            factors=["2A"],
+        ),
+        AssessmentCompleted,
+    )  # fmt: skip
+    run(
+        c.RecordSection47Enquiry(
+            **common(t, SW2), **ch, **cin, entry_id="S47-1", started_on=day - timedelta(days=25)
+        ),
+        Section47EnquiryStarted,
+    )
+    run(
+        c.RecordInitialChildProtectionConference(
+            **common(t, SW2), **ch, **cin, entry_id="ICPC1", held_on=day - timedelta(days=15)
+        ),
+        InitialChildProtectionConferenceHeld,
+    )
+    run(
+        c.StartChildProtectionPlan(
+            **common(t, SW2), **ch, **cin, entry_id="CPP1",
+            started_on=day - timedelta(days=15), category_of_abuse="NEG",
+        ),
+        ChildProtectionPlanStarted,
+    )  # fmt: skip
+    run(
+        c.ReviewChildProtectionPlan(
+            **common(t, SW2), **ch, entry_id="CPP1", reviewed_on=day - timedelta(days=5)
+        ),
+        ChildProtectionPlanReviewed,
+    )
+    run(
+        c.EndChildProtectionPlan(
+            **common(t, SW2), **ch, entry_id="CPP1", ended_on=day - timedelta(days=5)
+        ),
+        ChildProtectionPlanEnded,
+        CaseTypeChanged,
+    )
+    run(
+        c.StartChildInNeedPlan(
+            **common(t, SW2), **ch, **cin, entry_id="CINP1", started_on=day - timedelta(days=5)
+        ),
+        ChildInNeedPlanStarted,
+    )
+    run(
+        c.CloseChildInNeedEpisode(
+            **common(t, SW2), **ch, entry_id="CIN1", closed_on=day, reason_for_closure="RC8"
+        ),
+        ChildInNeedEpisodeClosed,
+    )
     run(
         c.RecordCaseSupervision(
             **common(t, SUP),

@@ -31,6 +31,7 @@ from domain.events import (
     ActionSet,
     AdoptionOrderRecorded,
     AppraisalHeld,
+    AssessmentCompleted,
     AuthorityRegistered,
     CaseClosed,
     CaseFileAudited,
@@ -39,6 +40,11 @@ from domain.events import (
     ChildAddedToCaseload,
     ChildCameIntoCare,
     ChildDeathRecorded,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
     ChildRegistered,
     ChildRemovedFromCaseload,
     ChildReturnedHome,
@@ -54,6 +60,7 @@ from domain.events import (
     EventType,
     GroupSupervisionAttended,
     GroupSupervisionDiscussionRecorded,
+    InitialChildProtectionConferenceHeld,
     LegalHoldLifted,
     LegalHoldPlaced,
     LegalStatusChanged,
@@ -72,8 +79,10 @@ from domain.events import (
     QualityAuditModerated,
     RecordAccessed,
     RecordPurged,
+    ReferralReceived,
     Registration,
     RiskLevelChanged,
+    Section47EnquiryStarted,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionAgreementSignedByOneParty,
@@ -193,6 +202,19 @@ GOLDEN_TOPICS = frozenset(
 )  # fmt: skip
 
 
+#: The child-in-need events (ADR 0026).
+CIN_CENSUS_EVENTS = (
+    AssessmentCompleted,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
+    InitialChildProtectionConferenceHeld,
+    ReferralReceived,
+    Section47EnquiryStarted,
+)
+
 #: Topics added since the golden list, each with the ADR that added it: a new event is a
 #: new topic, listed here once and then never changed.
 ADDED_TOPICS = frozenset(
@@ -202,6 +224,8 @@ ADDED_TOPICS = frozenset(
         f"domain.child:Child.{CaseFileAudited.__name__}",
         *(f"{m}:{a}.{e.__name__}" for m, a in SUBJECTS
           for e in (QualityAuditDisputed, QualityAuditModerated)),
+        # ADR 0026: a child in need, from the DfE CIN census.
+        *(f"domain.child:Child.{e.__name__}" for e in CIN_CENSUS_EVENTS),
     }
 )  # fmt: skip
 
@@ -250,7 +274,8 @@ def test_every_catalogue_class_is_triggered_by_an_aggregate_or_stored_only() -> 
     assert registrations == {e for e in CATALOGUE.values() if issubclass(e, Registration)}
     assert by_method | registrations | STORED_ONLY == set(CATALOGUE.values())
     assert not by_method & STORED_ONLY
-    assert len(CATALOGUE) == 62 + 4  # ADR 0023: four quality-assurance events
+    # ADR 0023: four quality-assurance events; ADR 0026: the child-in-need events.
+    assert len(CATALOGUE) == 62 + 4 + len(CIN_CENSUS_EVENTS)
 
 
 def test_every_event_states_its_version_and_what_it_records() -> None:
