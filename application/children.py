@@ -34,6 +34,10 @@ CHILD_COMMANDS: tuple[type[c.ChildCommand], ...] = (
     c.CompleteAction,
     c.CarryForwardAction,
     c.RecordGroupDiscussion,
+    # a child looked after, as the SSDA903 return gives it (ADR 0025)
+    c.RecordCareBeganBeforeRecord,
+    c.RecordMissingFromCare,
+    c.CorrectCareEpisode,
 )
 
 

@@ -22,6 +22,8 @@ from domain.authority import Authority
 from domain.child import Child
 from domain.events import (
     CATALOGUE,
+    CareBeganBeforeRecord,
+    CareEpisodeCorrected,
     CaseFileAudited,
     CaseSupervisionRecorded,
     ChildAddedToCaseload,
@@ -31,6 +33,7 @@ from domain.events import (
     EntryCorrected,
     EventType,
     LegalHoldPlaced,
+    MissingFromCareRecorded,
     OversightTriggered,
     PersonalSupervisionRecordSigned,
     QualityAuditDisputed,
@@ -56,7 +59,16 @@ STORED = 90
 #: session's schedule and holding, and the purged year's log opening and read.
 #: Events added to the catalogue after the fixture was written (ADR 0023): none stored.
 ADDED_SINCE: frozenset[EventType] = frozenset(
-    {SupervisionFileAudited, CaseFileAudited, QualityAuditDisputed, QualityAuditModerated}
+    {
+        SupervisionFileAudited,
+        CaseFileAudited,
+        QualityAuditDisputed,
+        QualityAuditModerated,
+        # a child looked after, as the SSDA903 return gives it (ADR 0025)
+        CareBeganBeforeRecord,
+        MissingFromCareRecorded,
+        CareEpisodeCorrected,
+    }
 )
 EXPECTED_COUNTS: dict[EventType, int] = {
     **dict.fromkeys(set(CATALOGUE.values()) - ADDED_SINCE, 1),

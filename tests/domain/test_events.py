@@ -32,6 +32,8 @@ from domain.events import (
     AdoptionOrderRecorded,
     AppraisalHeld,
     AuthorityRegistered,
+    CareBeganBeforeRecord,
+    CareEpisodeCorrected,
     CaseClosed,
     CaseFileAudited,
     CaseSupervisionRecorded,
@@ -61,6 +63,7 @@ from domain.events import (
     LookedAfterReviewHeld,
     ManagementDecisionRecorded,
     ManagementOversightRecorded,
+    MissingFromCareRecorded,
     OversightTriggered,
     PeriodOfCareEnded,
     PersonalRecordCommentRemoved,
@@ -202,6 +205,9 @@ ADDED_TOPICS = frozenset(
         f"domain.child:Child.{CaseFileAudited.__name__}",
         *(f"{m}:{a}.{e.__name__}" for m, a in SUBJECTS
           for e in (QualityAuditDisputed, QualityAuditModerated)),
+        # ADR 0025: a child looked after, as the SSDA903 return gives it.
+        *(f"domain.child:Child.{e.__name__}"
+          for e in (CareBeganBeforeRecord, MissingFromCareRecorded, CareEpisodeCorrected)),
     }
 )  # fmt: skip
 
@@ -250,7 +256,7 @@ def test_every_catalogue_class_is_triggered_by_an_aggregate_or_stored_only() -> 
     assert registrations == {e for e in CATALOGUE.values() if issubclass(e, Registration)}
     assert by_method | registrations | STORED_ONLY == set(CATALOGUE.values())
     assert not by_method & STORED_ONLY
-    assert len(CATALOGUE) == 62 + 4  # ADR 0023: four quality-assurance events
+    assert len(CATALOGUE) == 62 + 4 + 3  # ADR 0023: four quality-assurance events; ADR 0025: three
 
 
 def test_every_event_states_its_version_and_what_it_records() -> None:
