@@ -249,42 +249,46 @@ def _steps(
         rag=None,
         name=None,
     )
-    team, worker_id = None, None
-    steps: list[Step] = []
-    if app.child_exists(authority, item.child):
-        child = app.get_child(authority, item.child)
-        team, worker_id = child.team, child.allocated_worker_id
-        if app.command_log.select_command_receipts(authority, [registration.command_id]):
-            steps.append(Step(registration, ChildRegistered, ("list", item.case_type)))
-    else:
-        steps.append(Step(registration, ChildRegistered, ("list", item.case_type)))
-    if item.team and item.team != team:
-        steps.append(
-            Step(
-                c.AllocateTeam(
-                    command_id=f"{key}-team-{_slug(item.team)}", actor=actor, occurred_at=when,
-                    imported=True, child_id=item.child, team=item.team,
-                ),
-                TeamAllocated,
-            )
-        )  # fmt: skip
+    team_command = (
+        c.AllocateTeam(
+            command_id=f"{key}-team-{_slug(item.team)}", actor=actor, occurred_at=when,
+            imported=True, child_id=item.child, team=item.team,
+        )
+        if item.team
+        else None
+    )  # fmt: skip
     staff_id = names.get(item.worker.lower()) if item.worker else None
     if item.worker and staff_id is None:
         job.note(
             item.sheet, item.row, item.child, "ANNEXA-WORKER",
             f"no staff id for allocated worker {item.worker!r}: map it with --workers",
         )  # fmt: skip
-    elif staff_id is not None and staff_id != worker_id:
-        steps.append(
-            Step(
-                c.AllocateWorker(
-                    command_id=f"{key}-worker-{_slug(staff_id)}", actor=actor,
-                    occurred_at=when, imported=True, child_id=item.child, worker_id=staff_id,
-                    reason="NEW", team=item.team or "Not in Annex A",
-                ),
-                WorkerAllocated,
-            )
-        )  # fmt: skip
+    worker_command = (
+        c.AllocateWorker(
+            command_id=f"{key}-worker-{_slug(staff_id)}", actor=actor, occurred_at=when,
+            imported=True, child_id=item.child, worker_id=staff_id, reason="NEW",
+            team=item.team or "Not in Annex A",
+        )
+        if staff_id is not None
+        else None
+    )  # fmt: skip
+    # What is recorded already: a step this import ran before replays; one that would
+    # allocate what is allocated already (by another import, say) is left out.
+    team, worker_id, exists = None, None, app.child_exists(authority, item.child)
+    if exists:
+        child = app.get_child(authority, item.child)
+        team, worker_id = child.team, child.allocated_worker_id
+    ran = app.command_log.select_command_receipts(
+        authority,
+        [x.command_id for x in (registration, team_command, worker_command) if x is not None],
+    )
+    steps: list[Step] = []
+    if registration.command_id in ran or not exists:
+        steps.append(Step(registration, ChildRegistered, ("list", item.case_type)))
+    if team_command is not None and (team_command.command_id in ran or item.team != team):
+        steps.append(Step(team_command, TeamAllocated))
+    if worker_command is not None and (worker_command.command_id in ran or staff_id != worker_id):
+        steps.append(Step(worker_command, WorkerAllocated))
     return steps
 
 

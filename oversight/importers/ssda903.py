@@ -159,9 +159,10 @@ def _day(
 
 def _code(row: Mapping[str, str | None], column: str, codes: frozenset[str], rule: str) -> str:
     value = _value(row, column)
+    if not value:
+        raise RowError(rule, column, "missing")
     if value not in codes:
-        shown = repr(value) if value else "missing"
-        raise RowError(rule, column, f"{shown} is not one of the return's codes")
+        raise RowError(rule, column, f"{value!r} is not one of the return's codes")
     return value
 
 
