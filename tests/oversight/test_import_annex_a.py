@@ -16,6 +16,7 @@ from openpyxl import Workbook
 
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import ChildRegistered
 from domain.provenance import Actor
 from domain.vocabulary import (
     Role,
@@ -118,7 +119,7 @@ def test_children_case_types_teams_and_workers_from_the_lists_headers(
     assert [(n.file, n.message) for n in report.notes if n.rule == "ANNEXA-LIST"] == [
         ("Contacts", "not imported: not a list this import reads")
     ]
-    assert (sum(report.read.values()), report.events["ChildRegistered"]) == (6, 3)
+    assert (sum(report.read.values()), report.events[ChildRegistered.__name__]) == (6, 3)
     assert report.balanced()  # every row read is accepted or rejected
     reasons = {(n.file, n.row): (n.rule, n.message) for n in report.rejected}
     assert reasons == {
@@ -187,6 +188,6 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
     _setup(app)
     report = _import(app, SHARED)
     assert set(report.read) == {f"List {n}" for n in range(3, 10)}
-    assert report.events["ChildRegistered"] > 30 and report.rejected == []
+    assert report.events[ChildRegistered.__name__] > 30 and report.rejected == []
     assert report.balanced() and report.exit_status == 0
     assert _import(app, SHARED).recorded == 0
