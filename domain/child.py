@@ -1076,6 +1076,6 @@ class Child(Subject):
         changes: dict[str, str],
         current: bool,
     ) -> None:
-        if current and self.in_care:
+        if current:
             self.placement = changes.get("placement", self.placement)
             self.legal_status = changes.get("legal_status", self.legal_status)
