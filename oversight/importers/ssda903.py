@@ -223,11 +223,10 @@ class Planner:
         )
 
     def _reject(
-        self, file: str, line: int, child: str | None, error: RowError | DomainError,
+        self, file: str, line: int, child: str | None, error: RowError,
         codes: Sequence[tuple[str, str]] = (),
     ) -> None:  # fmt: skip
-        rule = error.rule if isinstance(error, RowError) else (error.rule or "OVS-CHILD")
-        self.job.reject(file, line, child, rule, str(error), codes)
+        self.job.reject(file, line, child, error.rule, str(error), codes)
 
     def plan(self, directory: Path) -> list[_Row]:
         files = {name: list(read_csv(directory / name, REQUIRED[name])) for name in FILES}
@@ -510,7 +509,7 @@ class Planner:
 
     # -- reviews, missing periods, care leavers -----------------------------------------
 
-    def _known(self, file: str, line: int, row: dict[str, str], born: dict[str, date]) -> str:
+    def _known(self, row: dict[str, str], born: dict[str, date]) -> str:
         child = _value(row, "CHILD")
         if child not in born:
             raise RowError("OVS-CHILD", "CHILD", "not in header.csv")
@@ -524,7 +523,7 @@ class Planner:
             self.job.read("reviews.csv", codes)
             child = _value(row, "CHILD")
             try:
-                child = self._known("reviews.csv", line, row, born)
+                child = self._known(row, born)
                 day = _day(row, "REVIEW", "OVS-DATE", self.today, "OVS-FUTURE")
                 if day is None:
                     raise RowError("OVS-DATE", "REVIEW", "missing")
@@ -555,7 +554,7 @@ class Planner:
             self.job.read(MISSING, codes)
             child = _value(row, "CHILD")
             try:
-                child = self._known(MISSING, line, row, born)
+                child = self._known(row, born)
                 _code(row, "MISSING", frozenset({"M", "A"}), "OVS-MISSING")
                 start = _day(row, "MIS_START", "OVS-DATE", self.today, "OVS-FUTURE")
                 if start is None:
@@ -587,7 +586,7 @@ class Planner:
             self.job.read(CARE_LEAVERS)
             child = _value(row, "CHILD")
             try:
-                child = self._known(CARE_LEAVERS, line, row, born)
+                child = self._known(row, born)
                 left = self._left_care(child, row, born[child])
             except RowError as error:
                 self._reject(CARE_LEAVERS, line, child or None, error)

@@ -150,13 +150,12 @@ def import_workforce(
             steps = _steps(worker, authority, actor, team, until, notes)
         except WorkerError as error:
             job.reject(path.name, index, staff_id, error.rule, str(error))
-            continue
         except DomainError as error:
             job.reject(path.name, index, staff_id, error.rule or error.code, str(error))
-            continue
-        if job.run(path.name, index, staff_id, steps):
-            for note in notes:
-                job.note(path.name, index, staff_id, "CSWW-OrgRole", note)
+        else:
+            if job.run(path.name, index, staff_id, steps):
+                for note in notes:
+                    job.note(path.name, index, staff_id, "CSWW-OrgRole", note)
         if progress is not None:
             progress(index, len(workers))
     return job.report

@@ -20,6 +20,7 @@ from application.app import OversightApplication
 from domain import commands as c
 from domain.events import (
     CareEpisodeCorrected,
+    CaseTypeChanged,
     ChildCameIntoCare,
     LegalStatusChanged,
     PeriodOfCareEnded,
@@ -31,6 +32,7 @@ from domain.events import (
 from domain.provenance import Actor
 from domain.vocabulary import Role
 from oversight.cli import main
+from oversight.importers.annex_a import import_annex_a
 from oversight.importers.jobs import JobReport
 from oversight.importers.ssda903 import import_ssda903
 from oversight.importers.workforce import import_workforce
@@ -306,3 +308,71 @@ def test_a_file_that_cannot_be_read_fails_with_one_line_naming_it_and_writes_not
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
     assert "Traceback" not in result.output
     assert _head(database) == head
+
+
+def test_annex_a_and_the_census_rehearse_and_correct_as_jobs(
+    app: OversightApplication, tmp_path: Path
+) -> None:
+    """Annex A: a dry run writes nothing and plans what the real run records; a workbook
+    giving the same child another case type records the change, not a second child.
+    The census: a dry run writes nothing."""
+    from tests.oversight import test_import_annex_a as annex
+
+    annex._setup(app)
+    book = annex._fixture(tmp_path / "annex.xlsx")
+    head = app.recorder.max_notification_id()
+    dry = annex_import(app, book, dry_run=True)
+    assert app.recorder.max_notification_id() == head and dry.dry_run
+    real = annex_import(app, book)
+    assert (dry.events, dry.accepted, dry.rejected) == (real.events, real.accepted, real.rejected)
+    # Child 222 (a child in need) is on a child protection plan in the corrected book.
+    annex.write_annex_a(
+        book,
+        {"CIN": [[*annex.COMMON, "CIN Start Date", "Allocated Team", "Allocated Worker"],
+                 [222, "a) Male", "MOTH", "23/09/2005", 15, "09/06/2010", "#N/A", "#N/A"]]},
+    )  # fmt: skip
+    assert app.get_child(annex.AUTHORITY, "222").case_type.value == "cin"
+    corrected = annex_import(app, book)
+    assert corrected.corrections == 0 and corrected.recorded == 0  # the same: replayed
+    annex.write_annex_a(
+        book,
+        {"CP": [[*annex.COMMON, "Child Protection Plan Start Date", "Allocated Team"],
+                [222, "a) Male", "MOTH", "23/09/2005", 15, "09/06/2010", "#N/A"]]},
+    )  # fmt: skip
+    corrected = annex_import(app, book)
+    assert corrected.corrections == 1 and corrected.events == {CaseTypeChanged.__name__: 1}
+    assert app.get_child(annex.AUTHORITY, "222").case_type.value == "cp"
+    assert annex_import(app, book).recorded == 0
+
+    census = write_census(
+        tmp_path / "csww.xml",
+        [{"SWENo": "SW9", "FTE": "1", "OrgRole": "5", "RoleStartDate": "2015-04-01"}],
+    )
+    head = app.recorder.max_notification_id()
+    rehearsed = import_workforce(
+        app, census, authority=annex.AUTHORITY, actor=annex.IMPORTER, team="T", dry_run=True
+    )
+    assert rehearsed.recorded == 1 and rehearsed.exit_status == 0
+    assert app.recorder.max_notification_id() == head
+
+
+def annex_import(app: OversightApplication, book: Path, *, dry_run: bool = False) -> JobReport:
+    from tests.oversight import test_import_annex_a as annex
+
+    return import_annex_a(
+        app, book, authority=annex.AUTHORITY, actor=annex.IMPORTER, as_of=annex.AS_OF,
+        risk_level="high", workers={"Ezra Leigh": "EL1"}, dry_run=dry_run,
+    )  # fmt: skip
+
+
+def test_progress_is_a_quiet_line_at_each_tenth_off_a_terminal(
+    database: DatabaseSettings, tmp_path: Path
+) -> None:
+    env = _env(database)
+    directory = _clean_return(tmp_path / "903")
+    args = ["import", "ssda903", str(directory), "--authority", AUTHORITY, "--risk-level", "low"]
+    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    progress = [line for line in result.output.splitlines() if line.startswith("importing")]
+    assert progress and progress[-1] == "importing: 7/7 rows"
+    assert len(progress) <= 11
