@@ -113,7 +113,19 @@ def _day(value: Any, column: str) -> date | None:
     raise ValueError(f"{column}: {text!r} is not a date")
 
 
-def _sheets(path: Path) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
+def _sheets(path: Path) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
+    """Every sheet's title, header and rows, read whole before anything is imported: a
+    sheet that cannot be parsed (truncated, or XML with entities: openpyxl reads it with
+    defusedxml) refuses the workbook, naming it."""
+    try:
+        return [(title, header, list(rows)) for title, header, rows in _read_sheets(path)]
+    except WorkbookError:
+        raise
+    except Exception as error:  # openpyxl and its XML parsers raise many kinds
+        raise WorkbookError(path.name, f"a sheet cannot be read ({error})") from None
+
+
+def _read_sheets(path: Path) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise WorkbookError(path.name, f"larger than {MAX_BYTES // (1024 * 1024)} MB")
@@ -122,19 +134,20 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ..
     with path.open("rb") as handle:
         if handle.read(4) != b"PK\x03\x04":
             raise WorkbookError(path.name, "not an xlsx workbook (a CSV or other text?)")
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a file that is not xlsx
-        raise WorkbookError(path.name, f"not an xlsx workbook ({error})") from None
-    try:
-        for sheet in workbook.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                continue
-            yield sheet.title, [_clean(h) for h in header], rows
-    finally:
-        workbook.close()
+    with path.open("rb") as handle:  # closed here even when openpyxl gives up on it
+        try:
+            workbook = load_workbook(handle, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises many kinds for a file that is not xlsx
+            raise WorkbookError(path.name, f"not an xlsx workbook ({error})") from None
+        try:
+            for sheet in workbook.worksheets:
+                rows = sheet.iter_rows(values_only=True)
+                header = next(rows, None)
+                if header is None:
+                    continue
+                yield sheet.title, [_clean(h) for h in header], rows
+        finally:
+            workbook.close()
 
 
 def _kind(header: list[str]) -> tuple[str | None, str, int] | None:

@@ -52,6 +52,7 @@ class FileProblem(ValueError):
     """A file that cannot be read at all: names the file and the problem."""
 
     def __init__(self, file: str, problem: str) -> None:
+        problem = " ".join(problem.split())  # one line, whatever a parser said
         super().__init__(f"{file}: {problem}")
         self.file, self.problem = file, problem
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -250,6 +251,32 @@ def _xlsx(path: Path) -> Path:
     return path
 
 
+def _hostile_xlsx(path: Path, dtd: str, reference: str) -> Path:
+    """A workbook whose sheet declares entities (billion laughs, an external entity) and
+    uses one."""
+    book = Workbook()
+    assert book.active is not None
+    book.active.append(["Child Unique ID", "Date of Birth", "CIN Start Date"])
+    book.save(path)
+    with zipfile.ZipFile(path) as source:
+        items = [(item, source.read(item.filename)) for item in source.infolist()]
+    cell = f'<row r="2"><c r="A2" t="inlineStr"><is><t>{reference}</t></is></c></row>'
+    with zipfile.ZipFile(path, "w") as target:
+        for item, data in items:
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<worksheet", dtd.encode() + b"<worksheet", 1)
+                data = data.replace(b"</sheetData>", cell.encode() + b"</sheetData>", 1)
+            target.writestr(item, data)
+    return path
+
+
+LAUGHS = (
+    '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+)
+EXTERNAL = '<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+
+
 @pytest.mark.parametrize(
     ("importer", "make", "says"),
     [
@@ -283,6 +310,10 @@ def _xlsx(path: Path) -> Path:
         ("annex-a", lambda d: (d / "annex.xlsx").write_bytes(b""),
          "annex.xlsx: is empty: not an xlsx workbook"),
         ("annex-a", lambda d: (d / "annex.xlsx").write_bytes(b"PK\x03\x04 truncated"),
+         "annex.xlsx: not an xlsx workbook"),
+        ("annex-a", lambda d: _hostile_xlsx(d / "annex.xlsx", LAUGHS, "&d;"),
+         "annex.xlsx: not an xlsx workbook"),
+        ("annex-a", lambda d: _hostile_xlsx(d / "annex.xlsx", EXTERNAL, "&e;"),
          "annex.xlsx: not an xlsx workbook"),
     ],
 )  # fmt: skip
