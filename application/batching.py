@@ -607,12 +607,59 @@ class _Batch:
         )
 
 
+class Rehearsal:
+    """Commands decided as ``execute_atomically`` decides them, all or nothing per call,
+    on aggregates kept in memory, and never written: an import's dry run (ADR 0025).
+
+    Receipts already in the store replay, as they would. A refused call leaves the
+    aggregates it touched as the calls before it left them: they are read from the
+    store again and the events earlier calls decided are applied to them."""
+
+    def __init__(self, app: OversightApplication) -> None:
+        self._batch = _Batch(app, maxsize=2**62)
+        self._inner = app.repository
+        #: Events decided by accepted calls, per aggregate, in order.
+        self._decided: dict[UUID, list[Any]] = {}
+
+    def decide(self, commands: Sequence[c.Command]) -> list[CommandResult]:
+        batch = self._batch
+        known = dict(batch.stored_receipts)
+        batch.prefetch_receipts(commands)
+        batch.stored_receipts.update(known)
+        events, receipts = len(batch.events), len(batch.receipts)
+        results: list[CommandResult] = []
+        for command in commands:
+            try:
+                results.append(batch.decide(command))
+            except DomainError as error:
+                self._undo(events, receipts)
+                raise CommandRefused(command, error) from error
+        for event in batch.events[events:]:
+            self._decided.setdefault(event.originator_id, []).append(event)
+        return results
+
+    def _undo(self, events: int, receipts: int) -> None:
+        batch = self._batch
+        for receipt in batch.receipts[receipts:]:
+            del batch.stored_receipts[(receipt.authority_code, receipt.command_id)]
+        touched = {event.originator_id for event in batch.events[events:]}
+        touched |= {i for i, a in batch.repository.kept.items() if a.pending_events}
+        del batch.events[events:], batch.receipts[receipts:]
+        for aggregate_id in touched:
+            batch.repository.kept.pop(aggregate_id, None)
+            earlier = self._decided.get(aggregate_id, [])
+            stored = self._inner.get(aggregate_id) if aggregate_id in self._inner else None
+            if stored is not None or earlier:
+                batch.repository.keep(fold(stored, earlier))
+
+
 __all__ = [
     "ANALYZE_FIRST_AFTER",
     "BatchReport",
     "CommandRefused",
     "OnGroup",
     "OnResult",
+    "Rehearsal",
     "execute_atomically",
     "execute_batch",
     "execute_groups",

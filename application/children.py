@@ -41,6 +41,10 @@ CHILD_COMMANDS: tuple[type[c.ChildCommand], ...] = (
     c.RecordInitialChildProtectionConference,
     c.StartChildInNeedPlan,
     c.CloseChildInNeedEpisode,
+    # a child looked after, as the SSDA903 return gives it (ADR 0025)
+    c.RecordCareBeganBeforeRecord,
+    c.RecordMissingFromCare,
+    c.CorrectCareEpisode,
 )
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from domain import events as catalogue
 from domain.errors import NotFound, ValidationError
 from domain.events import (
     ActionCarriedForward,
@@ -1358,3 +1359,119 @@ class Child(Subject):
         self.audits[audit_id] = Audit(
             audit_id, AuditRecord.CASE_FILE, auditor_id, frozenset(audited), judgement
         )
+
+    # -- a child looked after, as the SSDA903 return gives it (issue 21, ADR 0025) ------
+
+    CareBeganBeforeRecord = catalogue.CareBeganBeforeRecord
+    MissingFromCareRecorded = catalogue.MissingFromCareRecorded
+    CareEpisodeCorrected = catalogue.CareEpisodeCorrected
+
+    #: What the return says a looked-after child was: missing, or away from placement
+    #: without authorisation.
+    MISSING: ClassVar[frozenset[str]] = frozenset({"M", "A"})
+    #: The events an episode of care records, which a later return of it may correct.
+    EPISODE_EVENTS: ClassVar[frozenset[str]] = frozenset(
+        kind.__name__
+        for kind in (
+            ChildCameIntoCare,
+            PlacementChanged,
+            LegalStatusChanged,
+            ChildReturnedHome,
+            PeriodOfCareEnded,
+        )
+    )
+
+    def record_care_began_before_record(self, provenance: Provenance) -> None:
+        """Only an import declares a period of care begun before the record it brings:
+        anyone else records the child coming into care."""
+        self._check_open(provenance)
+        require(
+            provenance.imported,
+            "only an import records care begun before the record; record it as coming into care",
+            field="imported",
+        )
+        require(not self.in_care, "the child is already in care", field="child_id")
+        self._care_began_before_record(provenance)
+
+    @event(catalogue.CareBeganBeforeRecord)
+    def _care_began_before_record(self, provenance: Provenance) -> None:
+        self.in_care = True
+
+    def record_missing_from_care(
+        self, provenance: Provenance, *, missing: str, started_on: date, ended_on: date | None
+    ) -> None:
+        """A period missing from care or away from placement without authorisation: a
+        manager's oversight of a looked-after child must see it."""
+        self.check_provenance(provenance)
+        require(
+            missing in self.MISSING,
+            "M (missing) or A (away from placement without authorisation)",
+            field="missing",
+        )
+        require(isinstance(started_on, date), "a date", field="started_on")
+        require(
+            started_on <= provenance.occurred_at.date(),
+            "a period missing cannot start in the future",
+            field="started_on",
+        )
+        if self.date_of_birth is not None:
+            require(
+                started_on >= self.date_of_birth,
+                "starts before the child's date of birth",
+                field="started_on",
+            )
+        if ended_on is not None:
+            require(isinstance(ended_on, date), "a date", field="ended_on")
+            require(ended_on >= started_on, "ends before it starts", field="ended_on")
+        self._missing_from_care_recorded(provenance, missing, started_on, ended_on)
+
+    @event(catalogue.MissingFromCareRecorded)
+    def _missing_from_care_recorded(
+        self, provenance: Provenance, missing: str, started_on: date, ended_on: date | None
+    ) -> None:
+        pass
+
+    def correct_care_episode(
+        self,
+        provenance: Provenance,
+        *,
+        episode_started_on: date,
+        corrects: str,
+        changes: dict[str, str],
+        current: bool,
+    ) -> None:
+        """A later return of an imported episode gives other values: they are recorded
+        as a correction of what the episode recorded (imports only: a practitioner
+        records a change as it happens)."""
+        self._check_open(provenance)
+        require(
+            provenance.imported, "only an import corrects an imported episode", field="imported"
+        )
+        require(isinstance(episode_started_on, date), "a date", field="episode_started_on")
+        require(
+            corrects in self.EPISODE_EVENTS,
+            f"one of {', '.join(sorted(self.EPISODE_EVENTS))}",
+            field="corrects",
+        )
+        require(
+            bool(changes)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in changes.items()),
+            "the fields corrected, each with its new value",
+            field="changes",
+        )
+        for value in changes.values():
+            require_text(value, field="changes", max_length=500)
+        self._care_episode_corrected(provenance, episode_started_on, corrects, changes, current)
+
+    @event(catalogue.CareEpisodeCorrected)
+    def _care_episode_corrected(
+        self,
+        provenance: Provenance,
+        episode_started_on: date,
+        corrects: str,
+        changes: dict[str, str],
+        current: bool,
+    ) -> None:
+        if current:
+            self.placement = changes.get("placement", self.placement)
+            self.legal_status = changes.get("legal_status", self.legal_status)

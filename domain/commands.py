@@ -736,6 +736,37 @@ class RecordGroupDiscussion(ChildCommand):
     summary: str
 
 
+# -- child: a child looked after, as the SSDA903 return gives it (issue 21, ADR 0025) -----
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordCareBeganBeforeRecord(ChildCommand):
+    """An import's child already looked after when its record begins (imports only)."""
+
+    method = "record_care_began_before_record"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMissingFromCare(ChildCommand):
+    """A looked-after child missing (M) or away without authorisation (A) (SSDA903 missing)."""
+
+    method = "record_missing_from_care"
+    missing: str
+    started_on: date
+    ended_on: date | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectCareEpisode(ChildCommand):
+    """An imported episode of care corrected by a later return of it (imports only)."""
+
+    method = "correct_care_episode"
+    episode_started_on: date
+    corrects: str
+    changes: dict[str, str]
+    current: bool
+
+
 # -- either subject: corrections, disagreements, legal holds --------------------------------
 
 

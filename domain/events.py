@@ -891,6 +891,40 @@ class ChildInNeedEpisodeClosed(ChildEvent):
 # -- end of the CIN census events --------------------------------------------------------
 
 
+# -- A child looked after, as the SSDA903 return gives it (issue 21, ADR 0025) -----------
+
+
+class CareBeganBeforeRecord(ChildEvent):
+    """Already looked after when an imported record begins (SSDA903 first RNE not S)."""
+
+    class_version = 1
+
+    provenance: Provenance
+
+
+class MissingFromCareRecorded(ChildEvent):
+    """A looked-after child was missing (M) or away without authorisation (A) (SSDA903 missing)."""
+
+    class_version = 1
+
+    provenance: Provenance
+    missing: str
+    started_on: date
+    ended_on: date | None
+
+
+class CareEpisodeCorrected(ChildEvent):
+    """An imported episode of care corrected by a later return of it; the original stays."""
+
+    class_version = 1
+
+    provenance: Provenance
+    episode_started_on: date
+    corrects: str
+    changes: dict[str, str]
+    current: bool
+
+
 # -- A subject's access log ----------------------------------------------------
 
 

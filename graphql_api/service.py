@@ -70,8 +70,12 @@ from projections.engine import wait_for
 #: How far up a line-management chain access reaches (as ``chain_of``'s default).
 CHAIN_LIMIT = 10
 
-#: Commands the API never takes from a client: it records reads itself.
-INTERNAL_COMMANDS: frozenset[type[c.Command]] = frozenset({c.RecordAccess})
+#: Commands the API never takes from a client: it records reads itself; only an import
+#: declares care begun before its record or corrects an imported episode, and missing
+#: periods come from the return for now (ADR 0025).
+INTERNAL_COMMANDS: frozenset[type[c.Command]] = frozenset(
+    {c.RecordAccess, c.RecordCareBeganBeforeRecord, c.CorrectCareEpisode, c.RecordMissingFromCare}
+)
 
 #: Commands that configure the authority (administrators).
 AUTHORITY_COMMANDS: frozenset[type[c.Command]] = frozenset(

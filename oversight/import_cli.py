@@ -1,9 +1,14 @@
-"""``oversight import ...``: sector-format importers (issue 7)."""
+"""``oversight import ...``: sector-format importers, each run as a job (issues 7 and 21,
+ADR 0025): ``--dry-run``, ``--report FILE`` (CSV, or JSON by its suffix), a progress bar
+on a terminal, and an exit status that tells rejections from failure: 0 every row
+accepted, 1 finished with rejections, 2 failed (nothing written), with a one-line error
+naming the file and the problem."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -18,69 +23,121 @@ from domain.vocabulary import (
     RiskLevel,
     Role,
 )
-from oversight.importers.annex_a import WorkbookError, import_annex_a
-from oversight.importers.ssda903 import ImportReport, RowError, import_ssda903
-from oversight.importers.workforce import CensusError, import_workforce
+from oversight.importers.annex_a import import_annex_a
+from oversight.importers.jobs import FAILED, FileProblem, JobReport
+from oversight.importers.ssda903 import import_ssda903
+from oversight.importers.workforce import import_workforce
 from oversight.schema import SchemaOutOfDate
 from oversight.settings import Settings, SettingsError
 from oversight.wiring import open_application
 
 
+class ImportFailed(click.ClickException):
+    """An import that could not run at all: nothing was written (exit status 2)."""
+
+    exit_code = FAILED
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
 @contextlib.contextmanager
 def _importing(authority: str, actor_id: str) -> Iterator[tuple[OversightApplication, Actor]]:
     """The application and the importing actor for an existing authority; closed after,
-    and any refusal (settings, schema, authority, file) a clean error."""
+    and any refusal (settings, schema, authority, file) a one-line error, exit 2."""
     try:
         settings = Settings.from_env()
         authority_id(authority)
         app = open_application(settings)
     except (SettingsError, SchemaOutOfDate, DomainError) as error:
-        raise click.ClickException(str(error)) from None
+        raise ImportFailed(str(error)) from None
     try:
         app.get_authority(authority)
         yield app, Actor(actor_id, Role.IMPORTER, authority)
-    except (RowError, CensusError, WorkbookError, DomainError) as error:  # a file unread
-        raise click.ClickException(str(error)) from None
+    except (FileProblem, DomainError) as error:  # a file unread, or the authority
+        raise ImportFailed(str(error)) from None
     finally:
         app.close()
 
 
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar, and the callback an importer moves it with."""
-    with click.progressbar(length=1, label=label) as bar:
+    """A progress bar on a terminal; otherwise a quiet line at each tenth of the way
+    (logs and CI keep their output short)."""
+    if sys.stdout.isatty():
+        with click.progressbar(length=1, label=label) as bar:
 
-        def progress(done: int, total: int) -> None:
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
 
-        yield progress
+            yield progress
+        return
+    shown = [-1]
+
+    def lines(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            click.echo(f"{label}: {done}/{total} rows")
+
+    yield lines
+
+
+def _dry_run(function: Callable[..., None]) -> Callable[..., None]:
+    """The options every import takes."""
+    function = click.option(
+        "--report",
+        "report_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the report here: JSON if FILE ends .json, CSV otherwise.",
+    )(function)
+    return click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Read and check every row against the domain, in memory: write nothing.",
+    )(function)
 
 
 @click.group("import")
 def import_group() -> None:
-    """Import the data case-management systems already export."""
+    """Import the data case-management systems already export.
+
+    Exit status: 0 every row accepted, 1 finished with rejections (see the report),
+    2 failed: nothing written."""
 
 
-def _print(report: ImportReport, rejections: Path | None) -> None:
+def _finish(report: JobReport, report_file: Path | None, rejections: Path | None = None) -> None:
+    """Print the report, write it where asked, and exit with its status."""
+    if report.dry_run:
+        click.echo("dry run: nothing was written")
     for name, read in report.read.items():
         click.echo(
             f"{name:<14} rows {read:>7}  accepted {report.accepted.get(name, 0):>7}  "
             f"rejected {report.rejected_in(name):>6}"
         )
-    click.echo(f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}")
+    click.echo(
+        f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}, "
+        f"corrections {report.corrections}"
+    )
     for rejection in report.rejected[:20]:
-        where = f"{rejection.file}:{rejection.line}" if rejection.line else rejection.file
-        click.echo(f"rejected {where} child {rejection.child}: {rejection.reason}")
+        click.echo(f"rejected {rejection}")
     if len(report.rejected) > 20:
-        click.echo(f"... and {len(report.rejected) - 20} more (--rejections FILE lists all)")
+        click.echo(f"... and {len(report.rejected) - 20} more (--report FILE lists all)")
+    for note in report.notes[:20]:
+        click.echo(f"note {note}")
     if rejections is not None:
         with rejections.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["file", "line", "child", "reason"])
+            writer.writerow(["file", "line", "child", "rule", "reason"])
             for r in report.rejected:
-                writer.writerow([r.file, r.line, r.child or "", r.reason])
+                writer.writerow([r.file, r.row, r.subject or "", r.rule, r.message])
         click.echo(f"rejections written to {rejections}")
+    if report_file is not None:
+        report.write(report_file)
+        click.echo(f"report written to {report_file}")
+    click.get_current_context().exit(report.exit_status)
 
 
 @import_group.command("ssda903")
@@ -93,13 +150,27 @@ def _print(report: ImportReport, rejections: Path | None) -> None:
     help="SSDA903 carries no risk level: the level to record for each child.",
 )
 @click.option("--actor", "actor_id", default="IMPORT", show_default=True, help="Who imports.")
-@click.option("--rejections", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--rejections",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the rejected rows here, as CSV.",
+)
+@_dry_run
 def ssda903(
-    directory: Path, authority: str, risk_level: str, actor_id: str, rejections: Path | None
+    directory: Path,
+    authority: str,
+    risk_level: str,
+    actor_id: str,
+    rejections: Path | None,
+    dry_run: bool,
+    report_file: Path | None,
 ) -> None:
-    """SSDA903 header.csv, episodes.csv and reviews.csv (and oc3.csv, care leavers,
-    where it is there): children looked after, their care episodes, reviews, and those
-    who left care as care leavers. Running it again records nothing new."""
+    """SSDA903 header.csv, episodes.csv and reviews.csv (and missing.csv and oc3.csv,
+    care leavers, where they are there), read by the return's own codes: children looked
+    after, their episodes, reviews, missing periods, and those who left care as care
+    leavers. Each row breaking a DfE validation rule is rejected with the rule's code.
+    Running it again records nothing new; a corrected file records corrections."""
     with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         report = import_ssda903(
             app,
@@ -107,9 +178,10 @@ def ssda903(
             authority=authority,
             actor=actor,
             risk_level=risk_level,
+            dry_run=dry_run,
             progress=progress,
         )
-    _print(report, rejections)
+    _finish(report, report_file, rejections)
 
 
 @import_group.command("workforce")
@@ -122,19 +194,24 @@ def ssda903(
     help="The census has no teams: the team to record for each worker.",
 )
 @click.option("--actor", "actor_id", default="IMPORT", show_default=True, help="Who imports.")
-def workforce(census: Path, authority: str, team: str, actor_id: str) -> None:
+@_dry_run
+def workforce(
+    census: Path,
+    authority: str,
+    team: str,
+    actor_id: str,
+    dry_run: bool,
+    report_file: Path | None,
+) -> None:
     """Children's Social Work Workforce census XML: social workers with FTE, agency flag,
-    role and role start, and leavers. Running it again records nothing new."""
+    role and role start, and leavers. Running it again records nothing new; a corrected
+    census records the changes (role, working pattern)."""
     with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         report = import_workforce(
-            app, census, authority=authority, actor=actor, team=team, progress=progress
-        )
-    click.echo(
-        f"workers {report.read}  accepted {report.accepted}  rejected {len(report.rejected)}"
-    )
-    click.echo(f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}")
-    for rejection in report.rejected:
-        click.echo(f"rejected worker {rejection.worker} ({rejection.staff_id}): {rejection.reason}")
+            app, census, authority=authority, actor=actor, team=team, dry_run=dry_run,
+            progress=progress,
+        )  # fmt: skip
+    _finish(report, report_file)
 
 
 def _workers(path: Path | None) -> dict[str, str]:
@@ -165,6 +242,7 @@ def _workers(path: Path | None) -> dict[str, str]:
     help="CSV name,staff_id: the staff id of each Allocated Worker name.",
 )
 @click.option("--actor", "actor_id", default="IMPORT", show_default=True, help="Who imports.")
+@_dry_run
 def annex_a(
     workbook: Path,
     authority: str,
@@ -172,25 +250,23 @@ def annex_a(
     risk_level: str,
     workers_csv: Path | None,
     actor_id: str,
+    dry_run: bool,
+    report_file: Path | None,
 ) -> None:
     """Ofsted Annex A workbook (lists 3 to 9, read by their column headers): children,
-    case types, allocated team and worker. Running it again records nothing new."""
+    case types, allocated team and worker. Running it again records nothing new; a
+    corrected workbook records the changes (case type, team, worker)."""
     try:
         day = date.fromisoformat(as_of)
     except ValueError:
         raise click.BadParameter("a date, YYYY-MM-DD", param_hint="--as-of") from None
-    names = _workers(workers_csv)
+    try:
+        names = _workers(workers_csv)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ImportFailed(f"{workers_csv}: not a UTF-8 CSV ({error})") from None
     with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         report = import_annex_a(
             app, workbook, authority=authority, actor=actor, as_of=day,
-            risk_level=risk_level, workers=names, progress=progress,
+            risk_level=risk_level, workers=names, dry_run=dry_run, progress=progress,
         )  # fmt: skip
-    for sheet, kind in report.sheets.items():
-        click.echo(f"{sheet:<10} {kind}")
-    click.echo(
-        f"rows {report.read}  children {report.children}  rejected {len(report.rejected)}  "
-        f"left unallocated {len(report.unallocated)}"
-    )
-    click.echo(f"events recorded {report.recorded}, already recorded (replayed) {report.replayed}")
-    for note in [*report.rejected, *report.unallocated][:30]:
-        click.echo(f"{note.sheet} row {note.row} child {note.child}: {note.reason}")
+    _finish(report, report_file)

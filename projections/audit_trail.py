@@ -50,6 +50,8 @@ from domain.events import (
     AdoptionOrderRecorded,
     AppraisalHeld,
     AuthorityRegistered,
+    CareBeganBeforeRecord,
+    CareEpisodeCorrected,
     CaseClosed,
     CaseFileAudited,
     CaseSupervisionRecorded,
@@ -79,6 +81,7 @@ from domain.events import (
     LookedAfterReviewHeld,
     ManagementDecisionRecorded,
     ManagementOversightRecorded,
+    MissingFromCareRecorded,
     OversightTriggered,
     PeriodOfCareEnded,
     PersonalRecordCommentRemoved,
@@ -315,6 +318,21 @@ DESCRIBERS: dict[EventType, Callable[[Any], Described]] = {
     ),
     LookedAfterReviewHeld: lambda e: Described(
         "care", f"Looked-after review held on {e.review_on.isoformat()} ({e.review_code})"
+    ),
+    # ADR 0025: a child looked after, as the SSDA903 return gives it.
+    CareBeganBeforeRecord: lambda e: Described(
+        "care", "Already looked after when the imported record begins"
+    ),
+    MissingFromCareRecorded: lambda e: Described(
+        "care",
+        ("Missing from care" if e.missing == "M" else "Away from placement without authorisation")
+        + f" from {e.started_on.isoformat()}"
+        + (f" to {e.ended_on.isoformat()}" if e.ended_on else ", not yet back"),
+    ),
+    CareEpisodeCorrected: lambda e: Described(
+        "care",
+        f"Episode from {e.episode_started_on.isoformat()} corrected ({_words(e.corrects)}): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(e.changes.items())),
     ),
     AdoptionOrderRecorded: lambda e: Described(
         "retention", f"Adoption order made on {e.order_made_on.isoformat()} [AAR-42]"

@@ -23,6 +23,8 @@ from domain.child import Child
 from domain.events import (
     CATALOGUE,
     AssessmentCompleted,
+    CareBeganBeforeRecord,
+    CareEpisodeCorrected,
     CaseFileAudited,
     CaseSupervisionRecorded,
     ChildAddedToCaseload,
@@ -38,6 +40,7 @@ from domain.events import (
     EventType,
     InitialChildProtectionConferenceHeld,
     LegalHoldPlaced,
+    MissingFromCareRecorded,
     OversightTriggered,
     PersonalSupervisionRecordSigned,
     QualityAuditDisputed,
@@ -80,6 +83,10 @@ ADDED_SINCE: frozenset[EventType] = frozenset(
         InitialChildProtectionConferenceHeld,
         ReferralReceived,
         Section47EnquiryStarted,
+        # a child looked after, as the SSDA903 return gives it (ADR 0025)
+        CareBeganBeforeRecord,
+        MissingFromCareRecorded,
+        CareEpisodeCorrected,
     }
 )
 EXPECTED_COUNTS: dict[EventType, int] = {

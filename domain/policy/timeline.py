@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from domain.events import (
     AppraisalHeld,
     AssessmentCompleted,
+    CareBeganBeforeRecord,
+    CareEpisodeCorrected,
     CaseClosed,
     CaseFileAudited,
     CaseSupervisionRecorded,
@@ -52,6 +54,7 @@ from domain.events import (
     ManagementDecisionRecorded,
     ManagementOversightRecorded,
     OversightTriggered,
+    PeriodOfCareEnded,
     PersonalRecordCommentRemoved,
     PersonalSupervisionRecordSigned,
     PersonalSupervisionRecordWritten,
@@ -211,6 +214,14 @@ ATTRIBUTES: Mapping[EventType, Callable[[Data], Fields]] = {
     },
     PlacementChanged: _pick("placement"),
     ChildReturnedHome: lambda d: {"in_care": False, "placement": None},
+    PeriodOfCareEnded: lambda d: {"in_care": False, "placement": None},
+    # ADR 0025: a child looked after, as the SSDA903 return gives it.
+    CareBeganBeforeRecord: lambda d: {"in_care": True},
+    CareEpisodeCorrected: lambda d: (
+        {k: v for k, v in d.get("changes", {}).items() if k in ("placement", "legal_status")}
+        if d.get("current")
+        else {}
+    ),
     CaseClosed: lambda d: {"closed": d.get("kind")},
 }
 

@@ -22,15 +22,25 @@ child is registered at the list's own start date, imported; its team and worker 
 allocated on the day the workbook describes (``as_of``). "Allocated Worker" is a name:
 ``workers`` maps names to the staff ids of workers already recorded (the workforce
 census import, say); an unmapped name leaves the child unallocated and the report says
-so. A child already recorded (by an SSDA903 import, say) keeps its registration.
-Command ids come from the child and the values, so a second import writes nothing.
+so. A child already recorded (by an SSDA903 import, say) keeps its registration, and
+its team or worker is allocated only where it differs.
+
+It runs as a job (``jobs.py``, ADR 0025): each sheet a file of the report, its rows
+read = accepted + rejected (a row of a child whose later-stage list is imported is
+accepted: its child is imported from that list). A child's identity is its Child Unique
+ID; command ids come from it and the values, so a second import writes nothing, and a
+corrected workbook records the change (another case type: ``ChangeCaseType``; another
+team or worker: the allocation), not a second registration. A file that is not an xlsx
+workbook (or is empty, too large, or a CSV renamed) is a ``WorkbookError`` naming it,
+before anything is written. Rejections name the importer's own rules (``ANNEXA-...``)
+or the domain's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -39,11 +49,17 @@ from openpyxl import load_workbook
 
 from application.app import OversightApplication
 from domain import commands as c
-from domain.errors import AlreadyExists, DomainError
+from domain.errors import DomainError
+from domain.events import (
+    CaseTypeChanged,
+    ChildRegistered,
+    TeamAllocated,
+    WorkerAllocated,
+)
 from domain.identifiers import check_local_id
 from domain.provenance import Actor
+from oversight.importers.jobs import MAX_BYTES, FileProblem, Job, JobReport, Progress, Step
 
-MAX_BYTES = 50 * 1024 * 1024
 #: (a header that marks the list, whether it is the list's start date, its case type,
 #: how late a stage it is)
 LISTS = (
@@ -59,27 +75,8 @@ CHILD, BORN, TEAM, WORKER = "Child Unique ID", "Date of Birth", "Allocated Team"
 MISSING = {"", "#N/A", "N/A", "NONE", "NULL"}
 
 
-class WorkbookError(ValueError):
+class WorkbookError(FileProblem):
     """A workbook that cannot be read at all."""
-
-
-@dataclass(frozen=True)
-class Note:
-    sheet: str
-    row: int
-    child: str | None
-    reason: str
-
-
-@dataclass
-class AnnexAReport:
-    sheets: dict[str, str] = field(default_factory=dict)  # sheet -> case type, or why not
-    read: int = 0
-    children: int = 0
-    rejected: list[Note] = field(default_factory=list)
-    unallocated: list[Note] = field(default_factory=list)
-    recorded: int = 0
-    replayed: int = 0
 
 
 @dataclass
@@ -116,22 +113,41 @@ def _day(value: Any, column: str) -> date | None:
     raise ValueError(f"{column}: {text!r} is not a date")
 
 
-def _sheets(path: Path) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
-    if path.stat().st_size > MAX_BYTES:
-        raise WorkbookError(f"{path.name}: larger than {MAX_BYTES // (1024 * 1024)} MB")
+def _sheets(path: Path) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
+    """Every sheet's title, header and rows, read whole before anything is imported: a
+    sheet that cannot be parsed (truncated, or XML with entities: openpyxl reads it with
+    defusedxml) refuses the workbook, naming it."""
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a file that is not xlsx
-        raise WorkbookError(f"{path.name}: not an xlsx workbook ({error})") from None
-    try:
-        for sheet in workbook.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                continue
-            yield sheet.title, [_clean(h) for h in header], rows
-    finally:
-        workbook.close()
+        return [(title, header, list(rows)) for title, header, rows in _read_sheets(path)]
+    except WorkbookError:
+        raise
+    except Exception as error:  # openpyxl and its XML parsers raise many kinds
+        raise WorkbookError(path.name, f"a sheet cannot be read ({error})") from None
+
+
+def _read_sheets(path: Path) -> Iterator[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise WorkbookError(path.name, f"larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if size == 0:
+        raise WorkbookError(path.name, "is empty: not an xlsx workbook")
+    with path.open("rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":
+            raise WorkbookError(path.name, "not an xlsx workbook (a CSV or other text?)")
+    with path.open("rb") as handle:  # closed here even when openpyxl gives up on it
+        try:
+            workbook = load_workbook(handle, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises many kinds for a file that is not xlsx
+            raise WorkbookError(path.name, f"not an xlsx workbook ({error})") from None
+        try:
+            for sheet in workbook.worksheets:
+                rows = sheet.iter_rows(values_only=True)
+                header = next(rows, None)
+                if header is None:
+                    continue
+                yield sheet.title, [_clean(h) for h in header], rows
+        finally:
+            workbook.close()
 
 
 def _kind(header: list[str]) -> tuple[str | None, str, int] | None:
@@ -143,20 +159,21 @@ def _kind(header: list[str]) -> tuple[str | None, str, int] | None:
     return None
 
 
-def read_children(path: Path, report: AnnexAReport) -> dict[str, _Child]:
+def read_children(path: Path, job: Job) -> tuple[dict[str, _Child], list[tuple[str, int]]]:
+    """Each child at its latest stage, and every other row accepted as covered by it."""
     found: dict[str, _Child] = {}
+    covered: list[tuple[str, int]] = []
     for title, header, rows in _sheets(path):
         kind = _kind(header)
         if kind is None or CHILD not in header or BORN not in header:
-            report.sheets[title] = "not imported (not a list of children this import reads)"
+            job.note(title, 0, None, "ANNEXA-LIST", "not imported: not a list this import reads")
             continue
         start_column, case_type, stage = kind
-        report.sheets[title] = case_type
         for number, row in enumerate(rows, start=2):
             values = dict(zip(header, row, strict=False))
             if not any(v is not None for v in row):
                 continue
-            report.read += 1
+            job.read(title, [("list", case_type)])
             child = _clean(values.get(CHILD))
             try:
                 if not child:
@@ -171,18 +188,22 @@ def read_children(path: Path, report: AnnexAReport) -> dict[str, _Child]:
                     _day(values.get(start_column), start_column) if start_column else None
                 ) or born
             except (ValueError, DomainError) as error:
-                report.rejected.append(Note(title, number, child or None, str(error)))
+                job.reject(title, number, child or None, "ANNEXA-ROW", str(error),
+                           [("list", case_type)])  # fmt: skip
                 continue
             team = _clean(values.get(TEAM))
             worker = _clean(values.get(WORKER))
             seen = found.get(child)
             if seen is not None and seen.stage >= stage:
+                covered.append((title, number))
                 continue
+            if seen is not None:
+                covered.append((seen.sheet, seen.row))
             found[child] = _Child(
                 child, born, case_type, stage, max(start, born), team or None, worker or None,
                 title, number,
             )  # fmt: skip
-    return found
+    return found, covered
 
 
 def _slug(value: str) -> str:
@@ -198,82 +219,107 @@ def import_annex_a(
     as_of: date,
     risk_level: str,
     workers: Mapping[str, str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> AnnexAReport:
-    report = AnnexAReport()
-    children = read_children(path, report)
-    report.children = len(children)
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> JobReport:
+    job = Job(app, importer="annex-a", dry_run=dry_run, correct=_correction)
+    children, covered = read_children(path, job)
+    for sheet, _row in covered:
+        job.accept(sheet)
     names = {_clean(k).lower(): v for k, v in (workers or {}).items()}
     when = datetime.combine(as_of, time(12), tzinfo=UTC)
     for index, item in enumerate(sorted(children.values(), key=lambda i: i.child), start=1):
-        key = f"annexa-{authority}-{item.child}"
-        steps: list[c.Command] = [
-            c.RegisterChild(
-                command_id=f"{key}-registered",
-                actor=actor,
-                occurred_at=datetime.combine(item.start, time(12), tzinfo=UTC),
-                imported=True,
-                child_id=item.child,
-                date_of_birth=item.born,
-                expected_date_of_birth=None,
-                case_type=item.case_type,
-                risk_level=risk_level,
-                rag=None,
-                name=None,
-            )
-        ]
-        if item.team:
-            steps.append(
-                c.AllocateTeam(
-                    command_id=f"{key}-team-{_slug(item.team)}",
-                    actor=actor,
-                    occurred_at=when,
-                    imported=True,
-                    child_id=item.child,
-                    team=item.team,
-                )
-            )
-        staff_id = names.get(item.worker.lower()) if item.worker else None
-        if item.worker and staff_id is None:
-            report.unallocated.append(
-                Note(
-                    item.sheet,
-                    item.row,
-                    item.child,
-                    f"no staff id for allocated worker {item.worker!r}: map it with --workers",
-                )
-            )
-        elif staff_id is not None:
-            steps.append(
-                c.AllocateWorker(
-                    command_id=f"{key}-worker-{_slug(staff_id)}",
-                    actor=actor,
-                    occurred_at=when,
-                    imported=True,
-                    child_id=item.child,
-                    worker_id=staff_id,
-                    reason="NEW",
-                    team=item.team or "Not in Annex A",
-                )
-            )
-        for step in steps:
-            try:
-                result = app.execute(step, retries=2)
-            except AlreadyExists:
-                continue  # recorded before (an SSDA903 import): its registration stands
-            except DomainError as error:
-                if isinstance(step, c.AllocateTeam | c.AllocateWorker) and (
-                    "already" in error.message
-                ):
-                    continue  # allocated so already: nothing to change
-                report.rejected.append(
-                    Note(item.sheet, item.row, item.child, f"{type(step).__name__}: {error}")
-                )
-                break
-            if result.replayed:
-                report.replayed += 1
-            else:
-                report.recorded += 1
+        steps = _steps(app, item, authority, actor, when, risk_level, names, job)
+        job.run(item.sheet, item.row, item.child, steps, [("list", item.case_type)])
         if progress is not None and (index % 200 == 0 or index == len(children)):
             progress(index, len(children))
-    return report
+    return job.report
+
+
+def _steps(
+    app: OversightApplication,
+    item: _Child,
+    authority: str,
+    actor: Actor,
+    when: datetime,
+    risk_level: str,
+    names: Mapping[str, str],
+    job: Job,
+) -> list[Step]:
+    """The child's registration (unless another import recorded it), and its team and
+    worker where they differ from what is recorded."""
+    key = f"annexa-{authority}-{item.child}"
+    registration = c.RegisterChild(
+        command_id=f"{key}-registered",
+        actor=actor,
+        occurred_at=datetime.combine(item.start, time(12), tzinfo=UTC),
+        imported=True,
+        child_id=item.child,
+        date_of_birth=item.born,
+        expected_date_of_birth=None,
+        case_type=item.case_type,
+        risk_level=risk_level,
+        rag=None,
+        name=None,
+    )
+    team_command = (
+        c.AllocateTeam(
+            command_id=f"{key}-team-{_slug(item.team)}", actor=actor, occurred_at=when,
+            imported=True, child_id=item.child, team=item.team,
+        )
+        if item.team
+        else None
+    )  # fmt: skip
+    staff_id = names.get(item.worker.lower()) if item.worker else None
+    if item.worker and staff_id is None:
+        job.note(
+            item.sheet, item.row, item.child, "ANNEXA-WORKER",
+            f"no staff id for allocated worker {item.worker!r}: map it with --workers",
+        )  # fmt: skip
+    worker_command = (
+        c.AllocateWorker(
+            command_id=f"{key}-worker-{_slug(staff_id)}", actor=actor, occurred_at=when,
+            imported=True, child_id=item.child, worker_id=staff_id, reason="NEW",
+            team=item.team or "Not in Annex A",
+        )
+        if staff_id is not None
+        else None
+    )  # fmt: skip
+    # What is recorded already: a step this import ran before replays; one that would
+    # allocate what is allocated already (by another import, say) is left out.
+    team, worker_id, exists = None, None, app.child_exists(authority, item.child)
+    if exists:
+        child = app.get_child(authority, item.child)
+        team, worker_id = child.team, child.allocated_worker_id
+    ran = app.command_log.select_command_receipts(
+        authority,
+        [x.command_id for x in (registration, team_command, worker_command) if x is not None],
+    )
+    steps: list[Step] = []
+    if registration.command_id in ran or not exists:
+        steps.append(Step(registration, ChildRegistered, ("list", item.case_type)))
+    if team_command is not None and (team_command.command_id in ran or item.team != team):
+        steps.append(Step(team_command, TeamAllocated))
+    if worker_command is not None and (worker_command.command_id in ran or staff_id != worker_id):
+        steps.append(Step(worker_command, WorkerAllocated))
+    return steps
+
+
+def _correction(step: Step, app: OversightApplication) -> list[Step] | None:
+    """A child registered before by this import with other values: the case type this
+    workbook gives, recorded as a change."""
+    command = step.command
+    if not isinstance(command, c.RegisterChild):
+        return None
+    child = app.get_child(command.actor.authority_id, command.child_id)
+    if child.case_type.value == command.case_type:
+        return []
+    change = c.ChangeCaseType(
+        command_id=f"{command.command_id}-case-type-{command.case_type}",
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        imported=True,
+        child_id=command.child_id,
+        case_type=command.case_type,
+    )
+    return [Step(change, CaseTypeChanged, step.code)]

@@ -36,6 +36,8 @@ from domain.events import (
     AppraisalHeld,
     AssessmentCompleted,
     AuthorityRegistered,
+    CareBeganBeforeRecord,
+    CareEpisodeCorrected,
     CaseClosed,
     CaseFileAudited,
     CaseSupervisionRecorded,
@@ -69,6 +71,7 @@ from domain.events import (
     LookedAfterReviewHeld,
     ManagementDecisionRecorded,
     ManagementOversightRecorded,
+    MissingFromCareRecorded,
     OversightTriggered,
     PeriodOfCareEnded,
     PersonalRecordCommentRemoved,
@@ -462,6 +465,25 @@ def every_command_scenario(app: OversightApplication, run: Any) -> None:
         ),
         ChildInNeedEpisodeClosed,
     )
+    # ADR 0025: a child looked after, as an SSDA903 import gives it.
+    run(
+        c.RecordMissingFromCare(
+            **common(t, SW2), **ch, missing="M", started_on=t.date(), ended_on=t.date()
+        ),
+        MissingFromCareRecorded,
+    )
+    run(
+        c.RecordCareBeganBeforeRecord(**common(t, SW2), imported=True, **ch),
+        CareBeganBeforeRecord,
+    )
+    run(
+        c.CorrectCareEpisode(
+            **common(t, SW2), imported=True, **ch, episode_started_on=t.date(),
+            corrects=PlacementChanged.__name__, changes={"placement": "U4"}, current=True,
+        ),
+        CareEpisodeCorrected,
+    )  # fmt: skip
+    run(c.RecordCareEnded(**common(t, SW2), **ch, reason_code="E41"), PeriodOfCareEnded)
     run(
         c.RecordCaseSupervision(
             **common(t, SUP),

@@ -33,6 +33,8 @@ from domain.events import (
     AppraisalHeld,
     AssessmentCompleted,
     AuthorityRegistered,
+    CareBeganBeforeRecord,
+    CareEpisodeCorrected,
     CaseClosed,
     CaseFileAudited,
     CaseSupervisionRecorded,
@@ -68,6 +70,7 @@ from domain.events import (
     LookedAfterReviewHeld,
     ManagementDecisionRecorded,
     ManagementOversightRecorded,
+    MissingFromCareRecorded,
     OversightTriggered,
     PeriodOfCareEnded,
     PersonalRecordCommentRemoved,
@@ -226,6 +229,9 @@ ADDED_TOPICS = frozenset(
           for e in (QualityAuditDisputed, QualityAuditModerated)),
         # ADR 0026: a child in need, from the DfE CIN census.
         *(f"domain.child:Child.{e.__name__}" for e in CIN_CENSUS_EVENTS),
+        # ADR 0025: a child looked after, as the SSDA903 return gives it.
+        *(f"domain.child:Child.{e.__name__}"
+          for e in (CareBeganBeforeRecord, MissingFromCareRecorded, CareEpisodeCorrected)),
     }
 )  # fmt: skip
 
@@ -274,8 +280,9 @@ def test_every_catalogue_class_is_triggered_by_an_aggregate_or_stored_only() -> 
     assert registrations == {e for e in CATALOGUE.values() if issubclass(e, Registration)}
     assert by_method | registrations | STORED_ONLY == set(CATALOGUE.values())
     assert not by_method & STORED_ONLY
-    # ADR 0023: four quality-assurance events; ADR 0026: the child-in-need events.
-    assert len(CATALOGUE) == 62 + 4 + len(CIN_CENSUS_EVENTS)
+    # ADR 0023: four quality-assurance events; ADR 0026: the child-in-need events;
+    # ADR 0025: three of a child looked after.
+    assert len(CATALOGUE) == 62 + 4 + len(CIN_CENSUS_EVENTS) + 3
 
 
 def test_every_event_states_its_version_and_what_it_records() -> None:

@@ -16,12 +16,14 @@ from openpyxl import Workbook
 
 from application.app import OversightApplication
 from domain import commands as c
+from domain.events import ChildRegistered
 from domain.provenance import Actor
 from domain.vocabulary import (
     Role,
 )
 from oversight.cli import main
-from oversight.importers.annex_a import AnnexAReport, WorkbookError, import_annex_a
+from oversight.importers.annex_a import WorkbookError, import_annex_a
+from oversight.importers.jobs import JobReport
 from oversight.settings import DatabaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +102,7 @@ def _setup(app: OversightApplication) -> None:
     )  # fmt: skip
 
 
-def _import(app: OversightApplication, path: Path) -> AnnexAReport:
+def _import(app: OversightApplication, path: Path) -> JobReport:
     return import_annex_a(
         app, path, authority=AUTHORITY, actor=IMPORTER, as_of=AS_OF, risk_level="high",
         workers={"Ezra Leigh": "EL1"},
@@ -112,15 +114,19 @@ def test_children_case_types_teams_and_workers_from_the_lists_headers(
 ) -> None:
     _setup(app)
     report = _import(app, _fixture(tmp_path / "annex.xlsx"))
-    assert report.sheets["CP plans"] == "cp" and report.sheets["Leavers"] == "care_leaver"
-    assert report.sheets["Contacts"].startswith("not imported")
-    assert (report.read, report.children) == (6, 3)
-    reasons = {(n.sheet, n.row): n.reason for n in report.rejected}
+    lists = {sheet: code for sheet, column, code in report.codes if column == "list"}
+    assert lists["CP plans"] == "cp" and lists["Leavers"] == "care_leaver"
+    assert [(n.file, n.message) for n in report.notes if n.rule == "ANNEXA-LIST"] == [
+        ("Contacts", "not imported: not a list this import reads")
+    ]
+    assert (sum(report.read.values()), report.events[ChildRegistered.__name__]) == (6, 3)
+    assert report.balanced()  # every row read is accepted or rejected
+    reasons = {(n.file, n.row): (n.rule, n.message) for n in report.rejected}
     assert reasons == {
-        ("CIN", 4): "Date of Birth: 'not a date' is not a date",
-        ("CIN", 5): "Child Unique ID: missing",
+        ("CIN", 4): ("ANNEXA-ROW", "Date of Birth: 'not a date' is not a date"),
+        ("CIN", 5): ("ANNEXA-ROW", "Child Unique ID: missing"),
     }
-    assert [(n.child, n.reason) for n in report.unallocated] == [
+    assert [(n.subject, n.message) for n in report.notes if n.rule == "ANNEXA-WORKER"] == [
         ("444", "no staff id for allocated worker 'Nobody Known': map it with --workers")
     ]
     # On two lists: the later stage (a CP plan) gives the case type, team and worker.
@@ -168,8 +174,9 @@ def test_the_cli_maps_worker_names_and_reports(database: DatabaseSettings, tmp_p
     args = ["import", "annex-a", str(book), "--authority", AUTHORITY, "--as-of", "2021-03-01",
             "--risk-level", "medium", "--workers", str(tmp_path / "workers.csv")]  # fmt: skip
     result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "rows 6  children 3  rejected 2  left unallocated 1" in result.output
+    assert result.exit_code == 1, result.output  # finished, with rejections
+    assert "CIN            rows       4  accepted       2  rejected      2" in result.output
+    assert "rejected CIN:4 333 [ANNEXA-ROW] Date of Birth" in result.output
     bad = CliRunner().invoke(main, [*args[:5], "--as-of", "March", "--risk-level", "low"],
                              env=env, catch_exceptions=False)  # fmt: skip
     assert bad.exit_code != 0 and "--as-of" in bad.output and "Traceback" not in bad.output
@@ -180,8 +187,7 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
         pytest.skip(f"{SHARED} is not here (CI has it): the sector sample is not imported")
     _setup(app)
     report = _import(app, SHARED)
-    assert {k for k, v in report.sheets.items() if not v.startswith("not")} == {
-        f"List {n}" for n in range(3, 10)
-    }
-    assert report.children > 30 and report.rejected == []
+    assert set(report.read) == {f"List {n}" for n in range(3, 10)}
+    assert report.events[ChildRegistered.__name__] > 30 and report.rejected == []
+    assert report.balanced() and report.exit_status == 0
     assert _import(app, SHARED).recorded == 0

@@ -17,7 +17,8 @@ from domain.provenance import Actor
 from domain.vocabulary import (
     Role,
 )
-from oversight.importers.workforce import CensusError, WorkforceReport, import_workforce
+from oversight.importers.jobs import JobReport
+from oversight.importers.workforce import CensusError, import_workforce
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = (
@@ -56,7 +57,7 @@ def _setup(app: OversightApplication) -> None:
     )  # fmt: skip
 
 
-def _import(app: OversightApplication, path: Path) -> WorkforceReport:
+def _import(app: OversightApplication, path: Path) -> JobReport:
     return import_workforce(
         app, path, authority=AUTHORITY, actor=IMPORTER, team="Census", today=date(2024, 1, 1)
     )
@@ -86,14 +87,15 @@ def test_workers_with_fte_agency_role_start_and_leaving(
         ],
     )  # fmt: skip
     report = _import(app, census)
-    assert (report.read, report.accepted) == (9, 4)
-    reasons = {r.staff_id: r.reason for r in report.rejected}
-    assert reasons["SW104"] == "RoleStartDate: missing"
-    assert reasons["SW105"] == "FTE: neither FTE nor FTE30 is above 0"
-    assert reasons["SW106"] == "OrgRole: '9' is not 1-6"
-    assert "SWENo" in reasons["../x"]
-    assert reasons["SW108"] == "RoleEndDate: before RoleStartDate"
-    assert [n.staff_id for n in report.notes] == ["SW103"]
+    assert (report.read, report.accepted) == ({"csww.xml": 9}, {"csww.xml": 4})
+    assert report.balanced() and report.exit_status == 1
+    reasons = {r.subject: (r.row, r.rule, r.message) for r in report.rejected}
+    assert reasons["SW104"] == (5, "CSWW-DATE", "RoleStartDate: missing")
+    assert reasons["SW105"] == (6, "CSWW-FTE", "FTE: neither FTE nor FTE30 is above 0")
+    assert reasons["SW106"] == (7, "CSWW-OrgRole", "OrgRole: '9' is not 1-6")
+    assert "SWENo" in reasons["../x"][2]
+    assert reasons["SW108"] == (9, "CSWW-DATE", "RoleEndDate: before RoleStartDate")
+    assert [n.subject for n in report.notes] == ["SW103"]
 
     full = app.get_worker(AUTHORITY, "SW100").employment
     assert (full.pattern.value, full.fte, full.engagement.value) == (
@@ -155,7 +157,8 @@ def test_the_sector_sample_imports_where_it_exists(app: OversightApplication) ->
         pytest.skip(f"{SHARED} is not here (CI has it): the sector sample is not imported")
     _setup(app)
     report = _import(app, SHARED)
-    assert report.read == 30 and report.accepted > 20
+    [(name, read)] = report.read.items()
+    assert read == 30 and report.accepted[name] > 20 and report.balanced()
     elements = ("SWENo", "OrgRole", "RoleStartDate", "RoleEndDate", "FTE", "AgencyWorker")
-    assert report.rejected and all(r.reason.startswith(elements) for r in report.rejected)
+    assert report.rejected and all(r.message.startswith(elements) for r in report.rejected)
     assert _import(app, SHARED).recorded == 0
