@@ -159,74 +159,146 @@ def execute_groups(
     ``batch_size`` commands a transaction (an import's rows, each row's commands one
     group).
 
-    Each group is decided as ``execute_atomically`` decides it, on the aggregates as
-    the groups before it left them, without a transaction of its own: a group with a
-    refused command is taken back in memory (its events and receipts dropped, the
-    aggregates it touched rebuilt from the store and the batch's earlier events) and
-    ``on_group`` hears the refusal; the groups after it go on. If the store refuses a
-    transaction (another writer got there first), nothing of it is written and its
-    groups are run again one at a time through ``execute_atomically``, which decides
-    each against the store as it now is.
-
-    ``dry_run``: every group is decided exactly so, and nothing is written: the
-    report and ``on_group`` say what a real run would have done to the store as it is
-    now. Purges are never grouped (``ValidationError``).
+    Each group is decided by ``Rows`` as ``execute_atomically`` decides it, on the
+    aggregates as the groups before it left them; a refused group is taken back in memory
+    and ``on_group`` hears the refusal; the groups after it go on. If the store refuses a
+    transaction (another writer got there first), nothing of it is written and its groups
+    are run again one at a time through ``execute_atomically``, which decides each
+    against the store as it now is. ``on_group`` hears each accepted group once it is in
+    the store (or, on a ``dry_run``, decided: nothing is written). Purges are never
+    grouped (``ValidationError``).
 
     One transaction a group cost an import of the SSDA903 sample 40,614 transactions
-    of ten round trips each on PostgreSQL (``_run`` before this): four times its time
-    on SQLite.
+    of ten round trips each on PostgreSQL: four times its time on SQLite.
     """
     report = BatchReport()
-    grouped = _Grouped(app, report, dry_run, on_group)
+    rows = Rows(app, dry_run=dry_run)
+    decided: list[tuple[int, Sequence[c.Command], list[CommandResult]]] = []
+
+    def write() -> None:
+        try:
+            position = rows.write()
+        except IntegrityError:
+            report.fallbacks += 1
+            for index, group, _ in decided:
+                _one_by_one(app, index, group, report, on_group)
+            decided.clear()
+            return
+        report.position = position if position is not None else report.position
+        for index, group, results in decided:
+            for result in results:
+                if result.replayed:
+                    report.replayed += 1
+                else:
+                    report.executed += 1
+                    report.events += result.events
+            if on_group:
+                on_group(
+                    index,
+                    group,
+                    [
+                        r
+                        if r.replayed
+                        else CommandResult(r.command_id, position, r.aggregate_ids, False)
+                        for r in results
+                    ],
+                )
+        decided.clear()
+
+    def run(chunk: list[tuple[int, Sequence[c.Command]]]) -> None:
+        # One receipts query for the chunk, not one a group.
+        rows.prefetch([command for _, group in chunk for command in group])
+        for index, group in chunk:
+            try:
+                results = rows.decide(group)
+            except CommandRefused as refused:
+                report.refused.append((refused.command, refused.error))
+                if on_group:
+                    on_group(index, group, refused)
+                continue
+            decided.append((index, group, results))
+        write()
+
     chunk: list[tuple[int, Sequence[c.Command]]] = []
     size = 0
-    for index, group in enumerate(groups):
-        if any(isinstance(command, c.PurgeRecord) for command in group):
-            raise ValidationError("a purge runs on its own", field="command")
-        chunk.append((index, group))
-        size += len(group)
-        if size >= batch_size:
-            with _collector_paused():
-                grouped.run(chunk)
-            chunk, size = [], 0
-    if chunk:
-        with _collector_paused():
-            grouped.run(chunk)
+    with _collector_paused():
+        for index, group in enumerate(groups):
+            chunk.append((index, group))
+            size += len(group)
+            if size >= batch_size:
+                run(chunk)
+                chunk, size = [], 0
+        if chunk:
+            run(chunk)
     return report
 
 
-class _Grouped:
-    """``execute_groups``' state across its chunks: one batch of kept aggregates."""
+def _one_by_one(
+    app: OversightApplication,
+    index: int,
+    group: Sequence[c.Command],
+    report: BatchReport,
+    on_group: OnGroup | None,
+) -> None:
+    try:
+        results = execute_atomically(app, group)
+    except CommandRefused as refused:
+        report.refused.append((refused.command, refused.error))
+        if on_group:
+            on_group(index, group, refused)
+        return
+    for result in results:
+        if result.replayed:
+            report.replayed += 1
+        else:
+            report.executed += 1
+            report.position = result.position
+    if on_group:
+        on_group(index, group, results)
 
-    def __init__(
-        self,
-        app: OversightApplication,
-        report: BatchReport,
-        dry_run: bool,
-        on_group: OnGroup | None,
-    ) -> None:
-        self.app, self.report, self.dry_run, self.on_group = app, report, dry_run, on_group
-        self.batch = _Batch(app)
-        #: The batch's unwritten events by aggregate, to rebuild one a refusal touched.
-        self.pending: dict[UUID, list[Any]] = {}
-        #: Groups decided and not yet written: (index, commands, results).
-        self.decided: list[tuple[int, Sequence[c.Command], list[CommandResult]]] = []
 
-    def run(self, chunk: list[tuple[int, Sequence[c.Command]]]) -> None:
+class Rows:
+    """Groups of commands (an import's rows) decided all or nothing in memory, written
+    together when asked (``write``), or never (``dry_run``): the engine of
+    ``execute_groups`` and of the importers' jobs (ADR 0015, 0025).
+
+    ``decide`` decides a group as ``execute_atomically`` would, on the aggregates as the
+    groups before it left them, and returns its results (each with the number of events
+    it decided, no position yet), or raises ``CommandRefused``: the group is then
+    **taken back** in memory (its events and receipts dropped, and every aggregate it
+    touched, including one the refused command changed before it was refused, rebuilt
+    from the store and the earlier groups' unwritten events), so the groups after it see
+    what they would have seen had it never been tried. Receipts already in the store
+    replay; so does a command decided earlier in the run. ``write`` puts every decided,
+    unwritten group in the store in one transaction (COPY on PostgreSQL) and returns the
+    log position; the store's ``IntegrityError`` (another writer got there first) means
+    nothing of them was written, and everything kept is dropped.
+    """
+
+    def __init__(self, app: OversightApplication, *, dry_run: bool = False) -> None:
+        self.app, self.dry_run = app, dry_run
+        self.batch = _Batch(app, maxsize=2**62 if dry_run else 50_000)
+        #: Unwritten events by aggregate (on a dry run, every decided event).
+        self._unwritten: dict[UUID, list[Any]] = {}
+        #: Commands decided since the last write (on a dry run, since the start).
+        self.pending = 0
+
+    @property
+    def view(self) -> OversightApplication:
+        """The application as the decided groups left it, written or not: what a caller
+        planning the next group should read."""
+        return self.batch.view
+
+    def prefetch(self, commands: Sequence[c.Command]) -> None:
+        """Ask the store once for the receipts of commands about to be decided (groups
+        to come): ``decide`` then asks only for those not asked about."""
+        self.batch.prefetch_receipts(commands, keep=True)
+
+    def decide(self, group: Sequence[c.Command]) -> list[CommandResult]:
         batch = self.batch
-        batch.prefetch_receipts([command for _, group in chunk for command in group])
-        for index, group in chunk:
-            outcome = self._decide(group)
-            if isinstance(outcome, CommandRefused):
-                self.report.refused.append((outcome.command, outcome.error))
-                if self.on_group:
-                    self.on_group(index, group, outcome)
-                continue
-            self.decided.append((index, group, outcome))
-        self._write()
-
-    def _decide(self, group: Sequence[c.Command]) -> list[CommandResult] | CommandRefused:
-        batch = self.batch
+        if any(isinstance(command, c.PurgeRecord) for command in group):
+            raise ValidationError("a purge runs on its own", field="command")
+        batch.prefetch_receipts(group, keep=True)
         marks = (len(batch.commands), len(batch.events), len(batch.receipts))
         results: list[CommandResult] = []
         for command in group:
@@ -235,22 +307,27 @@ class _Grouped:
                 result = batch.decide(command)
             except DomainError as error:
                 self._take_back(marks)
-                return CommandRefused(command, error)
+                raise CommandRefused(command, error) from error
             for event in batch.events[before:]:
-                self.pending.setdefault(event.originator_id, []).append(event)
+                self._unwritten.setdefault(event.originator_id, []).append(event)
             if not result.replayed:
                 batch.commands.append(command)
+                result = CommandResult(
+                    result.command_id,
+                    None,
+                    result.aggregate_ids,
+                    False,
+                    events=len(batch.events) - before,
+                )
             results.append(result)
+        self.pending += sum(1 for r in results if not r.replayed)
         return results
 
     def _take_back(self, marks: tuple[int, int, int]) -> None:
-        """Undo a refused group in memory: its events and receipts go, and every
-        aggregate it touched is rebuilt as the store and the batch's earlier groups
-        left it (the refused command may have changed one before it was refused)."""
         batch = self.batch
         commands, events, receipts = marks
         kept = batch.repository.kept
-        # The group's decided events are the tail of each aggregate's pending list.
+        # The group's decided events are the tail of each aggregate's unwritten list.
         theirs = Counter(event.originator_id for event in batch.events[events:])
         touched = set(theirs)
         touched.update(i for i, a in kept.items() if a.pending_events)
@@ -259,90 +336,45 @@ class _Grouped:
         del batch.commands[commands:], batch.events[events:], batch.receipts[receipts:]
         for aggregate_id in touched:
             kept.pop(aggregate_id, None)
-            pending = self.pending.pop(aggregate_id, [])
-            earlier = pending[: len(pending) - theirs[aggregate_id]]
+            unwritten = self._unwritten.pop(aggregate_id, [])
+            earlier = unwritten[: len(unwritten) - theirs[aggregate_id]]
             if not earlier:
                 continue  # read again from the store when next wanted
-            self.pending[aggregate_id] = earlier
+            self._unwritten[aggregate_id] = earlier
             try:
                 base = batch.repository.inner.get(aggregate_id, projector_func=fold)
             except AggregateNotFoundError:
-                base = None  # registered by an earlier group of this batch
+                base = None  # registered by an earlier, unwritten group
             kept[aggregate_id] = fold(base, earlier)
 
-    def _write(self) -> None:
-        batch, report = self.batch, self.report
-        decided, self.decided = self.decided, []
+    def write(self) -> int | None:
+        """Every decided, unwritten group into the store, in one transaction: the log
+        position after it (``None`` when there was nothing to write, or on a dry run)."""
+        batch = self.batch
         if self.dry_run:
-            report.executed += len(batch.receipts)
-            report.events += len(batch.events)
-            report.replayed += sum(r.replayed for _, _, rs in decided for r in rs)
-            # Nothing is written: the kept aggregates and ``pending`` carry what was
-            # decided on to the next chunk.
+            # Nothing is written: the kept aggregates, their unwritten events and the
+            # decided receipts carry on to the next groups.
             batch.receipts.clear()
             batch.events.clear()
             batch.commands.clear()
-            self._tell(decided, None)
-            return
-        if batch.receipts:
-            stored = [self.app.mapper.to_stored_event(event) for event in batch.events]
-            try:
-                position = self.app.command_log.insert_batch(
-                    stored, batch.receipts, relationship_events(batch.events)
-                )
-            except IntegrityError:
-                batch.forget()
-                self.pending.clear()
-                report.fallbacks += 1
-                for index, group, _ in decided:
-                    self._one_by_one(index, group)
-                return
-            report.executed += len(batch.receipts)
-            report.events += len(stored)
-            report.position = position
-        else:
-            position = None
-        report.replayed += sum(r.replayed for _, _, rs in decided for r in rs)
-        batch.written()
-        self.pending.clear()
-        self._tell(decided, position)
-
-    def _tell(
-        self,
-        decided: list[tuple[int, Sequence[c.Command], list[CommandResult]]],
-        position: int | None,
-    ) -> None:
-        if not self.on_group:
-            return
-        for index, group, results in decided:
-            self.on_group(
-                index,
-                group,
-                [
-                    r
-                    if r.replayed
-                    else CommandResult(r.command_id, position, r.aggregate_ids, False)
-                    for r in results
-                ],
-            )
-
-    def _one_by_one(self, index: int, group: Sequence[c.Command]) -> None:
-        report = self.report
+            return None
+        self.pending = 0
+        if not batch.receipts:
+            batch.written()
+            return None
+        stored = [self.app.mapper.to_stored_event(event) for event in batch.events]
         try:
-            results = execute_atomically(self.app, group)
-        except CommandRefused as refused:
-            report.refused.append((refused.command, refused.error))
-            if self.on_group:
-                self.on_group(index, group, refused)
-            return
-        for result in results:
-            if result.replayed:
-                report.replayed += 1
-            else:
-                report.executed += 1
-                report.position = result.position
-        if self.on_group:
-            self.on_group(index, group, results)
+            position = self.app.command_log.insert_batch(
+                stored, batch.receipts, relationship_events(batch.events)
+            )
+        except IntegrityError:
+            batch.forget()
+            batch.asked.clear()
+            self._unwritten.clear()
+            raise
+        batch.written()
+        self._unwritten.clear()
+        return position
 
 
 def _execute_chunk(
@@ -537,6 +569,8 @@ class _Batch:
         self.receipts: list[CommandReceipt] = []
         #: Receipts by (authority, command id): found in the store, or decided here.
         self.stored_receipts: dict[tuple[str, str], CommandReceipt] = {}
+        #: Command keys asked of the store since the last prefetch that did not keep.
+        self.asked: set[tuple[str, str]] = set()
 
     def decide(self, command: c.Command) -> CommandResult:
         fingerprint = fingerprint_of(command)
@@ -554,12 +588,20 @@ class _Batch:
         self.stored_receipts[key] = receipt  # a retry later in the chunk replays
         return CommandResult(command.command_id, None, receipt.aggregate_ids, False)
 
-    def prefetch_receipts(self, commands: Sequence[c.Command]) -> None:
-        """The receipts of any of ``commands`` already executed, one query per authority."""
-        self.stored_receipts.clear()
+    def prefetch_receipts(self, commands: Sequence[c.Command], *, keep: bool = False) -> None:
+        """The receipts of any of ``commands`` already executed, one query per authority.
+        ``keep``: add to those known (a run's decided, unwritten receipts among them),
+        asking only for commands not asked about before."""
+        if not keep:
+            self.stored_receipts.clear()
+            self.asked.clear()
         by_authority: dict[str, list[str]] = {}
         for command in commands:
-            by_authority.setdefault(command.actor.authority_id, []).append(command.command_id)
+            key = (command.actor.authority_id, command.command_id)
+            if key in self.stored_receipts or key in self.asked:
+                continue
+            self.asked.add(key)
+            by_authority.setdefault(key[0], []).append(key[1])
         for authority, ids in by_authority.items():
             found = self.view.command_log.select_command_receipts(authority, ids)
             for command_id, receipt in found.items():
@@ -607,59 +649,13 @@ class _Batch:
         )
 
 
-class Rehearsal:
-    """Commands decided as ``execute_atomically`` decides them, all or nothing per call,
-    on aggregates kept in memory, and never written: an import's dry run (ADR 0025).
-
-    Receipts already in the store replay, as they would. A refused call leaves the
-    aggregates it touched as the calls before it left them: they are read from the
-    store again and the events earlier calls decided are applied to them."""
-
-    def __init__(self, app: OversightApplication) -> None:
-        self._batch = _Batch(app, maxsize=2**62)
-        self._inner = app.repository
-        #: Events decided by accepted calls, per aggregate, in order.
-        self._decided: dict[UUID, list[Any]] = {}
-
-    def decide(self, commands: Sequence[c.Command]) -> list[CommandResult]:
-        batch = self._batch
-        known = dict(batch.stored_receipts)
-        batch.prefetch_receipts(commands)
-        batch.stored_receipts.update(known)
-        events, receipts = len(batch.events), len(batch.receipts)
-        results: list[CommandResult] = []
-        for command in commands:
-            try:
-                results.append(batch.decide(command))
-            except DomainError as error:
-                self._undo(events, receipts)
-                raise CommandRefused(command, error) from error
-        for event in batch.events[events:]:
-            self._decided.setdefault(event.originator_id, []).append(event)
-        return results
-
-    def _undo(self, events: int, receipts: int) -> None:
-        batch = self._batch
-        for receipt in batch.receipts[receipts:]:
-            del batch.stored_receipts[(receipt.authority_code, receipt.command_id)]
-        touched = {event.originator_id for event in batch.events[events:]}
-        touched |= {i for i, a in batch.repository.kept.items() if a.pending_events}
-        del batch.events[events:], batch.receipts[receipts:]
-        for aggregate_id in touched:
-            batch.repository.kept.pop(aggregate_id, None)
-            earlier = self._decided.get(aggregate_id, [])
-            stored = self._inner.get(aggregate_id) if aggregate_id in self._inner else None
-            if stored is not None or earlier:
-                batch.repository.keep(fold(stored, earlier))
-
-
 __all__ = [
     "ANALYZE_FIRST_AFTER",
     "BatchReport",
     "CommandRefused",
     "OnGroup",
     "OnResult",
-    "Rehearsal",
+    "Rows",
     "execute_atomically",
     "execute_batch",
     "execute_groups",

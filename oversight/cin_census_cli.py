@@ -1,25 +1,28 @@
-"""``oversight import cin-census FILE``: the DfE Children in Need census (issue 21, ADR 0026).
+"""``oversight import cin-census FILE``: the DfE Children in Need census (issue 21, ADR 0026),
+run as every import is (ADR 0025): ``--dry-run``, ``--report FILE``, a progress bar on a
+terminal, and exit status 0 every child accepted, 1 finished with rejections, 2 failed
+(the file is not a readable census, or the store or the authority cannot be used: one
+line naming the file and the problem, nothing written).
 
 Registers on ``import_group`` when imported (``oversight/cli.py`` imports this module).
-Exit status: 0 when every child is accepted, 1 when the census's rules or the domain
-rejected some children (the others are imported), 2 when nothing could be imported: the
-file is not a readable census (named, with the problem, on one line) or the store or the
-authority cannot be used.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from domain.vocabulary import RiskLevel
-from oversight.import_cli import _importing, _print, _progress, import_group
+from oversight.import_cli import (
+    ImportFailed,
+    _dry_run,
+    _finish,
+    _importing,
+    _progress,
+    import_group,
+)
 from oversight.importers.cin_census import CensusFileError, import_cin_census
-
-#: Exit statuses: some children rejected; nothing imported (the file or the store).
-REJECTED, FAILED = 1, 2
 
 
 @import_group.command("cin-census")
@@ -33,14 +36,7 @@ REJECTED, FAILED = 1, 2
     help="The census carries no risk level: the level to record for each new child.",
 )
 @click.option("--actor", "actor_id", default="IMPORT", show_default=True, help="Who imports.")
-@click.option("--dry-run", is_flag=True, help="Decide every child and write nothing.")
-@click.option(
-    "--report",
-    "report_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write every rejection (file, position, child, reason) to this CSV.",
-)
+@_dry_run
 def cin_census(
     census: Path,
     authority: str,
@@ -51,12 +47,13 @@ def cin_census(
 ) -> None:
     """DfE Children in Need census XML: referrals, assessments, section 47 enquiries,
     initial child protection conferences, child protection plans and their reviews, CIN
-    plans and closures, as events on each child. Running it again records nothing new;
-    a corrected census records corrections."""
+    plans and closures, as events on each child. Each child breaking one of the census's
+    validation rules is rejected with the rule's code. Running it again records nothing
+    new; a corrected census records corrections."""
     if not census.is_file():
-        _fail(f"{census}: {'not a file' if census.exists() else 'no such file'}")
-    try:
-        with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
+        raise ImportFailed(f"{census}: {'not a file' if census.exists() else 'no such file'}")
+    with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
+        try:
             report = import_cin_census(
                 app,
                 census,
@@ -66,20 +63,9 @@ def cin_census(
                 dry_run=dry_run,
                 progress=progress,
             )
-    except CensusFileError as error:
-        _fail(str(error))
-    except click.ClickException as error:  # the store, the schema or the authority
-        _fail(error.format_message())
-    if dry_run:
-        click.echo("dry run: nothing was written; a run would record what follows")
-    _print(report, report_file)
-    if report.rejected:
-        raise SystemExit(REJECTED)
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    raise SystemExit(FAILED)
+        except CensusFileError as error:
+            raise ImportFailed(str(error)) from None
+    _finish(report, report_file)
 
 
 __all__ = ["cin_census"]

@@ -16,6 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
+import oversight.cin_census_cli  # noqa: F401  (registers "import cin-census" on import_group)
 from application.app import OversightApplication
 from domain.errors import DomainError
 from domain.policy.packs import PackLibrary

@@ -24,7 +24,7 @@ from domain.vocabulary import (
     Role,
 )
 from oversight.importers.annex_a import import_annex_a
-from oversight.importers.jobs import FAILED, FileProblem, JobReport
+from oversight.importers.jobs import FAILED, FileProblem, ImportInterrupted, JobReport
 from oversight.importers.ssda903 import import_ssda903
 from oversight.importers.workforce import import_workforce
 from oversight.schema import SchemaOutOfDate
@@ -54,7 +54,7 @@ def _importing(authority: str, actor_id: str) -> Iterator[tuple[OversightApplica
     try:
         app.get_authority(authority)
         yield app, Actor(actor_id, Role.IMPORTER, authority)
-    except (FileProblem, DomainError) as error:  # a file unread, or the authority
+    except (FileProblem, ImportInterrupted, DomainError) as error:  # a file, a race, the authority
         raise ImportFailed(str(error)) from None
     finally:
         app.close()

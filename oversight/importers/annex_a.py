@@ -229,11 +229,11 @@ def import_annex_a(
     names = {_clean(k).lower(): v for k, v in (workers or {}).items()}
     when = datetime.combine(as_of, time(12), tzinfo=UTC)
     for index, item in enumerate(sorted(children.values(), key=lambda i: i.child), start=1):
-        steps = _steps(app, item, authority, actor, when, risk_level, names, job)
+        steps = _steps(job.view, item, authority, actor, when, risk_level, names, job)
         job.run(item.sheet, item.row, item.child, steps, [("list", item.case_type)])
         if progress is not None and (index % 200 == 0 or index == len(children)):
             progress(index, len(children))
-    return job.report
+    return job.finish()
 
 
 def _steps(

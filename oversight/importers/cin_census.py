@@ -45,8 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
-from copy import deepcopy
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -58,16 +57,27 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from application.app import OversightApplication
-from application.batching import CommandRefused
-from application.policy import rules_of
 from domain import commands as c
 from domain.child import Child
 from domain.errors import DomainError, NotFound
-from domain.governance import AuthorityRules
+from domain.events import (
+    AssessmentCompleted,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
+    ChildRegistered,
+    EntryCorrected,
+    EventType,
+    InitialChildProtectionConferenceHeld,
+    ReferralReceived,
+    Section47EnquiryStarted,
+)
 from domain.identifiers import check_local_id
 from domain.provenance import Actor
 from domain.vocabulary import CategoryOfAbuse, PrimaryNeed, ReasonForClosure
-from oversight.importers.ssda903 import ImportReport, Rejection
+from oversight.importers.jobs import Job, JobReport, Step
 
 #: The census's reasons for closure (8640), primary needs and categories of abuse.
 REASONS = frozenset(r.value for r in ReasonForClosure)
@@ -786,23 +796,24 @@ def import_cin_census(
     risk_level: str,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
-) -> ImportReport:
-    """Import the census file's children into ``authority``. With ``dry_run`` each
-    child's commands are decided on its records in memory and nothing is written: the
-    report says what a run would record, refuse and find already recorded."""
+) -> JobReport:
+    """Import the census file's children into ``authority``, each child all or nothing,
+    as a job (``oversight.importers.jobs``, ADR 0025): with ``dry_run`` every child is
+    decided as a run would decide it and nothing is written. A file that is not a
+    readable census raises ``CensusFileError`` before anything is written."""
     total = count_children(path)  # the whole file is readable, before anything is written
     name = path.name
-    report = ImportReport(read={name: 0}, accepted={name: 0})
+    job = Job(app, importer="cin-census", dry_run=dry_run)
     planner: Planner | None = None
     seen: dict[str, int] = {}
-    rules: AuthorityRules | None = None
+    position = 0
     for item in read_census(path):
         if isinstance(item, Census):
             planner = Planner(authority, actor, risk_level, item)
             continue
         assert planner is not None
-        report.read[name] += 1
-        position = report.read[name]
+        job.read(name)
+        position += 1
         child_id = _text(item, "ChildIdentifiers/LAchildID") or None
         try:
             child = read_child(item, position, planner.census)
@@ -814,25 +825,33 @@ def import_cin_census(
                     f"ID (child {seen[child.child_id]})",
                 )
             seen[child.child_id] = position
-            recorded = _recorded(app, authority, child.child_id)
-            planned = planner.plan(child, recorded)
+            # The records as this run's earlier children left them, written or not.
+            planned = planner.plan(child, _recorded(job.view, authority, child.child_id))
         except ChildError as error:
-            report.rejected.append(Rejection(name, position, child_id, str(error)))
+            job.reject(name, position, child_id, error.code, f"{error.field}: {error.message}")
         else:
-            if dry_run:
-                rules = rules or rules_of(app, authority)
-                outcome = _try(app, authority, planned.commands, recorded, rules)
-            else:
-                outcome = _run(app, planned.commands)
-            if isinstance(outcome, str):
-                report.rejected.append(Rejection(name, position, child.child_id, outcome))
-            else:
-                report.accepted[name] += 1
-                report.recorded += outcome[0]
-                report.replayed += outcome[1] + planned.already
+            steps = [Step(command, RECORDS[type(command)]) for command in planned.commands]
+            if job.run(name, position, child.child_id, steps):
+                job.report.replayed += planned.already
         if progress is not None and (position % PROGRESS_EVERY == 0 or position == total):
             progress(position, total)
-    return report
+    return job.finish()
+
+
+#: The event each command the census plans records (for the job's report).
+RECORDS: dict[type[c.Command], EventType] = {
+    c.RegisterChild: ChildRegistered,
+    c.RecordReferral: ReferralReceived,
+    c.RecordAssessment: AssessmentCompleted,
+    c.RecordSection47Enquiry: Section47EnquiryStarted,
+    c.RecordInitialChildProtectionConference: InitialChildProtectionConferenceHeld,
+    c.StartChildProtectionPlan: ChildProtectionPlanStarted,
+    c.ReviewChildProtectionPlan: ChildProtectionPlanReviewed,
+    c.EndChildProtectionPlan: ChildProtectionPlanEnded,
+    c.StartChildInNeedPlan: ChildInNeedPlanStarted,
+    c.CloseChildInNeedEpisode: ChildInNeedEpisodeClosed,
+    c.CorrectEntry: EntryCorrected,
+}
 
 
 def _recorded(app: OversightApplication, authority: str, child_id: str) -> Child | None:
@@ -840,62 +859,6 @@ def _recorded(app: OversightApplication, authority: str, child_id: str) -> Child
         return app.get_child(authority, child_id)
     except NotFound:
         return None
-
-
-def _run(app: OversightApplication, commands: Sequence[c.Command]) -> tuple[int, int] | str:
-    """A child's commands, all or nothing, in one transaction (ADR 0015)."""
-    if not commands:
-        return 0, 0
-    try:
-        results = app.execute_atomically(commands)
-    except CommandRefused as refused:
-        return str(refused)
-    except DomainError as error:  # a lost race, retried and lost again
-        return f"{type(commands[0]).__name__}: {error}"
-    replayed = sum(1 for result in results if result.replayed)
-    return len(results) - replayed, replayed
-
-
-#: The commands whose method takes the authority's pack's rules.
-_RULED = (c.StartChildProtectionPlan, c.ReviewChildProtectionPlan, c.EndChildProtectionPlan)
-
-
-def _try(
-    app: OversightApplication,
-    authority: str,
-    commands: Sequence[c.Command],
-    recorded: Child | None,
-    rules: AuthorityRules,
-) -> tuple[int, int] | str:
-    """A dry run: each command decided on a copy of the child in memory, in order, as the
-    run would decide it; nothing is written."""
-    child = deepcopy(recorded) if recorded is not None else None
-    for command in commands:
-        try:
-            if isinstance(command, c.RegisterChild):
-                child = Child.register(
-                    provenance=command.provenance(),
-                    authority_code=authority,
-                    local_child_id=command.child_id,
-                    date_of_birth=command.date_of_birth,
-                    expected_date_of_birth=command.expected_date_of_birth,
-                    case_type=command.case_type,
-                    risk_level=command.risk_level,
-                )
-                continue
-            assert child is not None
-            if isinstance(command, c.CorrectEntry):
-                child.correct_entry(
-                    command.provenance(), command.entry_id, command.changes, command.reason
-                )
-                continue
-            assert isinstance(command, c.ChildCommand)
-            extra = {"rules": rules} if isinstance(command, _RULED) else {}
-            method = getattr(child, command.method)
-            method(command.provenance(), **command.arguments("child_id"), **extra)
-        except DomainError as error:
-            return f"{type(command).__name__}: {error}"
-    return len(commands), 0
 
 
 __all__ = [

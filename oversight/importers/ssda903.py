@@ -714,7 +714,7 @@ def import_ssda903(
             failed.add(row.child)
         if progress is not None and (index % 200 == 0 or index == len(rows)):
             progress(index, len(rows))
-    return job.report
+    return job.finish()
 
 
 __all__ = ["FILES", "FileProblem", "Planner", "RowError", "import_ssda903"]

@@ -158,7 +158,7 @@ def import_workforce(
                     job.note(path.name, index, staff_id, "CSWW-OrgRole", note)
         if progress is not None:
             progress(index, len(workers))
-    return job.report
+    return job.finish()
 
 
 def _correction(step: Step, app: OversightApplication) -> list[Step] | None:

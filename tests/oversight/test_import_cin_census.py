@@ -174,21 +174,23 @@ def test_each_rejection_names_the_file_the_child_its_position_and_the_rule(
 ) -> None:
     _register_authority(app)
     report = _import(app)
-    by_position = {r.line: r for r in report.rejected}
+    by_position = {r.row: r for r in report.rejected}
     assert set(by_position) == {*REJECTED, 20}
     for position, (child, code) in REJECTED.items():
         rejection = by_position[position]
         assert rejection.file == "census_2024.xml"
-        assert rejection.child == child
-        assert rejection.reason.startswith(f"[{code}] "), rejection.reason
-    assert by_position[7].reason == (
-        "[8840] CPPendDate: Child Protection Plan cannot start and end on the same day"
+        assert rejection.subject == child
+        assert rejection.rule == code, rejection
+    assert str(by_position[7]) == (
+        "census_2024.xml:7 F6 [8840] "
+        "CPPendDate: Child Protection Plan cannot start and end on the same day"
     )
-    assert (
-        by_position[14].reason == "[schema] CINreferralDate: '2023-13-01' is not a date yyyy-mm-dd"
+    assert (by_position[14].rule, by_position[14].message) == (
+        "schema",
+        "CINreferralDate: '2023-13-01' is not a date yyyy-mm-dd",
     )
     # A child the census's rules accept but the domain refuses: nothing of it is written.
-    assert "OccurredAtIsNotInTheFuture" in by_position[20].reason
+    assert "OccurredAtIsNotInTheFuture" in by_position[20].message
     for child in ("E5", "F6", "U19"):
         with pytest.raises(Exception, match="no child"):
             app.get_child(AUTHORITY, child)
@@ -201,8 +203,8 @@ def test_importing_the_same_file_again_changes_nothing(app: OversightApplication
     again = _import(app)
     assert (again.recorded, again.replayed) == (0, first.recorded)
     assert again.accepted == first.accepted
-    assert [(r.line, r.reason) for r in again.rejected] == [
-        (r.line, r.reason) for r in first.rejected
+    assert [(r.row, r.message) for r in again.rejected] == [
+        (r.row, r.message) for r in first.rejected
     ]
     assert _written(app) == written
 
@@ -258,7 +260,7 @@ def test_a_dry_run_writes_nothing_and_reports_what_the_run_does(
         app.get_child(AUTHORITY, "A1")
     run = _import(app)
     assert (dry.read, dry.accepted, dry.recorded) == (run.read, run.accepted, run.recorded)
-    assert [(r.line, r.reason) for r in dry.rejected] == [(r.line, r.reason) for r in run.rejected]
+    assert [(r.row, r.message) for r in dry.rejected] == [(r.row, r.message) for r in run.rejected]
     # after the run, a dry run of the corrected file finds the four corrections, and writes none
     written = _written(app)
     assert _import(app, CORRECTED, dry_run=True).recorded == 4
@@ -367,8 +369,8 @@ def test_the_cli_refuses_a_bad_file_in_one_line_with_exit_2(
     path, says = _bad_files(tmp_path)[name]
     result = _cli(database, str(path), "--authority", AUTHORITY)
     assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1 and errors[0].startswith(f"Error: {path.name}: "), result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {path.name}: "), result.output
     assert says in errors[0]
     assert "Traceback" not in result.output and SENTINEL not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -397,9 +399,10 @@ def test_the_cli_reports_tells_rejections_from_failure_and_dry_runs(
     run = _cli(database, str(CENSUS), "--authority", AUTHORITY, "--report", str(report))
     assert run.exit_code == 1, run.output  # some children rejected: the others imported
     assert "census_2024.xml rows      20  accepted       3  rejected     17" in run.output
-    assert "rejected census_2024.xml:7 child F6: [8840] CPPendDate" in run.output
+    assert "rejected census_2024.xml:7 F6 [8840] CPPendDate" in run.output
     rows = list(csv.DictReader(report.read_text().splitlines()))
-    assert len(rows) == 17 and rows[0].keys() == {"file", "line", "child", "reason"}
+    rejections = [row for row in rows if row["section"] == "rejection"]
+    assert len(rejections) == 17 and all(row["rule"] and row["row"] for row in rejections)
     clean = tmp_path / "clean.xml"
     text = CENSUS.read_text()
     clean.write_text(
