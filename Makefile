@@ -4,8 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= sqlite:///oversight.sqlite3
 DEMO_PORT ?= 8000
-# The slowest tests are listed at the end of each run, so their cost stays in sight.
-PYTEST_ARGS ?= --durations=25
+# The suite runs on every core (pytest-xdist; at most four: the PostgreSQL cluster and the
+# servers the tests start need some), and the slowest tests are listed at the end of each
+# run, so their cost stays in sight.
+PYTEST_ARGS ?= -n auto --maxprocesses=4 --durations=25
 
 .PHONY: install demo test test-fast test-sqlite lint bench clean
 

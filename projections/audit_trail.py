@@ -49,6 +49,7 @@ from domain.events import (
     ActionSet,
     AdoptionOrderRecorded,
     AppraisalHeld,
+    AssessmentCompleted,
     AuthorityRegistered,
     CareBeganBeforeRecord,
     CareEpisodeCorrected,
@@ -59,6 +60,11 @@ from domain.events import (
     ChildAddedToCaseload,
     ChildCameIntoCare,
     ChildDeathRecorded,
+    ChildInNeedEpisodeClosed,
+    ChildInNeedPlanStarted,
+    ChildProtectionPlanEnded,
+    ChildProtectionPlanReviewed,
+    ChildProtectionPlanStarted,
     ChildRegistered,
     ChildRemovedFromCaseload,
     ChildReturnedHome,
@@ -74,6 +80,7 @@ from domain.events import (
     EventType,
     GroupSupervisionAttended,
     GroupSupervisionDiscussionRecorded,
+    InitialChildProtectionConferenceHeld,
     LegalHoldLifted,
     LegalHoldPlaced,
     LegalStatusChanged,
@@ -93,7 +100,9 @@ from domain.events import (
     QualityAuditModerated,
     RecordAccessed,
     RecordPurged,
+    ReferralReceived,
     RiskLevelChanged,
+    Section47EnquiryStarted,
     SupervisionAgreementReviewed,
     SupervisionAgreementSigned,
     SupervisionAgreementSignedByOneParty,
@@ -320,6 +329,56 @@ DESCRIBERS: dict[EventType, Callable[[Any], Described]] = {
         "care", f"Looked-after review held on {e.review_on.isoformat()} ({e.review_code})"
     ),
     # ADR 0025: a child looked after, as the SSDA903 return gives it.
+    # A child in need, as the CIN census records it (ADR 0026).
+    ReferralReceived: lambda e: Described(
+        "child_in_need",
+        f"Referral received on {e.referral_on.isoformat()} (source {e.referral_source}, "
+        f"primary need {e.primary_need})" + (": no further action" if e.no_further_action else ""),
+        e.entry_id,
+    ),
+    AssessmentCompleted: lambda e: Described(
+        "child_in_need",
+        f"Assessment from {e.started_on.isoformat()} authorised on {e.authorised_on.isoformat()}"
+        + (f" (factors {', '.join(e.factors)})" if e.factors else ""),
+        e.entry_id,
+    ),
+    Section47EnquiryStarted: lambda e: Described(
+        "child_in_need",
+        f"Section 47 enquiry started on {e.started_on.isoformat()}"
+        + (": an initial child protection conference is needed" if e.conference_required else ""),
+        e.entry_id,
+    ),
+    InitialChildProtectionConferenceHeld: lambda e: Described(
+        "child_in_need",
+        f"Initial child protection conference held on {e.held_on.isoformat()}",
+        e.entry_id,
+    ),
+    ChildProtectionPlanStarted: lambda e: Described(
+        "child_in_need",
+        f"Child protection plan started on {e.started_on.isoformat()} "
+        f"(category {_words(e.category_of_abuse)})",
+        e.entry_id,
+    ),
+    ChildProtectionPlanReviewed: lambda e: Described(
+        "child_in_need",
+        f"Child protection plan review conference {e.review_number} on {e.reviewed_on.isoformat()}",
+        e.entry_id,
+    ),
+    ChildProtectionPlanEnded: lambda e: Described(
+        "child_in_need",
+        f"Child protection plan ended on {e.ended_on.isoformat()}"
+        + (f", at review conference {e.at_review}" if e.at_review else ""),
+        e.entry_id,
+    ),
+    ChildInNeedPlanStarted: lambda e: Described(
+        "child_in_need", f"Child in need plan started on {e.started_on.isoformat()}", e.entry_id
+    ),
+    ChildInNeedEpisodeClosed: lambda e: Described(
+        "child_in_need",
+        f"Child in need episode closed on {e.closed_on.isoformat()} "
+        f"(reason {e.reason_for_closure})",
+        e.entry_id,
+    ),
     CareBeganBeforeRecord: lambda e: Described(
         "care", "Already looked after when the imported record begins"
     ),

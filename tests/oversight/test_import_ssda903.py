@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,70 @@ def test_a_row_the_domain_refuses_writes_none_of_its_events(
     assert rejection.message.startswith("RecordChildDeath: a death is already recorded")
     kinds = [kind_of(e) for e in _events(app, "F7")]
     assert kinds.count(ChildCameIntoCare) == 1 and kinds.count(ChildDeathRecorded) == 1
+
+
+def test_a_write_by_someone_else_mid_import_interrupts_it_and_a_rerun_completes_it(
+    app: OversightApplication,
+    other_app: OversightApplication,
+    database: DatabaseSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An import decides its rows in memory and writes them a batch at a time (ADR 0015's
+    2026-12-03 addendum). A real second writer (another application on the same store)
+    changes a child the import has decided on but not yet written: that batch's
+    transaction is refused whole by its version check, the import stops with
+    ``ImportInterrupted`` (the CLI's exit 2), and nothing of the batch is stored.
+    Running it again replays what was written and records the rest, and the other
+    writer's change stands: the store then holds exactly an undisturbed import's events
+    plus that change (``other_app``: the same import on a store of its own)."""
+    from application import batching
+    from domain.events import ChildEvent, RiskLevelChanged
+    from oversight.importers import jobs
+    from oversight.wiring import open_application
+    from tests.helpers import stored_events
+
+    directory = _fixture(tmp_path / "903")
+    _register_authority(other_app)
+    _import(other_app, directory)
+    _register_authority(app)
+    monkeypatch.setattr(jobs, "WRITE_EVERY", 3)
+    original = batching.Rows.write
+    writes: list[int] = []
+    other = open_application(database)
+
+    def write(rows: batching.Rows) -> int | None:
+        writes.append(1)
+        if len(writes) == 2:  # before the second batch is written, someone else writes
+            ids = {e.originator_id for e in rows.batch.events if isinstance(e, ChildEvent)}
+            stored = next(i for i in sorted(ids) if i in other.repository)
+            child = other.repository.get(stored)
+            command = c.ChangeRiskLevel(
+                command_id="elsewhere", actor=IMPORTER,
+                occurred_at=datetime(2024, 1, 2, tzinfo=UTC),
+                child_id=child.local_child_id, risk_level="high",
+            )  # fmt: skip
+            child.change_risk_level(command.provenance(), risk_level="high")
+            other.save(child)
+        return original(rows)
+
+    monkeypatch.setattr(batching.Rows, "write", write)
+    try:
+        with pytest.raises(jobs.ImportInterrupted, match="run the import again"):
+            _import(app, directory)
+    finally:
+        other.close()
+    assert len(writes) == 2
+    monkeypatch.setattr(batching.Rows, "write", original)
+    report = _import(app, directory)
+    assert report.recorded > 0 and report.replayed > 0  # the first batch was written
+
+    def topics(application: OversightApplication) -> Counter[str]:
+        return Counter(row[2] for row in stored_events(application, AUTHORITY))
+
+    changed = topics(app) - topics(other_app)
+    assert sum(changed.values()) == 1
+    assert next(iter(changed)).endswith(RiskLevelChanged.__name__)
+    assert not topics(other_app) - topics(app)
+    again = _import(app, directory)
+    assert again.recorded == 0
