@@ -680,6 +680,10 @@ def _recorded_by(app: OversightApplication, command: c.Command, kind: EventType)
     return None
 
 
+#: Rows whose receipts are asked of the store together.
+EXPECT_EVERY = 1_000
+
+
 def import_ssda903(
     app: OversightApplication,
     directory: Path,
@@ -703,6 +707,10 @@ def import_ssda903(
     rows = planner.plan(directory)
     failed: set[str] = set()
     for index, row in enumerate(rows, start=1):
+        if index % EXPECT_EVERY == 1:
+            job.expect(
+                [s.command for r in rows[index - 1 : index - 1 + EXPECT_EVERY] for s in r.steps]
+            )
         if row.child in failed:
             job.reject(
                 row.file, row.line, row.child, "OVS-CHILD",
