@@ -179,15 +179,19 @@ class Purges:
 
     # -- one record ------------------------------------------------------------------------
 
-    def purge_record(self, command: c.PurgeRecord) -> CommandResult:
-        """Destroy one record the caller names (``purgeRecord``): the same steps as a run."""
+    def purge_record(
+        self, command: c.PurgeRecord, *, occurred_at_given: bool = True
+    ) -> CommandResult:
+        """Destroy one record the caller names (``purgeRecord``): the same steps as a run.
+        Without ``occurred_at_given`` the valid time is the adapter's "now", which a retry
+        need not repeat (ADR 0027)."""
         check_officer(command.actor, command.actor.authority_id)
         self._require_ledger()
         try:
             intent: Intent | None = self._intend(command)
         except DomainError:
             intent = None  # refused (the command says why), or a retry: it replays
-        result = self._execute(command, intent)
+        result = self._execute(command, intent, occurred_at_given=occurred_at_given)
         if result.replayed or result.position is None:
             return result
         certificate = self._certificate(command, result.position, intent)
@@ -425,12 +429,14 @@ class Purges:
         self._require_ledger().intend(intent)
         return intent
 
-    def _execute(self, command: c.PurgeRecord, intent: Intent | None) -> CommandResult:
+    def _execute(
+        self, command: c.PurgeRecord, intent: Intent | None, *, occurred_at_given: bool = True
+    ) -> CommandResult:
         """The command, after its intent: a refusal is written to the ledger as the
         intent abandoned (it certainly did not commit)."""
         _crash_point(BEFORE_COMMAND)
         try:
-            result = self.app.execute(command, retries=2)
+            result = self.app.execute(command, retries=2, occurred_at_given=occurred_at_given)
         except DomainError as error:
             if intent is not None:
                 self._require_ledger().abandon(intent, str(error))

@@ -532,7 +532,7 @@ class Service:
             checks()
         if isinstance(command, c.PurgeRecord):
             # A purge is the purge use case's: redacted, compacted, certified (ADR 0018).
-            return self.purge_use_case().purge_record(command)
+            return self.purge_use_case().purge_record(command, occurred_at_given=occurred_at_given)
         return self.app.execute(
             command,
             retries=2,

@@ -345,6 +345,11 @@ def test_purge_record_over_graphql_leaves_no_copy(
         done = api.query(PURGE_RECORD, dpo, variables)
         assert done["purgeRecord"]["__typename"] == "CommandSuccess", done
         responses.append(json.dumps(done))
+        # A retry with the same key, no occurredAt given either time (each filled with the
+        # adapter's "now"), replays the purge: not a conflict (ADR 0027).
+        again = api.query(PURGE_RECORD, dpo, variables)["purgeRecord"]
+        assert (again["__typename"], again["replayed"]) == ("CommandSuccess", True), again
+        assert again["position"] == done["purgeRecord"]["position"]
     assert_nowhere(sentinel, api.database, api.engine, caplog, *responses)
 
     page = api.query(CERTIFICATES, dpo, {"first": 1, "after": None})["purgeCertificates"]
