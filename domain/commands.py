@@ -41,10 +41,16 @@ class Command:
             imported=self.imported,
         )
 
-    def fingerprint(self) -> str:
-        """Stable hash of the whole command, to tell a retry from a reused key."""
-        payload = {"command": type(self).__name__, **_fields_of(self)}
+    def fingerprint(self, **instead: Any) -> str:
+        """Stable hash of the whole command, to tell a retry from a reused key.
+        ``instead``: the hash of this command with those fields' values in place of its
+        own, without making that command (``application.receipts.fingerprint``)."""
+        payload = {"command": type(self).__name__, **_fields_of(self), **instead}
         return hashlib.sha256(_canonical_bytes(payload)).hexdigest()
+
+    def values(self) -> dict[str, Any]:
+        """Every field's value, by name."""
+        return _fields_of(self)
 
     def arguments(self, *exclude: str) -> dict[str, Any]:
         """This command's own fields, as keyword arguments for its aggregate method."""
