@@ -9,9 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain import commands as c
+from domain.provenance import Actor
 from domain.vocabulary import Role
 from graphql_api.limits import MAX_PAGE
-from tests.graphql_api.conftest import AUTHORITY, OTHER, Api
+from tests.graphql_api.conftest import AUTHORITY, OTHER, START, Api, at
 from tests.helpers import topics
 
 VIEWER = """
@@ -163,3 +165,17 @@ def test_paging_the_supervisees_lists_each_once_in_order(api: Api, size: int) ->
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == ["TM1", "TM2"]
+
+
+def test_a_reallocation_moves_the_child_between_caseloads_at_once(api: Api) -> None:
+    """The caseload is the relationship table's (the write model): no read model to wait on."""
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
+    api.application.execute(
+        c.AllocateWorker(
+            command_id="realloc-C1", actor=admin, occurred_at=at(START, 12),
+            child_id="C1", worker_id="SW3", reason="MANAGE", team="Team A",
+        )
+    )  # fmt: skip
+    assert _nodes(_viewer(api, api.token("SW1", Role.PRACTITIONER))["caseload"]) == []
+    moved = _nodes(_viewer(api, api.token("SW3", Role.PRACTITIONER))["caseload"])
+    assert [n["childId"] for n in moved] == ["C1"]
