@@ -5,7 +5,7 @@ resolvers on a type (a record's state, a list's open work) only call the service
 read model. Everything is re-exported here: ``from graphql_api.types import Child``.
 """
 
-from graphql_api.types.common import Node, PageInfo, Viewer
+from graphql_api.types.common import Node, PageInfo
 from graphql_api.types.compliance import (
     Compliance,
     ComplianceChange,
@@ -54,6 +54,7 @@ from graphql_api.types.retention import (
     PurgeScheduleEntry,
     schedule_entry,
 )
+from graphql_api.types.viewer import Viewer
 
 __all__ = [
     "AuditConnection",

@@ -1,15 +1,8 @@
-"""Types every area uses: the signed-in viewer, a page's end, and Relay's ``Node``."""
+"""Types every area uses: a page's end and Relay's ``Node`` (the viewer is ``types.viewer``)."""
 
 from __future__ import annotations
 
 import strawberry
-
-
-@strawberry.type(description="Who is signed in.")
-class Viewer:
-    staff_id: str = strawberry.field(description="Their staff id in their authority.")
-    role: str = strawberry.field(description="The role their token carries.")
-    authority: str = strawberry.field(description="Their authority's code.")
 
 
 @strawberry.type(description="Where a page ends.")
