@@ -10,7 +10,6 @@ opened, so nothing is written to an access log (``graphql_api.viewer``).
 
 # strawberry's field decorator is typed Any when given only a description (pyproject's
 # override lists the other typed modules; this one says so inline).
-# mypy: allow-untyped-decorators
 
 from __future__ import annotations
 
@@ -73,6 +72,13 @@ class AllocatedChild:
         description="The case type (cin, cp, cla, care_leaver, ...)."
     )
     risk_level: str | None = strawberry.field(description="low, medium or high.")
+    closed: str | None = strawberry.field(
+        description=(
+            "How the case left the allocated team, once it has (closed, transferred or "
+            "stepped across to early help; DEV-6 (13)): null while the case is open. A "
+            "closed case stays allocated until it is reallocated, so it is listed."
+        )
+    )
 
 
 @strawberry.type(description="An edge of the caller's caseload.")
@@ -199,6 +205,7 @@ class Viewer:
                     team=row.team,
                     case_type=_text(found, "case_type"),
                     risk_level=_text(found, "risk_level"),
+                    closed=_text(found, "closed"),
                 )
                 edges.append(CaseloadEdge(cursor=cursor("caseload", row.local_id), node=child))
             return CaseloadConnection(

@@ -25,7 +25,7 @@ query ($first: Int!, $caseloadAfter: String, $superviseesAfter: String) {
     teams { name member manages }
     lineManager { staffId displayName }
     caseload(first: $first, after: $caseloadAfter) {
-      edges { cursor node { childId team caseType riskLevel } }
+      edges { cursor node { childId team caseType riskLevel closed } }
       pageInfo { hasNextPage endCursor }
     }
     supervisees(first: $first, after: $superviseesAfter) {
@@ -61,8 +61,9 @@ def test_a_practitioner_sees_their_team_line_manager_and_allocated_children(api:
     assert viewer["teams"] == [{"name": "Team A", "member": True, "manages": False}]
     assert viewer["lineManager"] == {"staffId": "TM1", "displayName": "Worker TM1"}
     assert _nodes(viewer["caseload"]) == [
-        {"childId": "C1", "team": "Team A", "caseType": "cin", "riskLevel": "medium"}
-    ]
+        {"childId": "C1", "team": "Team A", "caseType": "cin", "riskLevel": "medium",
+         "closed": None}
+    ]  # fmt: skip
     assert viewer["caseload"]["pageInfo"]["hasNextPage"] is False
     assert _nodes(viewer["supervisees"]) == []
     # Reading one's own place and caseload opens no record: nothing is logged.
@@ -179,3 +180,17 @@ def test_a_reallocation_moves_the_child_between_caseloads_at_once(api: Api) -> N
     assert _nodes(_viewer(api, api.token("SW1", Role.PRACTITIONER))["caseload"]) == []
     moved = _nodes(_viewer(api, api.token("SW3", Role.PRACTITIONER))["caseload"])
     assert [n["childId"] for n in moved] == ["C1"]
+
+
+def test_a_closed_case_is_listed_as_closed_until_it_is_reallocated(api: Api) -> None:
+    """Closing a case does not take it off the worker's allocation (the relationship
+    table keeps who holds it): the caseload says it is closed, and how."""
+    api.application.execute(
+        c.CloseCase(
+            command_id="close-C1", actor=Actor("TM1", Role.TEAM_MANAGER, AUTHORITY),
+            occurred_at=at(START, 12), child_id="C1", kind="closed", reason="Plan met",
+        )
+    )  # fmt: skip
+    api.catch_up()
+    nodes = _nodes(_viewer(api, api.token("SW1", Role.PRACTITIONER))["caseload"])
+    assert [(n["childId"], n["closed"]) for n in nodes] == [("C1", "closed")]
