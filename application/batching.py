@@ -280,7 +280,7 @@ class Rows:
         self.batch = _Batch(app, maxsize=2**62 if dry_run else 50_000)
         #: Unwritten events by aggregate (on a dry run, every decided event).
         self._unwritten: dict[UUID, list[Any]] = {}
-        #: Commands decided since the last write (on a dry run, since the start).
+        #: Commands decided since the last write (on a dry run, since the last `write` call).
         self.pending = 0
 
     @property
@@ -351,6 +351,7 @@ class Rows:
         """Every decided, unwritten group into the store, in one transaction: the log
         position after it (``None`` when there was nothing to write, or on a dry run)."""
         batch = self.batch
+        self.pending = 0
         if self.dry_run:
             # Nothing is written: the kept aggregates, their unwritten events and the
             # decided receipts carry on to the next groups.
@@ -358,7 +359,6 @@ class Rows:
             batch.events.clear()
             batch.commands.clear()
             return None
-        self.pending = 0
         if not batch.receipts:
             batch.written()
             return None

@@ -168,7 +168,7 @@ def main() -> None:
     if sample is None:
         print("sector_import: ../shared/data/ssda903 is not here: nothing measured")
         return
-    results: dict[str, Any] = {"sample": str(sample)}
+    results: dict[str, Any] = {"sample": "shared/data/ssda903"}
     results["sqlite"] = _sqlite(sample)
     url = os.environ.get("OVERSIGHT_TEST_POSTGRES_URL")
     if url:
