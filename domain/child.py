@@ -629,15 +629,24 @@ class Child(Subject):
         }
         self._add_entry(entry_id, "section47", provenance, fields)
 
+    def _after_referral(
+        self, provenance: Provenance, episode: dict[str, Any], day: date, what: str, *, field: str
+    ) -> None:
+        """A census date of an episode: not in the future, not before the referral that
+        opened the episode (``what`` says which it would be)."""
+        self._past_day(provenance, day, field=field)
+        require(day >= episode["referral_on"], what, field=field)
+
     def record_initial_child_protection_conference(
         self, provenance: Provenance, *, entry_id: str, episode_id: str, held_on: date
     ) -> None:
         self._check_open(provenance)
         self.require_new_entry_id(entry_id)
         episode = self._episode(episode_id)
-        self._past_day(provenance, held_on, field="held_on")
-        require(
-            held_on >= episode["referral_on"],
+        self._after_referral(
+            provenance,
+            episode,
+            held_on,
             "a conference before the referral that opened the episode",
             field="held_on",
         )
@@ -670,9 +679,10 @@ class Child(Subject):
             "8565 the child-in-need episode is not open",
             field="episode_id",
         )
-        self._past_day(provenance, started_on, field="started_on")
-        require(
-            started_on >= episode["referral_on"],
+        self._after_referral(
+            provenance,
+            episode,
+            started_on,
             "a plan before the referral that opened the episode",
             field="started_on",
         )
@@ -782,9 +792,10 @@ class Child(Subject):
         self._check_open(provenance)
         self.require_new_entry_id(entry_id)
         episode = self._episode(episode_id)
-        self._past_day(provenance, started_on, field="started_on")
-        require(
-            started_on >= episode["referral_on"],
+        self._after_referral(
+            provenance,
+            episode,
+            started_on,
             "a plan before the referral that opened the episode",
             field="started_on",
         )
@@ -810,9 +821,10 @@ class Child(Subject):
         self._check_open(provenance)
         episode = self._episode(entry_id, field="entry_id")
         require(self.open_cin_episode == entry_id, "the episode is not open", field="entry_id")
-        self._past_day(provenance, closed_on, field="closed_on")
-        require(
-            closed_on >= episode["referral_on"],
+        self._after_referral(
+            provenance,
+            episode,
+            closed_on,
             "an episode cannot close before its referral",
             field="closed_on",
         )
