@@ -48,3 +48,35 @@ def raw_read(app: Any, *, decoding: bool = False) -> tuple[int, float]:
         count += len(page)
         start = page[-1].id + 1
     return count, count / (time.perf_counter() - started)
+
+
+def raw_copy_rate(url: str, per_transaction: int) -> float:
+    """The reference for an import: the events table's rows, in log order, COPY'd raw by
+    psycopg alone into an empty copy of the table, ``per_transaction`` rows a
+    transaction (the import's own size); events per second. The copy is dropped after."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM oversight_events "
+            "ORDER BY notification_id"
+        ).fetchall()
+        conn.execute("CREATE TABLE copy_reference (LIKE oversight_events INCLUDING ALL)")
+        conn.commit()
+        began = time.perf_counter()
+        for start in range(0, len(rows), per_transaction):
+            with (
+                conn.transaction(),
+                conn.cursor() as cursor,
+                cursor.copy(
+                    "COPY copy_reference (originator_id, originator_version, topic, state) "
+                    "FROM STDIN (FORMAT BINARY)"
+                ) as copy,
+            ):
+                copy.set_types(["uuid", "int8", "text", "bytea"])
+                for row in rows[start : start + per_transaction]:
+                    copy.write_row(row)
+        seconds = time.perf_counter() - began
+        conn.execute("DROP TABLE copy_reference")
+        conn.commit()
+    return len(rows) / seconds

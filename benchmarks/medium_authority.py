@@ -41,7 +41,7 @@ import httpx2 as httpx
 import psycopg
 from sqlalchemy import MetaData
 
-from benchmarks.measure import raw_read, summary, time_each
+from benchmarks.measure import raw_copy_rate, raw_read, summary, time_each
 from domain.identifiers import child_id
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import Role
@@ -127,31 +127,9 @@ def bulk_import(database: DatabaseSettings) -> dict[str, Any]:
 
     # The reference: the same rows, COPY'd raw in transactions of the same size.
     with psycopg.connect(database.url) as conn:
-        rows = conn.execute(
-            "SELECT originator_id, originator_version, topic, state FROM oversight_events "
-            "ORDER BY notification_id"
-        ).fetchall()
-        conn.execute("CREATE TABLE copy_reference (LIKE oversight_events INCLUDING ALL)")
-        conn.commit()
-    per_transaction = max(1, len(rows) // max(1, transactions))
-    with psycopg.connect(database.url) as conn:
-        began = time.perf_counter()
-        for start in range(0, len(rows), per_transaction):
-            with (
-                conn.transaction(),
-                conn.cursor() as cursor,
-                cursor.copy(
-                    "COPY copy_reference (originator_id, originator_version, topic, state) "
-                    "FROM STDIN (FORMAT BINARY)"
-                ) as copy,
-            ):
-                copy.set_types(["uuid", "int8", "text", "bytea"])
-                for row in rows[start : start + per_transaction]:
-                    copy.write_row(row)
-        copy_seconds = time.perf_counter() - began
-        conn.execute("DROP TABLE copy_reference")
-        conn.commit()
-    copy_rate = len(rows) / copy_seconds
+        stored = conn.execute("SELECT count(*) FROM oversight_events").fetchone()
+    per_transaction = max(1, int(stored[0] if stored else 0) // max(1, transactions))
+    copy_rate = raw_copy_rate(database.url, per_transaction)
     return {
         "scale": SCALE,
         "children": generator.children,

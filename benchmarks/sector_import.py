@@ -31,6 +31,7 @@ from typing import Any
 
 import psycopg
 
+from benchmarks.measure import raw_copy_rate
 from domain import commands as c
 from domain.provenance import Actor
 from domain.vocabulary import Role
@@ -102,28 +103,7 @@ def _postgres(url: str, sample: Path) -> dict[str, Any]:
     try:
         figures = _import(database, sample)
         per = _rows_per_transaction(figures)
-        with psycopg.connect(database.url) as conn:
-            rows = conn.execute(
-                "SELECT originator_id, originator_version, topic, state FROM oversight_events "
-                "ORDER BY notification_id"
-            ).fetchall()
-            conn.execute("CREATE TABLE copy_reference (LIKE oversight_events INCLUDING ALL)")
-            conn.commit()
-            began = time.perf_counter()
-            for start in range(0, len(rows), per):
-                with (
-                    conn.transaction(),
-                    conn.cursor() as cursor,
-                    cursor.copy(
-                        "COPY copy_reference (originator_id, originator_version, topic, state) "
-                        "FROM STDIN (FORMAT BINARY)"
-                    ) as copy,
-                ):
-                    copy.set_types(["uuid", "int8", "text", "bytea"])
-                    for row in rows[start : start + per]:
-                        copy.write_row(row)
-            seconds = time.perf_counter() - began
-        figures["raw_copy_events_per_s"] = len(rows) / seconds
+        figures["raw_copy_events_per_s"] = raw_copy_rate(database.url, per)
         return figures
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
