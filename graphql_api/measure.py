@@ -186,6 +186,8 @@ class DocumentMeasurer:
             multiplier = 1  # the schema's own size bounds it, and the depth ceiling
         elif is_list and paged:
             multiplier = 1  # a connection's edges: the page was counted by the connection
+        elif is_list and _bound(definition) is not None:
+            multiplier = _bound(definition) or 0  # a list its type bounds (ADR 0028)
         elif is_list:
             multiplier = UNPAGED_LIST_SIZE
         else:
@@ -229,6 +231,16 @@ class DocumentMeasurer:
             if isinstance(default, int):
                 return default
         return None
+
+
+def _bound(definition: Any) -> int | None:
+    """The most items a list field holds, where its type declares it (``max_items`` in
+    the field's metadata: an audit tool's answers, a correction's changes, a rule's
+    citations), so a typed detail costs what it can hold, not ``UNPAGED_LIST_SIZE``."""
+    extensions = getattr(definition, "extensions", None) or {}
+    metadata = getattr(extensions.get("strawberry-definition"), "metadata", None) or {}
+    bound = metadata.get("max_items")
+    return bound if isinstance(bound, int) else None
 
 
 def _is_list(type_: GraphQLType | None) -> bool:

@@ -23,7 +23,7 @@ from graphql_api.errors import OversightSchema
 from graphql_api.mutations import Mutation
 from graphql_api.queries import Query
 from graphql_api.subscriptions import POLL_SECONDS, Subscription
-from graphql_api.types import Child, PageInfo, Worker
+from graphql_api.types import ENTRY_TYPES, EVENT_TYPES, Child, PageInfo, Worker
 
 __all__ = [
     "POLL_SECONDS",
@@ -45,7 +45,8 @@ def build_schema(extensions: list[Any] | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        # Reached only through the Node interface: named so that they are in the schema.
-        types=[Child, Worker],
+        # Reached only through an interface (Node, Event, Entry): named so that they are
+        # in the schema, every catalogue event and every entry kind with its own type.
+        types=[Child, Worker, *EVENT_TYPES.values(), *ENTRY_TYPES.values()],
         extensions=extensions or [],
     )

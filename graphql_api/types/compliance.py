@@ -4,33 +4,21 @@ change a subscription reports."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 
+from graphql_api.types.enums import FindingStatus, SubjectKind, member
 from projections import compliance as compliance_model
-
-
-@strawberry.enum(
-    description="A finding's status on the day asked about: MET (done in its window, or "
-    "open and not yet due), DUE_SOON, OVERDUE (open past its due day: a deadline's only "
-    "window), BREACHED (the window closed without the act, or it was done late; each "
-    "missed window of a recurring or annual rule is its own finding), NOT_APPLICABLE."
-)
-class FindingStatus(Enum):
-    MET = "met"
-    DUE_SOON = "due_soon"
-    OVERDUE = "overdue"
-    BREACHED = "breached"
-    NOT_APPLICABLE = "not_applicable"
 
 
 @strawberry.type(description="What a policy rule required, and whether it was done.")
 class Finding:
     rule_id: str = strawberry.field(description="The rule ID, e.g. POR-3.1b.")
     rule_key: str = strawberry.field(description="The rule and its variant.")
-    status: FindingStatus = strawberry.field(description="Status on asOf.")
+    status: FindingStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the finding stands on the day asked about (asOf)."
+    )
     due_on: date | None = strawberry.field(description="When it is or was due.")
     evidence: list[strawberry.ID] = strawberry.field(
         description="Log positions of the events it rests on."
@@ -60,7 +48,7 @@ def compliance_of(result: compliance_model.SubjectCompliance) -> Compliance:
             Finding(
                 rule_id=f.rule_id,
                 rule_key=f.rule_key,
-                status=FindingStatus(f.status.value),
+                status=member(FindingStatus, f.status),
                 due_on=f.due_on,
                 evidence=[strawberry.ID(str(p)) for p in f.evidence],
                 sentence=f.sentence,
@@ -115,7 +103,9 @@ def summary_rows(groups: dict[Any, compliance_model.Tally]) -> list[SummaryRow]:
 
 @strawberry.type(description="A subject whose compliance changed: recomputed from new events.")
 class ComplianceChange:
-    subject_kind: str = strawberry.field(description="worker or child.")
+    subject_kind: SubjectKind = strawberry.field(  # type: ignore[valid-type]
+        description="Whose record changed: a worker's or a child's."
+    )
     local_id: str = strawberry.field(description="The worker's or child's id.")
     team: str | None = strawberry.field(description="Their team.")
     through_position: strawberry.ID = strawberry.field(
@@ -123,3 +113,7 @@ class ComplianceChange:
     )
     overdue: int = strawberry.field(description="Findings overdue on the day of the change.")
     due_soon: int = strawberry.field(description="Findings due soon on that day.")
+
+    def __post_init__(self) -> None:
+        # The subscription names the subject's kind as the read model does (text).
+        self.subject_kind = member(SubjectKind, self.subject_kind)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import strawberry
-from strawberry.scalars import JSON
 
 from domain.policy.calendar import Period
 from domain.policy.quality import QuotaWindow
-from graphql_api.types.compliance import FindingStatus
+from graphql_api.types.enums import AuditedRecord, FindingStatus, SubjectKind, member
+from graphql_api.types.events import AuditAnswer, bounded
 from projections.compliance import AuditRow
 
 
@@ -19,9 +19,15 @@ from projections.compliance import AuditRow
     "with the authority's own tool; its dispute and moderation [SHR-5.8, POR-7, DUR-7]."
 )
 class QualityAudit:
-    audit_id: str = strawberry.field(description="The audit's id, unique per subject.")
-    record: str = strawberry.field(description="supervision_file or case_file.")
-    subject_kind: str = strawberry.field(description="worker or child.")
+    audit_id: str = strawberry.field(
+        description="The audit's id, chosen when it was recorded, unique per subject."
+    )
+    record: AuditedRecord = strawberry.field(  # type: ignore[valid-type]
+        description="Which file was audited: a supervision file or a case file."
+    )
+    subject_kind: SubjectKind = strawberry.field(  # type: ignore[valid-type]
+        description="Whose file it is: a worker's or a child's."
+    )
     local_id: str = strawberry.field(description="The worker's staff id or the child's id.")
     team: str | None = strawberry.field(description="The subject's team.")
     auditor_id: str = strawberry.field(description="Who audited (the caller who recorded it).")
@@ -32,9 +38,17 @@ class QualityAudit:
     audited_on: date = strawberry.field(description="The day of the audit.")
     period_from: date | None = strawberry.field(description="The period audited, from.")
     period_to: date | None = strawberry.field(description="The period audited, to.")
-    answers: JSON = strawberry.field(description="Each item of the tool: yes (true) or no.")
-    graded: str = strawberry.field(description="The auditor's overall judgement.")
-    judgement: str = strawberry.field(description="The judgement now (after moderation).")
+    answers: list[AuditAnswer] = strawberry.field(
+        description="Each item of the authority's tool and the auditor's answer, by item id.",
+        metadata=bounded("answers"),
+    )
+    graded: str = strawberry.field(
+        description="The auditor's overall judgement, on the authority's tool's own scale."
+    )
+    judgement: str = strawberry.field(
+        description="The overall judgement now: the auditor's, or the moderator's where "
+        "they changed it (the authority's own scale, so text, not an enum)."
+    )
     concern: bool = strawberry.field(description="The judgement is one the tool marks a concern.")
     rule_id: str | None = strawberry.field(description="The clause of the authority's tool.")
     comment: str | None = strawberry.field(description="The auditor's comment.")
@@ -47,8 +61,8 @@ class QualityAudit:
 def quality_audit(row: AuditRow) -> QualityAudit:
     return QualityAudit(
         audit_id=row.audit_id,
-        record=row.record,
-        subject_kind=row.subject_kind,
+        record=member(AuditedRecord, row.record),
+        subject_kind=member(SubjectKind, row.subject_kind),
         local_id=row.local_id,
         team=row.team,
         auditor_id=row.auditor_id,
@@ -57,7 +71,7 @@ def quality_audit(row: AuditRow) -> QualityAudit:
         audited_on=row.audited_on,
         period_from=row.period_from,
         period_to=row.period_to,
-        answers=JSON(dict(row.answers)),
+        answers=[AuditAnswer(item=k, yes=bool(v)) for k, v in sorted(row.answers.items())],
         graded=row.graded,
         judgement=row.judgement,
         concern=row.concern,
@@ -79,12 +93,16 @@ class AuditQuotaWindow:
     rule_key: str = strawberry.field(description="The rule and its variant.")
     title: str = strawberry.field(description="The quota in words.")
     auditor_id: str = strawberry.field(description="The auditor the quota falls to.")
-    record: str = strawberry.field(description="supervision_file or case_file.")
+    record: AuditedRecord = strawberry.field(  # type: ignore[valid-type]
+        description="Which kind of file the quota counts: supervision files or case files."
+    )
     starts_on: date = strawberry.field(description="The period's first day.")
     ends_on: date = strawberry.field(description="The period's last day.")
     due: int = strawberry.field(description="Audits due in the period.")
     done: int = strawberry.field(description="Audits done in the period (distinct files).")
-    status: FindingStatus = strawberry.field(description="Status on asOf.")
+    status: FindingStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the quota stands on asOf: BREACHED when the period ended short."
+    )
     files: list[str] = strawberry.field(description="The files the quota covers.")
     audits: list[str] = strawberry.field(description="The audits done in the period.")
     sentence: str | None = strawberry.field(description="The finding, when the quota is missed.")
@@ -97,15 +115,15 @@ def audit_quota_window(window: QuotaWindow, as_of: date, due_soon: Period) -> Au
         rule_key=window.rule_key,
         title=window.title,
         auditor_id=window.auditor_id,
-        record=window.record.value,
+        record=member(AuditedRecord, window.record),
         starts_on=window.starts_on,
         ends_on=window.ends_on,
         due=window.due,
         done=window.done,
-        status=FindingStatus(status),
+        status=member(FindingStatus, status),
         files=list(window.files),
         audits=list(window.audits),
-        sentence=window.finding() if status == FindingStatus.BREACHED.value else None,
+        sentence=window.finding() if status == "breached" else None,
     )
 
 

@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 import strawberry
 
-from graphql_api.types.compliance import Finding, FindingStatus
+from graphql_api.types.compliance import Finding
+from graphql_api.types.enums import FindingStatus, TeamSessionKind_, member
 from projections.compliance.teams import TeamCompliance as TeamComplianceModel
 
 
@@ -27,8 +28,8 @@ class TeamFinding:
 class TeamSession:
     team: str = strawberry.field(description="The team it counted for.")
     session_id: str = strawberry.field(description="The group session id.")
-    kind: str = strawberry.field(
-        description="group_supervision, team_meeting or practice_development."
+    kind: TeamSessionKind_ = strawberry.field(  # type: ignore[valid-type]
+        description="Which kind of group session it was, as the team rules count them."
     )
     held_on: date = strawberry.field(description="The day it was held.")
     facilitator_id: str = strawberry.field(description="Its facilitator's staff id.")
@@ -78,7 +79,7 @@ def team_compliance_of(result: TeamComplianceModel) -> TeamCompliance:
                 finding=Finding(
                     rule_id=t.finding.rule_id,
                     rule_key=t.finding.rule_key,
-                    status=FindingStatus(t.finding.status.value),
+                    status=member(FindingStatus, t.finding.status),
                     due_on=t.finding.due_on,
                     evidence=[strawberry.ID(str(p)) for p in t.finding.evidence],
                     sentence=t.finding.sentence,
@@ -97,7 +98,7 @@ def team_compliance_of(result: TeamComplianceModel) -> TeamCompliance:
             TeamSession(
                 team=s.team,
                 session_id=s.session_id,
-                kind=s.kind.value,
+                kind=member(TeamSessionKind_, s.kind),
                 held_on=s.day,
                 facilitator_id=s.facilitator_id,
                 attendees=list(s.attendees),
