@@ -80,16 +80,18 @@ FIELD_ENUMS: Mapping[str, type[Enum]] = {
     "status": e.SessionStatus,
 }
 
-#: The most items a list of objects holds, for the request's cost (``measure._bound``):
-#: an audit tool's items (13 in the largest pack), the fields a correction may change
-#: (``inputs.CORRECTABLE``), a record's agreed actions (an estimate: the domain sets no
-#: limit, the request's size does).
-LIST_BOUNDS: Mapping[str, int] = {"answers": 50, "changes": 40, "actions": 20, "agreed_actions": 20}
+#: Lists of values an event holds (a tool's answers, a correction's changes, agreed
+#: actions): read with their row, no resolver per item, so a request's cost counts each
+#: list once (``measure._counted``).
+VALUE_LISTS = frozenset({"answers", "changes", "actions", "agreed_actions"})
+
+#: The metadata of a list of values read with its row (``measure._counted``).
+WITH_ITS_ROW: dict[str, Any] = {"counted_items": 1}
 
 
 def bounded(name: str) -> dict[str, Any]:
     """The metadata a field ``name`` carries for the request's cost (empty: none)."""
-    return {"max_items": LIST_BOUNDS[name]} if name in LIST_BOUNDS else {}
+    return WITH_ITS_ROW if name in VALUE_LISTS else {}
 
 
 #: Fields named ``kind`` and the vocabulary each event's kind is from.
@@ -327,6 +329,7 @@ def history_events(rows: list[HistoryRow]) -> list[Event]:
 
 __all__ = [
     "EVENT_TYPES",
+    "WITH_ITS_ROW",
     "AuditAnswer",
     "Event",
     "FieldChange",

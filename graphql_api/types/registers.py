@@ -20,6 +20,7 @@ from graphql_api.types.enums import (
     member,
     member_or_none,
 )
+from graphql_api.types.events import WITH_ITS_ROW
 from projections import compliance as compliance_model
 
 
@@ -107,7 +108,7 @@ class DisagreementDetail:
     )
     escalations: list[Escalation] = strawberry.field(
         description="Each escalation up the chain, oldest first.",
-        metadata={"max_items": 10},  # a chain's levels (three at most in any pack)
+        metadata=WITH_ITS_ROW,
     )
     level: EscalationLevel_ | None = strawberry.field(  # type: ignore[valid-type]
         description="The level holding it now (null: never escalated)."
