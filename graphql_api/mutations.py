@@ -56,24 +56,19 @@ from graphql_api.types import (
     schedule_entry,
 )
 from graphql_api.types.inputs import AuditAnswerInput, EntryChangesInput, answers_of, changes_of
-from graphql_api.types.words import FIELD_WORDS
+from graphql_api.types.words import COMMAND_WORDS, words_for
 
 INPUT_WORDS: dict[str, str] = {
     "SmartActionInput": "An agreed action: specific, with an owner and a due date [POR-6.1].",
 }
 
 
-def _words(name: str) -> str:
-    """What an input field means (``types.words``: one vocabulary for inputs and types)."""
-    return FIELD_WORDS[name]
-
-
 @strawberry.input(description=INPUT_WORDS["SmartActionInput"])
 class SmartActionInput:
     action_id: str = strawberry.field(description="The action's id, unique per child.")
-    description: str = strawberry.field(description="What is to be done.")
+    description: str = strawberry.field(description="What is to be done, specifically, in words.")
     owner: str = strawberry.field(description="Who does it (a staff id or a named person).")
-    due_on: date = strawberry.field(description="When it is due.")
+    due_on: date = strawberry.field(description="The day by which the owner is to have done it.")
 
 
 def _smart_action(value: SmartActionInput) -> dict[str, Any]:
@@ -111,9 +106,11 @@ def _input_for(cls: type, name: str, description: str) -> type:
             default = spec.default if spec.default is not dataclasses.MISSING else None
             if default is None and not _is_optional(graphql_type):
                 annotations[spec.name] = graphql_type | None  # omitted: the command's default
-            namespace[spec.name] = strawberry.field(default=default, description=_words(spec.name))
+            namespace[spec.name] = strawberry.field(
+                default=default, description=words_for(spec.name, cls.__name__)
+            )
         else:
-            namespace[spec.name] = strawberry.field(description=_words(spec.name))
+            namespace[spec.name] = strawberry.field(description=words_for(spec.name, cls.__name__))
     generated = type(name, (), namespace)
     strawberry_input = strawberry.input(generated, description=description)
     _INPUTS[cls] = strawberry_input
@@ -189,6 +186,8 @@ class GeneratedMutation:
 
 
 def _description(command: type[c.Command]) -> str:
+    if command.__name__ in COMMAND_WORDS:
+        return COMMAND_WORDS[command.__name__]
     doc = (command.__doc__ or "").strip()
     if doc and not doc.startswith(command.__name__ + "("):
         return doc.splitlines()[0]
@@ -294,7 +293,13 @@ def _resolver(mutation: GeneratedMutation) -> Any:
 
     resolve.__annotations__ = {
         "info": Info,
-        "input": Annotated[mutation.input_type, strawberry.argument(description="What happened.")],
+        "input": Annotated[
+            mutation.input_type,
+            strawberry.argument(
+                description="What happened, to whom: the command's fields (who records "
+                "it, and in which role, comes from the token)."
+            ),
+        ],
         "idempotency_key": Annotated[
             str,
             strawberry.argument(

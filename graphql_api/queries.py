@@ -345,9 +345,17 @@ class Query:
             date | None, strawberry.argument(description="Status on this day (default today).")
         ] = None,
         due_from: Annotated[
-            date | None, strawberry.argument(description="Due on or after.")
+            date | None,
+            strawberry.argument(
+                description="Only records falling due for destruction on or after this day."
+            ),
         ] = None,
-        due_to: Annotated[date | None, strawberry.argument(description="Due on or before.")] = None,
+        due_to: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Only records falling due for destruction on or before this day."
+            ),
+        ] = None,
         months: Annotated[
             int | None, strawberry.argument(description="Due within this many months of asOf.")
         ] = None,
@@ -417,7 +425,12 @@ class Query:
     async def register(
         self,
         info: Info,
-        kind: Annotated[RegisterKind, strawberry.argument(description="Which register.")],
+        kind: Annotated[
+            RegisterKind,
+            strawberry.argument(
+                description="Which queue or register to read (triggers, actions...)."
+            ),
+        ],
         as_of: AsOfDay,
         team: Team = None,
         open_only: OpenOnly = True,

@@ -15,11 +15,15 @@ from projections import compliance as compliance_model
 @strawberry.type(description="What a policy rule required, and whether it was done.")
 class Finding:
     rule_id: str = strawberry.field(description="The rule ID, e.g. POR-3.1b.")
-    rule_key: str = strawberry.field(description="The rule and its variant.")
+    rule_key: str = strawberry.field(
+        description="The clause with the variant the pack keys it by (e.g. DUR-4.2/annual)."
+    )
     status: FindingStatus = strawberry.field(  # type: ignore[valid-type]
         description="Where the finding stands on the day asked about (asOf)."
     )
-    due_on: date | None = strawberry.field(description="When it is or was due.")
+    due_on: date | None = strawberry.field(
+        description="The day the act is or was due under the pack (null: no deadline)."
+    )
     evidence: list[strawberry.ID] = strawberry.field(
         description="Log positions of the events it rests on."
     )
@@ -32,7 +36,9 @@ class Finding:
 
 @strawberry.type(description="A worker's or child's compliance on a day.")
 class Compliance:
-    pack: str | None = strawberry.field(description="The pack they are held to.")
+    pack: str | None = strawberry.field(
+        description="The id of the policy pack the subject's authority holds them to (e.g. DUR)."
+    )
     as_of: date = strawberry.field(description="The valid day asked about.")
     known_at: datetime | None = strawberry.field(description="The system time asked about.")
     findings: list[Finding] = strawberry.field(description="Every finding arisen by asOf.")
@@ -81,7 +87,9 @@ class ComplianceSummary:
     as_of: date = strawberry.field(description="The last day of the window.")
     since: date = strawberry.field(description="The first day of the window.")
     by_rule: list[SummaryRow] = strawberry.field(description="Tallies by rule ID.")
-    by_team: list[SummaryRow] = strawberry.field(description="Tallies by team.")
+    by_team: list[SummaryRow] = strawberry.field(
+        description="The same tallies, one row per team of the authority."
+    )
 
 
 def summary_rows(groups: dict[Any, compliance_model.Tally]) -> list[SummaryRow]:
@@ -107,7 +115,9 @@ class ComplianceChange:
         description="Whose record changed: a worker's or a child's."
     )
     local_id: str = strawberry.field(description="The worker's or child's id.")
-    team: str | None = strawberry.field(description="Their team.")
+    team: str | None = strawberry.field(
+        description="The subject's team when its findings were recomputed."
+    )
     through_position: strawberry.ID = strawberry.field(
         description="The last event the new findings rest on."
     )

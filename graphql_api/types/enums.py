@@ -339,7 +339,7 @@ LegalHoldKind_ = _mirror(
         "litigation": "Litigation in which the records may be evidence.",
         "subject_access_request": "A subject access request under data protection law.",
         "inquiry": "A public or statutory inquiry.",
-        "police_investigation": "A police investigation.",
+        "police_investigation": "A police investigation for which the records may be evidence.",
     },
     "Held for a {words}.",
 )
@@ -503,7 +503,7 @@ AUDIT_ENTRY_WORDS = {
     "employment": "A change to the worker's employment: role, team, manager, hours, leaving.",
     "group_supervision": "The worker attended, or the case was discussed in, a group session.",
     "legal_hold": "A legal hold was placed or lifted [DUR-4.9].",
-    "management_decision": "A management decision was recorded.",
+    "management_decision": "A decision recorded on a manager's instruction [POR-3.3, BUR-AH].",
     "management_oversight": "A manager's oversight record was written [DEV-6g].",
     "other": "An event with no more specific heading on the trail.",
     "oversight_trigger": "A key point needing a manager's oversight arose [DEV-6].",

@@ -34,10 +34,16 @@ class QualityAudit:
     holder_id: str | None = strawberry.field(
         description="The worker whose file it is (a child's: the allocated worker)."
     )
-    supervisor_id: str | None = strawberry.field(description="The audited supervisor.")
+    supervisor_id: str | None = strawberry.field(
+        description="The staff id of the supervisor whose supervision the file records."
+    )
     audited_on: date = strawberry.field(description="The day of the audit.")
-    period_from: date | None = strawberry.field(description="The period audited, from.")
-    period_to: date | None = strawberry.field(description="The period audited, to.")
+    period_from: date | None = strawberry.field(
+        description="The first day of the records the audit read."
+    )
+    period_to: date | None = strawberry.field(
+        description="The last day of the records the audit read (not after the audit)."
+    )
     answers: list[AuditAnswer] = strawberry.field(
         description="Each item of the authority's tool and the auditor's answer, by item id.",
         metadata=bounded("answers"),
@@ -52,10 +58,19 @@ class QualityAudit:
     concern: bool = strawberry.field(description="The judgement is one the tool marks a concern.")
     rule_id: str | None = strawberry.field(description="The clause of the authority's tool.")
     comment: str | None = strawberry.field(description="The auditor's comment.")
-    disputed_by: str | None = strawberry.field(description="Who disputed it, if anyone.")
-    dispute_reasons: str | None = strawberry.field(description="Their reasons.")
-    moderated_by: str | None = strawberry.field(description="Who moderated it, if anyone.")
-    moderation_rationale: str | None = strawberry.field(description="Why, in words.")
+    disputed_by: str | None = strawberry.field(
+        description="The staff id of the audited worker or supervisor who disputed the "
+        "audit (null: undisputed) [SHR-5.8]."
+    )
+    dispute_reasons: str | None = strawberry.field(
+        description="Why the audit was disputed, in the disputing party's words."
+    )
+    moderated_by: str | None = strawberry.field(
+        description="The staff id of the moderator the pack names (null: not moderated)."
+    )
+    moderation_rationale: str | None = strawberry.field(
+        description="Why the moderator kept or changed the judgement, in words."
+    )
 
 
 def quality_audit(row: AuditRow) -> QualityAudit:
@@ -89,8 +104,13 @@ def quality_audit(row: AuditRow) -> QualityAudit:
     "BREACHED when the period ended short, a finding citing the rule [SHR-5.8, POR-7, DUR-7]."
 )
 class AuditQuotaWindow:
-    rule_id: str = strawberry.field(description="The rule ID, e.g. SHR-5.8.")
-    rule_key: str = strawberry.field(description="The rule and its variant.")
+    rule_id: str = strawberry.field(
+        description="The clause setting the quota, as the authority's pack numbers it "
+        "(e.g. SHR-5.8)."
+    )
+    rule_key: str = strawberry.field(
+        description="The clause with the variant the pack keys it by (e.g. DUR-7/annual)."
+    )
     title: str = strawberry.field(description="The quota in words.")
     auditor_id: str = strawberry.field(description="The auditor the quota falls to.")
     record: AuditedRecord = strawberry.field(  # type: ignore[valid-type]

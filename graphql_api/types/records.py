@@ -202,13 +202,17 @@ class SubjectRecord(Node):
 class Child(SubjectRecord):
     child_id: str = strawberry.field(description="The child's id in the authority.")
     team: str | None = strawberry.field(description="The team holding the case.")
-    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
+    allocated_worker: str | None = strawberry.field(
+        description="The staff id of the practitioner the case is allocated to."
+    )
 
 
 @strawberry.type(description="A worker's personal supervision file. Reading it is logged.")
 class Worker(SubjectRecord):
     staff_id: str = strawberry.field(description="The worker's staff id.")
-    team: str | None = strawberry.field(description="Their team.")
+    team: str | None = strawberry.field(
+        description="The team the worker belongs to, as their employment record says now."
+    )
 
 
 def subject_uuid(kind: str, authority: str, local_id: str) -> uuid.UUID:

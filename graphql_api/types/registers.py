@@ -135,7 +135,9 @@ class RegisterItem:
     local_id: str = strawberry.field(
         description="The worker's staff id or the child's id in the authority."
     )
-    team: str | None = strawberry.field(description="The team the subject is in on asOf.")
+    team: str | None = strawberry.field(
+        description="The worker's or child's team on asOf (a register is read by team)."
+    )
     item_id: str = strawberry.field(
         description="The id of the trigger, action, session or disagreement it tracks."
     )

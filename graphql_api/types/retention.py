@@ -34,8 +34,12 @@ class PurgeScheduleEntry:
     due_on: date | None = strawberry.field(description="When it falls due for destruction.")
     held_by: str | None = strawberry.field(description="The legal holds that stop its purge.")
     events: int = strawberry.field(description="How many stored events the record holds.")
-    purged_on: date | None = strawberry.field(description="When it was destroyed.")
-    authorised_by: str | None = strawberry.field(description="Who authorised its destruction.")
+    purged_on: date | None = strawberry.field(
+        description="The day the purge destroyed it (null: still held)."
+    )
+    authorised_by: str | None = strawberry.field(
+        description="The data protection officer who ran the purge, and their role."
+    )
     status: PurgeStatus = strawberry.field(  # type: ignore[valid-type]
         description="Where the record stands on the schedule on asOf."
     )

@@ -14,7 +14,7 @@ from projections.compliance.teams import TeamCompliance as TeamComplianceModel
 
 @strawberry.type(description="A team rule's window and its status on the day asked about.")
 class TeamFinding:
-    team: str = strawberry.field(description="The team.")
+    team: str = strawberry.field(description="The team whose window this is, by its name.")
     finding: Finding = strawberry.field(description="The window, its status and its words.")
     satisfied_on: date | None = strawberry.field(
         description="The day of the session that met the window, if any."
@@ -26,12 +26,16 @@ class TeamFinding:
     "development session, however many of the team attended it [DEV-7, POR-3.3]."
 )
 class TeamSession:
-    team: str = strawberry.field(description="The team it counted for.")
-    session_id: str = strawberry.field(description="The group session id.")
+    team: str = strawberry.field(
+        description="The team whose rule the session counted towards, by its name."
+    )
+    session_id: str = strawberry.field(
+        description="The group session's id, shared by every attendee's record of it."
+    )
     kind: TeamSessionKind_ = strawberry.field(  # type: ignore[valid-type]
         description="Which kind of group session it was, as the team rules count them."
     )
-    held_on: date = strawberry.field(description="The day it was held.")
+    held_on: date = strawberry.field(description="The day the group session took place.")
     facilitator_id: str = strawberry.field(description="Its facilitator's staff id.")
     attendees: list[str] = strawberry.field(description="Staff ids of the team who attended.")
     evidence: strawberry.ID = strawberry.field(description="Log position of its first record.")
@@ -41,8 +45,10 @@ class TeamSession:
     description="Which team rule, and how many of its windows closed without a session."
 )
 class TeamBreaches:
-    team: str = strawberry.field(description="The team.")
-    rule_key: str = strawberry.field(description="The rule and its variant.")
+    team: str = strawberry.field(description="The team whose windows were missed, by its name.")
+    rule_key: str = strawberry.field(
+        description="The team rule with the variant its pack keys it by (e.g. DEV-7)."
+    )
     breached: int = strawberry.field(description="Windows closed without a session by asOf.")
 
 

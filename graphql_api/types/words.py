@@ -86,12 +86,12 @@ FIELD_WORDS: Mapping[str, str] = {
     "sessions of a minimum length).",
     "functions_covered": "Which functions of supervision the session covered [DUR-4.3].",
     "wellbeing_discussed": "True when the worker's wellbeing was discussed [DUR-4.3].",
-    "equality_and_diversity_discussed": "True when equality and diversity were "
-    "discussed [DUR-4.3].",
+    "equality_and_diversity_discussed": "True when the session covered equality, "
+    "diversity and inclusion in the worker's practice [DUR-4.3].",
     "children_discussed": "The children whose cases were discussed in the session.",
     "case_discussions": "Children's cases discussed in the session, each recorded on "
     "the child as case supervision.",
-    "held_on": "The day it was held.",
+    "held_on": "The day it took place (its valid time; a correction may move it).",
     "actions_reviewed": "How the actions from the last session were reviewed.",
     "wellbeing": "What was said about the worker's wellbeing.",
     "workload": "What was said about the worker's caseload and workload.",
@@ -141,7 +141,7 @@ FIELD_WORDS: Mapping[str, str] = {
     "answered_by": "The management oversight record that answered it (null: unanswered) [DEV-6g].",
     "note": "How the action was completed, in words.",
     "new_due_on": "The new due date the action is carried forward to [POR-6.1].",
-    "due_on": "The day it is due.",
+    "due_on": "The day by which it is to be done, under the authority's pack.",
     # -- the CIN census
     "referral_on": "The day the referral was received (CIN census ReferralDate).",
     "referral_source": "Who referred the child (CIN census ReferralSource code).",
@@ -155,7 +155,7 @@ FIELD_WORDS: Mapping[str, str] = {
     "reviewed_on": "The day the plan's review conference was held (CPPreviewDate).",
     "review_number": "Which review conference of the plan this was, counting from 1.",
     "at_review": "The review conference at which the plan ended (DEV-6 (11) watches the first).",
-    "closed_on": "The day it closed.",
+    "closed_on": "The day the episode was closed, as the census records it.",
     "reason_for_closure": "Why the episode closed (CIN census RC1-RC8).",
     "missing": "M: missing from care; A: away from placement without authorisation.",
     "episode_started_on": "The start of the episode of care the correction concerns.",
@@ -214,7 +214,6 @@ FIELD_WORDS: Mapping[str, str] = {
     "they have not signed again [DUR-6]; null otherwise.",
     "signed_by_line_manager": "False when a correction voided the line manager's "
     "signature and they have not signed again [DUR-6]; null otherwise.",
-    "kind": "Which kind it is.",
 }
 
 #: Where a name means something particular to one event (event name, field name).
@@ -226,6 +225,16 @@ OVERRIDES: Mapping[tuple[str, str], str] = {
     ("CaseClosed", "kind"): "How the case left the team: closed, transferred or stepped "
     "across to early help [DEV-6 (13)].",
     ("RecordAccessed", "kind"): "Which record was read: child_record or personal_file.",
+    ("CloseCase", "kind"): "How the case leaves the team: closed, transferred or "
+    "stepped_across_to_early_help [DEV-6 (13)].",
+    ("HoldAppraisal", "kind"): "Which review it is: appraisal, pdr or six_month_review.",
+    ("PlaceLegalHold", "kind"): "Why the records are held: learning_review, litigation, "
+    "subject_access_request, inquiry or police_investigation.",
+    ("StartAbsence", "kind"): "Why the worker is away: sickness, planned or unplanned.",
+    ("TriggerOversight", "kind"): "Which key point of the authority's list arose, e.g. "
+    "court_direction [DEV-6].",
+    ("RecordPurged", "due_on"): "The day the record fell due for destruction under its "
+    "retention rule.",
     ("CaseClosed", "reason"): "Why the case closed, in words.",
     ("QualityAuditModerated", "judgement"): "The judgement the moderator settled on.",
     ("QualityAuditModerated", "confirmed"): "True when the moderator kept the auditor's judgement.",
@@ -248,3 +257,90 @@ def words_for(name: str, event: str | None = None) -> str:
     if found is None:
         raise KeyError(f"graphql_api/types/words.py does not describe the field {name!r}")
     return found
+
+
+#: What a command records, for those ``domain/commands.py`` gives no docstring: the
+#: mutation's and its input's description, in the policies' words, with the event it
+#: records.
+COMMAND_WORDS: Mapping[str, str] = {
+    "AddClosureDay": "Add a day the authority is closed: it does not count as a working "
+    "day for its deadlines (ClosureDayAdded).",
+    "AllocateTeam": "Allocate a child's case to a team, before a practitioner is named "
+    "(TeamAllocated).",
+    "ApproveFrequencyException": "Approve supervision less often than the standard "
+    "frequency, by the role the authority's pack names [POR-3.1a] "
+    "(SupervisionFrequencyExceptionApproved).",
+    "CancelSupervisionSession": "Cancel a booked supervision session, as one of its "
+    "parties, with a reason [DUR-4.4] (SupervisionSessionCancelled).",
+    "CarryForwardAction": "Carry an action on a child's plan to a new due date, saying why "
+    "[POR-6.1] (ActionCarriedForward).",
+    "ChangeCaseType": "Change a child's case type, which sets how often the case is "
+    "supervised [DEV-5.1b] (CaseTypeChanged).",
+    "ChangeLegalStatus": "Change a looked-after child's legal status (SSDA903 legal "
+    "status) (LegalStatusChanged).",
+    "ChangeLineManager": "Give a worker a new line manager: where their disagreements go "
+    "first [DUR-4.10] (LineManagerChanged).",
+    "ChangePlacement": "Change a looked-after child's placement, with the reason "
+    "(PlacementChanged).",
+    "ChangeRiskLevel": "Change a child's risk level or RAG rating, which can change how "
+    "often the case is supervised [DEV-5.1b, DUR-4.6a] (RiskLevelChanged).",
+    "ChangeRole": "Record a worker's new post, which may change the supervision due "
+    "[SHR-3.6c] (WorkerRoleChanged).",
+    "ChangeTeam": "Move a worker to another team (WorkerTeamChanged).",
+    "ChangeThreshold": "Change a child's threshold of need: a key point for oversight "
+    "[DEV-6 (9)] (ThresholdChanged).",
+    "ChangeWorkingPattern": "Change a worker's hours, which set their supervision "
+    "frequency and annual minimum [DEV-4.1b, DUR-4.2] (WorkingPatternChanged).",
+    "CompleteAction": "Mark an action on a child's plan done, with a note [POR-6.1] "
+    "(ActionCompleted).",
+    "CorrectEntry": "Supersede fields of an entry with a reason, keeping the original; a "
+    "signed record reads unsigned until each party signs again [DUR-4.7a, DUR-4.7b] "
+    "(EntryCorrected).",
+    "EndAbsence": "Record a worker's return from absence: a return supervision may fall "
+    "due [DUR-4.5] (AbsenceEnded).",
+    "EscalateDisagreement": "Move a disagreement to the next level of the authority's "
+    "escalation chain for its subject [DUR-4.10, SHR-APP1d] (DisagreementEscalated).",
+    "HoldAppraisal": "Record a worker's appraisal or review [DEV-8, DUR-7, POR-4] (AppraisalHeld).",
+    "LeaveEmployment": "Record a worker's last day: their file's retention runs from it "
+    "[POR-6.2d, SHR-5.7] (WorkerLeftEmployment).",
+    "LiftLegalHold": "End a legal hold: the subject's records fall due for purging again "
+    "[DUR-4.9] (LegalHoldLifted).",
+    "PlaceLegalHold": "Stop a subject's records being purged while litigation, an inquiry "
+    "or a review needs them (LegalHoldPlaced).",
+    "RaiseDisagreement": "Record a worker's disagreement with a decision or a record, as "
+    "a party to it [DUR-4.10, SHR-APP1d, POR-3.1a] (DisagreementRaised).",
+    "RecordCameIntoCare": "Record that a child came into care, with legal status and "
+    "placement: a key point for oversight [DEV-6 (4)] (ChildCameIntoCare).",
+    "RecordDirectObservation": "Record an observation of a worker's practice, for each "
+    "party to sign [DUR-6] (DirectObservationRecorded).",
+    "RecordGroupDiscussion": "Record that a child's case was discussed in group "
+    "supervision [DEV-7, DUR-5] (GroupSupervisionDiscussionRecorded).",
+    "RecordReturnedHome": "Record that a looked-after child returned home: a key point "
+    "for oversight [DEV-6 (7)] (ChildReturnedHome).",
+    "RegisterAuthority": "Make a local authority a tenant, holding its records against a "
+    "policy pack (AuthorityRegistered).",
+    "RegisterChild": "Make a child known to the authority, with case type, risk and RAG "
+    "rating [DEV-5.1b, DEV-5.1c] (ChildRegistered).",
+    "RegisterWorker": "Register a worker with their post, team, line manager and hours "
+    "[DEV-4.1b, SHR-3.6c] (WorkerRegistered).",
+    "RemoveComment": "Remove a comment from a personal supervision record, as the "
+    "original supervisor's manager, with a reason [DUR-4.8b] "
+    "(PersonalRecordCommentRemoved).",
+    "RescheduleSupervisionSession": "Move a booked supervision session to a new time, "
+    "agreed with a reason [DUR-4.4] (SupervisionSessionRescheduled).",
+    "ResolveDisagreement": "Resolve a disagreement, by the level now holding it, never by "
+    "whoever raised it [DUR-4.10, SHR-APP1d] (DisagreementResolved).",
+    "ReviewSupervisionAgreement": "Review a supervision agreement and set its next review "
+    "[DUR-4.11, BUR-SA] (SupervisionAgreementReviewed).",
+    "ScheduleSupervisionSession": "Book a personal supervision session with a supervisor "
+    "[DUR-4.2] (SupervisionSessionScheduled).",
+    "SetAction": "Set a SMART action on a child's plan, with an owner and a due date "
+    "[POR-6.1, DEV-5.3] (ActionSet).",
+    "StartAbsence": "Record the start of a worker's absence, which changes the "
+    "supervision due [POR-3.1e, DUR-4.4, DUR-4.5] (AbsenceStarted).",
+    "TriggerOversight": "Raise a key point in a child's case that needs a manager's "
+    "oversight record [DEV-6] (OversightTriggered).",
+    "WritePersonalSupervisionRecord": "Write the record of a held supervision session, "
+    "as its supervisor, for both parties to sign [POR-6.2b, DUR-4.7a] "
+    "(PersonalSupervisionRecordWritten).",
+}
