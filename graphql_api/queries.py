@@ -445,7 +445,7 @@ class Query:
             rows = compliance_model.register_items(
                 service.engine,
                 who.authority_code,
-                kind.value,
+                str(kind.value),
                 as_of=as_of,
                 open_only=open_only,
                 team=team,

@@ -69,7 +69,7 @@ def _mirror(
         )
         for member, value in values
     }
-    made: type[Enum] = Enum(name, members)  # type: ignore[assignment]
+    made: type[Enum] = Enum(name, members)  # type: ignore[misc]
     return strawberry.enum(made, description=description)
 
 

@@ -46,7 +46,7 @@ class RegisterKind(Enum):
     )
 
 
-assert {k.value for k in RegisterKind} == set(REGISTERS)
+assert {str(k.value) for k in RegisterKind} == set(REGISTERS)
 
 
 @strawberry.type(description="What an oversight trigger's register item adds: the key point.")
