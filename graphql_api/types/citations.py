@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import strawberry
 
 from domain.policy.packs import Pack, PackLibrary
+from graphql_api.context import Info
+from graphql_api.errors import run_in_thread
+from projections.compliance.context import authority_context
+from projections.compliance.tables import VIEWS
 
 
 @strawberry.type(
@@ -129,4 +133,28 @@ def citations(
     return [citation(library, pack_id, rule_id) for rule_id in ids]
 
 
-__all__ = ["RuleCitation", "citation", "citations"]
+async def adopted_pack(info: Info) -> str | None:
+    """The pack the caller's authority (every subject's they may read) has adopted, read
+    once per request."""
+    cache: dict[str, str | None] = info.context.__dict__.setdefault("_adopted_packs", {})
+    code = info.context.who().authority_code
+    if code not in cache:
+        service = info.context.service
+
+        def read() -> str | None:
+            with service.engine.connect() as conn:
+                pack = authority_context(conn, VIEWS, code, service.library).pack
+            return pack.pack_id if pack is not None else None
+
+        cache[code] = await run_in_thread(read)
+    return cache[code]
+
+
+async def cite(info: Info, rule_id: str | None) -> RuleCitation | None:
+    """``rule_id`` cited from the caller's authority's pack (None: no rule)."""
+    if rule_id is None:
+        return None
+    return citation(info.context.service.library, await adopted_pack(info), rule_id)
+
+
+__all__ = ["RuleCitation", "adopted_pack", "citation", "citations", "cite"]

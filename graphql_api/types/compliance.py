@@ -1,6 +1,9 @@
 """Compliance as types: findings under a pack, the summary for dip sampling, and the
 change a subscription reports."""
 
+# mypy: disallow-untyped-decorators=False
+# (strawberry's field decorator is typed Any when given only a description: ``rule``.)
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -8,6 +11,8 @@ from typing import Any
 
 import strawberry
 
+from graphql_api.context import Info
+from graphql_api.types.citations import RuleCitation, cite
 from graphql_api.types.enums import FindingStatus, SubjectKind, member
 from projections import compliance as compliance_model
 
@@ -32,6 +37,13 @@ class Finding:
     window_end: date | None = strawberry.field(
         description="The last day of its window (its due day); null: not applicable."
     )
+
+    @strawberry.field(
+        description="The rule ID cited from the authority's own pack: whose it is, its "
+        "words and their source (null when no rule applies)."
+    )
+    async def rule(self, info: Info) -> RuleCitation | None:
+        return await cite(info, self.rule_id)
 
 
 @strawberry.type(description="A worker's or child's compliance on a day.")

@@ -1,6 +1,9 @@
 """Quality assurance as types (ADR 0023): audits graded with the authority's tool, and
 each auditor's quota windows [SHR-5.8, POR-7, DUR-7]."""
 
+# mypy: disallow-untyped-decorators=False
+# (strawberry's field decorator is typed Any when given only a description: ``rule``.)
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,6 +12,8 @@ import strawberry
 
 from domain.policy.calendar import Period
 from domain.policy.quality import QuotaWindow
+from graphql_api.context import Info
+from graphql_api.types.citations import RuleCitation, cite
 from graphql_api.types.enums import AuditedRecord, FindingStatus, SubjectKind, member
 from graphql_api.types.events import AuditAnswer, bounded
 from projections.compliance import AuditRow
@@ -72,6 +77,13 @@ class QualityAudit:
         description="Why the moderator kept or changed the judgement, in words."
     )
 
+    @strawberry.field(
+        description="The rule ID cited from the authority's own pack: whose it is, its "
+        "words and their source (null when no rule applies)."
+    )
+    async def rule(self, info: Info) -> RuleCitation | None:
+        return await cite(info, self.rule_id)
+
 
 def quality_audit(row: AuditRow) -> QualityAudit:
     return QualityAudit(
@@ -126,6 +138,13 @@ class AuditQuotaWindow:
     files: list[str] = strawberry.field(description="The files the quota covers.")
     audits: list[str] = strawberry.field(description="The audits done in the period.")
     sentence: str | None = strawberry.field(description="The finding, when the quota is missed.")
+
+    @strawberry.field(
+        description="The rule ID cited from the authority's own pack: whose it is, its "
+        "words and their source (null when no rule applies)."
+    )
+    async def rule(self, info: Info) -> RuleCitation | None:
+        return await cite(info, self.rule_id)
 
 
 def audit_quota_window(window: QuotaWindow, as_of: date, due_soon: Period) -> AuditQuotaWindow:

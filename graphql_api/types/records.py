@@ -27,7 +27,7 @@ from graphql_api.context import (
     instant,
 )
 from graphql_api.errors import run_in_thread
-from graphql_api.types.citations import RuleCitation, citations
+from graphql_api.types.citations import RuleCitation, adopted_pack, citations
 from graphql_api.types.common import Node, PageInfo
 from graphql_api.types.compliance import Compliance, compliance_of
 from graphql_api.types.entries import Entry, SubjectAttributes, attributes_of, entries_of
@@ -37,8 +37,6 @@ from graphql_api.types.events import WITH_ITS_ROW, Event, history_events
 from projections import compliance as compliance_model
 from projections import history as history_model
 from projections.audit_trail import encode_cursor, subject_trail
-from projections.compliance.context import authority_context
-from projections.compliance.tables import VIEWS
 
 
 @strawberry.type(
@@ -98,23 +96,6 @@ class AuditEntry:
         library = info.context.service.library
         pack_id = await adopted_pack(info)
         return citations(library, pack_id, self.cited)
-
-
-async def adopted_pack(info: Info) -> str | None:
-    """The pack the caller's authority (every subject's they may read) has adopted, read
-    once per request."""
-    cache: dict[str, str | None] = info.context.__dict__.setdefault("_adopted_packs", {})
-    code = info.context.who().authority_code
-    if code not in cache:
-        service = info.context.service
-
-        def read() -> str | None:
-            with service.engine.connect() as conn:
-                pack = authority_context(conn, VIEWS, code, service.library).pack
-            return pack.pack_id if pack is not None else None
-
-        cache[code] = await run_in_thread(read)
-    return cache[code]
 
 
 @strawberry.type(description="An edge of the audit trail: one entry and its cursor.")

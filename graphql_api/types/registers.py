@@ -1,6 +1,9 @@
 """The queues and registers an oversight manager works from, as types: each register's
 item detail is an object type of its own (ADR 0028)."""
 
+# mypy: disallow-untyped-decorators=False
+# (strawberry's field decorator is typed Any when given only a description: ``rule``.)
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,6 +14,8 @@ from typing import Annotated, Any
 import strawberry
 
 from domain.policy.registers import ACTIONS, DISAGREEMENTS, REGISTERS, SIGN_OFFS, TRIGGERS
+from graphql_api.context import Info
+from graphql_api.types.citations import RuleCitation, cite
 from graphql_api.types.enums import (
     DisagreementSubject_,
     EscalationLevel_,
@@ -164,6 +169,13 @@ class RegisterItem:
         description="What the item adds for its register (the trigger's key point, the "
         "action, who has yet to sign, the escalations)."
     )
+
+    @strawberry.field(
+        description="The rule ID cited from the authority's own pack: whose it is, its "
+        "words and their source (null when no rule applies)."
+    )
+    async def rule(self, info: Info) -> RuleCitation | None:
+        return await cite(info, self.rule_id)
 
 
 def _day(value: Any) -> date | None:

@@ -1,12 +1,17 @@
 """Retention as types (ADR 0012): the purge schedule and what a purge run did. The purge
 certificates are ``graphql_api.purge``'s."""
 
+# mypy: disallow-untyped-decorators=False
+# (strawberry's field decorator is typed Any when given only a description: ``rule``.)
+
 from __future__ import annotations
 
 from datetime import date
 
 import strawberry
 
+from graphql_api.context import Info
+from graphql_api.types.citations import RuleCitation, cite
 from graphql_api.types.enums import PurgeStatus, RecordClass, SubjectKind, member
 from graphql_api.types.results import ValidationProblem
 from projections import purge_schedule as purge_model
@@ -43,6 +48,13 @@ class PurgeScheduleEntry:
     status: PurgeStatus = strawberry.field(  # type: ignore[valid-type]
         description="Where the record stands on the schedule on asOf."
     )
+
+    @strawberry.field(
+        description="The rule ID cited from the authority's own pack: whose it is, its "
+        "words and their source (null when no rule applies)."
+    )
+    async def rule(self, info: Info) -> RuleCitation | None:
+        return await cite(info, self.rule_id)
 
 
 @strawberry.type(description="A page of the purge schedule, and the same page as CSV.")

@@ -286,6 +286,17 @@ def test_registers_and_the_trail_are_typed_and_cite_the_authoritys_own_pack(api:
     assert {c_["pack"] for c_ in cited} <= {"DUR", "SWRB"}
     assert all(c_["id"].startswith(("DUR-", "SWRB")) for c_ in cited)
     assert {edge["node"]["kind"] for edge in trail} >= {"REGISTRATION", "DISAGREEMENT"}
+    findings = api.query(
+        """query($d: Date!) { worker(staffId: "SW1") { compliance(asOf: $d) {
+          findings { ruleId rule { id pack authority clause source } } } } }""",
+        sm1,
+        {"d": today},
+    )["worker"]["compliance"]["findings"]
+    assert findings, "Durham's rules find something for a worker two years in post"
+    for finding in findings:
+        rule = finding["rule"]
+        assert rule["id"] == finding["ruleId"] and rule["pack"] in ("DUR", "SWRB"), finding
+        assert rule["authority"] and rule["clause"] and rule["source"], finding
 
 
 def test_a_correction_is_sent_typed_and_stored_as_before(api: Api) -> None:
