@@ -249,7 +249,10 @@ class Query:
             return await _open_child(info, local_id, purpose)
         return await _open_worker(info, local_id, purpose)
 
-    @strawberry.field(description="Who is signed in.")
+    @strawberry.field(
+        description="The signed-in caller, read from their token: their authority, person, "
+        "teams, line manager, caseload and supervisees (it opens no record: nothing is logged)."
+    )
     def viewer(self, info: Info) -> Viewer:
         who = info.context.who()
         return Viewer(staff_id=who.staff_id, role=who.role.value, authority=who.authority_code)
