@@ -56,7 +56,7 @@ from graphql_api.types import (
     schedule_entry,
 )
 from graphql_api.types.inputs import AuditAnswerInput, EntryChangesInput, answers_of, changes_of
-from graphql_api.types.words import COMMAND_WORDS, words_for
+from graphql_api.types.words import COMMAND_WORDS, command_words, words_for
 
 INPUT_WORDS: dict[str, str] = {
     "SmartActionInput": "An agreed action: specific, with an owner and a due date [POR-6.1].",
@@ -107,10 +107,10 @@ def _input_for(cls: type, name: str, description: str) -> type:
             if default is None and not _is_optional(graphql_type):
                 annotations[spec.name] = graphql_type | None  # omitted: the command's default
             namespace[spec.name] = strawberry.field(
-                default=default, description=words_for(spec.name, cls.__name__)
+                default=default, description=words_for(spec.name, cls)
             )
         else:
-            namespace[spec.name] = strawberry.field(description=words_for(spec.name, cls.__name__))
+            namespace[spec.name] = strawberry.field(description=words_for(spec.name, cls))
     generated = type(name, (), namespace)
     strawberry_input = strawberry.input(generated, description=description)
     _INPUTS[cls] = strawberry_input
@@ -186,8 +186,8 @@ class GeneratedMutation:
 
 
 def _description(command: type[c.Command]) -> str:
-    if command.__name__ in COMMAND_WORDS:
-        return COMMAND_WORDS[command.__name__]
+    if command in COMMAND_WORDS:
+        return command_words(command)
     doc = (command.__doc__ or "").strip()
     if doc and not doc.startswith(command.__name__ + "("):
         return doc.splitlines()[0]

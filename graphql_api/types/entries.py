@@ -188,7 +188,7 @@ def _make_entry_type(
             words = _OWN_KIND_WORDS[name]
         else:
             graphql_type, convert = graphql_field(name, hint, enum_of(declared, name))
-            words = words_for(name, declared.__name__ if declared is not None else None)
+            words = words_for(name, declared)
         annotations[name] = _nullable(graphql_type)
         namespace[name] = strawberry.field(default=None, description=words, metadata=bounded(name))
         converters[name] = convert

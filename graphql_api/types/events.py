@@ -31,10 +31,12 @@ import strawberry
 from domain.events import (
     CATALOGUE,
     AbsenceStarted,
+    AppraisalHeld,
     CaseClosed,
     EventType,
     LegalHoldPlaced,
     OversightTriggered,
+    RecordAccessed,
 )
 from domain.values import SmartAction as SmartActionValue
 from graphql_api.names import camel
@@ -100,8 +102,8 @@ KIND_ENUMS: Mapping[EventType, type[Enum]] = {
     LegalHoldPlaced: e.LegalHoldKind_,
     AbsenceStarted: e.AbsenceKind_,
     CaseClosed: e.CaseClosureKind_,
-    CATALOGUE["AppraisalHeld"]: e.AppraisalKind,
-    CATALOGUE["RecordAccessed"]: e.AccessedRecord,
+    AppraisalHeld: e.AppraisalKind,
+    RecordAccessed: e.AccessedRecord,
 }
 
 #: An event's own ``kind`` is named for what it is: ``kind`` is the envelope's (which
@@ -111,8 +113,8 @@ OWN_KIND: Mapping[EventType, str] = {
     LegalHoldPlaced: "hold_kind",
     AbsenceStarted: "absence_kind",
     CaseClosed: "closure_kind",
-    CATALOGUE["AppraisalHeld"]: "appraisal_kind",
-    CATALOGUE["RecordAccessed"]: "record_kind",
+    AppraisalHeld: "appraisal_kind",
+    RecordAccessed: "record_kind",
 }
 
 
@@ -284,7 +286,7 @@ def _event_type(event: EventType) -> tuple[type, dict[str, tuple[str, Convert]]]
         attribute = OWN_KIND[event] if name == "kind" else name
         annotations[attribute] = graphql_type
         namespace[attribute] = strawberry.field(
-            description=words_for(name, event.__name__), metadata=bounded(name)
+            description=words_for(name, event), metadata=bounded(name)
         )
         converters[attribute] = (name, convert)
     description = _first_line(event.__doc__) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", event.__name__)

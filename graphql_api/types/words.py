@@ -8,6 +8,54 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domain import commands as c
+from domain.events import (
+    AbsenceEnded,
+    AbsenceStarted,
+    ActionCarriedForward,
+    ActionCompleted,
+    ActionSet,
+    AppraisalHeld,
+    AuthorityRegistered,
+    CareEpisodeCorrected,
+    CaseClosed,
+    CaseTypeChanged,
+    ChildCameIntoCare,
+    ChildRegistered,
+    ChildReturnedHome,
+    ClosureDayAdded,
+    DirectObservationRecorded,
+    DisagreementEscalated,
+    DisagreementRaised,
+    DisagreementResolved,
+    EntryCorrected,
+    GroupSupervisionDiscussionRecorded,
+    LegalHoldLifted,
+    LegalHoldPlaced,
+    LegalStatusChanged,
+    LineManagerChanged,
+    OversightTriggered,
+    PersonalRecordCommentRemoved,
+    PersonalSupervisionRecordWritten,
+    PlacementChanged,
+    QualityAuditModerated,
+    RecordAccessed,
+    RecordPurged,
+    RiskLevelChanged,
+    SupervisionAgreementReviewed,
+    SupervisionFrequencyExceptionApproved,
+    SupervisionSessionCancelled,
+    SupervisionSessionRescheduled,
+    SupervisionSessionScheduled,
+    TeamAllocated,
+    ThresholdChanged,
+    WorkerLeftEmployment,
+    WorkerRegistered,
+    WorkerRoleChanged,
+    WorkerTeamChanged,
+    WorkingPatternChanged,
+)
+
 FIELD_WORDS: Mapping[str, str] = {
     # -- who and what a record is about
     "staff_id": "The worker's staff id in the caller's authority.",
@@ -216,43 +264,42 @@ FIELD_WORDS: Mapping[str, str] = {
     "signature and they have not signed again [DUR-6]; null otherwise.",
 }
 
-#: Where a name means something particular to one event (event name, field name).
-OVERRIDES: Mapping[tuple[str, str], str] = {
-    ("OversightTriggered", "kind"): "Which key point of the authority's list arose [DEV-6].",
-    ("LegalHoldPlaced", "kind"): "Why the records are held: litigation, inquiry, review.",
-    ("AbsenceStarted", "kind"): "Why the worker is away: sickness, planned or unplanned.",
-    ("AppraisalHeld", "kind"): "Which review it was: appraisal, pdr or six_month_review.",
-    ("CaseClosed", "kind"): "How the case left the team: closed, transferred or stepped "
+#: Where a name means something particular to one event or command (its class, field).
+OVERRIDES: Mapping[tuple[type, str], str] = {
+    (OversightTriggered, "kind"): "Which key point of the authority's list arose [DEV-6].",
+    (LegalHoldPlaced, "kind"): "Why the records are held: litigation, inquiry, review.",
+    (AbsenceStarted, "kind"): "Why the worker is away: sickness, planned or unplanned.",
+    (AppraisalHeld, "kind"): "Which review it was: appraisal, pdr or six_month_review.",
+    (CaseClosed, "kind"): "How the case left the team: closed, transferred or stepped "
     "across to early help [DEV-6 (13)].",
-    ("RecordAccessed", "kind"): "Which record was read: child_record or personal_file.",
-    ("CloseCase", "kind"): "How the case leaves the team: closed, transferred or "
+    (RecordAccessed, "kind"): "Which record was read: child_record or personal_file.",
+    (c.CloseCase, "kind"): "How the case leaves the team: closed, transferred or "
     "stepped_across_to_early_help [DEV-6 (13)].",
-    ("HoldAppraisal", "kind"): "Which review it is: appraisal, pdr or six_month_review.",
-    ("PlaceLegalHold", "kind"): "Why the records are held: learning_review, litigation, "
+    (c.HoldAppraisal, "kind"): "Which review it is: appraisal, pdr or six_month_review.",
+    (c.PlaceLegalHold, "kind"): "Why the records are held: learning_review, litigation, "
     "subject_access_request, inquiry or police_investigation.",
-    ("StartAbsence", "kind"): "Why the worker is away: sickness, planned or unplanned.",
-    ("TriggerOversight", "kind"): "Which key point of the authority's list arose, e.g. "
+    (c.StartAbsence, "kind"): "Why the worker is away: sickness, planned or unplanned.",
+    (c.TriggerOversight, "kind"): "Which key point of the authority's list arose, e.g. "
     "court_direction [DEV-6].",
-    ("RecordPurged", "due_on"): "The day the record fell due for destruction under its "
+    (RecordPurged, "due_on"): "The day the record fell due for destruction under its "
     "retention rule.",
-    ("CaseClosed", "reason"): "Why the case closed, in words.",
-    ("QualityAuditModerated", "judgement"): "The judgement the moderator settled on.",
-    ("QualityAuditModerated", "confirmed"): "True when the moderator kept the auditor's judgement.",
-    ("CareEpisodeCorrected", "changes"): "The corrected episode's fields and new values.",
-    ("EntryCorrected", "changes"): "The corrected fields and their new values (the "
+    (CaseClosed, "reason"): "Why the case closed, in words.",
+    (QualityAuditModerated, "judgement"): "The judgement the moderator settled on.",
+    (QualityAuditModerated, "confirmed"): "True when the moderator kept the auditor's judgement.",
+    (CareEpisodeCorrected, "changes"): "The corrected episode's fields and new values.",
+    (EntryCorrected, "changes"): "The corrected fields and their new values (the "
     "original is kept).",
-    ("WorkerRegistered", "role"): "The post the worker was registered in [SHR-3.6c].",
-    ("WorkerRoleChanged", "role"): "The new post, which may change the supervision due [SHR-3.6c].",
-    ("DirectObservationRecorded", "summary"): "What the observer saw of the worker's practice.",
-    ("GroupSupervisionDiscussionRecorded", "summary"): "What the group said about the "
-    "child's case.",
+    (WorkerRegistered, "role"): "The post the worker was registered in [SHR-3.6c].",
+    (WorkerRoleChanged, "role"): "The new post, which may change the supervision due [SHR-3.6c].",
+    (DirectObservationRecorded, "summary"): "What the observer saw of the worker's practice.",
+    (GroupSupervisionDiscussionRecorded, "summary"): "What the group said about the child's case.",
 }
 
 
-def words_for(name: str, event: str | None = None) -> str:
-    """What field ``name`` means (of ``event``, where that matters)."""
-    if event is not None and (event, name) in OVERRIDES:
-        return OVERRIDES[(event, name)]
+def words_for(name: str, owner: type | None = None) -> str:
+    """What field ``name`` means (of the event or command ``owner``, where that matters)."""
+    if owner is not None and (owner, name) in OVERRIDES:
+        return OVERRIDES[(owner, name)]
     found = FIELD_WORDS.get(name)
     if found is None:
         raise KeyError(f"graphql_api/types/words.py does not describe the field {name!r}")
@@ -260,87 +307,170 @@ def words_for(name: str, event: str | None = None) -> str:
 
 
 #: What a command records, for those ``domain/commands.py`` gives no docstring: the
-#: mutation's and its input's description, in the policies' words, with the event it
-#: records.
-COMMAND_WORDS: Mapping[str, str] = {
-    "AddClosureDay": "Add a day the authority is closed: it does not count as a working "
-    "day for its deadlines (ClosureDayAdded).",
-    "AllocateTeam": "Allocate a child's case to a team, before a practitioner is named "
-    "(TeamAllocated).",
-    "ApproveFrequencyException": "Approve supervision less often than the standard "
-    "frequency, by the role the authority's pack names [POR-3.1a] "
-    "(SupervisionFrequencyExceptionApproved).",
-    "CancelSupervisionSession": "Cancel a booked supervision session, as one of its "
-    "parties, with a reason [DUR-4.4] (SupervisionSessionCancelled).",
-    "CarryForwardAction": "Carry an action on a child's plan to a new due date, saying why "
-    "[POR-6.1] (ActionCarriedForward).",
-    "ChangeCaseType": "Change a child's case type, which sets how often the case is "
-    "supervised [DEV-5.1b] (CaseTypeChanged).",
-    "ChangeLegalStatus": "Change a looked-after child's legal status (SSDA903 legal "
-    "status) (LegalStatusChanged).",
-    "ChangeLineManager": "Give a worker a new line manager: where their disagreements go "
-    "first [DUR-4.10] (LineManagerChanged).",
-    "ChangePlacement": "Change a looked-after child's placement, with the reason "
-    "(PlacementChanged).",
-    "ChangeRiskLevel": "Change a child's risk level or RAG rating, which can change how "
-    "often the case is supervised [DEV-5.1b, DUR-4.6a] (RiskLevelChanged).",
-    "ChangeRole": "Record a worker's new post, which may change the supervision due "
-    "[SHR-3.6c] (WorkerRoleChanged).",
-    "ChangeTeam": "Move a worker to another team (WorkerTeamChanged).",
-    "ChangeThreshold": "Change a child's threshold of need: a key point for oversight "
-    "[DEV-6 (9)] (ThresholdChanged).",
-    "ChangeWorkingPattern": "Change a worker's hours, which set their supervision "
-    "frequency and annual minimum [DEV-4.1b, DUR-4.2] (WorkingPatternChanged).",
-    "CompleteAction": "Mark an action on a child's plan done, with a note [POR-6.1] "
-    "(ActionCompleted).",
-    "CorrectEntry": "Supersede fields of an entry with a reason, keeping the original; a "
-    "signed record reads unsigned until each party signs again [DUR-4.7a, DUR-4.7b] "
-    "(EntryCorrected).",
-    "EndAbsence": "Record a worker's return from absence: a return supervision may fall "
-    "due [DUR-4.5] (AbsenceEnded).",
-    "EscalateDisagreement": "Move a disagreement to the next level of the authority's "
-    "escalation chain for its subject [DUR-4.10, SHR-APP1d] (DisagreementEscalated).",
-    "HoldAppraisal": "Record a worker's appraisal or review [DEV-8, DUR-7, POR-4] (AppraisalHeld).",
-    "LeaveEmployment": "Record a worker's last day: their file's retention runs from it "
-    "[POR-6.2d, SHR-5.7] (WorkerLeftEmployment).",
-    "LiftLegalHold": "End a legal hold: the subject's records fall due for purging again "
-    "[DUR-4.9] (LegalHoldLifted).",
-    "PlaceLegalHold": "Stop a subject's records being purged while litigation, an inquiry "
-    "or a review needs them (LegalHoldPlaced).",
-    "RaiseDisagreement": "Record a worker's disagreement with a decision or a record, as "
-    "a party to it [DUR-4.10, SHR-APP1d, POR-3.1a] (DisagreementRaised).",
-    "RecordCameIntoCare": "Record that a child came into care, with legal status and "
-    "placement: a key point for oversight [DEV-6 (4)] (ChildCameIntoCare).",
-    "RecordDirectObservation": "Record an observation of a worker's practice, for each "
-    "party to sign [DUR-6] (DirectObservationRecorded).",
-    "RecordGroupDiscussion": "Record that a child's case was discussed in group "
-    "supervision [DEV-7, DUR-5] (GroupSupervisionDiscussionRecorded).",
-    "RecordReturnedHome": "Record that a looked-after child returned home: a key point "
-    "for oversight [DEV-6 (7)] (ChildReturnedHome).",
-    "RegisterAuthority": "Make a local authority a tenant, holding its records against a "
-    "policy pack (AuthorityRegistered).",
-    "RegisterChild": "Make a child known to the authority, with case type, risk and RAG "
-    "rating [DEV-5.1b, DEV-5.1c] (ChildRegistered).",
-    "RegisterWorker": "Register a worker with their post, team, line manager and hours "
-    "[DEV-4.1b, SHR-3.6c] (WorkerRegistered).",
-    "RemoveComment": "Remove a comment from a personal supervision record, as the "
-    "original supervisor's manager, with a reason [DUR-4.8b] "
-    "(PersonalRecordCommentRemoved).",
-    "RescheduleSupervisionSession": "Move a booked supervision session to a new time, "
-    "agreed with a reason [DUR-4.4] (SupervisionSessionRescheduled).",
-    "ResolveDisagreement": "Resolve a disagreement, by the level now holding it, never by "
-    "whoever raised it [DUR-4.10, SHR-APP1d] (DisagreementResolved).",
-    "ReviewSupervisionAgreement": "Review a supervision agreement and set its next review "
-    "[DUR-4.11, BUR-SA] (SupervisionAgreementReviewed).",
-    "ScheduleSupervisionSession": "Book a personal supervision session with a supervisor "
-    "[DUR-4.2] (SupervisionSessionScheduled).",
-    "SetAction": "Set a SMART action on a child's plan, with an owner and a due date "
-    "[POR-6.1, DEV-5.3] (ActionSet).",
-    "StartAbsence": "Record the start of a worker's absence, which changes the "
-    "supervision due [POR-3.1e, DUR-4.4, DUR-4.5] (AbsenceStarted).",
-    "TriggerOversight": "Raise a key point in a child's case that needs a manager's "
-    "oversight record [DEV-6] (OversightTriggered).",
-    "WritePersonalSupervisionRecord": "Write the record of a held supervision session, "
-    "as its supervisor, for both parties to sign [POR-6.2b, DUR-4.7a] "
-    "(PersonalSupervisionRecordWritten).",
+#: mutation's and its input's description, in the policies' words (``command_words``
+#: adds the event it records).
+COMMAND_WORDS: Mapping[type, str] = {
+    c.AddClosureDay: (
+        "Add a day the authority is closed: it does not count as a working day for its deadlines."
+    ),
+    c.AllocateTeam: ("Allocate a child's case to a team, before a practitioner is named."),
+    c.ApproveFrequencyException: (
+        "Approve supervision less often than the standard frequency, by the role the "
+        "authority's pack names [POR-3.1a]."
+    ),
+    c.CancelSupervisionSession: (
+        "Cancel a booked supervision session, as one of its parties, with a reason [DUR-4.4]."
+    ),
+    c.CarryForwardAction: (
+        "Carry an action on a child's plan to a new due date, saying why [POR-6.1]."
+    ),
+    c.ChangeCaseType: (
+        "Change a child's case type, which sets how often the case is supervised [DEV-5.1b]."
+    ),
+    c.ChangeLegalStatus: ("Change a looked-after child's legal status (SSDA903 legal status)."),
+    c.ChangeLineManager: (
+        "Give a worker a new line manager: where their disagreements go first [DUR-4.10]."
+    ),
+    c.ChangePlacement: ("Change a looked-after child's placement, with the reason."),
+    c.ChangeRiskLevel: (
+        "Change a child's risk level or RAG rating, which can change how often the case is "
+        "supervised [DEV-5.1b, DUR-4.6a]."
+    ),
+    c.ChangeRole: ("Record a worker's new post, which may change the supervision due [SHR-3.6c]."),
+    c.ChangeTeam: ("Move a worker to another team."),
+    c.ChangeThreshold: (
+        "Change a child's threshold of need: a key point for oversight [DEV-6 (9)]."
+    ),
+    c.ChangeWorkingPattern: (
+        "Change a worker's hours, which set their supervision frequency and annual minimum "
+        "[DEV-4.1b, DUR-4.2]."
+    ),
+    c.CompleteAction: ("Mark an action on a child's plan done, with a note [POR-6.1]."),
+    c.CorrectEntry: (
+        "Supersede fields of an entry with a reason, keeping the original; a signed record "
+        "reads unsigned until each party signs again [DUR-4.7a, DUR-4.7b]."
+    ),
+    c.EndAbsence: (
+        "Record a worker's return from absence: a return supervision may fall due [DUR-4.5]."
+    ),
+    c.EscalateDisagreement: (
+        "Move a disagreement to the next level of the authority's escalation chain for its "
+        "subject [DUR-4.10, SHR-APP1d]."
+    ),
+    c.HoldAppraisal: ("Record a worker's appraisal or review [DEV-8, DUR-7, POR-4]."),
+    c.LeaveEmployment: (
+        "Record a worker's last day: their file's retention runs from it [POR-6.2d, SHR-5.7]."
+    ),
+    c.LiftLegalHold: (
+        "End a legal hold: the subject's records fall due for purging again [DUR-4.9]."
+    ),
+    c.PlaceLegalHold: (
+        "Stop a subject's records being purged while litigation, an inquiry or a review needs them."
+    ),
+    c.RaiseDisagreement: (
+        "Record a worker's disagreement with a decision or a record, as a party to it "
+        "[DUR-4.10, SHR-APP1d, POR-3.1a]."
+    ),
+    c.RecordCameIntoCare: (
+        "Record that a child came into care, with legal status and placement: a key point for "
+        "oversight [DEV-6 (4)]."
+    ),
+    c.RecordDirectObservation: (
+        "Record an observation of a worker's practice, for each party to sign [DUR-6]."
+    ),
+    c.RecordGroupDiscussion: (
+        "Record that a child's case was discussed in group supervision [DEV-7, DUR-5]."
+    ),
+    c.RecordReturnedHome: (
+        "Record that a looked-after child returned home: a key point for oversight [DEV-6 (7)]."
+    ),
+    c.RegisterAuthority: (
+        "Make a local authority a tenant, holding its records against a policy pack."
+    ),
+    c.RegisterChild: (
+        "Make a child known to the authority, with case type, risk and RAG rating [DEV-5.1b, "
+        "DEV-5.1c]."
+    ),
+    c.RegisterWorker: (
+        "Register a worker with their post, team, line manager and hours [DEV-4.1b, SHR-3.6c]."
+    ),
+    c.RemoveComment: (
+        "Remove a comment from a personal supervision record, as the original supervisor's "
+        "manager, with a reason [DUR-4.8b]."
+    ),
+    c.RescheduleSupervisionSession: (
+        "Move a booked supervision session to a new time, agreed with a reason [DUR-4.4]."
+    ),
+    c.ResolveDisagreement: (
+        "Resolve a disagreement, by the level now holding it, never by whoever raised it "
+        "[DUR-4.10, SHR-APP1d]."
+    ),
+    c.ReviewSupervisionAgreement: (
+        "Review a supervision agreement and set its next review [DUR-4.11, BUR-SA]."
+    ),
+    c.ScheduleSupervisionSession: (
+        "Book a personal supervision session with a supervisor [DUR-4.2]."
+    ),
+    c.SetAction: (
+        "Set a SMART action on a child's plan, with an owner and a due date [POR-6.1, DEV-5.3]."
+    ),
+    c.StartAbsence: (
+        "Record the start of a worker's absence, which changes the supervision due [POR-3.1e, "
+        "DUR-4.4, DUR-4.5]."
+    ),
+    c.TriggerOversight: (
+        "Raise a key point in a child's case that needs a manager's oversight record [DEV-6]."
+    ),
+    c.WritePersonalSupervisionRecord: (
+        "Write the record of a held supervision session, as its supervisor, for both parties "
+        "to sign [POR-6.2b, DUR-4.7a]."
+    ),
 }
+
+#: The event each of those commands records.
+RECORDS: Mapping[type, type] = {
+    c.AddClosureDay: ClosureDayAdded,
+    c.AllocateTeam: TeamAllocated,
+    c.ApproveFrequencyException: SupervisionFrequencyExceptionApproved,
+    c.CancelSupervisionSession: SupervisionSessionCancelled,
+    c.CarryForwardAction: ActionCarriedForward,
+    c.ChangeCaseType: CaseTypeChanged,
+    c.ChangeLegalStatus: LegalStatusChanged,
+    c.ChangeLineManager: LineManagerChanged,
+    c.ChangePlacement: PlacementChanged,
+    c.ChangeRiskLevel: RiskLevelChanged,
+    c.ChangeRole: WorkerRoleChanged,
+    c.ChangeTeam: WorkerTeamChanged,
+    c.ChangeThreshold: ThresholdChanged,
+    c.ChangeWorkingPattern: WorkingPatternChanged,
+    c.CompleteAction: ActionCompleted,
+    c.CorrectEntry: EntryCorrected,
+    c.EndAbsence: AbsenceEnded,
+    c.EscalateDisagreement: DisagreementEscalated,
+    c.HoldAppraisal: AppraisalHeld,
+    c.LeaveEmployment: WorkerLeftEmployment,
+    c.LiftLegalHold: LegalHoldLifted,
+    c.PlaceLegalHold: LegalHoldPlaced,
+    c.RaiseDisagreement: DisagreementRaised,
+    c.RecordCameIntoCare: ChildCameIntoCare,
+    c.RecordDirectObservation: DirectObservationRecorded,
+    c.RecordGroupDiscussion: GroupSupervisionDiscussionRecorded,
+    c.RecordReturnedHome: ChildReturnedHome,
+    c.RegisterAuthority: AuthorityRegistered,
+    c.RegisterChild: ChildRegistered,
+    c.RegisterWorker: WorkerRegistered,
+    c.RemoveComment: PersonalRecordCommentRemoved,
+    c.RescheduleSupervisionSession: SupervisionSessionRescheduled,
+    c.ResolveDisagreement: DisagreementResolved,
+    c.ReviewSupervisionAgreement: SupervisionAgreementReviewed,
+    c.ScheduleSupervisionSession: SupervisionSessionScheduled,
+    c.SetAction: ActionSet,
+    c.StartAbsence: AbsenceStarted,
+    c.TriggerOversight: OversightTriggered,
+    c.WritePersonalSupervisionRecord: PersonalSupervisionRecordWritten,
+}
+
+
+def command_words(command: type) -> str:
+    """What ``command`` does, and the event it records."""
+    return f"{COMMAND_WORDS[command]} Records {RECORDS[command].__name__}."
