@@ -82,7 +82,8 @@ def main() -> None:
     as_of = datetime.combine(UNTIL - timedelta(days=200), datetime.min.time(), UTC)
     state_query = """query($id: String!, $asOf: DateTime, $knownAt: DateTime) {
       child(childId: $id, purpose: "benchmark") {
-        state(asOf: $asOf, knownAt: $knownAt) { attributes entries events { event } } } }"""
+        state(asOf: $asOf, knownAt: $knownAt) {
+          attributes { __typename } entries { id kind } events { kind position } } } }"""
     summary_query = """query($asOf: Date!) { complianceSummary(asOf: $asOf) {
       byRule { key fellDue onTime late missed dueSoon rate } byTeam { key fellDue rate } } }"""
 

@@ -190,7 +190,8 @@ def main() -> None:
     principal = verifier.verify(token)
     query = """query($id: String!, $asOf: DateTime, $knownAt: DateTime) {
       child(childId: $id, purpose: "benchmark") {
-        state(asOf: $asOf, knownAt: $knownAt) { attributes entries events { event } } } }"""
+        state(asOf: $asOf, knownAt: $knownAt) {
+          attributes { __typename } entries { id kind } events { kind position } } } }"""
     rng = random.Random(18)
     last = UNTIL if not given else date.fromisoformat(os.environ.get("BENCH_UNTIL", "2026-11-01"))
     first = last - timedelta(days=700)

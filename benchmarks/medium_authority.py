@@ -337,7 +337,8 @@ def reads(database: DatabaseSettings, keys: Path) -> dict[str, Any]:
     ]
     state_query = """query($id: String!, $asOf: DateTime, $knownAt: DateTime) {
       child(childId: $id, purpose: "benchmark") {
-        state(asOf: $asOf, knownAt: $knownAt) { attributes entries events { event } } } }"""
+        state(asOf: $asOf, knownAt: $knownAt) {
+          attributes { __typename } entries { id kind } events { kind position } } } }"""
     summary_query = """query($asOf: Date!) { complianceSummary(asOf: $asOf) {
       byRule { key fellDue onTime late missed dueSoon rate } byTeam { key fellDue rate } } }"""
     state_payloads = [

@@ -139,7 +139,7 @@ def _read_until(
         transport = httpx.ASGITransport(app=asgi)
         headers = {"authorization": f"Bearer {token}"}
         child = """query($id: String!) { child(childId: $id, purpose: "benchmark") {
-            childId state { attributes } } }"""
+            childId state { attributes { __typename } } } }"""
         schedule = """query { purgeSchedule(first: 50) { entries { localId status } } }"""
         n = 0
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

@@ -186,6 +186,8 @@ class DocumentMeasurer:
             multiplier = 1  # the schema's own size bounds it, and the depth ceiling
         elif is_list and paged:
             multiplier = 1  # a connection's edges: the page was counted by the connection
+        elif is_list and _counted(definition) is not None:
+            multiplier = _counted(definition) or 0  # values read with their row (ADR 0028)
         elif is_list:
             multiplier = UNPAGED_LIST_SIZE
         else:
@@ -229,6 +231,17 @@ class DocumentMeasurer:
             if isinstance(default, int):
                 return default
         return None
+
+
+def _counted(definition: Any) -> int | None:
+    """How many items a list field counts as, where its type says (``counted_items`` in
+    the field's metadata): a list of values read with the row that holds them (an audit
+    tool's answers, a correction's changes, an entry's citations) runs no resolver per
+    item, so it costs as its parent's field does, not ``UNPAGED_LIST_SIZE`` times."""
+    extensions = getattr(definition, "extensions", None) or {}
+    metadata = getattr(extensions.get("strawberry-definition"), "metadata", None) or {}
+    counted = metadata.get("counted_items")
+    return counted if isinstance(counted, int) else None
 
 
 def _is_list(type_: GraphQLType | None) -> bool:

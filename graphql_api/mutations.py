@@ -27,7 +27,6 @@ from typing import Annotated, Any, Union
 
 import strawberry
 from sqlalchemy.exc import DataError
-from strawberry.scalars import JSON
 
 from application.handlers import handled_commands
 from domain import commands as c
@@ -56,58 +55,20 @@ from graphql_api.types import (
     ValidationProblem,
     schedule_entry,
 )
-
-#: Words for fields the front-end teams meet in many inputs.
-FIELD_WORDS: dict[str, str] = {
-    "staff_id": "The worker's staff id in the caller's authority.",
-    "child_id": "The child's id in the caller's authority (e.g. SSDA903 CHILD).",
-    "session_id": "The supervision session's id, chosen by the client, unique per worker.",
-    "entry_id": "The record's id, chosen by the client, unique per subject.",
-    "agreement_id": "The supervision agreement's id, unique per worker.",
-    "record_id": "The personal supervision record's id, unique per worker.",
-    "trigger_id": "The oversight trigger's id, unique per child.",
-    "action_id": "The action's id, unique per child.",
-    "disagreement_id": "The disagreement's id, unique per subject.",
-    "hold_id": "The legal hold's id, unique per subject.",
-    "absence_id": "The absence's id, unique per worker.",
-    "supervisor_id": "The supervisor's staff id.",
-    "worker_id": "The allocated worker's staff id.",
-    "line_manager_id": "The line manager's staff id.",
-    "reason": "Why, in words, for the record.",
-    "team": "The team's name.",
-    "frequency": "A period code: P1M (monthly), P4W (four-weekly), P2W, P1W, P3M.",
-    "risk_level": "low, medium or high.",
-    "rag": "red, amber or green.",
-    "case_type": "cin, cp, cla, care_leaver, assessment, feh, yos, disability, ...",
-    "policy_pack": "A loaded policy pack's id, e.g. DUR.",
-    "actions": "SMART actions agreed: each with an id, a description, an owner and a due date.",
-    "action": "The SMART action agreed.",
-    "changes": "The corrected fields and their new values (the original is kept).",
-    "session_kind": "group_supervision (default), team_meeting or practice_development.",
-    "audit_id": "The audit's id, chosen by the client, unique per subject.",
-    "period_from": "The first day of the period audited.",
-    "period_to": "The last day of the period audited (not after the audit).",
-    "answers": "Each item of the authority's audit tool, by its id: true (yes) or false (no).",
-    "judgement": "The overall judgement, on the authority's tool's scale (e.g. Good).",
-    "reasons": "Why the audit is disputed, in words.",
-    "rationale": "Why, in words, for the record.",
-}
+from graphql_api.types.inputs import AuditAnswerInput, EntryChangesInput, answers_of, changes_of
+from graphql_api.types.words import COMMAND_WORDS, command_words, words_for
 
 INPUT_WORDS: dict[str, str] = {
     "SmartActionInput": "An agreed action: specific, with an owner and a due date [POR-6.1].",
 }
 
 
-def _words(name: str) -> str:
-    return FIELD_WORDS.get(name) or (name.replace("_", " ").capitalize() + ".")
-
-
 @strawberry.input(description=INPUT_WORDS["SmartActionInput"])
 class SmartActionInput:
     action_id: str = strawberry.field(description="The action's id, unique per child.")
-    description: str = strawberry.field(description="What is to be done.")
+    description: str = strawberry.field(description="What is to be done, specifically, in words.")
     owner: str = strawberry.field(description="Who does it (a staff id or a named person).")
-    due_on: date = strawberry.field(description="When it is due.")
+    due_on: date = strawberry.field(description="The day by which the owner is to have done it.")
 
 
 def _smart_action(value: SmartActionInput) -> dict[str, Any]:
@@ -145,9 +106,11 @@ def _input_for(cls: type, name: str, description: str) -> type:
             default = spec.default if spec.default is not dataclasses.MISSING else None
             if default is None and not _is_optional(graphql_type):
                 annotations[spec.name] = graphql_type | None  # omitted: the command's default
-            namespace[spec.name] = strawberry.field(default=default, description=_words(spec.name))
+            namespace[spec.name] = strawberry.field(
+                default=default, description=words_for(spec.name, cls)
+            )
         else:
-            namespace[spec.name] = strawberry.field(description=_words(spec.name))
+            namespace[spec.name] = strawberry.field(description=words_for(spec.name, cls))
     generated = type(name, (), namespace)
     strawberry_input = strawberry.input(generated, description=description)
     _INPUTS[cls] = strawberry_input
@@ -196,7 +159,11 @@ def _map(name: str, hint: Any) -> tuple[Any, Callable[[Any], Any]]:
     if hint is dict or origin is dict:
         if name == "action":
             return SmartActionInput, _smart_action
-        return JSON, _identity
+        if name == "answers":
+            return list[AuditAnswerInput], answers_of
+        if name == "changes":
+            return EntryChangesInput, changes_of
+        raise TypeError(f"no typed GraphQL input for the mapping {name}: {hint!r}")
     if dataclasses.is_dataclass(hint):
         assert isinstance(hint, type)
         nested = _input_for(hint, f"{hint.__name__}Input", (hint.__doc__ or "").strip())
@@ -219,6 +186,8 @@ class GeneratedMutation:
 
 
 def _description(command: type[c.Command]) -> str:
+    if command in COMMAND_WORDS:
+        return command_words(command)
     doc = (command.__doc__ or "").strip()
     if doc and not doc.startswith(command.__name__ + "("):
         return doc.splitlines()[0]
@@ -324,7 +293,13 @@ def _resolver(mutation: GeneratedMutation) -> Any:
 
     resolve.__annotations__ = {
         "info": Info,
-        "input": Annotated[mutation.input_type, strawberry.argument(description="What happened.")],
+        "input": Annotated[
+            mutation.input_type,
+            strawberry.argument(
+                description="What happened, to whom: the command's fields (who records "
+                "it, and in which role, comes from the token)."
+            ),
+        ],
         "idempotency_key": Annotated[
             str,
             strawberry.argument(

@@ -249,7 +249,10 @@ class Query:
             return await _open_child(info, local_id, purpose)
         return await _open_worker(info, local_id, purpose)
 
-    @strawberry.field(description="Who is signed in.")
+    @strawberry.field(
+        description="The signed-in caller, read from their token: their authority, person, "
+        "teams, line manager, caseload and supervisees (it opens no record: nothing is logged)."
+    )
     def viewer(self, info: Info) -> Viewer:
         who = info.context.who()
         return Viewer(staff_id=who.staff_id, role=who.role.value, authority=who.authority_code)
@@ -345,9 +348,17 @@ class Query:
             date | None, strawberry.argument(description="Status on this day (default today).")
         ] = None,
         due_from: Annotated[
-            date | None, strawberry.argument(description="Due on or after.")
+            date | None,
+            strawberry.argument(
+                description="Only records falling due for destruction on or after this day."
+            ),
         ] = None,
-        due_to: Annotated[date | None, strawberry.argument(description="Due on or before.")] = None,
+        due_to: Annotated[
+            date | None,
+            strawberry.argument(
+                description="Only records falling due for destruction on or before this day."
+            ),
+        ] = None,
         months: Annotated[
             int | None, strawberry.argument(description="Due within this many months of asOf.")
         ] = None,
@@ -417,7 +428,12 @@ class Query:
     async def register(
         self,
         info: Info,
-        kind: Annotated[RegisterKind, strawberry.argument(description="Which register.")],
+        kind: Annotated[
+            RegisterKind,
+            strawberry.argument(
+                description="Which queue or register to read (triggers, actions...)."
+            ),
+        ],
         as_of: AsOfDay,
         team: Team = None,
         open_only: OpenOnly = True,
@@ -432,7 +448,7 @@ class Query:
             rows = compliance_model.register_items(
                 service.engine,
                 who.authority_code,
-                kind.value,
+                str(kind.value),
                 as_of=as_of,
                 open_only=open_only,
                 team=team,

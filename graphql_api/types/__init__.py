@@ -5,17 +5,26 @@ resolvers on a type (a record's state, a list's open work) only call the service
 read model. Everything is re-exported here: ``from graphql_api.types import Child``.
 """
 
+from graphql_api.types.citations import RuleCitation
 from graphql_api.types.common import Node, PageInfo
 from graphql_api.types.compliance import (
     Compliance,
     ComplianceChange,
     ComplianceSummary,
     Finding,
-    FindingStatus,
     SummaryRow,
     compliance_of,
     summary_rows,
 )
+from graphql_api.types.entries import (
+    ENTRY_TYPES,
+    ChildAttributes,
+    Entry,
+    SubjectAttributes,
+    WorkerAttributes,
+)
+from graphql_api.types.enums import FindingStatus, SubjectKind
+from graphql_api.types.events import EVENT_TYPES, Event, history_events
 from graphql_api.types.lists import (
     Case,
     CaseConnection,
@@ -30,11 +39,9 @@ from graphql_api.types.records import (
     AuditEdge,
     AuditEntry,
     Child,
-    HistoryEvent,
     SubjectRecord,
     SubjectState,
     Worker,
-    history_events,
     subject_uuid,
     trail_page,
 )
@@ -57,6 +64,8 @@ from graphql_api.types.retention import (
 from graphql_api.types.viewer import Viewer
 
 __all__ = [
+    "ENTRY_TYPES",
+    "EVENT_TYPES",
     "AuditConnection",
     "AuditEdge",
     "AuditEntry",
@@ -64,16 +73,18 @@ __all__ = [
     "CaseConnection",
     "CaseEdge",
     "Child",
+    "ChildAttributes",
     "CommandResult",
     "CommandSuccess",
     "Compliance",
     "ComplianceChange",
     "ComplianceSummary",
     "ConflictProblem",
+    "Entry",
+    "Event",
     "Finding",
     "FindingStatus",
     "ForbiddenProblem",
-    "HistoryEvent",
     "Node",
     "NotFoundProblem",
     "OpenWork",
@@ -83,16 +94,20 @@ __all__ = [
     "PurgeScheduleEntry",
     "RegisterItem",
     "RegisterKind",
+    "RuleCitation",
     "RuleViolationProblem",
     "StaffConnection",
     "StaffEdge",
     "StaffMember",
+    "SubjectAttributes",
+    "SubjectKind",
     "SubjectRecord",
     "SubjectState",
     "SummaryRow",
     "ValidationProblem",
     "Viewer",
     "Worker",
+    "WorkerAttributes",
     "compliance_of",
     "history_events",
     "register_item",

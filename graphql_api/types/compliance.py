@@ -1,37 +1,34 @@
 """Compliance as types: findings under a pack, the summary for dip sampling, and the
 change a subscription reports."""
 
+# mypy: disallow-untyped-decorators=False
+# (strawberry's field decorator is typed Any when given only a description: ``rule``.)
+
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 
+from graphql_api.context import Info
+from graphql_api.types.citations import RuleCitation, cite
+from graphql_api.types.enums import FindingStatus, SubjectKind, member
 from projections import compliance as compliance_model
-
-
-@strawberry.enum(
-    description="A finding's status on the day asked about: MET (done in its window, or "
-    "open and not yet due), DUE_SOON, OVERDUE (open past its due day: a deadline's only "
-    "window), BREACHED (the window closed without the act, or it was done late; each "
-    "missed window of a recurring or annual rule is its own finding), NOT_APPLICABLE."
-)
-class FindingStatus(Enum):
-    MET = "met"
-    DUE_SOON = "due_soon"
-    OVERDUE = "overdue"
-    BREACHED = "breached"
-    NOT_APPLICABLE = "not_applicable"
 
 
 @strawberry.type(description="What a policy rule required, and whether it was done.")
 class Finding:
     rule_id: str = strawberry.field(description="The rule ID, e.g. POR-3.1b.")
-    rule_key: str = strawberry.field(description="The rule and its variant.")
-    status: FindingStatus = strawberry.field(description="Status on asOf.")
-    due_on: date | None = strawberry.field(description="When it is or was due.")
+    rule_key: str = strawberry.field(
+        description="The clause with the variant the pack keys it by (e.g. DUR-4.2/annual)."
+    )
+    status: FindingStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the finding stands on the day asked about (asOf)."
+    )
+    due_on: date | None = strawberry.field(
+        description="The day the act is or was due under the pack (null: no deadline)."
+    )
     evidence: list[strawberry.ID] = strawberry.field(
         description="Log positions of the events it rests on."
     )
@@ -41,10 +38,19 @@ class Finding:
         description="The last day of its window (its due day); null: not applicable."
     )
 
+    @strawberry.field(
+        description="The rule ID cited from the authority's own pack: whose it is, its "
+        "words and their source (null when no rule applies)."
+    )
+    async def rule(self, info: Info) -> RuleCitation | None:
+        return await cite(info, self.rule_id)
+
 
 @strawberry.type(description="A worker's or child's compliance on a day.")
 class Compliance:
-    pack: str | None = strawberry.field(description="The pack they are held to.")
+    pack: str | None = strawberry.field(
+        description="The id of the policy pack the subject's authority holds them to (e.g. DUR)."
+    )
     as_of: date = strawberry.field(description="The valid day asked about.")
     known_at: datetime | None = strawberry.field(description="The system time asked about.")
     findings: list[Finding] = strawberry.field(description="Every finding arisen by asOf.")
@@ -60,7 +66,7 @@ def compliance_of(result: compliance_model.SubjectCompliance) -> Compliance:
             Finding(
                 rule_id=f.rule_id,
                 rule_key=f.rule_key,
-                status=FindingStatus(f.status.value),
+                status=member(FindingStatus, f.status),
                 due_on=f.due_on,
                 evidence=[strawberry.ID(str(p)) for p in f.evidence],
                 sentence=f.sentence,
@@ -93,7 +99,9 @@ class ComplianceSummary:
     as_of: date = strawberry.field(description="The last day of the window.")
     since: date = strawberry.field(description="The first day of the window.")
     by_rule: list[SummaryRow] = strawberry.field(description="Tallies by rule ID.")
-    by_team: list[SummaryRow] = strawberry.field(description="Tallies by team.")
+    by_team: list[SummaryRow] = strawberry.field(
+        description="The same tallies, one row per team of the authority."
+    )
 
 
 def summary_rows(groups: dict[Any, compliance_model.Tally]) -> list[SummaryRow]:
@@ -115,11 +123,19 @@ def summary_rows(groups: dict[Any, compliance_model.Tally]) -> list[SummaryRow]:
 
 @strawberry.type(description="A subject whose compliance changed: recomputed from new events.")
 class ComplianceChange:
-    subject_kind: str = strawberry.field(description="worker or child.")
+    subject_kind: SubjectKind = strawberry.field(  # type: ignore[valid-type]
+        description="Whose record changed: a worker's or a child's."
+    )
     local_id: str = strawberry.field(description="The worker's or child's id.")
-    team: str | None = strawberry.field(description="Their team.")
+    team: str | None = strawberry.field(
+        description="The subject's team when its findings were recomputed."
+    )
     through_position: strawberry.ID = strawberry.field(
         description="The last event the new findings rest on."
     )
     overdue: int = strawberry.field(description="Findings overdue on the day of the change.")
     due_soon: int = strawberry.field(description="Findings due soon on that day.")
+
+    def __post_init__(self) -> None:
+        # The subscription names the subject's kind as the read model does (text).
+        self.subject_kind = member(SubjectKind, self.subject_kind)

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from domain.errors import NotFound
 from domain.identifiers import child_id, worker_id
@@ -28,74 +27,91 @@ from graphql_api.context import (
     instant,
 )
 from graphql_api.errors import run_in_thread
+from graphql_api.types.citations import RuleCitation, adopted_pack, citations
 from graphql_api.types.common import Node, PageInfo
 from graphql_api.types.compliance import Compliance, compliance_of
+from graphql_api.types.entries import Entry, SubjectAttributes, attributes_of, entries_of
+from graphql_api.types.enums import AuditEntryKind, member
+from graphql_api.types.enums import Role_ as Role
+from graphql_api.types.events import WITH_ITS_ROW, Event, history_events
 from projections import compliance as compliance_model
 from projections import history as history_model
 from projections.audit_trail import encode_cursor, subject_trail
 
 
-@strawberry.type(description="One event on a subject's history, with both of its times.")
-class HistoryEvent:
-    position: strawberry.ID = strawberry.field(description="Its position in the event log.")
-    event: str = strawberry.field(description="What happened (the event's name).")
-    occurred_at: datetime = strawberry.field(description="Valid time: when it happened.")
-    recorded_at: datetime = strawberry.field(description="System time: when it was recorded.")
-    entry: str | None = strawberry.field(description="The entry it concerns, if any.")
-    data: JSON = strawberry.field(description="The event's fields as recorded.")
-
-
-@strawberry.type(description="A subject as of a valid time, as known at a system time.")
+@strawberry.type(
+    description="A subject as of a valid time (asOf), as known at a system time (knownAt): "
+    "the one fold of its events (domain/policy/timeline.py, ADR 0007)."
+)
 class SubjectState:
-    attributes: JSON = strawberry.field(description="Attributes (latest by valid time).")
-    entries: JSON = strawberry.field(
-        description="Entries by id (sessions, records, triggers...), corrections applied."
+    attributes: SubjectAttributes = strawberry.field(
+        description="The worker's or child's attributes, each the latest by valid time."
     )
-    events: list[HistoryEvent] = strawberry.field(
-        description="The events the answer rests on, in valid-time order."
+    entries: list[Entry] = strawberry.field(
+        description="Every entry (sessions, records, triggers, plans...) by kind, its "
+        "corrections applied, in the order first recorded."
+    )
+    events: list[Event] = strawberry.field(
+        description="The events the answer rests on, each typed by its kind, in valid-time order."
     )
 
 
-@strawberry.type(description="One entry of a subject's audit trail.")
+@strawberry.type(
+    description="One entry of a subject's audit trail: what happened, who recorded it in "
+    "which role, and the clauses of the authority's pack it concerns."
+)
 class AuditEntry:
-    position: strawberry.ID = strawberry.field(description="Its position in the event log.")
-    kind: str = strawberry.field(description="What kind of entry (supervision, access...).")
+    position: strawberry.ID = strawberry.field(
+        description="Its position in the event log (a cursor's key, and a finding's evidence)."
+    )
+    kind: AuditEntryKind = strawberry.field(  # type: ignore[valid-type]
+        description="The heading it is filed under (supervision, access, oversight...)."
+    )
     summary: str = strawberry.field(description="What happened, in plain words.")
-    occurred_at: datetime = strawberry.field(description="Valid time.")
-    recorded_at: datetime = strawberry.field(description="System time.")
-    actor_id: str = strawberry.field(description="Who recorded it.")
-    actor_role: str = strawberry.field(description="In which role.")
-    rule_ids: str | None = strawberry.field(description="The rules it concerns.")
+    occurred_at: datetime = strawberry.field(
+        description="Valid time: when it happened in the world."
+    )
+    recorded_at: datetime = strawberry.field(
+        description="System time: when it was written to the event log."
+    )
+    actor_id: str = strawberry.field(
+        description="The staff id of whoever recorded it (from their token)."
+    )
+    actor_role: Role = strawberry.field(  # type: ignore[valid-type]
+        description="The capacity they recorded it in, from their token and relationship."
+    )
     related: list[strawberry.ID] = strawberry.field(
         description="Positions of linked entries (a trigger and its answer, say)."
     )
+    cited: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description="The clauses of the subject's authority's pack the entry concerns, "
+        "each with its words and source; empty when the pack cites none for it.",
+        metadata=WITH_ITS_ROW,  # one read of the pack per request
+    )
+    async def rule_ids(self, info: Info) -> list[RuleCitation]:
+        if not self.cited:
+            return []
+        library = info.context.service.library
+        pack_id = await adopted_pack(info)
+        return citations(library, pack_id, self.cited)
 
 
-@strawberry.type(description="An edge of a connection: a node and its cursor.")
+@strawberry.type(description="An edge of the audit trail: one entry and its cursor.")
 class AuditEdge:
-    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
-    node: AuditEntry = strawberry.field(description="The entry.")
+    cursor: str = strawberry.field(
+        description="Opaque: pass it as after to read the entries following this one."
+    )
+    node: AuditEntry = strawberry.field(description="The audit trail entry at this edge.")
 
 
 @strawberry.type(description="A page of audit entries, oldest first (keyset pagination).")
 class AuditConnection:
-    edges: list[AuditEdge] = strawberry.field(description="This page's entries.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more.")
-
-
-def history_events(rows: list[history_model.HistoryRow]) -> list[HistoryEvent]:
-    """The history read model's rows as events."""
-    return [
-        HistoryEvent(
-            position=strawberry.ID(str(r.position)),
-            event=r.event_type,
-            occurred_at=r.occurred_at,
-            recorded_at=r.recorded_at,
-            entry=r.entry_ref,
-            data=JSON(r.data),
-        )
-        for r in rows
-    ]
+    edges: list[AuditEdge] = strawberry.field(description="This page's entries, oldest first.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more entries follow, and the cursor to read them from."
+    )
 
 
 def trail_page(page: Any) -> AuditConnection:
@@ -106,13 +122,13 @@ def trail_page(page: Any) -> AuditConnection:
                 cursor=encode_cursor(e.position),
                 node=AuditEntry(
                     position=strawberry.ID(str(e.position)),
-                    kind=e.kind,
+                    kind=member(AuditEntryKind, e.kind),
                     summary=e.summary,
                     occurred_at=e.occurred_at,
                     recorded_at=e.recorded_at,
                     actor_id=e.actor_id,
-                    actor_role=e.actor_role,
-                    rule_ids=e.rule_ids,
+                    actor_role=member(Role, e.actor_role),
+                    cited=e.rule_ids,
                     related=[strawberry.ID(str(p)) for p in e.related],
                 ),
             )
@@ -167,13 +183,17 @@ class SubjectRecord(Node):
 class Child(SubjectRecord):
     child_id: str = strawberry.field(description="The child's id in the authority.")
     team: str | None = strawberry.field(description="The team holding the case.")
-    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
+    allocated_worker: str | None = strawberry.field(
+        description="The staff id of the practitioner the case is allocated to."
+    )
 
 
 @strawberry.type(description="A worker's personal supervision file. Reading it is logged.")
 class Worker(SubjectRecord):
     staff_id: str = strawberry.field(description="The worker's staff id.")
-    team: str | None = strawberry.field(description="Their team.")
+    team: str | None = strawberry.field(
+        description="The team the worker belongs to, as their employment record says now."
+    )
 
 
 def subject_uuid(kind: str, authority: str, local_id: str) -> uuid.UUID:
@@ -196,8 +216,8 @@ async def _state(
     def read() -> SubjectState:
         answer, rows = history_model.read(engine, subject, as_of=valid, known_at=system)
         return SubjectState(
-            attributes=JSON(answer.attributes),
-            entries=JSON(answer.entries),
+            attributes=attributes_of(kind, answer.attributes),
+            entries=entries_of(answer.entries, rows),
             events=history_events(rows),
         )
 

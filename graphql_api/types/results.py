@@ -36,13 +36,18 @@ class RuleViolationProblem:
 
 @strawberry.type(description="No such record in the caller's authority.")
 class NotFoundProblem:
-    message: str = strawberry.field(description="What was not found.")
+    message: str = strawberry.field(
+        description="What was not found in the caller's authority, in words (a record the "
+        "caller may not see answers the same)."
+    )
     field: str | None = strawberry.field(description="The input field naming it.")
 
 
 @strawberry.type(description="Another write got there first, or the key was reused.")
 class ConflictProblem:
-    message: str = strawberry.field(description="What conflicted.")
+    message: str = strawberry.field(
+        description="What this write conflicted with, in words: another write, or a reused key."
+    )
     retryable: bool = strawberry.field(
         description="True: reload and retry with the same idempotency key."
     )
@@ -55,7 +60,9 @@ class ConflictProblem:
 
 @strawberry.type(description="The caller may not do this; the access rule is cited.")
 class ForbiddenProblem:
-    message: str = strawberry.field(description="Why not, in words.")
+    message: str = strawberry.field(
+        description="Why the caller may not do this, in words, naming the rule."
+    )
     rule: str | None = strawberry.field(description="The access rule, e.g. DUR-4.8a.")
 
 

@@ -1,12 +1,18 @@
 """Retention as types (ADR 0012): the purge schedule and what a purge run did. The purge
 certificates are ``graphql_api.purge``'s."""
 
+# mypy: disallow-untyped-decorators=False
+# (strawberry's field decorator is typed Any when given only a description: ``rule``.)
+
 from __future__ import annotations
 
 from datetime import date
 
 import strawberry
 
+from graphql_api.context import Info
+from graphql_api.types.citations import RuleCitation, cite
+from graphql_api.types.enums import PurgeStatus, RecordClass, SubjectKind, member
 from graphql_api.types.results import ValidationProblem
 from projections import purge_schedule as purge_model
 
@@ -15,10 +21,14 @@ from projections import purge_schedule as purge_model
     description="One record on the purge schedule: what will be destroyed, when and why."
 )
 class PurgeScheduleEntry:
-    subject_kind: str = strawberry.field(description="worker or child.")
-    local_id: str = strawberry.field(description="The staff id or the child's id.")
-    record_class: str = strawberry.field(
-        description="personal_supervision, direct_observation, worker_file or child_record."
+    subject_kind: SubjectKind = strawberry.field(  # type: ignore[valid-type]
+        description="Whose record it is: a worker's or a child's."
+    )
+    local_id: str = strawberry.field(
+        description="The worker's staff id or the child's id in the authority."
+    )
+    record_class: RecordClass = strawberry.field(  # type: ignore[valid-type]
+        description="The class of record a retention rule keeps, which sets its period."
     )
     record_id: str = strawberry.field(description="The session, observation, staff or child id.")
     rule_id: str | None = strawberry.field(
@@ -29,12 +39,22 @@ class PurgeScheduleEntry:
     due_on: date | None = strawberry.field(description="When it falls due for destruction.")
     held_by: str | None = strawberry.field(description="The legal holds that stop its purge.")
     events: int = strawberry.field(description="How many stored events the record holds.")
-    purged_on: date | None = strawberry.field(description="When it was destroyed.")
-    authorised_by: str | None = strawberry.field(description="Who authorised its destruction.")
-    status: str = strawberry.field(
-        description="On asOf: purged, held, due, scheduled, waiting (period not started) "
-        "or no_rule."
+    purged_on: date | None = strawberry.field(
+        description="The day the purge destroyed it (null: still held)."
     )
+    authorised_by: str | None = strawberry.field(
+        description="The data protection officer who ran the purge, and their role."
+    )
+    status: PurgeStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the record stands on the schedule on asOf."
+    )
+
+    @strawberry.field(
+        description="The rule ID cited from the authority's own pack: whose it is, its "
+        "words and their source (null when no rule applies)."
+    )
+    async def rule(self, info: Info) -> RuleCitation | None:
+        return await cite(info, self.rule_id)
 
 
 @strawberry.type(description="A page of the purge schedule, and the same page as CSV.")
@@ -62,9 +82,9 @@ class PurgeRunResult:
 def schedule_entry(row: purge_model.ScheduleRow, as_of: date) -> PurgeScheduleEntry:
     """A schedule row as an entry, with its status on ``as_of``."""
     return PurgeScheduleEntry(
-        subject_kind=row.subject_kind,
+        subject_kind=member(SubjectKind, row.subject_kind),
         local_id=row.local_id,
-        record_class=row.record_class,
+        record_class=member(RecordClass, row.record_class),
         record_id=row.record_id,
         rule_id=row.rule_id,
         trigger=row.trigger,
@@ -74,5 +94,5 @@ def schedule_entry(row: purge_model.ScheduleRow, as_of: date) -> PurgeScheduleEn
         events=row.events,
         purged_on=row.purged_on,
         authorised_by=row.authorised_by,
-        status=row.status_on(as_of),
+        status=member(PurgeStatus, row.status_on(as_of)),
     )

@@ -7,13 +7,14 @@ from datetime import date, datetime
 
 import strawberry
 
-from graphql_api.types.compliance import Finding, FindingStatus
+from graphql_api.types.compliance import Finding
+from graphql_api.types.enums import FindingStatus, TeamSessionKind_, member
 from projections.compliance.teams import TeamCompliance as TeamComplianceModel
 
 
 @strawberry.type(description="A team rule's window and its status on the day asked about.")
 class TeamFinding:
-    team: str = strawberry.field(description="The team.")
+    team: str = strawberry.field(description="The team whose window this is, by its name.")
     finding: Finding = strawberry.field(description="The window, its status and its words.")
     satisfied_on: date | None = strawberry.field(
         description="The day of the session that met the window, if any."
@@ -25,12 +26,16 @@ class TeamFinding:
     "development session, however many of the team attended it [DEV-7, POR-3.3]."
 )
 class TeamSession:
-    team: str = strawberry.field(description="The team it counted for.")
-    session_id: str = strawberry.field(description="The group session id.")
-    kind: str = strawberry.field(
-        description="group_supervision, team_meeting or practice_development."
+    team: str = strawberry.field(
+        description="The team whose rule the session counted towards, by its name."
     )
-    held_on: date = strawberry.field(description="The day it was held.")
+    session_id: str = strawberry.field(
+        description="The group session's id, shared by every attendee's record of it."
+    )
+    kind: TeamSessionKind_ = strawberry.field(  # type: ignore[valid-type]
+        description="Which kind of group session it was, as the team rules count them."
+    )
+    held_on: date = strawberry.field(description="The day the group session took place.")
     facilitator_id: str = strawberry.field(description="Its facilitator's staff id.")
     attendees: list[str] = strawberry.field(description="Staff ids of the team who attended.")
     evidence: strawberry.ID = strawberry.field(description="Log position of its first record.")
@@ -40,8 +45,10 @@ class TeamSession:
     description="Which team rule, and how many of its windows closed without a session."
 )
 class TeamBreaches:
-    team: str = strawberry.field(description="The team.")
-    rule_key: str = strawberry.field(description="The rule and its variant.")
+    team: str = strawberry.field(description="The team whose windows were missed, by its name.")
+    rule_key: str = strawberry.field(
+        description="The team rule with the variant its pack keys it by (e.g. DEV-7)."
+    )
     breached: int = strawberry.field(description="Windows closed without a session by asOf.")
 
 
@@ -78,7 +85,7 @@ def team_compliance_of(result: TeamComplianceModel) -> TeamCompliance:
                 finding=Finding(
                     rule_id=t.finding.rule_id,
                     rule_key=t.finding.rule_key,
-                    status=FindingStatus(t.finding.status.value),
+                    status=member(FindingStatus, t.finding.status),
                     due_on=t.finding.due_on,
                     evidence=[strawberry.ID(str(p)) for p in t.finding.evidence],
                     sentence=t.finding.sentence,
@@ -97,7 +104,7 @@ def team_compliance_of(result: TeamComplianceModel) -> TeamCompliance:
             TeamSession(
                 team=s.team,
                 session_id=s.session_id,
-                kind=s.kind.value,
+                kind=member(TeamSessionKind_, s.kind),
                 held_on=s.day,
                 facilitator_id=s.facilitator_id,
                 attendees=list(s.attendees),

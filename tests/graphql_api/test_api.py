@@ -324,7 +324,9 @@ def test_limits_and_request_errors(api: Api) -> None:
     )
     assert _code(cursor) == "BAD_USER_INPUT"
     naive = api.error(
-        """{ child(childId: "C1") { state(asOf: "2026-01-01T00:00:00") { attributes } } }""", sw1
+        """{ child(childId: "C1") { state(asOf: "2026-01-01T00:00:00") {
+          attributes { __typename } } } }""",
+        sw1,
     )
     assert _code(naive) == "BAD_USER_INPUT" and naive["extensions"]["field"] == "asOf"
 
@@ -334,18 +336,23 @@ def test_point_in_time_state_through_the_api(api: Api) -> None:
     now = datetime.now(UTC)
     state = api.query(
         """query($k: DateTime) { child(childId: "C1") {
-          state(knownAt: $k) { attributes events { event } } } }""",
+          state(knownAt: $k) {
+            attributes { __typename ... on ChildAttributes { allocatedWorkerId caseType } }
+            events { __typename kind ... on WorkerAllocatedEvent { workerId reason } } } } }""",
         tm1,
         {"k": (now + timedelta(days=1)).isoformat()},
     )["child"]["state"]
-    assert state["attributes"]["allocated_worker_id"] == "SW1"
-    assert [e["event"] for e in state["events"]][:2] == [
-        ChildRegistered.__name__,
-        WorkerAllocated.__name__,
+    assert state["attributes"]["__typename"] == "ChildAttributes"
+    assert state["attributes"]["allocatedWorkerId"] == "SW1"
+    assert [e["__typename"] for e in state["events"]][:2] == [
+        f"{ChildRegistered.__name__}Event",
+        f"{WorkerAllocated.__name__}Event",
     ]
+    allocated = state["events"][1]
+    assert allocated["kind"] == "WORKER_ALLOCATED" and allocated["workerId"] == "SW1"
     before = api.query(
         """query($k: DateTime) { child(childId: "C1") {
-          state(knownAt: $k) { events { event } } } }""",
+          state(knownAt: $k) { events { kind } } } }""",
         tm1,
         {"k": "2000-01-01T00:00:00+00:00"},
     )["child"]["state"]

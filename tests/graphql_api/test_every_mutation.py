@@ -7,8 +7,10 @@ again with a broken input and must come back as a typed problem that writes noth
 from __future__ import annotations
 
 import dataclasses
+import typing
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from graphql_api.auth import TokenSettings, TokenVerifier
 from graphql_api.limits import Limits
 from graphql_api.mutations import camel, lower_first
 from graphql_api.service import EMPLOYMENT_COMMANDS, HOLD_COMMANDS, INTERNAL_COMMANDS, Service
+from graphql_api.types.enums import member
+from graphql_api.types.inputs import CORRECTABLE
 from oversight.settings import DatabaseSettings
 from tests.application.test_application import every_command_scenario
 from tests.graphql_api.conftest import Api
@@ -49,7 +53,7 @@ PROBLEMS = """__typename
   ... on ForbiddenProblem { message rule }"""
 
 
-def _value(value: Any, json_scalar: bool = False) -> Any:
+def _value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -57,16 +61,41 @@ def _value(value: Any, json_scalar: bool = False) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {camel(f.name): _value(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        # A JSON scalar keeps its keys as the domain names them; an input object is camel.
-        return {(k if json_scalar else camel(k)): _value(v, json_scalar) for k, v in value.items()}
+        return {camel(k): _value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_value(v, json_scalar) for v in value]
+        return [_value(v) for v in value]
     return value
+
+
+def _changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """A correction's changes as ``EntryChangesInput``: typed fields, camelCase, each
+    vocabulary as its enum's name."""
+    found: dict[str, Any] = {}
+    for stored, value in changes.items():
+        name = next(n for n, (s, _) in CORRECTABLE.items() if s == stored)
+        graphql_type = CORRECTABLE[name][1]
+        item = (typing.get_args(graphql_type) or (graphql_type,))[0]
+        if isinstance(item, type) and issubclass(item, Enum):
+            value = (
+                [member(item, v).name for v in value]
+                if isinstance(value, list)
+                else member(item, value).name
+            )
+        found[camel(name)] = _value(value)
+    return found
+
+
+def _field(name: str, value: Any) -> Any:
+    if name == "changes":
+        return _changes(value)
+    if name == "answers":
+        return [{"item": item, "yes": yes} for item, yes in value.items()]
+    return _value(value)
 
 
 def _input(command: c.Command) -> dict[str, Any]:
     return {
-        camel(f.name): _value(getattr(command, f.name), json_scalar=f.name == "changes")
+        camel(f.name): _field(f.name, getattr(command, f.name))
         for f in dataclasses.fields(command)
         if f.name not in c.Command.COMMON and getattr(command, f.name) is not None
     }

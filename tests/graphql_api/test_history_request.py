@@ -164,7 +164,7 @@ def test_the_history_request_reads_and_logs_once(api: Api, role: Role) -> None:
     """Through GraphQL: the state is answered and the read logged, once."""
     before = len(topics(api.application))
     body = api.query(
-        '{ child(childId: "C1", purpose: "review") { state { attributes } } }',
+        '{ child(childId: "C1", purpose: "review") { state { attributes { __typename } } } }',
         api.token("TM1", role),
     )
     assert body["child"]["state"]["attributes"] is not None

@@ -36,6 +36,11 @@ def _input(key: str, **fields: Any) -> dict[str, Any]:
     return {"input": fields, "key": key, "at": "2026-02-10T10:00:00+00:00"}
 
 
+def _answers(by_item: dict[str, bool]) -> list[dict[str, object]]:
+    """An audit tool's answers as the API takes and gives them: one object per item."""
+    return [{"item": item, "yes": yes} for item, yes in by_item.items()]
+
+
 def test_an_audit_over_graphql(api: Api) -> None:
     sm1 = api.token("SM1", Role.SERVICE_MANAGER)
     audit = {
@@ -43,11 +48,11 @@ def test_an_audit_over_graphql(api: Api) -> None:
         "auditId": "QA1",
         "periodFrom": "2025-08-01",
         "periodTo": "2026-01-31",
-        "answers": {**DURHAM, "frequency": False},
+        "answers": _answers({**DURHAM, "frequency": False}),
         "judgement": "Standards not followed",
     }
     before = len(topics(api.application))
-    bad = api.query(AUDIT, sm1, _input("k0", **{**audit, "answers": {"1.1": True}}))
+    bad = api.query(AUDIT, sm1, _input("k0", **{**audit, "answers": _answers({"1.1": True})}))
     problem = bad["auditSupervisionFile"]
     assert problem["__typename"] == "RuleViolationProblem"
     assert problem["field"] == "answers.1.1"
@@ -78,7 +83,8 @@ def test_an_audit_over_graphql(api: Api) -> None:
     api.catch_up()
     listed = api.query(
         """query { qualityAudits(asOf: "2026-12-31", since: "2026-01-01") {
-          auditId auditorId supervisorId judgement concern ruleId disputedBy answers } }""",
+          auditId auditorId supervisorId judgement concern ruleId disputedBy
+          answers { item yes } } }""",
         sm1,
     )["qualityAudits"]
     assert listed == [
@@ -90,7 +96,9 @@ def test_an_audit_over_graphql(api: Api) -> None:
             "concern": True,
             "ruleId": "DUR-7",
             "disputedBy": "SW1",
-            "answers": {**DURHAM, "frequency": False},
+            "answers": sorted(
+                _answers({**DURHAM, "frequency": False}), key=lambda a: str(a["item"])
+            ),
         }
     ]
     quotas = api.query(

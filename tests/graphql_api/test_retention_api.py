@@ -71,9 +71,9 @@ def test_the_dpo_reads_the_schedule_and_a_dry_run_lists_what_the_run_destroys(ap
     dpo = api.token("DPO1", Role.DATA_PROTECTION_OFFICER)
     page = api.query(SCHEDULE, dpo, _variables(to="2026-11-01"))["purgeSchedule"]
     due = {e["localId"]: e for e in page["entries"]}
-    assert due["OLD1"]["status"] == "due" and due["OLD1"]["ruleId"] == "RET-CIN"
+    assert due["OLD1"]["status"] == "DUE" and due["OLD1"]["ruleId"] == "RET-CIN"
     assert due["OLD1"]["dueOn"] == "2016-03-01" and due["OLD1"]["trigger"] == "date_of_birth"
-    assert due["OLD2"]["status"] == "held" and "H-OLD2 (litigation)" in due["OLD2"]["heldBy"]
+    assert due["OLD2"]["status"] == "HELD" and "H-OLD2 (litigation)" in due["OLD2"]["heldBy"]
     assert "NEW1" not in due  # due in 2037: outside the window
     assert page["csv"].splitlines()[0].startswith("authority_code,subject_kind,local_id")
     assert len(page["csv"].splitlines()) == len(page["entries"]) + 1
@@ -81,14 +81,14 @@ def test_the_dpo_reads_the_schedule_and_a_dry_run_lists_what_the_run_destroys(ap
     today = datetime.now(UTC).date().isoformat()
     dry = api.query(PURGE, dpo, {"asOf": today, "dry": True})["purgeDueRecords"]
     assert [(d["localId"], d["recordClass"]) for d in dry["destroyed"]] == [
-        ("OLD1", "child_record")
+        ("OLD1", "CHILD_RECORD")
     ]
     real = api.query(PURGE, dpo, {"asOf": today, "dry": False})["purgeDueRecords"]
     assert real["destroyed"] == dry["destroyed"] and real["refused"] == []
     api.catch_up()
     after = api.query(SCHEDULE, dpo, _variables(to="2026-11-01", purged=True))["purgeSchedule"]
     gone = {e["localId"]: e for e in after["entries"]}["OLD1"]
-    assert gone["status"] == "purged" and gone["authorisedBy"] == "DPO1 (data_protection_officer)"
+    assert gone["status"] == "PURGED" and gone["authorisedBy"] == "DPO1 (data_protection_officer)"
     # The purged child's record is no longer readable: a typed answer, not a crash.
     refused = api.error(
         """query { child(childId: "OLD1", purpose: "audit") { childId } }""",
@@ -131,4 +131,4 @@ def test_bad_input_names_the_field_and_destroys_nothing(api: Api) -> None:
     error = api.error(SCHEDULE, dpo, _variables(first=0))
     assert _code(error) == "BAD_USER_INPUT" and error["extensions"]["field"] == "first"
     page = api.query(SCHEDULE, dpo, _variables(to="2026-11-01"))["purgeSchedule"]
-    assert {e["localId"]: e["status"] for e in page["entries"]}["OLD1"] == "due"
+    assert {e["localId"]: e["status"] for e in page["entries"]}["OLD1"] == "DUE"

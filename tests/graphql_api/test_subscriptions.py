@@ -101,7 +101,7 @@ def test_compliance_changes_for_a_team(api: Api) -> None:
         )  # fmt: skip
         api.catch_up()
         change = _next(ws)["payload"]["data"]["complianceChanges"]
-        assert change["localId"] == "SW1" and change["subjectKind"] == "worker"
+        assert change["localId"] == "SW1" and change["subjectKind"] == "WORKER"
         assert int(change["throughPosition"]) > 0
         ws.send_json({"id": "1", "type": "complete"})
     other_team = query.replace("Team A", "Team B")

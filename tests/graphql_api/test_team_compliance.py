@@ -113,7 +113,7 @@ def test_devon_teams_missing_months_are_breached_per_team_and_counted(api: Api) 
     assert (g1["sessionId"], g1["attendees"], g1["kind"]) == (
         "G1",
         ["SW1", "SW2"],
-        "group_supervision",
+        "GROUP_SUPERVISION",
     )
     assert (g2["sessionId"], g2["attendees"], g2["heldOn"]) == ("G2", ["SW3"], "2026-04-10")
     # A period: the windows open in it, and the sessions held in it.
@@ -208,4 +208,4 @@ def test_a_bad_session_kind_is_refused_typed_and_writes_nothing(api: Api) -> Non
         {"asOf": date.today().isoformat()},
     )["teamCompliance"]
     [session] = result["sessions"]
-    assert (session["kind"], session["evidence"]) == ("team_meeting", str(done["position"]))
+    assert (session["kind"], session["evidence"]) == ("TEAM_MEETING", str(done["position"]))

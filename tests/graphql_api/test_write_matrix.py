@@ -277,7 +277,9 @@ def _value(name: str, hint: Any, unique: str) -> Any:
     if hint is dict or origin is dict:
         if name == "action":
             return {"action_id": unique, "description": "x", "owner": "x", "due_on": START}
-        return {"nothing": "x"}
+        if name == "answers":
+            return {"nothing": True}  # an item no authority's tool has
+        return {"summary": "x"}  # a correction's changes, typed: of an entry not there
     if hint is bool:
         return True
     if hint is int:
