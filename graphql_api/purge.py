@@ -8,11 +8,13 @@ purge does is ``application.purge``'s, the same code the CLI and a scheduled run
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
+from sqlalchemy import select
 
 from application import certificates as certs
 from application.certificates import Certificate, LedgerMissing
@@ -24,8 +26,10 @@ from domain.authorization import (
 from domain.errors import Forbidden, ValidationError
 from domain.vocabulary import Role
 from graphql_api.errors import unfinished_purge
+from graphql_api.relay import Cursors, PageArgs, SqlSource, paginate
 from graphql_api.service import Service
 from graphql_api.types import PageInfo
+from graphql_api.types.common import page_info
 from projections.engine import utc
 
 #: Who reads the certificates: the officer who issues them, and quality assurance.
@@ -96,16 +100,31 @@ class PurgeCertificate:
     purged_at: datetime = strawberry.field(description="When it was destroyed.")
 
 
-@strawberry.type(description="A certificate and its cursor.")
+@strawberry.type(description="A purge certificate, with the cursor to page on from it.")
 class PurgeCertificateEdge:
-    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
-    node: PurgeCertificate = strawberry.field(description="The certificate.")
+    cursor: str = strawberry.field(
+        description="Opaque: pass as after (or before) to page on from this certificate; "
+        "only this authority's certificate list accepts it."
+    )
+    node: PurgeCertificate = strawberry.field(
+        description="The certificate of one destroyed record."
+    )
 
 
-@strawberry.type(description="A page of purge certificates, in the order issued.")
+@strawberry.type(
+    description="A page of purge certificates, in the order issued: Relay keyset "
+    "pagination forwards or backwards."
+)
 class PurgeCertificateConnection:
-    edges: list[PurgeCertificateEdge] = strawberry.field(description="This page's certificates.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+    edges: list[PurgeCertificateEdge] = strawberry.field(
+        description="This page's certificates, in the order issued, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are certificates before or after this page, and its cursors."
+    )
+    total_count: int = strawberry.field(
+        description="How many certificates the authority has issued (every page)."
+    )
 
 
 def _node(k: Certificate) -> PurgeCertificate:
@@ -127,43 +146,36 @@ def _node(k: Certificate) -> PurgeCertificate:
     )
 
 
-def certificate_key(value: str | None) -> tuple[datetime, str] | None:
-    """What a certificate cursor stands for: the last certificate's time and id."""
-    if value is None:
-        return None
-    when, _, certificate_id = value.partition("|")
-    try:
-        return utc(datetime.fromisoformat(when)), certificate_id
-    except ValueError:
-        raise ValidationError("not a cursor this list issued", field="after") from None
+def _certificate_at(key: Sequence[Any]) -> tuple[datetime, str]:
+    """A certificate cursor's key as the columns hold it: the instant, then the id."""
+    return utc(datetime.fromisoformat(str(key[0]))), str(key[1])
 
 
 def certificate_page(
-    service: Service,
-    principal: Principal,
-    first: int,
-    after: tuple[datetime, str] | None,
-    cursor: Callable[[str], str],
+    service: Service, principal: Principal, asked: PageArgs
 ) -> PurgeCertificateConnection:
-    """A page of the caller's authority's certificates, for the officer and QA."""
+    """A page of the caller's authority's certificates, in the order issued, for the
+    officer and QA."""
     if principal.role not in CERTIFICATE_READERS:
         raise Forbidden(
             "purge certificates are for the data protection officer and quality assurance",
             rule="DP",
         )
-    found = certs.certificates(
-        service.engine, authority_code=principal.authority_code, first=first + 1, after=after
+    table = certs.purge_certificates
+    query = select(table).where(table.c.authority_code == principal.authority_code)
+    source = SqlSource(
+        service.engine,
+        query,
+        [table.c.purged_at, table.c.certificate_id],
+        lambda r: (utc(r.purged_at).isoformat(), str(r.certificate_id)),
+        bind=_certificate_at,
     )
-    page = found[:first]
+    cursors = Cursors("purgeCertificates", {"authority": principal.authority_code})
+    found = paginate(source, asked, cursors)
     edges = [
-        PurgeCertificateEdge(
-            cursor=cursor(f"{k.purged_at.isoformat()}|{k.certificate_id}"), node=_node(k)
-        )
-        for k in page
+        PurgeCertificateEdge(cursor=c, node=_node(Certificate.from_row(r._mapping)))
+        for c, r in found.items
     ]
     return PurgeCertificateConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(found) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
+        edges=edges, page_info=page_info(found), total_count=found.total_count
     )

@@ -7,10 +7,12 @@ record is authorised and logged before the record is returned (the queries open 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy import Engine
 from strawberry.scalars import JSON
 
 from domain.errors import NotFound
@@ -20,19 +22,23 @@ from graphql_api.context import (
     After,
     AsOfDay,
     AsOfTime,
+    Before,
     First,
     Info,
     Kinds,
     KnownAt,
-    bounded,
+    Last,
     instant,
+    page,
 )
 from graphql_api.errors import run_in_thread
-from graphql_api.types.common import Node, PageInfo
+from graphql_api.relay import Cursors, PageArgs, Paged, SqlSource, paginate
+from graphql_api.types.common import Node, PageInfo, page_info
 from graphql_api.types.compliance import Compliance, compliance_of
 from projections import compliance as compliance_model
 from projections import history as history_model
-from projections.audit_trail import encode_cursor, subject_trail
+from projections.audit_trail import AuditEntry as TrailEntry
+from projections.audit_trail import encode_cursor, subject_trail, trail_positions
 
 
 @strawberry.type(description="One event on a subject's history, with both of its times.")
@@ -71,16 +77,33 @@ class AuditEntry:
     )
 
 
-@strawberry.type(description="An edge of a connection: a node and its cursor.")
+@strawberry.type(
+    description="An entry of a subject's audit trail with its cursor: a page's edge, and "
+    "each payload of the auditTrail subscription."
+)
 class AuditEdge:
-    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
-    node: AuditEntry = strawberry.field(description="The entry.")
+    cursor: str = strawberry.field(
+        description="Opaque: pass as after (or before) to page on from this entry, or as "
+        "after to resume the auditTrail subscription with no gap and no repeat; only this "
+        "subject's trail (with the same kinds) accepts it."
+    )
+    node: AuditEntry = strawberry.field(description="The audit trail entry.")
 
 
-@strawberry.type(description="A page of audit entries, oldest first (keyset pagination).")
+@strawberry.type(
+    description="A page of a subject's audit trail, oldest first: Relay keyset pagination "
+    "on log position, forwards or backwards."
+)
 class AuditConnection:
-    edges: list[AuditEdge] = strawberry.field(description="This page's entries.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+    edges: list[AuditEdge] = strawberry.field(
+        description="This page's entries, oldest first, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are entries before or after this page, and its cursors."
+    )
+    total_count: int = strawberry.field(
+        description="How many entries the whole trail holds (of the kinds asked), as read now."
+    )
 
 
 def history_events(rows: list[history_model.HistoryRow]) -> list[HistoryEvent]:
@@ -98,12 +121,12 @@ def history_events(rows: list[history_model.HistoryRow]) -> list[HistoryEvent]:
     ]
 
 
-def trail_page(page: Any) -> AuditConnection:
-    """A page of the audit trail read model as a connection."""
+def trail_page(page: Paged[Any]) -> AuditConnection:
+    """A page of the audit trail read model (``read_trail``) as a connection."""
     return AuditConnection(
         edges=[
             AuditEdge(
-                cursor=encode_cursor(e.position),
+                cursor=cursor,
                 node=AuditEntry(
                     position=strawberry.ID(str(e.position)),
                     kind=e.kind,
@@ -116,10 +139,48 @@ def trail_page(page: Any) -> AuditConnection:
                     related=[strawberry.ID(str(p)) for p in e.related],
                 ),
             )
-            for e in page.entries
+            for cursor, e in page.items
         ],
-        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+        page_info=page_info(page),
+        total_count=page.total_count,
     )
+
+
+def trail_cursors(authority: str, kind: str, local_id: str, kinds: Sequence[str] = ()) -> Cursors:
+    """The cursors of one subject's trail: the query's and the subscription's are one list
+    (with no kinds), so either resumes from the other's."""
+    return Cursors("auditTrail", {"subject": [authority, kind, local_id], "kinds": sorted(kinds)})
+
+
+def read_trail(
+    engine: Engine,
+    authority: str,
+    kind: str,
+    local_id: str,
+    asked: PageArgs,
+    kinds: Sequence[str] = (),
+) -> Paged[TrailEntry]:
+    """A page of a subject's trail: its positions paged by the keyset, then its entries."""
+    query = trail_positions(
+        authority_code=authority, subject_kind=kind, local_id=local_id, kinds=kinds
+    )
+    source = SqlSource(engine, query, [query.selected_columns[0]], lambda r: (int(r[0]),))
+    found = paginate(source, asked, trail_cursors(authority, kind, local_id, kinds))
+    if not found.items:
+        return Paged([], found.has_next_page, found.has_previous_page, found.total_count)
+    start = int(found.items[0][1][0])
+    entries = subject_trail(
+        engine,
+        authority_code=authority,
+        subject_kind=kind,
+        local_id=local_id,
+        first=len(found.items),
+        after=encode_cursor(start - 1) if start > 0 else None,
+        kinds=kinds,
+    ).entries
+    by_position = {e.position: e for e in entries}
+    items = [(c, by_position[int(r[0])]) for c, r in found.items if int(r[0]) in by_position]
+    return Paged(items, found.has_next_page, found.has_previous_page, found.total_count)
 
 
 @strawberry.interface(
@@ -142,11 +203,14 @@ class SubjectRecord(Node):
     async def audit_trail(
         self,
         info: Info,
-        first: First = 50,
+        first: First = None,
         after: After = None,
         kinds: Kinds = None,
+        last: Last = None,
+        before: Before = None,
     ) -> AuditConnection:
-        return await _trail(info, self.kind, self.local_id, first, after, kinds)
+        asked = page(first, after, last, before)
+        return await _trail(info, self.kind, self.local_id, asked, kinds)
 
     @strawberry.field(description="Findings under the authority's pack on asOf.")
     async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
@@ -205,24 +269,14 @@ async def _state(
 
 
 async def _trail(
-    info: Info, kind: str, local_id: str, first: int, after: str | None, kinds: list[str] | None
+    info: Info, kind: str, local_id: str, asked: PageArgs, kinds: list[str] | None
 ) -> AuditConnection:
     principal = info.context.who()
     engine = info.context.service.engine
-    size = bounded(first)
 
     def read() -> AuditConnection:
-        return trail_page(
-            subject_trail(
-                engine,
-                authority_code=principal.authority_code,
-                subject_kind=kind,
-                local_id=local_id,
-                first=size,
-                after=after,
-                kinds=kinds or (),
-            )
-        )
+        authority = principal.authority_code
+        return trail_page(read_trail(engine, authority, kind, local_id, asked, kinds or ()))
 
     return await run_in_thread(read)
 
