@@ -135,13 +135,12 @@ def test_the_audit_trail_resumes_on_a_new_server_after_a_kill(
 ) -> None:
     token = _token(tmp_path, "SM1", Role.SERVICE_MANAGER)
     first: list[dict[str, Any]] = []
-    with _serve(database, tmp_path) as server:
-        with _subscribe(server, token, None, "before the kill") as ws:
-            _change_risk(api, "risk-high", "high", 15)
-            _until(ws, first, "Risk level changed to high")
-            # The server dies with the socket open: no close, no goodbye.
-            server.send_signal(signal.SIGKILL)
-            server.wait(PATIENCE_SECONDS)
+    with _serve(database, tmp_path) as server, _subscribe(server, token, None, "live") as ws:
+        _change_risk(api, "risk-high", "high", 15)
+        _until(ws, first, "Risk level changed to high")
+        # The server dies with the socket open: no close, no goodbye.
+        server.send_signal(signal.SIGKILL)
+        server.wait(PATIENCE_SECONDS)
     assert server.returncode == -signal.SIGKILL
     last = first[-1]["cursor"]
     # Recorded while no server runs: the client has missed these.
@@ -173,9 +172,10 @@ def test_a_cursor_of_another_list_is_refused_before_the_record_is_opened(api: Ap
     assert trail is not None
     query = """subscription($after: String) { auditTrail(childId: "C1", after: $after) {
         cursor } }"""
-    with TestClient(api.app) as client, client.websocket_connect(
-        "/graphql", ["graphql-transport-ws"]
-    ) as ws:
+    with (
+        TestClient(api.app) as client,
+        client.websocket_connect("/graphql", ["graphql-transport-ws"]) as ws,
+    ):
         ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
         assert ws.receive_json()["type"] == "connection_ack"
         ws.send_json({"id": "1", "type": "subscribe",
@@ -205,9 +205,10 @@ def _hold_session(api: Api, session: str, day: int) -> None:
 
 
 def _changes(api: Api, token: str, after: str | None, wanted: int) -> list[dict[str, Any]]:
-    with TestClient(api.app) as client, client.websocket_connect(
-        "/graphql", ["graphql-transport-ws"]
-    ) as ws:
+    with (
+        TestClient(api.app) as client,
+        client.websocket_connect("/graphql", ["graphql-transport-ws"]) as ws,
+    ):
         ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
         assert ws.receive_json()["type"] == "connection_ack"
         ws.send_json({"id": "1", "type": "subscribe",
@@ -233,14 +234,16 @@ def test_compliance_changes_resume_from_a_changes_cursor(api: Api) -> None:
     assert int(resumed["node"]["throughPosition"]) > int(seen["node"]["throughPosition"])
     # Another team's cursor is not this one's.
     other = CHANGES.replace("Team A", "Team B")
-    with TestClient(api.app) as client, client.websocket_connect(
-        "/graphql", ["graphql-transport-ws"]
-    ) as ws:
+    with (
+        TestClient(api.app) as client,
+        client.websocket_connect("/graphql", ["graphql-transport-ws"]) as ws,
+    ):
         manager = api.token("SM1", Role.SERVICE_MANAGER)
         ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {manager}"}})
         assert ws.receive_json()["type"] == "connection_ack"
+        variables = {"after": seen["cursor"]}
         ws.send_json({"id": "1", "type": "subscribe",
-                      "payload": {"query": other, "variables": {"after": seen["cursor"]}}})  # fmt: skip
+                      "payload": {"query": other, "variables": variables}})  # fmt: skip
         refused = ws.receive_json()
         errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
