@@ -68,14 +68,35 @@ Before = Annotated[
         "with the same arguments; any other cursor is refused."
     ),
 ]
-Kinds = Annotated[list[str] | None, strawberry.argument(description="Only entries of these kinds.")]
+Kinds = Annotated[
+    list[str] | None,
+    strawberry.argument(
+        description="Only entries of these kinds (supervision, oversight, access, ...); the "
+        "cursors of a trail asked with kinds are that filtered list's only."
+    ),
+]
 Since = Annotated[
     date | None, strawberry.argument(description="Window start (default: a year before).")
 ]
-Team = Annotated[str | None, strawberry.argument(description="Only this team.")]
-OpenOnly = Annotated[bool, strawberry.argument(description="Only items open on asOf.")]
+Team = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Only the subjects of this team, as workers' records name it (a team "
+        "manager may ask for their own team only)."
+    ),
+]
+OpenOnly = Annotated[
+    bool,
+    strawberry.argument(
+        description="Only items still open on asOf: the queue as it stood that day (false: "
+        "those closed by then too)."
+    ),
+]
 ChildId = Annotated[str, strawberry.argument(description="The child's id in the authority.")]
-StaffId = Annotated[str, strawberry.argument(description="The worker's staff id.")]
+StaffId = Annotated[
+    str,
+    strawberry.argument(description="The worker's staff id in the authority (their record's key)."),
+]
 ConsistentWith = Annotated[
     strawberry.ID | None,
     strawberry.argument(

@@ -23,10 +23,10 @@ from application.storage import CompactionIncomplete
 from domain.authorization import (
     Principal,
 )
-from domain.errors import Forbidden, ValidationError
+from domain.errors import Forbidden, NotFound, ValidationError
 from domain.vocabulary import Role
 from graphql_api.errors import unfinished_purge
-from graphql_api.relay import Cursors, PageArgs, SqlSource, paginate
+from graphql_api.relay import Cursors, Node, PageArgs, SqlSource, global_id, paginate
 from graphql_api.service import Service
 from graphql_api.types import PageInfo
 from graphql_api.types.common import page_info
@@ -72,9 +72,10 @@ def purge_due(service: Service, principal: Principal, as_of: date, dry_run: bool
 
 @strawberry.type(
     description="A purge certificate: one destroyed record, the rule it was kept under, the "
-    "checks made and who ran the purge. It holds no personal data."
+    "checks made and who ran the purge. It holds no personal data. node(id:) gives it "
+    "again to the data protection officer and quality assurance."
 )
-class PurgeCertificate:
+class PurgeCertificate(Node):
     certificate_id: str = strawberry.field(description="One per destroyed record.")
     subject_kind: str = strawberry.field(description="worker or child.")
     subject_id: str = strawberry.field(description="The subject's aggregate id (a UUID).")
@@ -129,6 +130,7 @@ class PurgeCertificateConnection:
 
 def _node(k: Certificate) -> PurgeCertificate:
     return PurgeCertificate(
+        id=global_id("PurgeCertificate", k.authority_code, k.certificate_id),
         certificate_id=k.certificate_id,
         subject_kind=k.subject_kind,
         subject_id=k.subject_id,
@@ -146,6 +148,29 @@ def _node(k: Certificate) -> PurgeCertificate:
     )
 
 
+def _may_read_certificates(principal: Principal) -> None:
+    if principal.role not in CERTIFICATE_READERS:
+        raise Forbidden(
+            "purge certificates are for the data protection officer and quality assurance",
+            rule="DP",
+        )
+
+
+def certificate(service: Service, principal: Principal, certificate_id: str) -> PurgeCertificate:
+    """One certificate of the caller's authority by its id (``node(id:)``)."""
+    _may_read_certificates(principal)
+    table = certs.purge_certificates
+    query = select(table).where(
+        table.c.authority_code == principal.authority_code,
+        table.c.certificate_id == certificate_id,
+    )
+    with service.engine.connect() as conn:
+        found = conn.execute(query).mappings().one_or_none()
+    if found is None:
+        raise NotFound("no such purge certificate in this authority", field="id")
+    return _node(Certificate.from_row(found))
+
+
 def _certificate_at(key: Sequence[Any]) -> tuple[datetime, str]:
     """A certificate cursor's key as the columns hold it: the instant, then the id."""
     return utc(datetime.fromisoformat(str(key[0]))), str(key[1])
@@ -156,11 +181,7 @@ def certificate_page(
 ) -> PurgeCertificateConnection:
     """A page of the caller's authority's certificates, in the order issued, for the
     officer and QA."""
-    if principal.role not in CERTIFICATE_READERS:
-        raise Forbidden(
-            "purge certificates are for the data protection officer and quality assurance",
-            rule="DP",
-        )
+    _may_read_certificates(principal)
     table = certs.purge_certificates
     query = select(table).where(table.c.authority_code == principal.authority_code)
     source = SqlSource(

@@ -254,6 +254,12 @@ async def _staff_node(info: Info, local_id: str, purpose: str) -> StaffMember:
     return _staff_member(info.context.who().authority_code, row, day)
 
 
+async def _certificate_node(info: Info, local_id: str, purpose: str) -> Any:
+    who = info.context.who()
+    service = info.context.service
+    return await run_in_thread(lambda: purge_api.certificate(service, who, local_id))
+
+
 #: How ``node`` and ``nodes`` read each kind of global id again: the same read as the
 #: field that gives it (a record's is authorised and logged; a list item's is the list's).
 NODE_READERS: dict[str, NodeReader] = {
@@ -261,6 +267,7 @@ NODE_READERS: dict[str, NodeReader] = {
     "Worker": lambda info, local_id, purpose: _open_worker(info, local_id, purpose),
     "Case": _case_node,
     "StaffMember": _staff_node,
+    "PurgeCertificate": _certificate_node,
     "AllocatedChild": viewer_types.allocated_child,
     "Supervisee": viewer_types.supervisee,
 }

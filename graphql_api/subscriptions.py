@@ -58,7 +58,10 @@ def _change_mark(given: Key | None) -> tuple[int, str] | None:
     return given[0], given[1]
 
 
-@strawberry.type(description="Live updates (graphql-transport-ws).")
+@strawberry.type(
+    description="Live updates over graphql-transport-ws, each payload an edge whose cursor "
+    "resumes the subscription on any server."
+)
 class Subscription:
     @strawberry.subscription(
         description="A subject's audit trail: the entries after `after` (a cursor of this "

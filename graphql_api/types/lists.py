@@ -36,8 +36,13 @@ class OpenWork:
     "again to whoever may read the list it is on (its team's report)."
 )
 class Case(Node, OpenWork):
-    child_id: str = strawberry.field(description="The child's id in the authority.")
-    team: str | None = strawberry.field(description="The team holding the case.")
+    child_id: str = strawberry.field(
+        description="The child's id in the authority: pass to child(childId:) to open their "
+        "record (a logged read)."
+    )
+    team: str | None = strawberry.field(
+        description="The team the case is allocated to (the team filter's value)."
+    )
     allocated_worker: str | None = strawberry.field(
         description="The staff id of the social worker the case is allocated to."
     )
@@ -74,7 +79,10 @@ class CaseConnection:
     "gives it again to whoever may read the list it is on (its team's report)."
 )
 class StaffMember(Node, OpenWork):
-    staff_id: str = strawberry.field(description="The worker's staff id.")
+    staff_id: str = strawberry.field(
+        description="The worker's staff id in the authority: pass to worker(staffId:) to "
+        "open their personal file (a logged read)."
+    )
     team: str | None = strawberry.field(description="The team the worker belongs to.")
     line_manager: str | None = strawberry.field(
         description="The staff id of the manager who line manages them (and supervises "

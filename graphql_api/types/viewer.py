@@ -34,14 +34,20 @@ def _text(attributes: dict[str, Any], name: str) -> str | None:
 
 @strawberry.type(description="The caller's local authority, as it registered.")
 class LocalAuthority:
-    code: str = strawberry.field(description="Its code (the token's authority).")
-    name: str = strawberry.field(description="Its name.")
+    code: str = strawberry.field(
+        description="The local authority's code, as its tokens carry it and its records are keyed."
+    )
+    name: str = strawberry.field(
+        description="The council's name as it was registered (e.g. Durham County Council)."
+    )
     pack: str = strawberry.field(description="The policy pack it has adopted (its rules).")
 
 
 @strawberry.type(description="The caller as their worker record names them.")
 class ViewerPerson:
-    display_name: str | None = strawberry.field(description="Their name as recorded.")
+    display_name: str | None = strawberry.field(
+        description="The caller's name as their worker record gives it."
+    )
     post: str | None = strawberry.field(
         description="Their recorded role (social_worker, team_manager, ...): their post, "
         "which may differ from the role their token carries."
@@ -50,17 +56,25 @@ class ViewerPerson:
 
 @strawberry.type(description="A team the caller belongs to or manages.")
 class ViewerTeam:
-    name: str = strawberry.field(description="The team.")
+    name: str = strawberry.field(
+        description="The team's name, as workers' records and the cases and registers' "
+        "team filter give it."
+    )
     member: bool = strawberry.field(description="True when it is the caller's own team.")
     manages: bool = strawberry.field(
         description="True when a worker the caller line manages is in it."
     )
 
 
-@strawberry.type(description="The caller's line manager.")
+@strawberry.type(description="The caller's line manager, as the caller's worker record names them.")
 class ViewerLineManager:
-    staff_id: str = strawberry.field(description="Their staff id.")
-    display_name: str | None = strawberry.field(description="Their name as recorded.")
+    staff_id: str = strawberry.field(
+        description="The line manager's staff id in the authority (who supervises the "
+        "caller unless an agreement names another supervisor)."
+    )
+    display_name: str | None = strawberry.field(
+        description="The line manager's name as their worker record gives it."
+    )
 
 
 @strawberry.type(
@@ -69,12 +83,17 @@ class ViewerLineManager:
     "child is still allocated to the caller."
 )
 class AllocatedChild(Node):
-    child_id: str = strawberry.field(description="The child's id in the authority.")
+    child_id: str = strawberry.field(
+        description="The child's id in the authority: pass to child(childId:) to open their "
+        "record (a logged read)."
+    )
     team: str | None = strawberry.field(description="The team holding the case.")
     case_type: str | None = strawberry.field(
         description="The case type (cin, cp, cla, care_leaver, ...)."
     )
-    risk_level: str | None = strawberry.field(description="low, medium or high.")
+    risk_level: str | None = strawberry.field(
+        description="The risk level last recorded for the child: low, medium or high."
+    )
     closed: str | None = strawberry.field(
         description=(
             "How the case left the allocated team, once it has (closed, transferred or "
@@ -117,10 +136,17 @@ class CaseloadConnection:
     "line manages them."
 )
 class Supervisee(Node):
-    staff_id: str = strawberry.field(description="Their staff id.")
-    display_name: str | None = strawberry.field(description="Their name as recorded.")
-    role: str | None = strawberry.field(description="Their recorded role (their post).")
-    team: str | None = strawberry.field(description="Their team.")
+    staff_id: str = strawberry.field(
+        description="The supervisee's staff id in the authority: pass to worker(staffId:) "
+        "to open their personal file (a logged read)."
+    )
+    display_name: str | None = strawberry.field(
+        description="The supervisee's name as their worker record gives it."
+    )
+    role: str | None = strawberry.field(
+        description="Their post as recorded (social_worker, team_manager, ...), not a token's role."
+    )
+    team: str | None = strawberry.field(description="The team the supervisee belongs to.")
 
 
 @strawberry.type(description="A worker the caller line manages, with the cursor to page on.")
@@ -211,11 +237,20 @@ async def supervisee(info: Info, local_id: str, purpose: str) -> Supervisee:
     return await run_in_thread(read)
 
 
-@strawberry.type(description="Who is signed in.")
+@strawberry.type(
+    description="Who is signed in, as their token says: the person every read and write "
+    "of this request is authorised and recorded as."
+)
 class Viewer:
-    staff_id: str = strawberry.field(description="Their staff id in their authority.")
-    role: str = strawberry.field(description="The role their token carries.")
-    authority: str = strawberry.field(description="Their authority's code.")
+    staff_id: str = strawberry.field(
+        description="The caller's staff id in their authority (the token's subject)."
+    )
+    role: str = strawberry.field(
+        description="The role their token carries, which decides what they may read and do."
+    )
+    authority: str = strawberry.field(
+        description="The code of the local authority whose records the token reaches (only)."
+    )
 
     @strawberry.field(
         description="Their authority: code, name and adopted pack (null if not registered)."
