@@ -202,6 +202,11 @@ class PageArgs:
 # -- sources: what a connection pages over --------------------------------------------------------
 
 
+class KeyMismatch(ValueError):
+    """A cursor's key that is not of its list's shape (forged, or of a list since changed):
+    ``paginate`` refuses it naming the argument that carried it."""
+
+
 class Source(Protocol[T]):
     """A connection's items in one order, each with its key in that order."""
 
@@ -254,9 +259,7 @@ class ListSource(Generic[T]):
                 find = bisect.bisect_right if inclusive else bisect.bisect_left
                 end = find(self.keys, upper)
         except TypeError:  # a key of another shape: not one of this list's cursors
-            raise client_error(
-                "not a cursor this list issued", BAD_USER_INPUT, field="after"
-            ) from None
+            raise KeyMismatch(lower or upper) from None
         chosen = range(start, end)
         picked = chosen[::-1][:limit] if descending else chosen[:limit]
         return [(self.keys[i], self.items[i]) for i in picked]
@@ -275,6 +278,15 @@ def _before(columns: Sequence[ColumnElement[Any]], key: Sequence[Any], inclusive
     if len(columns) == 1:
         return first <= value if inclusive else first < value
     return or_(first < value, and_(first == value, _before(columns[1:], key[1:], inclusive)))
+
+
+def _python_type(column: ColumnElement[Any]) -> type:
+    """What a key column's values are in Python (``object`` when the type will not say)."""
+    try:
+        found: type = column.type.python_type
+    except NotImplementedError:
+        return object
+    return found
 
 
 class SqlSource:
@@ -327,9 +339,13 @@ class SqlSource:
         try:
             if len(key) != len(self.key_columns):
                 raise ValueError(key)
-            return self.bind(key) if self.bind is not None else key
+            values = self.bind(key) if self.bind is not None else key
+            for column, value in zip(self.key_columns, values, strict=True):
+                if not isinstance(value, _python_type(column)):
+                    raise ValueError(value)
+            return values
         except (ValueError, TypeError):
-            raise client_error("not a cursor this list issued", BAD_USER_INPUT) from None
+            raise KeyMismatch(key) from None
 
 
 # -- one page ------------------------------------------------------------------------------------
@@ -361,7 +377,13 @@ def paginate(source: Source[T], page: PageArgs, cursors: Cursors) -> Paged[T]:
     after = cursors.decode(page.after, "after")
     before = cursors.decode(page.before, "before")
     size = page.size
-    rows = source.fetch(after, before, size, descending=page.backwards)
+    try:
+        rows = source.fetch(after, before, size, descending=page.backwards)
+    except KeyMismatch:
+        field = "after" if after is not None else "before"
+        raise client_error(
+            f"{field} is not a cursor this list issued", BAD_USER_INPUT, field=field
+        ) from None
     if page.backwards:
         rows.reverse()
     if rows:

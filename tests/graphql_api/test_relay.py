@@ -27,10 +27,12 @@ from graphql_api.relay import (
     global_id,
     paginate,
 )
+from graphql_api.types.records import trail_cursors
 from tests.graphql_api.conftest import AUTHORITY, OTHER, Api
 from tests.helpers import topics
 
 CURSORS = Cursors("things", {"team": "Team A"})
+C1 = (AUTHORITY, "child", "C1")
 
 # -- the helper, over any list ---------------------------------------------------------------
 
@@ -341,6 +343,9 @@ def test_a_cursor_of_another_connection_or_other_arguments_is_bad_input(api: Api
         (CASES, {"asOf": "2026-03-31", "after": trail_cursor}, "after"),
         (REGISTER, {"before": cursor}, "before"),
         (CASES, {"asOf": "2026-03-31", "first": 1, "last": 1}, "last"),
+        # Bound right, but a key of another shape: forged, refused before any query.
+        (TRAIL, {"child": "C1", "before": trail_cursors(*C1).encode(("x",))}, "before"),
+        (TRAIL, {"child": "C1", "after": trail_cursors(*C1).encode((1, 2))}, "after"),
     ]
     for document, variables, field in refusals:
         error = api.error(document, manager, variables)
