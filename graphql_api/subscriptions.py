@@ -23,8 +23,8 @@ from graphql_api.context import PURPOSE, After, Info
 from graphql_api.errors import INPUT, client_error, run_in_thread
 from graphql_api.limits import MAX_PAGE
 from graphql_api.relay import Cursors, Key, PageArgs
+from graphql_api.trail import read_trail, trail_cursors
 from graphql_api.types import AuditEdge, ComplianceChange, trail_page
-from graphql_api.types.records import read_trail, trail_cursors
 from projections import compliance as compliance_model
 
 #: How often a subscription looks at the read models again when it has nothing new.

@@ -7,12 +7,10 @@ record is authorised and logged before the record is returned (the queries open 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import Engine
 from strawberry.scalars import JSON
 
 from domain.errors import NotFound
@@ -32,13 +30,12 @@ from graphql_api.context import (
     page,
 )
 from graphql_api.errors import run_in_thread
-from graphql_api.relay import Cursors, PageArgs, Paged, SqlSource, paginate
+from graphql_api.relay import PageArgs, Paged
+from graphql_api.trail import read_trail
 from graphql_api.types.common import Node, PageInfo, page_info
 from graphql_api.types.compliance import Compliance, compliance_of
 from projections import compliance as compliance_model
 from projections import history as history_model
-from projections.audit_trail import AuditEntry as TrailEntry
-from projections.audit_trail import encode_cursor, subject_trail, trail_positions
 
 
 @strawberry.type(description="One event on a subject's history, with both of its times.")
@@ -144,43 +141,6 @@ def trail_page(page: Paged[Any]) -> AuditConnection:
         page_info=page_info(page),
         total_count=page.total_count,
     )
-
-
-def trail_cursors(authority: str, kind: str, local_id: str, kinds: Sequence[str] = ()) -> Cursors:
-    """The cursors of one subject's trail: the query's and the subscription's are one list
-    (with no kinds), so either resumes from the other's."""
-    return Cursors("auditTrail", {"subject": [authority, kind, local_id], "kinds": sorted(kinds)})
-
-
-def read_trail(
-    engine: Engine,
-    authority: str,
-    kind: str,
-    local_id: str,
-    asked: PageArgs,
-    kinds: Sequence[str] = (),
-) -> Paged[TrailEntry]:
-    """A page of a subject's trail: its positions paged by the keyset, then its entries."""
-    query = trail_positions(
-        authority_code=authority, subject_kind=kind, local_id=local_id, kinds=kinds
-    )
-    source = SqlSource(engine, query, [query.selected_columns[0]], lambda r: (int(r[0]),))
-    found = paginate(source, asked, trail_cursors(authority, kind, local_id, kinds))
-    if not found.items:
-        return Paged([], found.has_next_page, found.has_previous_page, found.total_count)
-    start = int(found.items[0][1][0])
-    entries = subject_trail(
-        engine,
-        authority_code=authority,
-        subject_kind=kind,
-        local_id=local_id,
-        first=len(found.items),
-        after=encode_cursor(start - 1) if start > 0 else None,
-        kinds=kinds,
-    ).entries
-    by_position = {e.position: e for e in entries}
-    items = [(c, by_position[int(r[0])]) for c, r in found.items if int(r[0]) in by_position]
-    return Paged(items, found.has_next_page, found.has_previous_page, found.total_count)
 
 
 @strawberry.interface(

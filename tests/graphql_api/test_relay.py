@@ -27,7 +27,7 @@ from graphql_api.relay import (
     global_id,
     paginate,
 )
-from graphql_api.types.records import trail_cursors
+from graphql_api.trail import trail_cursors
 from tests.graphql_api.conftest import AUTHORITY, OTHER, Api
 from tests.helpers import topics
 
