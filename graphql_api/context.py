@@ -1,16 +1,16 @@
 """What every resolver shares: the request's context, the arguments described once, and
-how the adapter reads page sizes, instants, cursors and global ids.
+how the adapter reads page sizes and instants (cursors and global ids are
+``graphql_api.relay``'s, re-exported here for the modules that read them from here).
 
 Conventions: ``asOf`` is valid time and ``knownAt`` system time wherever they apply; ISO
-8601 ``Date`` and ``DateTime``; global ``ID``s for nodes; keyset connections with opaque
-cursors for lists that grow.
+8601 ``Date`` and ``DateTime``; global ``ID``s for nodes; Relay connections
+(``first``/``after``/``last``/``before``) with opaque cursors bound to their list and its
+arguments (ADR 0029).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -20,7 +20,8 @@ from strawberry.dataloader import DataLoader
 
 from domain.authorization import Principal
 from graphql_api.errors import INPUT, client_error
-from graphql_api.limits import MAX_PAGE
+from graphql_api.limits import DEFAULT_PAGE, MAX_PAGE
+from graphql_api.relay import Cursors, PageArgs, global_id, parse_global_id
 from graphql_api.service import Service
 from projections import compliance as compliance_model
 
@@ -37,16 +38,58 @@ KnownAt = Annotated[
     datetime | None,
     strawberry.argument(description="System time: only what had been recorded by then."),
 ]
-First = Annotated[int, strawberry.argument(description=f"Page size, 1 to {MAX_PAGE}.")]
-After = Annotated[str | None, strawberry.argument(description="The endCursor of the page before.")]
-Kinds = Annotated[list[str] | None, strawberry.argument(description="Only entries of these kinds.")]
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Page forwards: at most this many items (1 to {MAX_PAGE}; "
+        f"{DEFAULT_PAGE} when neither first nor last is given), from the start or after "
+        "`after`."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Start after this cursor (a page's endCursor, or a subscription "
+        "payload's cursor) of this list asked with the same arguments; any other cursor "
+        "is refused."
+    ),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Page backwards: at most this many items (1 to {MAX_PAGE}) from the "
+        "end or before `before`; not with first."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(
+        description="End before this cursor (a page's startCursor) of this list asked "
+        "with the same arguments; any other cursor is refused."
+    ),
+]
 Since = Annotated[
     date | None, strawberry.argument(description="Window start (default: a year before).")
 ]
-Team = Annotated[str | None, strawberry.argument(description="Only this team.")]
-OpenOnly = Annotated[bool, strawberry.argument(description="Only items open on asOf.")]
+Team = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Only the subjects of this team, as workers' records name it (a team "
+        "manager may ask for their own team only)."
+    ),
+]
+OpenOnly = Annotated[
+    bool,
+    strawberry.argument(
+        description="Only items still open on asOf: the queue as it stood that day (false: "
+        "those closed by then too)."
+    ),
+]
 ChildId = Annotated[str, strawberry.argument(description="The child's id in the authority.")]
-StaffId = Annotated[str, strawberry.argument(description="The worker's staff id.")]
+StaffId = Annotated[
+    str,
+    strawberry.argument(description="The worker's staff id in the authority (their record's key)."),
+]
 ConsistentWith = Annotated[
     strawberry.ID | None,
     strawberry.argument(
@@ -115,33 +158,44 @@ def instant(value: datetime | None, name: str) -> datetime | None:
     return value
 
 
+def page(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+    """The page a connection's arguments ask for, checked (a typed refusal naming them)."""
+    return PageArgs(first=first, after=after, last=last, before=before)
+
+
 def cursor(kind: str, value: str) -> str:
-    """An opaque cursor for a list of ``kind``."""
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+    """An opaque cursor for a list of ``kind`` asked with no arguments of its own."""
+    return Cursors(kind, {}).encode((value,))
 
 
 def cursor_value(kind: str, given: str | None) -> str | None:
-    """What a cursor this API issued for a list of ``kind`` stands for."""
-    if given is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode((given + "=" * (-len(given) % 4)).encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    if not raw.startswith(f"{kind}:"):
-        raise client_error("not a cursor this list issued", INPUT, field="after")
-    return raw[len(kind) + 1 :]
+    """What a cursor ``cursor`` issued for a list of ``kind`` stands for."""
+    key = Cursors(kind, {}).decode(given, "after")
+    return None if key is None else str(key[0])
 
 
-def global_id(kind: str, authority: str, local_id: str) -> strawberry.ID:
-    raw = f"{kind}:{authority}:{local_id}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
-
-
-def parse_global_id(value: str) -> tuple[str, str, str]:
-    try:
-        padded = value + "=" * (-len(value) % 4)
-        kind, authority, local_id = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 2)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise client_error("not an id this API issued", INPUT, field="id") from None
-    return kind, authority, local_id
+__all__ = [
+    "PURPOSE",
+    "After",
+    "AsOfDay",
+    "AsOfTime",
+    "Before",
+    "ChildId",
+    "ConsistentWith",
+    "Context",
+    "First",
+    "Info",
+    "KnownAt",
+    "Last",
+    "OpenOnly",
+    "Since",
+    "StaffId",
+    "Team",
+    "bounded",
+    "cursor",
+    "cursor_value",
+    "global_id",
+    "instant",
+    "page",
+    "parse_global_id",
+]

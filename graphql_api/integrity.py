@@ -27,7 +27,9 @@ class LogCheckpoint:
         description="The last position the previous checkpoint covered (0 for the first)."
     )
     leaves: int = strawberry.field(description="How many events it signs (its tree's size).")
-    signed_at: datetime = strawberry.field(description="When it was signed (UTC).")
+    signed_at: datetime = strawberry.field(
+        description="When the log signed it (UTC); events recorded later await the next checkpoint."
+    )
     key_id: str = strawberry.field(
         description="The signing key: the first 16 hex digits of SHA-256 of the raw public key."
     )
@@ -43,7 +45,9 @@ class LogCheckpoint:
     "version, with the audit path from that version's chain hash to the checkpoint's root."
 )
 class HistoryIntegrity:
-    checkpoint: LogCheckpoint = strawberry.field(description="The checkpoint.")
+    checkpoint: LogCheckpoint = strawberry.field(
+        description="The signed checkpoint whose Merkle root the audit path leads to."
+    )
     version: int = strawberry.field(
         description="The subject's last version it covers (later events await the next)."
     )

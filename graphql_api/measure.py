@@ -230,6 +230,8 @@ class DocumentMeasurer:
             default = getattr(arguments.get(name), "default_value", None)
             if isinstance(default, int):
                 return default
+        if "first" in arguments or "last" in arguments:
+            return DEFAULT_PAGE  # a connection asked with neither serves its default page
         return None
 
 

@@ -8,11 +8,13 @@ purge does is ``application.purge``'s, the same code the CLI and a scheduled run
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
+from sqlalchemy import select
 
 from application import certificates as certs
 from application.certificates import Certificate, LedgerMissing
@@ -21,11 +23,14 @@ from application.storage import CompactionIncomplete
 from domain.authorization import (
     Principal,
 )
-from domain.errors import Forbidden, ValidationError
+from domain.errors import Forbidden, NotFound, ValidationError
 from domain.vocabulary import Role
 from graphql_api.errors import unfinished_purge
+from graphql_api.relay import Cursors, Node, PageArgs, SqlSource, global_id, paginate
 from graphql_api.service import Service
 from graphql_api.types import PageInfo
+from graphql_api.types.common import page_info
+from graphql_api.types.enums import SubjectKind, member
 from projections.engine import utc
 
 #: Who reads the certificates: the officer who issues them, and quality assurance.
@@ -68,11 +73,14 @@ def purge_due(service: Service, principal: Principal, as_of: date, dry_run: bool
 
 @strawberry.type(
     description="A purge certificate: one destroyed record, the rule it was kept under, the "
-    "checks made and who ran the purge. It holds no personal data."
+    "checks made and who ran the purge. It holds no personal data. node(id:) gives it "
+    "again to the data protection officer and quality assurance."
 )
-class PurgeCertificate:
+class PurgeCertificate(Node):
     certificate_id: str = strawberry.field(description="One per destroyed record.")
-    subject_kind: str = strawberry.field(description="worker or child.")
+    subject_kind: SubjectKind = strawberry.field(  # type: ignore[valid-type]
+        description="Whose record was destroyed: a worker's or a child's."
+    )
     subject_id: str = strawberry.field(description="The subject's aggregate id (a UUID).")
     local_id: str = strawberry.field(description="The staff id or the child's id.")
     record_class: str = strawberry.field(
@@ -88,30 +96,47 @@ class PurgeCertificate:
     )
     events_rewritten: int = strawberry.field(description="Stored events made tombstones.")
     read_model_rows_redacted: int = strawberry.field(
-        description="Read-model rows redacted or deleted."
+        description="How many read-model rows (trail, sheets, registers, history) were "
+        "redacted or deleted, so no copy of the personal data remains."
     )
     ran_by: str = strawberry.field(
         description="The data protection officer's staff id, or schedule."
     )
-    purged_at: datetime = strawberry.field(description="When it was destroyed.")
+    purged_at: datetime = strawberry.field(description="When the purge destroyed the record (UTC).")
 
 
-@strawberry.type(description="A certificate and its cursor.")
+@strawberry.type(description="A purge certificate, with the cursor to page on from it.")
 class PurgeCertificateEdge:
-    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
-    node: PurgeCertificate = strawberry.field(description="The certificate.")
+    cursor: str = strawberry.field(
+        description="Opaque: pass as after (or before) to page on from this certificate; "
+        "only this authority's certificate list accepts it."
+    )
+    node: PurgeCertificate = strawberry.field(
+        description="The certificate of one destroyed record."
+    )
 
 
-@strawberry.type(description="A page of purge certificates, in the order issued.")
+@strawberry.type(
+    description="A page of purge certificates, in the order issued: Relay keyset "
+    "pagination forwards or backwards."
+)
 class PurgeCertificateConnection:
-    edges: list[PurgeCertificateEdge] = strawberry.field(description="This page's certificates.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+    edges: list[PurgeCertificateEdge] = strawberry.field(
+        description="This page's certificates, in the order issued, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are certificates before or after this page, and its cursors."
+    )
+    total_count: int = strawberry.field(
+        description="How many certificates the authority has issued (every page)."
+    )
 
 
 def _node(k: Certificate) -> PurgeCertificate:
     return PurgeCertificate(
+        id=global_id("PurgeCertificate", k.authority_code, k.certificate_id),
         certificate_id=k.certificate_id,
-        subject_kind=k.subject_kind,
+        subject_kind=member(SubjectKind, k.subject_kind),
         subject_id=k.subject_id,
         local_id=k.local_id,
         record_class=k.record_class,
@@ -127,43 +152,55 @@ def _node(k: Certificate) -> PurgeCertificate:
     )
 
 
-def certificate_key(value: str | None) -> tuple[datetime, str] | None:
-    """What a certificate cursor stands for: the last certificate's time and id."""
-    if value is None:
-        return None
-    when, _, certificate_id = value.partition("|")
-    try:
-        return utc(datetime.fromisoformat(when)), certificate_id
-    except ValueError:
-        raise ValidationError("not a cursor this list issued", field="after") from None
-
-
-def certificate_page(
-    service: Service,
-    principal: Principal,
-    first: int,
-    after: tuple[datetime, str] | None,
-    cursor: Callable[[str], str],
-) -> PurgeCertificateConnection:
-    """A page of the caller's authority's certificates, for the officer and QA."""
+def _may_read_certificates(principal: Principal) -> None:
     if principal.role not in CERTIFICATE_READERS:
         raise Forbidden(
             "purge certificates are for the data protection officer and quality assurance",
             rule="DP",
         )
-    found = certs.certificates(
-        service.engine, authority_code=principal.authority_code, first=first + 1, after=after
+
+
+def certificate(service: Service, principal: Principal, certificate_id: str) -> PurgeCertificate:
+    """One certificate of the caller's authority by its id (``node(id:)``)."""
+    _may_read_certificates(principal)
+    table = certs.purge_certificates
+    query = select(table).where(
+        table.c.authority_code == principal.authority_code,
+        table.c.certificate_id == certificate_id,
     )
-    page = found[:first]
+    with service.engine.connect() as conn:
+        found = conn.execute(query).mappings().one_or_none()
+    if found is None:
+        raise NotFound("no such purge certificate in this authority", field="id")
+    return _node(Certificate.from_row(found))
+
+
+def _certificate_at(key: Sequence[Any]) -> tuple[datetime, str]:
+    """A certificate cursor's key as the columns hold it: the instant, then the id."""
+    return utc(datetime.fromisoformat(str(key[0]))), str(key[1])
+
+
+def certificate_page(
+    service: Service, principal: Principal, asked: PageArgs
+) -> PurgeCertificateConnection:
+    """A page of the caller's authority's certificates, in the order issued, for the
+    officer and QA."""
+    _may_read_certificates(principal)
+    table = certs.purge_certificates
+    query = select(table).where(table.c.authority_code == principal.authority_code)
+    source = SqlSource(
+        service.engine,
+        query,
+        [table.c.purged_at, table.c.certificate_id],
+        lambda r: (utc(r.purged_at).isoformat(), str(r.certificate_id)),
+        bind=_certificate_at,
+    )
+    cursors = Cursors("purgeCertificates", {"authority": principal.authority_code})
+    found = paginate(source, asked, cursors)
     edges = [
-        PurgeCertificateEdge(
-            cursor=cursor(f"{k.purged_at.isoformat()}|{k.certificate_id}"), node=_node(k)
-        )
-        for k in page
+        PurgeCertificateEdge(cursor=c, node=_node(Certificate.from_row(r._mapping)))
+        for c, r in found.items
     ]
     return PurgeCertificateConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(found) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
+        edges=edges, page_info=page_info(found), total_count=found.total_count
     )

@@ -10,9 +10,10 @@ service in a worker thread (``run_in_thread``), where domain errors become typed
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import select
 
 from domain.policy.calendar import Period
 from graphql_api import purge as purge_api
@@ -20,22 +21,33 @@ from graphql_api.context import (
     PURPOSE,
     After,
     AsOfDay,
+    Before,
     ChildId,
     ConsistentWith,
     First,
     Info,
     KnownAt,
+    Last,
     OpenOnly,
     Since,
     StaffId,
     Team,
     bounded,
-    cursor,
-    cursor_value,
     global_id,
-    parse_global_id,
+    page,
 )
 from graphql_api.errors import INPUT, client_error, run_in_thread
+from graphql_api.relay import (
+    Cursors,
+    Key,
+    ListSource,
+    NodeReader,
+    PageArgs,
+    Paged,
+    SqlSource,
+    paginate,
+    read_node,
+)
 from graphql_api.service import Service
 from graphql_api.types import (
     Case,
@@ -44,7 +56,6 @@ from graphql_api.types import (
     Child,
     ComplianceSummary,
     Node,
-    PageInfo,
     PurgeSchedule,
     RegisterItem,
     RegisterKind,
@@ -57,34 +68,43 @@ from graphql_api.types import (
     schedule_entry,
     summary_rows,
 )
+from graphql_api.types import viewer as viewer_types
+from graphql_api.types.common import page_info
+from graphql_api.types.enums import Role_, member
 from graphql_api.types.quality import (
     AuditQuotaWindow,
     QualityAudit,
     audit_quota_window,
     quality_audit,
 )
+from graphql_api.types.register_connection import RegisterItemConnection, RegisterItemEdge
 from graphql_api.types.teams import TeamCompliance, team_compliance_of
 from projections import compliance as compliance_model
 from projections import purge_schedule as purge_model
 
-
-def _case_cursor(local_id: str) -> str:
-    return cursor("case", local_id)
-
-
-def _case_after(given: str | None) -> str | None:
-    return cursor_value("case", given)
+#: A register is read whole to be paged (its open items on a day: a queue, not a log).
+REGISTER_READ = 1_000_000
+#: The most ids one ``nodes`` reads: each record among them is an authorised, logged read.
+MAX_NODES = 100
 
 
-def _offset(given: str | None) -> int:
-    value = cursor_value("purge", given) or "0"
-    if not value.isdigit():
-        raise client_error("not a cursor this list issued", INPUT, field="after")
-    return int(value)
+def _schedule_key(row: purge_model.ScheduleRow) -> Key:
+    """A record's place on the purge schedule: due date (none last), then the record."""
+    due = row.due_on.isoformat() if row.due_on is not None else ""
+    return (
+        int(row.due_on is None),
+        due,
+        row.subject_kind,
+        row.local_id,
+        row.record_class,
+        row.record_id,
+    )
 
 
-def _purge_cursor(offset: int) -> str:
-    return cursor("purge", str(offset))
+def _register_key(row: compliance_model.RegisterRow) -> Key:
+    """An item's place in its register: due date (none last), opened, then the item."""
+    due = row.due_on.isoformat() if row.due_on is not None else ""
+    return (int(row.due_on is None), due, row.opened_on.isoformat(), row.item_id, row.subject_id)
 
 
 def _wait(service: Service, position: strawberry.ID | None) -> None:
@@ -147,24 +167,118 @@ async def _open_worker(
     return await run_in_thread(read)
 
 
+def _list_source(service: Service, authority: str, kind: str, team: str | None) -> SqlSource:
+    """The authority's (or a team's) children or workers, as the compliance read model
+    holds them, keyed by local id; for a worker, ``allocated_worker`` is their manager."""
+    subject = compliance_model.view("compliance_subject")
+    holder = subject.c.worker_id if kind == "child" else subject.c.manager_id
+    query = select(subject.c.subject_id, subject.c.local_id, subject.c.team, holder).where(
+        subject.c.authority_code == authority, subject.c.subject_kind == kind
+    )
+    if team is not None:
+        query = query.where(subject.c.team == team)
+    return SqlSource(service.engine, query, [subject.c.local_id], lambda r: (str(r[1]),))
+
+
+def _case_row(row: Any) -> compliance_model.CaseRow:
+    return compliance_model.CaseRow(str(row[0]), str(row[1]), row[2], row[3])
+
+
 async def _list_page(
-    info: Info, kind: str, team: str | None, first: int, after: str | None
-) -> tuple[list[compliance_model.CaseRow], bool]:
+    info: Info, kind: str, name: str, as_of: date, team: str | None, asked: PageArgs
+) -> Paged[compliance_model.CaseRow]:
     """A page of the authority's children or workers (an authority report: managers and
-    quality assurance), and whether there is more."""
+    quality assurance)."""
     who = info.context.who()
     service = info.context.service
-    size = bounded(first)
-    start = _case_after(after)
+    cursors = Cursors(name, {"asOf": as_of, "team": team})
 
-    def read() -> list[compliance_model.CaseRow]:
+    def read() -> Paged[compliance_model.CaseRow]:
         service.open_reports(who, team)
-        return compliance_model.case_list(
-            service.engine, who.authority_code, team=team, first=size + 1, after=start, kind=kind
-        )
+        source = _list_source(service, who.authority_code, kind, team)
+        found = paginate(source, asked, cursors)
+        rows = [(c, _case_row(r)) for c, r in found.items]
+        return Paged(rows, found.has_next_page, found.has_previous_page, found.total_count)
 
-    rows = await run_in_thread(read)
-    return rows[:size], len(rows) > size
+    return await run_in_thread(read)
+
+
+def _case(authority: str, row: compliance_model.CaseRow, as_of: date) -> Case:
+    return Case(
+        id=global_id("Case", authority, row.local_id),
+        child_id=row.local_id,
+        team=row.team,
+        allocated_worker=row.allocated_worker,
+        subject=row.subject_id,
+        as_of=as_of,
+    )
+
+
+def _staff_member(authority: str, row: compliance_model.CaseRow, as_of: date) -> StaffMember:
+    return StaffMember(
+        id=global_id("StaffMember", authority, row.local_id),
+        staff_id=row.local_id,
+        team=row.team,
+        line_manager=row.allocated_worker,
+        subject=row.subject_id,
+        as_of=as_of,
+    )
+
+
+async def _listed(info: Info, kind: str, local_id: str) -> tuple[compliance_model.CaseRow, date]:
+    """A child or worker of a manager's list by its id, read as the list is: an authority
+    report, for the team it is in. One the caller may not list answers as the list does
+    (FORBIDDEN), whether it is there or not; one not there to a reader of every team, as
+    missing. Its open work is given for today."""
+    who = info.context.who()
+    service = info.context.service
+
+    def read() -> tuple[compliance_model.CaseRow, date]:
+        source = _list_source(service, who.authority_code, kind, None)
+        found = source.fetch((local_id,), (local_id,), 1, inclusive=True)
+        row = _case_row(found[0][1]) if found else None
+        service.open_reports(who, row.team if row is not None else None)
+        if row is None:
+            raise client_error("no such record in this authority", "NOT_FOUND", field="id")
+        return row, service.clock().date()
+
+    return await run_in_thread(read)
+
+
+async def _case_node(info: Info, local_id: str, purpose: str) -> Case:
+    row, day = await _listed(info, "child", local_id)
+    return _case(info.context.who().authority_code, row, day)
+
+
+async def _staff_node(info: Info, local_id: str, purpose: str) -> StaffMember:
+    row, day = await _listed(info, "worker", local_id)
+    return _staff_member(info.context.who().authority_code, row, day)
+
+
+async def _certificate_node(info: Info, local_id: str, purpose: str) -> Any:
+    who = info.context.who()
+    service = info.context.service
+    return await run_in_thread(lambda: purge_api.certificate(service, who, local_id))
+
+
+#: How ``node`` and ``nodes`` read each kind of global id again: the same read as the
+#: field that gives it (a record's is authorised and logged; a list item's is the list's).
+NODE_READERS: dict[str, NodeReader] = {
+    "Child": lambda info, local_id, purpose: _open_child(info, local_id, purpose),
+    "Worker": lambda info, local_id, purpose: _open_worker(info, local_id, purpose),
+    "Case": _case_node,
+    "StaffMember": _staff_node,
+    "PurgeCertificate": _certificate_node,
+    "AllocatedChild": viewer_types.allocated_child,
+    "Supervisee": viewer_types.supervisee,
+}
+
+NodePurpose = Annotated[
+    str,
+    strawberry.argument(
+        description=PURPOSE + " Used for the records among the ids (a child or a worker)."
+    ),
+]
 
 
 @strawberry.type(description="Read the records the caller may see.")
@@ -178,26 +292,20 @@ class Query:
         info: Info,
         as_of: AsOfDay,
         team: Team = None,
-        first: First = 50,
+        first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> StaffConnection:
-        page, more = await _list_page(info, "worker", team, first, after)
-        edges = [
-            StaffEdge(
-                cursor=_case_cursor(r.local_id),
-                node=StaffMember(
-                    staff_id=r.local_id,
-                    team=r.team,
-                    line_manager=r.allocated_worker,
-                    subject=r.subject_id,
-                    as_of=as_of,
-                ),
-            )
-            for r in page
-        ]
+        asked = page(first, after, last, before)
+        found = await _list_page(info, "worker", "workers", as_of, team, asked)
+        authority = info.context.who().authority_code
         return StaffConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            edges=[
+                StaffEdge(cursor=c, node=_staff_member(authority, r, as_of)) for c, r in found.items
+            ],
+            page_info=page_info(found),
+            total_count=found.total_count,
         )
 
     @strawberry.field(
@@ -209,26 +317,18 @@ class Query:
         info: Info,
         as_of: AsOfDay,
         team: Team = None,
-        first: First = 50,
+        first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> CaseConnection:
-        page, more = await _list_page(info, "child", team, first, after)
-        edges = [
-            CaseEdge(
-                cursor=_case_cursor(r.local_id),
-                node=Case(
-                    child_id=r.local_id,
-                    team=r.team,
-                    allocated_worker=r.allocated_worker,
-                    subject=r.subject_id,
-                    as_of=as_of,
-                ),
-            )
-            for r in page
-        ]
+        asked = page(first, after, last, before)
+        found = await _list_page(info, "child", "cases", as_of, team, asked)
+        authority = info.context.who().authority_code
         return CaseConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            edges=[CaseEdge(cursor=c, node=_case(authority, r, as_of)) for c, r in found.items],
+            page_info=page_info(found),
+            total_count=found.total_count,
         )
 
     @strawberry.field(
@@ -238,16 +338,43 @@ class Query:
     async def node(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
-        purpose: Annotated[str, strawberry.argument(description=PURPOSE)] = "case work",
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A global id, as read from an object's id field."),
+        ],
+        purpose: NodePurpose = "case work",
     ) -> Node | None:
-        kind, authority, local_id = parse_global_id(str(id))
-        who = info.context.who()
-        if authority != who.authority_code or kind not in ("Child", "Worker"):
-            raise client_error("no such record in this authority", "NOT_FOUND", field="id")
-        if kind == "Child":
-            return await _open_child(info, local_id, purpose)
-        return await _open_worker(info, local_id, purpose)
+        return await read_node(info, str(id), purpose, NODE_READERS)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Several nodes by global id (Relay), in the order asked: each read as "
+        "node(id:) reads it (records authorised and logged one by one). An id the caller "
+        f"may not read, or of another authority, is null with its error at its index; at "
+        f"most {MAX_NODES} ids."
+    )
+    def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description=f"Global ids, as read from objects' id fields: 1 to {MAX_NODES} "
+                "of them, "
+                "each answered in order (null with an error where not readable)."
+            ),
+        ],
+        purpose: NodePurpose = "case work",
+    ) -> list[Node | None]:
+        if not 1 <= len(ids) <= MAX_NODES:
+            raise client_error(f"give 1 to {MAX_NODES} ids", INPUT, field="ids")
+        if any(len(given) > 512 for given in ids):
+            raise client_error("not an id this API issued", INPUT, field="ids")
+        # graphql-core awaits each item on its own: a refused id is null, with its error
+        # at its own index, and the others are read.
+        reads: list[Any] = [
+            read_node(info, str(given), purpose, NODE_READERS, field="ids") for given in ids
+        ]
+        return reads
 
     @strawberry.field(
         description="The signed-in caller, read from their token: their authority, person, "
@@ -255,7 +382,9 @@ class Query:
     )
     def viewer(self, info: Info) -> Viewer:
         who = info.context.who()
-        return Viewer(staff_id=who.staff_id, role=who.role.value, authority=who.authority_code)
+        return Viewer(
+            staff_id=who.staff_id, role=member(Role_, who.role), authority=who.authority_code
+        )
 
     @strawberry.field(description="A child, if the caller may read their file (logged).")
     async def child(
@@ -368,13 +497,25 @@ class Query:
         include_purged: Annotated[
             bool, strawberry.argument(description="Destroyed records' tombstones too.")
         ] = False,
-        first: First = 50,
+        first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> PurgeSchedule:
         who = info.context.who()
         service = info.context.service
-        size = bounded(first)
-        start = _offset(after)
+        asked = page(first, after, last, before)
+        cursors = Cursors(
+            "purgeSchedule",
+            {
+                "asOf": as_of,
+                "dueFrom": due_from,
+                "dueTo": due_to,
+                "months": months,
+                "recordClass": record_class,
+                "includePurged": include_purged,
+            },
+        )
         day = as_of or datetime.now(UTC).date()
         if months is not None and not 1 <= months <= 1200:
             raise client_error("months must be between 1 and 1200", INPUT, field="months")
@@ -389,15 +530,16 @@ class Query:
                 due_to=until,
                 record_class=record_class,
                 include_purged=include_purged,
-                limit=start + size + 1,
             )
-            page = rows[start : start + size]
-            more = len(rows) > start + size
+            found = paginate(ListSource(rows, _schedule_key), asked, cursors)
+            chosen = [r for _, r in found.items]
             return PurgeSchedule(
                 as_of=day,
-                entries=[schedule_entry(r, day) for r in page],
-                csv=purge_model.schedule_csv(page, day),
-                end_cursor=_purge_cursor(start + size) if more else None,
+                entries=[schedule_entry(r, day) for r in chosen],
+                csv=purge_model.schedule_csv(chosen, day),
+                end_cursor=found.end_cursor if found.has_next_page else None,
+                page_info=page_info(found),
+                total_count=found.total_count,
             )
 
         return await run_in_thread(read)
@@ -408,23 +550,22 @@ class Query:
         "data. For the data protection officer and quality assurance."
     )
     async def purge_certificates(
-        self, info: Info, first: First = 50, after: After = None
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> purge_api.PurgeCertificateConnection:
         who = info.context.who()
         service = info.context.service
-        size = bounded(first)
-        given = cursor_value("certificate", after)
+        asked = page(first, after, last, before)
+        return await run_in_thread(lambda: purge_api.certificate_page(service, who, asked))
 
-        def read() -> purge_api.PurgeCertificateConnection:
-            # In the thread: a cursor it cannot read is a typed error, not an unexpected one.
-            key = purge_api.certificate_key(given)
-            return purge_api.certificate_page(
-                service, who, size, key, lambda value: cursor("certificate", value)
-            )
-
-        return await run_in_thread(read)
-
-    @strawberry.field(description="A queue or register as it stood on asOf.")
+    @strawberry.field(
+        description="A queue or register as it stood on asOf.",
+        deprecation_reason="registerItems pages it with cursors, totalCount and last/before.",
+    )
     async def register(
         self,
         info: Info,
@@ -437,7 +578,9 @@ class Query:
         as_of: AsOfDay,
         team: Team = None,
         open_only: OpenOnly = True,
-        first: First = 50,
+        first: Annotated[
+            int, strawberry.argument(description="At most this many items, oldest due first.")
+        ] = 50,
     ) -> list[RegisterItem]:
         who = info.context.who()
         service = info.context.service
@@ -455,6 +598,58 @@ class Query:
                 limit=size,
             )
             return [register_item(r) for r in rows]
+
+        return await run_in_thread(read)
+
+    @strawberry.field(
+        description="A queue or register as it stood on asOf, oldest due first (items with "
+        "no due date last), as a Relay connection: the oversight triggers, actions, "
+        "sign-offs or disagreements a manager works from, for managers and quality "
+        "assurance (an authority report; a team manager, their own team's)."
+    )
+    async def register_items(
+        self,
+        info: Info,
+        kind: Annotated[
+            RegisterKind,
+            strawberry.argument(
+                description="Which queue or register to read: triggers, actions, sign-offs "
+                "or disagreements."
+            ),
+        ],
+        as_of: AsOfDay,
+        team: Team = None,
+        open_only: OpenOnly = True,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> RegisterItemConnection:
+        who = info.context.who()
+        service = info.context.service
+        asked = page(first, after, last, before)
+        cursors = Cursors(
+            "registerItems",
+            {"kind": kind, "asOf": as_of, "team": team, "openOnly": open_only},
+        )
+
+        def read() -> RegisterItemConnection:
+            service.open_reports(who, team)
+            rows = compliance_model.register_items(
+                service.engine,
+                who.authority_code,
+                str(kind.value),
+                as_of=as_of,
+                open_only=open_only,
+                team=team,
+                limit=REGISTER_READ,
+            )
+            found = paginate(ListSource(rows, _register_key), asked, cursors)
+            return RegisterItemConnection(
+                edges=[RegisterItemEdge(cursor=c, node=register_item(r)) for c, r in found.items],
+                page_info=page_info(found),
+                total_count=found.total_count,
+            )
 
         return await run_in_thread(read)
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from application.relationships import Relationship, from_values, subject_relationship
+from graphql_api.relay import SqlSource
 from projections import history as history_model
 
 
@@ -45,47 +46,33 @@ def own_row(engine: Engine, authority: str, staff_id: str) -> Relationship | Non
     return None if found is None or found.purged else found
 
 
-def _held(
-    engine: Engine,
-    authority: str,
-    kind: str,
-    holder: Any,
-    staff_id: str,
-    first: int,
-    after: str | None,
-) -> list[Relationship]:
+def _held(engine: Engine, authority: str, kind: str, holder: Any, staff_id: str) -> SqlSource:
     table = subject_relationship
-    query = (
-        select(*table.columns)
-        .where(
-            table.c.authority_code == authority,
-            table.c.subject_kind == kind,
-            holder == staff_id,
-            table.c.purged.is_(False),
-        )
-        .order_by(table.c.local_id)
-        .limit(first)
+    query = select(*table.columns).where(
+        table.c.authority_code == authority,
+        table.c.subject_kind == kind,
+        holder == staff_id,
+        table.c.purged.is_(False),
     )
-    if after is not None:
-        query = query.where(table.c.local_id > after)
-    with engine.connect() as conn:
-        return [from_values(tuple(r)) for r in conn.execute(query).all()]
+    return SqlSource(engine, query, [table.c.local_id], lambda r: (str(r.local_id),))
 
 
-def caseload(
-    engine: Engine, authority: str, staff_id: str, first: int, after: str | None
-) -> list[Relationship]:
-    """The children allocated to the caller, by child id after ``after``."""
+def caseload(engine: Engine, authority: str, staff_id: str) -> SqlSource:
+    """The children allocated to the caller, by child id (their rows of the table)."""
     column = subject_relationship.c.allocated_worker_id
-    return _held(engine, authority, "child", column, staff_id, first, after)
+    return _held(engine, authority, "child", column, staff_id)
 
 
-def supervisees(
-    engine: Engine, authority: str, staff_id: str, first: int, after: str | None
-) -> list[Relationship]:
-    """The workers the caller line manages, by staff id after ``after``."""
+def supervisees(engine: Engine, authority: str, staff_id: str) -> SqlSource:
+    """The workers the caller line manages, by staff id (their rows of the table)."""
     column = subject_relationship.c.line_manager_id
-    return _held(engine, authority, "worker", column, staff_id, first, after)
+    return _held(engine, authority, "worker", column, staff_id)
+
+
+def holds(source: SqlSource, local_id: str) -> Relationship | None:
+    """The row of ``local_id`` if it is on the caller's list (a caseload or supervisees)."""
+    found = source.fetch((local_id,), (local_id,), 1, inclusive=True)
+    return from_values(tuple(found[0][1])) if found else None
 
 
 def teams(engine: Engine, authority: str, staff_id: str, own: Relationship | None) -> list[Team]:

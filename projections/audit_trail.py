@@ -33,6 +33,7 @@ from sqlalchemy import (
     Engine,
     Index,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -872,6 +873,27 @@ def subject_trail(
         related = _related(conn, str(subject_id), [int(r["position"]) for r in page])
     entries = [_entry(r, related.get(int(r["position"]), ()), citations) for r in page]
     return Page(entries, encode_cursor(entries[-1].position) if len(rows) > first else None)
+
+
+def trail_positions(
+    *, authority_code: str, subject_kind: str, local_id: str, kinds: Sequence[str] = ()
+) -> Select[Any]:
+    """The positions of a subject's trail (of ``kinds``, if given), as a query a keyset
+    pages over: an API cursor names a position in it, and ``subject_trail`` reads the
+    entries of a page. A subject not in the authority has none."""
+    subject = (
+        select(subjects_view.c.subject_id)
+        .where(
+            subjects_view.c.authority_code == authority_code,
+            subjects_view.c.subject_kind == subject_kind,
+            subjects_view.c.local_id == local_id,
+        )
+        .scalar_subquery()
+    )
+    query = select(trail_view.c.position).where(trail_view.c.subject_id == subject)
+    if kinds:
+        query = query.where(trail_view.c.kind.in_(list(kinds)))
+    return query
 
 
 @cache

@@ -10,6 +10,7 @@ from datetime import date
 import strawberry
 
 from graphql_api.context import Info
+from graphql_api.relay import Node
 from graphql_api.types.common import PageInfo
 
 
@@ -31,43 +32,86 @@ class OpenWork:
 
 @strawberry.type(
     description="A case on a manager's list: who holds it and its open work. Not the "
-    "child's record (query child for that: it is a logged read)."
+    "child's record (query child for that: it is a logged read). node(id:) gives it "
+    "again to whoever may read the list it is on (its team's report)."
 )
-class Case(OpenWork):
-    child_id: str = strawberry.field(description="The child's id in the authority.")
-    team: str | None = strawberry.field(description="The team holding the case.")
-    allocated_worker: str | None = strawberry.field(description="The allocated worker.")
+class Case(Node, OpenWork):
+    child_id: str = strawberry.field(
+        description="The child's id in the authority: pass to child(childId:) to open their "
+        "record (a logged read)."
+    )
+    team: str | None = strawberry.field(
+        description="The team the case is allocated to (the team filter's value)."
+    )
+    allocated_worker: str | None = strawberry.field(
+        description="The staff id of the social worker the case is allocated to."
+    )
 
 
-@strawberry.type(description="An edge of a case list.")
+@strawberry.type(description="A case on a manager's list, with the cursor to page on from it.")
 class CaseEdge:
-    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
-    node: Case = strawberry.field(description="The case.")
+    cursor: str = strawberry.field(
+        description="Opaque: pass as after (or before) to page on from this case; only "
+        "cases asked with the same asOf and team accept it."
+    )
+    node: Case = strawberry.field(description="The case: who holds it and its open work.")
 
 
-@strawberry.type(description="A page of cases, by child id (keyset pagination).")
+@strawberry.type(
+    description="A page of the authority's (or a team's) cases, by child id: Relay keyset "
+    "pagination forwards or backwards."
+)
 class CaseConnection:
-    edges: list[CaseEdge] = strawberry.field(description="This page's cases.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+    edges: list[CaseEdge] = strawberry.field(
+        description="This page's cases, by child id, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are cases before or after this page, and its cursors."
+    )
+    total_count: int = strawberry.field(
+        description="How many cases the whole list holds (every page), as read now."
+    )
 
 
 @strawberry.type(
     description="A worker on a manager's list: team, line manager and open obligations. "
-    "Not their personal file (query worker for that: it is a logged read)."
+    "Not their personal file (query worker for that: it is a logged read). node(id:) "
+    "gives it again to whoever may read the list it is on (its team's report)."
 )
-class StaffMember(OpenWork):
-    staff_id: str = strawberry.field(description="The worker's staff id.")
-    team: str | None = strawberry.field(description="Their team.")
-    line_manager: str | None = strawberry.field(description="Their line manager's staff id.")
+class StaffMember(Node, OpenWork):
+    staff_id: str = strawberry.field(
+        description="The worker's staff id in the authority: pass to worker(staffId:) to "
+        "open their personal file (a logged read)."
+    )
+    team: str | None = strawberry.field(description="The team the worker belongs to.")
+    line_manager: str | None = strawberry.field(
+        description="The staff id of the manager who line manages them (and supervises "
+        "them, unless a supervision agreement names another supervisor)."
+    )
 
 
-@strawberry.type(description="An edge of a staff list.")
+@strawberry.type(description="A worker on a manager's list, with the cursor to page on from it.")
 class StaffEdge:
-    cursor: str = strawberry.field(description="Opaque: pass as after for the next page.")
-    node: StaffMember = strawberry.field(description="The worker.")
+    cursor: str = strawberry.field(
+        description="Opaque: pass as after (or before) to page on from this worker; only "
+        "workers asked with the same asOf and team accept it."
+    )
+    node: StaffMember = strawberry.field(
+        description="The worker: team, line manager and open obligations."
+    )
 
 
-@strawberry.type(description="A page of workers, by staff id (keyset pagination).")
+@strawberry.type(
+    description="A page of the authority's (or a team's) workers, by staff id: Relay "
+    "keyset pagination forwards or backwards."
+)
 class StaffConnection:
-    edges: list[StaffEdge] = strawberry.field(description="This page's workers.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+    edges: list[StaffEdge] = strawberry.field(
+        description="This page's workers, by staff id, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are workers before or after this page, and its cursors."
+    )
+    total_count: int = strawberry.field(
+        description="How many workers the whole list holds (every page), as read now."
+    )

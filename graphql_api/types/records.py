@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -19,16 +19,19 @@ from graphql_api.context import (
     After,
     AsOfDay,
     AsOfTime,
+    Before,
     First,
     Info,
-    Kinds,
     KnownAt,
-    bounded,
+    Last,
     instant,
+    page,
 )
 from graphql_api.errors import run_in_thread
+from graphql_api.relay import PageArgs, Paged
+from graphql_api.trail import read_trail
 from graphql_api.types.citations import RuleCitation, adopted_pack, citations
-from graphql_api.types.common import Node, PageInfo
+from graphql_api.types.common import Node, PageInfo, page_info
 from graphql_api.types.compliance import Compliance, compliance_of
 from graphql_api.types.entries import Entry, SubjectAttributes, attributes_of, entries_of
 from graphql_api.types.enums import AuditEntryKind, member
@@ -36,7 +39,14 @@ from graphql_api.types.enums import Role_ as Role
 from graphql_api.types.events import WITH_ITS_ROW, Event, history_events
 from projections import compliance as compliance_model
 from projections import history as history_model
-from projections.audit_trail import encode_cursor, subject_trail
+
+Kinds = Annotated[
+    list[AuditEntryKind] | None,  # type: ignore[valid-type]
+    strawberry.argument(
+        description="Only entries of these kinds (supervision, oversight, access, ...); the "
+        "cursors of a trail asked with kinds are that filtered list's only."
+    ),
+]
 
 
 @strawberry.type(
@@ -98,28 +108,41 @@ class AuditEntry:
         return citations(library, pack_id, self.cited)
 
 
-@strawberry.type(description="An edge of the audit trail: one entry and its cursor.")
+@strawberry.type(
+    description="An entry of a subject's audit trail with its cursor: a page's edge, and "
+    "each payload of the auditTrail subscription."
+)
 class AuditEdge:
     cursor: str = strawberry.field(
-        description="Opaque: pass it as after to read the entries following this one."
+        description="Opaque: pass as after (or before) to page on from this entry, or as "
+        "after to resume the auditTrail subscription with no gap and no repeat; only this "
+        "subject's trail (with the same kinds) accepts it."
     )
-    node: AuditEntry = strawberry.field(description="The audit trail entry at this edge.")
+    node: AuditEntry = strawberry.field(description="The audit trail entry.")
 
 
-@strawberry.type(description="A page of audit entries, oldest first (keyset pagination).")
+@strawberry.type(
+    description="A page of a subject's audit trail, oldest first: Relay keyset pagination "
+    "on log position, forwards or backwards."
+)
 class AuditConnection:
-    edges: list[AuditEdge] = strawberry.field(description="This page's entries, oldest first.")
+    edges: list[AuditEdge] = strawberry.field(
+        description="This page's entries, oldest first, each with its cursor."
+    )
     page_info: PageInfo = strawberry.field(
-        description="Whether more entries follow, and the cursor to read them from."
+        description="Whether there are entries before or after this page, and its cursors."
+    )
+    total_count: int = strawberry.field(
+        description="How many entries the whole trail holds (of the kinds asked), as read now."
     )
 
 
-def trail_page(page: Any) -> AuditConnection:
-    """A page of the audit trail read model as a connection."""
+def trail_page(page: Paged[Any]) -> AuditConnection:
+    """A page of the audit trail read model (``read_trail``) as a connection."""
     return AuditConnection(
         edges=[
             AuditEdge(
-                cursor=encode_cursor(e.position),
+                cursor=cursor,
                 node=AuditEntry(
                     position=strawberry.ID(str(e.position)),
                     kind=member(AuditEntryKind, e.kind),
@@ -132,9 +155,10 @@ def trail_page(page: Any) -> AuditConnection:
                     related=[strawberry.ID(str(p)) for p in e.related],
                 ),
             )
-            for e in page.entries
+            for cursor, e in page.items
         ],
-        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+        page_info=page_info(page),
+        total_count=page.total_count,
     )
 
 
@@ -158,11 +182,14 @@ class SubjectRecord(Node):
     async def audit_trail(
         self,
         info: Info,
-        first: First = 50,
+        first: First = None,
         after: After = None,
         kinds: Kinds = None,
+        last: Last = None,
+        before: Before = None,
     ) -> AuditConnection:
-        return await _trail(info, self.kind, self.local_id, first, after, kinds)
+        asked = page(first, after, last, before)
+        return await _trail(info, self.kind, self.local_id, asked, kinds)
 
     @strawberry.field(description="Findings under the authority's pack on asOf.")
     async def compliance(self, info: Info, as_of: AsOfDay, known_at: KnownAt = None) -> Compliance:
@@ -225,24 +252,14 @@ async def _state(
 
 
 async def _trail(
-    info: Info, kind: str, local_id: str, first: int, after: str | None, kinds: list[str] | None
+    info: Info, kind: str, local_id: str, asked: PageArgs, kinds: list[str] | None
 ) -> AuditConnection:
     principal = info.context.who()
     engine = info.context.service.engine
-    size = bounded(first)
 
     def read() -> AuditConnection:
-        return trail_page(
-            subject_trail(
-                engine,
-                authority_code=principal.authority_code,
-                subject_kind=kind,
-                local_id=local_id,
-                first=size,
-                after=after,
-                kinds=kinds or (),
-            )
-        )
+        authority = principal.authority_code
+        return trail_page(read_trail(engine, authority, kind, local_id, asked, kinds or ()))
 
     return await run_in_thread(read)
 

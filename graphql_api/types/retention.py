@@ -12,6 +12,7 @@ import strawberry
 
 from graphql_api.context import Info
 from graphql_api.types.citations import RuleCitation, cite
+from graphql_api.types.common import PageInfo
 from graphql_api.types.enums import PurgeStatus, RecordClass, SubjectKind, member
 from graphql_api.types.results import ValidationProblem
 from projections import purge_schedule as purge_model
@@ -64,7 +65,17 @@ class PurgeSchedule:
         description="Records in due-date order; those with no due date last."
     )
     csv: str = strawberry.field(description="These entries as CSV, one line per record.")
-    end_cursor: str | None = strawberry.field(description="Pass as after for the next page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last entry's cursor, when the schedule has more after it: pass as "
+        "after for the next page (pageInfo.endCursor, which is given on the last page too)."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether the schedule has records before or after this page, and the "
+        "cursors to ask for them (Relay): bound to the filters asked with."
+    )
+    total_count: int = strawberry.field(
+        description="How many records the whole schedule holds under these filters."
+    )
 
 
 @strawberry.type(description="What a purge run destroyed (or, dry, would destroy) and refused.")

@@ -310,7 +310,8 @@ PURGE_DUE = """mutation($asOf: Date!) {
 }"""
 CERTIFICATES = """query($first: Int!, $after: String) {
   purgeCertificates(first: $first, after: $after) {
-    edges { cursor node { certificateId subjectKind subjectId localId recordClass recordId
+    totalCount
+    edges { cursor node { id certificateId subjectKind subjectId localId recordClass recordId
                           ruleId dueOn asOf legalHoldCheck eventsRewritten
                           readModelRowsRedacted ranBy purgedAt } }
     pageInfo { hasNextPage endCursor }
@@ -369,6 +370,22 @@ def test_purge_record_over_graphql_leaves_no_copy(
     assert len(qa["purgeCertificates"]["edges"]) == 2
     refused = api.error(CERTIFICATES, api.token("TM1", Role.TEAM_MANAGER), {"first": 10})
     assert refused["extensions"]["code"] == "FORBIDDEN"
+    # Relay: counted, paged backwards, and each certificate given again by its global id
+    # to those who may read the list, and to no one else (ADR 0029).
+    assert page["totalCount"] == rest["totalCount"] == 2
+    backwards = api.query(
+        """query($before: String) { purgeCertificates(last: 1, before: $before) {
+            edges { node { certificateId } } pageInfo { hasPreviousPage } } }""",
+        dpo,
+        {"before": rest["edges"][0]["cursor"]},
+    )["purgeCertificates"]
+    assert [e["node"]["certificateId"] for e in backwards["edges"]] == [nodes[0]["certificateId"]]
+    assert not backwards["pageInfo"]["hasPreviousPage"]
+    by_id = """query($id: ID!) { node(id: $id) { id ... on PurgeCertificate { certificateId } } }"""
+    again = api.query(by_id, dpo, {"id": nodes[1]["id"]})["node"]
+    assert again == {"id": nodes[1]["id"], "certificateId": nodes[1]["certificateId"]}
+    hidden = api.error(by_id, api.token("TM1", Role.TEAM_MANAGER), {"id": nodes[1]["id"]})
+    assert hidden["extensions"]["code"] == "FORBIDDEN"
 
 
 def test_purge_due_records_over_graphql_leaves_no_copy(

@@ -51,7 +51,7 @@ def test_reading_a_childs_record_is_authorised_and_logged(api: Api) -> None:
     assert topics(api.application)[before:] == [AccessLogOpened.__name__, RecordAccessed.__name__]
     api.catch_up()
     trail = api.query(
-        """query { child(childId: "C1") { auditTrail(first: 50, kinds: ["access"]) {
+        """query { child(childId: "C1") { auditTrail(first: 50, kinds: [ACCESS]) {
             edges { node { summary actorId } } } } }""",
         sw1,
     )["child"]["auditTrail"]["edges"]

@@ -16,7 +16,8 @@ SCHEDULE = """query($from: Date, $to: Date, $months: Int, $first: Int!, $after: 
                     $purged: Boolean!) {
   purgeSchedule(dueFrom: $from, dueTo: $to, months: $months, first: $first, after: $after,
                 includePurged: $purged, asOf: "2026-11-01") {
-    asOf csv endCursor
+    asOf csv endCursor totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     entries { subjectKind localId recordClass recordId ruleId trigger triggerDate dueOn
               heldBy events purgedOn authorisedBy status }
   }
@@ -105,6 +106,22 @@ def test_paging_the_schedule_by_cursor(api: Api) -> None:
     second = api.query(SCHEDULE, qa, _variables(first=200, after=first["endCursor"]))
     assert first["entries"] + second["purgeSchedule"]["entries"] == everything
     assert len(everything) > 2
+    # Relay (ADR 0029): counted, and paged backwards from the second page's start.
+    assert first["totalCount"] == len(everything)
+    assert first["pageInfo"]["hasNextPage"] and not first["pageInfo"]["hasPreviousPage"]
+    assert second["purgeSchedule"]["pageInfo"]["endCursor"] is not None
+    assert second["purgeSchedule"]["endCursor"] is None  # the last page: nothing after
+    back = api.query(
+        """query($before: String) { purgeSchedule(asOf: "2026-11-01", last: 2,
+            before: $before) { entries { recordId } pageInfo { hasPreviousPage } } }""",
+        qa,
+        {"before": second["purgeSchedule"]["pageInfo"]["startCursor"]},
+    )["purgeSchedule"]
+    assert [e["recordId"] for e in back["entries"]] == [e["recordId"] for e in first["entries"]]
+    assert not back["pageInfo"]["hasPreviousPage"]
+    # A cursor of the schedule asked with other filters is refused, naming after.
+    other = api.error(SCHEDULE, qa, _variables(first=2, after=first["endCursor"], purged=True))
+    assert _code(other) == "BAD_USER_INPUT" and other["extensions"]["field"] == "after"
 
 
 def test_only_the_dpo_purges_and_only_report_readers_see_the_schedule(api: Api) -> None:

@@ -17,7 +17,7 @@ from tests.graphql_api.conftest import AUTHORITY, OTHER, START, Api, at
 
 PROTOCOL = ["graphql-transport-ws"]
 TRAIL = """subscription($child: String!) {
-  auditTrail(childId: $child, purpose: "live review") { summary actorId } }"""
+  auditTrail(childId: $child, purpose: "live review") { cursor node { summary actorId } } }"""
 
 
 def _connect(ws: Any, token: str) -> None:
@@ -37,7 +37,7 @@ def test_a_childs_audit_trail_live(api: Api) -> None:
         _connect(ws, token)
         ws.send_json({"id": "1", "type": "subscribe",
                       "payload": {"query": TRAIL, "variables": {"child": "C1"}}})  # fmt: skip
-        first = [_next(ws)["payload"]["data"]["auditTrail"]["summary"] for _ in range(2)]
+        first = [_next(ws)["payload"]["data"]["auditTrail"]["node"]["summary"] for _ in range(2)]
         assert first[0].startswith("Child C1 registered")
         # A new event, once projected, arrives on the open subscription.
         admin = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
@@ -48,7 +48,7 @@ def test_a_childs_audit_trail_live(api: Api) -> None:
         api.catch_up()
         summaries: list[str] = []
         while not any("high" in s.lower() for s in summaries):
-            summaries.append(_next(ws)["payload"]["data"]["auditTrail"]["summary"])
+            summaries.append(_next(ws)["payload"]["data"]["auditTrail"]["node"]["summary"])
             assert len(summaries) < 10, summaries
         assert any("live review" in s for s in summaries), summaries  # the read, logged
         ws.send_json({"id": "1", "type": "complete"})
@@ -86,7 +86,7 @@ def test_subscriptions_are_authorised_and_isolated(api: Api) -> None:
 def test_compliance_changes_for_a_team(api: Api) -> None:
     token = api.token("TM1", Role.TEAM_MANAGER)
     query = """subscription { complianceChanges(team: "Team A", asOf: "2025-12-01") {
-        localId subjectKind overdue dueSoon throughPosition } }"""
+        cursor node { localId subjectKind overdue dueSoon throughPosition } } }"""
     with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
         _connect(ws, token)
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
@@ -100,7 +100,7 @@ def test_compliance_changes_for_a_team(api: Api) -> None:
             )
         )  # fmt: skip
         api.catch_up()
-        change = _next(ws)["payload"]["data"]["complianceChanges"]
+        change = _next(ws)["payload"]["data"]["complianceChanges"]["node"]
         assert change["localId"] == "SW1" and change["subjectKind"] == "WORKER"
         assert int(change["throughPosition"]) > 0
         ws.send_json({"id": "1", "type": "complete"})
@@ -116,7 +116,7 @@ def test_compliance_changes_for_a_team(api: Api) -> None:
 def test_team_compliance_changes_never_cross_authorities(api: Api) -> None:
     """OTHER-LA's auditor watching "Team A" sees nothing of API-LA's Team A."""
     theirs = api.token("QA9", Role.QA_AUDITOR, authority=OTHER)
-    query = """subscription { complianceChanges(team: "Team A") { localId } }"""
+    query = """subscription { complianceChanges(team: "Team A") { node { localId } } }"""
     with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
         _connect(ws, theirs)
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})

@@ -98,7 +98,8 @@ def server(api: Api, database: DatabaseSettings, tmp_path: Path) -> Iterator[Ser
     assert "Unsupported upgrade request" not in log_path.read_text()
 
 
-TRAIL = """subscription { auditTrail(childId: "C1", purpose: "live review") { summary } }"""
+TRAIL = """subscription {
+  auditTrail(childId: "C1", purpose: "live review") { cursor node { summary } } }"""
 CHANGE_RISK = """mutation { changeRiskLevel(idempotencyKey: "live-risk-1",
   input: {childId: "C1", riskLevel: "high", rag: "red"}) {
     __typename ... on CommandSuccess { position } } }"""
@@ -126,7 +127,7 @@ def test_a_subscription_over_the_installed_server_receives_another_requests_even
         def next_summary() -> str:
             message = json.loads(ws.recv(timeout=PATIENCE_SECONDS))
             assert message["type"] == "next" and message["id"] == "1", message
-            return str(message["payload"]["data"]["auditTrail"]["summary"])
+            return str(message["payload"]["data"]["auditTrail"]["node"]["summary"])
 
         assert next_summary().startswith("Child C1 registered")
         # Another request, over HTTP, records an event on the child.

@@ -52,12 +52,12 @@ def test_a_practitioner_sees_their_team_line_manager_and_allocated_children(api:
     before = len(topics(api.application))
     viewer = _viewer(api, api.token("SW1", Role.PRACTITIONER))
     assert viewer["staffId"] == "SW1"
-    assert viewer["role"] == "practitioner"
+    assert viewer["role"] == "PRACTITIONER"
     assert viewer["authority"] == AUTHORITY
     assert viewer["localAuthority"] == {
         "code": AUTHORITY, "name": f"{AUTHORITY} Council", "pack": "DUR",
     }  # fmt: skip
-    assert viewer["person"] == {"displayName": "Worker SW1", "post": "social_worker"}
+    assert viewer["person"] == {"displayName": "Worker SW1", "post": "SOCIAL_WORKER"}
     assert viewer["teams"] == [{"name": "Team A", "member": True, "manages": False}]
     assert viewer["lineManager"] == {"staffId": "TM1", "displayName": "Worker TM1"}
     assert _nodes(viewer["caseload"]) == [
@@ -72,12 +72,12 @@ def test_a_practitioner_sees_their_team_line_manager_and_allocated_children(api:
 
 def test_a_team_manager_sees_their_supervisees_and_the_team_they_manage(api: Api) -> None:
     viewer = _viewer(api, api.token("TM1", Role.TEAM_MANAGER))
-    assert viewer["person"] == {"displayName": "Worker TM1", "post": "team_manager"}
+    assert viewer["person"] == {"displayName": "Worker TM1", "post": "TEAM_MANAGER"}
     assert viewer["teams"] == [{"name": "Team A", "member": True, "manages": True}]
     assert viewer["lineManager"] == {"staffId": "SM1", "displayName": "Worker SM1"}
     assert _nodes(viewer["supervisees"]) == [
-        {"staffId": "SW1", "displayName": "Worker SW1", "role": "social_worker", "team": "Team A"},
-        {"staffId": "SW3", "displayName": "Worker SW3", "role": "social_worker", "team": "Team A"},
+        {"staffId": "SW1", "displayName": "Worker SW1", "role": "SOCIAL_WORKER", "team": "Team A"},
+        {"staffId": "SW3", "displayName": "Worker SW3", "role": "SOCIAL_WORKER", "team": "Team A"},
     ]
     assert _nodes(viewer["caseload"]) == []
 
@@ -119,7 +119,7 @@ def test_a_token_of_another_authority_never_sees_this_authoritys_data(api: Api) 
 @pytest.mark.parametrize("role", [Role.ADMINISTRATOR, Role.PRACTITIONER])
 def test_a_token_for_someone_not_a_worker_gets_empty_lists(api: Api, role: Role) -> None:
     viewer = _viewer(api, api.token("ADMIN", role))
-    assert (viewer["staffId"], viewer["role"]) == ("ADMIN", role.value)
+    assert (viewer["staffId"], viewer["role"]) == ("ADMIN", role.name)
     assert viewer["person"] is None
     assert viewer["teams"] == []
     assert viewer["lineManager"] is None
