@@ -62,7 +62,7 @@ export class OversightClient {
    * connection_init payload (a browser cannot set a WebSocket's headers). Returns the
    * function that ends it.
    */
-  subscribe<TResult, TVariables>(
+  subscribe<TResult, TVariables extends Record<string, unknown>>(
     document: TypedDocumentString<TResult, TVariables>,
     variables: TVariables,
     onData: (data: TResult) => void,
@@ -73,7 +73,7 @@ export class OversightClient {
       connectionParams: { Authorization: `Bearer ${this.options.token}` },
     });
     return this.ws.subscribe<TResult>(
-      { query: document.toString(), variables: variables as Record<string, unknown> },
+      { query: document.toString(), variables },
       {
         next: (result) => {
           if (result.errors?.length) onError(new ApiRequestError(200, result.errors));
