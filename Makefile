@@ -9,7 +9,7 @@ DEMO_PORT ?= 8000
 # run, so their cost stays in sight.
 PYTEST_ARGS ?= -n auto --maxprocesses=4 --durations=25
 
-.PHONY: install demo test test-fast test-sqlite lint bench clean
+.PHONY: install demo test test-fast test-sqlite lint bench clean browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ NODE_TOOLS := tools/graphql/node_modules/.installed
 $(NODE_TOOLS): tools/graphql/package.json tools/graphql/package-lock.json
 	npm ci --prefix tools/graphql --no-audit --no-fund --silent
 	touch $@
+
+## The example front-end client's tools (examples/typescript-client): graphql-codegen,
+## TypeScript and graphql-ws, which the client-side tests run and load in the browser.
+CLIENT_TOOLS := examples/typescript-client/node_modules/.installed
+$(CLIENT_TOOLS): examples/typescript-client/package.json examples/typescript-client/package-lock.json
+	npm ci --prefix examples/typescript-client --no-audit --no-fund --silent
+	touch $@
+
+## The headless browser the client-side tests drive: Debian's chromium, installed when missing.
+browser:
+	scripts/install-browser
 
 ## Seed the deterministic demo authorities (one per policy pack) into a SQLite file,
 ## bring the projections up to date, print each authority's summary and findings, then
@@ -44,10 +55,10 @@ demo: install
 test-fast: install
 	$(BIN)/pytest tests/domain -p no:cacheprovider -q $(PYTEST_ARGS)
 
-test-sqlite: install $(NODE_TOOLS)
+test-sqlite: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser
 	OVERSIGHT_TEST_BACKENDS=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test: install $(NODE_TOOLS)
+test: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) lint
 

@@ -1,0 +1,2 @@
+export { ApiRequestError, OversightClient, type ApiError, type OversightClientOptions } from './client';
+export * from './oversight';
