@@ -141,7 +141,7 @@ def test_graphiql_offline_and_a_subscription_in_the_browser(
     )
     page.screenshot(path=tmp_path / "graphiql.png")  # to look at when it fails
     assert json.loads(_editor(page, RESULT)) == {"data": {"viewer": {
-        "staffId": "SM1", "role": "service_manager",
+        "staffId": "SM1", "role": "SERVICE_MANAGER",
         "localAuthority": {"name": "API-LA Council", "pack": "DUR"}}}}  # fmt: skip
 
     # In the page: graphql-ws, the example's subscription, the token in connection_init.
@@ -202,7 +202,7 @@ SUBSCRIBE = """async ({ module, url, token, query, variables }) => {
   client.subscribe({ query, variables }, {
     next: (result) => result.errors
       ? window.trail.errors.push(JSON.stringify(result.errors))
-      : window.trail.entries.push(result.data.auditTrail),
+      : window.trail.entries.push(result.data.auditTrail.node),
     error: (error) => window.trail.errors.push(String(error.reason ?? error)),
     complete: () => {},
   });

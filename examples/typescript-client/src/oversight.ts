@@ -18,7 +18,7 @@ import {
 export type Viewer = ViewerQuery['viewer'];
 export type ChildAllocation = NonNullable<ChildAllocationQuery['child']>;
 export type WorkerTeam = NonNullable<WorkerTeamQuery['worker']>;
-export type AuditEntry = AuditTrailSubscription['auditTrail'];
+export type AuditEntry = AuditTrailSubscription['auditTrail']['node'];
 export type CommandResult = RecordManagementOversightMutation['recordManagementOversight'];
 
 /** Who is signed in, their authority and their teams. */
@@ -79,14 +79,19 @@ export function describe(result: CommandResult): string {
   }
 }
 
-/** Follows a child's audit trail live; returns the function that stops it. */
+/**
+ * Follows a child's audit trail live; returns the function that stops it. `onEntry` gets
+ * each entry with its cursor: pass the last cursor seen as `after` to resume, after a lost
+ * connection, with nothing missed or repeated.
+ */
 export function followAuditTrail(
   client: OversightClient,
   childId: string,
   purpose: string,
-  onEntry: (entry: AuditEntry) => void,
+  onEntry: (entry: AuditEntry, cursor: string) => void,
+  after?: string,
 ): () => void {
-  return client.subscribe(AuditTrailDocument, { childId, purpose }, (data) =>
-    onEntry(data.auditTrail),
+  return client.subscribe(AuditTrailDocument, { childId, purpose, after }, (data) =>
+    onEntry(data.auditTrail.node, data.auditTrail.cursor),
   );
 }
