@@ -1,0 +1,119 @@
+"""Who reads an export, and the one way every export opens a record: authorised, then
+written to the subject's access log, before anything of it is assembled (issue 24).
+
+A ``Reader`` is the adapter's: the API's is its service (the token's person, the
+relationship table, no existence oracle); the CLI's is ``StoreReader``, an operator of
+one authority reading through the same domain decision (``domain.authorization.decide``)
+on relationships read from the store. The rule for personal supervision content is the
+one every read obeys (``PersonalFileIsPrivate``): a reader sees a worker's supervision
+only where they may read that worker's personal file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from application.app import OversightApplication
+from domain import commands as c
+from domain.authorization import (
+    Operation,
+    Principal,
+    ReportScope,
+    child_relations_of,
+    decide,
+    team_in_store,
+    worker_relations_of,
+)
+from domain.errors import DomainError, Forbidden, NotFound
+from domain.provenance import Actor
+
+#: What a withheld personal file is withheld under (``domain.authorization``).
+PERSONAL_FILE_IS_PRIVATE = "PersonalFileIsPrivate"
+
+
+class Reader(Protocol):
+    """The person an export is for, as the adapter knows them."""
+
+    @property
+    def authority_code(self) -> str: ...
+
+    def open_child(self, child_id: str, *, what: str) -> None:
+        """Authorise a read of the child's record and log it; ``NotFound`` (naming
+        ``child_id``) for a child not there or not theirs to see."""
+
+    def open_personal_file(self, staff_id: str, *, what: str) -> bool:
+        """Whether they may read the worker's personal file; logged when they may."""
+
+    def open_reports(self, team: str | None) -> None:
+        """Authorise a read across the authority (or one team): ``Forbidden`` if not."""
+
+
+@dataclass
+class StoreReader:
+    """A reader decided on the store's aggregates: the CLI's operator of one authority."""
+
+    app: OversightApplication
+    principal: Principal
+    purpose: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def authority_code(self) -> str:
+        return self.principal.authority_code
+
+    def _team(self) -> str | None:
+        return team_in_store(self.app, self.principal)
+
+    def open_child(self, child_id: str, *, what: str) -> None:
+        try:
+            record = child_relations_of(self.app, self.authority_code, child_id)
+        except NotFound:
+            raise NotFound("no such child in this authority", field="child_id") from None
+        decision = decide(
+            self.principal, Operation.READ, record, self.clock(), principal_team=self._team()
+        )
+        if not decision:
+            raise NotFound(
+                "no such child in this authority, or you may not see it", field="child_id"
+            )
+        self._log(what, child_id=child_id)
+
+    def open_personal_file(self, staff_id: str, *, what: str) -> bool:
+        try:
+            record = worker_relations_of(self.app, self.authority_code, staff_id)
+        except DomainError:
+            return False
+        decision = decide(
+            self.principal, Operation.READ, record, self.clock(), principal_team=self._team()
+        )
+        if not decision:
+            return False
+        self._log(what, staff_id=staff_id)
+        return True
+
+    def open_reports(self, team: str | None) -> None:
+        scope = ReportScope(self.authority_code, team=team)
+        decision = decide(
+            self.principal, Operation.READ, scope, self.clock(), principal_team=self._team()
+        )
+        if not decision:
+            raise Forbidden(decision.reason, rule=decision.rule)
+
+    def _log(self, what: str, *, child_id: str | None = None, staff_id: str | None = None) -> None:
+        self.app.execute(
+            c.RecordAccess(
+                command_id=f"read-{uuid.uuid4().hex}",
+                actor=Actor(
+                    self.principal.staff_id, self.principal.actor_role, self.authority_code
+                ),
+                occurred_at=self.clock(),
+                what=what[:500],
+                purpose=self.purpose,
+                child_id=child_id,
+                staff_id=staff_id,
+            )
+        )

@@ -1,0 +1,1 @@
+"""Renderers of the exports (issue 24): JSON, CSV and PDF."""
