@@ -36,6 +36,7 @@ from graphql_api.context import (
     parse_global_id,
 )
 from graphql_api.errors import INPUT, client_error, run_in_thread
+from graphql_api.exports import ExportQueries
 from graphql_api.service import Service
 from graphql_api.types import (
     Case,
@@ -168,7 +169,7 @@ async def _list_page(
 
 
 @strawberry.type(description="Read the records the caller may see.")
-class Query:
+class Query(ExportQueries):
     @strawberry.field(
         description="The authority's workers (or one team's), for managers and quality "
         "assurance: team, line manager and open obligations on asOf."

@@ -28,8 +28,8 @@ from domain.authorization import ACCESS_ROLES, Principal
 from domain.errors import DomainError, NotFound
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import Role
-from oversight.exports.render import Format, chronology_document, review_document, to_csv, to_json
-from oversight.exports.sample import sample_archive
+from application.exports.render import Format, chronology_document, review_document, to_csv, to_json
+from application.exports.archive import sample_archive
 from oversight.projecting import read_engine
 from oversight.settings import Settings, SettingsError
 from oversight.wiring import open_application

@@ -8,7 +8,7 @@ import io
 import zipfile
 
 from application.exports.sample import SamplePack
-from oversight.exports.render import Format, chronology_document, to_csv, to_json
+from application.exports.render import Format, chronology_document, to_csv, to_json
 
 #: Zip entries' time: fixed (the earliest a zip holds), so the archive is reproducible.
 FIXED = (1980, 1, 1, 0, 0, 0)

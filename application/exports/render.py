@@ -20,7 +20,7 @@ import orjson
 
 from application.exports.chronology import Chronology, Line
 from application.exports.review import ReviewPack
-from oversight.exports import pdf
+from application.exports import pdf
 
 
 class Format(StrEnum):

@@ -1,0 +1,306 @@
+"""What auditors and learning reviews take away, over GraphQL (issue 24, ADR 0030): a
+child's chronology and a learning-review pack as documents (format, filename, media type
+and the content in base64), and the decisions across an authority's children as a
+connection. Authorised and access-logged like any read: through the service, as the
+token's person, per child."""
+
+# strawberry's field decorator is typed Any when given only a description.
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from application.exports.chronology import Request, Sources, chronology
+from application.exports.decisions import Decision, Filters, decisions
+from application.exports.render import Document, Format, chronology_document, review_document
+from application.exports.review import review_pack
+from domain.authorization import Principal
+from domain.errors import DomainError
+from graphql_api.context import (
+    PURPOSE,
+    After,
+    AsOfTime,
+    ChildId,
+    First,
+    Info,
+    KnownAt,
+    bounded,
+    cursor,
+    cursor_value,
+    instant,
+)
+from graphql_api.errors import INPUT, client_error, run_in_thread
+from graphql_api.service import Service
+from graphql_api.types.common import PageInfo
+
+
+@dataclass
+class ServiceReader:
+    """The token's person, reading through the service: authorised, then logged."""
+
+    service: Service
+    principal: Principal
+    purpose: str
+
+    @property
+    def authority_code(self) -> str:
+        return self.principal.authority_code
+
+    def open_child(self, child_id: str, *, what: str) -> None:
+        self.service.open_child(self.principal, child_id, what=what, purpose=self.purpose)
+
+    def open_personal_file(self, staff_id: str, *, what: str) -> bool:
+        try:
+            self.service.open_worker(self.principal, staff_id, what=what, purpose=self.purpose)
+        except DomainError:
+            return False
+        return True
+
+    def open_reports(self, team: str | None) -> None:
+        self.service.open_reports(self.principal, team)
+
+
+@strawberry.enum(description="The form a document is rendered in.")
+class ExportFormat(Enum):
+    PDF = "pdf"
+    CSV = "csv"
+    JSON = "json"
+
+
+@strawberry.enum(description="The kinds of decision a thematic audit reads across children.")
+class DecisionKind(Enum):
+    MANAGEMENT_DECISION = "management_decision"
+    MANAGEMENT_OVERSIGHT = "management_oversight"
+    CASE_SUPERVISION = "case_supervision"
+    DISAGREEMENT_OUTCOME = "disagreement_outcome"
+
+
+@strawberry.type(description="A document to take away: its bytes in base64, and what it is.")
+class ExportDocument:
+    format: ExportFormat = strawberry.field(description="The form it is rendered in.")
+    filename: str = strawberry.field(description="A name to save it under.")
+    media_type: str = strawberry.field(description="Its media type (application/pdf, ...).")
+    byte_length: int = strawberry.field(description="Its length in bytes, once decoded.")
+    content_base64: str = strawberry.field(description="The document itself, base64-encoded.")
+
+
+def _document(document: Document) -> ExportDocument:
+    return ExportDocument(
+        format=ExportFormat(document.format.value),
+        filename=document.filename,
+        media_type=document.media_type,
+        byte_length=len(document.content),
+        content_base64=base64.b64encode(document.content).decode(),
+    )
+
+
+@strawberry.type(
+    description="A decision on a child's record, as known at the knownAt asked (as "
+    "recorded, when none), linked to the child's chronology by childId."
+)
+class DecisionItem:
+    child_id: str = strawberry.field(description="The child: pass it to chronology.")
+    kind: DecisionKind = strawberry.field(description="Which kind of decision.")
+    entry_id: str | None = strawberry.field(description="The record's entry id.")
+    occurred_at: datetime = strawberry.field(description="When it was decided (valid time).")
+    recorded_at: datetime = strawberry.field(description="When it was recorded (system time).")
+    decider: str = strawberry.field(description="Who recorded the decision (the actor).")
+    decider_role: str = strawberry.field(description="In which role they recorded it.")
+    decision: str = strawberry.field(description="What was decided, as first recorded.")
+    corrected_to: str | None = strawberry.field(
+        description="What a correction known by knownAt made of it (null: never corrected)."
+    )
+    rule_ids: list[str] = strawberry.field(description="The clauses its record cites.")
+    team: str | None = strawberry.field(description="The child's team when it was decided.")
+    worker: str | None = strawberry.field(description="The child's worker when it was decided.")
+
+
+@strawberry.type(description="One decision in a list.")
+class DecisionEdge:
+    cursor: str = strawberry.field(description="Where this decision is in the list.")
+    node: DecisionItem = strawberry.field(description="The decision.")
+
+
+@strawberry.type(description="Decisions across children, oldest first.")
+class DecisionConnection:
+    edges: list[DecisionEdge] = strawberry.field(description="This page's decisions.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more.")
+    total_count: int = strawberry.field(description="How many decisions match in all.")
+
+
+def _item(found: Decision) -> DecisionItem:
+    return DecisionItem(
+        child_id=found.child,
+        kind=DecisionKind(found.kind),
+        entry_id=found.entry,
+        occurred_at=found.occurred_at,
+        recorded_at=found.recorded_at,
+        decider=found.decider,
+        decider_role=found.role,
+        decision=found.decision,
+        corrected_to=found.corrected_to,
+        rule_ids=list(found.rules),
+        team=found.team,
+        worker=found.worker,
+    )
+
+
+Purpose = Annotated[str, strawberry.argument(description=PURPOSE)]
+Format_ = Annotated[ExportFormat, strawberry.argument(description="pdf, csv or json.")]
+From = Annotated[
+    date | None,
+    strawberry.argument(name="from", description="The period's first day (inclusive)."),
+]
+To = Annotated[date | None, strawberry.argument(description="The period's last day (inclusive).")]
+
+
+def _sources(service: Service) -> Sources:
+    return Sources(service.engine, service.library)
+
+
+@strawberry.type(description="Documents auditors and learning reviews take away.")
+class ExportQueries:
+    @strawberry.field(
+        description="A child's chronology: every oversight act in order with both times, "
+        "who acted and in what role, the trigger each answered, disagreements with their "
+        "escalation, sign-offs and findings with the clause cited; corrections as "
+        "corrections, purged records as certificate lines. Reading it is logged."
+    )
+    async def chronology(
+        self,
+        info: Info,
+        child_id: ChildId,
+        format: Format_ = ExportFormat.PDF,  # noqa: A002 (the argument's name in the API)
+        worker: Annotated[
+            str | None,
+            strawberry.argument(description="Only while allocated to, or by or about, them."),
+        ] = None,
+        from_: From = None,
+        to: To = None,
+        as_of: AsOfTime = None,
+        known_at: KnownAt = None,
+        purpose: Purpose = "audit",
+    ) -> ExportDocument:
+        who = info.context.who()
+        service = info.context.service
+        request = Request(
+            who.authority_code,
+            child_id,
+            worker=worker,
+            period_from=from_,
+            period_to=to,
+            as_of=instant(as_of, "asOf"),
+            known_at=instant(known_at, "knownAt"),
+        )
+
+        def read() -> ExportDocument:
+            reader = ServiceReader(service, who, purpose)
+            found = chronology(_sources(service), reader, request)
+            return _document(chronology_document(found, Format(format.value)))
+
+        return await run_in_thread(read)
+
+    @strawberry.field(
+        description="A learning-review pack for a child at an instant T: what had been "
+        "decided by T, what was known at T against what is known now, oversight due and "
+        "missing at T, disagreements open at T, and the worker's own supervision "
+        "compliance before T. Reading it is logged."
+    )
+    async def review_pack(
+        self,
+        info: Info,
+        child_id: ChildId,
+        at: Annotated[datetime, strawberry.argument(description="T, with its offset.")],
+        known_at: KnownAt = None,
+        format: Format_ = ExportFormat.PDF,  # noqa: A002
+        purpose: Purpose = "learning review",
+    ) -> ExportDocument:
+        who = info.context.who()
+        service = info.context.service
+        moment = instant(at, "at")
+        assert moment is not None
+        system = instant(known_at, "knownAt")
+
+        def read() -> ExportDocument:
+            reader = ServiceReader(service, who, purpose)
+            pack = review_pack(_sources(service), reader, who.authority_code, child_id,
+                               moment, system)  # fmt: skip
+            return _document(review_document(pack, Format(format.value)))
+
+        return await run_in_thread(read)
+
+    @strawberry.field(
+        description="Decisions across the authority's children (a thematic audit), "
+        "filtered, each as known at knownAt; every child returned is logged as read."
+    )
+    async def decisions(
+        self,
+        info: Info,
+        kinds: Annotated[
+            list[DecisionKind] | None, strawberry.argument(description="Only these kinds.")
+        ] = None,
+        team: Annotated[str | None, strawberry.argument(description="Only this team.")] = None,
+        worker: Annotated[
+            str | None, strawberry.argument(description="Only children allocated to them.")
+        ] = None,
+        decider: Annotated[
+            str | None, strawberry.argument(description="Only decisions by this staff id.")
+        ] = None,
+        rule: Annotated[
+            str | None, strawberry.argument(description="Only decisions citing this rule ID.")
+        ] = None,
+        text: Annotated[
+            str | None, strawberry.argument(description="Only decisions holding these words.")
+        ] = None,
+        from_: From = None,
+        to: To = None,
+        as_of: AsOfTime = None,
+        known_at: KnownAt = None,
+        purpose: Purpose = "thematic audit",
+        first: First = 50,
+        after: After = None,
+    ) -> DecisionConnection:
+        who = info.context.who()
+        service = info.context.service
+        size = bounded(first)
+        offset_text = cursor_value("decision", after) or "0"
+        if not offset_text.isdigit():
+            raise client_error("not a cursor this list issued", INPUT, field="after")
+        offset = int(offset_text)
+        filters = Filters(
+            team=team,
+            worker=worker,
+            decider=decider,
+            kinds=tuple(k.value for k in kinds or ()),
+            period_from=from_,
+            period_to=to,
+            rule=rule,
+            text=text,
+            as_of=instant(as_of, "asOf"),
+            known_at=instant(known_at, "knownAt"),
+        )
+
+        def read() -> DecisionConnection:
+            reader = ServiceReader(service, who, purpose)
+            found = decisions(_sources(service), reader, who.authority_code, filters)
+            page = found[offset : offset + size]
+            edges = [
+                DecisionEdge(cursor=cursor("decision", str(offset + i + 1)), node=_item(d))
+                for i, d in enumerate(page)
+            ]
+            return DecisionConnection(
+                edges=edges,
+                page_info=PageInfo(
+                    has_next_page=offset + size < len(found),
+                    end_cursor=edges[-1].cursor if edges else None,
+                ),
+                total_count=len(found),
+            )
+
+        return await run_in_thread(read)

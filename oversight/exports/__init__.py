@@ -1,1 +1,0 @@
-"""Renderers of the exports (issue 24): JSON, CSV and PDF."""
