@@ -1,0 +1,90 @@
+"""The exports over GraphQL: documents in base64 and the decisions connection, read as
+the token's person, logged, and refused as any read is."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+from pypdf import PdfReader
+
+from domain import commands as c
+from domain.provenance import Actor
+from domain.vocabulary import Role
+from tests.graphql_api.conftest import (  # noqa: F401 (the API fixtures, used by name)
+    AUTHORITY,
+    START,
+    Api,
+    api,
+    at,
+    token_settings,
+)
+
+CHRONOLOGY = """query($child: String!, $format: ExportFormat!, $asOf: DateTime) {
+  chronology(childId: $child, format: $format, asOf: $asOf) {
+    format filename mediaType byteLength contentBase64
+  }
+}"""
+DECISIONS = """query($kinds: [DecisionKind!], $first: Int!, $after: String) {
+  decisions(kinds: $kinds, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { childId kind entryId decider deciderRole decision ruleIds team } }
+  }
+}"""
+
+
+def _decide(api: Api) -> None:
+    manager = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
+    api.application.execute(
+        c.RecordManagementDecision(
+            command_id="md-1", actor=manager, occurred_at=at(START, 15), child_id="C1",
+            entry_id="C1-MD1", decision="End the child protection plan", rationale="Safe",
+            consulted_by="SM1",
+        )
+    )  # fmt: skip
+    api.catch_up()
+
+
+def test_a_chronology_document_over_graphql(api: Api) -> None:
+    _decide(api)
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    pdf = api.query(CHRONOLOGY, token, {"child": "C1", "format": "PDF"})["chronology"]
+    assert (pdf["format"], pdf["mediaType"]) == ("PDF", "application/pdf")
+    content = base64.b64decode(pdf["contentBase64"])
+    assert len(content) == pdf["byteLength"]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    assert "End the child protection plan" in text
+    as_json = api.query(CHRONOLOGY, token, {"child": "C1", "format": "JSON"})["chronology"]
+    document = json.loads(base64.b64decode(as_json["contentBase64"]))
+    assert [line["decision"] for line in document["lines"] if line["decision"]] == [
+        "End the child protection plan"
+    ]
+
+
+def test_a_chronology_is_refused_as_any_read_is(api: Api) -> None:
+    # SW2 (Team B) may not read C1 (Team A): answered as a child that is not there.
+    hidden = api.error(CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C1", "format": "CSV"})
+    missing = api.error(CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C9", "format": "CSV"})
+    assert hidden["extensions"]["code"] == missing["extensions"]["code"] == "NOT_FOUND"
+    assert hidden["message"] == missing["message"]
+    assert hidden["extensions"]["field"] == "childId"
+    before = api.error(
+        CHRONOLOGY,
+        api.token("SM1", Role.SERVICE_MANAGER),
+        {"child": "C1", "format": "CSV", "asOf": "2020-01-01T00:00:00+00:00"},
+    )
+    assert before["extensions"]["field"] == "asOf"
+    assert before["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_the_decisions_connection_pages_and_is_for_report_readers(api: Api) -> None:
+    _decide(api)
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    page = api.query(DECISIONS, token, {"kinds": ["MANAGEMENT_DECISION"], "first": 1})["decisions"]
+    assert page["totalCount"] == 1
+    (edge,) = page["edges"]
+    assert edge["node"]["childId"] == "C1" and edge["node"]["team"] == "Team A"
+    assert edge["node"]["decision"] == "End the child protection plan"
+    refused = api.error(DECISIONS, api.token("SW1", Role.PRACTITIONER), {"first": 5})
+    assert refused["extensions"]["code"] == "FORBIDDEN"
