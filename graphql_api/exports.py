@@ -176,7 +176,7 @@ class ExportQueries:
         self,
         info: Info,
         child_id: ChildId,
-        format: Format_ = ExportFormat.PDF,  # noqa: A002 (the argument's name in the API)
+        format: Format_ = ExportFormat.PDF,
         worker: Annotated[
             str | None,
             strawberry.argument(description="Only while allocated to, or by or about, them."),
@@ -218,7 +218,7 @@ class ExportQueries:
         child_id: ChildId,
         at: Annotated[datetime, strawberry.argument(description="T, with its offset.")],
         known_at: KnownAt = None,
-        format: Format_ = ExportFormat.PDF,  # noqa: A002
+        format: Format_ = ExportFormat.PDF,
         purpose: Purpose = "learning review",
     ) -> ExportDocument:
         who = info.context.who()
@@ -229,8 +229,9 @@ class ExportQueries:
 
         def read() -> ExportDocument:
             reader = ServiceReader(service, who, purpose)
-            pack = review_pack(_sources(service), reader, who.authority_code, child_id,
-                               moment, system)  # fmt: skip
+            pack = review_pack(
+                _sources(service), reader, who.authority_code, child_id, moment, system
+            )
             return _document(review_document(pack, Format(format.value)))
 
         return await run_in_thread(read)

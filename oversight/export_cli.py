@@ -19,17 +19,17 @@ from typing import Any, NoReturn
 
 import click
 
+from application.exports.archive import sample_archive
 from application.exports.chronology import Request, Sources, chronology
 from application.exports.decisions import KINDS, Filters, decisions
 from application.exports.reading import StoreReader
+from application.exports.render import Format, chronology_document, review_document, to_csv, to_json
 from application.exports.review import review_pack
 from application.exports.sample import sample_pack
 from domain.authorization import ACCESS_ROLES, Principal
 from domain.errors import DomainError, NotFound
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import Role
-from application.exports.render import Format, chronology_document, review_document, to_csv, to_json
-from application.exports.archive import sample_archive
 from oversight.projecting import read_engine
 from oversight.settings import Settings, SettingsError
 from oversight.wiring import open_application
@@ -98,8 +98,9 @@ def _named(error: DomainError) -> str:
 
 def _instant(value: datetime | None, option: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        raise click.BadParameter("give a time zone offset, e.g. 2026-01-31T17:00:00+00:00",
-                                 param_hint=option)  # fmt: skip
+        raise click.BadParameter(
+            "give a time zone offset, e.g. 2026-01-31T17:00:00+00:00", param_hint=option
+        )
     return value
 
 
@@ -119,8 +120,12 @@ def reader_options(func: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(
         [
             click.option("--authority", required=True, help="The authority's code."),
-            click.option("--reader", default="OPERATOR", show_default=True,
-                         help="Who reads, as the access log names them."),  # fmt: skip
+            click.option(
+                "--reader",
+                default="OPERATOR",
+                show_default=True,
+                help="Who reads, as the access log names them.",
+            ),
             click.option(
                 "--role",
                 type=click.Choice([r.value for r in ACCESS_ROLES]),
@@ -128,10 +133,18 @@ def reader_options(func: Callable[..., None]) -> Callable[..., None]:
                 show_default=True,
                 help="The reader's role: it decides what they may see.",
             ),
-            click.option("--purpose", default="audit export", show_default=True,
-                         help="Why, kept on each record's access log [DUR-4.8]."),  # fmt: skip
-            click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-                         default=None, help="Write here (default: stdout)."),  # fmt: skip
+            click.option(
+                "--purpose",
+                default="audit export",
+                show_default=True,
+                help="Why, kept on each record's access log [DUR-4.8].",
+            ),
+            click.option(
+                "--output",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Write here (default: stdout).",
+            ),
         ]
     ):
         func = option(func)
@@ -139,9 +152,13 @@ def reader_options(func: Callable[..., None]) -> Callable[..., None]:
 
 
 _FORMAT = click.option(
-    "--format", "fmt", type=click.Choice([f.value for f in Format]), default=Format.JSON.value,
-    show_default=True, help="pdf, csv or json.",
-)  # fmt: skip
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default=Format.JSON.value,
+    show_default=True,
+    help="pdf, csv or json.",
+)
 
 
 @click.group("export")
@@ -215,10 +232,14 @@ def export_review_pack(
     with _opened() as (app, sources):
         who = _reader(app, authority, reader, role, purpose)
         _run(
-            lambda: review_document(
-                review_pack(sources, who, authority, child, instant, _instant(known_at, "--known-at")),
-                Format(fmt),
-            ).content,
+            lambda: (
+                review_document(
+                    review_pack(
+                        sources, who, authority, child, instant, _instant(known_at, "--known-at")
+                    ),
+                    Format(fmt),
+                ).content
+            ),
             output,
         )
 
@@ -228,16 +249,26 @@ def export_review_pack(
 @click.option("--team", default=None, help="Only children of this team at the decision.")
 @click.option("--worker", default=None, help="Only children allocated to them at the decision.")
 @click.option("--decider", default=None, help="Only decisions by this staff id.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(sorted(KINDS)),
-              help="Only these kinds (repeatable).")  # fmt: skip
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(sorted(KINDS)),
+    help="Only these kinds (repeatable).",
+)
 @click.option("--rule", default=None, help="Only decisions citing this rule ID.")
 @click.option("--text", default=None, help="Only decisions holding these words.")
 @click.option("--from", "period_from", type=_DAY, default=None, help="First day, YYYY-MM-DD.")
 @click.option("--to", "period_to", type=_DAY, default=None, help="Last day, YYYY-MM-DD.")
 @click.option("--as-of", type=_INSTANT, default=None, help="Valid time (ISO 8601, offset).")
 @click.option("--known-at", type=_INSTANT, default=None, help="System time (ISO 8601, offset).")
-@click.option("--format", "fmt", type=click.Choice([Format.CSV.value, Format.JSON.value]),
-              default=Format.JSON.value, show_default=True)  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([Format.CSV.value, Format.JSON.value]),
+    default=Format.JSON.value,
+    show_default=True,
+)
 def export_decisions(
     authority: str,
     reader: str,
@@ -280,23 +311,45 @@ def export_decisions(
                     {
                         "document": "decisions",
                         "authority": authority,
-                        "decisions": [
-                            {**d.__dict__, "chronology": link + d.child} for d in found
-                        ],
+                        "decisions": [{**d.__dict__, "chronology": link + d.child} for d in found],
                     }
                 )
-            columns = ("child", "occurred_at", "recorded_at", "kind", "entry", "decider",
-                       "role", "decision", "corrected_to", "rules", "team", "worker",
-                       "chronology")  # fmt: skip
+            columns = (
+                "child",
+                "occurred_at",
+                "recorded_at",
+                "kind",
+                "entry",
+                "decider",
+                "role",
+                "decision",
+                "corrected_to",
+                "rules",
+                "team",
+                "worker",
+                "chronology",
+            )
             return to_csv(
                 [
-                    [d.child, d.occurred_at.isoformat(), d.recorded_at.isoformat(), d.kind,
-                     d.entry or "", d.decider, d.role, d.decision, d.corrected_to or "",
-                     " ".join(d.rules), d.team or "", d.worker or "", link + d.child]
+                    [
+                        d.child,
+                        d.occurred_at.isoformat(),
+                        d.recorded_at.isoformat(),
+                        d.kind,
+                        d.entry or "",
+                        d.decider,
+                        d.role,
+                        d.decision,
+                        d.corrected_to or "",
+                        " ".join(d.rules),
+                        d.team or "",
+                        d.worker or "",
+                        link + d.child,
+                    ]
                     for d in found
                 ],
                 columns,
-            )  # fmt: skip
+            )
 
         _run(work, output)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 import zipfile
 
-from application.exports.sample import SamplePack
 from application.exports.render import Format, chronology_document, to_csv, to_json
+from application.exports.sample import SamplePack
 
 #: Zip entries' time: fixed (the earliest a zip holds), so the archive is reproducible.
 FIXED = (1980, 1, 1, 0, 0, 0)
@@ -56,20 +56,36 @@ def sample_archive(pack: SamplePack) -> bytes:
         put(
             "index.csv",
             to_csv(
-                [[str(i[k]) for k in ("child", "acts", "decisions", "findings",
-                                      "open_disagreements", "chronology")] for i in index],
+                [
+                    [
+                        str(i[k])
+                        for k in (
+                            "child",
+                            "acts",
+                            "decisions",
+                            "findings",
+                            "open_disagreements",
+                            "chronology",
+                        )
+                    ]
+                    for i in index
+                ],
                 ("child", "acts", "decisions", "findings", "open_disagreements", "chronology"),
             ),
-        )  # fmt: skip
+        )
         put(
             "tracking-sheet.csv",
             to_csv(
                 [
-                    [line.staff_id, str(line.sessions_held), str(line.records_signed_by_both),
-                     " ".join(f"{rule}={count}" for rule, count in line.breached_by_rule)]
+                    [
+                        line.staff_id,
+                        str(line.sessions_held),
+                        str(line.records_signed_by_both),
+                        " ".join(f"{rule}={count}" for rule, count in line.breached_by_rule),
+                    ]
                     for line in pack.sheet
                 ],
                 ("staff_id", "sessions_held", "records_signed_by_both", "breached_windows"),
             ),
-        )  # fmt: skip
+        )
     return buffer.getvalue()

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from application.exports.reading import PERSONAL_FILE_IS_PRIVATE, Reader
+from domain.errors import ValidationError
 from domain.events import (
     CaseSupervisionRecorded,
     ChildRegistered,
@@ -45,7 +46,6 @@ from domain.events import (
     RecordPurged,
     SupervisionSessionHeld,
 )
-from domain.errors import ValidationError
 from domain.identifiers import child_id as child_uuid
 from domain.identifiers import worker_id as worker_uuid
 from domain.policy.compliance import Status
@@ -334,9 +334,9 @@ def _why_empty(request: Request) -> str:
         parts.append(f"that had happened by {request.as_of.isoformat()}")
     if request.known_at:
         parts.append(f"recorded by {request.known_at.isoformat()}")
-    return "No oversight act on this child's record " + (
-        " ".join(parts) if parts else "at all"
-    ) + "."
+    return (
+        "No oversight act on this child's record " + (" ".join(parts) if parts else "at all") + "."
+    )
 
 
 # -- lines ----------------------------------------------------------------------------------
@@ -432,7 +432,9 @@ def _replace(line: Line, **changes: Any) -> Line:
     return Line(**{**line.__dict__, **changes})
 
 
-def _stood(rows: Sequence[HistoryRow], known_at: datetime | None) -> dict[int, tuple[Correction, ...]]:
+def _stood(
+    rows: Sequence[HistoryRow], known_at: datetime | None
+) -> dict[int, tuple[Correction, ...]]:
     """For each correction known at ``known_at`` (by position), each field it changed:
     the value that stood until it (the entry's stored fields and the corrections before
     it, in recorded order: the timeline's own order of corrections) and the new one."""

@@ -264,10 +264,13 @@ def timeline_chart(
     drawing = Drawing(width, height)
     left, right, top, lane_height = 30 * mm, 8 * mm, height - 8 * mm, 12 * mm
     span_width = width - left - right
-    drawing.add(Rect(0, 0, width, height, strokeColor=colors.HexColor("#9aa5b1"), fillColor=None))
+    frame = Rect(0, 0, width, height)
+    frame.strokeColor, frame.fillColor = colors.HexColor("#9aa5b1"), None
+    drawing.add(frame)
     if not points:
-        drawing.add(String(left, height / 2, "No trigger, decision, supervision or breach.",
-                           fontSize=9))  # fmt: skip
+        drawing.add(
+            String(left, height / 2, "No trigger, decision, supervision or breach.", fontSize=9)
+        )
         return drawing
     first = min(p[0] for p in points)
     last = max(p[0] for p in points)
@@ -340,7 +343,9 @@ def chronology_pdf(chronology: Chronology) -> bytes:
         _heading("Timeline"),
         timeline_chart(chronology.lines, chronology.findings),
     ]
-    return _build(title, f"{title} ({chronology.authority})", _cover(title, _instants(chronology)), body)
+    return _build(
+        title, f"{title} ({chronology.authority})", _cover(title, _instants(chronology)), body
+    )
 
 
 def review_pdf(pack: ReviewPack) -> bytes:

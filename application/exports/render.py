@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 
+from application.exports import pdf
 from application.exports.chronology import Chronology, Line
 from application.exports.review import ReviewPack
-from application.exports import pdf
 
 
 class Format(StrEnum):
@@ -55,9 +55,10 @@ def _default(value: Any) -> Any:
 
 
 def to_json(value: dict[str, Any]) -> bytes:
-    return orjson.dumps(
-        value, default=_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2
-    ) + b"\n"
+    return (
+        orjson.dumps(value, default=_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+        + b"\n"
+    )
 
 
 CSV_COLUMNS = (

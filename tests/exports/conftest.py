@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from application.app import OversightApplication
 from oversight.settings import DatabaseSettings
 from tests.exports.story import tell
+from tests.graphql_api.conftest import api, token_settings  # noqa: F401 (the API's fixtures)
 
 
 @dataclass

@@ -106,7 +106,9 @@ def _session(session: str, days: int, wellbeing: str) -> list[c.Command]:
 
 def plan() -> list[c.Command]:
     return [
-        c.RegisterAuthority(**common(-1), authority_code=LA, name="Export Council", policy_pack="DUR"),
+        c.RegisterAuthority(
+            **common(-1), authority_code=LA, name="Export Council", policy_pack="DUR"
+        ),
         _worker("SM1", "service_manager", None, "Leadership"),
         _worker("TM1", "team_manager", "SM1"),
         _worker("SW1", "social_worker", "TM1"),

@@ -20,7 +20,7 @@ from application.exports.render import Format, chronology_document, review_docum
 from application.exports.review import review_pack
 from domain.authorization import Principal
 from domain.errors import NotFound, ValidationError
-from domain.events import RecordAccessed
+from domain.events import DisagreementEscalated, EntryCorrected, EventType, RecordAccessed
 from domain.identifiers import child_id
 from domain.policy.packs import PackLibrary
 from domain.vocabulary import Role
@@ -41,9 +41,9 @@ def _text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
-def _recorded_at(told: Told, event: str) -> datetime:
+def _recorded_at(told: Told, event: EventType) -> datetime:
     trail = subject_entries(told.engine, str(child_id(LA, "C1")), LA)
-    return next(e.recorded_at for e in trail if e.event_type == event)
+    return next(e.recorded_at for e in trail if e.event_type == event.__name__)
 
 
 def test_the_chronology_holds_every_act_in_order_with_both_times_who_and_the_trigger(
@@ -56,7 +56,9 @@ def test_the_chronology_holds_every_act_in_order_with_both_times_who_and_the_tri
     oversight = by_entry["C1-MO1"]
     assert (oversight.actor, oversight.role) == ("SM1", "service_manager")
     assert oversight.decision == "Strategy discussion"
-    assert oversight.answers == ("C1-T9: significant incident; incident dates 2012-03-29, on 2012-03-30",)
+    assert oversight.answers == (
+        "C1-T9: significant incident; incident dates 2012-03-29, on 2012-03-30",
+    )
     assert oversight.occurred_at == at(30)
     assert oversight.recorded_at > datetime(2026, 1, 1, tzinfo=UTC)  # both times, apart
     assert by_entry["C1-MD1"].decision == "End the child protection plan"
@@ -71,7 +73,7 @@ def test_the_chronology_holds_every_act_in_order_with_both_times_who_and_the_tri
 
 
 def test_a_correction_shows_what_stood_and_from_when_it_was_known_otherwise(told: Told) -> None:
-    corrected_at = _recorded_at(told, "EntryCorrected")
+    corrected_at = _recorded_at(told, EntryCorrected)
     now = chronology(_sources(told), _reader(told), Request(LA, "C1"))
     (line,) = [line for line in now.lines if line.corrections]
     (correction,) = line.corrections
@@ -155,8 +157,8 @@ def test_the_pdf_holds_the_decisions_dates_and_rule_ids(told: Told) -> None:
     assert "Chronology of oversight: child C1" in reader.pages[0].extract_text()
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="scripts/install-pdf-tools")
 def test_page_one_renders_to_a_picture_that_is_not_blank(told: Told, tmp_path: Path) -> None:
+    assert shutil.which("pdftoppm"), "pdftoppm is missing: run scripts/install-pdf-tools"
     found = chronology(_sources(told), _reader(told), Request(LA, "C1"))
     pdf = tmp_path / "chronology.pdf"
     pdf.write_bytes(chronology_document(found, Format.PDF).content)
@@ -173,7 +175,7 @@ def test_page_one_renders_to_a_picture_that_is_not_blank(told: Told, tmp_path: P
 
 
 def test_the_review_pack_says_what_was_known_at_t_against_now(told: Told) -> None:
-    known = _recorded_at(told, "DisagreementEscalated")
+    known = _recorded_at(told, DisagreementEscalated)
     pack = review_pack(_sources(told), _reader(told), LA, "C1", at(32, 12), known)
     assert pack.worker == "SW1"
     assert [d.disagreement for d in pack.open_disagreements] == ["C1-D1"]
@@ -181,7 +183,7 @@ def test_the_review_pack_says_what_was_known_at_t_against_now(told: Told) -> Non
     assert any(f.rule == "DUR-4.6d" for f in pack.due_and_missing)
     assert pack.known_then_and_now == ()  # the resolution came later in both times
     earlier = review_pack(
-        _sources(told), _reader(told), LA, "C1", at(32, 12), _recorded_at(told, "EntryCorrected")
+        _sources(told), _reader(told), LA, "C1", at(32, 12), _recorded_at(told, EntryCorrected)
         - timedelta(microseconds=1),
     )  # fmt: skip
     learnt = {learnt.line.entry: learnt.how for learnt in earlier.known_then_and_now}

@@ -12,14 +12,7 @@ from pypdf import PdfReader
 from domain import commands as c
 from domain.provenance import Actor
 from domain.vocabulary import Role
-from tests.graphql_api.conftest import (  # noqa: F401 (the API fixtures, used by name)
-    AUTHORITY,
-    START,
-    Api,
-    api,
-    at,
-    token_settings,
-)
+from tests.graphql_api.conftest import AUTHORITY, START, Api, at
 
 CHRONOLOGY = """query($child: String!, $format: ExportFormat!, $asOf: DateTime) {
   chronology(childId: $child, format: $format, asOf: $asOf) {
@@ -64,8 +57,12 @@ def test_a_chronology_document_over_graphql(api: Api) -> None:
 
 def test_a_chronology_is_refused_as_any_read_is(api: Api) -> None:
     # SW2 (Team B) may not read C1 (Team A): answered as a child that is not there.
-    hidden = api.error(CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C1", "format": "CSV"})
-    missing = api.error(CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C9", "format": "CSV"})
+    hidden = api.error(
+        CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C1", "format": "CSV"}
+    )
+    missing = api.error(
+        CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C9", "format": "CSV"}
+    )
     assert hidden["extensions"]["code"] == missing["extensions"]["code"] == "NOT_FOUND"
     assert hidden["message"] == missing["message"]
     assert hidden["extensions"]["field"] == "childId"
