@@ -15,8 +15,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    Flowable,
     Frame,
     PageBreak,
     PageTemplate,
@@ -25,7 +28,6 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from application.exports.chronology import Chronology, FindingLine
 from application.exports.chronology import Line as Act
@@ -74,6 +76,7 @@ class _Document(BaseDocTemplate):
         )
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body")
         self.footer = footer
+        self.headings: list[tuple[str, int]] = []
         self.addPageTemplates(
             [
                 PageTemplate(id="cover", frames=[frame]),
@@ -90,7 +93,47 @@ class _Document(BaseDocTemplate):
 
     def afterFlowable(self, flowable: Any) -> None:  # noqa: N802 (reportlab's hook)
         if isinstance(flowable, Paragraph) and flowable.style.name == H1.name:
-            self.notify("TOCEntry", (0, flowable.getPlainText(), self.page))
+            self.headings.append((flowable.getPlainText(), self.page))
+
+    def canvas(self, *args: Any, **kwargs: Any) -> Canvas:
+        """A canvas that draws the contents, once every heading's page is known, into the
+        form the contents page shows: one pass over the story, where reportlab's own
+        table of contents lays the whole document out twice."""
+        return _ContentsCanvas(self.headings, *args, **kwargs)
+
+
+CONTENTS_FORM = "contents"
+CONTENTS_HEIGHT = 160 * mm
+
+
+class _ContentsCanvas(Canvas):
+    def __init__(self, headings: list[tuple[str, int]], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.headings = headings
+
+    def save(self) -> None:
+        self.beginForm(CONTENTS_FORM)
+        self.setFont("Helvetica", 11)
+        right = PAGE[0] - 30 * mm
+        for index, (title, page) in enumerate(self.headings):
+            y = CONTENTS_HEIGHT - (index + 1) * 8 * mm
+            self.drawString(0, y, title)
+            self.setDash(1, 2)
+            self.line(self.stringWidth(title, "Helvetica", 11) + 2 * mm, y, right - 12 * mm, y)
+            self.setDash()
+            self.drawRightString(right, y, str(page))
+        self.endForm()
+        super().save()
+
+
+class _Contents(Flowable):
+    """The contents page's entries: a form drawn when the document is complete."""
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return available_width, CONTENTS_HEIGHT
+
+    def draw(self) -> None:
+        self.canv.doForm(CONTENTS_FORM)
 
 
 def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
@@ -105,20 +148,66 @@ def _when(value: datetime | date | None) -> str:
     return value.isoformat()
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[float]) -> Table:
-    data = [[_p(h, SMALL) for h in header]] + [[_p(cell, SMALL) for cell in row] for row in rows]
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dfe6ee")),
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f8fa")]),
-            ]
+#: Rows per table: a long table is several, each with its header. reportlab splits a
+#: table at a page's end by laying out what is left again, so one table of 2,000 rows
+#: cost time that grew with the square of its length (24 s, benchmarks/chronology.py).
+CHUNK = 20
+
+FONT_SIZE, LEADING = 7.5, 9.0
+#: reportlab's default padding of a table cell, left and right.
+CELL_PADDING = 6
+
+
+def _lines(text: str, width: float) -> str:
+    """``text`` broken into lines no wider than ``width`` points."""
+    return "\n".join(simpleSplit(text, "Helvetica", FONT_SIZE, width))
+
+
+_TABLE_STYLE = TableStyle(
+    [
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dfe6ee")),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f8fa")]),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", FONT_SIZE, LEADING),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", FONT_SIZE, LEADING),
+    ]
+)
+
+
+def _table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    widths: Sequence[float],
+    wrapped: Sequence[int] = (),
+) -> list[Any]:
+    """``wrapped``: the columns whose text is broken into lines to fit; the others are
+    short and drawn as they are. Plain lines, not paragraphs: a paragraph per cell was
+    most of a long document's time (benchmarks/chronology.py)."""
+    head = list(header)
+    inner = [w * mm - 2 * CELL_PADDING for w in widths]
+    cells = [
+        [_lines(cell, inner[i]) if i in wrapped else cell for i, cell in enumerate(row)]
+        for row in rows
+    ]
+    tables: list[Any] = []
+    for start in range(0, max(len(cells), 1), CHUNK):
+        table = Table(
+            [head, *cells[start : start + CHUNK]],
+            colWidths=[w * mm for w in widths],
+            repeatRows=1,
         )
-    )
-    return table
+        table.setStyle(_TABLE_STYLE)
+        tables.append(table)
+    return tables
+
+
+def _add(story: list[Any], part: Any) -> None:
+    """A flowable, or a table's several, onto the story."""
+    if isinstance(part, list):
+        story.extend(part)
+    else:
+        story.append(part)
 
 
 def _cover(title: str, facts: Sequence[tuple[str, str]]) -> list[Any]:
@@ -127,29 +216,29 @@ def _cover(title: str, facts: Sequence[tuple[str, str]]) -> list[Any]:
     table = Table(rows, colWidths=[60 * mm, 160 * mm])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story += [table, Spacer(1, 15 * mm)]
-    story.append(
+    _add(
+        story,
         _p(
             "Both times are given for every act: when it happened (valid time) and when it "
             "was recorded (system time). Corrections are shown as corrections: what stood, "
             "and from when it was known otherwise. Purged records appear only as the "
             "certificate lines their purge left.",
             COVER,
-        )
+        ),
     )
     return story
 
 
 def _contents() -> list[Any]:
-    toc = TableOfContents()
-    toc.levelStyles = [ParagraphStyle("TOC", parent=BODY, fontSize=11, leading=16)]
-    return [Paragraph("Contents", ParagraphStyle("ContentsTitle", parent=_styles["Heading1"])), toc]
+    title = ParagraphStyle("ContentsTitle", parent=_styles["Heading1"])
+    return [Paragraph("Contents", title), _Contents()]
 
 
 def _heading(text: str) -> Paragraph:
     return Paragraph(escape(text), H1)
 
 
-def _acts(lines: Sequence[Act]) -> Table:
+def _acts(lines: Sequence[Act]) -> list[Any]:
     rows = []
     for line in lines:
         detail = line.summary
@@ -164,44 +253,80 @@ def _acts(lines: Sequence[Act]) -> Table:
             [
                 _when(line.occurred_at),
                 _when(line.recorded_at),
-                f"{line.actor} ({line.role})" if line.actor else "",
+                f"{line.actor}\n({line.role.replace('_', ' ')})" if line.actor else "",
                 line.kind.replace("_", " "),
                 detail,
-                " ".join(line.rules),
+                "\n".join(line.rules),
             ]
         )
     return _table(
         ("Happened", "Recorded", "Who (role)", "Kind", "What", "Clause"),
         rows,
-        (27, 27, 36, 28, 124, 25),
+        (24, 24, 40, 30, 124, 25),
+        wrapped=(3, 4),
     )
 
 
-def _findings(findings: Sequence[FindingLine]) -> Table:
+def _decisions(lines: Sequence[Act]) -> list[Any]:
+    """Who decided what and when: the decisions of the chronology, one line each."""
+    return _table(
+        ("Decided", "Recorded", "Who (role)", "Entry", "Decision"),
+        [
+            (
+                _when(line.occurred_at),
+                _when(line.recorded_at),
+                f"{line.actor}\n({line.role.replace('_', ' ')})",
+                line.entry or "",
+                line.decision or "",
+            )
+            for line in lines
+        ],
+        (24, 24, 40, 30, 149),
+        wrapped=(3, 4),
+    )
+
+
+def _corrections(lines: Sequence[Act]) -> list[Any]:
+    """Each corrected field: what stood, what it became, and from when it was known."""
+    return _table(
+        ("Entry", "Field", "What stood", "Known otherwise from", "Became", "Why"),
+        [
+            (c.entry, c.field, c.stood, _when(c.known_otherwise_from), c.became, c.reason)
+            for line in lines
+            for c in line.corrections
+        ],
+        (30, 25, 70, 27, 70, 45),
+        wrapped=(0, 2, 4, 5),
+    )
+
+
+def _findings(findings: Sequence[FindingLine]) -> list[Any]:
     return _table(
         ("Rule", "Status", "Due", "Finding"),
         [(f.rule, f.status.replace("_", " "), _when(f.due_on), f.sentence) for f in findings],
         (25, 22, 25, 195),
+        wrapped=(3,),
     )
 
 
 def _chronology_sections(chronology: Chronology) -> list[Any]:
     story: list[Any] = [_heading("Chronology of oversight acts")]
     if chronology.empty_reason:
-        story.append(_p(chronology.empty_reason))
+        _add(story, _p(chronology.empty_reason))
     else:
-        story.append(_acts(chronology.lines))
+        _add(story, _acts(chronology.lines))
     for text in chronology.withheld:
         story += [Spacer(1, 4 * mm), _p(text)]
     story += [PageBreak(), _heading("Decisions")]
     decisions = chronology.decisions
-    story.append(_acts(decisions) if decisions else _p("No decision in this chronology."))
+    _add(story, _decisions(decisions) if decisions else _p("No decision in this chronology."))
     corrections = [line for line in chronology.lines if line.corrections]
     story += [Spacer(1, 6 * mm), _heading("Corrections")]
-    story.append(_acts(corrections) if corrections else _p("Nothing was corrected."))
+    _add(story, _corrections(corrections) if corrections else _p("Nothing was corrected."))
     story += [PageBreak(), _heading("Disagreements and their escalation")]
     if chronology.disagreements:
-        story.append(
+        _add(
+            story,
             _table(
                 ("Disagreement", "Raised", "Escalation path", "Outcome"),
                 [
@@ -215,13 +340,15 @@ def _chronology_sections(chronology: Chronology) -> list[Any]:
                     for d in chronology.disagreements
                 ],
                 (70, 45, 85, 67),
-            )
+                wrapped=(0, 1, 2, 3),
+            ),
         )
     else:
-        story.append(_p("No disagreement was raised."))
+        _add(story, _p("No disagreement was raised."))
     story += [Spacer(1, 6 * mm), _heading("Sign-offs")]
     if chronology.sign_offs:
-        story.append(
+        _add(
+            story,
             _table(
                 ("Record", "Supervisor signed", "Supervisee signed", "The supervisee's view"),
                 [
@@ -234,16 +361,17 @@ def _chronology_sections(chronology: Chronology) -> list[Any]:
                     for s in chronology.sign_offs
                 ],
                 (60, 40, 40, 127),
-            )
+                wrapped=(0, 3),
+            ),
         )
     else:
-        story.append(_p("No personal supervision sign-off is shown in this chronology."))
+        _add(story, _p("No personal supervision sign-off is shown in this chronology."))
     story += [PageBreak(), _heading("Findings, with the clause each rests on")]
     if chronology.findings:
-        story.append(_p(f"Findings on {_when(chronology.findings_on)}:"))
-        story.append(_findings(chronology.findings))
+        _add(story, _p(f"Findings on {_when(chronology.findings_on)}:"))
+        _add(story, _findings(chronology.findings))
     else:
-        story.append(_p("Nothing owed was found."))
+        _add(story, _p("Nothing owed was found."))
     return story
 
 
@@ -316,7 +444,7 @@ def _build(title: str, footer: str, cover: list[Any], body: list[Any]) -> bytes:
     from reportlab.platypus.doctemplate import NextPageTemplate
 
     story = [*cover, NextPageTemplate("body"), PageBreak(), *_contents(), PageBreak(), *body]
-    document.multiBuild(story)
+    document.build(story, canvasmaker=document.canvas)
     return buffer.getvalue()
 
 
@@ -352,22 +480,24 @@ def review_pdf(pack: ReviewPack) -> bytes:
     at = _when(pack.at)
     title = f"Learning review pack: child {pack.child} at {at}"
     body: list[Any] = [_heading("What had been decided and recorded by T")]
-    body.append(_acts(pack.decided) if pack.decided else _p("No decision had been recorded."))
+    _add(body, _acts(pack.decided) if pack.decided else _p("No decision had been recorded."))
     body += [Spacer(1, 6 * mm), _heading("What was known at T, against what is known now")]
     if pack.known_then_and_now:
-        body.append(_p("Acts that had happened by T but were recorded, or corrected, after it:"))
-        body.append(_acts([learnt.line for learnt in pack.known_then_and_now]))
+        _add(body, _p("Acts that had happened by T but were recorded, or corrected, after it:"))
+        _add(body, _acts([learnt.line for learnt in pack.known_then_and_now]))
     else:
-        body.append(_p("Nothing about the time before T was recorded or corrected after T."))
+        _add(body, _p("Nothing about the time before T was recorded or corrected after T."))
     body += [PageBreak(), _heading("Oversight due and missing at T")]
-    body.append(
+    _add(
+        body,
         _findings(pack.due_and_missing)
         if pack.due_and_missing
-        else _p("No oversight was due and missing at T.")
+        else _p("No oversight was due and missing at T."),
     )
     body += [Spacer(1, 6 * mm), _heading("Disagreements open at T")]
     if pack.open_disagreements:
-        body.append(
+        _add(
+            body,
             _table(
                 ("Disagreement", "Raised", "Escalation path"),
                 [
@@ -380,22 +510,23 @@ def review_pdf(pack: ReviewPack) -> bytes:
                     for d in pack.open_disagreements
                 ],
                 (100, 60, 107),
-            )
+                wrapped=(0, 1, 2),
+            ),
         )
     else:
-        body.append(_p("No disagreement was open at T."))
+        _add(body, _p("No disagreement was open at T."))
     body += [PageBreak(), _heading("The worker's own supervision compliance before T")]
     if pack.withheld:
         body += [_p(text) for text in pack.withheld]
     elif pack.worker is None:
-        body.append(_p("The child was not allocated to a worker at T."))
+        _add(body, _p("The child was not allocated to a worker at T."))
     elif pack.worker_compliance:
-        body.append(_p(f"{pack.worker}, in the year before T:"))
-        body.append(_findings(pack.worker_compliance))
+        _add(body, _p(f"{pack.worker}, in the year before T:"))
+        _add(body, _findings(pack.worker_compliance))
     else:
-        body.append(_p(f"Nothing owed by {pack.worker}'s supervision in the year before T."))
+        _add(body, _p(f"Nothing owed by {pack.worker}'s supervision in the year before T."))
     body += [PageBreak(), _heading("Timeline to T")]
-    body.append(timeline_chart(pack.chronology.lines, pack.due_and_missing))
+    _add(body, timeline_chart(pack.chronology.lines, pack.due_and_missing))
     body += [PageBreak(), *_chronology_sections(pack.chronology)]
     facts = [
         ("Authority", pack.authority),
