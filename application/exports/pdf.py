@@ -376,10 +376,15 @@ def _chronology_sections(chronology: Chronology) -> list[Any]:
 
 
 def timeline_chart(
-    lines: Sequence[Act], breaches: Sequence[FindingLine], width: float = 260 * mm
+    lines: Sequence[Act],
+    breaches: Sequence[FindingLine],
+    width: float = 260 * mm,
+    at: date | None = None,
 ) -> Drawing:
     """Triggers, decisions, supervisions and breaches over time: one lane each, a mark
-    per act on the day it happened, the axis in months or years."""
+    per act on the day it happened (a breach on its window's due day), how many in each
+    lane at its end, the axis in months or years from the first day to the last, and
+    the instant T of a review as a line across the lanes."""
     points: list[tuple[date, str]] = []
     for line in lines:
         lane = _LANE_OF_KIND.get(line.kind)
@@ -401,7 +406,7 @@ def timeline_chart(
         )
         return drawing
     first = min(p[0] for p in points)
-    last = max(p[0] for p in points)
+    last = max([p[0] for p in points] + ([at] if at else []))
     days = max((last - first).days, 1)
 
     def x(day: date) -> float:
@@ -411,15 +416,25 @@ def timeline_chart(
         y = top - (index + 0.5) * lane_height
         drawing.add(Line(left, y, left + span_width, y, strokeColor=colors.HexColor("#d0d7de")))
         drawing.add(String(4 * mm, y - 3, lane, fontSize=8, fillColor=colour))
-        for day, which in points:
-            if which == lane:
-                drawing.add(Circle(x(day), y, 2.2, fillColor=colour, strokeColor=colour))
+        marks = [day for day, which in points if which == lane]
+        for day in marks:
+            drawing.add(Circle(x(day), y, 2.2, fillColor=colour, strokeColor=colour))
+        drawing.add(String(left + span_width + 2 * mm, y - 3, str(len(marks)), fontSize=7))
     axis_y = top - len(LANES) * lane_height - 2 * mm
     drawing.add(Line(left, axis_y, left + span_width, axis_y))
     for tick in _ticks(first, last):
         drawing.add(Line(x(tick), axis_y, x(tick), axis_y - 2 * mm))
         label = tick.strftime("%b %Y") if days <= 3 * 366 else str(tick.year)
-        drawing.add(String(x(tick) - 8 * mm, axis_y - 6 * mm, label, fontSize=7))
+        drawing.add(String(x(tick) - 6 * mm, axis_y - 6 * mm, label, fontSize=7))
+    for day, anchor in ((first, "start"), (last, "end")):
+        drawing.add(
+            String(x(day), axis_y - 11 * mm, day.isoformat(), fontSize=7, textAnchor=anchor)
+        )
+    if at is not None:
+        marker = Line(x(at), axis_y, x(at), top, strokeColor=colors.black, strokeWidth=0.8)
+        marker.strokeDashArray = [3, 2]
+        drawing.add(marker)
+        drawing.add(String(x(at), top + 1 * mm, "T", fontSize=8, textAnchor="middle"))
     return drawing
 
 
@@ -526,12 +541,13 @@ def review_pdf(pack: ReviewPack) -> bytes:
     else:
         _add(body, _p(f"Nothing owed by {pack.worker}'s supervision in the year before T."))
     body += [PageBreak(), _heading("Timeline to T")]
-    _add(body, timeline_chart(pack.chronology.lines, pack.due_and_missing))
+    _add(body, timeline_chart(pack.chronology.lines, pack.due_and_missing, at=pack.at.date()))
     body += [PageBreak(), *_chronology_sections(pack.chronology)]
     facts = [
         ("Authority", pack.authority),
         ("Child", pack.child),
-        ("T (as of, and as known at)", at),
+        ("T (as of: what had happened)", at),
+        ("As known at (what had been recorded)", _when(pack.known_at)),
         ("Worker allocated at T", pack.worker or "none"),
     ]
     return _build(title, f"{title} ({pack.authority})", _cover(title, facts), body)
