@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import subprocess
+import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -157,21 +158,62 @@ def test_the_pdf_holds_the_decisions_dates_and_rule_ids(told: Told) -> None:
     assert "Chronology of oversight: child C1" in reader.pages[0].extract_text()
 
 
-def test_page_one_renders_to_a_picture_that_is_not_blank(told: Told, tmp_path: Path) -> None:
+def _png_pixels(png: bytes) -> tuple[int, int, bytes]:
+    """The width, height and pixels (one byte each, greyscale) of an 8-bit greyscale or
+    RGB PNG (what ``pdftoppm -png`` writes), its rows unfiltered (PNG's five filters)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, data, width, height, channels = 8, b"", 0, 0, 1
+    while offset < len(png):
+        length = int.from_bytes(png[offset : offset + 4], "big")
+        kind, body = png[offset + 4 : offset + 8], png[offset + 8 : offset + 8 + length]
+        if kind == b"IHDR":
+            width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            assert body[8] == 8 and body[9] in (0, 2), "8-bit greyscale or RGB"
+            channels = 1 if body[9] == 0 else 3
+        elif kind == b"IDAT":
+            data += body
+        offset += 12 + length
+    stride = width * channels
+    raw, rows, previous = zlib.decompress(data), bytearray(), bytearray(stride)
+    for row in range(height):
+        start = row * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                guess = left + up - corner
+                nearest = min((abs(guess - left), 0, left), (abs(guess - up), 1, up),
+                              (abs(guess - corner), 2, corner))[2]  # fmt: skip
+                line[i] = (line[i] + nearest) & 0xFF
+        rows += line
+        previous = line
+    grey = bytes(sum(rows[i : i + channels]) // channels for i in range(0, len(rows), channels))
+    return width, height, grey
+
+
+def test_page_one_renders_to_a_png_that_is_not_blank(told: Told, tmp_path: Path) -> None:
     assert shutil.which("pdftoppm"), "pdftoppm is missing: run scripts/install-pdf-tools"
     found = chronology(_sources(told), _reader(told), Request(LA, "C1"))
     pdf = tmp_path / "chronology.pdf"
     pdf.write_bytes(chronology_document(found, Format.PDF).content)
     subprocess.run(
-        ["pdftoppm", "-r", "40", "-gray", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")],
+        ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf),
+         str(tmp_path / "page")],
         check=True,
-    )
-    (picture,) = tmp_path.glob("p*.pgm")
-    data = picture.read_bytes()
-    # A binary PGM: three header lines, then one byte per pixel (255 is white).
-    pixels = data.split(b"\n", 3)[3]
+    )  # fmt: skip
+    (picture,) = tmp_path.glob("page*.png")
+    width, height, pixels = _png_pixels(picture.read_bytes())
+    assert (width, height) == (468, 331)  # A4 landscape at 40 dots an inch
     dark = sum(1 for value in pixels if value < 128)
-    assert dark > 500, "page 1 is blank"
+    assert 300 < dark < len(pixels) // 4, "page 1 is blank (or all ink)"
 
 
 def test_the_review_pack_says_what_was_known_at_t_against_now(told: Told) -> None:
