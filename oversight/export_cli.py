@@ -388,14 +388,28 @@ def export_sample_pack(
                 period_to.date(),
                 size=size,
                 seed=seed,
-                progress=_progress,
+                progress=_Progress(),
             )
             return sample_archive(pack)
 
         _run(work, output)
 
 
-def _progress(done: int, total: int) -> None:
-    """On a terminal, how far the sample has got (stderr: stdout holds the document)."""
-    if sys.stderr.isatty():
-        click.echo(f"\rcase {done} of {total}", err=True, nl=done == total)
+class _Progress:
+    """How far the sample has got, as a bar on stderr when it is a terminal (stdout may
+    hold the document); nothing otherwise."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="cases", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done == total:
+            self.bar.__exit__(None, None, None)

@@ -69,17 +69,19 @@ class StoreReader:
         return team_in_store(self.app, self.principal)
 
     def open_child(self, child_id: str, *, what: str) -> None:
+        # Not there and not theirs to see answer alike (issue 23): one message, one field.
+        hidden = NotFound(
+            "no such child in this authority, or you may not see it", field="child_id"
+        )
         try:
             record = child_relations_of(self.app, self.authority_code, child_id)
         except NotFound:
-            raise NotFound("no such child in this authority", field="child_id") from None
+            raise hidden from None
         decision = decide(
             self.principal, Operation.READ, record, self.clock(), principal_team=self._team()
         )
         if not decision:
-            raise NotFound(
-                "no such child in this authority, or you may not see it", field="child_id"
-            )
+            raise hidden
         self._log(what, child_id=child_id)
 
     def open_personal_file(self, staff_id: str, *, what: str) -> bool:

@@ -85,3 +85,25 @@ def test_the_decisions_connection_pages_and_is_for_report_readers(api: Api) -> N
     assert edge["node"]["decision"] == "End the child protection plan"
     refused = api.error(DECISIONS, api.token("SW1", Role.PRACTITIONER), {"first": 5})
     assert refused["extensions"]["code"] == "FORBIDDEN"
+
+
+REVIEW = """query($child: String!, $at: DateTime!, $format: ExportFormat!) {
+  reviewPack(childId: $child, at: $at, format: $format) { format filename contentBase64 }
+}"""
+
+
+def test_a_review_pack_over_graphql_and_its_bad_input(api: Api) -> None:
+    _decide(api)
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    later = "2027-01-01T00:00:00+00:00"  # after everything was recorded
+    pack = api.query(REVIEW, token, {"child": "C1", "at": later, "format": "JSON"})["reviewPack"]
+    assert pack["filename"] == "review-pack-API-LA-C1.json"
+    document = json.loads(base64.b64decode(pack["contentBase64"]))
+    assert [d["entry"] for d in document["decided"]] == ["C1-MD1"]
+    assert document["worker"] == "SW1"
+    early = api.error(REVIEW, token, {"child": "C1", "at": "2020-01-01T00:00:00Z", "format": "PDF"})
+    assert (early["extensions"]["code"], early["extensions"]["field"]) == ("BAD_USER_INPUT", "at")
+    naive = api.error(REVIEW, token, {"child": "C1", "at": "2027-01-01T00:00:00", "format": "PDF"})
+    assert naive["extensions"]["code"] == "BAD_USER_INPUT"
+    unknown = api.error(REVIEW, token, {"child": "C1", "at": later, "format": "DOCX"})
+    assert unknown["extensions"]["code"] == "BAD_USER_INPUT"
