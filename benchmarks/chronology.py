@@ -152,7 +152,8 @@ def main() -> None:
         subject = child_id(LA, "C1")
         count = len(history_model.rows(engine, subject))
         sources = Sources(engine, PackLibrary.load())
-        reader = StoreReader(app, Principal("AUD1", Role.QA_AUDITOR, LA), "benchmark")
+        principal = Principal("AUD1", Role.QA_AUDITOR, LA)
+        reader = StoreReader(app, principal, "benchmark", engine=engine)
         request = Request(LA, "C1")
         reference = _median(lambda: history_model.read(engine, subject), ROUNDS)
         formats = {}

@@ -112,8 +112,11 @@ _INSTANT = click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT
 _DAY = click.DateTime(["%Y-%m-%d"])
 
 
-def _reader(app: Any, authority: str, reader: str, role: str, purpose: str) -> StoreReader:
-    return StoreReader(app, Principal(reader, Role(role), authority), purpose)
+def _reader(
+    app: Any, sources: Sources, authority: str, reader: str, role: str, purpose: str
+) -> StoreReader:
+    principal = Principal(reader, Role(role), authority)
+    return StoreReader(app, principal, purpose, engine=sources.engine)
 
 
 def reader_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -202,7 +205,7 @@ def export_chronology(
         known_at=_instant(known_at, "--known-at"),
     )
     with _opened() as (app, sources):
-        who = _reader(app, authority, reader, role, purpose)
+        who = _reader(app, sources, authority, reader, role, purpose)
         _run(
             lambda: chronology_document(chronology(sources, who, request), Format(fmt)).content,
             output,
@@ -230,7 +233,7 @@ def export_review_pack(
     instant = _instant(at, "--at")
     assert instant is not None
     with _opened() as (app, sources):
-        who = _reader(app, authority, reader, role, purpose)
+        who = _reader(app, sources, authority, reader, role, purpose)
         _run(
             lambda: (
                 review_document(
@@ -301,7 +304,7 @@ def export_decisions(
         known_at=_instant(known_at, "--known-at"),
     )
     with _opened() as (app, sources):
-        who = _reader(app, authority, reader, role, purpose)
+        who = _reader(app, sources, authority, reader, role, purpose)
 
         def work() -> bytes:
             found = decisions(sources, who, authority, filters)
@@ -376,7 +379,7 @@ def export_sample_pack(
     """An auditor's sample pack (a zip): N cases of a team sampled with a seed, their
     chronologies, the team's supervision tracking sheets, and an index."""
     with _opened() as (app, sources):
-        who = _reader(app, authority, reader, role, purpose)
+        who = _reader(app, sources, authority, reader, role, purpose)
 
         def work() -> bytes:
             pack = sample_pack(

@@ -35,7 +35,8 @@ def _sources(told: Told) -> Sources:
 
 
 def _reader(told: Told, staff: str = "AUD1", role: Role = Role.QA_AUDITOR) -> StoreReader:
-    return StoreReader(told.app, Principal(staff, role, LA), "learning review")
+    """The CLI's reader: relationships from the relationship table."""
+    return StoreReader(told.app, Principal(staff, role, LA), "learning review", engine=told.engine)
 
 
 def _text(pdf: bytes) -> str:
@@ -331,3 +332,31 @@ def test_nothing_is_logged_for_a_refused_read(told: Told) -> None:
     with pytest.raises(NotFound):
         chronology(_sources(told), _reader(told, "SW3", Role.PRACTITIONER), Request(LA, "C1"))
     assert _reads(told) == before
+
+
+@pytest.mark.parametrize(
+    ("staff", "role", "child", "worker"),
+    [
+        ("AUD1", Role.QA_AUDITOR, True, True),
+        ("SW2", Role.PRACTITIONER, True, False),
+        ("SW3", Role.PRACTITIONER, False, False),
+        ("TM1", Role.TEAM_MANAGER, True, True),
+        ("TM2", Role.TEAM_MANAGER, False, False),
+        ("SM1", Role.SERVICE_MANAGER, True, True),
+    ],
+)
+def test_the_relationship_table_and_the_aggregates_decide_alike(
+    told: Told, staff: str, role: Role, child: bool, worker: bool
+) -> None:
+    principal = Principal(staff, role, LA)
+    for reader in (
+        StoreReader(told.app, principal, "check", engine=told.engine),
+        StoreReader(told.app, principal, "check"),
+    ):
+        try:
+            reader.open_child("C1", what="check")
+            opened = True
+        except NotFound:
+            opened = False
+        assert opened is child
+        assert reader.open_personal_file("SW1", what="check") is worker
