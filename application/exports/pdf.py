@@ -426,10 +426,9 @@ def timeline_chart(
         drawing.add(Line(x(tick), axis_y, x(tick), axis_y - 2 * mm))
         label = tick.strftime("%b %Y") if days <= 3 * 366 else str(tick.year)
         drawing.add(String(x(tick) - 6 * mm, axis_y - 6 * mm, label, fontSize=7))
-    for day, anchor in ((first, "start"), (last, "end")):
-        drawing.add(
-            String(x(day), axis_y - 11 * mm, day.isoformat(), fontSize=7, textAnchor=anchor)
-        )
+    below = axis_y - 11 * mm
+    drawing.add(String(x(first), below, first.isoformat(), fontSize=7, textAnchor="start"))
+    drawing.add(String(x(last), below, last.isoformat(), fontSize=7, textAnchor="end"))
     if at is not None:
         marker = Line(x(at), axis_y, x(at), top, strokeColor=colors.black, strokeWidth=0.8)
         marker.strokeDashArray = [3, 2]
