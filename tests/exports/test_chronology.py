@@ -251,8 +251,10 @@ def test_decisions_across_children_filter_and_log_each_child_returned(told: Told
                 period_from=date(2012, 1, 1), period_to=date(2012, 12, 31)),
     )  # fmt: skip
     assert [(d.child, d.entry, d.decider) for d in ended] == [("C1", "C1-MD1", "TM1")]
+    before = _reads(told)
     team_b = decisions(_sources(told), reader, LA, Filters(team="Team B"))
     assert [d.child for d in team_b] == ["C3"]
+    assert _reads(told) == before + 1  # C3's access log only: C1 and C2 returned nothing
     corrected = decisions(_sources(told), reader, LA, Filters(kinds=("case_supervision",)))
     assert [(d.decision, d.corrected_to) for d in corrected] == [
         ("Step down soon.", "Step down next month.")
