@@ -289,7 +289,7 @@ def _decisions(lines: Sequence[Act]) -> list[Any]:
 def _corrections(lines: Sequence[Act]) -> list[Any]:
     """Each corrected field: what stood, what it became, and from when it was known."""
     return _table(
-        ("Entry", "Field", "What stood", "Known otherwise from", "Became", "Why"),
+        ("Entry", "Field", "What stood", "Known otherwise\nfrom", "Became", "Why"),
         [
             (c.entry, c.field, c.stood, _when(c.known_otherwise_from), c.became, c.reason)
             for line in lines
