@@ -9,7 +9,7 @@ DEMO_PORT ?= 8000
 # run, so their cost stays in sight.
 PYTEST_ARGS ?= -n auto --maxprocesses=4 --durations=25
 
-.PHONY: install demo test test-fast test-sqlite lint bench clean browser
+.PHONY: install demo test test-fast test-sqlite lint bench clean browser pdf-tools
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+## pdftoppm and pdftotext (poppler-utils): the export tests render a PDF page (ADR 0030).
+pdf-tools:
+	scripts/install-pdf-tools
 
 ## The npm tools the tests use: graphql-http's audits, graphql-inspector (tools/graphql).
 NODE_TOOLS := tools/graphql/node_modules/.installed
@@ -55,10 +59,10 @@ demo: install
 test-fast: install
 	$(BIN)/pytest tests/domain -p no:cacheprovider -q $(PYTEST_ARGS)
 
-test-sqlite: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser
+test-sqlite: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser pdf-tools
 	OVERSIGHT_TEST_BACKENDS=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser
+test: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser pdf-tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) lint
 
@@ -75,6 +79,7 @@ bench: install
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.purge
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.sector_import
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.medium_authority
+	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.chronology
 
 clean:
 	rm -rf $(VENV) tools/graphql/node_modules *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight

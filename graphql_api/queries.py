@@ -37,6 +37,7 @@ from graphql_api.context import (
     page,
 )
 from graphql_api.errors import INPUT, client_error, run_in_thread
+from graphql_api.exports import ExportQueries
 from graphql_api.relay import (
     Cursors,
     Key,
@@ -282,7 +283,7 @@ NodePurpose = Annotated[
 
 
 @strawberry.type(description="Read the records the caller may see.")
-class Query:
+class Query(ExportQueries):
     @strawberry.field(
         description="The authority's workers (or one team's), for managers and quality "
         "assurance: team, line manager and open obligations on asOf."

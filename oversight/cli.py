@@ -24,6 +24,7 @@ from domain.subject import Subject
 from oversight import schema
 from oversight.api_cli import graphql, serve, token
 from oversight.compliance_cli import compliance
+from oversight.export_cli import export
 from oversight.generate import authority as generate_module
 from oversight.generate import demo as demo_module
 from oversight.import_cli import import_group
@@ -562,6 +563,7 @@ main.add_command(authority)
 main.add_command(serve)
 main.add_command(token)
 main.add_command(graphql)
+main.add_command(export)
 
 if __name__ == "__main__":
     main()

@@ -972,3 +972,40 @@ def _related(conn: Any, subject_id: str, positions: list[int]) -> dict[int, tupl
     for own, other in rows:
         linked.setdefault(int(own), set()).add(int(other))
     return {k: tuple(sorted(v)) for k, v in linked.items()}
+
+
+def subject_entries(
+    engine: Engine,
+    subject_id: str,
+    authority_code: str,
+    *,
+    library: PackLibrary | None = None,
+) -> list[AuditEntry]:
+    """Every entry of one subject's trail, oldest first, each citing its authority's pack
+    (as ``subject_trail``), without the links between entries: what a chronology reads
+    (issue 24), in one statement rather than a page at a time."""
+    with engine.connect() as conn:
+        citations = authority_citations(conn, authority_code, library)
+        rows = (
+            conn.execute(
+                select(trail_view)
+                .where(trail_view.c.subject_id == subject_id)
+                .order_by(trail_view.c.position)
+            )
+            .mappings()
+            .all()
+        )
+    return [_entry(r, (), citations) for r in rows]
+
+
+def subjects_of(engine: Engine, authority_code: str, subject_kind: str) -> list[str]:
+    """The local ids of an authority's subjects of one kind (children, workers) that the
+    trail knows, sorted: what a read across children starts from (issue 24)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(subjects_view.c.local_id).where(
+                subjects_view.c.authority_code == authority_code,
+                subjects_view.c.subject_kind == subject_kind,
+            )
+        ).scalars()
+        return sorted({str(local_id) for local_id in found})

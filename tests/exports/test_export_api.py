@@ -1,0 +1,160 @@
+"""The exports over GraphQL: documents in base64 and the decisions connection, read as
+the token's person, logged, and refused as any read is."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+from pypdf import PdfReader
+
+from domain import commands as c
+from domain.provenance import Actor
+from domain.vocabulary import Role
+from tests.graphql_api.conftest import AUTHORITY, START, Api, at
+
+CHRONOLOGY = """query($child: String!, $format: ExportFormat!, $asOf: DateTime) {
+  chronology(childId: $child, format: $format, asOf: $asOf) {
+    format filename mediaType byteLength contentBase64
+  }
+}"""
+DECISIONS = """query($kinds: [DecisionKind!], $first: Int, $after: String, $last: Int,
+  $before: String, $team: String) {
+  decisions(kinds: $kinds, first: $first, after: $after, last: $last, before: $before,
+            team: $team) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { childId kind entryId decider deciderRole decision team
+                          ruleIds { id authority } } }
+  }
+}"""
+
+
+def _decide(api: Api) -> None:
+    manager = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
+    api.application.execute(
+        c.RecordManagementDecision(
+            command_id="md-1", actor=manager, occurred_at=at(START, 15), child_id="C1",
+            entry_id="C1-MD1", decision="End the child protection plan", rationale="Safe",
+            consulted_by="SM1",
+        )
+    )  # fmt: skip
+    api.catch_up()
+
+
+def test_a_chronology_document_over_graphql(api: Api) -> None:
+    _decide(api)
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    pdf = api.query(CHRONOLOGY, token, {"child": "C1", "format": "PDF"})["chronology"]
+    assert (pdf["format"], pdf["mediaType"]) == ("PDF", "application/pdf")
+    content = base64.b64decode(pdf["contentBase64"])
+    assert len(content) == pdf["byteLength"]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    assert "End the child protection plan" in text
+    as_json = api.query(CHRONOLOGY, token, {"child": "C1", "format": "JSON"})["chronology"]
+    document = json.loads(base64.b64decode(as_json["contentBase64"]))
+    assert [line["decision"] for line in document["lines"] if line["decision"]] == [
+        "End the child protection plan"
+    ]
+
+
+def test_a_chronology_is_refused_as_any_read_is(api: Api) -> None:
+    # SW2 (Team B) may not read C1 (Team A): answered as a child that is not there.
+    hidden = api.error(
+        CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C1", "format": "CSV"}
+    )
+    missing = api.error(
+        CHRONOLOGY, api.token("SW2", Role.PRACTITIONER), {"child": "C9", "format": "CSV"}
+    )
+    assert hidden["extensions"]["code"] == missing["extensions"]["code"] == "NOT_FOUND"
+    assert hidden["message"] == missing["message"]
+    assert hidden["extensions"]["field"] == "childId"
+    before = api.error(
+        CHRONOLOGY,
+        api.token("SM1", Role.SERVICE_MANAGER),
+        {"child": "C1", "format": "CSV", "asOf": "2020-01-01T00:00:00+00:00"},
+    )
+    assert before["extensions"]["field"] == "asOf"
+    assert before["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_the_decisions_connection_pages_and_is_for_report_readers(api: Api) -> None:
+    _decide(api)
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    page = api.query(DECISIONS, token, {"kinds": ["MANAGEMENT_DECISION"], "first": 1})["decisions"]
+    assert page["totalCount"] == 1
+    (edge,) = page["edges"]
+    assert edge["node"]["childId"] == "C1" and edge["node"]["team"] == "Team A"
+    assert edge["node"]["decision"] == "End the child protection plan"
+    assert (edge["node"]["kind"], edge["node"]["deciderRole"]) == (
+        "MANAGEMENT_DECISION", "TEAM_MANAGER"
+    )  # fmt: skip
+    assert all(cited["authority"] == AUTHORITY for cited in edge["node"]["ruleIds"])
+    refused = api.error(DECISIONS, api.token("SW1", Role.PRACTITIONER), {"first": 5})
+    assert refused["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_the_decisions_connection_pages_both_ways_and_binds_its_cursors(api: Api) -> None:
+    _decide(api)
+    manager = Actor("TM1", Role.TEAM_MANAGER, AUTHORITY)
+    api.application.execute(
+        c.RecordManagementDecision(
+            command_id="md-2", actor=manager, occurred_at=at(START, 20), child_id="C1",
+            entry_id="C1-MD2", decision="Step down to early help", rationale="Stable",
+            consulted_by="SM1",
+        )
+    )  # fmt: skip
+    api.catch_up()
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    whole = api.query(DECISIONS, token, {"first": 50})["decisions"]
+    assert not whole["pageInfo"]["hasNextPage"]
+    everything = [e["node"]["entryId"] for e in whole["edges"]]
+    assert {"C1-MD1", "C1-MD2"} <= set(everything)
+    # One at a time forwards, then backwards from the end: the same list both ways.
+    forwards: list[str] = []
+    after = None
+    while True:
+        page = api.query(DECISIONS, token, {"first": 1, "after": after})["decisions"]
+        forwards += [e["node"]["entryId"] for e in page["edges"]]
+        assert page["totalCount"] == len(everything)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    backwards: list[str] = []
+    before = None
+    while True:
+        page = api.query(DECISIONS, token, {"last": 1, "before": before})["decisions"]
+        backwards = [e["node"]["entryId"] for e in page["edges"]] + backwards
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert forwards == backwards == everything
+    # A cursor of the list asked with other filters is refused, naming the argument.
+    cursor = whole["edges"][0]["cursor"]
+    foreign = api.error(DECISIONS, token, {"first": 1, "after": cursor, "team": "Team A"})
+    assert foreign["extensions"]["code"] == "BAD_USER_INPUT"
+    assert foreign["extensions"]["field"] == "after"
+    both = api.error(DECISIONS, token, {"first": 1, "last": 1})
+    assert both["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+REVIEW = """query($child: String!, $at: DateTime!, $format: ExportFormat!) {
+  reviewPack(childId: $child, at: $at, format: $format) { format filename contentBase64 }
+}"""
+
+
+def test_a_review_pack_over_graphql_and_its_bad_input(api: Api) -> None:
+    _decide(api)
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    later = "2027-01-01T00:00:00+00:00"  # after everything was recorded
+    pack = api.query(REVIEW, token, {"child": "C1", "at": later, "format": "JSON"})["reviewPack"]
+    assert pack["filename"] == "review-pack-API-LA-C1.json"
+    document = json.loads(base64.b64decode(pack["contentBase64"]))
+    assert [d["entry"] for d in document["decided"]] == ["C1-MD1"]
+    assert document["worker"] == "SW1"
+    early = api.error(REVIEW, token, {"child": "C1", "at": "2020-01-01T00:00:00Z", "format": "PDF"})
+    assert (early["extensions"]["code"], early["extensions"]["field"]) == ("BAD_USER_INPUT", "at")
+    naive = api.error(REVIEW, token, {"child": "C1", "at": "2027-01-01T00:00:00", "format": "PDF"})
+    assert naive["extensions"]["code"] == "BAD_USER_INPUT"
+    unknown = api.error(REVIEW, token, {"child": "C1", "at": later, "format": "DOCX"})
+    assert unknown["extensions"]["code"] == "BAD_USER_INPUT"
