@@ -78,8 +78,9 @@ from graphql_api.schema import Context, build_schema
 from graphql_api.service import Service
 
 log = logging.getLogger(__name__)
-#: One line per HTTP request: method, path (never its query), status and duration.
-access_log = logging.getLogger("graphql_api.access")
+#: One line per HTTP request: method, route (never its query), status and duration. Not
+#: under ``graphql_api``: that logger's lines are the error contract's (docs/api-errors.md).
+access_log = logging.getLogger("access")
 #: Where every error the API sends is logged, one line each (docs/api-errors.md).
 errors_log = logging.getLogger("graphql_api.errors")
 

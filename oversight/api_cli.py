@@ -9,10 +9,16 @@ from typing import Any
 
 import click
 
-from domain.authorization import ACCESS_ROLES
 from domain.errors import DomainError
 from domain.identifiers import worker_id
+from oversight.grammar import Failure, LazyChoice
 from oversight.settings import ObservabilitySettings, Settings, SettingsError
+
+
+def _access_roles() -> list[str]:
+    from domain.authorization import ACCESS_ROLES
+
+    return [role.value for role in ACCESS_ROLES]
 
 
 @click.command("serve")
@@ -38,7 +44,7 @@ def serve(host: str, port: int, projections: bool | None) -> None:
         check_schema(settings.database)
         served = build(settings, projections_in_process=projections)
     except (SettingsError, SchemaOutOfDate, ValueError, OSError) as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     click.echo(f"GraphQL API: http://{host}:{port}/graphql")
     if served.tokens.environment == "development":
         click.echo(f"In-browser IDE: http://{host}:{port}/graphql (paste a token below)")
@@ -107,7 +113,7 @@ def token() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice([role.value for role in ACCESS_ROLES]),
+    type=LazyChoice(_access_roles),
 )
 @click.option("--authority", default="DEMO", show_default=True)
 @click.option(
@@ -133,7 +139,7 @@ def token_mint(
         worker_id(authority, staff_id)
         click.echo(_mint(tokens, staff_id, role, authority, hours * 3600, grants))
     except (ValueError, DomainError) as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
 @click.group("graphql")
