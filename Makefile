@@ -9,15 +9,29 @@ DEMO_PORT ?= 8000
 # run, so their cost stays in sight.
 PYTEST_ARGS ?= -n auto --maxprocesses=4 --durations=25
 
-.PHONY: install demo test test-fast test-sqlite lint bench clean
+.PHONY: install lock demo test test-fast test-sqlite lint bench clean
 
-$(BIN)/.installed: pyproject.toml
+## The versions CI tested: constraints.txt pins every package the project and its dev
+## extra install (README, Quick start). `make lock` regenerates it from a fresh venv.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed
+
+## Resolve pyproject.toml's dependencies afresh (newest allowed versions) in a throwaway
+## venv, and pin what was installed: one command after a dependency changes.
+LOCK_VENV := $(shell mktemp -u /tmp/oversight-lock.XXXXXX)
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ echo "# The versions CI tests (make install uses them). Regenerate: make lock"; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable --disable-pip-version-check \
+	    | grep -v '^case-oversight'; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 ## The npm tools the tests use: graphql-http's audits, graphql-inspector (tools/graphql).
 NODE_TOOLS := tools/graphql/node_modules/.installed
@@ -57,6 +71,7 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
+	$(BIN)/python -m benchmarks.cli_help
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.event_store_choice
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.projection_rebuild
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.command_latency
@@ -66,4 +81,4 @@ bench: install
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.medium_authority
 
 clean:
-	rm -rf $(VENV) tools/graphql/node_modules *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight
+	rm -rf $(VENV) tools/graphql/node_modules *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight build dist
