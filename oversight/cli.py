@@ -356,15 +356,14 @@ def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size:
         chosen = [by_name(n) for n in names] if names else all_projections()
     except KeyError as error:
         raise NotFoundError(f"no projection: {error.args[0]}") from None
+    if once:
+        from oversight.catch_up import catch_up
+
+        catch_up(database, app, engine, chosen, batch_size=batch_size)
+        return
     runners = [runner_for(database, app, p, engine, poll_interval=poll) for p in chosen]
     for runner in runners:
         runner.batch_size = batch_size
-    if once:
-        for runner in runners:
-            with progress(f"catching up {runner.projection.name}") as update:
-                runner.on_progress = update
-                runner.run_forever(once=True)
-        return
     stop = threading.Event()
 
     def _stop(*_: object) -> None:

@@ -24,6 +24,7 @@ from domain.vocabulary import (
     RiskLevel,
     Role,
 )
+from oversight.catch_up import catch_up_after_import
 from oversight.grammar import REJECTED, Failure, progress, refused
 from oversight.settings import Settings, SettingsError
 
@@ -79,11 +80,25 @@ def _dry_run(function: Callable[..., None]) -> Callable[..., None]:
         default=None,
         help="Write the report here: JSON if FILE ends .json, CSV otherwise.",
     )(function)
+    function = click.option(
+        "--projections/--no-projections",
+        default=True,
+        show_default=True,
+        expose_value=False,
+        callback=_remember_projections,
+        help="Bring the projections up to date after writing (as `oversight projections "
+        "run --once`), so the findings include the import.",
+    )(function)
     return click.option(
         "--dry-run",
         is_flag=True,
         help="Read and check every row against the domain, in memory: write nothing.",
     )(function)
+
+
+def _remember_projections(context: click.Context, _: click.Parameter, value: bool) -> bool:
+    context.meta["oversight.import.projections"] = value
+    return value
 
 
 @click.group("import")
@@ -123,7 +138,14 @@ def _finish(report: JobReport, report_file: Path | None, rejections: Path | None
     if report_file is not None:
         report.write(report_file)
         click.echo(f"report written to {report_file}")
-    click.get_current_context().exit(REJECTED if report.rejected else 0)
+    context = click.get_current_context()
+    if report.dry_run or not (report.recorded or report.corrections):
+        pass
+    elif context.meta.get("oversight.import.projections", True):
+        catch_up_after_import()
+    else:
+        click.echo("projections not run: run `oversight projections run --once` (or keep a runner)")
+    context.exit(REJECTED if report.rejected else 0)
 
 
 @import_group.command("ssda903")

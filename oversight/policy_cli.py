@@ -273,15 +273,23 @@ def _execute(
 
 
 @authority.command("register")
-@click.option("--code", required=True, help="The authority's code, e.g. INV.")
+@click.argument("code", required=False)
+@click.option("--code", "code_option", default=None, hidden=True, help="CODE, as an option.")
 @click.option("--name", required=True, help="The authority's name.")
 @click.option("--pack", "pack", required=True, help="A pack file (.toml), or a loaded pack's id.")
 @click.option("--actor", "actor_id", default="ADMIN", show_default=True, help="Who registers.")
-def authority_register(code: str, name: str, pack: str, actor_id: str) -> None:
-    """Register an authority held to a pack: a pack file is checked (exit 4 with
-    FILE:LINE: reason, nothing adopted) and kept in OVERSIGHT_POLICY_PACKS."""
+def authority_register(
+    code: str | None, code_option: str | None, name: str, pack: str, actor_id: str
+) -> None:
+    """Register authority CODE (e.g. INV), held to a pack, before its first import: a
+    pack file is checked (exit 4 with FILE:LINE: reason, nothing adopted) and kept in
+    OVERSIGHT_POLICY_PACKS."""
     from domain import commands as c
 
+    if (code is None) == (code_option is None):
+        raise click.UsageError("give the authority's CODE")
+    code = code or code_option
+    assert code is not None
     pack_id, copied = _pack_id(pack)
     _execute(
         code, actor_id, copied, c.RegisterAuthority, authority_code=code, name=name,
