@@ -69,6 +69,9 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     # Seeding again replays every command from its receipt: nothing new is written.
     code, output = _run(fresh_url, "demo", "seed", "--seed", "7", "--until", "2026-10-31")
     assert "commands executed: 0" in output
+    # ... and, each authority's last command being written, without replaying one.
+    assert f"already seeded, skipped: {', '.join(d.code for d in DEMO_AUTHORITIES)}" in output
+    assert "replayed (already done): 0" in output
     again = json.loads(
         _run(fresh_url, "demo", "summary", "--format", "json", "--as-of", "2026-10-31")[1]
     )
