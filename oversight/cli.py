@@ -385,6 +385,13 @@ def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size:
 
         catch_up(database, app, engine, chosen, batch_size=batch_size)
         return
+    from oversight.observability import configure_logging
+    from oversight.settings import ObservabilitySettings
+
+    try:
+        configure_logging(ObservabilitySettings.from_env())  # as `serve` logs (ADR 0031)
+    except SettingsError as error:
+        raise Failure(str(error)) from None
     runners = [runner_for(database, app, p, engine, poll_interval=poll) for p in chosen]
     for runner in runners:
         runner.batch_size = batch_size
