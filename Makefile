@@ -9,12 +9,14 @@ DEMO_PORT ?= 8000
 # run, so their cost stays in sight.
 PYTEST_ARGS ?= -n auto --maxprocesses=4 --durations=25
 
-.PHONY: install demo test test-fast test-sqlite lint bench clean browser pdf-tools
+.PHONY: install lock demo test test-fast test-sqlite lint bench clean browser pdf-tools
 
-$(BIN)/.installed: pyproject.toml
+## The versions CI tested: constraints.txt pins every package the project and its dev
+## extra install (README, Quick start). `make lock` regenerates it from a fresh venv.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -22,6 +24,18 @@ install: $(BIN)/.installed
 ## pdftoppm and pdftotext (poppler-utils): the export tests render a PDF page (ADR 0030).
 pdf-tools:
 	scripts/install-pdf-tools
+
+## Resolve pyproject.toml's dependencies afresh (newest allowed versions) in a throwaway
+## venv, and pin what was installed: one command after a dependency changes.
+LOCK_VENV := $(shell mktemp -u /tmp/oversight-lock.XXXXXX)
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ echo "# The versions CI tests (make install uses them). Regenerate: make lock"; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable --disable-pip-version-check \
+	    | grep -v '^case-oversight'; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 ## The npm tools the tests use: graphql-http's audits, graphql-inspector (tools/graphql).
 NODE_TOOLS := tools/graphql/node_modules/.installed
@@ -42,12 +56,13 @@ browser:
 
 ## Seed the deterministic demo authorities (one per policy pack) into a SQLite file,
 ## bring the projections up to date, print each authority's summary and findings, then
-## serve the GraphQL API (development mode: the IDE, and demo tokens printed).
+## serve the GraphQL API (development mode: the IDE, and demo tokens printed). A second
+## run skips the seeded authorities and the caught-up projections: seconds, not minutes
+## (each step shows its progress on a terminal; the summary says any projection's lag).
 demo: install
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight db upgrade
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo seed
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections run --once
-	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight projections status
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) $(BIN)/oversight demo summary
 	OVERSIGHT_DATABASE_URL=$(DEMO_DB) OVERSIGHT_ENV=development $(BIN)/oversight serve --port $(DEMO_PORT)
 
@@ -72,6 +87,7 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
+	$(BIN)/python -m benchmarks.cli_help
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.event_store_choice
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.projection_rebuild
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.command_latency
@@ -82,4 +98,4 @@ bench: install
 	OVERSIGHT_PG_FSYNC=on PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/python -m benchmarks.chronology
 
 clean:
-	rm -rf $(VENV) tools/graphql/node_modules *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight
+	rm -rf $(VENV) tools/graphql/node_modules *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis oversight.sqlite3* .oversight build dist

@@ -16,6 +16,7 @@ protocol, which the infrastructure's recorders implement (ADR 0002).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +27,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 
+from application import metrics
 from application.cache import AggregateCache, cache_size
 from application.handlers import Handler, handler_of
 from application.policy import cite_refusal
@@ -51,7 +53,7 @@ from domain.errors import (
     NotFound,
     ValidationError,
 )
-from domain.events import RecordPurged, kind_of
+from domain.events import RecordAccessed, RecordPurged, kind_of
 from domain.identifiers import authority_id, check_local_id, child_id, worker_id
 from domain.policy.packs import PackLibrary
 from domain.subject import Subject, SubjectPurged
@@ -171,7 +173,26 @@ class OversightApplication(Application[UUID]):
         command itself reads, so the decision stands on what is written with it.
         ``occurred_at_given``: false when the valid time is an adapter's default, which a
         retry need not repeat (ADR 0027)."""
-        given = occurred_at_given
+        started = time.perf_counter()
+        outcome = metrics.FAILED
+        try:
+            result = self._execute_retrying(command, retries, authorize, occurred_at_given)
+            outcome = metrics.REPLAYED if result.replayed else metrics.WRITTEN
+            return result
+        except DomainError:
+            outcome = metrics.REFUSED
+            raise
+        finally:
+            # Measured here, where every command of the API and the CLI runs, and once.
+            metrics.observe_command(type(command).__name__, outcome, time.perf_counter() - started)
+
+    def _execute_retrying(
+        self,
+        command: c.Command,
+        retries: int,
+        authorize: Callable[[OversightApplication], None] | None,
+        given: bool,
+    ) -> CommandResult:
         for attempt in range(retries + 1):
             try:
                 try:
@@ -242,6 +263,11 @@ class OversightApplication(Application[UUID]):
         events = sum(len(a.pending_events) for a in aggregates)
         tombstones = [t for a in aggregates for t in getattr(a, "purging", ())]
         changed = {a.id for a in aggregates if a.pending_events}
+        reads_recorded = [
+            (a.authority_code, sum(1 for e in a.pending_events if kind_of(e) is RecordAccessed))
+            for a in aggregates
+            if isinstance(a, AccessLog)
+        ]
         read_only = [(i, v) for i, v in reads.versions.items() if i not in changed]
         try:
             recordings = self.save(
@@ -271,6 +297,8 @@ class OversightApplication(Application[UUID]):
                 "another command changed this record first; reload and retry",
                 field="command_id",
             ) from None
+        for authority_code, count in reads_recorded:
+            metrics.count_access_write(authority_code, count)
         cache = self.aggregate_cache
         # Written: what it decided on is what the store now holds. Never keep a purge's:
         # the purged record's content is still in the aggregate it decided on (only the

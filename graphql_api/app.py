@@ -1,6 +1,10 @@
 """The ASGI application: Starlette, the GraphQL endpoint, authentication and limits.
 
-- ``POST /graphql`` (and the IDE on ``GET`` where enabled), ``GET /healthz``.
+- ``POST /graphql`` (and the IDE on ``GET`` where enabled); ``GET /healthz`` (alive),
+  ``GET /readyz`` (ready to serve: 200, or 503 naming what is not) and ``GET /metrics``
+  (Prometheus) for the platform (docs/operations.md, ADR 0031).
+- Every request has an id (``X-Request-ID``, or one made here, echoed in the answer) that
+  every log line of the request carries, with the caller's person id and authority.
 - A bearer token, when sent, must verify (401 otherwise, with ``WWW-Authenticate``).
   Without one, only introspection answers: every field needs a principal.
 - Limits: request body size, query depth, aliases and tokens; page sizes in the schema.
@@ -21,14 +25,19 @@ import json
 import logging
 import math
 import re
+import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.registry import Collector
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -44,6 +53,7 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types.unset import UNSET
 
+from application import metrics
 from graphql_api import unavailable
 from graphql_api.auth import AuthenticationFailed, TokenVerifier
 from graphql_api.codes import (
@@ -68,6 +78,9 @@ from graphql_api.schema import Context, build_schema
 from graphql_api.service import Service
 
 log = logging.getLogger(__name__)
+#: One line per HTTP request: method, route (never its query), status and duration. Not
+#: under ``graphql_api``: that logger's lines are the error contract's (docs/api-errors.md).
+access_log = logging.getLogger("access")
 #: Where every error the API sends is logged, one line each (docs/api-errors.md).
 errors_log = logging.getLogger("graphql_api.errors")
 
@@ -223,7 +236,12 @@ class Authenticate:
             try:
                 if scheme.lower() != "bearer" or not token.strip():
                     raise AuthenticationFailed("use the Bearer scheme")
-                scope["principal"] = self.verifier.verify(token.strip())
+                verified = self.verifier.verify(token.strip())
+                scope["principal"] = verified
+                # The person id and authority from the token, never a name (ADR 0031).
+                structlog.contextvars.bind_contextvars(
+                    user=verified.staff_id, authority=verified.authority_code
+                )
             except AuthenticationFailed as error:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 4401})
@@ -285,6 +303,71 @@ class Authenticate:
 
 class _TooLarge(Exception):
     """The request body passed the limit while it was being read."""
+
+
+#: A request id a client may choose: short, and nothing a log line could be forged with.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def request_id_of(headers: Sequence[tuple[bytes, bytes]]) -> str:
+    """The client's ``X-Request-ID`` if it is a plain token, else a new one."""
+    for name, value in headers:
+        if name.lower() == REQUEST_ID_HEADER.encode():
+            given = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(given):
+                return given
+    return uuid.uuid4().hex
+
+
+class RequestContext:
+    """The outermost layer: the request's id, bound to every log line the request
+    makes (with the caller's person id and authority once the token is verified) and
+    echoed in ``X-Request-ID``; one access line when the answer is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope["headers"])
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id, user="-", authority="-")
+        started = time.perf_counter()
+        status = [0]
+
+        async def identified(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                    ],
+                }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, identified)
+        finally:
+            access_log.info(
+                "http.request method=%s path=%s status=%d duration_ms=%.1f",
+                scope.get("method", "WEBSOCKET"), _route_of(scope.get("path", "")), status[0],
+                (time.perf_counter() - started) * 1000,
+            )  # fmt: skip
+
+
+#: The paths this app serves; any other is logged as ``other`` (a path is the client's text).
+_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+
+
+def _route_of(path: str) -> str:
+    if path in _ROUTES:
+        return path
+    return "/ide/…" if path.startswith("/ide/") else "other"
 
 
 class TypedTransportErrors:
@@ -400,6 +483,7 @@ def _legacy_json(send: Send) -> Send:
 def logged_refusal(status: int, extensions: Mapping[str, Any]) -> None:
     """A refusal made before GraphQL, logged as the GraphQL layer logs its errors: one
     line, no traceback, nothing of the request but its status."""
+    metrics.count_error(str(extensions.get("code")))
     errors_log.info(
         "graphql.error code=%s correlation=%s operation=- document=- path=- status=%d%s%s",
         extensions.get("code"), uuid.uuid4().hex, status,
@@ -441,19 +525,66 @@ def _refusal(refused: RequestRefused, media_type: str) -> Response:
     )
 
 
+#: What is not ready, by name (a database, the schema, a projection): empty when ready.
+Readiness = Callable[[], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """What the platform's probes and scrapes read (docs/operations.md, Monitoring):
+    ``readiness`` for ``/readyz``; ``collectors`` read at each scrape of ``/metrics``
+    besides the process's own metrics (projection lag, purge counts); ``metrics`` off
+    serves no ``/metrics`` at all."""
+
+    readiness: Readiness | None = None
+    collectors: Sequence[Collector] = ()
+    metrics: bool = True
+
+
+def metrics_registry(collectors: Sequence[Collector]) -> CollectorRegistry:
+    """The process's registry and this app's readings, exposed together."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Shared())
+    for collector in collectors:
+        registry.register(collector)
+    return registry
+
+
+class _Shared(Collector):
+    def collect(self) -> Any:
+        return metrics.REGISTRY.collect()
+
+
 def create_app(
     service: Service,
     verifier: TokenVerifier,
     limits: Limits | None = None,
     lifespan: Any = None,
     cors: Cors | None = None,
+    monitoring: Monitoring | None = None,
 ) -> Starlette:
     chosen = limits or Limits()
     graphql = OversightGraphQL(service, chosen, verifier)
     origins = cors or Cors()
+    watched = monitoring or Monitoring()
+    registry = metrics_registry(watched.collectors)
 
     async def healthz(request: Request) -> Response:
+        """Alive: the process answers (nothing else is asked of it)."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Ready: each check passes; 503 naming those that do not."""
+        if watched.readiness is None:
+            return JSONResponse({"status": "ready"})
+        problems = dict(await run_in_threadpool(watched.readiness))
+        if problems:
+            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics_page(request: Request) -> Response:
+        body = await run_in_threadpool(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager
     async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -463,14 +594,19 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
     ]
+    if watched.metrics:
+        routes.append(Route("/metrics", metrics_page))
     if chosen.ide:
         routes.append(Mount("/ide", app=StaticFiles(directory=IDE_ASSETS), name="ide"))
     return Starlette(
         routes=routes,
         middleware=[
-            # Outermost first: typed errors for all; CORS headers on every answer,
-            # refusals included (a browser cannot read a 401 without them).
+            # Outermost first: the request's id for every line and answer; typed errors
+            # for all; CORS headers on every answer, refusals included (a browser cannot
+            # read a 401 without them).
+            Middleware(RequestContext),
             Middleware(TypedTransportErrors),
             Middleware(
                 CrossOrigin,
@@ -478,7 +614,7 @@ def create_app(
                 allow_origin_regex=origins.origin_pattern,
                 allow_methods=["GET", "POST"],
                 allow_headers=["authorization", "content-type", "accept"],
-                expose_headers=["retry-after", "www-authenticate"],
+                expose_headers=["retry-after", "www-authenticate", REQUEST_ID_HEADER],
                 max_age=600,
             ),
             Middleware(Authenticate, verifier=verifier, limits=chosen),

@@ -47,6 +47,7 @@ from graphql import (
 from sqlalchemy.exc import DataError
 from strawberry.types import ExecutionContext
 
+from application import metrics
 from application.certificates import LedgerMissing
 from application.storage import CompactionIncomplete
 from domain.errors import DomainError
@@ -318,6 +319,7 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
             "correlationId": correlation,
         }
         error.original_error = None  # presented once: a second pass only logs it again
+        metrics.count_error(INTERNAL)
         return
     extensions = dict(error.extensions or {})
     if "code" not in extensions:
@@ -337,6 +339,7 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
         error.message = MASKED
     extensions["classification"] = classification(extensions["code"])
     error.extensions = extensions
+    metrics.count_error(extensions["code"])
     retryable = bool(extensions.get("retryable"))
     log.log(
         logging.WARNING if retryable else logging.INFO,

@@ -4,16 +4,21 @@ tokens (ADR 0011)."""
 from __future__ import annotations
 
 import gc
-import logging
 from pathlib import Path
 from typing import Any
 
 import click
 
-from domain.authorization import ACCESS_ROLES
 from domain.errors import DomainError
 from domain.identifiers import worker_id
-from oversight.settings import Settings, SettingsError
+from oversight.grammar import Failure, LazyChoice
+from oversight.settings import ObservabilitySettings, Settings, SettingsError
+
+
+def _access_roles() -> list[str]:
+    from domain.authorization import ACCESS_ROLES
+
+    return [role.value for role in ACCESS_ROLES]
 
 
 @click.command("serve")
@@ -29,15 +34,17 @@ def serve(host: str, port: int, projections: bool | None) -> None:
     """Serve the GraphQL API (and the IDE in development) with uvicorn."""
     import uvicorn
 
+    from oversight.observability import configure_logging
     from oversight.schema import SchemaOutOfDate, check_schema
     from oversight.serving import build
 
     try:
         settings = Settings.from_env()
+        observed = ObservabilitySettings.from_env()
         check_schema(settings.database)
         served = build(settings, projections_in_process=projections)
     except (SettingsError, SchemaOutOfDate, ValueError, OSError) as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     click.echo(f"GraphQL API: http://{host}:{port}/graphql")
     if served.tokens.environment == "development":
         click.echo(f"In-browser IDE: http://{host}:{port}/graphql (paste a token below)")
@@ -45,8 +52,9 @@ def serve(host: str, port: int, projections: bool | None) -> None:
             lifetime = served.tokens.max_lifetime_seconds  # the longest the API accepts
             token = _mint(served.tokens, staff, role, authority, lifetime, ())
             click.echo(f"  {role:<22} {authority}/{staff}: Bearer {token}")
-    # The API's own lines (graphql.error, graphql.internal: docs/security.md) at INFO.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Every line through structlog: JSON in production, readable in development, each
+    # with its request's id, user and authority (docs/operations.md, ADR 0031).
+    configure_logging(observed)
     # Everything built so far lives as long as the process: out of the collector's way,
     # so a full collection does not walk it and hold the event loop (/healthz) for
     # 100 ms and more (measured by the hostile-client suite: 22 ms worst with this).
@@ -54,7 +62,17 @@ def serve(host: str, port: int, projections: bool | None) -> None:
     gc.freeze()
     # Named, not "auto": without the websockets package uvicorn would refuse every
     # subscription's upgrade with a warning; this way it cannot start (ADR 0027).
-    uvicorn.run(served.app, host=host, port=port, log_level="info", ws="websockets-sansio")
+    # uvicorn's access lines are replaced by the API's own (the route, never the query
+    # string; the request id, user and authority), and its logging config by ours.
+    uvicorn.run(
+        served.app,
+        host=host,
+        port=port,
+        log_level=observed.log_level.lower(),
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+    )
 
 
 #: Demo principals printed by ``serve`` in development.
@@ -95,7 +113,7 @@ def token() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice([role.value for role in ACCESS_ROLES]),
+    type=LazyChoice(_access_roles),
 )
 @click.option("--authority", default="DEMO", show_default=True)
 @click.option(
@@ -121,7 +139,7 @@ def token_mint(
         worker_id(authority, staff_id)
         click.echo(_mint(tokens, staff_id, role, authority, hours * 3600, grants))
     except (ValueError, DomainError) as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
 @click.group("graphql")

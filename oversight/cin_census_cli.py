@@ -10,10 +10,12 @@ Registers on ``import_group`` when imported (``oversight/cli.py`` imports this m
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from domain.vocabulary import RiskLevel
+from oversight.grammar import NotFoundError
 from oversight.import_cli import (
     ImportFailed,
     _dry_run,
@@ -22,7 +24,9 @@ from oversight.import_cli import (
     _progress,
     import_group,
 )
-from oversight.importers.cin_census import CensusFileError, import_cin_census
+
+if TYPE_CHECKING:
+    pass
 
 
 @import_group.command("cin-census")
@@ -50,8 +54,12 @@ def cin_census(
     plans and closures, as events on each child. Each child breaking one of the census's
     validation rules is rejected with the rule's code. Running it again records nothing
     new; a corrected census records corrections."""
+    from oversight.importers.cin_census import CensusFileError, import_cin_census
+
     if not census.is_file():
-        raise ImportFailed(f"{census}: {'not a file' if census.exists() else 'no such file'}")
+        if census.exists():
+            raise ImportFailed(f"{census}: not a file")
+        raise NotFoundError(f"{census}: no such file")
     with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         try:
             report = import_cin_census(

@@ -1,8 +1,9 @@
-"""The ``oversight`` command-line tool."""
+"""The ``oversight`` command-line tool: one grammar for every command (docs/cli.md,
+``oversight.grammar``). It imports nothing of the store until a command runs, so
+``oversight --help`` answers at once (``benchmarks/cli_help.py``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -11,50 +12,62 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
 
 import oversight.cin_census_cli  # noqa: F401  (registers "import cin-census" on import_group)
-from application.app import OversightApplication
 from domain.errors import DomainError
-from domain.policy.packs import PackLibrary
-from domain.subject import Subject
-from oversight import schema
 from oversight.api_cli import graphql, serve, token
 from oversight.compliance_cli import compliance
 from oversight.export_cli import export
-from oversight.generate import authority as generate_module
-from oversight.generate import demo as demo_module
+from oversight.grammar import (
+    Failure,
+    LazyChoice,
+    NotFoundError,
+    OversightGroup,
+    emit,
+    format_option,
+    progress,
+    refused,
+)
 from oversight.import_cli import import_group
 from oversight.log_cli import log
 from oversight.policy_cli import authority, policy
-from oversight.projecting import read_engine, runner_for, source_for
 from oversight.relationships_cli import relationships_group
 from oversight.retention_cli import retention
 from oversight.settings import DatabaseSettings, Settings, SettingsError
-from oversight.wiring import open_application
-from projections.audit_trail import InvalidCursor, subject_trail
-from projections.engine import status
-from projections.history import history as history_rows
-from projections.history import state as history_state
-from projections.history import verify as history_verify_fn
-from projections.registry import all_projections, by_name
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from application.app import OversightApplication
+    from domain.subject import Subject
 
 
 def _settings() -> Settings:
     try:
         return Settings.from_env()
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
-@click.group()
-def main() -> None:
+@click.group(cls=OversightGroup)
+@click.version_option(package_name="case-oversight", prog_name="oversight")
+@click.option(
+    "--progress",
+    is_flag=True,
+    help="Show progress on standard error even when it is not a terminal "
+    "(or set OVERSIGHT_PROGRESS=1).",
+)
+@click.pass_context
+def main(ctx: click.Context, progress: bool) -> None:
     """Case oversight for children's social care: supervision, oversight and sign-off,
     as immutable events. The store is chosen by OVERSIGHT_DATABASE_URL
-    (default: sqlite:///oversight.sqlite3)."""
+    (default: sqlite:///oversight.sqlite3).
+
+    Exit status: 0 done, 1 failed, 2 usage, 3 not found, 4 rejected input (docs/cli.md)."""
+    ctx.meta["oversight.progress"] = progress
 
 
 @main.group()
@@ -69,6 +82,8 @@ db.add_command(relationships_group)
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the schema to REVISION."""
+    from oversight import schema
+
     database = _settings().database
     schema.upgrade(database, revision)
     click.echo(f"schema at {schema.current_revision(database)} ({database.backend})")
@@ -91,6 +106,8 @@ def db_analyze() -> None:
 @db.command("current")
 def db_current() -> None:
     """Show the schema revision, and whether it is behind this code."""
+    from oversight import schema
+
     database = _settings().database
     current = schema.current_revision(database)
     head = schema.head_revision()
@@ -106,15 +123,20 @@ def demo() -> None:
 
 def _open() -> OversightApplication:
     """The application, closed when the command ends (connections are not left to GC)."""
+    from oversight import schema
+    from oversight.wiring import open_application
+
     try:
         app = open_application(_settings())
     except schema.SchemaOutOfDate as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     click.get_current_context().call_on_close(app.close)
     return app
 
 
 def _engine(database: DatabaseSettings) -> Engine:
+    from oversight.projecting import read_engine
+
     engine = read_engine(database)
     click.get_current_context().call_on_close(engine.dispose)
     return engine
@@ -131,17 +153,27 @@ def _engine(database: DatabaseSettings) -> Engine:
 def demo_seed(seed_value: int, until: datetime | None) -> None:
     """Seed the demo authorities, one per policy pack (the largest about 30 workers and
     200 open cases; two years). Idempotent."""
+    from oversight.generate import demo as demo_module
+
     app = _open()
-    last_day = until.date() if until is not None else None
+    last_day = until.date() if until is not None else datetime.now(UTC).date()
     started = time.perf_counter()
-    with click.progressbar(length=1, label="seeding demo authority") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
-        report = demo_module.seed(app, seed=seed_value, until=last_day, progress=progress)
+    # An authority whose last command is written was seeded whole (batches are written
+    # in order): a re-run skips it instead of replaying its commands one receipt at a
+    # time (30,000 of them: the 31 s a second `make demo` spent before serving).
+    pending = [
+        demo
+        for demo in demo_module.DEMO_AUTHORITIES
+        if not _seeded(app, demo.generator(seed_value, last_day).commands())
+    ]
+    with progress("seeding the demo authorities") as update:
+        report = demo_module.seed(
+            app, seed=seed_value, until=last_day, progress=update, authorities=pending
+        )
     elapsed = time.perf_counter() - started
+    done = [d.code for d in demo_module.DEMO_AUTHORITIES if d not in pending]
+    if done:
+        click.echo(f"already seeded, skipped: {', '.join(done)}")
     click.echo(
         f"commands executed: {report.executed}, replayed (already done): {report.replayed}, "
         f"refused by a rule: {report.refused} in {elapsed:.1f}s"
@@ -150,11 +182,28 @@ def demo_seed(seed_value: int, until: datetime | None) -> None:
         click.echo(f"  refused {count}x {reason}")
 
 
+def _seeded(app: OversightApplication, commands: Iterator[Any]) -> bool:
+    """Whether the last of ``commands`` has its receipt (so every one before it has)."""
+    last = None
+    for last in commands:  # noqa: B007 (the last one is the one asked about)
+        pass
+    if last is None:
+        return True
+    receipt = app.command_log.select_command_receipt(last.actor.authority_id, last.command_id)
+    return receipt is not None
+
+
+def _scales() -> list[str]:
+    from oversight.generate import authority as generate_module
+
+    return sorted(generate_module.SCALES)
+
+
 @demo.command("generate")
 @click.option(
     "--scale",
     "scale_name",
-    type=click.Choice(sorted(generate_module.SCALES)),
+    type=LazyChoice(_scales),
     default="small",
     show_default=True,
     help="small: ~40 workers, 2 years; medium: ~300 workers, 4,000 open cases, 5 years "
@@ -172,9 +221,9 @@ def demo_seed(seed_value: int, until: datetime | None) -> None:
 @click.option(
     "--until",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=generate_module.DEFAULT_UNTIL.isoformat(),
-    show_default=True,
-    help="Last day of the history. Fixed by default, so a seed always gives the same authority.",
+    default=None,
+    help="Last day of the history (default: a fixed day, so a seed always gives the same "
+    "authority).",
 )
 @click.option("--batch-size", default=2_000, show_default=True, help="Commands per transaction.")
 def demo_generate(
@@ -182,16 +231,19 @@ def demo_generate(
     seed_value: int,
     authority_code: str | None,
     pack: str,
-    until: datetime,
+    until: datetime | None,
     batch_size: int,
 ) -> None:
     """Generate a deterministic synthetic authority at scale, through the domain's
     rules, written in batches (ADR 0015). Idempotent: a second run, or a run resumed
     after an interruption, writes only what is missing."""
+    from oversight.generate import authority as generate_module
+
     scale = generate_module.SCALES[scale_name]
     code = authority_code or f"GEN-{scale.name.upper()}"
+    last_day = until.date() if until is not None else generate_module.DEFAULT_UNTIL
     generator = generate_module.AuthorityGenerator(
-        scale, seed=seed_value, until=until.date(), authority_code=code, policy_pack=pack
+        scale, seed=seed_value, until=last_day, authority_code=code, policy_pack=pack
     )
     app = _open()
     try:
@@ -200,13 +252,12 @@ def demo_generate(
         raise click.BadParameter(str(error), param_hint="--pack") from None
     started = time.perf_counter()
     total_days = (generator.until - generator.start).days
-    with click.progressbar(length=total_days, label=f"generating {code} ({scale.name})") as bar:
+    with progress(f"generating {code} ({scale.name})", total_days) as update:
 
         def commands() -> Iterator[Any]:
             for command in generator.commands():
                 day = (command.occurred_at.date() - generator.start).days
-                if day > bar.pos:
-                    bar.update(min(day, total_days) - bar.pos)
+                update(min(day, total_days), total_days)
                 yield command
 
         report = app.execute_batch(commands(), batch_size=batch_size)
@@ -228,10 +279,13 @@ def demo_generate(
 @demo.command("summary")
 @click.option("--authority", "codes", multiple=True, help="Only this demo authority.")
 @click.option("--as-of", default=None, help="Day for compliance, YYYY-MM-DD (default: today).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def demo_summary(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> None:
+@format_option
+def demo_summary(codes: tuple[str, ...], as_of: str | None, fmt: str) -> None:
     """Each demo authority: counts from the aggregates, and its compliance findings under
     its own pack (from the compliance projection)."""
+    from domain.policy.packs import PackLibrary
+    from oversight.generate import demo as demo_module
+
     settings = _settings()
     app = _open()
     engine = _engine(settings.database)
@@ -246,13 +300,23 @@ def demo_summary(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> No
         try:
             app.get_authority(code)
         except DomainError as error:
-            raise click.ClickException(f"{code}: {error}; run: oversight demo seed") from None
+            raise NotFoundError(f"{code}: {error}; run: oversight demo seed") from None
     data: dict[str, Any] = demo_module.summaries(app, chosen)
     for code in chosen:
         data[code]["compliance"] = demo_module.compliance_overview(engine, library, code, day, head)
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
-        return
+    emit(
+        fmt,
+        data,
+        table=lambda: _summary_table(data, day),
+        rows=[
+            {"authority": code, **{k: v for k, v in item.items() if k != "compliance"}}
+            | {f"compliance.{k}": v for k, v in item["compliance"].items()}
+            for code, item in data.items()
+        ],
+    )
+
+
+def _summary_table(data: dict[str, Any], day: date) -> None:
     for code, item in data.items():
         item = dict(item)
         counts = item.pop("event_counts")
@@ -307,17 +371,31 @@ def projections() -> None:
 @click.option("--batch-size", default=500, show_default=True, help="Events per transaction.")
 def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size: int) -> None:
     """Keep projections up to date. Start several: one leads, the others stand by."""
+    from oversight.projecting import runner_for
+    from projections.registry import all_projections, by_name
+
     database = _settings().database
     app = _open()
     engine = _engine(database)
-    chosen = [by_name(n) for n in names] if names else all_projections()
+    try:
+        chosen = [by_name(n) for n in names] if names else all_projections()
+    except KeyError as error:
+        raise NotFoundError(f"no projection: {error.args[0]}") from None
+    if once:
+        from oversight.catch_up import catch_up
+
+        catch_up(database, app, engine, chosen, batch_size=batch_size)
+        return
+    from oversight.observability import configure_logging
+    from oversight.settings import ObservabilitySettings
+
+    try:
+        configure_logging(ObservabilitySettings.from_env())  # as `serve` logs (ADR 0031)
+    except SettingsError as error:
+        raise Failure(str(error)) from None
     runners = [runner_for(database, app, p, engine, poll_interval=poll) for p in chosen]
     for runner in runners:
         runner.batch_size = batch_size
-    if once:
-        for runner in runners:
-            runner.run_forever(once=True)
-        return
     stop = threading.Event()
 
     def _stop(*_: object) -> None:
@@ -338,20 +416,40 @@ def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size:
 
 
 @projections.command("status")
-def projections_status() -> None:
+@format_option
+def projections_status(fmt: str) -> None:
     """Position and lag, in events and seconds, per projection."""
+    from oversight.projecting import source_for
+    from projections.engine import status
+    from projections.registry import all_projections
+
     database = _settings().database
     app = _open()
     rows = status(_engine(database), source_for(app), all_projections())
-    click.echo(
-        f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
-        f"{'lag events':>11} {'lag s':>8}"
-    )
-    for row in rows:
+    data = [
+        {
+            "projection": row.name,
+            "generation": row.generation,
+            "position": row.position,
+            "head": row.head,
+            "lag_events": row.lag_events,
+            "lag_seconds": round(row.lag_seconds, 1),
+        }
+        for row in rows
+    ]
+
+    def table() -> None:
         click.echo(
-            f"{row.name:<18} {row.generation:>4} {row.position:>10} {row.head:>10} "
-            f"{row.lag_events:>11} {row.lag_seconds:>8.1f}"
+            f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
+            f"{'lag events':>11} {'lag s':>8}"
         )
+        for row in rows:
+            click.echo(
+                f"{row.name:<18} {row.generation:>4} {row.position:>10} {row.head:>10} "
+                f"{row.lag_events:>11} {row.lag_seconds:>8.1f}"
+            )
+
+    emit(fmt, data, table=table)
 
 
 @projections.command("rebuild")
@@ -359,6 +457,9 @@ def projections_status() -> None:
 @click.option("--all", "rebuild_all", is_flag=True, help="Rebuild every projection.")
 def projections_rebuild(name: str | None, rebuild_all: bool) -> None:
     """Rebuild NAME (or --all) into new tables; readers switch over once caught up."""
+    from oversight.projecting import runner_for
+    from projections.registry import all_projections, by_name
+
     if bool(name) == rebuild_all:
         raise click.UsageError("give a projection NAME or --all")
     database = _settings().database
@@ -367,15 +468,11 @@ def projections_rebuild(name: str | None, rebuild_all: bool) -> None:
     try:
         chosen = all_projections() if rebuild_all else [by_name(name or "")]
     except KeyError as error:
-        raise click.BadParameter(str(error.args[0]), param_hint="NAME") from None
+        raise NotFoundError(f"no projection {name!r}: {error.args[0]}") from None
     for projection in chosen:
         head = app.recorder.max_notification_id() or 0
-        with click.progressbar(length=max(head, 1), label=f"rebuilding {projection.name}") as bar:
-
-            def progress(reached: int, _head: int) -> None:
-                bar.update(reached - bar.pos)
-
-            runner = runner_for(database, app, projection, engine, on_progress=progress)
+        with progress(f"rebuilding {projection.name}", head) as update:
+            runner = runner_for(database, app, projection, engine, on_progress=update)
             applied = runner.rebuild()
         click.echo(f"{projection.name}: {applied} events applied; switched to the new tables")
 
@@ -391,7 +488,7 @@ def _subject(
         assert worker is not None
         return "worker", worker, app.get_worker(authority, worker)
     except DomainError as error:
-        raise click.ClickException(str(error)) from None
+        raise refused(error) from None
 
 
 def _instant(value: str | None, option: str) -> datetime | None:
@@ -432,16 +529,19 @@ def history() -> None:
 @_with_subject
 @click.option("--as-of", default=None, help="Valid time (ISO 8601 with offset).")
 @click.option("--known-at", default=None, help="System time (ISO 8601 with offset).")
-@click.option("--json", "as_json", is_flag=True)
+@format_option
 def history_show(
     authority: str,
     child: str | None,
     worker: str | None,
     as_of: str | None,
     known_at: str | None,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """A subject's state and history as of / as known at."""
+    from projections.history import history as history_rows
+    from projections.history import state as history_state
+
     database = _settings().database
     app = _open()
     _, _, subject = _subject(app, authority, child, worker)
@@ -449,34 +549,30 @@ def history_show(
     valid, system = _instant(as_of, "--as-of"), _instant(known_at, "--known-at")
     answer = history_state(engine, subject.id, as_of=valid, known_at=system)
     rows = history_rows(engine, subject.id, as_of=valid, known_at=system)
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "attributes": answer.attributes,
-                    "entries": answer.entries,
-                    "events": [
-                        {
-                            "event": r.event_type,
-                            "occurred_at": r.occurred_at,
-                            "recorded_at": r.recorded_at,
-                            "entry": r.entry_ref,
-                        }
-                        for r in rows
-                    ],
-                },
-                indent=2,
-                default=str,
+    events = [
+        {
+            "event": r.event_type,
+            "occurred_at": r.occurred_at,
+            "recorded_at": r.recorded_at,
+            "entry": r.entry_ref,
+        }
+        for r in rows
+    ]
+
+    def table() -> None:
+        for key, value in answer.attributes.items():
+            click.echo(f"{key:<24} {value}")
+        click.echo(f"entries: {len(answer.entries)}; events: {len(rows)}")
+        for row in rows:
+            occurred = row.occurred_at.strftime("%Y-%m-%d %H:%M")
+            recorded = row.recorded_at.strftime("%Y-%m-%d %H:%M")
+            click.echo(
+                f"  {occurred}  (recorded {recorded})  {row.event_type}  {row.entry_ref or ''}"
             )
-        )
-        return
-    for key, value in answer.attributes.items():
-        click.echo(f"{key:<24} {value}")
-    click.echo(f"entries: {len(answer.entries)}; events: {len(rows)}")
-    for row in rows:
-        occurred = row.occurred_at.strftime("%Y-%m-%d %H:%M")
-        recorded = row.recorded_at.strftime("%Y-%m-%d %H:%M")
-        click.echo(f"  {occurred}  (recorded {recorded})  {row.event_type}  {row.entry_ref or ''}")
+
+    # CSV: the events, one a row (the attributes and entries are JSON's).
+    data = {"attributes": answer.attributes, "entries": answer.entries, "events": events}
+    emit(fmt, data, table=table, rows=events)
 
 
 @history.command("verify")
@@ -486,6 +582,8 @@ def history_verify(
     authority: str, child: str | None, worker: str | None, known_at: str | None
 ) -> None:
     """Check the projection's answer against a replay of the event store."""
+    from projections.history import verify as history_verify_fn
+
     database = _settings().database
     app = _open()
     _, _, subject = _subject(app, authority, child, worker)
@@ -514,6 +612,7 @@ def audit() -> None:
 @click.option("--first", default=50, show_default=True)
 @click.option("--after", default=None, help="Cursor from the previous page.")
 @click.option("--kind", "kinds", multiple=True, help="Only these kinds (repeatable).")
+@format_option
 def audit_trail(
     authority: str,
     child: str | None,
@@ -521,8 +620,11 @@ def audit_trail(
     first: int,
     after: str | None,
     kinds: tuple[str, ...],
+    fmt: str,
 ) -> None:
     """A subject's audit trail, oldest first."""
+    from projections.audit_trail import InvalidCursor, subject_trail
+
     database = _settings().database
     if bool(child) == bool(worker):
         raise click.UsageError("give exactly one of --child or --worker")
@@ -542,16 +644,32 @@ def audit_trail(
     except (InvalidCursor, ValueError) as error:
         raise click.BadParameter(str(error)) from None
     if not page.entries and after is None and not kinds:
-        raise click.ClickException(f"no {kind} {local_id!r} on {authority}'s audit trail")
-    for entry in page.entries:
-        links = f"  -> {', '.join(map(str, entry.related))}" if entry.related else ""
-        click.echo(
-            f"{entry.position:>8} {entry.occurred_at:%Y-%m-%d %H:%M} "
-            f"{entry.actor_id}({entry.actor_role}) [{entry.rule_ids or '-'}] "
-            f"{entry.summary}{links}"
-        )
-    if page.next_cursor:
-        click.echo(f"next page: --after {page.next_cursor}")
+        raise NotFoundError(f"no {kind} {local_id!r} on {authority}'s audit trail")
+
+    def table() -> None:
+        for entry in page.entries:
+            links = f"  -> {', '.join(map(str, entry.related))}" if entry.related else ""
+            click.echo(
+                f"{entry.position:>8} {entry.occurred_at:%Y-%m-%d %H:%M} "
+                f"{entry.actor_id}({entry.actor_role}) [{entry.rule_ids or '-'}] "
+                f"{entry.summary}{links}"
+            )
+        if page.next_cursor:
+            click.echo(f"next page: --after {page.next_cursor}")
+
+    entries = [
+        {
+            "position": e.position,
+            "occurred_at": e.occurred_at,
+            "actor_id": e.actor_id,
+            "actor_role": e.actor_role,
+            "rule_ids": e.rule_ids,
+            "summary": e.summary,
+            "related": [str(r) for r in e.related],
+        }
+        for e in page.entries
+    ]
+    emit(fmt, {"entries": entries, "next_cursor": page.next_cursor}, table=table, rows=entries)
 
 
 main.add_command(compliance)

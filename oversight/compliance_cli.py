@@ -3,46 +3,55 @@ the compliance projection."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
 
 from domain.errors import DomainError
 from domain.identifiers import child_id, worker_id
-from domain.policy.compliance import Status
-from domain.policy.packs import PackLibrary
-from domain.policy.registers import REGISTERS
-from oversight.projecting import read_engine
+from oversight.grammar import Failure, LazyChoice, NotFoundError, emit, format_option
+from oversight.grammar import require_authority as _known
 from oversight.settings import Settings, SettingsError
-from projections.compliance import (
-    case_tracker_for,
-    evaluate,
-    register_items,
-    summary,
-    supervision_sheet_for,
-    team_sheet_for,
-)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from domain.policy.packs import PackLibrary
+
+
+def _statuses() -> list[str]:
+    from domain.policy.compliance import Status
+
+    return [s.value for s in Status]
+
+
+def _registers() -> list[str]:
+    from domain.policy.registers import REGISTERS
+
+    return list(REGISTERS)
 
 
 def _engine() -> Engine:
+    from oversight.projecting import read_engine
+
     try:
         database = Settings.from_env().database
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     engine = read_engine(database)
     click.get_current_context().call_on_close(engine.dispose)
     return engine
 
 
 def _library() -> PackLibrary:
+    from domain.policy.packs import PackLibrary
+
     try:
         return PackLibrary.load()
     except DomainError as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
 def _day(value: str | None, option: str) -> date:
@@ -66,8 +75,9 @@ def _instant(value: str | None) -> datetime | None:
     return parsed
 
 
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
+def _echo_data(fmt: str, value: Any, rows: list[dict[str, Any]] | None = None) -> None:
+    """JSON or CSV (``rows``, or ``value`` flattened); the table is each command's own."""
+    emit(fmt, value, table=lambda: None, rows=rows)
 
 
 def _check_code(authority: str) -> None:
@@ -75,6 +85,7 @@ def _check_code(authority: str) -> None:
         worker_id(authority, "X")
     except DomainError as error:
         raise click.BadParameter(str(error), param_hint="--authority") from None
+    _known(authority)
 
 
 def _check_staff(authority: str, staff_id: str) -> None:
@@ -100,10 +111,10 @@ def compliance() -> None:
     "--status",
     "statuses",
     multiple=True,
-    type=click.Choice([s.value for s in Status]),
+    type=LazyChoice(_statuses),
     help="Only findings with this status (repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True)
+@format_option
 def compliance_show(
     authority: str,
     child: str | None,
@@ -111,30 +122,36 @@ def compliance_show(
     as_of: str | None,
     known_at: str | None,
     statuses: tuple[str, ...],
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """A worker's or child's findings on a day, each citing its rule."""
+    from projections.compliance import evaluate
+
     if bool(child) == bool(worker):
         raise click.UsageError("give exactly one of --child or --worker")
     try:
         subject = child_id(authority, child) if child else worker_id(authority, str(worker))
     except DomainError as error:
         raise click.BadParameter(str(error)) from None
+    _known(authority)
     day = _day(as_of, "--as-of")
     result = evaluate(_engine(), _library(), str(subject), as_of=day, known_at=_instant(known_at))
     if result is None:
-        raise click.ClickException(f"no such {'child' if child else 'worker'} in {authority}")
+        raise NotFoundError(f"no such {'child' if child else 'worker'} in {authority}")
     shown = [f for f in result.findings if not statuses or f.status.value in statuses]
-    if as_json:
-        _echo_json(
+    if fmt != "table":
+        findings = [asdict(f) for f in shown]
+        _echo_data(
+            fmt,
             {
                 "subject": result.profile.local_id,
                 "pack": result.pack_id,
                 "as_of": result.as_of,
                 "known_at": result.known_at,
                 "source": result.source,
-                "findings": [asdict(f) for f in shown],
-            }
+                "findings": findings,
+            },
+            findings,
         )
         return
     click.echo(
@@ -156,38 +173,43 @@ def _rate(value: float | None) -> str:
 @click.option("--since", default=None, help="Window start (default: a year before).")
 @click.option("--team", default=None)
 @click.option("--by", type=click.Choice(["rule", "team"]), default="rule", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@format_option
 def compliance_summary(
     authority: str,
     as_of: str | None,
     since: str | None,
     team: str | None,
     by: str,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Rates by rule or by team: what fell due in the period, done on time, late, not at
     all (missed: still open), windows that closed without the act (breached: each missed
     window once), and what falls due soon (quality-assurance dip sampling [POR-7,
     SHR-5.8])."""
+    from projections.compliance import summary
+
     _check_code(authority)
     day = _day(as_of, "--as-of")
     start = _day(since, "--since") if since else None
     result = summary(_engine(), _library(), authority, as_of=day, since=start, team=team)
     groups: dict[Any, Any] = result.by_rule() if by == "rule" else result.by_team()
-    if as_json:
-        _echo_json(
+    if fmt != "table":
+        rows = [
+            {by: key, **asdict(tally), "fell_due": tally.fell_due, "rate": tally.rate}
+            for key, tally in groups.items()
+        ]
+        _echo_data(
+            fmt,
             {
                 "authority": authority,
                 "pack": result.pack_id,
                 "as_of": result.as_of,
                 "since": result.since,
                 "by": by,
-                "rows": [
-                    {by: key, **asdict(tally), "fell_due": tally.fell_due, "rate": tally.rate}
-                    for key, tally in groups.items()
-                ],
+                "rows": rows,
                 "overall": {**asdict(result.overall()), "rate": result.overall().rate},
-            }
+            },
+            rows,
         )
         return
     click.echo(
@@ -206,13 +228,13 @@ def compliance_summary(
 
 
 @compliance.command("register")
-@click.argument("name", type=click.Choice(list(REGISTERS)))
+@click.argument("name", type=LazyChoice(_registers))
 @click.option("--authority", default="DEMO", show_default=True)
 @click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
 @click.option("--all", "show_all", is_flag=True, help="Closed items too.")
 @click.option("--team", default=None)
 @click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@format_option
 def compliance_register(
     name: str,
     authority: str,
@@ -220,16 +242,19 @@ def compliance_register(
     show_all: bool,
     team: str | None,
     limit: int,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """A queue or register: oversight_trigger, action (drift), sign_off, disagreement."""
+    from projections.compliance import register_items
+
     _check_code(authority)
     day = _day(as_of, "--as-of")
     rows = register_items(
         _engine(), authority, name, as_of=day, open_only=not show_all, team=team, limit=limit
     )
-    if as_json:
-        _echo_json(
+    if fmt != "table":
+        _echo_data(
+            fmt,
             [
                 {
                     **asdict(r),
@@ -239,7 +264,7 @@ def compliance_register(
                     "days_since_escalation": r.days_since_escalation,
                 }
                 for r in rows
-            ]
+            ],
         )
         return
     for r in rows:
@@ -260,13 +285,15 @@ def compliance_register(
 @click.option("--worker", required=True, help="The authority's staff id.")
 @click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
 @click.option("--since", default=None, help="Count breached windows from (default: a year).")
-@click.option("--json", "as_json", is_flag=True)
+@format_option
 def compliance_sheet(
-    authority: str, worker: str, as_of: str | None, since: str | None, as_json: bool
+    authority: str, worker: str, as_of: str | None, since: str | None, fmt: str
 ) -> None:
     """A worker's supervision tracking sheet: gaps against the agreed frequency, with
     the comment SHR-APP2 asks for, sessions per rolling year, and the windows of the
     worker's rules that closed without the act from --since to --as-of, by rule."""
+    from projections.compliance import supervision_sheet_for
+
     _check_code(authority)
     _check_staff(authority, worker)
     day = _day(as_of, "--as-of")
@@ -275,9 +302,9 @@ def compliance_sheet(
         raise click.BadParameter("must not be after --as-of", param_hint="--since")
     sheet = supervision_sheet_for(_engine(), _library(), authority, worker, as_of=day, since=start)
     if sheet is None:
-        raise click.ClickException(f"no worker {worker} in {authority}")
-    if as_json:
-        _echo_json(asdict(sheet))
+        raise NotFoundError(f"no worker {worker} in {authority}")
+    if fmt != "table":
+        _echo_data(fmt, asdict(sheet), [asdict(r) for r in sheet.sessions])
         return
     click.echo(f"{sheet.staff_id} {sheet.display}: supervision to {sheet.as_of}")
     for row in sheet.sessions:
@@ -302,12 +329,12 @@ def compliance_sheet(
 @click.option("--worker", required=True, help="The authority's staff id.")
 @click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
 @click.option("--to", "end", default=None, help="Last day (default: today).")
-@click.option("--json", "as_json", is_flag=True)
-def compliance_tracker(
-    authority: str, worker: str, start: str, end: str | None, as_json: bool
-) -> None:
+@format_option
+def compliance_tracker(authority: str, worker: str, start: str, end: str | None, fmt: str) -> None:
     """Case supervision tracker for a worker (children by sessions) [SHR-3.6e], with each
     child's windows that closed without a case supervision in the period."""
+    from projections.compliance import case_tracker_for
+
     _check_code(authority)
     _check_staff(authority, worker)
     first, last = _day(start, "--from"), _day(end, "--to")
@@ -315,9 +342,9 @@ def compliance_tracker(
         raise click.BadParameter("must not be before --from", param_hint="--to")
     tracker = case_tracker_for(_engine(), _library(), authority, worker, start=first, end=last)
     if tracker is None:
-        raise click.ClickException(f"no worker {worker} in {authority}")
-    if as_json:
-        _echo_json(asdict(tracker))
+        raise NotFoundError(f"no worker {worker} in {authority}")
+    if fmt != "table":
+        _echo_data(fmt, asdict(tracker), [asdict(r) for r in tracker.rows])
         return
     if not tracker.required_by_policy:
         click.echo(f"{authority}'s policy counts no case discussions: none are counted")
@@ -340,12 +367,14 @@ def compliance_tracker(
 @click.option("--team", required=True, help="The team's name.")
 @click.option("--as-of", default=None, help="Valid day, YYYY-MM-DD (default: today).")
 @click.option("--since", default=None, help="Count breached windows from (default: a year).")
-@click.option("--json", "as_json", is_flag=True)
+@format_option
 def compliance_team_sheet(
-    authority: str, team: str, as_of: str | None, since: str | None, as_json: bool
+    authority: str, team: str, as_of: str | None, since: str | None, fmt: str
 ) -> None:
     """A team's group sessions (group supervision, team meetings, practice development
     sessions) and the windows of its team rules that closed without one [DEV-7, POR-3.3]."""
+    from projections.compliance import team_sheet_for
+
     _check_code(authority)
     day = _day(as_of, "--as-of")
     start = _day(since, "--since") if since else None
@@ -353,9 +382,9 @@ def compliance_team_sheet(
         raise click.BadParameter("must not be after --as-of", param_hint="--since")
     sheet = team_sheet_for(_engine(), _library(), authority, team, as_of=day, since=start)
     if sheet is None:
-        raise click.ClickException(f"no team {team!r} with team rules or sessions in {authority}")
-    if as_json:
-        _echo_json(asdict(sheet))
+        raise NotFoundError(f"no team {team!r} with team rules or sessions in {authority}")
+    if fmt != "table":
+        _echo_data(fmt, asdict(sheet), [asdict(r) for r in sheet.sessions])
         return
     click.echo(f"{sheet.team}: group sessions {sheet.since} to {sheet.as_of}")
     for row in sheet.sessions:

@@ -15,26 +15,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from application.exports.archive import sample_archive
-from application.exports.chronology import Request, Sources, chronology
-from application.exports.decisions import KINDS, Filters, decisions
-from application.exports.reading import StoreReader
-from application.exports.render import Format, chronology_document, review_document, to_csv, to_json
-from application.exports.review import review_pack
-from application.exports.sample import sample_pack
-from domain.authorization import ACCESS_ROLES, Principal
 from domain.errors import DomainError, NotFound
-from domain.policy.packs import PackLibrary
-from domain.vocabulary import Role
-from oversight.projecting import read_engine
-from oversight.settings import Settings, SettingsError
-from oversight.wiring import open_application
+from oversight.grammar import Failure, LazyChoice, NotFoundError, Rejected, progress
 
-EXIT_NOT_FOUND, EXIT_REJECTED, EXIT_FAILURE = 3, 4, 1
+if TYPE_CHECKING:  # the store and the renderers load only when a command runs
+    from application.exports.chronology import Sources
+    from application.exports.reading import StoreReader
+
 
 #: How the application's field names read as this command's options.
 OPTIONS = {
@@ -49,18 +40,24 @@ OPTIONS = {
 }
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
+#: The forms a document is rendered in (application.exports.render.Format's values).
+DOCUMENT_FORMATS = ("pdf", "csv", "json")
 
 
 @contextmanager
 def _opened() -> Iterator[tuple[Any, Sources]]:
+    from application.exports.chronology import Sources
+    from domain.policy.packs import PackLibrary
+    from oversight.projecting import read_engine
+    from oversight.schema import SchemaOutOfDate
+    from oversight.settings import Settings, SettingsError
+    from oversight.wiring import open_application
+
     try:
         database = Settings.from_env().database
-    except SettingsError as error:
-        _fail(str(error), EXIT_FAILURE)
-    app = open_application(database)
+        app = open_application(database)
+    except (SettingsError, SchemaOutOfDate) as error:
+        raise Failure(str(error)) from None
     engine = read_engine(database)
     try:
         yield app, Sources(engine, PackLibrary.load())
@@ -75,9 +72,9 @@ def _run(work: Callable[[], bytes], output: Path | None) -> None:
     try:
         content = work()
     except NotFound as error:
-        _fail(_named(error), EXIT_NOT_FOUND)
+        raise NotFoundError(_named(error)) from None
     except DomainError as error:
-        _fail(_named(error), EXIT_REJECTED)
+        raise Rejected(_named(error)) from None
     if output is None:
         sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()
@@ -115,8 +112,24 @@ _DAY = click.DateTime(["%Y-%m-%d"])
 def _reader(
     app: Any, sources: Sources, authority: str, reader: str, role: str, purpose: str
 ) -> StoreReader:
+    from application.exports.reading import StoreReader
+    from domain.authorization import Principal
+    from domain.vocabulary import Role
+
     principal = Principal(reader, Role(role), authority)
     return StoreReader(app, principal, purpose, engine=sources.engine)
+
+
+def _access_roles() -> list[str]:
+    from domain.authorization import ACCESS_ROLES
+
+    return [role.value for role in ACCESS_ROLES]
+
+
+def _decision_kinds() -> list[str]:
+    from application.exports.decisions import KINDS
+
+    return sorted(KINDS)
 
 
 def reader_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -131,8 +144,8 @@ def reader_options(func: Callable[..., None]) -> Callable[..., None]:
             ),
             click.option(
                 "--role",
-                type=click.Choice([r.value for r in ACCESS_ROLES]),
-                default=Role.QA_AUDITOR.value,
+                type=LazyChoice(_access_roles),
+                default="qa_auditor",
                 show_default=True,
                 help="The reader's role: it decides what they may see.",
             ),
@@ -157,10 +170,10 @@ def reader_options(func: Callable[..., None]) -> Callable[..., None]:
 _FORMAT = click.option(
     "--format",
     "fmt",
-    type=click.Choice([f.value for f in Format]),
-    default=Format.JSON.value,
+    type=click.Choice(DOCUMENT_FORMATS),
+    default="json",
     show_default=True,
-    help="pdf, csv or json.",
+    help="The document's form: pdf to print or file, csv for a spreadsheet, json for a program.",
 )
 
 
@@ -195,6 +208,9 @@ def export_chronology(
 ) -> None:
     """A child's chronology: every oversight act in order with both times, who acted and
     in what role, triggers answered, disagreements, sign-offs and findings."""
+    from application.exports.chronology import Request, chronology
+    from application.exports.render import Format, chronology_document
+
     request = Request(
         authority,
         child,
@@ -230,6 +246,9 @@ def export_review_pack(
     fmt: str,
 ) -> None:
     """A learning-review pack for a child at an instant T."""
+    from application.exports.render import Format, review_document
+    from application.exports.review import review_pack
+
     instant = _instant(at, "--at")
     assert instant is not None
     with _opened() as (app, sources):
@@ -256,7 +275,7 @@ def export_review_pack(
     "--kind",
     "kinds",
     multiple=True,
-    type=click.Choice(sorted(KINDS)),
+    type=LazyChoice(_decision_kinds),
     help="Only these kinds (repeatable).",
 )
 @click.option("--rule", default=None, help="Only decisions citing this rule ID.")
@@ -268,9 +287,10 @@ def export_review_pack(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice([Format.CSV.value, Format.JSON.value]),
-    default=Format.JSON.value,
+    type=click.Choice(("csv", "json")),
+    default="json",
     show_default=True,
+    help="csv for a spreadsheet, json for a program.",
 )
 def export_decisions(
     authority: str,
@@ -291,6 +311,9 @@ def export_decisions(
     fmt: str,
 ) -> None:
     """Decisions across the authority's children, each linked to its child's chronology."""
+    from application.exports.decisions import Filters, decisions
+    from application.exports.render import Format, to_csv, to_json
+
     filters = Filters(
         team=team,
         worker=worker,
@@ -378,10 +401,17 @@ def export_sample_pack(
 ) -> None:
     """An auditor's sample pack (a zip): N cases of a team sampled with a seed, their
     chronologies, the team's supervision tracking sheets, and an index."""
+    from application.exports.archive import sample_archive
+    from application.exports.sample import sample_pack
+
     with _opened() as (app, sources):
         who = _reader(app, sources, authority, reader, role, purpose)
 
         def work() -> bytes:
+            with progress("cases", size, "cases") as update:
+                return _sample(update)
+
+        def _sample(update: Callable[[int, int], None]) -> bytes:
             pack = sample_pack(
                 sources,
                 who,
@@ -391,28 +421,8 @@ def export_sample_pack(
                 period_to.date(),
                 size=size,
                 seed=seed,
-                progress=_Progress(),
+                progress=update,
             )
             return sample_archive(pack)
 
         _run(work, output)
-
-
-class _Progress:
-    """How far the sample has got, as a bar on stderr when it is a terminal (stdout may
-    hold the document); nothing otherwise."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="cases", file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
-        if done == total:
-            self.bar.__exit__(None, None, None)

@@ -1,21 +1,22 @@
 """``oversight import ...``: sector-format importers, each run as a job (issues 7 and 21,
-ADR 0025): ``--dry-run``, ``--report FILE`` (CSV, or JSON by its suffix), a progress bar
-on a terminal, and an exit status that tells rejections from failure: 0 every row
-accepted, 1 finished with rejections, 2 failed (nothing written), with a one-line error
-naming the file and the problem."""
+ADR 0025): ``--dry-run``, ``--report FILE`` (CSV, or JSON by its suffix), progress on
+standard error (``oversight.grammar.progress``), and an exit status in the CLI's grammar
+(docs/cli.md) that tells rejections from failure: 0 every row accepted, 4 finished with
+rows rejected (the others written), 1 failed (nothing written: a file that cannot be
+read, a setting, a race), 3 no such authority or file; each error one line naming the
+file and the problem."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from application.app import OversightApplication
 from domain.errors import DomainError
 from domain.identifiers import authority_id
 from domain.provenance import Actor
@@ -23,65 +24,51 @@ from domain.vocabulary import (
     RiskLevel,
     Role,
 )
-from oversight.importers.annex_a import import_annex_a
-from oversight.importers.jobs import FAILED, FileProblem, ImportInterrupted, JobReport
-from oversight.importers.ssda903 import import_ssda903
-from oversight.importers.workforce import import_workforce
-from oversight.schema import SchemaOutOfDate
+from oversight.catch_up import catch_up_after_import
+from oversight.grammar import REJECTED, Failure, progress, refused
 from oversight.settings import Settings, SettingsError
-from oversight.wiring import open_application
+
+if TYPE_CHECKING:
+    from application.app import OversightApplication
+    from oversight.importers.jobs import JobReport
 
 
-class ImportFailed(click.ClickException):
-    """An import that could not run at all: nothing was written (exit status 2)."""
-
-    exit_code = FAILED
-
-    def show(self, file: object = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+class ImportFailed(Failure):
+    """An import that could not run at all: nothing was written (exit status 1)."""
 
 
 @contextlib.contextmanager
 def _importing(authority: str, actor_id: str) -> Iterator[tuple[OversightApplication, Actor]]:
     """The application and the importing actor for an existing authority; closed after,
     and any refusal (settings, schema, authority, file) a one-line error, exit 2."""
+    from oversight.importers.jobs import FileProblem, ImportInterrupted
+    from oversight.schema import SchemaOutOfDate
+    from oversight.wiring import open_application
+
     try:
         settings = Settings.from_env()
         authority_id(authority)
         app = open_application(settings)
-    except (SettingsError, SchemaOutOfDate, DomainError) as error:
+    except (SettingsError, SchemaOutOfDate) as error:
         raise ImportFailed(str(error)) from None
+    except DomainError as error:  # the authority's code
+        raise refused(error) from None
     try:
         app.get_authority(authority)
         yield app, Actor(actor_id, Role.IMPORTER, authority)
-    except (FileProblem, ImportInterrupted, DomainError) as error:  # a file, a race, the authority
+    except (FileProblem, ImportInterrupted) as error:  # a file, a race
         raise ImportFailed(str(error)) from None
+    except DomainError as error:  # the authority
+        raise refused(error) from None
     finally:
         app.close()
 
 
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on a terminal; otherwise a quiet line at each tenth of the way
-    (logs and CI keep their output short)."""
-    if sys.stdout.isatty():
-        with click.progressbar(length=1, label=label) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.length = max(total, 1)
-                bar.update(done - bar.pos)
-
-            yield progress
-        return
-    shown = [-1]
-
-    def lines(done: int, total: int) -> None:
-        tenth = done * 10 // max(total, 1)
-        if tenth > shown[0]:
-            shown[0] = tenth
-            click.echo(f"{label}: {done}/{total} rows")
-
-    yield lines
+    """Rows read so far, as the CLI shows every long step's progress."""
+    with progress(label, unit="rows") as update:
+        yield update
 
 
 def _dry_run(function: Callable[..., None]) -> Callable[..., None]:
@@ -93,6 +80,15 @@ def _dry_run(function: Callable[..., None]) -> Callable[..., None]:
         default=None,
         help="Write the report here: JSON if FILE ends .json, CSV otherwise.",
     )(function)
+    function = click.option(
+        "--projections/--no-projections",
+        default=True,
+        show_default=True,
+        expose_value=False,
+        callback=_remember_projections,
+        help="Bring the projections up to date after writing (as `oversight projections "
+        "run --once`), so the findings include the import.",
+    )(function)
     return click.option(
         "--dry-run",
         is_flag=True,
@@ -100,12 +96,17 @@ def _dry_run(function: Callable[..., None]) -> Callable[..., None]:
     )(function)
 
 
+def _remember_projections(context: click.Context, _: click.Parameter, value: bool) -> bool:
+    context.meta["oversight.import.projections"] = value
+    return value
+
+
 @click.group("import")
 def import_group() -> None:
     """Import the data case-management systems already export.
 
-    Exit status: 0 every row accepted, 1 finished with rejections (see the report),
-    2 failed: nothing written."""
+    Exit status: 0 every row accepted, 4 finished with rows rejected (see the report),
+    1 failed: nothing written, 3 no such authority or file."""
 
 
 def _finish(report: JobReport, report_file: Path | None, rejections: Path | None = None) -> None:
@@ -137,7 +138,14 @@ def _finish(report: JobReport, report_file: Path | None, rejections: Path | None
     if report_file is not None:
         report.write(report_file)
         click.echo(f"report written to {report_file}")
-    click.get_current_context().exit(report.exit_status)
+    context = click.get_current_context()
+    if report.dry_run or not (report.recorded or report.corrections):
+        pass
+    elif context.meta.get("oversight.import.projections", True):
+        catch_up_after_import()
+    else:
+        click.echo("projections not run: run `oversight projections run --once` (or keep a runner)")
+    context.exit(REJECTED if report.rejected else 0)
 
 
 @import_group.command("ssda903")
@@ -171,6 +179,8 @@ def ssda903(
     after, their episodes, reviews, missing periods, and those who left care as care
     leavers. Each row breaking a DfE validation rule is rejected with the rule's code.
     Running it again records nothing new; a corrected file records corrections."""
+    from oversight.importers.ssda903 import import_ssda903
+
     with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         report = import_ssda903(
             app,
@@ -206,6 +216,8 @@ def workforce(
     """Children's Social Work Workforce census XML: social workers with FTE, agency flag,
     role and role start, and leavers. Running it again records nothing new; a corrected
     census records the changes (role, working pattern)."""
+    from oversight.importers.workforce import import_workforce
+
     with _importing(authority, actor_id) as (app, actor), _progress("importing") as progress:
         report = import_workforce(
             app, census, authority=authority, actor=actor, team=team, dry_run=dry_run,
@@ -256,6 +268,8 @@ def annex_a(
     """Ofsted Annex A workbook (lists 3 to 9, read by their column headers): children,
     case types, allocated team and worker. Running it again records nothing new; a
     corrected workbook records the changes (case type, team, worker)."""
+    from oversight.importers.annex_a import import_annex_a
+
     try:
         day = date.fromisoformat(as_of)
     except ValueError:

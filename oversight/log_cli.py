@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from domain.identifiers import child_id, worker_id
-from oversight import integrity
+from oversight.grammar import Failure, NotFoundError, require_authority
 from oversight.settings import (
     DEVELOPMENT_LOG_SIGNING_KEY,
     LOG_SIGNING_KEY_VARIABLE,
@@ -21,32 +20,40 @@ from oversight.settings import (
     log_signing_key_file,
 )
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
 
 def _database() -> DatabaseSettings:
     try:
         return Settings.from_env().database
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
 def _key_path() -> Path | None:
     try:
         return log_signing_key_file()
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
 def _signing_key() -> Ed25519PrivateKey:
+    from oversight import integrity
+
     path = _key_path()
     if path is None:
-        raise click.ClickException(
+        raise Failure(
             f"no key to sign checkpoints with: set {LOG_SIGNING_KEY_VARIABLE} to an Ed25519 "
             "private key (PEM), or OVERSIGHT_ENV=development to make one"
         )
     try:
         return integrity.signing_key(path, create=path == DEVELOPMENT_LOG_SIGNING_KEY)
     except (OSError, ValueError) as error:
-        raise click.ClickException(f"{LOG_SIGNING_KEY_VARIABLE}: {error}") from None
+        raise Failure(f"{LOG_SIGNING_KEY_VARIABLE}: {error}") from None
 
 
 @click.group("log")
@@ -61,6 +68,8 @@ def log() -> None:
 def checkpoint(follow: bool, interval: float, min_events: int) -> None:
     """Sign checkpoints over the events written since the last one (at most 100,000
     events each); with --follow, keep doing so: the automatic checkpoints (ADR 0019)."""
+    from oversight import integrity
+
     database, key = _database(), _signing_key()
     if follow:
         integrity.Checkpointer(
@@ -80,6 +89,8 @@ def checkpoint(follow: bool, interval: float, min_events: int) -> None:
 @log.command("public-key")
 def public_key() -> None:
     """Print the public key that verifies the checkpoints (PEM), and its key id."""
+    from oversight import integrity
+
     key = _signing_key().public_key()
     click.echo(integrity.public_key_pem(key), nl=False)
     click.echo(f"key id: {integrity.key_id(key)}", err=True)
@@ -98,6 +109,8 @@ def public_key() -> None:
 def verify(authority: str | None, public_keys: tuple[Path, ...]) -> None:
     """Recompute every event's chain and every checkpoint; exit 1 naming the first broken
     position if anything was altered, deleted, inserted or reordered."""
+    from oversight import integrity
+
     keys: dict[str, Ed25519PublicKey] = {}
     for path in public_keys:
         key = integrity.load_public_key(path)
@@ -106,6 +119,8 @@ def verify(authority: str | None, public_keys: tuple[Path, ...]) -> None:
     if not keys and configured is not None and configured.exists():
         key = integrity.load_private_key(configured).public_key()
         keys[integrity.key_id(key)] = key
+    if authority is not None:
+        require_authority(authority)
     report = integrity.verify(_database(), keys or None, authority=authority)
     scope = f" of {authority}" if authority else ""
     signed = "" if keys else " (signatures not checked: no public key given)"
@@ -130,10 +145,12 @@ def verify(authority: str | None, public_keys: tuple[Path, ...]) -> None:
 def export(authority: str, child: str | None, worker: str | None) -> None:
     """A subject's stored history with its checkpoint and audit path, as JSON, for an
     auditor to check offline (docs/verifying-a-history.md)."""
+    from oversight import integrity
+
     if (child is None) == (worker is None):
         raise click.UsageError("give exactly one of --child or --worker")
     subject = child_id(authority, child) if child else worker_id(authority, worker or "")
     exported: dict[str, Any] = integrity.export_history(_database(), subject)
     if not exported["events"]:
-        raise click.ClickException("no such subject")
+        raise NotFoundError("no such subject")
     click.echo(json.dumps(exported, indent=2))

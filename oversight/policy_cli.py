@@ -21,44 +21,43 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from application.app import OversightApplication
-from domain import commands as c
 from domain.errors import DomainError
 from domain.identifiers import authority_id
-from domain.policy.coverage import coverage_markdown, digest_rule_ids
-from domain.policy.packs import (
-    BUILT_IN,
-    Pack,
-    PackError,
-    PackFileError,
-    PackLibrary,
-    PackProblem,
-    PackText,
-    check_pack_file,
-    pack_directories,
-)
 from domain.provenance import Actor
 from domain.vocabulary import Role
-from oversight.schema import SchemaOutOfDate
+from oversight.grammar import REJECTED, Failure, emit, format_option, refused
 from oversight.settings import Settings, SettingsError
-from oversight.wiring import open_application
+
+if TYPE_CHECKING:
+    from application.app import OversightApplication
+    from domain import commands as c
+    from domain.policy.packs import (
+        Pack,
+        PackLibrary,
+    )
 
 #: A pack refused: its problems were printed, and nothing was adopted.
-REFUSED = 1
+REFUSED = REJECTED
 
 
 def _library() -> PackLibrary:
+    from domain.policy.packs import PackLibrary
+
     try:
         return PackLibrary.load()
     except DomainError as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
 def _checked(path: Path, library: PackLibrary) -> Pack:
-    """The pack a file defines, or exit 1 printing every problem as FILE:LINE: reason."""
+    """The pack a file defines, or exit 4 (rejected input) printing each problem as
+    FILE:LINE: reason."""
+    from domain.policy.packs import PackFileError, check_pack_file
+
     try:
         pack = check_pack_file(path, library)
         _not_taken(pack, path, library)
@@ -72,6 +71,8 @@ def _checked(path: Path, library: PackLibrary) -> Pack:
 def _not_taken(pack: Pack, path: Path, library: PackLibrary) -> None:
     """A file outside the configured directories may not reuse a loaded pack's id (the
     copy it would become, identical, is the same pack)."""
+    from domain.policy.packs import PackFileError, PackProblem, PackText, pack_directories
+
     directories = {Path(d).resolve() for d in pack_directories()}
     if pack.pack_id not in library.packs or path.resolve().parent in directories:
         return
@@ -94,8 +95,10 @@ def policy() -> None:
 @click.argument("pack_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def policy_check(pack_file: Path) -> None:
     """Validate a pack file: its schema, unique rule IDs, every clock's start and stop
-    events in the event catalogue, the pack it extends. Exits 1 printing FILE:LINE: reason
+    events in the event catalogue, the pack it extends. Exits 4 printing FILE:LINE: reason
     for each problem; 0 with a summary."""
+    from domain.policy.packs import BUILT_IN, PackError, PackLibrary
+
     try:
         library = PackLibrary.load()
     except PackError:  # the file checked may be the broken one of the configured packs
@@ -129,12 +132,26 @@ def policy_check(pack_file: Path) -> None:
 
 
 @policy.command("packs")
-def policy_packs() -> None:
+@format_option
+def policy_packs(fmt: str) -> None:
     """The packs loaded (built in, and from OVERSIGHT_POLICY_PACKS), validated."""
     library = _library()
-    for pack in library.packs.values():
-        extends = f", extends {pack.extends}" if pack.extends else ""
-        click.echo(f"{pack.pack_id:<8} {pack.name} ({len(pack.rules)} rules{extends})")
+    packs = [
+        {
+            "pack": pack.pack_id,
+            "name": pack.name,
+            "rules": len(pack.rules),
+            "extends": pack.extends,
+        }
+        for pack in library.packs.values()
+    ]
+
+    def table() -> None:
+        for pack in library.packs.values():
+            extends = f", extends {pack.extends}" if pack.extends else ""
+            click.echo(f"{pack.pack_id:<8} {pack.name} ({len(pack.rules)} rules{extends})")
+
+    emit(fmt, packs, table=table)
 
 
 @policy.command("coverage")
@@ -148,6 +165,8 @@ def policy_packs() -> None:
 @click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def policy_coverage(rules_path: Path | None, out: Path | None) -> None:
     """The coverage table (docs/policy-coverage.md), generated from the packs."""
+    from domain.policy.coverage import coverage_markdown, digest_rule_ids
+
     digest = digest_rule_ids(rules_path.read_text(encoding="utf-8")) if rules_path else None
     text = coverage_markdown(_library(), digest)
     if out is None:
@@ -164,9 +183,11 @@ def authority() -> None:
 
 def _adopted_directory() -> Path:
     """Where an adopted pack file is kept: the first OVERSIGHT_POLICY_PACKS directory."""
+    from domain.policy.packs import pack_directories
+
     extra = pack_directories()[1:]
     if not extra:
-        raise click.ClickException(
+        raise Failure(
             "set OVERSIGHT_POLICY_PACKS to the directory that keeps adopted pack files "
             "(every process that serves or projects must see the same directory)"
         )
@@ -177,6 +198,8 @@ def _adopted_directory() -> Path:
 def _adopt_file(pack_file: Path) -> tuple[str, Path | None]:
     """Check the file and copy it where every later run finds it: the pack id, and the
     copy made (None when the file was already there), to remove if registering fails."""
+    from domain.policy.packs import PackError, PackLibrary
+
     pack = _checked(pack_file, _library())
     directory = _adopted_directory()
     target = directory / f"{pack.pack_id.lower()}.toml"
@@ -186,7 +209,7 @@ def _adopt_file(pack_file: Path) -> tuple[str, Path | None]:
     if target.exists():
         if target.read_text(encoding="utf-8") == text:
             return pack.pack_id, None
-        raise click.ClickException(
+        raise Failure(
             f"{target} already holds another version of pack {pack.pack_id}: give the new "
             "version a new id (e.g. DUR-2027), or edit that file in place"
         )
@@ -195,7 +218,7 @@ def _adopt_file(pack_file: Path) -> tuple[str, Path | None]:
         PackLibrary.load()  # every pack still loads with the new file among them
     except PackError as error:
         target.unlink()
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     return pack.pack_id, target
 
 
@@ -218,13 +241,20 @@ def _execute(
 ) -> None:
     """Run one registration command as the authority's administrator; a refusal removes
     the pack file this run copied, so nothing is adopted."""
+    from oversight.schema import SchemaOutOfDate
+    from oversight.wiring import open_application
+
     try:
         authority_id(code)
         app: OversightApplication = open_application(Settings.from_env())
-    except (SettingsError, SchemaOutOfDate, DomainError) as error:
+    except (SettingsError, SchemaOutOfDate) as error:
         if copied is not None:
             copied.unlink()
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
+    except DomainError as error:
+        if copied is not None:
+            copied.unlink()
+        raise refused(error) from None
     try:
         app.execute(
             command(
@@ -237,19 +267,29 @@ def _execute(
     except DomainError as error:
         if copied is not None:
             copied.unlink()
-        raise click.ClickException(str(error)) from None
+        raise refused(error) from None
     finally:
         app.close()
 
 
 @authority.command("register")
-@click.option("--code", required=True, help="The authority's code, e.g. INV.")
+@click.argument("code", required=False)
+@click.option("--code", "code_option", default=None, hidden=True, help="CODE, as an option.")
 @click.option("--name", required=True, help="The authority's name.")
 @click.option("--pack", "pack", required=True, help="A pack file (.toml), or a loaded pack's id.")
 @click.option("--actor", "actor_id", default="ADMIN", show_default=True, help="Who registers.")
-def authority_register(code: str, name: str, pack: str, actor_id: str) -> None:
-    """Register an authority held to a pack: a pack file is checked (exit 1 with
-    FILE:LINE: reason, nothing adopted) and kept in OVERSIGHT_POLICY_PACKS."""
+def authority_register(
+    code: str | None, code_option: str | None, name: str, pack: str, actor_id: str
+) -> None:
+    """Register authority CODE (e.g. INV), held to a pack, before its first import: a
+    pack file is checked (exit 4 with FILE:LINE: reason, nothing adopted) and kept in
+    OVERSIGHT_POLICY_PACKS."""
+    from domain import commands as c
+
+    if (code is None) == (code_option is None):
+        raise click.UsageError("give the authority's CODE")
+    code = code or code_option
+    assert code is not None
     pack_id, copied = _pack_id(pack)
     _execute(
         code, actor_id, copied, c.RegisterAuthority, authority_code=code, name=name,
@@ -264,6 +304,8 @@ def authority_register(code: str, name: str, pack: str, actor_id: str) -> None:
 @click.option("--actor", "actor_id", default="ADMIN", show_default=True, help="Who adopts.")
 def authority_adopt(code: str, pack: str, actor_id: str) -> None:
     """Hold an existing authority's records to another pack from now on."""
+    from domain import commands as c
+
     pack_id, copied = _pack_id(pack)
     _execute(code, actor_id, copied, c.AdoptPolicyPack, policy_pack=pack_id)
     click.echo(f"{code} adopted pack {pack_id}")

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import click
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
-from application import relationships
-from application.app import OversightApplication
-from oversight.projecting import read_engine
-from oversight.schema import SchemaOutOfDate
+import click
+
+from oversight.grammar import Failure
 from oversight.settings import Settings, SettingsError
-from oversight.wiring import open_application
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from application.app import OversightApplication
 
 
 def _opened() -> tuple[OversightApplication, Engine]:
+    from oversight.projecting import read_engine
+    from oversight.schema import SchemaOutOfDate
+    from oversight.wiring import open_application
+
     try:
         settings = Settings.from_env()
         app = open_application(settings)
     except (SettingsError, SchemaOutOfDate) as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     engine = read_engine(settings.database)
     context = click.get_current_context()
     context.call_on_close(app.close)
@@ -35,6 +41,8 @@ def relationships_group() -> None:
 def verify() -> None:
     """Rebuild the table's rows from the log and check they equal the table's (exit 1
     naming each subject that differs)."""
+    from application import relationships
+
     app, engine = _opened()
     problems = relationships.differences(app, engine)
     for problem in problems:
@@ -47,6 +55,8 @@ def verify() -> None:
 @relationships_group.command("rebuild")
 def rebuild() -> None:
     """Replace the table's rows with those rebuilt from the log (writes wait meanwhile)."""
+    from application import relationships
+
     app, engine = _opened()
     count = relationships.rebuild(app, engine)
     click.echo(f"relationships: {count} rows rebuilt from the log")

@@ -8,48 +8,48 @@ import io
 import json
 from dataclasses import asdict
 from datetime import date
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine, distinct, select
 
-from application import certificates as certs
-from application.app import OversightApplication
-from application.certificates import LedgerMissing
-from application.purge import SCHEDULE, PurgeRun, Purges
-from application.storage import CompactionIncomplete
 from domain.errors import DomainError
-from domain.policy.calendar import Period
 from domain.provenance import Actor
 from domain.vocabulary import (
     Role,
 )
-from oversight.projecting import read_engine
-from oversight.schema import SchemaOutOfDate
+from oversight.grammar import Failure, format_option, progress, refused, require_authority
 from oversight.settings import DatabaseSettings, Settings, SettingsError
-from oversight.wiring import open_application
-from projections.compliance import view
-from projections.engine import ProjectionLagging
-from projections.purge_schedule import purge_schedule, schedule_csv
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from application.app import OversightApplication
+    from application.purge import PurgeRun, Purges
 
 
 def _database() -> DatabaseSettings:
     try:
         return Settings.from_env().database
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
 
 
 def _engine(database: DatabaseSettings) -> Engine:
+    from oversight.projecting import read_engine
+
     engine = read_engine(database)
     click.get_current_context().call_on_close(engine.dispose)
     return engine
 
 
 def _app(database: DatabaseSettings) -> OversightApplication:
+    from oversight.schema import SchemaOutOfDate
+    from oversight.wiring import open_application
+
     try:
         app = open_application(database)
     except SchemaOutOfDate as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     click.get_current_context().call_on_close(app.close)
     return app
 
@@ -64,7 +64,12 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 def _authorities(engine: Engine, given: str | None) -> list[str]:
+    from sqlalchemy import distinct, select
+
+    from projections.compliance import view
+
     if given is not None:
+        require_authority(given)
         return [given]
     table = view("compliance_subject")
     with engine.connect() as conn:
@@ -86,7 +91,7 @@ def retention() -> None:
 @click.option("--class", "record_class", default=None, help="Only this record class.")
 @click.option("--as-of", "as_of", default=None, help="Status on this day (default today).")
 @click.option("--include-purged", is_flag=True, help="List destroyed records' tombstones too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@format_option
 def schedule_command(
     authority: str | None,
     due_from: str | None,
@@ -99,6 +104,9 @@ def schedule_command(
 ) -> None:
     """What will be destroyed, when and why: every record with its rule, trigger, due
     date and holds. ``--months 12 --format csv`` is the next year's report."""
+    from domain.policy.calendar import Period
+    from projections.purge_schedule import purge_schedule, schedule_csv
+
     database = _database()
     engine = _engine(database)
     day = _day(as_of, "--as-of") or date.today()
@@ -145,6 +153,8 @@ def schedule_command(
 
 
 def _purges(database: DatabaseSettings, wait: float = 60.0) -> Purges:
+    from application.purge import Purges
+
     purges = Purges.on(_app(database), _engine(database))
     purges.catch_up_timeout = wait
     return purges
@@ -181,6 +191,11 @@ def purge_command(
     again from the event store first; --dry-run stops there and lists exactly those.
     The read models are redacted and storage compacted before it returns, and each
     record gets a certificate (table and ledger)."""
+    from application.certificates import LedgerMissing
+    from application.purge import SCHEDULE
+    from application.storage import CompactionIncomplete
+    from projections.engine import ProjectionLagging
+
     if (authorised_by is None) == (not scheduled):
         raise click.UsageError("give --authorised-by STAFF_ID, or --scheduled")
     day = _day(as_of, "--as-of") or (date.today() if scheduled else None)
@@ -189,21 +204,28 @@ def purge_command(
     database = _database()
     purges = _purges(database, wait)
     runs: list[PurgeRun] = []
+    codes = _authorities(purges.engine, authority)
     try:
-        for code in _authorities(purges.engine, authority):
-            dpo = Actor(authorised_by or SCHEDULE, Role.DATA_PROTECTION_OFFICER, code)
-            runs.append(
-                purges.run(authority_code=code, as_of=day, dpo=dpo, dry_run=dry_run, limit=limit)
-            )
-    except (DomainError, LedgerMissing) as error:
-        raise click.ClickException(str(error)) from None
+        with progress("purging (authorities)", len(codes)) as update:
+            for done, code in enumerate(codes, 1):
+                dpo = Actor(authorised_by or SCHEDULE, Role.DATA_PROTECTION_OFFICER, code)
+                runs.append(
+                    purges.run(
+                        authority_code=code, as_of=day, dpo=dpo, dry_run=dry_run, limit=limit
+                    )
+                )
+                update(done, len(codes))
+    except DomainError as error:
+        raise refused(error) from None
+    except LedgerMissing as error:
+        raise Failure(str(error)) from None
     except ProjectionLagging as error:
-        raise click.ClickException(
+        raise Failure(
             f"{error}: the records are destroyed in the event store; their derived rows go "
             "when the projections catch up: run `oversight retention reapply` then"
         ) from None
     except CompactionIncomplete as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     verb = "would destroy" if dry_run else "destroyed"
     for run in runs:
         for outcome in run.outcomes:
@@ -223,11 +245,15 @@ def purge_command(
 
 @retention.command("certificates")
 @click.option("--authority", default=None, help="Authority code (default: every one).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@format_option
 def certificates_command(authority: str | None, fmt: str) -> None:
     """Every purge certificate, in the order issued: what was destroyed, under which
     rule, the legal-hold check, the counts, who ran it and when. No personal data."""
+    from application import certificates as certs
+
     database = _database()
+    if authority is not None:
+        require_authority(authority)
     found = list(certs.rows(certs.certificates(_engine(database), authority_code=authority)))
     if fmt == "json":
         click.echo(json.dumps(found, indent=2))
@@ -260,11 +286,15 @@ def reapply_command(wait: float) -> None:
     record the purge ledger (OVERSIGHT_PURGE_LEDGER) certifies and restore their
     certificates; finish every purge whose intent has no certificate (destroying the
     record if it is still due and not held) and certify it. Safe to run again."""
+    from application.certificates import LedgerMissing
+    from application.storage import CompactionIncomplete
+    from projections.engine import ProjectionLagging
+
     database = _database()
     try:
         done = _purges(database, wait).reapply()
     except (LedgerMissing, ProjectionLagging, CompactionIncomplete, ValueError) as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     for certificate, why in done.refused:
         click.echo(
             f"refused: {certificate.authority_code} {certificate.subject_kind} "
@@ -286,12 +316,12 @@ def reapply_command(wait: float) -> None:
             f"{len(done.not_held)}, refused {len(done.intents_refused)}"
         )
     if done.intents_refused:
-        raise click.ClickException(
+        raise Failure(
             "some interrupted purges are refused by the records' authorities now: see "
             "above (a legal hold, or not due under the pack); nothing was forced"
         )
     if done.refused:
-        raise click.ClickException(
+        raise Failure(
             "some records named by the ledger are still held: see above (a legal hold the "
             "restore brought back must be lifted by the data protection officer first)"
         )
@@ -306,9 +336,12 @@ def reapply_command(wait: float) -> None:
 )
 def compact_command(full: bool) -> None:
     """Truncate SQLite's write-ahead log, or vacuum PostgreSQL's purged row versions."""
+    from application.purge import Purges
+    from application.storage import CompactionIncomplete
+
     database = _database()
     try:
         Purges(_app(database), _engine(database), None).compact(full=full)
     except CompactionIncomplete as error:
-        raise click.ClickException(str(error)) from None
+        raise Failure(str(error)) from None
     click.echo("compacted")

@@ -23,13 +23,15 @@ from application.app import OversightApplication
 from application.certificates import LEDGER_SETTING
 from application.purge import Purges
 from domain.policy.packs import PackLibrary
-from graphql_api.app import Cors, create_app
+from graphql_api.app import Cors, Monitoring, create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys
 from graphql_api.limits import Limits, document_hash
 from graphql_api.purge import PurgingService
-from oversight.projecting import InProcessProjections, read_engine
-from oversight.settings import CorsSettings, Settings
+from oversight.observability import ProjectionLag, PurgeCounts, readiness
+from oversight.projecting import InProcessProjections, read_engine, source_for
+from oversight.settings import CorsSettings, ObservabilitySettings, Settings
 from oversight.wiring import open_application
+from projections.registry import all_projections
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +96,25 @@ def build(settings: Settings, *, projections_in_process: bool | None = None) -> 
         limits,
         lifespan=lifespan,
         cors=Cors(cors.origins, cors.origin_pattern),
+        monitoring=monitoring(settings, ObservabilitySettings.from_env(), application, engine),
     )
     return Served(app, application, engine, tokens, primary)
+
+
+def monitoring(
+    settings: Settings,
+    observed: ObservabilitySettings,
+    application: OversightApplication,
+    engine: Engine,
+) -> Monitoring:
+    """What ``/readyz`` checks and ``/metrics`` reads, on the store the API reads."""
+    source = source_for(application)
+    projections = all_projections()
+    return Monitoring(
+        readiness=readiness(settings.reads, engine, source, projections, observed.ready_max_lag),
+        collectors=(ProjectionLag(engine, source, projections), PurgeCounts(engine)),
+        metrics=observed.metrics,
+    )
 
 
 class PurgesNotApplied(ValueError):

@@ -217,3 +217,48 @@ class CorsSettings:
                     "(scheme://host[:port], no path; '*' is not accepted: name the origins)"
                 )
         return cls(origins=origins)
+
+
+#: ``/readyz`` says not ready while a projection is more than this many events behind.
+READY_MAX_LAG_VARIABLE = "OVERSIGHT_READY_MAX_LAG"
+DEFAULT_READY_MAX_LAG = 1_000
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    """How the process is watched (docs/operations.md, Monitoring; ADR 0031).
+
+    - ``OVERSIGHT_ENV``: ``production`` (the default) logs JSON lines; ``development``
+      readable ones.
+    - ``OVERSIGHT_READY_MAX_LAG``: events a projection may be behind and the process
+      still ready (default 1,000).
+    - ``OVERSIGHT_METRICS``: ``on`` (the default) serves ``/metrics``; ``off`` does not.
+    - ``OVERSIGHT_LOG_LEVEL``: ``INFO`` unless set.
+    """
+
+    environment: str = "production"
+    ready_max_lag: int = DEFAULT_READY_MAX_LAG
+    metrics: bool = True
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ObservabilitySettings:
+        env = os.environ if environ is None else environ
+        environment = env.get("OVERSIGHT_ENV", "production") or "production"
+        if environment not in ("production", "development"):
+            raise SettingsError("OVERSIGHT_ENV must be production or development")
+        raw_lag = env.get(READY_MAX_LAG_VARIABLE, "") or str(DEFAULT_READY_MAX_LAG)
+        if not raw_lag.isdigit():
+            raise SettingsError(f"{READY_MAX_LAG_VARIABLE} must be a whole number of events")
+        switch = (env.get("OVERSIGHT_METRICS", "") or "on").lower()
+        if switch not in ("on", "off", "1", "0", "true", "false"):
+            raise SettingsError("OVERSIGHT_METRICS must be on or off")
+        level = (env.get("OVERSIGHT_LOG_LEVEL", "") or "INFO").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError("OVERSIGHT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return cls(
+            environment=environment,
+            ready_max_lag=int(raw_lag),
+            metrics=switch in ("on", "1", "true"),
+            log_level=level,
+        )

@@ -47,7 +47,7 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert "refused by a rule: 0" in output
     code, output = _run(fresh_url, "db", "analyze")
     assert code == 0 and output.startswith("analyzed the event store in"), output
-    code, output = _run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")
+    code, output = _run(fresh_url, "demo", "summary", "--format", "json", "--as-of", "2026-10-31")
     everything = json.loads(output)
     assert sorted(everything) == sorted(d.code for d in DEMO_AUTHORITIES)
     summary = everything["DEMO"]
@@ -69,7 +69,12 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     # Seeding again replays every command from its receipt: nothing new is written.
     code, output = _run(fresh_url, "demo", "seed", "--seed", "7", "--until", "2026-10-31")
     assert "commands executed: 0" in output
-    again = json.loads(_run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")[1])
+    # ... and, each authority's last command being written, without replaying one.
+    assert f"already seeded, skipped: {', '.join(d.code for d in DEMO_AUTHORITIES)}" in output
+    assert "replayed (already done): 0" in output
+    again = json.loads(
+        _run(fresh_url, "demo", "summary", "--format", "json", "--as-of", "2026-10-31")[1]
+    )
     assert again == everything
     # Projections: lagging, then caught up, then rebuilt into generation 2.
     total = sum(item["events"] for item in everything.values())
@@ -80,7 +85,7 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     code, output = _run(fresh_url, "projections", "status")
     assert output.count(f"{0:>11}") == len(all_projections()), output
     # Every demo authority has findings under its own pack [issue 4].
-    code, output = _run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")
+    code, output = _run(fresh_url, "demo", "summary", "--format", "json", "--as-of", "2026-10-31")
     for demo in DEMO_AUTHORITIES:
         compliance = json.loads(output)[demo.code]["compliance"]
         assert compliance["projection_lag_events"] == 0
@@ -104,7 +109,7 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert code == 0 and "POR-3.1b" in output and "breached" in output
     code, output = _run(
         fresh_url, "compliance", "summary", "--authority", "DEMO-POR", "--as-of", "2026-10-31",
-        "--since", "2026-05-01", "--by", "team", "--json",
+        "--since", "2026-05-01", "--by", "team", "--format", "json",
     )  # fmt: skip
     by_team = json.loads(output)
     assert code == 0 and by_team["since"] == "2026-05-01"
@@ -120,7 +125,7 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert code == 0 and "sessions" in output and "breached windows 2025-10-31" in output
     code, output = _run(
         fresh_url, "compliance", "sheet", "--authority", "DEMO-SHR", "--worker", "SW001",
-        "--as-of", "2026-10-31", "--since", "2026-05-01", "--json",
+        "--as-of", "2026-10-31", "--since", "2026-05-01", "--format", "json",
     )  # fmt: skip
     sheet = json.loads(output)
     assert code == 0 and sheet["since"] == "2026-05-01"
@@ -137,7 +142,7 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert code == 0 and "Child C0001 registered" in output and "next page: --after" in output
     code, output = _run(fresh_url, "history", "verify", "--worker", "SW001")
     assert code == 0 and "agrees with the event store" in output
-    code, output = _run(fresh_url, "history", "show", "--child", "C0001", "--json")
+    code, output = _run(fresh_url, "history", "show", "--child", "C0001", "--format", "json")
     assert json.loads(output)["attributes"]["local_child_id"] == "C0001"
     # Retention [issue 6]: the schedule, a dry run, and a real run that matches it.
     code, output = _run(
@@ -147,9 +152,9 @@ def test_demo_seed_is_deterministic_idempotent_and_summarised(fresh_url: str) ->
     assert code == 0 and ",worker_file,ARCH01,BUR-RET,left_employment,2016-03-31," in output
     assert ",child_record,ARCH-C03,RET-CIN," in output and "held" in output
     assert (
-        json.loads(_run(fresh_url, "demo", "summary", "--json", "--as-of", "2026-10-31")[1])[
-            "DEMO-BUR"
-        ]["compliance"]["retention"]["due"]
+        json.loads(
+            _run(fresh_url, "demo", "summary", "--format", "json", "--as-of", "2026-10-31")[1]
+        )["DEMO-BUR"]["compliance"]["retention"]["due"]
         == 4
     )
     code, dry = _run(

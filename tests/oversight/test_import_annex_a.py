@@ -174,7 +174,7 @@ def test_the_cli_maps_worker_names_and_reports(database: DatabaseSettings, tmp_p
     args = ["import", "annex-a", str(book), "--authority", AUTHORITY, "--as-of", "2021-03-01",
             "--risk-level", "medium", "--workers", str(tmp_path / "workers.csv")]  # fmt: skip
     result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
-    assert result.exit_code == 1, result.output  # finished, with rejections
+    assert result.exit_code == 4, result.output  # finished, with rows rejected
     assert "CIN            rows       4  accepted       2  rejected      2" in result.output
     assert "rejected CIN:4 333 [ANNEXA-ROW] Date of Birth" in result.output
     bad = CliRunner().invoke(main, [*args[:5], "--as-of", "March", "--risk-level", "low"],

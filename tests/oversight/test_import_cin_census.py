@@ -368,7 +368,7 @@ def test_the_cli_refuses_a_bad_file_in_one_line_with_exit_2(
         app.close()
     path, says = _bad_files(tmp_path)[name]
     result = _cli(database, str(path), "--authority", AUTHORITY)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output  # failed: nothing written
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {path.name}: "), result.output
     assert says in errors[0]
@@ -393,11 +393,11 @@ def test_the_cli_reports_tells_rejections_from_failure_and_dry_runs(
     finally:
         app.close()
     dry = _cli(database, str(CENSUS), "--authority", AUTHORITY, "--dry-run")
-    assert dry.exit_code == 1, dry.output
+    assert dry.exit_code == 4, dry.output
     assert "dry run: nothing was written" in dry.output
     report = tmp_path / "report.csv"
     run = _cli(database, str(CENSUS), "--authority", AUTHORITY, "--report", str(report))
-    assert run.exit_code == 1, run.output  # some children rejected: the others imported
+    assert run.exit_code == 4, run.output  # some children rejected: the others imported
     assert "census_2024.xml rows      20  accepted       3  rejected     17" in run.output
     assert "rejected census_2024.xml:7 F6 [8840] CPPendDate" in run.output
     rows = list(csv.DictReader(report.read_text().splitlines()))
@@ -413,9 +413,9 @@ def test_the_cli_reports_tells_rejections_from_failure_and_dry_runs(
     assert again.exit_code == 0, again.output
     assert "events recorded 0" in again.output
     absent = _cli(database, str(tmp_path / "absent.xml"), "--authority", AUTHORITY)
-    assert absent.exit_code == 2 and "absent.xml: no such file" in absent.output
+    assert absent.exit_code == 3 and "absent.xml: no such file" in absent.output
     missing = _cli(database, str(CENSUS), "--authority", "NOPE-LA")
-    assert missing.exit_code == 2 and "authority" in missing.output
+    assert missing.exit_code == 3 and "authority" in missing.output
     assert "Traceback" not in missing.output
     app = open_application(database)
     try:

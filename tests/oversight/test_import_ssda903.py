@@ -282,7 +282,7 @@ def test_the_cli_reports_rows_and_rejections(database: DatabaseSettings, tmp_pat
     args = ["import", "ssda903", str(directory), "--authority", AUTHORITY, "--risk-level", "low",
             "--rejections", str(tmp_path / "rejected.csv")]  # fmt: skip
     result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
-    assert result.exit_code == 1, result.output  # finished, with rejections
+    assert result.exit_code == 4, result.output  # finished, with rows rejected
     assert "episodes.csv   rows       7  accepted       5  rejected      2" in result.output
     rows = list(csv.DictReader((tmp_path / "rejected.csv").read_text().splitlines()))
     assert len(rows) == 7 and rows[0].keys() == {"file", "line", "child", "rule", "reason"}
@@ -290,7 +290,7 @@ def test_the_cli_reports_rows_and_rejections(database: DatabaseSettings, tmp_pat
         main, ["import", "ssda903", str(directory), "--authority", "NOPE-LA", "--risk-level",
                "low"], env=env, catch_exceptions=False,
     )  # fmt: skip
-    assert bad.exit_code == 2 and "authority" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 3 and "authority" in bad.output and "Traceback" not in bad.output
 
 
 def test_a_row_the_domain_refuses_writes_none_of_its_events(

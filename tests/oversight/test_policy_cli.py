@@ -198,7 +198,7 @@ def test_a_sixth_authority_from_a_pack_file_gets_findings_citing_that_pack(
         "authority", "register", "--code", "INV", "--name", "Invershire Council",
         "--pack", str(INV), **env,
     )  # fmt: skip
-    assert code == 1 and (adopted / "inv.toml").exists()
+    assert code == REFUSED and (adopted / "inv.toml").exists()
 
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.date()

@@ -191,7 +191,7 @@ def test_the_team_sheet_lists_the_sessions_and_the_breached_windows_by_rule(
         ["compliance", "team-sheet", "--authority", AUTHORITY, "--team", "Nowhere"],
         env={"OVERSIGHT_DATABASE_URL": database.url},
     )
-    assert missing.exit_code == 1 and "no team 'Nowhere'" in missing.output
+    assert missing.exit_code == 3 and "no team 'Nowhere'" in missing.output
 
 
 def test_settling_stores_each_teams_windows_as_the_facts_give_them(
