@@ -38,7 +38,6 @@ def test_the_fingerprint_is_its_definition_for_every_generated_command() -> None
         moved = {
             f.name: value.astimezone(shifted)
             for f in fields(command)
-            if isinstance(value := getattr(command, f.name), datetime)
-            and value.tzinfo is not None
+            if isinstance(value := getattr(command, f.name), datetime) and value.tzinfo is not None
         }
         assert fingerprint(replace(command, **moved)) == fingerprint(command), command
