@@ -78,10 +78,12 @@ from graphql_api.types.quality import (
     audit_quota_window,
     quality_audit,
 )
+from graphql_api.types.records import AuditEntry, audit_entry
 from graphql_api.types.register_connection import RegisterItemConnection, RegisterItemEdge
 from graphql_api.types.teams import TeamCompliance, team_compliance_of
 from projections import compliance as compliance_model
 from projections import purge_schedule as purge_model
+from projections.audit_trail import encode_cursor, subject_trail
 
 #: A register is read whole to be paged (its open items on a day: a queue, not a log).
 REGISTER_READ = 1_000_000
@@ -262,6 +264,73 @@ async def _certificate_node(info: Info, local_id: str, purpose: str) -> Any:
     return await run_in_thread(lambda: purge_api.certificate(service, who, local_id))
 
 
+def _no_such_record() -> Exception:
+    return client_error("no such record in this authority", "NOT_FOUND", field="id")
+
+
+async def _audit_entry_node(info: Info, local: str, purpose: str) -> AuditEntry:
+    """An entry of a child's or worker's trail, read as the trail is: the record opened
+    (authorised, and logged with the purpose), then the entry at its log position."""
+    kind, _, rest = local.partition("/")
+    local_id, _, position_text = rest.rpartition("/")
+    if kind not in ("child", "worker") or not local_id or not position_text.isdigit():
+        raise _no_such_record()
+    position = int(position_text)
+    who = info.context.who()
+    service = info.context.service
+
+    def read() -> AuditEntry:
+        if kind == "child":
+            service.open_child(who, local_id, what="audit trail entry", purpose=purpose)
+        else:
+            service.open_worker(who, local_id, what="audit trail entry", purpose=purpose)
+        found = subject_trail(
+            service.engine,
+            authority_code=who.authority_code,
+            subject_kind=kind,
+            local_id=local_id,
+            first=1,
+            after=encode_cursor(position - 1) if position > 0 else None,
+        ).entries
+        if not found or found[0].position != position:
+            raise _no_such_record()
+        return audit_entry(who.authority_code, kind, local_id, found[0])
+
+    return await run_in_thread(read)
+
+
+async def _register_item_node(info: Info, local: str, purpose: str) -> RegisterItem:
+    """An item of a queue or register as it stands today, read as the register is: an
+    authority report (a team manager, their own team's). One the caller may not list
+    answers as the register does (FORBIDDEN), whether it is there or not."""
+    register, _, rest = local.partition("/")
+    subject_id, _, item_id = rest.partition("/")
+    who = info.context.who()
+    service = info.context.service
+
+    def read() -> RegisterItem:
+        rows = (
+            compliance_model.register_items(
+                service.engine,
+                who.authority_code,
+                register,
+                as_of=service.clock().date(),
+                open_only=False,
+                subject_id=subject_id,
+                item_id=item_id,
+                limit=1,
+            )
+            if register and subject_id and item_id
+            else []
+        )
+        service.open_reports(who, rows[0].team if rows else None)
+        if not rows:
+            raise _no_such_record()
+        return register_item(who.authority_code, rows[0])
+
+    return await run_in_thread(read)
+
+
 #: How ``node`` and ``nodes`` read each kind of global id again: the same read as the
 #: field that gives it (a record's is authorised and logged; a list item's is the list's).
 NODE_READERS: dict[str, NodeReader] = {
@@ -270,6 +339,8 @@ NODE_READERS: dict[str, NodeReader] = {
     "Case": _case_node,
     "StaffMember": _staff_node,
     "PurgeCertificate": _certificate_node,
+    "AuditEntry": _audit_entry_node,
+    "RegisterItem": _register_item_node,
     "AllocatedChild": viewer_types.allocated_child,
     "Supervisee": viewer_types.supervisee,
 }
@@ -598,7 +669,7 @@ class Query(ExportQueries):
                 team=team,
                 limit=size,
             )
-            return [register_item(r) for r in rows]
+            return [register_item(who.authority_code, r) for r in rows]
 
         return await run_in_thread(read)
 
@@ -647,7 +718,10 @@ class Query(ExportQueries):
             )
             found = paginate(ListSource(rows, _register_key), asked, cursors)
             return RegisterItemConnection(
-                edges=[RegisterItemEdge(cursor=c, node=register_item(r)) for c, r in found.items],
+                edges=[
+                    RegisterItemEdge(cursor=c, node=register_item(who.authority_code, r))
+                    for c, r in found.items
+                ],
                 page_info=page_info(found),
                 total_count=found.total_count,
             )

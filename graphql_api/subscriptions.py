@@ -108,7 +108,7 @@ class Subscription:
                     PageArgs(first=MAX_PAGE, after=mark),
                 )
             )
-            for edge in trail_page(found).edges:
+            for edge in trail_page(found, who.authority_code, kind, local_id).edges:
                 mark = edge.cursor
                 yield edge
             if not found.has_next_page:

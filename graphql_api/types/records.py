@@ -28,7 +28,7 @@ from graphql_api.context import (
     page,
 )
 from graphql_api.errors import run_in_thread
-from graphql_api.relay import PageArgs, Paged
+from graphql_api.relay import PageArgs, Paged, global_id
 from graphql_api.trail import read_trail
 from graphql_api.types.citations import RuleCitation, adopted_pack, citations
 from graphql_api.types.common import Node, PageInfo, page_info
@@ -70,7 +70,7 @@ class SubjectState:
     description="One entry of a subject's audit trail: what happened, who recorded it in "
     "which role, and the clauses of the authority's pack it concerns."
 )
-class AuditEntry:
+class AuditEntry(Node):
     position: strawberry.ID = strawberry.field(
         description="Its position in the event log (a cursor's key, and a finding's evidence)."
     )
@@ -137,24 +137,32 @@ class AuditConnection:
     )
 
 
-def trail_page(page: Paged[Any]) -> AuditConnection:
-    """A page of the audit trail read model (``read_trail``) as a connection."""
+def audit_entry_id(authority: str, kind: str, local_id: str, position: int) -> strawberry.ID:
+    """An audit trail entry's global id: its subject and its log position."""
+    return global_id("AuditEntry", authority, f"{kind}/{local_id}/{position}")
+
+
+def audit_entry(authority: str, kind: str, local_id: str, e: Any) -> AuditEntry:
+    """An entry of a subject's trail (the read model's row) as the API gives it."""
+    return AuditEntry(
+        id=audit_entry_id(authority, kind, local_id, e.position),
+        position=strawberry.ID(str(e.position)),
+        kind=member(AuditEntryKind, e.kind),
+        summary=e.summary,
+        occurred_at=e.occurred_at,
+        recorded_at=e.recorded_at,
+        actor_id=e.actor_id,
+        actor_role=member(Role, e.actor_role),
+        cited=e.rule_ids,
+        related=[strawberry.ID(str(p)) for p in e.related],
+    )
+
+
+def trail_page(page: Paged[Any], authority: str, kind: str, local_id: str) -> AuditConnection:
+    """A page of a subject's audit trail read model (``read_trail``) as a connection."""
     return AuditConnection(
         edges=[
-            AuditEdge(
-                cursor=cursor,
-                node=AuditEntry(
-                    position=strawberry.ID(str(e.position)),
-                    kind=member(AuditEntryKind, e.kind),
-                    summary=e.summary,
-                    occurred_at=e.occurred_at,
-                    recorded_at=e.recorded_at,
-                    actor_id=e.actor_id,
-                    actor_role=member(Role, e.actor_role),
-                    cited=e.rule_ids,
-                    related=[strawberry.ID(str(p)) for p in e.related],
-                ),
-            )
+            AuditEdge(cursor=cursor, node=audit_entry(authority, kind, local_id, e))
             for cursor, e in page.items
         ],
         page_info=page_info(page),
@@ -259,7 +267,12 @@ async def _trail(
 
     def read() -> AuditConnection:
         authority = principal.authority_code
-        return trail_page(read_trail(engine, authority, kind, local_id, asked, kinds or ()))
+        return trail_page(
+            read_trail(engine, authority, kind, local_id, asked, kinds or ()),
+            authority,
+            kind,
+            local_id,
+        )
 
     return await run_in_thread(read)
 

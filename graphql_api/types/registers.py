@@ -15,6 +15,7 @@ import strawberry
 
 from domain.policy.registers import ACTIONS, DISAGREEMENTS, REGISTERS, SIGN_OFFS, TRIGGERS
 from graphql_api.context import Info
+from graphql_api.relay import Node, global_id
 from graphql_api.types.citations import RuleCitation, cite
 from graphql_api.types.enums import (
     DisagreementSubject_,
@@ -133,7 +134,7 @@ RegisterDetail = Annotated[
 
 
 @strawberry.type(description="An item of a queue or register, as it stood on asOf.")
-class RegisterItem:
+class RegisterItem(Node):
     subject_kind: SubjectKind = strawberry.field(  # type: ignore[valid-type]
         description="Whose record the item is on: a worker's or a child's."
     )
@@ -214,9 +215,11 @@ def register_detail(register: str, detail: Mapping[str, Any]) -> Any:
     )
 
 
-def register_item(row: compliance_model.RegisterRow) -> RegisterItem:
-    """A register's row as an item."""
+def register_item(authority: str, row: compliance_model.RegisterRow) -> RegisterItem:
+    """A register's row as an item; its global id names the register, the subject and
+    the item (read again with node(id:), as of that day)."""
     return RegisterItem(
+        id=global_id("RegisterItem", authority, f"{row.register}/{row.subject_id}/{row.item_id}"),
         subject_kind=member(SubjectKind, row.subject_kind),
         local_id=row.local_id,
         team=row.team,

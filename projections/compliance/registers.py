@@ -91,9 +91,12 @@ def register_items(
     open_only: bool = True,
     team: str | None = None,
     limit: int = 500,
+    subject_id: str | None = None,
+    item_id: str | None = None,
 ) -> list[RegisterRow]:
     """A register's items opened by ``as_of``, oldest due first (open ones only, by
-    default: the queue as it stood that day)."""
+    default: the queue as it stood that day); with ``subject_id`` and ``item_id``, the one
+    item they name (a node read again by its global id)."""
     r = view("oversight_register")
     s = view("compliance_subject")
     query = (
@@ -111,6 +114,10 @@ def register_items(
         query = query.where((r.c.closed_on.is_(None)) | (r.c.closed_on > as_of))
     if team is not None:
         query = query.where(r.c.team == team)
+    if subject_id is not None:
+        query = query.where(r.c.subject_id == subject_id)
+    if item_id is not None:
+        query = query.where(r.c.item_id == item_id)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [

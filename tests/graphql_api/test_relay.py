@@ -443,3 +443,70 @@ def test_nodes_refuses_an_empty_or_too_long_list(api: Api) -> None:
     garbage = api.raw({"query": NODES, "variables": {"ids": ["%%%"]}}, sw1).json()
     assert garbage["data"]["nodes"] == [None]
     assert _code(garbage["errors"][0]) == "BAD_USER_INPUT"
+
+
+ENTRY = """query($id: ID!) { node(id: $id) { __typename id
+  ... on AuditEntry { position kind summary }
+  ... on RegisterItem { itemId localId } } }"""
+
+
+def test_audit_entries_resolve_by_their_id_as_the_trail_reads_them(api: Api) -> None:
+    """An audit trail entry's id gives it back through its record: opened, authorised and
+    logged with the purpose, as the trail is; to no one who may not read the record."""
+    manager = api.token("TM1", Role.TEAM_MANAGER)
+    trail = api.query(
+        """{ child(childId: "C1") { auditTrail(first: 3) {
+            edges { node { id position kind summary } } } } }""",
+        manager,
+    )["child"]["auditTrail"]["edges"]
+    assert trail
+    for edge in trail:
+        before = len(topics(api.application))
+        again = api.query(ENTRY, manager, {"id": edge["node"]["id"]})["node"]
+        assert again == {"__typename": "AuditEntry", **edge["node"]}
+        assert topics(api.application)[before:].count(RecordAccessed.__name__) == 1
+    first = trail[0]["node"]
+    # Team B's practitioner may not read C1: its entries answer as missing ones, unlogged.
+    outsider = api.token("SW2", Role.PRACTITIONER)
+    before = len(topics(api.application))
+    refused = api.error(ENTRY, outsider, {"id": first["id"]})
+    assert _code(refused) == "NOT_FOUND"
+    assert topics(api.application)[before:].count(RecordAccessed.__name__) == 0
+    # A position the subject's trail does not hold, a malformed id and another authority's.
+    for forged in (
+        global_id("AuditEntry", AUTHORITY, "child/C1/999999999"),
+        global_id("AuditEntry", AUTHORITY, "child/C1/first"),
+        global_id("AuditEntry", AUTHORITY, "case/C1/1"),
+        global_id("AuditEntry", OTHER, f"child/C1/{first['position']}"),
+    ):
+        assert _code(api.error(ENTRY, manager, {"id": forged})) == "NOT_FOUND", forged
+
+
+def test_register_items_resolve_by_their_id_for_who_may_read_the_register(api: Api) -> None:
+    manager = api.token("SM1", Role.SERVICE_MANAGER)
+    listed = api.query(
+        """{ registerItems(kind: OVERSIGHT_TRIGGER, asOf: "2026-03-31", openOnly: false) {
+            edges { node { id itemId localId team } } } }""",
+        manager,
+    )["registerItems"]["edges"]
+    assert listed
+    ids = {edge["node"]["id"] for edge in listed}
+    assert len(ids) == len(listed)  # each item its own id
+    for edge in listed:
+        node = edge["node"]
+        again = api.query(ENTRY, manager, {"id": node["id"]})["node"]
+        assert again == {
+            "__typename": "RegisterItem", "id": node["id"],
+            "itemId": node["itemId"], "localId": node["localId"],
+        }  # fmt: skip
+    # A register is an authority report: a practitioner may not read its items by id
+    # either, and an item that is not there is refused the same way.
+    practitioner = api.token("SW1", Role.PRACTITIONER)
+    assert _code(api.error(ENTRY, practitioner, {"id": listed[0]["node"]["id"]})) == "FORBIDDEN"
+    missing = global_id("RegisterItem", AUTHORITY, "oversight_trigger/nobody/T-NONE")
+    assert _code(api.error(ENTRY, practitioner, {"id": missing})) == "FORBIDDEN"
+    assert _code(api.error(ENTRY, manager, {"id": missing})) == "NOT_FOUND"
+    # Another team's manager: the item is not on their team's register.
+    team_b = api.token("TM2", Role.TEAM_MANAGER)
+    on_team_a = next(e["node"] for e in listed if e["node"]["team"] == "Team A")
+    assert _code(api.error(ENTRY, team_b, {"id": on_team_a["id"]})) == "FORBIDDEN"
