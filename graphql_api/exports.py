@@ -17,7 +17,7 @@ from typing import Annotated
 import strawberry
 
 from application.exports.chronology import Request, Sources, chronology
-from application.exports.decisions import Decision, Filters, decisions
+from application.exports.decisions import Decision, Filters, decision, decisions
 from application.exports.render import Document, Format, chronology_document, review_document
 from application.exports.review import review_pack
 from domain.authorization import Principal
@@ -35,8 +35,8 @@ from graphql_api.context import (
     instant,
     page,
 )
-from graphql_api.errors import run_in_thread
-from graphql_api.relay import Cursors, Key, ListSource, paginate
+from graphql_api.errors import client_error, run_in_thread
+from graphql_api.relay import Cursors, Key, ListSource, Node, global_id, paginate
 from graphql_api.service import Service
 from graphql_api.types.citations import RuleCitation, adopted_pack, citations
 from graphql_api.types.common import PageInfo, page_info
@@ -126,7 +126,7 @@ def _document(document: Document) -> ExportDocument:
     description="A decision on a child's record, as known at the knownAt asked (as "
     "recorded, when none), linked to the child's chronology by childId."
 )
-class DecisionItem:
+class DecisionItem(Node):
     child_id: str = strawberry.field(description="The child: pass it to chronology.")
     kind: DecisionKind = strawberry.field(
         description="Where on the record it was made: a management decision or oversight, "
@@ -190,8 +190,9 @@ def _decision_key(found: Decision) -> Key:
     return (found.occurred_at.isoformat(), found.child, found.position)
 
 
-def _item(found: Decision) -> DecisionItem:
+def _item(authority: str, found: Decision) -> DecisionItem:
     return DecisionItem(
+        id=global_id("Decision", authority, f"{found.child}/{found.position}"),
         child_id=found.child,
         kind=member(DecisionKind, found.kind),
         entry_id=found.entry,
@@ -365,9 +366,35 @@ class ExportQueries:
             found = decisions(_sources(service), reader, who.authority_code, filters)
             listed = paginate(ListSource(found, _decision_key), asked, cursors)
             return DecisionConnection(
-                edges=[DecisionEdge(cursor=c, node=_item(d)) for c, d in listed.items],
+                edges=[
+                    DecisionEdge(cursor=c, node=_item(who.authority_code, d))
+                    for c, d in listed.items
+                ],
                 page_info=page_info(listed),
                 total_count=listed.total_count,
             )
 
         return await run_in_thread(read)
+
+
+async def decision_node(info: Info, local: str, purpose: str) -> DecisionItem:
+    """A decision by its global id, read as the decisions list reads it: an authority
+    report for the child's team, then the child opened and logged with the purpose."""
+    child, _, position = local.rpartition("/")
+    who = info.context.who()
+    service = info.context.service
+
+    def read() -> DecisionItem:
+        reader = ServiceReader(service, who, purpose)
+        found = (
+            decision(_sources(service), reader, who.authority_code, child, int(position))
+            if child and position.isdigit()
+            else None
+        )
+        if found is None:
+            if not (child and position.isdigit()):
+                reader.open_reports(None)
+            raise client_error("no such record in this authority", "NOT_FOUND", field="id")
+        return _item(who.authority_code, found)
+
+    return await run_in_thread(read)

@@ -37,7 +37,7 @@ from graphql_api.context import (
     page,
 )
 from graphql_api.errors import INPUT, client_error, run_in_thread
-from graphql_api.exports import ExportQueries
+from graphql_api.exports import ExportQueries, decision_node
 from graphql_api.relay import (
     Cursors,
     Key,
@@ -341,6 +341,7 @@ NODE_READERS: dict[str, NodeReader] = {
     "PurgeCertificate": _certificate_node,
     "AuditEntry": _audit_entry_node,
     "RegisterItem": _register_item_node,
+    "Decision": decision_node,
     "AllocatedChild": viewer_types.allocated_child,
     "Supervisee": viewer_types.supervisee,
 }

@@ -102,6 +102,26 @@ def decisions(sources: Sources, reader: Reader, authority: str, filters: Filters
     return found
 
 
+def decision(
+    sources: Sources, reader: Reader, authority: str, child: str, position: int
+) -> Decision | None:
+    """The decision at ``position`` on ``child``'s record (as recorded), read as the list
+    reads it: an authority report for the child's team at the decision, then the child
+    opened (authorised and logged). None when there is no such decision; ``Forbidden``,
+    whether there is or not, for a reader of no report that would hold it."""
+    quiet = Sources(sources.engine, sources.library, with_findings=False)
+    known = {str(c) for c in subjects_of(sources.engine, authority, "child")}
+    found = None
+    if child in known:
+        mine = _of_child(quiet, reader, authority, child, Filters())
+        found = next((d for d in mine if d.position == position), None)
+    reader.open_reports(found.team if found is not None else None)
+    if found is None:
+        return None
+    reader.open_child(child, what="a decision")
+    return found
+
+
 def _of_child(
     sources: Sources, reader: Reader, authority: str, child: str, filters: Filters
 ) -> list[Decision]:

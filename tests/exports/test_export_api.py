@@ -10,9 +10,12 @@ import json
 from pypdf import PdfReader
 
 from domain import commands as c
+from domain.events import RecordAccessed
 from domain.provenance import Actor
 from domain.vocabulary import Role
+from graphql_api.relay import global_id
 from tests.graphql_api.conftest import AUTHORITY, START, Api, at
+from tests.helpers import topics
 
 CHRONOLOGY = """query($child: String!, $format: ExportFormat!, $asOf: DateTime) {
   chronology(childId: $child, format: $format, asOf: $asOf) {
@@ -24,7 +27,7 @@ DECISIONS = """query($kinds: [DecisionKind!], $first: Int, $after: String, $last
   decisions(kinds: $kinds, first: $first, after: $after, last: $last, before: $before,
             team: $team) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { childId kind entryId decider deciderRole decision team
+    edges { cursor node { id childId kind entryId decider deciderRole decision team
                           ruleIds { id authority } } }
   }
 }"""
@@ -158,3 +161,33 @@ def test_a_review_pack_over_graphql_and_its_bad_input(api: Api) -> None:
     assert naive["extensions"]["code"] == "BAD_USER_INPUT"
     unknown = api.error(REVIEW, token, {"child": "C1", "at": later, "format": "DOCX"})
     assert unknown["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on DecisionItem { childId entryId decision } } }"""
+
+
+def test_a_decision_resolves_by_its_id_as_the_list_reads_it(api: Api) -> None:
+    _decide(api)
+    manager = api.token("SM1", Role.SERVICE_MANAGER)
+    (edge,) = api.query(DECISIONS, manager, {"kinds": ["MANAGEMENT_DECISION"], "first": 5})[
+        "decisions"
+    ]["edges"]
+    before = len(topics(api.application))
+    again = api.query(NODE, manager, {"id": edge["node"]["id"]})["node"]
+    assert again == {
+        "__typename": "DecisionItem", "id": edge["node"]["id"], "childId": "C1",
+        "entryId": "C1-MD1", "decision": "End the child protection plan",
+    }  # fmt: skip
+    # The child's record was opened to read it: logged once, as the list logs each child.
+    assert topics(api.application)[before:].count(RecordAccessed.__name__) == 1
+    # A practitioner reads no report, so no decision by id either (there or not).
+    practitioner = api.token("SW1", Role.PRACTITIONER)
+    forged = global_id("Decision", AUTHORITY, "C1/999999")
+    for given in (edge["node"]["id"], forged):
+        refused = api.error(NODE, practitioner, {"id": given})
+        assert refused["extensions"]["code"] == "FORBIDDEN"
+    # A report reader gets a missing one, or another authority's, as not found.
+    for given in (forged, global_id("Decision", AUTHORITY, "nonsense"),
+                  global_id("Decision", "OTHER", "C1/1")):  # fmt: skip
+        assert api.error(NODE, manager, {"id": given})["extensions"]["code"] == "NOT_FOUND"
