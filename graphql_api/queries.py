@@ -331,6 +331,39 @@ async def _register_item_node(info: Info, local: str, purpose: str) -> RegisterI
     return await run_in_thread(read)
 
 
+async def _quality_audit_node(info: Info, local: str, purpose: str) -> QualityAudit:
+    """An audit by its id, read as qualityAudits reads it: an authority report (a team
+    manager, their own team's); one the caller may not read answers FORBIDDEN, whether it
+    is there or not."""
+    kind, _, rest = local.partition("/")
+    local_id, _, audit_id = rest.rpartition("/")
+    who = info.context.who()
+    service = info.context.service
+
+    def read() -> QualityAudit:
+        rows = []
+        if local_id and audit_id:
+            with service.engine.connect() as conn:
+                rows = [
+                    r
+                    for r in compliance_model.audit_rows(
+                        conn,
+                        service.library,
+                        who.authority_code,
+                        start=date.min,
+                        end=date.max,
+                        local_id=local_id,
+                    )
+                    if r.subject_kind == kind and r.audit_id == audit_id
+                ]
+        service.open_reports(who, rows[0].team if rows else None)
+        if not rows:
+            raise _no_such_record()
+        return quality_audit(who.authority_code, rows[0])
+
+    return await run_in_thread(read)
+
+
 #: How ``node`` and ``nodes`` read each kind of global id again: the same read as the
 #: field that gives it (a record's is authorised and logged; a list item's is the list's).
 NODE_READERS: dict[str, NodeReader] = {
@@ -342,6 +375,7 @@ NODE_READERS: dict[str, NodeReader] = {
     "AuditEntry": _audit_entry_node,
     "RegisterItem": _register_item_node,
     "Decision": decision_node,
+    "QualityAudit": _quality_audit_node,
     "AllocatedChild": viewer_types.allocated_child,
     "Supervisee": viewer_types.supervisee,
 }
@@ -758,7 +792,9 @@ class Query(ExportQueries):
                     end=as_of,
                     auditor_id=auditor_id,
                 )
-            return [quality_audit(r) for r in rows if team is None or r.team == team]
+            return [
+                quality_audit(who.authority_code, r) for r in rows if team is None or r.team == team
+            ]
 
         return await run_in_thread(read)
 

@@ -13,6 +13,7 @@ import strawberry
 from domain.policy.calendar import Period
 from domain.policy.quality import QuotaWindow
 from graphql_api.context import Info
+from graphql_api.relay import Node, global_id
 from graphql_api.types.citations import RuleCitation, cite
 from graphql_api.types.enums import AuditedRecord, FindingStatus, SubjectKind, member
 from graphql_api.types.events import AuditAnswer, bounded
@@ -23,7 +24,7 @@ from projections.compliance import AuditRow
     description="An audit of a supervision file or a child's case supervision records, graded "
     "with the authority's own tool; its dispute and moderation [SHR-5.8, POR-7, DUR-7]."
 )
-class QualityAudit:
+class QualityAudit(Node):
     audit_id: str = strawberry.field(
         description="The audit's id, chosen when it was recorded, unique per subject."
     )
@@ -85,8 +86,12 @@ class QualityAudit:
         return await cite(info, self.rule_id)
 
 
-def quality_audit(row: AuditRow) -> QualityAudit:
+def quality_audit(authority: str, row: AuditRow) -> QualityAudit:
+    """An audit's row; its global id names the file audited and the audit."""
     return QualityAudit(
+        id=global_id(
+            "QualityAudit", authority, f"{row.subject_kind}/{row.local_id}/{row.audit_id}"
+        ),
         audit_id=row.audit_id,
         record=member(AuditedRecord, row.record),
         subject_kind=member(SubjectKind, row.subject_kind),

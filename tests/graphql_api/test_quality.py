@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any
 
 from domain.vocabulary import Role
-from tests.graphql_api.conftest import Api
+from graphql_api.relay import global_id
+from tests.graphql_api.conftest import AUTHORITY, Api
 from tests.graphql_api.test_every_mutation import PROBLEMS
 from tests.helpers import topics
 
@@ -115,3 +116,17 @@ def test_an_audit_over_graphql(api: Api) -> None:
     error = api.error("""query { auditQuotas(asOf: "2026-12-31") { due } }""", sw1)
     assert error["extensions"]["code"] == "FORBIDDEN"
     assert date(2026, 1, 1).isoformat() == year["startsOn"]
+
+    # The audit is a Node: its id reads it again as qualityAudits does (an authority
+    # report), and to no one who may not read that report.
+    (with_id,) = api.query(
+        """query { qualityAudits(asOf: "2026-12-31", since: "2026-01-01") { id auditId } }""",
+        sm1,
+    )["qualityAudits"]
+    node = """query($id: ID!) { node(id: $id) { id ... on QualityAudit { auditId judgement } } }"""
+    again = api.query(node, sm1, {"id": with_id["id"]})["node"]
+    assert again == {"id": with_id["id"], "auditId": "QA1", "judgement": "Standards not followed"}
+    assert api.error(node, sw1, {"id": with_id["id"]})["extensions"]["code"] == "FORBIDDEN"
+    for forged in ("worker/SW1/QA404", "child/SW1/QA1", "nonsense"):
+        missing = global_id("QualityAudit", AUTHORITY, forged)
+        assert api.error(node, sm1, {"id": missing})["extensions"]["code"] == "NOT_FOUND"
