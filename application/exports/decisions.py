@@ -113,13 +113,35 @@ def decision(
     known = {str(c) for c in subjects_of(sources.engine, authority, "child")}
     found = None
     if child in known:
-        mine = _of_child(quiet, reader, authority, child, Filters())
+        # Looked for before the reader is authorised: no personal file is opened (nor
+        # logged) on their behalf; decisions are on the child's record, not in one.
+        mine = _of_child(quiet, _Unopened(reader), authority, child, Filters())
         found = next((d for d in mine if d.position == position), None)
     reader.open_reports(found.team if found is not None else None)
     if found is None:
         return None
     reader.open_child(child, what="a decision")
     return found
+
+
+@dataclass(frozen=True)
+class _Unopened:
+    """A reader for looking before authorising: it opens no personal file and no child."""
+
+    reader: Reader
+
+    @property
+    def authority_code(self) -> str:
+        return self.reader.authority_code
+
+    def open_child(self, child_id: str, *, what: str) -> None:
+        raise AssertionError("a lookup before authorising opens no record")
+
+    def open_personal_file(self, staff_id: str, *, what: str) -> bool:
+        return False
+
+    def open_reports(self, team: str | None) -> None:
+        self.reader.open_reports(team)
 
 
 def _of_child(

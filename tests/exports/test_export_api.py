@@ -184,9 +184,12 @@ def test_a_decision_resolves_by_its_id_as_the_list_reads_it(api: Api) -> None:
     # A practitioner reads no report, so no decision by id either (there or not).
     practitioner = api.token("SW1", Role.PRACTITIONER)
     forged = global_id("Decision", AUTHORITY, "C1/999999")
+    before = len(topics(api.application))
     for given in (edge["node"]["id"], forged):
         refused = api.error(NODE, practitioner, {"id": given})
         assert refused["extensions"]["code"] == "FORBIDDEN"
+    # Refused before anything was opened: no child's record, no personal file logged.
+    assert topics(api.application)[before:].count(RecordAccessed.__name__) == 0
     # A report reader gets a missing one, or another authority's, as not found.
     for given in (forged, global_id("Decision", AUTHORITY, "nonsense"),
                   global_id("Decision", "OTHER", "C1/1")):  # fmt: skip
