@@ -22,6 +22,8 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from application import certificates as certs
 from domain.vocabulary import Role
@@ -254,8 +256,11 @@ class Caller:
     def __init__(self, app: Any, tokens: TokenSettings, key: Path, authority: str) -> None:
         self.app, self.tokens, self.key, self.authority = app, tokens, key, authority
 
+    def token(self, staff: str, role: Role) -> str:
+        return mint(self.tokens, self.key, staff_id=staff, role=role, authority=self.authority)
+
     def post(self, staff: str, role: Role, document: str, variables: dict[str, Any]) -> Any:
-        token = mint(self.tokens, self.key, staff_id=staff, role=role, authority=self.authority)
+        token = self.token(staff, role)
 
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
@@ -445,5 +450,73 @@ def test_the_stacks_are_made_once_and_reused_by_every_request(
         assert [stack.engine for stack in tenancy.stacks] == engines
         assert all(isinstance(engine, Engine) for engine in engines)
         assert tenancy.service_for(SOUTH) is tenancy.stacks[1].service
+    finally:
+        tenancy.close()
+
+
+TRAIL = """subscription($child: String!) {
+  auditTrail(childId: $child, purpose: "live review") { cursor node { summary } } }"""
+
+
+def _subscribe(client: TestClient, token: str, child: str) -> dict[str, Any]:
+    """The first message of an audit-trail subscription, the token in connection_init."""
+    with client.websocket_connect("/graphql", ["graphql-transport-ws"]) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        ws.send_json(init)
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe",
+                      "payload": {"query": TRAIL, "variables": {"child": child}}})  # fmt: skip
+        first: dict[str, Any] = ws.receive_json()
+        ws.send_json({"id": "1", "type": "complete"})
+        return first
+
+
+def test_subscriptions_are_served_from_the_callers_database_only(
+    stores: Stores, token_settings: tuple[TokenSettings, Path]
+) -> None:
+    tokens, key = token_settings
+    tenancy = Tenancy.open(AuthorityDatabases.load(stores.routing))
+    try:
+        app = create_app(
+            tenancy.stacks[0].service, TokenVerifier(tokens), Limits(), routing=tenancy
+        )
+        north, south = (Caller(app, tokens, key, code) for code in (NORTH, SOUTH))
+        north.set_up("CN1")
+        south.set_up("CS1")
+        code, output = _cli(stores, "projections", "run", "--once")
+        assert code == 0, output
+        before = (_events(stores.north), _events(stores.south))
+        with TestClient(app) as client:
+            mine = _subscribe(client, north.token("TMX", Role.TEAM_MANAGER), "CN1")
+            assert mine["type"] == "next", mine
+            node = mine["payload"]["data"]["auditTrail"]["node"]
+            assert node["summary"].startswith("Child CN1 registered"), mine
+            # SOUTH-LA's manager: NORTH-LA's child is not found, and nothing is logged.
+            theirs = _subscribe(client, south.token("TMX", Role.TEAM_MANAGER), "CN1")
+            errors = theirs["payload"] if theirs["type"] == "error" else theirs["payload"]["errors"]
+            assert errors[0]["extensions"]["code"] == "NOT_FOUND", theirs
+            # A token of an authority no database here holds: the socket is closed.
+            west = Caller(app, tokens, key, WEST).token("TMX", Role.TEAM_MANAGER)
+            with client.websocket_connect("/graphql", ["graphql-transport-ws"]) as ws:
+                ws.send_json(
+                    {"type": "connection_init", "payload": {"Authorization": f"Bearer {west}"}}
+                )
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    ws.receive_json()
+                assert closed.value.code == 4403
+            # Its token in the upgrade's header: closed before the socket is accepted.
+            with (
+                pytest.raises(WebSocketDisconnect) as closed,
+                client.websocket_connect(
+                    "/graphql",
+                    ["graphql-transport-ws"],
+                    headers={"authorization": f"Bearer {west}"},
+                ),
+            ):
+                pass
+            assert closed.value.code == 4403
+        # Only NORTH-LA's read was logged, in NORTH-LA's database.
+        assert _events(stores.north) > before[0]
+        assert _events(stores.south) == before[1]
     finally:
         tenancy.close()
