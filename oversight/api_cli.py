@@ -59,6 +59,8 @@ def serve(host: str, port: int, projections: bool | None) -> None:
     if served.tokens.environment == "development":
         click.echo(f"In-browser IDE: http://{host}:{port}/graphql (paste a token below)")
         for staff, role, authority in DEMO_PRINCIPALS:
+            if isinstance(served, RoutedServed) and served.tenancy.service_for(authority) is None:
+                continue  # no database here holds it: its token would be refused
             lifetime = served.tokens.max_lifetime_seconds  # the longest the API accepts
             token = _mint(served.tokens, staff, role, authority, lifetime, ())
             click.echo(f"  {role:<22} {authority}/{staff}: Bearer {token}")

@@ -328,15 +328,21 @@ class Settings:
 
 
 def _command_authority(environ: Mapping[str, str] | None) -> str | None:
-    """The running CLI command's ``--authority``, if it has one: every command opens
-    its store through ``Settings.from_env``, so this is where ``--authority`` picks the
-    authority's database. None outside the CLI, and when settings are given explicitly."""
+    """The running CLI command's ``--authority`` (or, under ``oversight authority``,
+    its ``CODE``), if it has one: every command opens its store through
+    ``Settings.from_env``, so this is where ``--authority`` picks the authority's
+    database. None outside the CLI, and when settings are given explicitly."""
     if environ is not None:
         return None
     import click
 
     context = click.get_current_context(silent=True)
-    value = context.params.get("authority") if context is not None else None
+    if context is None:
+        return None
+    value = context.params.get("authority")
+    if value is None and context.parent is not None and context.parent.info_name == "authority":
+        # `oversight authority register CODE` / `adopt --code CODE`: the authority itself.
+        value = context.params.get("code") or context.params.get("code_option")
     return value if isinstance(value, str) and value else None
 
 

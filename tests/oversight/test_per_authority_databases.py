@@ -395,6 +395,13 @@ def test_the_cli_uses_the_authoritys_database_and_refuses_one_not_routed(
     assert WEST in output and str(stores.routing) in output
     code, output = _cli(stores, "retention", "schedule", "--authority", WEST)
     assert code == 3 and WEST in output, output
+    code, output = _cli(stores, "authority", "register", WEST, "--name", "W", "--pack", "DUR")
+    assert code == 3 and WEST in output, output
+    assert _events(stores.north) == 0 and _events(stores.south) == 0
+    # Registering an authority writes to its own database only.
+    code, output = _cli(stores, "authority", "register", SOUTH, "--name", "S", "--pack", "DUR")
+    assert code == 0, output
+    assert _events(stores.south) > 0 and _events(stores.north) == 0
 
 
 def test_a_purge_in_one_authoritys_database_touches_nothing_in_the_other(
