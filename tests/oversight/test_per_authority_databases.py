@@ -522,8 +522,17 @@ def test_subscriptions_are_served_from_the_callers_database_only(
             ):
                 pass
             assert closed.value.code == 4403
-        # Only NORTH-LA's read was logged, in NORTH-LA's database.
-        assert _events(stores.north) > before[0]
-        assert _events(stores.south) == before[1]
+            # Only NORTH-LA's read was logged, in NORTH-LA's database.
+            assert _events(stores.north) > before[0]
+            assert _events(stores.south) == before[1]
+            # SOUTH-LA's manager's own child: served from SOUTH-LA's database (not the
+            # first, that answers callers without a token), and logged there only.
+            north_events = _events(stores.north)
+            own = _subscribe(client, south.token("TMX", Role.TEAM_MANAGER), "CS1")
+            assert own["type"] == "next", own
+            node = own["payload"]["data"]["auditTrail"]["node"]
+            assert node["summary"].startswith("Child CS1 registered"), own
+            assert _events(stores.south) > before[1]
+            assert _events(stores.north) == north_events
     finally:
         tenancy.close()
