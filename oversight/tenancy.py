@@ -11,11 +11,13 @@ sends chooses it, and no request reaches two databases.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
@@ -26,7 +28,7 @@ from graphql_api.app import Cors, Monitoring, create_app
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys
 from graphql_api.purge import PurgingService
 from graphql_api.service import Service
-from oversight.observability import readiness
+from oversight.observability import ProjectionLag, PurgeCounts, readiness
 from oversight.projecting import InProcessProjections, read_engine, source_for
 from oversight.schema import check_schema
 from oversight.serving import refuse_unapplied_purges, request_limits
@@ -168,6 +170,7 @@ def build_routed(settings: Settings, *, projections_in_process: bool | None = No
         cors=Cors(cors.origins, cors.origin_pattern),
         monitoring=Monitoring(
             readiness=routed_readiness(tenancy, observed.ready_max_lag),
+            collectors=(routed_collector(tenancy),),
             metrics=observed.metrics,
         ),
         routing=tenancy,
@@ -200,3 +203,42 @@ def routed_readiness(tenancy: Tenancy, max_lag: int) -> Callable[[], Mapping[str
         return problems
 
     return check
+
+
+def routed_collector(tenancy: Tenancy) -> Collector:
+    """Each database's projection lag and purge counts, labelled ``database`` with the
+    database's first authority, as ``/readyz`` names it."""
+    projections = all_projections()
+    parts: list[tuple[str, Collector]] = []
+    for stack in tenancy.stacks:
+        label = stack.routed.authorities[0]
+        source = source_for(stack.application)
+        parts.append((label, ProjectionLag(stack.engine, source, projections)))
+        parts.append((label, PurgeCounts(stack.engine)))
+    return LabelledByDatabase(parts)
+
+
+class LabelledByDatabase(Collector):
+    """Several databases' collectors as one: each family once, each sample labelled
+    with its database (a family may be exposed only once per scrape)."""
+
+    def __init__(self, parts: Sequence[tuple[str, Collector]]) -> None:
+        self.parts = parts
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for label, collector in self.parts:
+            for family in collector.collect():
+                target = merged.setdefault(
+                    family.name,
+                    Metric(family.name, family.documentation, family.type, family.unit),
+                )
+                for sample in family.samples:
+                    target.add_sample(
+                        sample.name,
+                        {**sample.labels, "database": label},
+                        sample.value,
+                        sample.timestamp,
+                        sample.exemplar,
+                    )
+        yield from merged.values()

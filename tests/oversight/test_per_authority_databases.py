@@ -21,13 +21,14 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import generate_latest
 from sqlalchemy import Engine, func, select, text
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from application import certificates as certs
 from domain.vocabulary import Role
-from graphql_api.app import create_app
+from graphql_api.app import create_app, metrics_registry
 from graphql_api.auth import TokenSettings, TokenVerifier, development_keys, mint
 from graphql_api.limits import Limits
 from oversight.cli import main
@@ -43,7 +44,7 @@ from oversight.settings import (
     UnroutedAuthority,
     redact_url,
 )
-from oversight.tenancy import Tenancy
+from oversight.tenancy import Tenancy, routed_collector, routed_readiness
 from projections.compliance import view
 from tests.application.test_purge import AS_OF, _seed, _sentinel, _tables, assert_present
 from tests.graphql_api.test_every_mutation import PROBLEMS
@@ -457,6 +458,15 @@ def test_the_stacks_are_made_once_and_reused_by_every_request(
         assert [stack.engine for stack in tenancy.stacks] == engines
         assert all(isinstance(engine, Engine) for engine in engines)
         assert tenancy.service_for(SOUTH) is tenancy.stacks[1].service
+        # /readyz checks each database; /metrics reads each, labelled by database.
+        assert routed_readiness(tenancy, max_lag=1_000)() == {}
+        scraped = generate_latest(metrics_registry([routed_collector(tenancy)])).decode()
+        for code in (NORTH, SOUTH):
+            assert (
+                f'oversight_projection_lag_events{{database="{code}",projection="compliance"}}'
+                in scraped
+            ), scraped
+        assert scraped.count("# TYPE oversight_projection_lag_events gauge") == 1
     finally:
         tenancy.close()
 
