@@ -360,6 +360,13 @@ def test_one_api_routes_every_caller_to_their_authoritys_database_only(
     assert code == 0, output
     assert _authorities_projected(stores.north) == {NORTH}
     assert _authorities_projected(stores.south) == {SOUTH}
+    # The CLI reads each authority's compliance from its database, and only there.
+    for authority, child, other in ((NORTH, "CN1", "CS1"), (SOUTH, "CS1", "CN1")):
+        shown = ("compliance", "show", "--authority", authority, "--format", "json")
+        code, output = _cli(stores, *shown, "--child", child, "--as-of", DAY)
+        assert code == 0, output
+        code, output = _cli(stores, *shown, "--child", other, "--as-of", DAY)
+        assert code == 3, output
 
     # `projections status` shows each database, with its authorities, no password.
     code, output = _cli(stores, "projections", "status", "--format", "json")
