@@ -54,6 +54,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types.unset import UNSET
 
 from application import metrics
+from domain.authorization import Principal
 from graphql_api import unavailable
 from graphql_api.auth import AuthenticationFailed, TokenVerifier
 from graphql_api.codes import (
@@ -75,7 +76,7 @@ from graphql_api.limits import (
     variables_too_deep,
 )
 from graphql_api.schema import Context, build_schema
-from graphql_api.service import Service
+from graphql_api.service import Service, ServiceRoutes
 
 log = logging.getLogger(__name__)
 #: One line per HTTP request: method, route (never its query), status and duration. Not
@@ -101,7 +102,13 @@ class Cors:
 
 
 class OversightGraphQL(GraphQL[Context, None]):
-    def __init__(self, service: Service, limits: Limits, verifier: TokenVerifier) -> None:
+    def __init__(
+        self,
+        service: Service,
+        limits: Limits,
+        verifier: TokenVerifier,
+        routes: ServiceRoutes | None = None,
+    ) -> None:
         # Factories: a fresh extension per request. Parsing, limits and validation are
         # the gate's, in its own threads; it keeps the verdicts of the texts it has seen
         # (front ends send the same documents again and again: ADR 0011, ADR 0017).
@@ -121,6 +128,18 @@ class OversightGraphQL(GraphQL[Context, None]):
         )
         self.service = service
         self.verifier = verifier
+        self.routes = routes
+
+    def service_of(self, principal: Principal | None) -> Service:
+        """The service of the caller's authority's database (ADR 0033); ``service``
+        when one database holds every authority, or for a caller with no token (who
+        reads nothing but the schema). ``Authenticate`` has refused an unrouted one."""
+        if self.routes is None or principal is None:
+            return self.service
+        routed = self.routes.service_for(principal.authority_code)
+        if routed is None:  # Authenticate refuses these first: never the default store
+            raise RequestRefused(403, FORBIDDEN, UNROUTED, rule=TENANCY_RULE)
+        return routed
 
     @property
     def graphql_ide_html(self) -> str:
@@ -154,7 +173,8 @@ class OversightGraphQL(GraphQL[Context, None]):
             return _refusal(refused, GRAPHQL_RESPONSE if accepts else "application/json")
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(service=self.service, principal=request.scope.get("principal"))
+        principal = request.scope.get("principal")
+        return Context(service=self.service_of(principal), principal=principal)
 
     async def on_ws_connect(self, context: Context) -> Any:
         """A subscription's token may come in ``connection_init`` (browsers cannot set
@@ -168,6 +188,9 @@ class OversightGraphQL(GraphQL[Context, None]):
                 context.principal = self.verifier.verify(value.strip())
             except AuthenticationFailed:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+            if not routed(self.routes, context.principal):
+                raise ConnectionRejectionError({"code": FORBIDDEN})
+            context.service = self.service_of(context.principal)
         return UNSET
 
     def create_response(
@@ -206,13 +229,35 @@ class OversightGraphQL(GraphQL[Context, None]):
         return response
 
 
-class Authenticate:
-    """Verify the bearer token, if any, before the request reaches GraphQL."""
+#: Refusing a token whose authority no database of this API holds (ADR 0033).
+TENANCY_RULE = "TENANCY"
+UNROUTED = "no database of this service holds your authority"
 
-    def __init__(self, app: ASGIApp, verifier: TokenVerifier, limits: Limits) -> None:
+
+def routed(routes: ServiceRoutes | None, principal: Principal | None) -> bool:
+    """Whether a database here holds the principal's authority (always, unrouted)."""
+    return (
+        routes is None
+        or principal is None
+        or (routes.service_for(principal.authority_code) is not None)
+    )
+
+
+class Authenticate:
+    """Verify the bearer token, if any, before the request reaches GraphQL; with
+    several databases, refuse (403) a token of an authority none of them holds."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: TokenVerifier,
+        limits: Limits,
+        routes: ServiceRoutes | None = None,
+    ) -> None:
         self.app = app
         self.verifier = verifier
         self.limits = limits
+        self.routes = routes
         self.rates = (
             RateLimiter(limits.rate_per_second, limits.rate_burst)
             if limits.rate_per_second
@@ -249,6 +294,12 @@ class Authenticate:
                 response = _problem(401, error.code, error.reason)
                 response.headers["www-authenticate"] = 'Bearer error="invalid_token"'
                 await response(scope, receive, send)
+                return
+            if not routed(self.routes, verified):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 4403})
+                    return
+                await _problem(403, FORBIDDEN, UNROUTED, rule=TENANCY_RULE)(scope, receive, send)
                 return
         if self.rates is not None and scope.get("path") == "/graphql":
             principal = scope.get("principal")
@@ -562,9 +613,12 @@ def create_app(
     lifespan: Any = None,
     cors: Cors | None = None,
     monitoring: Monitoring | None = None,
+    routing: ServiceRoutes | None = None,
 ) -> Starlette:
+    """The API; with ``routing``, each caller is served by their authority's database's
+    service (ADR 0033), and ``service`` only answers callers without a token."""
     chosen = limits or Limits()
-    graphql = OversightGraphQL(service, chosen, verifier)
+    graphql = OversightGraphQL(service, chosen, verifier, routing)
     origins = cors or Cors()
     watched = monitoring or Monitoring()
     registry = metrics_registry(watched.collectors)
@@ -617,7 +671,7 @@ def create_app(
                 expose_headers=["retry-after", "www-authenticate", REQUEST_ID_HEADER],
                 max_age=600,
             ),
-            Middleware(Authenticate, verifier=verifier, limits=chosen),
+            Middleware(Authenticate, verifier=verifier, limits=chosen, routes=routing),
         ],
         lifespan=lifespan or no_lifespan,
     )

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     CompoundSelect,
@@ -675,3 +675,14 @@ def _check_purpose(purpose: str) -> None:
         raise ValidationError(
             f"purpose is a reason of 1 to {MAX_PURPOSE} characters", field="purpose"
         )
+
+
+class ServiceRoutes(Protocol):
+    """Where a caller's requests go when one API serves several databases (ADR 0033):
+    the service of the database holding the caller's authority, chosen from the token's
+    authority, never from a request field. The routing table itself is the wiring's
+    (``oversight.tenancy``); the API only asks."""
+
+    def service_for(self, authority_code: str) -> Service | None:
+        """The authority's service; None when no database here holds the authority."""
+        ...

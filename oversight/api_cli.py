@@ -36,19 +36,31 @@ def serve(host: str, port: int, projections: bool | None) -> None:
 
     from oversight.observability import configure_logging
     from oversight.schema import SchemaOutOfDate, check_schema
-    from oversight.serving import build
+    from oversight.serving import Served, build
+    from oversight.tenancy import RoutedServed, build_routed
 
+    served: Served | RoutedServed
     try:
         settings = Settings.from_env()
         observed = ObservabilitySettings.from_env()
-        check_schema(settings.database)
-        served = build(settings, projections_in_process=projections)
+        if settings.routing is not None:
+            # Several databases, each caller served by their authority's (ADR 0033).
+            served = build_routed(settings, projections_in_process=projections)
+        else:
+            check_schema(settings.database)
+            served = build(settings, projections_in_process=projections)
     except (SettingsError, SchemaOutOfDate, ValueError, OSError) as error:
         raise Failure(str(error)) from None
     click.echo(f"GraphQL API: http://{host}:{port}/graphql")
+    if isinstance(served, RoutedServed):
+        for stack in served.tenancy.stacks:
+            authorities = ", ".join(stack.routed.authorities)
+            click.echo(f"  {authorities}: {stack.database.redacted()}")
     if served.tokens.environment == "development":
         click.echo(f"In-browser IDE: http://{host}:{port}/graphql (paste a token below)")
         for staff, role, authority in DEMO_PRINCIPALS:
+            if isinstance(served, RoutedServed) and served.tenancy.service_for(authority) is None:
+                continue  # no database here holds it: its token would be refused
             lifetime = served.tokens.max_lifetime_seconds  # the longest the API accepts
             token = _mint(served.tokens, staff, role, authority, lifetime, ())
             click.echo(f"  {role:<22} {authority}/{staff}: Bearer {token}")

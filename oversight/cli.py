@@ -81,12 +81,29 @@ db.add_command(relationships_group)
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Create or upgrade the schema to REVISION."""
+    """Create or upgrade the schema to REVISION: of every routed database when
+    OVERSIGHT_AUTHORITY_DATABASES names a routing table (ADR 0033)."""
     from oversight import schema
 
-    database = _settings().database
-    schema.upgrade(database, revision)
-    click.echo(f"schema at {schema.current_revision(database)} ({database.backend})")
+    settings = _settings()
+    for database, authorities in _databases(settings):
+        schema.upgrade(database, revision)
+        where = f" {database.redacted()} ({', '.join(authorities)})" if authorities else ""
+        click.echo(f"schema at {schema.current_revision(database)} ({database.backend}){where}")
+
+
+def _databases(settings: Settings) -> list[tuple[DatabaseSettings, tuple[str, ...]]]:
+    """Each database a process-wide command works on, with the authorities routed to
+    it: the one store, or every routed database and the default store when it is set
+    and not one of them (commands without --authority use it)."""
+    if settings.routing is None:
+        return [(settings.database, ())]
+    routed = [(each.database, each.authorities) for each in settings.routing.databases()]
+    if "OVERSIGHT_DATABASE_URL" in os.environ and not any(
+        settings.database.same_store(database) for database, _ in routed
+    ):
+        routed.append((settings.database, ()))
+    return routed
 
 
 @db.command("analyze")
@@ -130,6 +147,19 @@ def _open() -> OversightApplication:
         app = open_application(_settings())
     except schema.SchemaOutOfDate as error:
         raise Failure(str(error)) from None
+    click.get_current_context().call_on_close(app.close)
+    return app
+
+
+def _open_on(database: DatabaseSettings) -> OversightApplication:
+    """The application on one database of several, closed when the command ends."""
+    from oversight import schema
+    from oversight.wiring import open_application
+
+    try:
+        app = open_application(database)
+    except schema.SchemaOutOfDate as error:
+        raise Failure(f"{database.redacted()}: {error}") from None
     click.get_current_context().call_on_close(app.close)
     return app
 
@@ -370,21 +400,24 @@ def projections() -> None:
 @click.option("--poll", default=1.0, show_default=True, help="Polling fallback, seconds.")
 @click.option("--batch-size", default=500, show_default=True, help="Events per transaction.")
 def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size: int) -> None:
-    """Keep projections up to date. Start several: one leads, the others stand by."""
+    """Keep projections up to date. Start several: one leads, the others stand by. With a
+    routing table, the projections of every routed database (ADR 0033)."""
     from oversight.projecting import runner_for
     from projections.registry import all_projections, by_name
 
-    database = _settings().database
-    app = _open()
-    engine = _engine(database)
+    settings = _settings()
     try:
         chosen = [by_name(n) for n in names] if names else all_projections()
     except KeyError as error:
         raise NotFoundError(f"no projection: {error.args[0]}") from None
+    opened = [
+        (database, _open_on(database), _engine(database)) for database, _ in _databases(settings)
+    ]
     if once:
         from oversight.catch_up import catch_up
 
-        catch_up(database, app, engine, chosen, batch_size=batch_size)
+        for database, app, engine in opened:
+            catch_up(database, app, engine, chosen, batch_size=batch_size)
         return
     from oversight.observability import configure_logging
     from oversight.settings import ObservabilitySettings
@@ -393,7 +426,11 @@ def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size:
         configure_logging(ObservabilitySettings.from_env())  # as `serve` logs (ADR 0031)
     except SettingsError as error:
         raise Failure(str(error)) from None
-    runners = [runner_for(database, app, p, engine, poll_interval=poll) for p in chosen]
+    runners = [
+        runner_for(database, app, p, engine, poll_interval=poll)
+        for database, app, engine in opened
+        for p in chosen
+    ]
     for runner in runners:
         runner.batch_size = batch_size
     stop = threading.Event()
@@ -408,7 +445,8 @@ def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size:
     threads = [threading.Thread(target=r.run_forever, daemon=True) for r in runners]
     for thread in threads:
         thread.start()
-    click.echo(f"running {', '.join(p.name for p in chosen)} (pid {os.getpid()})")
+    where = f" on {len(opened)} databases" if len(opened) > 1 else ""
+    click.echo(f"running {', '.join(p.name for p in chosen)}{where} (pid {os.getpid()})")
     while not stop.wait(0.5):
         pass
     for thread in threads:
@@ -418,16 +456,25 @@ def projections_run(once: bool, names: tuple[str, ...], poll: float, batch_size:
 @projections.command("status")
 @format_option
 def projections_status(fmt: str) -> None:
-    """Position and lag, in events and seconds, per projection."""
+    """Position and lag, in events and seconds, per projection: per database, with its
+    authorities, when OVERSIGHT_AUTHORITY_DATABASES routes several (ADR 0033)."""
     from oversight.projecting import source_for
     from projections.engine import status
     from projections.registry import all_projections
 
-    database = _settings().database
-    app = _open()
-    rows = status(_engine(database), source_for(app), all_projections())
+    settings = _settings()
+    routed = settings.routing is not None
+    sections = []
+    for database, authorities in _databases(settings):
+        rows = status(_engine(database), source_for(_open_on(database)), all_projections())
+        sections.append((database, authorities, rows))
     data = [
         {
+            **(
+                {"database": database.redacted(), "authorities": list(authorities)}
+                if routed
+                else {}
+            ),
             "projection": row.name,
             "generation": row.generation,
             "position": row.position,
@@ -435,19 +482,26 @@ def projections_status(fmt: str) -> None:
             "lag_events": row.lag_events,
             "lag_seconds": round(row.lag_seconds, 1),
         }
+        for database, authorities, rows in sections
         for row in rows
     ]
 
     def table() -> None:
-        click.echo(
-            f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
-            f"{'lag events':>11} {'lag s':>8}"
-        )
-        for row in rows:
+        for number, (database, authorities, rows) in enumerate(sections):
+            if routed:
+                if number:
+                    click.echo("")
+                held = ", ".join(authorities) if authorities else "no routed authority"
+                click.echo(f"database {database.redacted()} ({held})")
             click.echo(
-                f"{row.name:<18} {row.generation:>4} {row.position:>10} {row.head:>10} "
-                f"{row.lag_events:>11} {row.lag_seconds:>8.1f}"
+                f"{'projection':<18} {'gen':>4} {'position':>10} {'head':>10} "
+                f"{'lag events':>11} {'lag s':>8}"
             )
+            for row in rows:
+                click.echo(
+                    f"{row.name:<18} {row.generation:>4} {row.position:>10} {row.head:>10} "
+                    f"{row.lag_events:>11} {row.lag_seconds:>8.1f}"
+                )
 
     emit(fmt, data, table=table)
 

@@ -3,15 +3,22 @@
 - ``sqlite:///oversight.sqlite3`` (the embedded default; a relative path is relative to
   the working directory) or ``sqlite:////absolute/path.sqlite3``
 - ``postgresql://user:password@host:5432/dbname`` (production; psycopg 3)
+
+One process may serve several authorities, each in its own database (ADR 0014 step 1,
+ADR 0033): ``OVERSIGHT_AUTHORITY_DATABASES`` names a TOML file routing each authority
+code to its database URL (``AuthorityDatabases``). Without it, every authority is in
+``OVERSIGHT_DATABASE_URL``, as before.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///oversight.sqlite3"
@@ -117,6 +124,150 @@ class DatabaseSettings:
             )
         return env
 
+    def same_store(self, other: DatabaseSettings) -> bool:
+        """The same database, however its URL was spelt (two routes to one database)."""
+        return self.sqlalchemy_url() == other.sqlalchemy_url()
+
+    def redacted(self) -> str:
+        """The URL as it may be shown (``projections status``, logs): no password."""
+        return redact_url(self.url)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+#: The routing table's file: authority code -> database URL (ADR 0033).
+AUTHORITY_DATABASES_VARIABLE = "OVERSIGHT_AUTHORITY_DATABASES"
+
+
+class UnroutedAuthority(SettingsError):
+    """An authority the routing table does not name: no database holds it here."""
+
+    def __init__(self, authority: str, source: Path) -> None:
+        super().__init__(
+            f"authority {authority!r} is not in the routing table {source} "
+            f"({AUTHORITY_DATABASES_VARIABLE}): no database of this deployment holds it"
+        )
+        self.authority = authority
+
+
+@dataclass(frozen=True)
+class RoutedDatabase:
+    """One database of the routing table and the authorities it holds, in file order."""
+
+    database: DatabaseSettings
+    authorities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuthorityDatabases:
+    """The routing table (ADR 0033): each authority code to its database. Authorities
+    routed to the same URL share that database (its store, notification log, projections
+    and leader locks); nothing is read or written across databases.
+
+    The file, named by ``OVERSIGHT_AUTHORITY_DATABASES``, is TOML::
+
+        [authorities]
+        NORTH = "postgresql://oversight:secret@db-north:5432/oversight"
+        SOUTH = "postgresql://oversight:secret@db-south:5432/oversight"
+    """
+
+    source: Path
+    routes: Mapping[str, DatabaseSettings] = field(default_factory=dict)
+
+    def database_of(self, authority: str) -> DatabaseSettings:
+        """The authority's database; ``UnroutedAuthority`` when the table lacks it."""
+        try:
+            return self.routes[authority]
+        except KeyError:
+            raise UnroutedAuthority(authority, self.source) from None
+
+    def databases(self) -> tuple[RoutedDatabase, ...]:
+        """Each distinct database once, with its authorities, in the file's order."""
+        grouped: list[tuple[DatabaseSettings, list[str]]] = []
+        for authority, database in self.routes.items():
+            for known, authorities in grouped:
+                if known.same_store(database):
+                    authorities.append(authority)
+                    break
+            else:
+                grouped.append((database, [authority]))
+        return tuple(RoutedDatabase(db, tuple(codes)) for db, codes in grouped)
+
+    @classmethod
+    def load(cls, path: Path, *, pool_size: int = 5) -> AuthorityDatabases:
+        """Read and check the file: an error names the file, the line and the field."""
+        from domain.identifiers import AUTHORITY_CODE
+
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise SettingsError(
+                f"{AUTHORITY_DATABASES_VARIABLE}: cannot read {path}: {error.strerror}"
+            ) from None
+        try:
+            document: dict[str, Any] = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            reason = str(error)
+            at = re.search(r"at line (\d+)", reason)
+            line = int(at.group(1)) if at else max(1, len(text.splitlines()))
+            raise SettingsError(f"{path}, line {line}: not TOML: {reason}") from None
+        lines = text.splitlines()
+        for key in document:
+            if key != "authorities":
+                raise SettingsError(
+                    f"{path}, line {_line_of(lines, key)}, {key}: unknown; the file has "
+                    "one table, [authorities], of authority code = database URL"
+                )
+        table = document.get("authorities")
+        if not isinstance(table, dict) or not table:
+            raise SettingsError(
+                f"{path}, line {_line_of(lines, 'authorities')}, authorities: give an "
+                '[authorities] table of at least one CODE = "database URL"'
+            )
+        routes: dict[str, DatabaseSettings] = {}
+        for code, url in table.items():
+            where = f"{path}, line {_line_of(lines, code, table=True)}, authorities.{code}"
+            if not AUTHORITY_CODE.match(code):
+                raise SettingsError(
+                    f"{where}: not an authority code (capitals, digits, - or _, 2 to 32)"
+                )
+            if not isinstance(url, str):
+                raise SettingsError(f'{where}: a database URL in quotes ("postgresql://...")')
+            try:
+                routes[code] = DatabaseSettings.from_url(url, pool_size=pool_size)
+            except SettingsError as error:
+                reason = str(error).removeprefix("OVERSIGHT_DATABASE_URL: ")
+                raise SettingsError(f"{where}: {reason}") from None
+        loaded = cls(source=path, routes=routes)
+        backends = {each.database.backend for each in loaded.databases()}
+        if len(backends) > 1:
+            raise SettingsError(
+                f"{path}, line {_line_of(lines, 'authorities')}, authorities: every "
+                "database of one deployment is on the same backend (SQLite or PostgreSQL)"
+            )
+        return loaded
+
+
+def _line_of(lines: list[str], key: str, *, table: bool = False) -> int:
+    """The line (from 1) where ``key`` is defined or its table opens; 1 if not found."""
+    quoted = re.escape(key)
+    if table:
+        pattern = re.compile(rf"^\s*(?:{quoted}|\"{quoted}\"|'{quoted}')\s*=")
+    else:
+        pattern = re.compile(rf"^\s*(?:\[+\s*{quoted}\s*\]+|{quoted}\s*=|{quoted}\.)")
+    for number, line in enumerate(lines, start=1):
+        if pattern.match(line):
+            return number
+    return 1
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -124,9 +275,15 @@ class Settings:
     #: A PostgreSQL hot standby the API reads from (``OVERSIGHT_READ_DATABASE_URL``);
     #: writes, and the projection runners, always use ``database`` (the primary).
     read_database: DatabaseSettings | None = None
+    #: The routing table, when ``OVERSIGHT_AUTHORITY_DATABASES`` names one (ADR 0033).
+    routing: AuthorityDatabases | None = None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, environ: dict[str, str] | None = None, *, authority: str | None = None
+    ) -> Settings:
+        """The settings; with a routing table and an ``authority`` (or, in a command
+        of the CLI, its ``--authority``), ``database`` is that authority's."""
         env = dict(os.environ if environ is None else environ)
         url = env.get("OVERSIGHT_DATABASE_URL", DEFAULT_DATABASE_URL)
         pool = env.get("OVERSIGHT_DB_POOL_SIZE", "5")
@@ -142,12 +299,51 @@ class Settings:
                     "OVERSIGHT_READ_DATABASE_URL: reads go to a standby of a PostgreSQL "
                     "primary; both URLs must be PostgreSQL"
                 )
-        return cls(database=database, read_database=read)
+        routing_file = env.get(AUTHORITY_DATABASES_VARIABLE, "")
+        if not routing_file:
+            return cls(database=database, read_database=read)
+        if read is not None:
+            raise SettingsError(
+                f"{AUTHORITY_DATABASES_VARIABLE} and OVERSIGHT_READ_DATABASE_URL: a standby "
+                "for reads is for one database; with a routing table, reads go to each "
+                "authority's database"
+            )
+        routing = AuthorityDatabases.load(Path(routing_file), pool_size=int(pool))
+        chosen = authority if authority is not None else _command_authority(environ)
+        if chosen is not None:
+            try:
+                database = routing.database_of(chosen)
+            except UnroutedAuthority as error:
+                if authority is None:  # the CLI's --authority: "not found" (exit 3)
+                    from oversight.grammar import NotFoundError
+
+                    raise NotFoundError(str(error)) from None
+                raise
+        return cls(database=database, routing=routing)
 
     @property
     def reads(self) -> DatabaseSettings:
         """Where the API reads: the standby if there is one, else the primary."""
         return self.read_database or self.database
+
+
+def _command_authority(environ: Mapping[str, str] | None) -> str | None:
+    """The running CLI command's ``--authority`` (or, under ``oversight authority``,
+    its ``CODE``), if it has one: every command opens its store through
+    ``Settings.from_env``, so this is where ``--authority`` picks the authority's
+    database. None outside the CLI, and when settings are given explicitly."""
+    if environ is not None:
+        return None
+    import click
+
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    value = context.params.get("authority")
+    if value is None and context.parent is not None and context.parent.info_name == "authority":
+        # `oversight authority register CODE` / `adopt --code CODE`: the authority itself.
+        value = context.params.get("code") or context.params.get("code_option")
+    return value if isinstance(value, str) and value else None
 
 
 #: The Ed25519 private key (PEM, PKCS 8) that signs the event log's checkpoints (ADR 0019).
