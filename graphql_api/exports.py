@@ -17,7 +17,13 @@ from typing import Annotated
 import strawberry
 
 from application.exports.chronology import Request, Sources, chronology
-from application.exports.decisions import Decision, Filters, decision, decisions
+from application.exports.decisions import (
+    Decision,
+    Filters,
+    decision,
+    decisions,
+    log_children,
+)
 from application.exports.render import Document, Format, chronology_document, review_document
 from application.exports.review import review_pack
 from domain.authorization import Principal
@@ -36,7 +42,7 @@ from graphql_api.context import (
     page,
 )
 from graphql_api.errors import client_error, run_in_thread
-from graphql_api.relay import Cursors, Key, ListSource, Node, global_id, paginate
+from graphql_api.relay import Cursors, Key, ListSource, Node, global_id, paginate, position_in
 from graphql_api.service import Service
 from graphql_api.types.citations import RuleCitation, adopted_pack, citations
 from graphql_api.types.common import PageInfo, page_info
@@ -58,6 +64,13 @@ class ServiceReader:
 
     def open_child(self, child_id: str, *, what: str) -> None:
         self.service.open_child(self.principal, child_id, what=what, purpose=self.purpose)
+
+    def may_read_child(self, child_id: str) -> bool:
+        try:
+            self.service.still_readable(self.principal, "child", child_id)
+        except DomainError:
+            return False
+        return True
 
     def open_personal_file(self, staff_id: str, *, what: str) -> bool:
         try:
@@ -363,8 +376,10 @@ class ExportQueries:
 
         def read() -> DecisionConnection:
             reader = ServiceReader(service, who, purpose)
-            found = decisions(_sources(service), reader, who.authority_code, filters)
+            found = decisions(_sources(service), reader, who.authority_code, filters, log=False)
             listed = paginate(ListSource(found, _decision_key), asked, cursors)
+            # Only the children whose decisions this page gives out are logged as read.
+            log_children(reader, [d for _, d in listed.items])
             return DecisionConnection(
                 edges=[
                     DecisionEdge(cursor=c, node=_item(who.authority_code, d))
@@ -380,20 +395,19 @@ class ExportQueries:
 async def decision_node(info: Info, local: str, purpose: str) -> DecisionItem:
     """A decision by its global id, read as the decisions list reads it: an authority
     report for the child's team, then the child opened and logged with the purpose."""
-    child, _, position = local.rpartition("/")
+    child, _, position_text = local.rpartition("/")
+    position = position_in(position_text)
     who = info.context.who()
     service = info.context.service
 
     def read() -> DecisionItem:
         reader = ServiceReader(service, who, purpose)
-        found = (
-            decision(_sources(service), reader, who.authority_code, child, int(position))
-            if child and position.isdigit()
-            else None
-        )
+        if not child or position is None:
+            reader.open_reports(None)  # refused as a real one would be, or not there
+            found = None
+        else:
+            found = decision(_sources(service), reader, who.authority_code, child, position)
         if found is None:
-            if not (child and position.isdigit()):
-                reader.open_reports(None)
             raise client_error("no such record in this authority", "NOT_FOUND", field="id")
         return _item(who.authority_code, found)
 

@@ -47,6 +47,7 @@ from graphql_api.relay import (
     Paged,
     SqlSource,
     paginate,
+    position_in,
     read_node,
 )
 from graphql_api.service import Service
@@ -273,9 +274,9 @@ async def _audit_entry_node(info: Info, local: str, purpose: str) -> AuditEntry:
     (authorised, and logged with the purpose), then the entry at its log position."""
     kind, _, rest = local.partition("/")
     local_id, _, position_text = rest.rpartition("/")
-    if kind not in ("child", "worker") or not local_id or not position_text.isdigit():
+    position = position_in(position_text)
+    if kind not in ("child", "worker") or not local_id or position is None:
         raise _no_such_record()
-    position = int(position_text)
     who = info.context.who()
     service = info.context.service
 

@@ -63,6 +63,14 @@ def global_id(kind: str, authority: str, local_id: str) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
 
 
+def position_in(text: str) -> int | None:
+    """A log position written in a global id (ASCII digits, at most 18 of them), or None
+    for anything else, so a forged id is a missing record, never a crash."""
+    if 1 <= len(text) <= 18 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def parse_global_id(value: str, field: str = "id") -> tuple[str, str, str]:
     """The kind, authority and local id a global id names, or a typed refusal."""
     try:
@@ -343,6 +351,8 @@ class SqlSource:
             for column, value in zip(self.key_columns, values, strict=True):
                 if not isinstance(value, _python_type(column)):
                     raise ValueError(value)
+                if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                    raise ValueError(value)  # no column holds it: a forged key
             return values
         except (ValueError, TypeError):
             raise KeyMismatch(key) from None

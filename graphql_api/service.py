@@ -478,6 +478,13 @@ class Service:
             return found
         raise self._hide(principal, named, purged, team)
 
+    def still_readable(self, principal: Principal, kind: str, local_id: str) -> None:
+        """Raise what ``open_child`` or ``open_worker`` would for a record the caller may no
+        longer read (reallocated, moved team, a grant expired); nothing is logged. A live
+        view asks it again before each entry it sends."""
+        field = "child_id" if kind == "child" else "staff_id"
+        self._open(principal, Named(kind, local_id, field))
+
     def open_reports(self, principal: Principal, team: str | None) -> None:
         self.authorize(principal, Operation.READ, ReportScope(principal.authority_code, team=team))
 

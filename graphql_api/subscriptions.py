@@ -108,6 +108,10 @@ class Subscription:
                     PageArgs(first=MAX_PAGE, after=mark),
                 )
             )
+            if found.items:
+                # Sent only while the caller may still read the record: a reallocation or
+                # a team move since it was opened ends the view, as a new read would fail.
+                await run_in_thread(functools.partial(service.still_readable, who, kind, local_id))
             for edge in trail_page(found, who.authority_code, kind, local_id).edges:
                 mark = edge.cursor
                 yield edge
@@ -149,6 +153,8 @@ class Subscription:
         while True:
             current = await run_in_thread(positions)
             changed = sorted((p, s) for s, p in current.items() if (p, s) > mark)
+            if changed:  # sent only while the caller may still read the team's reports
+                await run_in_thread(lambda: service.open_reports(who, team))
             day = as_of or datetime.now(UTC).date()
             for position, subject_id in changed:
                 found = await run_in_thread(

@@ -8,12 +8,13 @@ child whose decisions are returned is then authorised and logged on its own acce
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from application.exports.chronology import Line, Request, Sources, assemble
 from application.exports.reading import Reader
-from domain.errors import DomainError, ValidationError
+from domain.errors import Forbidden, NotFound, ValidationError
 from domain.events import (
     CaseSupervisionRecorded,
     DisagreementResolved,
@@ -22,6 +23,7 @@ from domain.events import (
 )
 from domain.identifiers import child_id as child_uuid
 from domain.policy.timeline import Timeline, local_day
+from domain.provenance import require_text
 from projections.audit_trail import subjects_of
 from projections.history import rows as history_rows
 
@@ -82,24 +84,35 @@ def check(filters: Filters) -> None:
         raise ValidationError("the period ends before it begins", field="to")
 
 
-def decisions(sources: Sources, reader: Reader, authority: str, filters: Filters) -> list[Decision]:
+def decisions(
+    sources: Sources, reader: Reader, authority: str, filters: Filters, *, log: bool = True
+) -> list[Decision]:
     """The authority's decisions matching ``filters``, oldest first, from every child the
-    reader may see; each child returned is logged as read."""
+    reader may see. With ``log``, each child returned is logged as read; without, none is,
+    and the caller logs those it gives out (``log_children``: a page's, say)."""
     check(filters)
+    # The purpose goes on each child's access log: refused before any is read, so a bad
+    # one is never answered with an empty list.
+    require_text(reader.purpose, field="purpose", max_length=500)
     reader.open_reports(filters.team)
     quiet = Sources(sources.engine, sources.library, with_findings=False)
+    # Decisions are on the child's record, never in a personal file: none is opened.
+    looking = _Unopened(reader)
     found: list[Decision] = []
     for child in subjects_of(sources.engine, authority, "child"):
-        mine = _of_child(quiet, reader, authority, child, filters)
-        if not mine:
-            continue
-        try:
-            reader.open_child(child, what="decisions across children")
-        except DomainError:
+        if not reader.may_read_child(child):
             continue  # not theirs to see: it answers as if it were not there
-        found.extend(mine)
+        found.extend(_of_child(quiet, looking, authority, child, filters))
     found.sort(key=lambda d: (d.occurred_at, d.child, d.position))
+    if log:
+        log_children(reader, found)
     return found
+
+
+def log_children(reader: Reader, given: Sequence[Decision]) -> None:
+    """Log a read of each child whose decisions were given out, once each."""
+    for child in dict.fromkeys(d.child for d in given):
+        reader.open_child(child, what="decisions across children")
 
 
 def decision(
@@ -117,10 +130,17 @@ def decision(
         # logged) on their behalf; decisions are on the child's record, not in one.
         mine = _of_child(quiet, _Unopened(reader), authority, child, Filters())
         found = next((d for d in mine if d.position == position), None)
+    require_text(reader.purpose, field="purpose", max_length=500)
     reader.open_reports(found.team if found is not None else None)
     if found is None:
         return None
-    reader.open_child(child, what="a decision")
+    try:
+        reader.open_child(child, what="a decision")
+    except (NotFound, Forbidden):
+        # The child is no longer theirs to see (moved team, say): answered as a decision
+        # that is not there, so the answer tells nothing of one that is.
+        reader.open_reports(None)
+        return None
     return found
 
 
@@ -134,11 +154,18 @@ class _Unopened:
     def authority_code(self) -> str:
         return self.reader.authority_code
 
+    @property
+    def purpose(self) -> str:
+        return self.reader.purpose
+
     def open_child(self, child_id: str, *, what: str) -> None:
         raise AssertionError("a lookup before authorising opens no record")
 
     def open_personal_file(self, staff_id: str, *, what: str) -> bool:
         return False
+
+    def may_read_child(self, child_id: str) -> bool:
+        return self.reader.may_read_child(child_id)
 
     def open_reports(self, team: str | None) -> None:
         self.reader.open_reports(team)

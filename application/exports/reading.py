@@ -48,9 +48,18 @@ class Reader(Protocol):
     @property
     def authority_code(self) -> str: ...
 
+    @property
+    def purpose(self) -> str:
+        """Why they read, kept on each record's access log [DUR-4.8]."""
+        ...
+
     def open_child(self, child_id: str, *, what: str) -> None:
         """Authorise a read of the child's record and log it; ``NotFound`` (naming
         ``child_id``) for a child not there or not theirs to see."""
+
+    def may_read_child(self, child_id: str) -> bool:
+        """Whether they may read the child's record now; nothing is logged (a read across
+        children logs only the children it returns)."""
 
     def open_personal_file(self, staff_id: str, *, what: str) -> bool:
         """Whether they may read the worker's personal file; logged when they may."""
@@ -134,19 +143,21 @@ class StoreReader:
 
     def open_child(self, child_id: str, *, what: str) -> None:
         # Not there and not theirs to see answer alike (issue 23): one message, one field.
-        hidden = NotFound(
-            "no such child in this authority, or you may not see it", field="child_id"
-        )
+        if not self.may_read_child(child_id):
+            raise NotFound(
+                "no such child in this authority, or you may not see it", field="child_id"
+            )
+        self._log(what, child_id=child_id)
+
+    def may_read_child(self, child_id: str) -> bool:
         try:
             record = self._child(child_id)
         except NotFound:
-            raise hidden from None
+            return False
         decision = decide(
             self.principal, Operation.READ, record, self.clock(), principal_team=self._team()
         )
-        if not decision:
-            raise hidden
-        self._log(what, child_id=child_id)
+        return bool(decision)
 
     def open_personal_file(self, staff_id: str, *, what: str) -> bool:
         try:

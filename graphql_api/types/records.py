@@ -34,7 +34,7 @@ from graphql_api.types.citations import RuleCitation, adopted_pack, citations
 from graphql_api.types.common import Node, PageInfo, page_info
 from graphql_api.types.compliance import Compliance, compliance_of
 from graphql_api.types.entries import Entry, SubjectAttributes, attributes_of, entries_of
-from graphql_api.types.enums import AuditEntryKind, member
+from graphql_api.types.enums import AuditEntryKind, member, member_or_none
 from graphql_api.types.enums import Role_ as Role
 from graphql_api.types.events import WITH_ITS_ROW, Event, history_events
 from projections import compliance as compliance_model
@@ -87,8 +87,9 @@ class AuditEntry(Node):
     actor_id: str = strawberry.field(
         description="The staff id of whoever recorded it (from their token)."
     )
-    actor_role: Role = strawberry.field(  # type: ignore[valid-type]
-        description="The capacity they recorded it in, from their token and relationship."
+    actor_role: Role | None = strawberry.field(  # type: ignore[valid-type]
+        description="The capacity they recorded it in, from their token and relationship; "
+        "null on the line a purge leaves, which keeps no actor's role."
     )
     related: list[strawberry.ID] = strawberry.field(
         description="Positions of linked entries (a trigger and its answer, say)."
@@ -152,7 +153,7 @@ def audit_entry(authority: str, kind: str, local_id: str, e: Any) -> AuditEntry:
         occurred_at=e.occurred_at,
         recorded_at=e.recorded_at,
         actor_id=e.actor_id,
-        actor_role=member(Role, e.actor_role),
+        actor_role=member_or_none(Role, e.actor_role),
         cited=e.rule_ids,
         related=[strawberry.ID(str(p)) for p in e.related],
     )

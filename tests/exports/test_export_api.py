@@ -14,6 +14,8 @@ from domain.events import RecordAccessed
 from domain.provenance import Actor
 from domain.vocabulary import Role
 from graphql_api.relay import global_id
+from tests.exports.conftest import Told
+from tests.exports.story import LA, PURGED_WORDS
 from tests.graphql_api.conftest import AUTHORITY, START, Api, at
 from tests.helpers import topics
 
@@ -192,5 +194,58 @@ def test_a_decision_resolves_by_its_id_as_the_list_reads_it(api: Api) -> None:
     assert topics(api.application)[before:].count(RecordAccessed.__name__) == 0
     # A report reader gets a missing one, or another authority's, as not found.
     for given in (forged, global_id("Decision", AUTHORITY, "nonsense"),
+                  global_id("Decision", AUTHORITY, "C1/\u00b2"),
                   global_id("Decision", "OTHER", "C1/1")):  # fmt: skip
         assert api.error(NODE, manager, {"id": given})["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_a_trail_with_the_lines_a_purge_left_reads_whole(api: Api, told: Told) -> None:
+    """The story purges SW1-S2: the line the purge leaves on SW1's trail keeps no actor's
+    role, and every page of the trail, and each line by its id, still reads."""
+    manager = api.token("SM1", Role.SERVICE_MANAGER, authority=LA)
+    trail = api.query(
+        """{ worker(staffId: "SW1") { auditTrail(first: 200) {
+            totalCount edges { node { id kind actorRole summary } } } } }""",
+        manager,
+    )["worker"]["auditTrail"]
+    nodes = [e["node"] for e in trail["edges"]]
+    assert len(nodes) == trail["totalCount"]
+    purged = [n for n in nodes if n["actorRole"] is None]
+    assert purged, "the purge leaves a line without a role"
+    assert all(PURGED_WORDS not in n["summary"] for n in nodes)
+    again = api.query(NODE_ENTRY, manager, {"id": purged[0]["id"]})["node"]
+    assert again == {"id": purged[0]["id"], "actorRole": None}
+
+
+NODE_ENTRY = """query($id: ID!) { node(id: $id) { id ... on AuditEntry { actorRole } } }"""
+
+
+def test_decisions_log_only_the_children_of_the_page_and_refuse_a_bad_purpose(
+    api: Api,
+) -> None:
+    _decide(api)
+    manager = Actor("TM2", Role.TEAM_MANAGER, AUTHORITY)
+    api.application.execute(
+        c.RecordManagementDecision(
+            command_id="md-c2", actor=manager, occurred_at=at(START, 16), child_id="C2",
+            entry_id="C2-MD1", decision="Convene a strategy meeting", rationale="New concern",
+            consulted_by="SM1",
+        )
+    )  # fmt: skip
+    api.catch_up()
+    token = api.token("SM1", Role.SERVICE_MANAGER)
+    before = len(topics(api.application))
+    page = api.query(DECISIONS, token, {"kinds": ["MANAGEMENT_DECISION"], "first": 1})["decisions"]
+    assert page["totalCount"] == 2 and len(page["edges"]) == 1
+    # One child given out, one read logged: the other child's decision was counted only.
+    assert topics(api.application)[before:].count(RecordAccessed.__name__) == 1
+    for purpose in (" ", "\u0000", "x" * 501):
+        before = len(topics(api.application))
+        refused = api.error(
+            """query($purpose: String!) { decisions(purpose: $purpose) { totalCount } }""",
+            token,
+            {"purpose": purpose},
+        )
+        assert refused["extensions"]["code"] == "BAD_USER_INPUT"
+        assert refused["extensions"]["field"] == "purpose"
+        assert len(topics(api.application)) == before

@@ -4,6 +4,8 @@ its arguments, and node/nodes authorised per id exactly as the field that lists 
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -477,6 +479,8 @@ def test_audit_entries_resolve_by_their_id_as_the_trail_reads_them(api: Api) -> 
         global_id("AuditEntry", AUTHORITY, "child/C1/999999999"),
         global_id("AuditEntry", AUTHORITY, "child/C1/first"),
         global_id("AuditEntry", AUTHORITY, "case/C1/1"),
+        global_id("AuditEntry", AUTHORITY, "child/C1/\u00b2"),  # a digit, not an ASCII one
+        global_id("AuditEntry", AUTHORITY, "child/C1/" + "9" * 30),  # past any position
         global_id("AuditEntry", OTHER, f"child/C1/{first['position']}"),
     ):
         assert _code(api.error(ENTRY, manager, {"id": forged})) == "NOT_FOUND", forged
@@ -510,3 +514,15 @@ def test_register_items_resolve_by_their_id_for_who_may_read_the_register(api: A
     team_b = api.token("TM2", Role.TEAM_MANAGER)
     on_team_a = next(e["node"] for e in listed if e["node"]["team"] == "Team A")
     assert _code(api.error(ENTRY, team_b, {"id": on_team_a["id"]})) == "FORBIDDEN"
+
+
+def test_a_forged_cursor_past_any_key_is_bad_input_not_a_crash(api: Api) -> None:
+    """A cursor is unsigned, so one can be forged with a key no column holds: refused
+    like any foreign cursor, naming the argument."""
+    manager = api.token("TM1", Role.TEAM_MANAGER)
+    cursors = trail_cursors(AUTHORITY, "child", "C1")
+    for key in (2**63, -(2**63) - 1, 10**30):
+        payload = json.dumps([cursors.connection, cursors.bound, [key]]).encode()
+        forged = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+        error = api.error(TRAIL, manager, {"child": "C1", "first": 1, "after": forged})
+        assert _code(error) == "BAD_USER_INPUT" and error["extensions"]["field"] == "after"

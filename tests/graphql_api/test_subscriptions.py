@@ -135,3 +135,36 @@ def test_team_compliance_changes_never_cross_authorities(api: Api) -> None:
         ws.send_json({"type": "ping"})
         message = ws.receive_json()
         assert message["type"] == "pong", message  # nothing of API-LA arrived before it
+
+
+def test_a_live_trail_ends_when_its_reader_may_no_longer_read_the_record(api: Api) -> None:
+    """Opened while C1 was SW1's; once C1 is reallocated to another team, nothing more is
+    sent (not even the entry that moved it): the view ends as a new read would, NOT_FOUND."""
+    admin = Actor("ADMIN", Role.ADMINISTRATOR, AUTHORITY)
+    team_b = Actor("TM2", Role.TEAM_MANAGER, AUTHORITY)
+    with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
+        _connect(ws, api.token("SW1", Role.PRACTITIONER))
+        ws.send_json({"id": "1", "type": "subscribe",
+                      "payload": {"query": TRAIL, "variables": {"child": "C1"}}})  # fmt: skip
+        assert _next(ws)["payload"]["data"]["auditTrail"]["node"]["summary"].startswith(
+            "Child C1 registered"
+        )
+        api.application.execute(
+            c.AllocateWorker(command_id="move", actor=admin, occurred_at=at(START, 20),
+                             child_id="C1", worker_id="SW2", reason="ORGRST", team="Team B")
+        )  # fmt: skip
+        api.application.execute(
+            c.TriggerOversight(command_id="after-move", actor=team_b, occurred_at=at(START, 21),
+                               child_id="C1", trigger_id="T-AFTER", kind="significant_incident",
+                               detail="WORDS AFTER THE MOVE", incident_dates=[START])
+        )  # fmt: skip
+        api.catch_up()
+        received: list[dict[str, Any]] = []
+        while not received or received[-1]["type"] != "complete":
+            received.append(ws.receive_json())
+            assert len(received) < 50, received
+        sent = str(received)
+        assert "WORDS AFTER THE MOVE" not in sent and "Allocated to SW2" not in sent
+        ended = received[-2]  # the refusal, then the server completes the subscription
+        assert ended["payload"]["data"] is None, ended
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND", ended
