@@ -284,7 +284,7 @@ class Formation:
         return None
 
     def wait_stable(
-        self, *, timeout: float = 90, meanwhile: Callable[[], None] | None = None
+        self, *, timeout: float = 90, meanwhile: Callable[[], object] | None = None
     ) -> None:
         """Until one node is primary and the other secondary (streaming), as reported."""
 

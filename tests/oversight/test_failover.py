@@ -18,21 +18,27 @@ absence a failure instead, so CI cannot go green without running it.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx2 as httpx
 import orjson
 import pytest
 from sqlalchemy import text
 
 from application.app import OversightApplication
 from domain import commands as c
-from domain.events import ActionSet
+from domain.events import ActionSet, ChildRegistered
 from domain.vocabulary import Role
+from graphql_api.auth import TokenSettings, development_keys, mint
 from oversight.projecting import read_engine
 from oversight.schema import upgrade
 from oversight.settings import DatabaseSettings
@@ -55,8 +61,9 @@ def _unavailable() -> str | None:
     return why
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def formation() -> Iterator[ha.Formation]:
+    """A formation of the test's own (each test kills its primary)."""
     why = _unavailable()
     if why:
         pytest.skip(f"failover test not run: {why}")
@@ -131,18 +138,24 @@ class Load:
 def _action_events(app: OversightApplication) -> Counter[str]:
     """How many times each action id was set, from the whole log."""
     seen: Counter[str] = Counter()
-    start = 1
-    while page := app.recorder.select_notifications(start=start, limit=1000):
-        for n in page:
-            if n.topic.endswith(f".{ActionSet.__name__}"):
-                seen[orjson.loads(n.state)["action"]["_data_"]["action_id"]] += 1
-        start = page[-1].id + 1
+    for state in _states(app, ActionSet):
+        seen[state["action"]["_data_"]["action_id"]] += 1
     return seen
 
 
-def _until(check: object, what: str, seconds: float = 60) -> None:
+def _states(app: OversightApplication, kind: type) -> Iterator[dict[str, Any]]:
+    """The stored state of every event of ``kind`` in the log, in order."""
+    start = 1
+    while page := app.recorder.select_notifications(start=start, limit=1000):
+        for n in page:
+            if n.topic.endswith(f".{kind.__name__}"):
+                yield orjson.loads(n.state)
+        start = page[-1].id + 1
+
+
+def _until(check: Callable[[], object], what: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
 
@@ -212,3 +225,163 @@ def test_writes_resume_on_the_promoted_standby_exactly_once(formation: ha.Format
     )
     app.close()
     engine.dispose()
+
+
+REGISTER_CHILD = """mutation($key: String!, $child: String!) { registerChild(
+  idempotencyKey: $key, occurredAt: "2026-01-05T10:00:00+00:00",
+  input: {childId: $child, dateOfBirth: "2015-05-01", caseType: "cin", riskLevel: "medium"})
+  { __typename ... on CommandSuccess { replayed } } }"""
+
+
+@dataclass
+class ApiClient:
+    """A client of the served API that retries what it is told to retry: a request
+    answered UNAVAILABLE (503, ``Retry-After``) or not answered at all is sent again, the
+    same request with the same ``idempotencyKey`` (docs/api-errors.md)."""
+
+    port: int
+    token: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: (child id, when its answered request was sent, when answered, replayed)
+    acknowledged: list[tuple[str, float, float, bool]] = field(default_factory=list)
+    unavailable: int = 0
+    unanswered: int = 0
+
+    def register(self, key: str, child: str) -> None:
+        deadline = time.monotonic() + 90
+        while True:
+            assert time.monotonic() < deadline, f"{key} never acknowledged"
+            sent = time.monotonic()
+            try:
+                response = httpx.post(
+                    f"http://127.0.0.1:{self.port}/graphql",
+                    json={"query": REGISTER_CHILD, "variables": {"key": key, "child": child}},
+                    headers={"authorization": f"Bearer {self.token}"},
+                    timeout=30,
+                )
+            except httpx.TransportError:
+                with self.lock:
+                    self.unanswered += 1
+                time.sleep(0.2)
+                continue
+            body = response.json()
+            if response.status_code == 503:
+                codes = [e["extensions"]["code"] for e in body["errors"]]
+                assert codes == ["UNAVAILABLE"], body
+                with self.lock:
+                    self.unavailable += 1
+                time.sleep(int(response.headers["retry-after"]))
+                continue
+            assert response.status_code == 200 and not body.get("errors"), body
+            answer = body["data"]["registerChild"]
+            assert answer["__typename"] == "CommandSuccess", answer
+            with self.lock:
+                self.acknowledged.append((child, sent, time.monotonic(), answer["replayed"]))
+            return
+
+
+def test_the_served_api_rides_out_the_failover_with_its_idempotency_keys(
+    formation: ha.Formation, tmp_path: Path
+) -> None:
+    """``oversight serve`` on the multi-host URL, one process throughout: its clients
+    hear UNAVAILABLE while no node takes writes, and their retries, with the same keys,
+    register each child exactly once."""
+    url = formation.uri()
+    database = DatabaseSettings.from_url(url)
+    upgrade(database)
+    private, jwks = development_keys(tmp_path / "keys")
+    issuer = "https://failover.invalid/"
+    tokens = TokenSettings(issuer, "oversight-api", jwks, "development")
+    admin = mint(tokens, private, staff_id="ADMIN", role=Role.ADMINISTRATOR,
+                 authority="HA-LA")  # fmt: skip
+    env = dict(
+        os.environ,
+        OVERSIGHT_DATABASE_URL=url,
+        OVERSIGHT_ENV="production",
+        OVERSIGHT_JWKS_FILE=str(jwks),
+        OVERSIGHT_JWT_ISSUER=issuer,
+    )
+    port = ha.free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("oversight")),
+            "serve",
+            "--no-projections",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    client = ApiClient(port, admin)
+    stop = threading.Event()
+
+    def write(writer: int) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            client.register(f"ha-{writer}-{n}", f"C{writer}-{n}")
+
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _until(healthy, "the API")
+        registered = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={
+                "query": """mutation { registerAuthority(idempotencyKey: "ha-reg",
+                     input: {authorityCode: "HA-LA", name: "Failover Council",
+                             policyPack: "DUR"}) { __typename } }"""
+            },
+            headers={"authorization": f"Bearer {admin}"},
+            timeout=30,
+        ).json()
+        assert registered["data"]["registerAuthority"]["__typename"] == "CommandSuccess"
+        old = formation.primary()
+        assert old is not None
+        for thread in writers:
+            thread.start()
+        _until(lambda: len(client.acknowledged) >= BEFORE, "writes before the kill")
+        with client.lock:
+            before = {a[0] for a in client.acknowledged}
+        formation.kill(old)
+        killed = time.monotonic()
+        _until(
+            lambda: sum(1 for a in list(client.acknowledged) if a[1] > killed) >= AFTER,
+            "writes after the failover",
+            90,
+        )
+    finally:
+        stop.set()
+        for thread in writers:
+            if thread.is_alive() or thread.ident is not None:
+                thread.join(120)
+        alive = server.poll() is None
+        server.terminate()
+        server.wait(30)
+        log.close()
+    assert alive, (tmp_path / "serve.log").read_text()  # the same process throughout
+    resumed = min(a[2] for a in client.acknowledged if a[1] > killed)
+
+    app = open_application(database)
+    registered_children = Counter(s["local_child_id"] for s in _states(app, ChildRegistered))
+    acknowledged = Counter(a[0] for a in client.acknowledged)
+    assert set(acknowledged.values()) == {1}
+    for child in before:  # acknowledged before the kill: still there, once
+        assert registered_children[child] == 1, child
+    assert registered_children == acknowledged  # every retried request applied once
+    print(  # the figures ADR 0034 quotes (pytest -s)
+        f"failover through the API: first write acknowledged {resumed - killed:.1f} s after "
+        f"the kill; {len(before)} before it, {len(acknowledged)} in all; "
+        f"{client.unavailable} answers UNAVAILABLE and {client.unanswered} unanswered, "
+        f"retried with their keys ({sum(1 for a in client.acknowledged if a[3])} replayed)"
+    )
+    app.close()
