@@ -212,8 +212,20 @@ class Formation:
         self.wait_stable(timeout=timeout, meanwhile=lambda: self._sql(first, "CHECKPOINT"))
         for node in self.nodes:
             for key, value in FAST_KEEPER.items():
-                self.autoctl("config", "set", "--pgdata", str(node.pgdata), key, value)
+                self._config_set(node, key, value)
             self.autoctl("reload", "--pgdata", str(node.pgdata))
+
+    def _config_set(self, node: Node, key: str, value: str) -> None:
+        """``pg_autoctl config set``, again when it read the file while the running
+        keeper was rewriting it ("Failed to find section")."""
+        for attempt in range(10):
+            try:
+                self.autoctl("config", "set", "--pgdata", str(node.pgdata), key, value)
+                return
+            except RuntimeError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.3)
 
     def _create_node(self, node: Node, common: list[str]) -> None:
         self._spawn(node, "create", "postgres", "--pgdata", str(node.pgdata),

@@ -17,6 +17,7 @@ absence a failure instead, so CI cannot go green without running it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -280,12 +281,33 @@ class ApiClient:
             return
 
 
+def _projected(env: dict[str, str]) -> int:
+    """The position every projection has reached (``oversight projections status``)."""
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("oversight")),
+            "projections",
+            "status",
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        return -1
+    return min(int(p["position"]) for p in json.loads(done.stdout))
+
+
 def test_the_served_api_rides_out_the_failover_with_its_idempotency_keys(
     formation: ha.Formation, tmp_path: Path
 ) -> None:
-    """``oversight serve`` on the multi-host URL, one process throughout: its clients
-    hear UNAVAILABLE while no node takes writes, and their retries, with the same keys,
-    register each child exactly once."""
+    """``oversight serve`` on the multi-host URL, one process throughout, its projections
+    in process: its clients hear UNAVAILABLE while no node takes writes, their retries,
+    with the same keys, register each child exactly once, and its projections catch up on
+    the promoted node."""
     url = formation.uri()
     database = DatabaseSettings.from_url(url)
     upgrade(database)
@@ -307,7 +329,7 @@ def test_the_served_api_rides_out_the_failover_with_its_idempotency_keys(
         [
             str(Path(sys.executable).with_name("oversight")),
             "serve",
-            "--no-projections",
+            "--projections",
             "--port",
             str(port),
         ],
@@ -359,6 +381,14 @@ def test_the_served_api_rides_out_the_failover_with_its_idempotency_keys(
             "writes after the failover",
             90,
         )
+        stop.set()
+        for thread in writers:
+            thread.join(120)
+        # The projections the server runs in process followed the failover too: they
+        # catch up with every event, reading and writing on the promoted node.
+        app = open_application(database)
+        head = app.recorder.max_notification_id() or 0
+        _until(lambda: _projected(env) >= head, "the served projections to catch up", 60)
     finally:
         stop.set()
         for thread in writers:
@@ -371,7 +401,6 @@ def test_the_served_api_rides_out_the_failover_with_its_idempotency_keys(
     assert alive, (tmp_path / "serve.log").read_text()  # the same process throughout
     resumed = min(a[2] for a in client.acknowledged if a[1] > killed)
 
-    app = open_application(database)
     registered_children = Counter(s["local_child_id"] for s in _states(app, ChildRegistered))
     acknowledged = Counter(a[0] for a in client.acknowledged)
     assert set(acknowledged.values()) == {1}
