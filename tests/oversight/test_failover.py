@@ -136,6 +136,21 @@ class Load:
             return [a for a in self.acknowledged if a[1] > moment]
 
 
+def _thread(
+    target: Callable[[int], None], writer: int, failed: list[BaseException]
+) -> threading.Thread:
+    """A writer's thread; what kills it (an assertion, an unexpected error) is kept in
+    ``failed`` for the test to fail on, not lost with the thread."""
+
+    def run() -> None:
+        try:
+            target(writer)
+        except BaseException as error:
+            failed.append(error)
+
+    return threading.Thread(target=run)
+
+
 def _action_events(app: OversightApplication) -> Counter[str]:
     """How many times each action id was set, from the whole log."""
     seen: Counter[str] = Counter()
@@ -177,7 +192,8 @@ def test_writes_resume_on_the_promoted_standby_exactly_once(formation: ha.Format
     setup_team(app, CHILDREN)
 
     load = Load(app)
-    writers = [threading.Thread(target=load.write, args=(w,)) for w in range(WRITERS)]
+    failed: list[BaseException] = []
+    writers = [_thread(load.write, w, failed) for w in range(WRITERS)]
     for thread in writers:
         thread.start()
     try:
@@ -194,6 +210,7 @@ def test_writes_resume_on_the_promoted_standby_exactly_once(formation: ha.Format
         for thread in writers:
             thread.join(120)
     assert not any(thread.is_alive() for thread in writers)
+    assert not failed, failed  # no writer met an error it could not retry
     resumed = min(a[2] for a in load.after(killed))
 
     # The promoted standby is the primary now (its keeper reports it a moment after
@@ -346,7 +363,8 @@ def test_the_served_api_rides_out_the_failover_with_its_idempotency_keys(
             n += 1
             client.register(f"ha-{writer}-{n}", f"C{writer}-{n}")
 
-    writers = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
+    failed: list[BaseException] = []
+    writers = [_thread(write, w, failed) for w in range(WRITERS)]
     try:
 
         def healthy() -> bool:
@@ -392,12 +410,13 @@ def test_the_served_api_rides_out_the_failover_with_its_idempotency_keys(
     finally:
         stop.set()
         for thread in writers:
-            if thread.is_alive() or thread.ident is not None:
+            if thread.ident is not None:  # started
                 thread.join(120)
         alive = server.poll() is None
         server.terminate()
         server.wait(30)
         log.close()
+    assert not failed, failed  # no answer but success, UNAVAILABLE or none at all
     assert alive, (tmp_path / "serve.log").read_text()  # the same process throughout
     resumed = min(a[2] for a in client.acknowledged if a[1] > killed)
 
