@@ -9,7 +9,7 @@ DEMO_PORT ?= 8000
 # run, so their cost stays in sight.
 PYTEST_ARGS ?= -n auto --maxprocesses=4 --durations=25
 
-.PHONY: install lock demo test test-fast test-sqlite lint bench clean browser pdf-tools
+.PHONY: install lock demo test test-fast test-sqlite lint bench clean browser pdf-tools ha
 
 ## The versions CI tested: constraints.txt pins every package the project and its dev
 ## extra install (README, Quick start). `make lock` regenerates it from a fresh venv.
@@ -54,6 +54,11 @@ $(CLIENT_TOOLS): examples/typescript-client/package.json examples/typescript-cli
 browser:
 	scripts/install-browser
 
+## pg_auto_failover (Debian's postgresql-15-auto-failover), installed when missing: the
+## failover test runs a monitor, a primary and a standby with it (ADR 0034).
+ha:
+	scripts/install-ha
+
 ## Seed the deterministic demo authorities (one per policy pack) into a SQLite file,
 ## bring the projections up to date, print each authority's summary and findings, then
 ## serve the GraphQL API (development mode: the IDE, and demo tokens printed). A second
@@ -74,11 +79,12 @@ demo: install
 test-fast: install
 	$(BIN)/pytest tests/domain -p no:cacheprovider -q $(PYTEST_ARGS)
 
-test-sqlite: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser pdf-tools
+test-sqlite: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser pdf-tools ha
 	OVERSIGHT_TEST_BACKENDS=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser pdf-tools
-	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+# OVERSIGHT_HA_REQUIRED: the failover test fails, rather than skips, without pg_autoctl.
+test: install $(NODE_TOOLS) $(CLIENT_TOOLS) browser pdf-tools ha
+	OVERSIGHT_HA_REQUIRED=1 PATH="$(CURDIR)/$(BIN):$$PATH" scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) lint
 
 lint: install

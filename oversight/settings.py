@@ -3,6 +3,9 @@
 - ``sqlite:///oversight.sqlite3`` (the embedded default; a relative path is relative to
   the working directory) or ``sqlite:////absolute/path.sqlite3``
 - ``postgresql://user:password@host:5432/dbname`` (production; psycopg 3)
+- ``postgresql://user@host1:5432,host2:5432/dbname?target_session_attrs=read-write``
+  (a primary and its standbys, the form ``pg_autoctl show uri`` gives: libpq connects to
+  whichever host takes writes, so a failover needs no change here; ADR 0034)
 
 One process may serve several authorities, each in its own database (ADR 0014 step 1,
 ADR 0033): ``OVERSIGHT_AUTHORITY_DATABASES`` names a TOML file routing each authority
@@ -19,9 +22,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///oversight.sqlite3"
+
+#: The libpq parameters a PostgreSQL URL may carry, with the values each takes: those
+#: ``pg_autoctl show uri`` writes (ADR 0034). Any other parameter is refused.
+LIBPQ_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "target_session_attrs": (
+        "any", "read-write", "read-only", "primary", "standby", "prefer-standby"
+    ),
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+}  # fmt: skip
 
 
 class SettingsError(ValueError):
@@ -40,6 +52,10 @@ class DatabaseSettings:
     dbname: str | None = None
     schema: str = "public"
     pool_size: int = 5
+    #: Every (host, port) of the URL, in order; ``host``/``port`` are the first.
+    hosts: tuple[tuple[str, int], ...] = ()
+    #: The URL's libpq parameters (``LIBPQ_PARAMETERS``), passed to every connection.
+    options: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 5) -> DatabaseSettings:
@@ -60,25 +76,26 @@ class DatabaseSettings:
                 )
             return cls(url=url, backend="sqlite", sqlite_path=str(Path(path)))
         if scheme in ("postgresql", "postgres"):
-            if not parts.hostname or not parts.path.strip("/"):
+            userinfo, _, hostlist = parts.netloc.rpartition("@")
+            hosts = _hosts(hostlist)
+            if not hosts or not parts.path.strip("/"):
                 raise SettingsError(
                     "OVERSIGHT_DATABASE_URL: a PostgreSQL URL needs a host and a database "
-                    "name: postgresql://user:password@host:5432/dbname"
+                    "name: postgresql://user:password@host:5432/dbname (or several hosts: "
+                    "host1:5432,host2:5432)"
                 )
-            if parse_qs(parts.query):
-                raise SettingsError(
-                    "OVERSIGHT_DATABASE_URL: query parameters are not supported; the "
-                    "schema is always 'public' (one database per deployment or authority)"
-                )
+            user, _, password = userinfo.partition(":")
             return cls(
                 url=url,
                 backend="postgresql",
-                host=parts.hostname,
-                port=parts.port or 5432,
-                user=unquote(parts.username or "postgres"),
-                password=unquote(parts.password or ""),
+                host=hosts[0][0],
+                port=hosts[0][1],
+                user=unquote(user or "postgres"),
+                password=unquote(password),
                 dbname=parts.path.strip("/"),
                 pool_size=pool_size,
+                hosts=hosts,
+                options=_libpq_options(parts.query),
             )
         raise SettingsError(
             f"OVERSIGHT_DATABASE_URL: unsupported scheme {parts.scheme!r}; "
@@ -93,7 +110,20 @@ class DatabaseSettings:
             from urllib.parse import quote
 
             auth += ":" + quote(self.password, safe="")
+        if len(self.hosts) > 1 or self.options:
+            # SQLAlchemy's form for several hosts: each a ``host`` parameter.
+            query = [("host", f"{h}:{p}") for h, p in self.hosts] + list(self.options)
+            return f"postgresql+psycopg://{auth}@/{self.dbname}?{urlencode(query)}"
         return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def libpq_host(self) -> str:
+        """The hosts as libpq takes them: ``host1,host2`` (with ``libpq_port``)."""
+        return ",".join(h for h, _ in self.hosts) if self.hosts else self.host or ""
+
+    @property
+    def libpq_port(self) -> str:
+        return ",".join(str(p) for _, p in self.hosts) if self.hosts else str(self.port)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The library's environment for this store. Tables come from migrations only."""
@@ -109,8 +139,8 @@ class DatabaseSettings:
         else:
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.postgres",
-                POSTGRES_HOST=self.host or "",
-                POSTGRES_PORT=str(self.port),
+                POSTGRES_HOST=self.libpq_host,
+                POSTGRES_PORT=self.libpq_port,
                 POSTGRES_USER=self.user or "",
                 POSTGRES_PASSWORD=self.password or "",
                 POSTGRES_DBNAME=self.dbname or "",
@@ -122,6 +152,9 @@ class DatabaseSettings:
                 POSTGRES_PRE_PING="y",
                 APPLICATION_RECORDER_TOPIC="oversight.eventstore:PostgresOversightRecorder",
             )
+            if self.options:  # the library's factory passes no other libpq parameter
+                env["PERSISTENCE_MODULE"] = "oversight.failover:PostgresFactory"
+                env["OVERSIGHT_LIBPQ_OPTIONS"] = urlencode(self.options)
         return env
 
     def same_store(self, other: DatabaseSettings) -> bool:
@@ -269,6 +302,45 @@ def _line_of(lines: list[str], key: str, *, table: bool = False) -> int:
     return 1
 
 
+def _hosts(hostlist: str) -> tuple[tuple[str, int], ...]:
+    """``host[:port]`` items, comma separated (an IPv6 address in brackets); port 5432
+    where none is given. Empty when any host is missing."""
+    found: list[tuple[str, int]] = []
+    for item in hostlist.split(","):
+        match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]/]+)(?::([0-9]{1,5}))?", item)
+        if not item or item.startswith(":"):
+            return ()
+        if match is None:
+            raise SettingsError(
+                f"OVERSIGHT_DATABASE_URL: {item[:80]!r} is not host:port (a port is a number)"
+            )
+        port = int(match.group(2) or 5432)
+        if not 0 < port < 65536:
+            raise SettingsError(f"OVERSIGHT_DATABASE_URL: port {port} is out of range")
+        found.append((unquote(match.group(1).strip("[]")), port))
+    return tuple(found)
+
+
+def _libpq_options(query: str) -> tuple[tuple[str, str], ...]:
+    """The URL's query: only ``LIBPQ_PARAMETERS``, each once, with a value it takes."""
+    options: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        allowed = LIBPQ_PARAMETERS.get(name)
+        if allowed is None:
+            raise SettingsError(
+                f"OVERSIGHT_DATABASE_URL: the query parameter {name!r} is not supported "
+                f"(only {', '.join(LIBPQ_PARAMETERS)}); the schema is always 'public' "
+                "(one database per deployment or authority)"
+            )
+        if value not in allowed or name in options:
+            raise SettingsError(
+                f"OVERSIGHT_DATABASE_URL: {name}={value!r} is not one of "
+                f"{', '.join(allowed)}, given once"
+            )
+        options[name] = value
+    return tuple(options.items())
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
@@ -372,11 +444,12 @@ def psycopg_conninfo(database: DatabaseSettings) -> str:
     from psycopg.conninfo import make_conninfo
 
     return make_conninfo(
-        host=database.host,
-        port=database.port,
+        host=database.libpq_host,
+        port=database.libpq_port,
         user=database.user,
         password=database.password or None,
         dbname=database.dbname,
+        **dict(database.options),
     )
 
 
