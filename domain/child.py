@@ -712,7 +712,7 @@ class Child(Subject):
             "episode_id": episode_id,
             "started_on": started_on,
             "category_of_abuse": category_of_abuse,
-            "reviews": [],
+            "review_dates": [],
             "ended_on": None,
         }
         self._add_entry(entry_id, "child_protection_plan", provenance, fields)
@@ -730,13 +730,13 @@ class Child(Subject):
         self._check_open(provenance)
         plan = self._open_plan(entry_id)
         self._past_day(provenance, reviewed_on, field="reviewed_on")
-        last = plan["reviews"][-1] if plan["reviews"] else plan["started_on"]
+        last = plan["review_dates"][-1] if plan["review_dates"] else plan["started_on"]
         require(
             reviewed_on > last,
             "a review conference after the plan's start and its last review",
             field="reviewed_on",
         )
-        number = len(plan["reviews"]) + 1
+        number = len(plan["review_dates"]) + 1
         self._cp_plan_reviewed(provenance, entry_id, reviewed_on, number)
         self._raise_key_points(
             provenance, ChildProtectionPlanReviewed, {"review_number": number}, rules
@@ -746,7 +746,7 @@ class Child(Subject):
     def _cp_plan_reviewed(
         self, provenance: Provenance, entry_id: str, reviewed_on: date, review_number: int
     ) -> None:
-        self.entries[entry_id].fields["reviews"].append(reviewed_on)
+        self.entries[entry_id].fields["review_dates"].append(reviewed_on)
 
     def end_child_protection_plan(
         self, provenance: Provenance, *, entry_id: str, ended_on: date, rules: AuthorityRules
@@ -762,7 +762,7 @@ class Child(Subject):
             "8840 a child protection plan cannot start and end on the same day",
             field="ended_on",
         )
-        reviews: list[date] = plan["reviews"]
+        reviews: list[date] = plan["review_dates"]
         require(
             not reviews or ended_on >= reviews[-1],
             "a plan cannot end before its last review conference",

@@ -748,7 +748,7 @@ class Planner:
         """A fact whose entry is recorded: nothing (already recorded), a correction of
         what the census corrects, or the step that entry has not had yet."""
         if isinstance(command, c.ReviewChildProtectionPlan):
-            if same["review"] in current["reviews"]:
+            if same["review"] in current["review_dates"]:
                 out.already += 1
             else:
                 out.commands.append(command)

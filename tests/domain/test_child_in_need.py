@@ -76,7 +76,7 @@ def test_a_plan_makes_the_case_child_protection_and_its_end_child_in_need_again(
     assert not ch.triggers  # Durham's pack declares no key point on a plan
     rebuilt = replay(ch)
     assert (rebuilt.case_type, rebuilt.open_cin_episode) == (CaseType.CIN, "E1")
-    assert rebuilt.entries["P1"].current()["reviews"] == [_day(40)]
+    assert rebuilt.entries["P1"].current()["review_dates"] == [_day(40)]
 
 
 def test_devons_pack_raises_its_key_points_9_and_11() -> None:

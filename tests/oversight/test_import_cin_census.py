@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
 import oversight.cin_census_cli  # noqa: F401  (registers ``oversight import cin-census``)
 from application.app import OversightApplication
@@ -41,6 +42,7 @@ from domain.vocabulary import CaseType, Role
 from oversight.cli import main
 from oversight.importers.cin_census import CensusFileError, import_cin_census
 from oversight.settings import DatabaseSettings
+from projections.audit_trail import subjects_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cin"
 CENSUS = FIXTURES / "census_2024.xml"
@@ -488,3 +490,25 @@ def test_any_census_plans_set_the_case_type_and_only_devons_key_points(
     assert kinds.count("threshold_change") == len(plans) + ends
     written = _written(app)
     assert _import(app, path).recorded == 0 and _written(app) == written
+
+
+def test_the_history_of_every_imported_child_agrees_with_the_store(
+    app: OversightApplication, database: DatabaseSettings, engine: Engine
+) -> None:
+    """``history verify`` after an import: the projection's fold and the aggregate agree
+    on every entry a census makes, a plan's reviews among them (the fold counts them as
+    ``reviews``; the aggregate keeps their dates apart, as ``review_dates``)."""
+    _register_authority(app)
+    _import(app)
+    env = {"OVERSIGHT_DATABASE_URL": database.sqlalchemy_url().replace("+psycopg", "")}
+    runner = CliRunner()
+    assert runner.invoke(main, ["projections", "run", "--once"], env=env).exit_code == 0
+    assert any(kind_of(e) is ChildProtectionPlanReviewed for e in _events(app, "A1"))
+    children = subjects_of(engine, AUTHORITY, "child")
+    assert len(children) == 3  # the census's accepted children
+    for child in children:
+        done = runner.invoke(
+            main, ["history", "verify", "--authority", AUTHORITY, "--child", child], env=env
+        )
+        assert done.exit_code == 0, (child, done.output)
+        assert "agrees with the event store" in done.output
