@@ -112,12 +112,21 @@ _DAY = click.DateTime(["%Y-%m-%d"])
 def _reader(
     app: Any, sources: Sources, authority: str, reader: str, role: str, purpose: str
 ) -> StoreReader:
+    import getpass
+
     from application.exports.reading import StoreReader
     from domain.authorization import Principal
     from domain.vocabulary import Role
 
     principal = Principal(reader, Role(role), authority)
-    return StoreReader(app, principal, purpose, engine=sources.engine)
+    # The reader and role are declared by whoever holds the database's credentials: each
+    # access log line says the read came through this command and which account ran it.
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container, say)
+        account = "unknown account"
+    via = f"oversight export, run by {account}"
+    return StoreReader(app, principal, purpose, engine=sources.engine, via=via)
 
 
 def _access_roles() -> list[str]:
@@ -140,7 +149,8 @@ def reader_options(func: Callable[..., None]) -> Callable[..., None]:
                 "--reader",
                 default="OPERATOR",
                 show_default=True,
-                help="Who reads, as the access log names them.",
+                help="Who reads, as the access log names them (declared by the operator: "
+                "each line also says it came through this command, run by which account).",
             ),
             click.option(
                 "--role",

@@ -81,6 +81,10 @@ class StoreReader:
     purpose: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     engine: Engine | None = None
+    #: How the read was made, kept on each access log line with ``what``: the CLI names
+    #: itself and the operating-system account that ran it, since its reader and role are
+    #: the operator's declaration, not a verified token's.
+    via: str | None = None
 
     @property
     def authority_code(self) -> str:
@@ -188,7 +192,7 @@ class StoreReader:
                     self.principal.staff_id, self.principal.actor_role, self.authority_code
                 ),
                 occurred_at=self.clock(),
-                what=what[:500],
+                what=(f"{what} ({self.via})" if self.via else what)[:500],
                 purpose=self.purpose,
                 child_id=child_id,
                 staff_id=staff_id,

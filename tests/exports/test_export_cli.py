@@ -12,6 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from domain.events import RecordAccessed
 from oversight.cli import main
 from tests.exports.conftest import Told
 from tests.exports.story import LA, PURGED_WORDS
@@ -86,3 +87,21 @@ def test_bad_input_is_a_message_and_an_exit_code(told: Told) -> None:
     code, out, _ = _run(told, "chronology", "--child", "C1", "--from", "2020-01-01",
                         "--to", "2020-01-31")  # fmt: skip
     assert code == 0 and "No oversight act" in json.loads(out)["empty_reason"]
+
+
+def test_each_read_the_cli_logs_says_it_came_through_the_command(told: Told) -> None:
+    """The CLI's reader and role are the operator's declaration (who holds the database's
+    credentials), not a verified token's: each access log line says so."""
+    before = told.app.recorder.max_notification_id() or 0
+    code, _, _ = _run(told, "chronology", "--child", "C1", "--reader", "SM1",
+                      "--role", "service_manager")  # fmt: skip
+    assert code == 0
+    written = told.app.recorder.select_notifications(before + 1, 100)
+    reads = [
+        told.app.mapper.to_domain_event(n)
+        for n in written
+        if n.topic.endswith(RecordAccessed.__name__)
+    ]
+    assert reads, "the chronology's read of C1 is logged"
+    assert all("(oversight export, run by " in r.what for r in reads), [r.what for r in reads]
+    assert all(r.provenance.actor_id == "SM1" for r in reads)
