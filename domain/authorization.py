@@ -109,6 +109,9 @@ class Principal:
     grants: frozenset[str] = frozenset()
     #: An inspector's or investigator's grant ends here (besides the token's expiry).
     grant_expires_at: datetime | None = None
+    #: When the token itself expires: a request is checked at its start, and a live view
+    #: (a subscription) ends here.
+    expires_at: datetime | None = None
 
     def granted(self, kind: str, local_id: str, now: datetime) -> bool:
         if self.grant_expires_at is not None and now >= self.grant_expires_at:

@@ -241,12 +241,14 @@ def principal_from(claims: dict[str, Any]) -> Principal:
             f"each of the token's grants must be at most {MAX_GRANT_LENGTH} characters"
         )
     until = _seconds(claims, "grant_expires_at")
+    expires = _seconds(claims, "exp")
     return Principal(
         staff_id=staff_id,
         role=role,
         authority_code=authority,
         grants=frozenset(grants),
         grant_expires_at=datetime.fromtimestamp(until, UTC) if until is not None else None,
+        expires_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
     )
 
 

@@ -19,6 +19,8 @@ from typing import Annotated
 
 import strawberry
 
+from domain.authorization import Principal
+from graphql_api.codes import UNAUTHENTICATED
 from graphql_api.context import PURPOSE, After, Info
 from graphql_api.errors import INPUT, client_error, run_in_thread
 from graphql_api.limits import MAX_PAGE
@@ -43,6 +45,15 @@ class ComplianceChangeEdge:
     node: ComplianceChange = strawberry.field(
         description="The subject whose findings changed, with its counts on the day asked."
     )
+
+
+def _still_signed_in(who: Principal, now: datetime) -> None:
+    """A live view lasts as long as its token: past its expiry it ends, as a new request
+    with that token would be refused (sign in again, and resume from the last cursor)."""
+    if who.expires_at is not None and now >= who.expires_at:
+        raise client_error(
+            "the token has expired: sign in again and resubscribe with after", UNAUTHENTICATED
+        )
 
 
 def _change_cursors(authority: str, team: str) -> Cursors:
@@ -98,6 +109,7 @@ class Subscription:
         await run_in_thread(open_record)
         mark = after
         while True:
+            _still_signed_in(who, datetime.now(UTC))
             found = await run_in_thread(
                 functools.partial(
                     read_trail,
@@ -151,6 +163,7 @@ class Subscription:
             current = await run_in_thread(positions)
             mark = max(((p, s) for s, p in current.items()), default=(0, ""))
         while True:
+            _still_signed_in(who, datetime.now(UTC))
             current = await run_in_thread(positions)
             changed = sorted((p, s) for s, p in current.items() if (p, s) > mark)
             if changed:  # sent only while the caller may still read the team's reports

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 from domain import commands as c
 from domain.provenance import Actor
 from domain.vocabulary import Role
+from graphql_api.auth import mint
 from graphql_api.schema import POLL_SECONDS
 from tests.graphql_api.conftest import AUTHORITY, OTHER, START, Api, at
 
@@ -168,3 +169,24 @@ def test_a_live_trail_ends_when_its_reader_may_no_longer_read_the_record(api: Ap
         ended = received[-2]  # the refusal, then the server completes the subscription
         assert ended["payload"]["data"] is None, ended
         assert ended["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND", ended
+
+
+def test_a_live_view_ends_when_its_token_expires(api: Api) -> None:
+    """A subscription lasts as long as the token it was opened with: then one
+    UNAUTHENTICATED error, and the server completes it (resume with a new token and the
+    last cursor)."""
+    short = mint(api.tokens, api.private_key, staff_id="SW1", role=Role.PRACTITIONER,
+                 authority=AUTHORITY, lifetime_seconds=2)  # fmt: skip
+    with TestClient(api.app) as client, client.websocket_connect("/graphql", PROTOCOL) as ws:
+        _connect(ws, short)
+        ws.send_json({"id": "1", "type": "subscribe",
+                      "payload": {"query": TRAIL, "variables": {"child": "C1"}}})  # fmt: skip
+        received: list[dict[str, Any]] = []
+        while not received or received[-1]["type"] != "complete":
+            received.append(ws.receive_json())
+            assert len(received) < 100, received
+        assert received[0]["payload"]["data"]["auditTrail"]["node"]["summary"].startswith(
+            "Child C1 registered"
+        )
+        ended = received[-2]
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", ended
