@@ -152,6 +152,20 @@ def schedule_command(
     click.echo(f"{len(rows)} records")
 
 
+def _purge_targets(
+    authority: str | None,
+) -> list[tuple[DatabaseSettings, tuple[str, ...] | None]]:
+    """Where a purge runs: the database of ``authority`` (or the one database); with a
+    routing table and no authority, each routed database with the authorities it holds."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        raise Failure(str(error)) from None
+    if settings.routing is None or authority is not None:
+        return [(settings.database, None)]
+    return [(routed.database, routed.authorities) for routed in settings.routing.databases()]
+
+
 def _purges(database: DatabaseSettings, wait: float = 60.0) -> Purges:
     from application.purge import Purges
 
@@ -201,20 +215,25 @@ def purge_command(
     day = _day(as_of, "--as-of") or (date.today() if scheduled else None)
     if day is None:
         raise click.UsageError("give --as-of YYYY-MM-DD")
-    database = _database()
-    purges = _purges(database, wait)
     runs: list[PurgeRun] = []
-    codes = _authorities(purges.engine, authority)
     try:
-        with progress("purging (authorities)", len(codes)) as update:
-            for done, code in enumerate(codes, 1):
-                dpo = Actor(authorised_by or SCHEDULE, Role.DATA_PROTECTION_OFFICER, code)
-                runs.append(
-                    purges.run(
-                        authority_code=code, as_of=day, dpo=dpo, dry_run=dry_run, limit=limit
+        # Each database's authorities, by its own purge use case: with a routing table
+        # and no --authority, every routed database (ADR 0033), so a scheduled run
+        # leaves no authority's records past their retention.
+        for database, routed in _purge_targets(authority):
+            purges = _purges(database, wait)
+            codes = _authorities(purges.engine, authority)
+            if routed is not None:
+                codes = [code for code in codes if code in routed]
+            with progress("purging (authorities)", len(codes)) as update:
+                for done, code in enumerate(codes, 1):
+                    dpo = Actor(authorised_by or SCHEDULE, Role.DATA_PROTECTION_OFFICER, code)
+                    runs.append(
+                        purges.run(
+                            authority_code=code, as_of=day, dpo=dpo, dry_run=dry_run, limit=limit
+                        )
                     )
-                )
-                update(done, len(codes))
+                    update(done, len(codes))
     except DomainError as error:
         raise refused(error) from None
     except LedgerMissing as error:

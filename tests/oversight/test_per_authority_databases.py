@@ -447,6 +447,36 @@ def test_a_purge_in_one_authoritys_database_touches_nothing_in_the_other(
         south_engine.dispose()
 
 
+def test_a_purge_of_every_authority_purges_each_routed_database_in_its_own(
+    stores: Stores, tmp_path: Path
+) -> None:
+    """``retention purge`` without --authority (a scheduled run) purges every routed
+    database, each authority's records in its own database, so none is left past its
+    retention because it is not in OVERSIGHT_DATABASE_URL."""
+    sentinels = {NORTH: _sentinel(), SOUTH: _sentinel()}
+    for database, authority in ((stores.north, NORTH), (stores.south, SOUTH)):
+        with opened(database) as app:
+            setup_authority(app, authority)
+            _seed(app, authority, "SW1", sentinels[authority])
+    code, output = _cli(stores, "projections", "run", "--once")
+    assert code == 0, output
+    code, output = _cli(
+        stores, "retention", "purge", "--as-of", AS_OF.isoformat(), "--authorised-by", "DPO1",
+        OVERSIGHT_PURGE_LEDGER=str(tmp_path / "ledger.jsonl"),
+    )  # fmt: skip
+    assert code == 0, output
+    for authority in (NORTH, SOUTH):
+        assert f"destroyed: {authority} worker SW1 personal_supervision" in output
+    for database in (stores.north, stores.south):
+        engine = read_engine(database)
+        try:
+            assert not any(sentinel in _tables(engine) for sentinel in sentinels.values())
+            found = certs.certificates(engine)
+            assert len(found) == 1, found  # its own authority's record, certified there
+        finally:
+            engine.dispose()
+
+
 def test_the_stacks_are_made_once_and_reused_by_every_request(
     stores: Stores, token_settings: tuple[TokenSettings, Path]
 ) -> None:
