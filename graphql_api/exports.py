@@ -41,8 +41,17 @@ from graphql_api.context import (
     instant,
     page,
 )
-from graphql_api.errors import client_error, run_in_thread
-from graphql_api.relay import Cursors, Key, ListSource, Node, global_id, paginate, position_in
+from graphql_api.errors import run_in_thread
+from graphql_api.relay import (
+    Cursors,
+    Key,
+    ListSource,
+    Node,
+    global_id,
+    no_such_record,
+    paginate,
+    position_in,
+)
 from graphql_api.service import Service
 from graphql_api.types.citations import RuleCitation, adopted_pack, citations
 from graphql_api.types.common import PageInfo, page_info
@@ -408,7 +417,7 @@ async def decision_node(info: Info, local: str, purpose: str) -> DecisionItem:
         else:
             found = decision(_sources(service), reader, who.authority_code, child, position)
         if found is None:
-            raise client_error("no such record in this authority", "NOT_FOUND", field="id")
+            raise no_such_record()
         return _item(who.authority_code, found)
 
     return await run_in_thread(read)

@@ -10,11 +10,12 @@ service in a worker thread (``run_in_thread``), where domain errors become typed
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from sqlalchemy import select
 
+from domain.authorization import Principal
 from domain.policy.calendar import Period
 from graphql_api import purge as purge_api
 from graphql_api.context import (
@@ -46,6 +47,7 @@ from graphql_api.relay import (
     PageArgs,
     Paged,
     SqlSource,
+    no_such_record,
     paginate,
     position_in,
     read_node,
@@ -241,10 +243,8 @@ async def _listed(info: Info, kind: str, local_id: str) -> tuple[compliance_mode
         source = _list_source(service, who.authority_code, kind, None)
         found = source.fetch((local_id,), (local_id,), 1, inclusive=True)
         row = _case_row(found[0][1]) if found else None
-        service.open_reports(who, row.team if row is not None else None)
-        if row is None:
-            raise client_error("no such record in this authority", "NOT_FOUND", field="id")
-        return row, service.clock().date()
+        listed = _report_item(service, who, row, row.team if row is not None else None)
+        return listed, service.clock().date()
 
     return await run_in_thread(read)
 
@@ -265,8 +265,18 @@ async def _certificate_node(info: Info, local_id: str, purpose: str) -> Any:
     return await run_in_thread(lambda: purge_api.certificate(service, who, local_id))
 
 
-def _no_such_record() -> Exception:
-    return client_error("no such record in this authority", "NOT_FOUND", field="id")
+T = TypeVar("T")
+
+
+def _report_item(service: Service, who: Principal, found: T | None, team: str | None) -> T:
+    """An item of an authority report read by its id, authorised as the report is (a
+    team manager, their own team's): one the caller may not read is refused as the
+    report would be (FORBIDDEN), whether it is there or not; then one not there is
+    missing."""
+    service.open_reports(who, team if found is not None else None)
+    if found is None:
+        raise no_such_record()
+    return found
 
 
 async def _audit_entry_node(info: Info, local: str, purpose: str) -> AuditEntry:
@@ -276,7 +286,7 @@ async def _audit_entry_node(info: Info, local: str, purpose: str) -> AuditEntry:
     local_id, _, position_text = rest.rpartition("/")
     position = position_in(position_text)
     if kind not in ("child", "worker") or not local_id or position is None:
-        raise _no_such_record()
+        raise no_such_record()
     who = info.context.who()
     service = info.context.service
 
@@ -294,7 +304,7 @@ async def _audit_entry_node(info: Info, local: str, purpose: str) -> AuditEntry:
             after=encode_cursor(position - 1) if position > 0 else None,
         ).entries
         if not found or found[0].position != position:
-            raise _no_such_record()
+            raise no_such_record()
         return audit_entry(who.authority_code, kind, local_id, found[0])
 
     return await run_in_thread(read)
@@ -324,10 +334,8 @@ async def _register_item_node(info: Info, local: str, purpose: str) -> RegisterI
             if register and subject_id and item_id
             else []
         )
-        service.open_reports(who, rows[0].team if rows else None)
-        if not rows:
-            raise _no_such_record()
-        return register_item(who.authority_code, rows[0])
+        row = _report_item(service, who, rows[0] if rows else None, rows[0].team if rows else None)
+        return register_item(who.authority_code, row)
 
     return await run_in_thread(read)
 
@@ -357,10 +365,8 @@ async def _quality_audit_node(info: Info, local: str, purpose: str) -> QualityAu
                     )
                     if r.subject_kind == kind and r.audit_id == audit_id
                 ]
-        service.open_reports(who, rows[0].team if rows else None)
-        if not rows:
-            raise _no_such_record()
-        return quality_audit(who.authority_code, rows[0])
+        row = _report_item(service, who, rows[0] if rows else None, rows[0].team if rows else None)
+        return quality_audit(who.authority_code, row)
 
     return await run_in_thread(read)
 

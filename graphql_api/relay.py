@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import orjson
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy import Column, ColumnElement, Engine, Select, and_, func, or_, select
 
 from graphql_api.codes import BAD_USER_INPUT, NOT_FOUND
@@ -96,8 +97,13 @@ async def read_node(
     who = info.context.who()
     reader = readers.get(kind)
     if authority != who.authority_code or reader is None:
-        raise client_error("no such record in this authority", NOT_FOUND, field=field)
+        raise no_such_record(field)
     return await reader(info, local_id, purpose)
+
+
+def no_such_record(field: str = "id") -> GraphQLError:
+    """A node that is not there, or not the caller's to see: one answer for both."""
+    return client_error("no such record in this authority", NOT_FOUND, field=field)
 
 
 # -- cursors -------------------------------------------------------------------------------------
