@@ -123,13 +123,11 @@ def decision(
     opened (authorised and logged). None when there is no such decision; ``Forbidden``,
     whether there is or not, for a reader of no report that would hold it."""
     quiet = Sources(sources.engine, sources.library, with_findings=False)
-    known = {str(c) for c in subjects_of(sources.engine, authority, "child")}
-    found = None
-    if child in known:
-        # Looked for before the reader is authorised: no personal file is opened (nor
-        # logged) on their behalf; decisions are on the child's record, not in one.
-        mine = _of_child(quiet, _Unopened(reader), authority, child, Filters())
-        found = next((d for d in mine if d.position == position), None)
+    # Looked for before the reader is authorised: no personal file is opened (nor logged)
+    # on their behalf; decisions are on the child's record, not in one. A child not there
+    # has no history, so no decision.
+    mine = _of_child(quiet, _Unopened(reader), authority, child, Filters())
+    found = next((d for d in mine if d.position == position), None)
     require_text(reader.purpose, field="purpose", max_length=500)
     reader.open_reports(found.team if found is not None else None)
     if found is None:

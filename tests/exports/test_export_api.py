@@ -195,6 +195,7 @@ def test_a_decision_resolves_by_its_id_as_the_list_reads_it(api: Api) -> None:
     # A report reader gets a missing one, or another authority's, as not found.
     for given in (forged, global_id("Decision", AUTHORITY, "nonsense"),
                   global_id("Decision", AUTHORITY, "C1/\u00b2"),
+                  global_id("Decision", AUTHORITY, "C404/1"),  # no such child
                   global_id("Decision", "OTHER", "C1/1")):  # fmt: skip
         assert api.error(NODE, manager, {"id": given})["extensions"]["code"] == "NOT_FOUND"
 
