@@ -10,7 +10,7 @@ falls on all of them alike:
 - ``bare_read``: ``projections.history.read`` alone (one query of the child's rows);
 - ``authorise``: ``Service._open`` (the relationship table: the child's row, its
   managers' chain and the caller's team);
-- ``log``: ``Service._log_read`` (the read written on the child's access log, committed);
+- ``log``: ``Service.log_read`` (the read written on the child's access log, committed);
 - ``graphql``: the whole request through the ASGI app in process (no network).
 
 Also counted, per request: statements on the read models' engine, connections checked
@@ -242,7 +242,7 @@ def main() -> None:
             service._open(principal, Named("child", local, "child_id"))
 
         def log(local: str, _: datetime) -> None:
-            service._log_read(principal, child_id=local, what="child record", purpose="benchmark")
+            service.log_read(principal, child_id=local, what="child record", purpose="benchmark")
 
         return {
             "bare_read": lambda picks: timed(bare, picks),

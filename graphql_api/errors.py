@@ -45,6 +45,7 @@ from graphql import (
     visit,
 )
 from sqlalchemy.exc import DataError
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types import ExecutionContext
 
 from application import metrics
@@ -351,7 +352,12 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
 
 
 class OversightSchema(strawberry.Schema):
-    """The schema, with errors presented by ``present`` (and none logged by strawberry)."""
+    """The schema, with errors presented by ``present`` (and none logged by strawberry),
+    and enum values written by a lookup (``_enum_names_by_lookup``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _enum_names_by_lookup(self._schema)
 
     @cached_property
     def _names(self) -> frozenset[str]:
@@ -362,3 +368,38 @@ class OversightSchema(strawberry.Schema):
     ) -> None:
         for error in errors:
             present(error, self._names, execution_context)
+
+
+def _enum_names_by_lookup(schema: GraphQLSchema) -> None:
+    """Each enum's output by a dictionary from member to name. strawberry finds a
+    member's name by comparing it with every value of its enum in turn, through the
+    ``Enum.value`` property: a child's history of 50 events, each with its kind (one
+    of about 60), spent about a tenth of its request there (issue 18, session 14). The
+    same names: the first value equal to the member's, as strawberry's loop finds;
+    anything else (a raw value) goes to strawberry's own."""
+    for named in schema.type_map.values():
+        if not isinstance(named, CustomGraphQLEnumType):
+            continue
+        names: dict[Any, str] = {}
+        members: list[Any] = list(named.wrapped_cls)
+        for member in members:
+            for name, value in named.values.items():
+                if member.value == value.value:
+                    names[member] = name
+                    break
+        named.coerce_output_value = _lookup(  # type: ignore[method-assign, assignment]
+            named.wrapped_cls, names, named.coerce_output_value
+        )
+
+
+def _lookup(
+    members: type, names: dict[Any, str], otherwise: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    def coerce_output_value(output_value: Any) -> Any:
+        if isinstance(output_value, members):  # strawberry's test: a member, not a value
+            name = names.get(output_value)
+            if name is not None:
+                return name
+        return otherwise(output_value)
+
+    return coerce_output_value

@@ -9,13 +9,15 @@ service in a worker thread (``run_in_thread``), where domain errors become typed
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 from sqlalchemy import select
 
-from domain.authorization import Principal
+from domain.authorization import ChildRelations, Principal, WorkerRelations
 from domain.policy.calendar import Period
 from graphql_api import purge as purge_api
 from graphql_api.context import (
@@ -81,7 +83,14 @@ from graphql_api.types.quality import (
     audit_quota_window,
     quality_audit,
 )
-from graphql_api.types.records import AuditEntry, audit_entry
+from graphql_api.types.records import (
+    AuditEntry,
+    Instants,
+    SubjectState,
+    asked_state,
+    audit_entry,
+    read_state,
+)
 from graphql_api.types.register_connection import RegisterItemConnection, RegisterItemEdge
 from graphql_api.types.teams import TeamCompliance, team_compliance_of
 from projections import compliance as compliance_model
@@ -134,21 +143,29 @@ async def _open_child(
     who = info.context.who()
     service = info.context.service
 
-    def read() -> Child:
+    def authorise() -> ChildRelations:
         _wait(service, consistent_with)
-        found = service.open_child(who, child_id, what="child record", purpose=purpose)
-        return Child(
-            id=global_id("Child", who.authority_code, child_id),
-            kind="child",
-            local_id=child_id,
-            child_id=child_id,
-            team=found.team,
-            allocated_worker=found.allocated_worker,
-            purpose=purpose,
-            authority=who.authority_code,
-        )
+        return service.authorise_child(who, child_id)
 
-    return await run_in_thread(read)
+    found = await run_in_thread(authorise)
+    read_beside = await _logged(
+        info,
+        "child",
+        who.authority_code,
+        child_id,
+        lambda: service.log_read(who, child_id=child_id, what="child record", purpose=purpose),
+    )
+    return Child(
+        id=global_id("Child", who.authority_code, child_id),
+        kind="child",
+        local_id=child_id,
+        child_id=child_id,
+        team=found.team,
+        allocated_worker=found.allocated_worker,
+        purpose=purpose,
+        authority=who.authority_code,
+        read_beside=read_beside,
+    )
 
 
 async def _open_worker(
@@ -157,20 +174,51 @@ async def _open_worker(
     who = info.context.who()
     service = info.context.service
 
-    def read() -> Worker:
+    def authorise() -> WorkerRelations:
         _wait(service, consistent_with)
-        found = service.open_worker(who, staff_id, what="personal file", purpose=purpose)
-        return Worker(
-            id=global_id("Worker", who.authority_code, staff_id),
-            kind="worker",
-            local_id=staff_id,
-            staff_id=staff_id,
-            team=found.team,
-            purpose=purpose,
-            authority=who.authority_code,
-        )
+        return service.authorise_worker(who, staff_id, purpose)
 
-    return await run_in_thread(read)
+    found = await run_in_thread(authorise)
+    read_beside = await _logged(
+        info,
+        "worker",
+        who.authority_code,
+        staff_id,
+        lambda: service.log_read(who, staff_id=staff_id, what="personal file", purpose=purpose),
+    )
+    return Worker(
+        id=global_id("Worker", who.authority_code, staff_id),
+        kind="worker",
+        local_id=staff_id,
+        staff_id=staff_id,
+        team=found.team,
+        purpose=purpose,
+        authority=who.authority_code,
+        read_beside=read_beside,
+    )
+
+
+async def _logged(
+    info: Info, kind: str, authority: str, local_id: str, log: Callable[[], None]
+) -> dict[Instants, SubjectState] | None:
+    """Write an authorised read on the record's access log (``log``) and, meanwhile, read
+    the one ``state`` the request asks of the record, if it asks for one (ADR 0035).
+    Returns once the log entry is committed, and raises what writing it raised: nothing
+    of the record is returned unless its read is logged. A state read that failed is
+    left to the ``state`` field, which reads again and answers its own error."""
+    asked = asked_state(info)
+    if asked is None:
+        await run_in_thread(log)
+        return None
+    engine = info.context.service.engine
+    logged, state = await asyncio.gather(
+        run_in_thread(log),
+        run_in_thread(lambda: read_state(engine, kind, authority, local_id, asked)),
+        return_exceptions=True,
+    )
+    if isinstance(logged, BaseException):
+        raise logged
+    return {asked: state} if isinstance(state, SubjectState) else None
 
 
 def _list_source(service: Service, authority: str, kind: str, team: str | None) -> SqlSource:

@@ -3,7 +3,9 @@
 Synchronous (the application and the read models are), and free of GraphQL: resolvers
 run these in a worker thread. Every read of a child's record or a personal file is
 authorised first and then written to the subject's access log (``RecordAccess``) before
-any of it is returned: if the log cannot be written, nothing is read (fail closed).
+any of it is returned: if the log cannot be written, nothing is returned (fail closed).
+The API may read a record's state while its log entry is being written, and answers only
+once the entry is committed (ADR 0035).
 
 No existence oracle (issue 23): within an authority, a child or worker the caller may not
 see answers exactly as one that does not exist (``hidden``: the same code, message and
@@ -446,18 +448,31 @@ class Service:
         """Authorise a read of a child's record and log it. A child the caller may not
         read answers as one that does not exist (``hidden``), as do other authorities'
         children and children not known to the read models or the store."""
+        found = self.authorise_child(principal, child_id)
+        self.log_read(principal, child_id=child_id, what=what, purpose=purpose)
+        return found
+
+    def authorise_child(self, principal: Principal, child_id: str) -> ChildRelations:
+        """``open_child`` without the log: the caller must log the read
+        (``log_read``) before anything of the record is returned."""
         found = self._open(principal, Named("child", child_id, "child_id"))
         assert isinstance(found, ChildRelations)
-        self._log_read(principal, child_id=child_id, what=what, purpose=purpose)
+        return found
+
+    def authorise_worker(
+        self, principal: Principal, staff_id: str, purpose: str
+    ) -> WorkerRelations:
+        """``open_worker`` without the log (see ``authorise_child``)."""
+        _check_purpose(purpose)
+        found = self._open(principal, Named("worker", staff_id, "staff_id"))
+        assert isinstance(found, WorkerRelations)
         return found
 
     def open_worker(
         self, principal: Principal, staff_id: str, *, what: str, purpose: str
     ) -> WorkerRelations:
-        _check_purpose(purpose)
-        found = self._open(principal, Named("worker", staff_id, "staff_id"))
-        assert isinstance(found, WorkerRelations)
-        self._log_read(principal, staff_id=staff_id, what=what, purpose=purpose)
+        found = self.authorise_worker(principal, staff_id, purpose)
+        self.log_read(principal, staff_id=staff_id, what=what, purpose=purpose)
         return found
 
     def _open(self, principal: Principal, named: Named) -> SubjectRelations:
@@ -494,7 +509,7 @@ class Service:
         if principal.role is not Role.DATA_PROTECTION_OFFICER:
             self.open_reports(principal, None)
 
-    def _log_read(
+    def log_read(
         self,
         principal: Principal,
         *,
@@ -503,6 +518,8 @@ class Service:
         staff_id: str | None = None,
         child_id: str | None = None,
     ) -> None:
+        """Write a read of the child's record or the worker's file on its access log,
+        committed: nothing of the record may be returned before this returns."""
         self.app.execute(
             c.RecordAccess(
                 command_id=f"read-{uuid.uuid4().hex}",

@@ -7,10 +7,14 @@ record is authorised and logged before the record is returned (the queries open 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
+from sqlalchemy import Engine
+from strawberry.types.nodes import SelectedField
 
 from domain.errors import NotFound
 from domain.identifiers import child_id, worker_id
@@ -171,6 +175,10 @@ def trail_page(page: Paged[Any], authority: str, kind: str, local_id: str) -> Au
     )
 
 
+#: The instants a state is read at: ``asOf`` (valid time) and ``knownAt`` (system time).
+Instants = tuple[datetime | None, datetime | None]
+
+
 @strawberry.interface(
     description="A child's or worker's record, as the caller may see it. Reading it is "
     "logged on its access log."
@@ -180,11 +188,18 @@ class SubjectRecord(Node):
     local_id: strawberry.Private[str]
     purpose: strawberry.Private[str]
     authority: strawberry.Private[str]
+    #: The state the request asked for, read while the read's access-log entry was being
+    #: written (``read_beside_log``, ADR 0035), by the instants it was read at.
+    read_beside: strawberry.Private[dict[Instants, SubjectState] | None] = None
 
     @strawberry.field(description="State as of a valid time and as known at a system time.")
     async def state(
         self, info: Info, as_of: AsOfTime = None, known_at: KnownAt = None
     ) -> SubjectState:
+        if self.read_beside:
+            read = self.read_beside.get((instant(as_of, "asOf"), instant(known_at, "knownAt")))
+            if read is not None:
+                return read
         return await _state(info, self.kind, self.authority, self.local_id, as_of, known_at)
 
     @strawberry.field(description="The audit trail, oldest first.")
@@ -246,18 +261,50 @@ async def _state(
     known_at: datetime | None,
 ) -> SubjectState:
     engine = info.context.service.engine
-    subject = subject_uuid(kind, authority, local_id)
     valid, system = instant(as_of, "asOf"), instant(known_at, "knownAt")
+    return await run_in_thread(
+        lambda: read_state(engine, kind, authority, local_id, (valid, system))
+    )
 
-    def read() -> SubjectState:
-        answer, rows = history_model.read(engine, subject, as_of=valid, known_at=system)
-        return SubjectState(
-            attributes=attributes_of(kind, answer.attributes),
-            entries=entries_of(answer.entries, rows),
-            events=history_events(rows),
-        )
 
-    return await run_in_thread(read)
+def read_state(
+    engine: Engine, kind: str, authority: str, local_id: str, at: Instants
+) -> SubjectState:
+    """A subject's state and history at ``at``, from the history read model."""
+    subject = subject_uuid(kind, authority, local_id)
+    answer, rows = history_model.read(engine, subject, as_of=at[0], known_at=at[1])
+    return SubjectState(
+        attributes=attributes_of(kind, answer.attributes),
+        entries=entries_of(answer.entries, rows),
+        events=history_events(rows),
+    )
+
+
+def asked_state(info: Info) -> Instants | None:
+    """The instants of the one ``state`` the request asks of the record this field opens
+    (through fragments too), if it asks for exactly one and they are given as a request's
+    variables or left out; else None (the ``state`` field then reads for itself)."""
+    found: list[dict[str, Any]] = []
+
+    def walk(selections: Sequence[Any]) -> None:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == "state":
+                    found.append(selection.arguments)
+            else:  # a fragment, inline or named
+                walk(selection.selections)
+
+    for selected in info.selected_fields:
+        walk(selected.selections)
+    if len(found) != 1:
+        return None
+    as_of, known_at = found[0].get("asOf"), found[0].get("knownAt")
+    if not all(value is None or isinstance(value, datetime) for value in (as_of, known_at)):
+        return None  # a literal in the document: the field's own reading parses it
+    try:
+        return instant(as_of, "asOf"), instant(known_at, "knownAt")
+    except GraphQLError:
+        return None  # refused by the field itself, at its own path
 
 
 async def _trail(

@@ -355,3 +355,30 @@ def test_a_malformed_typed_input_is_a_typed_error_naming_the_field(api: Api) -> 
     )  # fmt: skip
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "functionsCovered" in error["message"]
+
+
+def test_every_enum_member_is_written_by_the_name_strawberry_gives_it() -> None:
+    """Enum output is a dictionary lookup (``errors._enum_names_by_lookup``, issue 18):
+    every member of every enum is written as strawberry's own comparison writes it, and
+    what is not a member (a plain value) still goes to strawberry's."""
+    from strawberry.schema.schema_converter import CustomGraphQLEnumType
+
+    enums = [
+        named
+        for named in build_schema()._schema.type_map.values()
+        if isinstance(named, CustomGraphQLEnumType)
+    ]
+    assert len(enums) >= 10
+    members = 0
+    for named in enums:
+        assert "coerce_output_value" in vars(named), named.name  # the lookup is installed
+        for member in named.wrapped_cls:
+            assert named.coerce_output_value(member) == CustomGraphQLEnumType.coerce_output_value(
+                named, member
+            ), (named.name, member)
+            members += 1
+        plain = next(iter(named.values.values())).value
+        assert named.coerce_output_value(plain) == CustomGraphQLEnumType.coerce_output_value(
+            named, plain
+        )
+    assert members >= 100
