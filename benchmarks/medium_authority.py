@@ -58,8 +58,9 @@ from projections import history as history_model
 from projections.engine import active_generation
 from projections.registry import all_projections
 
-RESULTS = Path(__file__).resolve().parent / "results" / "medium_authority.json"
 SCALE = os.environ.get("BENCH_SCALE", "medium")
+#: medium_authority.json, or medium_x2_authority.json for ``BENCH_SCALE=medium-x2``.
+RESULTS = Path(__file__).resolve().parent / "results" / f"{SCALE.replace('-', '_')}_authority.json"
 REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
 AUTHORITY = "GEN-MEDIUM" if SCALE == "medium" else f"GEN-{SCALE.upper()}"
 ISSUER, AUDIENCE = "https://bench.invalid/", "oversight-api"
