@@ -189,7 +189,7 @@ class SubjectRecord(Node):
     purpose: strawberry.Private[str]
     authority: strawberry.Private[str]
     #: The state the request asked for, read while the read's access-log entry was being
-    #: written (``read_beside_log``, ADR 0035), by the instants it was read at.
+    #: written (``queries._logged``, ADR 0035), by the instants it was read at.
     read_beside: strawberry.Private[dict[Instants, SubjectState] | None] = None
 
     @strawberry.field(description="State as of a valid time and as known at a system time.")
