@@ -382,3 +382,34 @@ def test_every_enum_member_is_written_by_the_name_strawberry_gives_it() -> None:
             named, plain
         )
     assert members >= 100
+
+
+def test_every_interface_resolves_each_type_as_strawberry_does() -> None:
+    """Interfaces resolve an object's type by its class (``errors.
+    _interface_types_by_lookup``, issue 18): for every object type behind every interface
+    (every catalogue event behind ``Event``, every entry behind ``Entry``, every node),
+    the same name as strawberry's own resolver gives."""
+    from types import SimpleNamespace
+
+    from graphql import GraphQLInterfaceType, GraphQLObjectType
+
+    schema = build_schema()
+    graphql_schema = schema._schema
+    interfaces = [
+        named
+        for named in graphql_schema.type_map.values()
+        if isinstance(named, GraphQLInterfaceType) and not named.name.startswith("__")
+    ]
+    assert {"Event", "Entry", "Node"} <= {i.name for i in interfaces}
+    resolved = 0
+    for interface in interfaces:
+        strawberrys = interface.resolve_type.__wrapped__  # type: ignore[union-attr]
+        info = SimpleNamespace(schema=graphql_schema, field_name="any")
+        for implementation in graphql_schema.get_possible_types(interface):
+            assert isinstance(implementation, GraphQLObjectType)
+            origin = schema.schema_converter.type_map[implementation.name].definition.origin  # type: ignore[union-attr]
+            obj = object.__new__(origin)
+            ours = interface.resolve_type(obj, info, interface)  # type: ignore[misc]
+            assert ours == strawberrys(obj, info, interface) == implementation.name
+            resolved += 1
+    assert resolved >= len(EVENT_TYPES) + len(ENTRY_TYPES)
