@@ -356,7 +356,8 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
 
 class OversightSchema(strawberry.Schema):
     """The schema, with errors presented by ``present`` (and none logged by strawberry),
-    and enum values written by a lookup (``_enum_names_by_lookup``)."""
+    enum values written and interfaces' types resolved by lookups
+    (``_enum_names_by_lookup``, ``_interface_types_by_lookup``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
