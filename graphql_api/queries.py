@@ -140,21 +140,8 @@ def _wait(service: Service, position: strawberry.ID | None) -> None:
 async def _open_child(
     info: Info, child_id: str, purpose: str, consistent_with: strawberry.ID | None = None
 ) -> Child:
-    who = info.context.who()
-    service = info.context.service
-
-    def authorise() -> ChildRelations:
-        _wait(service, consistent_with)
-        return service.authorise_child(who, child_id)
-
-    found = await run_in_thread(authorise)
-    read_beside = await _logged(
-        info,
-        "child",
-        who.authority_code,
-        child_id,
-        lambda: service.log_read(who, child_id=child_id, what="child record", purpose=purpose),
-    )
+    who, found, read_beside = await _open_record(info, "child", child_id, purpose, consistent_with)
+    assert isinstance(found, ChildRelations)
     return Child(
         id=global_id("Child", who.authority_code, child_id),
         kind="child",
@@ -171,21 +158,7 @@ async def _open_child(
 async def _open_worker(
     info: Info, staff_id: str, purpose: str, consistent_with: strawberry.ID | None = None
 ) -> Worker:
-    who = info.context.who()
-    service = info.context.service
-
-    def authorise() -> WorkerRelations:
-        _wait(service, consistent_with)
-        return service.authorise_worker(who, staff_id, purpose)
-
-    found = await run_in_thread(authorise)
-    read_beside = await _logged(
-        info,
-        "worker",
-        who.authority_code,
-        staff_id,
-        lambda: service.log_read(who, staff_id=staff_id, what="personal file", purpose=purpose),
-    )
+    who, found, read_beside = await _open_record(info, "worker", staff_id, purpose, consistent_with)
     return Worker(
         id=global_id("Worker", who.authority_code, staff_id),
         kind="worker",
@@ -196,6 +169,37 @@ async def _open_worker(
         authority=who.authority_code,
         read_beside=read_beside,
     )
+
+
+async def _open_record(
+    info: Info,
+    kind: str,
+    local_id: str,
+    purpose: str,
+    consistent_with: strawberry.ID | None,
+) -> tuple[Principal, ChildRelations | WorkerRelations, dict[Instants, SubjectState] | None]:
+    """A child's record or a worker's file, authorised, then its read logged (and its
+    state read meanwhile, ``_logged``): who asks, the subject's relations, the state."""
+    who = info.context.who()
+    service = info.context.service
+
+    def authorise() -> ChildRelations | WorkerRelations:
+        _wait(service, consistent_with)
+        if kind == "child":
+            return service.authorise_child(who, local_id)
+        return service.authorise_worker(who, local_id, purpose)
+
+    found = await run_in_thread(authorise)
+    subject = {"child_id": local_id} if kind == "child" else {"staff_id": local_id}
+    what = "child record" if kind == "child" else "personal file"
+    read_beside = await _logged(
+        info,
+        kind,
+        who.authority_code,
+        local_id,
+        lambda: service.log_read(who, what=what, purpose=purpose, **subject),
+    )
+    return who, found, read_beside
 
 
 async def _logged(
