@@ -383,7 +383,8 @@ def reads(database: DatabaseSettings, keys: Path) -> dict[str, Any]:
     # after a few requests to start the pools.
     # Chosen afresh in every run (unseeded): a child read by an earlier run is no
     # longer a first read.
-    fresh = [c for c in children if c not in set(picks)]
+    picked = set(picks)
+    fresh = [c for c in children if c not in picked]
     random.Random().shuffle(fresh)
     first_reads = [
         {
