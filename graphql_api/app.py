@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.registry import Collector
@@ -145,6 +146,16 @@ class OversightGraphQL(GraphQL[Context, None]):
     def graphql_ide_html(self) -> str:
         """The IDE's page, loading GraphiQL from ``/ide/`` (never a CDN: ADR 0027)."""
         return (IDE_ASSETS.parent / "ide.html").read_text(encoding="utf-8")
+
+    def encode_json(self, data: object) -> str:
+        """An answer as compact JSON, by orjson: a child's history of fifty events took
+        32 µs by stdlib ``json`` and 2 µs by orjson (issue 18, session 15). Text, not
+        bytes, so that a subscription's messages stay WebSocket text frames; what orjson
+        cannot write (an integer past 64 bits) by ``json``, as strawberry would."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
 
     def decode_json(self, data: str | bytes) -> object:
         """The body as JSON, within the nesting limit; not JSON (or not UTF-8) is the

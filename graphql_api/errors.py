@@ -38,8 +38,6 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
-    GraphQLInterfaceType,
-    GraphQLObjectType,
     GraphQLSchema,
     GraphQLSyntaxError,
     Node,
@@ -47,15 +45,13 @@ from graphql import (
     visit,
 )
 from sqlalchemy.exc import DataError
-from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types import ExecutionContext
-from strawberry.types.base import StrawberryObjectDefinition
 
 from application import metrics
 from application.certificates import LedgerMissing
 from application.storage import CompactionIncomplete
 from domain.errors import DomainError
-from graphql_api import unavailable
+from graphql_api import execution, unavailable
 from graphql_api.codes import CLASSIFICATIONS as CLASSIFICATIONS
 from graphql_api.codes import CODES as CODES
 from graphql_api.codes import DOMAIN_CODES, OVER_HTTP, classification
@@ -356,13 +352,12 @@ def present(error: GraphQLError, names: frozenset[str], context: ExecutionContex
 
 class OversightSchema(strawberry.Schema):
     """The schema, with errors presented by ``present`` (and none logged by strawberry),
-    enum values written and interfaces' types resolved by lookups
-    (``_enum_names_by_lookup``, ``_interface_types_by_lookup``)."""
+    and executed as ``graphql_api.execution`` arranges (enum values written and
+    interfaces' types resolved by lookups, plain leaf fields read without an ``Info``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _enum_names_by_lookup(self._schema)
-        _interface_types_by_lookup(self)
+        execution.arrange(self)
 
     @cached_property
     def _names(self) -> frozenset[str]:
@@ -373,76 +368,3 @@ class OversightSchema(strawberry.Schema):
     ) -> None:
         for error in errors:
             present(error, self._names, execution_context)
-
-
-def _enum_names_by_lookup(schema: GraphQLSchema) -> None:
-    """Each enum's output by a dictionary from member to name. strawberry finds a
-    member's name by comparing it with every value of its enum in turn, through the
-    ``Enum.value`` property: a child's history of 50 events, each with its kind (one
-    of about 60), spent about a tenth of its request there (issue 18, session 14). The
-    same names: the first value equal to the member's, as strawberry's loop finds;
-    anything else (a raw value) goes to strawberry's own."""
-    for named in schema.type_map.values():
-        if not isinstance(named, CustomGraphQLEnumType):
-            continue
-        names: dict[Any, str] = {}
-        members: list[Any] = list(named.wrapped_cls)
-        for member in members:
-            for name, value in named.values.items():
-                if member.value == value.value:
-                    names[member] = name
-                    break
-        named.coerce_output_value = _lookup(  # type: ignore[method-assign, assignment]
-            named.wrapped_cls, names, named.coerce_output_value
-        )
-
-
-def _interface_types_by_lookup(schema: strawberry.Schema) -> None:
-    """Each interface resolves an object's type by a dictionary from its class to the
-    type's name. strawberry's resolver first looks for a ``strawberry.cast`` on the
-    object, then checks it against the interface and reads its definition: a child's
-    history of 50 events, each behind the ``Event`` interface, spent about a seventh of
-    its execution there (issue 18, session 14). The same name for every object type that
-    implements the interface (its definition's, as strawberry's gives it); anything else
-    goes to strawberry's own."""
-    converted = schema.schema_converter.type_map
-    for concrete in converted.values():
-        interface = concrete.definition
-        graphql_type = concrete.implementation
-        if not isinstance(graphql_type, GraphQLInterfaceType) or not isinstance(
-            interface, StrawberryObjectDefinition
-        ):
-            continue
-        origin = interface.origin
-        names = {
-            other.definition.origin: other.definition.name
-            for other in converted.values()
-            if isinstance(other.implementation, GraphQLObjectType)
-            and isinstance(other.definition, StrawberryObjectDefinition)
-            and not other.definition.is_graphql_generic
-            and issubclass(other.definition.origin, origin)
-        }
-        if graphql_type.resolve_type is not None:
-            graphql_type.resolve_type = _by_class(names, graphql_type.resolve_type)
-
-
-def _by_class(names: dict[type, str], otherwise: Callable[..., Any]) -> Callable[..., Any]:
-    def resolve_type(obj: Any, info: Any, abstract_type: Any) -> Any:
-        name = names.get(type(obj))
-        return name if name is not None else otherwise(obj, info, abstract_type)
-
-    resolve_type.__wrapped__ = otherwise  # type: ignore[attr-defined]  # strawberry's own, for tests
-    return resolve_type
-
-
-def _lookup(
-    members: type, names: dict[Any, str], otherwise: Callable[[Any], Any]
-) -> Callable[[Any], Any]:
-    def coerce_output_value(output_value: Any) -> Any:
-        if isinstance(output_value, members):  # strawberry's test: a member, not a value
-            name = names.get(output_value)
-            if name is not None:
-                return name
-        return otherwise(output_value)
-
-    return coerce_output_value

@@ -9,8 +9,9 @@ service in a worker thread (``run_in_thread``), where domain errors become typed
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+import contextvars
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -89,7 +90,8 @@ from graphql_api.types.records import (
     SubjectState,
     asked_state,
     audit_entry,
-    read_state,
+    fetch_state,
+    state_from,
 )
 from graphql_api.types.register_connection import RegisterItemConnection, RegisterItemEdge
 from graphql_api.types.teams import TeamCompliance, team_compliance_of
@@ -178,51 +180,57 @@ async def _open_record(
     purpose: str,
     consistent_with: strawberry.ID | None,
 ) -> tuple[Principal, ChildRelations | WorkerRelations, dict[Instants, SubjectState] | None]:
-    """A child's record or a worker's file, authorised, then its read logged (and its
-    state read meanwhile, ``_logged``): who asks, the subject's relations, the state."""
+    """A child's record or a worker's file, authorised, then its read logged, and the one
+    ``state`` the request asks of it read meanwhile (ADR 0035, ADR 0036): who asks, the
+    subject's relations, the state read beside the log (None when the request asks for
+    no state, for more than one, or the read failed: the ``state`` field then reads for
+    itself and answers its own error).
+
+    One job in a worker thread authorises, then writes the log entry. The moment the
+    caller is authorised, it hands the state's query to another thread (``BESIDE``);
+    once the log entry is committed, it decodes and folds the rows that query fetched.
+    The query waits on the database while the log does; the decoding, which is Python's
+    work, waits for the log rather than take the interpreter from it. Nothing is read
+    for a caller who may not read the record, and this returns once the log entry is
+    committed, raising what writing it raised: nothing of the record is returned unless
+    its read is logged."""
     who = info.context.who()
     service = info.context.service
-
-    def authorise() -> ChildRelations | WorkerRelations:
-        _wait(service, consistent_with)
-        if kind == "child":
-            return service.authorise_child(who, local_id)
-        return service.authorise_worker(who, local_id, purpose)
-
-    found = await run_in_thread(authorise)
+    asked = asked_state(info)
     subject = {"child_id": local_id} if kind == "child" else {"staff_id": local_id}
     what = "child record" if kind == "child" else "personal file"
-    read_beside = await _logged(
-        info,
-        kind,
-        who.authority_code,
-        local_id,
-        lambda: service.log_read(who, what=what, purpose=purpose, **subject),
-    )
-    return who, found, read_beside
+
+    def open_and_log() -> tuple[ChildRelations | WorkerRelations, SubjectState | None]:
+        _wait(service, consistent_with)
+        found: ChildRelations | WorkerRelations = (
+            service.authorise_child(who, local_id)
+            if kind == "child"
+            else service.authorise_worker(who, local_id, purpose)
+        )
+        fetching = None
+        if asked is not None:
+            engine, authority = service.engine, who.authority_code
+            fetching = BESIDE.submit(
+                contextvars.copy_context().run,
+                lambda: fetch_state(engine, kind, authority, local_id),
+            )
+        service.log_read(who, what=what, purpose=purpose, **subject)
+        if fetching is None or asked is None:
+            return found, None
+        try:
+            return found, state_from(kind, fetching.result(), asked)
+        except Exception:  # the state field reads again, and answers its own error
+            return found, None
+
+    found, state = await run_in_thread(open_and_log)
+    return who, found, None if state is None or asked is None else {asked: state}
 
 
-async def _logged(
-    info: Info, kind: str, authority: str, local_id: str, log: Callable[[], None]
-) -> dict[Instants, SubjectState] | None:
-    """Write an authorised read on the record's access log (``log``) and, meanwhile, read
-    the one ``state`` the request asks of the record, if it asks for one (ADR 0035).
-    Returns once the log entry is committed, and raises what writing it raised: nothing
-    of the record is returned unless its read is logged. A state read that failed is
-    left to the ``state`` field, which reads again and answers its own error."""
-    asked = asked_state(info)
-    if asked is None:
-        await run_in_thread(log)
-        return None
-    engine = info.context.service.engine
-    logged, state = await asyncio.gather(
-        run_in_thread(log),
-        run_in_thread(lambda: read_state(engine, kind, authority, local_id, asked)),
-        return_exceptions=True,
-    )
-    if isinstance(logged, BaseException):
-        raise logged
-    return {asked: state} if isinstance(state, SubjectState) else None
+#: The threads that read a record's state while its read is being logged (ADR 0035): as
+#: many as asyncio's default pool, in which the log is written.
+BESIDE = ThreadPoolExecutor(
+    max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="graphql-read-beside"
+)
 
 
 def _list_source(service: Service, authority: str, kind: str, team: str | None) -> SqlSource:

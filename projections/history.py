@@ -202,19 +202,25 @@ _columns = (
 )
 
 
-def rows(engine: Engine, subject_id: UUID | str) -> list[HistoryRow]:
-    """The subject's rows in recorded order (its log positions). One statement, so on
-    PostgreSQL it runs in autocommit: no BEGIN before it nor ROLLBACK after it, two of
-    the read's round trips (its one statement is its own snapshot)."""
+def fetched(engine: Engine, subject_id: UUID | str) -> Sequence[Any]:
+    """The subject's stored rows in recorded order (its log positions), as the driver
+    gives them: ``decoded`` makes them ``HistoryRow``s. One statement, so on PostgreSQL it
+    runs in autocommit: no BEGIN before it nor ROLLBACK after it, two of the read's round
+    trips (its one statement is its own snapshot). Apart, so that a reader may fetch
+    while another thread waits on the database, and decode after (ADR 0036)."""
     connection = engine.connect()
     if engine.dialect.name == "postgresql":
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
     with connection as conn:
-        result = conn.execute(
+        return conn.execute(
             select(*_columns)
             .where(_view.c.subject_id == str(subject_id))
             .order_by(_view.c.position)
         ).all()
+
+
+def decoded(stored: Sequence[Any]) -> list[HistoryRow]:
+    """``fetched`` rows as the timeline's facts."""
     return [
         HistoryRow(
             int(position),
@@ -225,8 +231,13 @@ def rows(engine: Engine, subject_id: UUID | str) -> list[HistoryRow]:
             int(version),
             entry_ref,
         )
-        for position, event_type, occurred_at, recorded_at, data, version, entry_ref in result
+        for position, event_type, occurred_at, recorded_at, data, version, entry_ref in stored
     ]
+
+
+def rows(engine: Engine, subject_id: UUID | str) -> list[HistoryRow]:
+    """The subject's rows in recorded order (its log positions)."""
+    return decoded(fetched(engine, subject_id))
 
 
 def history(
@@ -258,7 +269,13 @@ def read(
 ) -> tuple[SubjectState, list[HistoryRow]]:
     """``state`` and ``history`` together from one read of the subject's rows: the API
     answers both, and reading and decoding the rows is most of either."""
-    all_rows = rows(engine, subject_id)
+    return answer(rows(engine, subject_id), as_of=as_of, known_at=known_at)
+
+
+def answer(
+    all_rows: Sequence[HistoryRow], *, as_of: datetime | None, known_at: datetime | None
+) -> tuple[SubjectState, list[HistoryRow]]:
+    """``read`` of rows already read."""
     return (
         fold(all_rows, as_of=as_of, known_at=known_at),
         visible(all_rows, as_of=as_of, known_at=known_at),

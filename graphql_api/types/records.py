@@ -271,8 +271,19 @@ def read_state(
     engine: Engine, kind: str, authority: str, local_id: str, at: Instants
 ) -> SubjectState:
     """A subject's state and history at ``at``, from the history read model."""
-    subject = subject_uuid(kind, authority, local_id)
-    answer, rows = history_model.read(engine, subject, as_of=at[0], known_at=at[1])
+    return state_from(kind, fetch_state(engine, kind, authority, local_id), at)
+
+
+def fetch_state(engine: Engine, kind: str, authority: str, local_id: str) -> Sequence[Any]:
+    """A subject's stored history rows, not yet decoded (``state_from`` reads them): the
+    part of ``read_state`` that waits on the database."""
+    return history_model.fetched(engine, subject_uuid(kind, authority, local_id))
+
+
+def state_from(kind: str, stored: Sequence[Any], at: Instants) -> SubjectState:
+    """A subject's state and history at ``at`` from its ``fetch_state`` rows: the part
+    of ``read_state`` that is Python's work (decoding, the fold, the API's types)."""
+    answer, rows = history_model.answer(history_model.decoded(stored), as_of=at[0], known_at=at[1])
     return SubjectState(
         attributes=attributes_of(kind, answer.attributes),
         entries=entries_of(answer.entries, rows),

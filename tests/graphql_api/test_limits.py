@@ -99,6 +99,49 @@ def test_cost_follows_the_page_asked_for_and_the_roles_budget(api: Api) -> None:
     assert _first(default)["extensions"]["cost"] == 1 + 50 * 2
 
 
+def test_only_a_short_text_once_parsed_is_checked_on_the_event_loop(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate parses a text in its threads; it then checks the request on the event loop
+    (issue 18) if the text is short and its verdict kept, and the variables are short
+    scalars. A long text, or bulky variables, are checked in its threads. Either way the
+    same checks refuse the same requests."""
+    from graphql_api import gate as gate_module
+    from graphql_api.app import OversightGraphQL
+
+    budgets = {Role.TEAM_MANAGER: 1_000, Role.PRACTITIONER: 100, None: 10}
+    limited_api = api.with_limits(Limits(cost_budgets=budgets))
+    endpoints = [getattr(route, "endpoint", None) for route in limited_api.app.routes]
+    gate = next(e.gate for e in endpoints if isinstance(e, OversightGraphQL))
+    pooled: list[str] = []
+    in_pool = gate._in_pool
+
+    async def counting(func: Any, *args: Any) -> Any:
+        pooled.append(func.__name__)
+        return await in_pool(func, *args)
+
+    monkeypatch.setattr(gate, "_in_pool", counting)
+    manager = api.token("TM1", Role.TEAM_MANAGER)
+    query = """query Cases($n: Int!, $d: Date!) { cases(asOf: $d, team: "Team A", first: $n) {
+        edges { node { childId overdue team nextDueOn } } } }"""
+    send = limited_api.raw
+    first = send({"query": query, "variables": {"n": 5, "d": "2026-01-01"}}, manager, **ACCEPT)
+    assert first.status_code == 200 and "errors" not in first.json(), first.text
+    assert pooled == ["_verdict"]  # parsed in the gate's threads, checked on the loop
+    over = send({"query": query, "variables": {"n": 200, "d": "2026-01-01"}}, manager, **ACCEPT)
+    _limited(over, "cost")  # refused on the loop, by the same measure
+    early = send({"query": query, "variables": {"n": 5, "d": "1800-01-01"}}, manager, **ACCEPT)
+    assert early.status_code == 400 and _first(early)["extensions"]["field"] == "$d"
+    assert pooled == ["_verdict"]
+    bulky = {"n": 5, "d": "2026-01-01", "extra": "x" * (gate_module.QUICK_DOCUMENT_CHARS + 1)}
+    send({"query": query, "variables": bulky}, manager, **ACCEPT)
+    assert pooled == ["_verdict", "_check"]
+    long_text = query + " " * gate_module.QUICK_DOCUMENT_CHARS
+    send({"query": long_text, "variables": {"n": 5, "d": "2026-01-01"}}, manager, **ACCEPT)
+    send({"query": long_text, "variables": {"n": 5, "d": "2026-01-01"}}, manager, **ACCEPT)
+    assert pooled == ["_verdict", "_check", "_verdict", "_check", "_check"]
+
+
 def test_repeated_fields_of_one_name_are_bounded_before_graphql_core_compares_them(
     api: Api,
 ) -> None:

@@ -45,7 +45,7 @@ def _literal(as_of: str | None, known_at: str | None) -> str:
 def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often the state field read for itself, and how often one was read beside."""
     counts = {"field": 0, "beside": 0}
-    own, beside = records._state, queries.read_state
+    own, beside = records._state, queries.fetch_state
 
     async def field(*args: Any) -> Any:
         counts["field"] += 1
@@ -56,7 +56,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         return beside(*args)
 
     monkeypatch.setattr(records, "_state", field)
-    monkeypatch.setattr(queries, "read_state", read)
+    monkeypatch.setattr(queries, "fetch_state", read)
     return counts
 
 

@@ -229,6 +229,48 @@ def test_the_clock_rules_hold_with_leeway(
     assert verifier.verify(stale, now=now - 1).staff_id == "SW1"
 
 
+def test_a_kept_token_is_checked_against_the_clock_on_every_use(
+    token_settings: tuple[TokenSettings, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verified token is kept, so its signature is checked once (issue 18); its times
+    are not kept: once it expires, it is refused like any other. A verifier of other
+    keys keeps nothing of this one's."""
+    tokens, private_key = token_settings
+    now = 1_750_000_000
+    token = _signed(tokens, private_key, iat=now, exp=now + 600)
+    verifier = TokenVerifier(tokens)
+    checks: list[str] = []
+    checked = verifier._checked_claims
+
+    def counting(text: str) -> dict[str, Any]:
+        checks.append(text)
+        return checked(text)
+
+    monkeypatch.setattr(verifier, "_checked_claims", counting)
+    first = verifier.verify(token, now=now)
+    assert verifier.verify(token, now=now + 599) == first
+    assert checks == [token]  # the signature, once
+    with pytest.raises(AuthenticationFailed, match="exp is past"):
+        verifier.verify(token, now=now + 600 + LEEWAY + 1)
+    # A token refused on its times is not kept: checked again, and accepted in time.
+    waiting = _signed(tokens, private_key, iat=now, nbf=now + LEEWAY + 60, exp=now + 600)
+    with pytest.raises(AuthenticationFailed, match="nbf is in the future"):
+        verifier.verify(waiting, now=now)
+    assert verifier.verify(waiting, now=now + 60).staff_id == "SW1"
+    assert checks == [token, waiting, waiting]
+    # Signed with a key this verifier does not hold: refused however often it is sent.
+    document = json.loads(tokens.jwks_file.read_text(encoding="utf-8"))
+    document["keys"][0]["kid"] = "another"
+    other_jwks = tokens.jwks_file.with_name("other-jwks.json")
+    other_jwks.write_text(json.dumps(document), encoding="utf-8")
+    other = TokenVerifier(
+        TokenSettings(tokens.issuer, tokens.audience, other_jwks, tokens.environment)
+    )
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed, match="not one of ours"):
+            other.verify(token, now=now)
+
+
 def test_a_token_just_over_8_kib_is_refused_before_decoding(verifier: TokenVerifier) -> None:
     with pytest.raises(AuthenticationFailed, match="8192-character maximum"):
         verifier.verify("a" * (MAX_TOKEN_LENGTH + 1))

@@ -358,7 +358,7 @@ def test_a_malformed_typed_input_is_a_typed_error_naming_the_field(api: Api) -> 
 
 
 def test_every_enum_member_is_written_by_the_name_strawberry_gives_it() -> None:
-    """Enum output is a dictionary lookup (``errors._enum_names_by_lookup``, issue 18):
+    """Enum output is a dictionary lookup (``execution._enum_names_by_lookup``, issue 18):
     every member of every enum is written as strawberry's own comparison writes it, and
     what is not a member (a plain value) still goes to strawberry's."""
     from strawberry.schema.schema_converter import CustomGraphQLEnumType
@@ -385,7 +385,7 @@ def test_every_enum_member_is_written_by_the_name_strawberry_gives_it() -> None:
 
 
 def test_every_interface_resolves_each_type_as_strawberry_does() -> None:
-    """Interfaces resolve an object's type by its class (``errors.
+    """Interfaces resolve an object's type by its class (``execution.
     _interface_types_by_lookup``, issue 18): for every object type behind every interface
     (every catalogue event behind ``Event``, every entry behind ``Entry``, every node),
     the same name as strawberry's own resolver gives."""
