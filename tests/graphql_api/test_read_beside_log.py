@@ -140,3 +140,19 @@ def test_nothing_of_a_record_is_answered_when_its_read_cannot_be_logged(
         AccessLogOpened.__name__,  # C1's first logged read opens its log
         RecordAccessed.__name__,
     ]
+
+
+def test_nothing_is_fetched_for_a_caller_who_may_not_read_the_record(
+    api: Api, reads: dict[str, int]
+) -> None:
+    """Authorisation comes first (ADR 0036): a practitioner asking for another team's
+    child gets the answer a missing child gets, and no state is fetched or logged."""
+    before = len(topics(api.application))
+    stranger = api.token("SW2", Role.PRACTITIONER)
+    error = api.error(BY_VARIABLES, stranger, {"id": "C1"})
+    assert error["path"] == ["child"]
+    assert reads == {"field": 0, "beside": 0}
+    assert topics(api.application)[before:] == []
+    # The practitioner the child is allocated to: fetched beside the log, and logged.
+    own = api.query(BY_VARIABLES, api.token("SW1", Role.PRACTITIONER), {"id": "C1"})
+    assert own["child"]["childId"] == "C1" and reads == {"field": 0, "beside": 1}
