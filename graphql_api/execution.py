@@ -12,14 +12,16 @@ to such a read, and three parts of that work are the same for every value:
   (``PlainLeaves``).
 
 Each lookup answers exactly what the code it stands in for answers, and hands anything
-it does not know (an error, a null, a value of another class) to that code: the tests in
-``tests/graphql_api/test_typed_schema.py`` hold each to strawberry's own answer.
+it does not know (an error, a null where none may be, a value of another class) to that
+code: ``tests/graphql_api/test_typed_schema.py`` holds the enum and interface lookups to
+strawberry's own answers, ``tests/graphql_api/test_execution.py`` holds ``PlainLeaves``
+to graphql-core's (ADR 0036).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import strawberry
 from graphql import (
@@ -45,38 +47,59 @@ def arrange(schema: strawberry.Schema) -> None:
     schema.execution_context_class = plain_leaves(schema._schema)
 
 
-def plain_fields(schema: GraphQLSchema) -> dict[int, GraphQLLeafType]:
-    """The fields strawberry reads with ``getattr`` alone (it marks their resolver
-    ``_is_default``: no resolver of ours, no permission, no extension), that take no
-    argument and whose type is a scalar or an enum, nullable or not: each field's leaf
-    type, by the field's identity (a ``GraphQLField`` is not hashable)."""
-    plain: dict[int, GraphQLLeafType] = {}
+class PlainField(NamedTuple):
+    """A field strawberry reads by ``getattr`` alone, with what it takes to write it."""
+
+    resolve: Callable[..., Any]  # strawberry's basic resolver, which takes no Info
+    leaf: GraphQLLeafType
+    nullable: bool
+
+
+def plain_fields(schema: GraphQLSchema) -> dict[int, PlainField]:
+    """The fields strawberry itself reads with ``getattr`` alone: its definition is a
+    basic field (no resolver of ours, no permission, no extension) and strawberry gave it
+    its basic resolver (``_get_basic_result``: no exception handler either); with no
+    argument, and a scalar or an enum type, nullable or not. By the field's identity (a
+    ``GraphQLField`` is not hashable)."""
+    plain: dict[int, PlainField] = {}
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for field in named.fields.values():
-            if field.args or not getattr(field.resolve, "_is_default", False):
+            definition = (field.extensions or {}).get("strawberry-definition")
+            if (
+                field.args
+                or field.resolve is None
+                or not getattr(definition, "is_basic_field", False)
+                or getattr(field.resolve, "__name__", "") != "_get_basic_result"
+            ):
                 continue
-            leaf = field.type.of_type if is_non_null_type(field.type) else field.type
+            nullable = not is_non_null_type(field.type)
+            leaf = field.type if nullable else field.type.of_type
             if is_leaf_type(leaf):
-                plain[id(field)] = leaf
+                plain[id(field)] = PlainField(field.resolve, leaf, nullable)
     return plain
 
 
-#: How an object whose selected fields are all plain leaves is written: each field's
-#: response name, strawberry's resolver and leaf type (None and None: ``__typename``).
-Plan = tuple[tuple[str, Callable[..., Any] | None, GraphQLLeafType | None], ...]
+#: How an object whose selected fields are all plain is written: each field's response
+#: name and how to write it (None: ``__typename``).
+Plan = tuple[tuple[str, PlainField | None], ...]
+
+#: What ``_written`` answers where graphql-core must write the value itself.
+AWAY = object()
 
 
 def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionContext]:
-    """strawberry's execution context for ``schema``, reading plain leaf fields
+    """strawberry's execution context for ``schema``, reading plain fields
     (``plain_fields``) without building an ``Info`` or walking the completion: the
-    value strawberry's resolver gives, written by its type. An object whose selection is
-    all plain leaves (and ``__typename``) is written in one step. A null, an error or an
-    awaitable goes the whole way instead (the object's other fields are read again, as
-    a plain read is a ``getattr``), so that it is reported, or completed, as graphql-core
-    does it, at its path. With any middleware (an extension that wraps resolvers), or
-    with ``@defer``, graphql-core does everything."""
+    value strawberry's resolver gives, written by its type (a null, where the field may
+    be null). An object whose selection is all plain fields (and ``__typename``) is
+    written in one step, and so is a list of such objects. A null where none may be, an
+    error, an awaitable or a value its type refuses goes the whole way instead (the
+    object's or list's other fields are read again: a plain read is a ``getattr``), so
+    that graphql-core reports or completes it, at its path. With any middleware (an
+    extension that wraps resolvers), or within ``@defer`` or ``@stream``, graphql-core
+    does everything."""
     plain = plain_fields(schema)
 
     class PlainLeaves(StrawberryGraphQLCoreExecutionContext):
@@ -99,7 +122,7 @@ def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionCo
             result: Any,
             position_context: Any,
         ) -> Any:
-            if self._plain and isinstance(result, (list, tuple)):
+            if self._plain and position_context is None and isinstance(result, (list, tuple)):
                 written = self._list_written(return_type.of_type, field_details_list, info, result)
                 if written is not None:
                     return written
@@ -112,8 +135,8 @@ def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionCo
         ) -> list[Any] | None:
             """A list of objects (or of an interface's or union's objects) each written
             by its plan, in one step; or None where an item needs graphql-core (a null,
-            a type not known by its class, a field that is not a plain leaf, a
-            directive on the list such as ``@stream``)."""
+            an error or an awaitable in the list, a type its interface does not resolve,
+            a field that is not plain, a directive on the list such as ``@stream``)."""
             named = item_type.of_type if is_non_null_type(item_type) else item_type
             abstract = is_abstract_type(named)
             if not (abstract or is_object_type(named)) or any(
@@ -123,7 +146,12 @@ def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionCo
             written: list[Any] = []
             try:
                 for item in items:
-                    if item is None:
+                    if (
+                        item is None
+                        or item is Undefined
+                        or isinstance(item, Exception)
+                        or self.is_awaitable(item)
+                    ):
                         return None
                     runtime = self._runtime_type(named, item, field_details_list, info)
                     if runtime is None:
@@ -201,10 +229,10 @@ def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionCo
         ) -> Any:
             if self._plain:
                 field = parent_type.fields.get(field_details_list[0].node.name.value)
-                leaf = plain.get(id(field))
-                if leaf is not None and field is not None:
-                    written = _written(field.resolve, leaf, source)
-                    if written is not None:
+                known = plain.get(id(field))
+                if known is not None:
+                    written = _written(known, source)
+                    if written is not AWAY:
                         return written
             return super().execute_field(
                 parent_type, source, field_details_list, path, position_context
@@ -214,21 +242,20 @@ def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionCo
 
 
 def _plan(
-    parent_type: GraphQLObjectType, grouped_field_set: Any, plain: dict[int, GraphQLLeafType]
+    parent_type: GraphQLObjectType, grouped_field_set: Any, plain: dict[int, PlainField]
 ) -> Plan | None:
     """How to write an object of ``parent_type`` for this selection, if every field in it
-    is a plain leaf or ``__typename``; else None."""
-    plan: list[tuple[str, Callable[..., Any] | None, GraphQLLeafType | None]] = []
+    is plain or ``__typename``; else None."""
+    plan: list[tuple[str, PlainField | None]] = []
     for response_name, field_details_list in grouped_field_set.items():
         name = field_details_list[0].node.name.value
         if name == "__typename":
-            plan.append((response_name, None, None))
+            plan.append((response_name, None))
             continue
-        field = parent_type.fields.get(name)
-        leaf = plain.get(id(field))
-        if field is None or leaf is None:
+        known = plain.get(id(parent_type.fields.get(name)))
+        if known is None:
             return None
-        plan.append((response_name, field.resolve, leaf))
+        plan.append((response_name, known))
     return tuple(plan)
 
 
@@ -236,28 +263,31 @@ def _object_written(plan: Plan, type_name: str, source: Any) -> dict[str, Any] |
     """An object written by its plan, in the selection's order; or None if one of its
     fields needs graphql-core."""
     written: dict[str, Any] = {}
-    for response_name, resolve, leaf in plan:
-        if resolve is None or leaf is None:
+    for response_name, known in plan:
+        if known is None:
             written[response_name] = type_name  # graphql-core's __typename: the type's name
             continue
-        value = _written(resolve, leaf, source)
-        if value is None:
+        value = _written(known, source)
+        if value is AWAY:
             return None
         written[response_name] = value
     return written
 
 
-def _written(resolve: Callable[..., Any], leaf: GraphQLLeafType, source: Any) -> Any:
-    """A plain leaf's value as graphql-core would write it, or None where graphql-core
-    has more to do (a null to check, an error to locate, an awaitable to wait for)."""
+def _written(known: PlainField, source: Any) -> Any:
+    """A plain field's value as graphql-core writes it (a null for a nullable field that
+    holds none), or ``AWAY`` where graphql-core has more to do: a null where none may be,
+    an error to locate, an awaitable to wait for, a value its type cannot write."""
     try:
-        value = resolve(source, None)  # strawberry's own call: a basic field takes no Info
-        if value is None or hasattr(value, "__await__"):
-            return None
-        written = leaf.coerce_output_value(value)
+        value = known.resolve(source, None)  # strawberry's own call: it takes no Info
+        if value is None or value is Undefined:
+            return None if known.nullable else AWAY
+        if isinstance(value, Exception) or hasattr(value, "__await__"):
+            return AWAY
+        written = known.leaf.coerce_output_value(value)
     except Exception:
-        return None  # graphql-core calls again, and locates the error at its path
-    return None if written is Undefined else written
+        return AWAY  # graphql-core calls again, and locates the error at its path
+    return AWAY if written is None or written is Undefined else written
 
 
 def _enum_names_by_lookup(schema: GraphQLSchema) -> None:

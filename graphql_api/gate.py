@@ -103,18 +103,23 @@ class DocumentGate:
     ) -> list[GraphQLError]:
         """Every error of this request's document, variables and cost for this role.
 
-        A short text seen before, with variables that are each a short scalar, is
-        checked on the event loop (about 80 µs for a record's state and history): the
-        hop to the gate's thread and back cost more than the check, on every such
-        request (issue 18, session 15). Anything else is checked in the gate's threads,
-        within the time budget."""
+        A short text whose verdict is kept, with variables that are each a short
+        scalar, is checked on the event loop with that verdict (80 µs for a record's
+        state and history; the work is linear in the text, which is short): the hop to
+        the gate's thread and back cost more than the check, on every such request
+        (issue 18, ADR 0036). Anything else is checked in the gate's threads, within
+        the time budget."""
         deadline = time.monotonic() + self.limits.validation_seconds
-        if (
-            len(query) <= QUICK_DOCUMENT_CHARS
-            and _short_scalars(variables)
-            and self._kept((query, rules)) is not None
-        ):
-            return self._check(query, rules, variables, operation_name, role, deadline)
+        kept = (
+            self._kept((query, rules))
+            if len(query) <= QUICK_DOCUMENT_CHARS and _short_scalars(variables)
+            else None
+        )
+        if kept is not None:
+            try:
+                return self._check(query, rules, variables, operation_name, role, deadline, kept)
+            except TooLong:
+                return [self._too_long()]
         errors: list[GraphQLError] = await self._in_pool(
             self._check, query, rules, variables, operation_name, role, deadline
         )
@@ -126,13 +131,16 @@ class DocumentGate:
         try:
             return await asyncio.wait_for(work, timeout=self.limits.validation_seconds)
         except (TimeoutError, TooLong):
-            error = limited(
-                f"the document could not be checked within {self.limits.validation_seconds} s",
-                "validationTime",
-            )
+            error = self._too_long()
             if func == self._verdict:
                 return Checked(None, (error,))
             return [error]
+
+    def _too_long(self) -> GraphQLError:
+        return limited(
+            f"the document could not be checked within {self.limits.validation_seconds} s",
+            "validationTime",
+        )
 
     def _check(
         self,
@@ -142,8 +150,11 @@ class DocumentGate:
         operation_name: str | None,
         role: Role | None,
         deadline: float,
+        kept: Checked | None = None,
     ) -> list[GraphQLError]:
-        checked = self._verdict(query, rules, deadline)
+        """The request's errors; ``kept``: the document's verdict, already at hand (else
+        found, or made, here)."""
+        checked = kept if kept is not None else self._verdict(query, rules, deadline)
         if checked.errors or checked.document is None:
             return list(checked.errors)
         operation = _operation(checked.document, operation_name)

@@ -210,10 +210,13 @@ async def _open_record(
         fetching = None
         if asked is not None:
             engine, authority = service.engine, who.authority_code
-            fetching = BESIDE.submit(
-                contextvars.copy_context().run,
-                lambda: fetch_state(engine, kind, authority, local_id),
-            )
+            try:
+                fetching = BESIDE.submit(
+                    contextvars.copy_context().run,
+                    lambda: fetch_state(engine, kind, authority, local_id),
+                )
+            except RuntimeError:  # the pool is shut (the process is ending): the field reads
+                fetching = None
         service.log_read(who, what=what, purpose=purpose, **subject)
         if fetching is None or asked is None:
             return found, None

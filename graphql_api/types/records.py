@@ -188,8 +188,9 @@ class SubjectRecord(Node):
     local_id: strawberry.Private[str]
     purpose: strawberry.Private[str]
     authority: strawberry.Private[str]
-    #: The state the request asked for, read while the read's access-log entry was being
-    #: written (``queries._logged``, ADR 0035), by the instants it was read at.
+    #: The state the request asked for, fetched while the read's access-log entry was
+    #: being written and decoded once it was committed (``queries._open_record``, ADRs
+    #: 0035 and 0036), by the instants it was read at.
     read_beside: strawberry.Private[dict[Instants, SubjectState] | None] = None
 
     @strawberry.field(description="State as of a valid time and as known at a system time.")

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import strawberry
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphql_api import execution
@@ -24,12 +26,27 @@ class Broken(Exception):
     pass
 
 
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+class Upper(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        return str(next_(source, info, **kwargs)).upper()
+
+
 @strawberry.type
 class Thing:
     name: str
     colour: Colour
     count: int | None
     ratio: float
+    # No resolver of ours, but a permission or an extension: never taken as plain.
+    secret: str | None = strawberry.field(default="s", permission_classes=[Deny])
+    loud: str = strawberry.field(default="quiet", extensions=[Upper()])
 
     @strawberry.field
     def shout(self) -> str:  # a resolver of ours: never taken as plain
@@ -42,6 +59,8 @@ class Raising:
     colour = Colour.RED
     count = 1
     ratio = 0.5
+    secret = "s"
+    loud = "quiet"
 
     @property
     def name(self) -> str:
@@ -88,6 +107,7 @@ THINGS = st.lists(
         st.builds(lambda n, c, k, r: Thing(name=n, colour=c, count=k, ratio=r),
                   NAMES, COLOURS, COUNTS, RATIOS),
         st.just(Raising()),
+        st.just(Broken("an item that is an error")),
     ),
     max_size=4,
 )  # fmt: skip
@@ -113,7 +133,8 @@ DOCUMENT = """{ things { name colour count ratio shout again: name }
   other: things { a: colour }
   shapes { __typename name ... on Circle { radius } ... on Square { side colour } }
   maybeShapes { name ... on Square { colour } }
-  mixed { ... on Circle { name } ... on Label { text } } }"""
+  mixed { ... on Circle { name } ... on Label { text } }
+  guarded: things { __typename count secret loud } names: things { __typename } }"""
 
 
 def _schema(things: list[Any], plain: bool, shapes: list[Any] | None = None) -> strawberry.Schema:
@@ -122,25 +143,29 @@ def _schema(things: list[Any], plain: bool, shapes: list[Any] | None = None) -> 
     @strawberry.type
     class Query:
         @strawberry.field
-        def things(self) -> list[Thing]:
+        def things(self) -> list[Thing] | None:
             return things
 
         @strawberry.field
-        def shapes(self) -> list[Shape]:
+        def shapes(self) -> list[Shape] | None:
             return held
 
         @strawberry.field
-        def maybe_shapes(self) -> list[Shape | None]:
+        def maybe_shapes(self) -> list[Shape | None] | None:
             return held
 
         @strawberry.field
-        def mixed(self) -> list[Annotated[Circle | Label, strawberry.union("Mixed")] | None]:
+        def mixed(
+            self,
+        ) -> list[Annotated[Circle | Label, strawberry.union("Mixed")] | None] | None:
             return held
 
         @strawberry.field
         def one(self) -> Thing | None:
             return things[0] if things else None
 
+    # Each root field nullable: an error bubbles to its own field, and the others still
+    # run (a non-null root would null the whole answer at the first error).
     schema = strawberry.Schema(query=Query, types=[Circle, Square])
     if plain:
         execution.arrange(schema)
@@ -154,12 +179,40 @@ def _answer(schema: strawberry.Schema) -> tuple[Any, list[tuple[str, Any]]]:
     return result.data, errors
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(things=THINGS, shapes=SHAPES)
 def test_plain_leaves_answer_as_graphql_core_does(things: list[Any], shapes: list[Any]) -> None:
     ours = _answer(_schema(things, plain=True, shapes=shapes))
     theirs = _answer(_schema(things, plain=False, shapes=shapes))
     assert ours == theirs
+
+
+def test_an_all_plain_selection_builds_no_info_below_the_root() -> None:
+    """Where every field below the root is plain, graphql-core builds an ``Info`` only
+    for the root fields: the fast path is taken (a strawberry or graphql-core upgrade
+    that bypassed it would fail here, not only slow down)."""
+    things = [Thing(name="a", colour=Colour.RED, count=None, ratio=0.5)]
+    shapes = [Circle(name="c", radius=1.0), Square(name="s", side=None, colour=Colour.GREEN)]
+    schema = _schema(things, plain=True, shapes=shapes)
+    built: list[str] = []
+    context_class: Any = schema.execution_context_class
+    original = context_class.build_resolve_info
+
+    def counting(self: Any, field_def: Any, field_nodes: Any, *rest: Any) -> Any:
+        built.append(field_nodes[0].name.value)
+        return original(self, field_def, field_nodes, *rest)
+
+    context_class.build_resolve_info = counting
+    result = schema.execute_sync(
+        "{ shapes { __typename name ... on Circle { radius } ... on Square { side colour } }"
+        " things { name count colour } }"
+    )
+    assert result.errors is None and result.data is not None
+    assert result.data["shapes"][1] == {
+        "__typename": "Square", "name": "s", "side": None, "colour": "GREEN"
+    }  # fmt: skip
+    assert result.data["things"] == [{"name": "a", "count": None, "colour": "RED"}]
+    assert built == ["shapes", "things"]
 
 
 def test_the_plain_fields_are_strawberrys_basic_leaves() -> None:
@@ -171,6 +224,6 @@ def test_the_plain_fields_are_strawberrys_basic_leaves() -> None:
         "colour",
         "count",
         "ratio",
-    }  # not shout (a resolver), and nothing of Query (resolvers)
+    }  # not shout (a resolver), secret (a permission), loud (an extension), nor Query's
     query = schema._schema.type_map["Query"]
     assert not any(id(field) in plain for field in query.fields.values())
