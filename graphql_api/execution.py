@@ -161,19 +161,25 @@ def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionCo
                     grouped, deferred, _ = self.collect_subfields(runtime, field_details_list)
                     if deferred:
                         return None
-                    kept = self._plans.get(id(grouped))
-                    if kept is None:
-                        kept = grouped, _plan(runtime, grouped, plain)
-                        self._plans[id(grouped)] = kept
-                    if kept[1] is None:
+                    plan = self._plan_of(runtime, grouped)
+                    if plan is None:
                         return None
-                    one = _object_written(kept[1], runtime.name, item)
+                    one = _object_written(plan, runtime.name, item)
                     if one is None:
                         return None
                     written.append(one)
             except Exception:
                 return None  # graphql-core goes again, and reports it at its path
             return written
+
+        def _plan_of(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
+            """The plan for this selection of ``parent_type`` (``_plan``), made once a
+            request for each of graphql-core's memoized field sets."""
+            kept = self._plans.get(id(grouped_field_set))
+            if kept is None:
+                kept = grouped_field_set, _plan(parent_type, grouped_field_set, plain)
+                self._plans[id(grouped_field_set)] = kept
+            return kept[1]
 
         def _runtime_type(
             self, named: Any, item: Any, field_details_list: Any, info: Any
@@ -202,12 +208,9 @@ def plain_leaves(schema: GraphQLSchema) -> type[StrawberryGraphQLCoreExecutionCo
             delivery_group_map: Any,
         ) -> Any:
             if self._plain and delivery_group_map is None and not new_defer_usages:
-                kept = self._plans.get(id(grouped_field_set))
-                if kept is None:
-                    kept = grouped_field_set, _plan(parent_type, grouped_field_set, plain)
-                    self._plans[id(grouped_field_set)] = kept
-                if kept[1] is not None:
-                    written = _object_written(kept[1], parent_type.name, source_value)
+                plan = self._plan_of(parent_type, grouped_field_set)
+                if plan is not None:
+                    written = _object_written(plan, parent_type.name, source_value)
                     if written is not None:
                         return written
             return super().execute_collected_subfields(

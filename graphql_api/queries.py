@@ -229,8 +229,8 @@ async def _open_record(
     return who, found, None if state is None or asked is None else {asked: state}
 
 
-#: The threads that read a record's state while its read is being logged (ADR 0035): as
-#: many as asyncio's default pool, in which the log is written.
+#: The threads that fetch a record's state while its read is being logged (ADRs 0035 and
+#: 0036): as many as asyncio's default pool, in which the log is written.
 BESIDE = ThreadPoolExecutor(
     max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="graphql-read-beside"
 )
